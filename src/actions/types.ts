@@ -1,0 +1,119 @@
+/**
+ * The action contract. A step kind ("action", named by `uses:`) is one module exporting an
+ * ActionDefinition; src/actions/registry.ts lists them. The engine (src/engine/) never knows what an
+ * action does: it calls observe (reads only), plan (pure), apply (writes only the planned changes),
+ * and verify (pure), in that order.
+ */
+import type { z } from 'zod';
+import type { CmdletParameters, ExchangeSession, PsValue } from '../exchange/session.js';
+
+/** One write the plan proposes. Serialisable: it is saved in plan.json and in the journal. */
+export interface Change {
+  /** Stable within a plan: `${stepId}:${target}:${property}`. */
+  id: string;
+  stepId: string;
+  /** "Organization" or a mailbox's primary SMTP address, or a job title for searches. */
+  target: string;
+  property: string;
+  before: PsValue;
+  after: PsValue;
+  /** Why the change is needed, in the reviewer's words. */
+  reason: string;
+  /** The exact call that makes the change. */
+  call: { cmdlet: string; parameters: CmdletParameters };
+  /** The call that restores `before` exactly ($null included), or null when the change cannot be undone. */
+  undo: { cmdlet: string; parameters: CmdletParameters } | null;
+}
+
+/** Something a plan knows that is not a change: already-desired items, notes, and risks. */
+export interface Risk {
+  kind: 'will-break' | 'quota' | 'warning';
+  /** Who or what is affected, e.g. a sender address. */
+  subject: string;
+  message: string;
+  /** For will-break: messages the sender submitted in the usage window. */
+  messages?: number;
+  /** True when acceptBreakage (playbook or --accept-breakage) covers it. */
+  accepted?: boolean;
+  /** A risk that blocks apply unless accepted (exit 4). */
+  blocking: boolean;
+}
+
+export interface StepPlan {
+  stepId: string;
+  uses: string;
+  changes: Change[];
+  /** What is already as desired, e.g. "Organization SmtpClientAuthenticationDisabled is already True". */
+  inDesiredState: string[];
+  notes: string[];
+  risks: Risk[];
+  /** Free-form data the action wants in reports (e.g. the usage table). Must be JSON. */
+  data?: Record<string, unknown>;
+}
+
+export interface Finding {
+  stepId: string;
+  /** Short id of the check, e.g. "organization-off", "allowlisted-on", "no-stray-overrides". */
+  check: string;
+  status: 'pass' | 'fail' | 'warn';
+  /** What the finding is about: "Organization", a mailbox address. */
+  subject: string;
+  message: string;
+}
+
+/** What observe and apply may use. Created by the engine per run. */
+export interface RunContext {
+  session: ExchangeSession;
+  /** Memoised shared read: the first caller runs `read`, later callers (other steps) get the same promise. */
+  shared<T>(key: string, read: () => Promise<T>): Promise<T>;
+  /** Waits; on a simulated tenant this returns at once (simulated time advances per poll). */
+  sleep(ms: number): Promise<void>;
+  now(): Date;
+  /** Progress text for the current task (listr2 output line). */
+  report(message: string): void;
+  signal: AbortSignal;
+}
+
+export interface PlanInput<With, Observed> {
+  stepId: string;
+  with: With;
+  observed: Observed;
+  /** The playbook as resolved (for actions that read other steps, e.g. verify reads the allowlist). */
+  playbook: ResolvedPlaybookView;
+  /** Observations of every step so far, by step id. */
+  observations: ReadonlyMap<string, unknown>;
+}
+
+/** The slice of a resolved playbook actions may read. */
+export interface ResolvedPlaybookView {
+  name: string;
+  change?: string | undefined;
+  acceptBreakage: string[];
+  steps: { id: string; uses: string; with: unknown }[];
+}
+
+export interface ApplyOutcome {
+  /** What was written, as the service reported it (e.g. the JobId of a search). */
+  result?: PsValue;
+  warnings: string[];
+}
+
+export interface ActionDefinition<With = unknown, Observed = unknown> {
+  /** The `uses:` name, e.g. "smtp-auth/allowlist". */
+  uses: string;
+  /** One sentence for docs and `--help`. */
+  summary: string;
+  /** The schema of this action's resolved `with:` block. */
+  withSchema: z.ZodType<With>;
+  /** Reads only. The result must be JSON (it is fingerprinted and saved in plans). */
+  observe(withValue: With, ctx: RunContext, stepId: string): Promise<Observed>;
+  /** Pure. */
+  plan(input: PlanInput<With, Observed>): StepPlan;
+  /** Writes one change. Default (when absent): run change.call through the session. */
+  apply?(change: Change, ctx: RunContext): Promise<ApplyOutcome>;
+  /** Pure: findings from a fresh observation. */
+  verify(input: PlanInput<With, Observed>): Finding[];
+}
+
+/** A check over the whole plan after every step planned (e.g. the SMTP AUTH lockout guard). Pure. */
+export type PlanCheck = (plans: readonly StepPlan[], input: { playbook: ResolvedPlaybookView; observations: ReadonlyMap<string, unknown> }) => Risk[];

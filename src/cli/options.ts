@@ -1,0 +1,40 @@
+/**
+ * Every CLI option is declared once here; commands pick the ones they take by name, and
+ * docs/README tables are written from the same list.
+ */
+import { Option } from 'commander';
+
+export const OPTION_TABLE = {
+  target: () =>
+    new Option('--target <target>', 'exchange (sign in as the playbook says) or sim:<state.json> (a simulated tenant)').default(
+      'exchange',
+    ),
+  format: (choices: readonly string[] = ['text', 'markdown', 'json']) =>
+    new Option('--format <format>', 'output format').choices(choices as string[]).default('text'),
+  runsDir: () => new Option('--runs-dir <dir>', 'where run directories (plan, journal, summary) are written').default('runs'),
+  concurrency: () =>
+    new Option('--concurrency <n>', 'parallel per-mailbox writes (1-3)').default(1).argParser((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 3) throw new Error('--concurrency must be 1, 2 or 3');
+      return n;
+    }),
+  logFile: () => new Option('--log-file <file>', 'append JSON-lines events (secrets redacted) to this file'),
+  yes: () => new Option('-y, --yes', 'apply without asking (required without a TTY)'),
+  out: () => new Option('--out <plan.json>', 'save the plan (with the observed-state fingerprint) to a file'),
+  plan: () => new Option('--plan <plan.json>', 'apply exactly this saved plan; refused if the playbook or tenant changed'),
+  acceptBreakage: () =>
+    new Option('--accept-breakage <senders>', 'comma-separated senders (or "all") allowed to lose SMTP AUTH').argParser((v, prev: string[] = []) => [
+      ...prev,
+      ...v.split(',').map((s) => s.trim()).filter(Boolean),
+    ]),
+  notifyWebhook: () =>
+    new Option('--notify-webhook <url>', 'post a summary to this Teams/Slack incoming webhook on drift or failure'),
+  keepRuns: () =>
+    new Option('--keep-runs <n>', 'keep only the newest N run directories of this playbook').argParser((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new Error('--keep-runs must be a whole number of at least 1');
+      return n;
+    }),
+} as const;
+
+export type OptionName = keyof typeof OPTION_TABLE;

@@ -1,0 +1,87 @@
+import { Command, CommanderError } from 'commander';
+import { ExitCode, ExoPlaybookError, InputError } from '../errors.js';
+import { processIO, type CliIO } from './io.js';
+import { VERSION } from '../version.js';
+import { registerValidate } from './validate.js';
+import { registerPlan } from './plan.js';
+import { registerApply } from './apply.js';
+import { registerVerify } from './verify.js';
+import { registerRollback } from './rollback.js';
+import { registerSim } from './sim.js';
+import { registerDiff } from './diff.js';
+import { registerExplain } from './explain.js';
+
+/** A command handler resolves to the exit code; it never calls process.exit. */
+export type CommandResult = Promise<number>;
+
+export function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
+  const program = new Command('exo-playbook')
+    .description('Run declarative YAML playbooks against Exchange Online PowerShell: audit, disable and allowlist SMTP AUTH, and prove it.')
+    .version(VERSION, '--version')
+    .option('--no-color', 'no ANSI colour (also NO_COLOR)')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    `
+Exit codes:
+  0  success: valid, no changes pending, compliant
+  1  error: bad input, connection or unexpected failure
+  2  plan has changes / verify found drift / diff found changes
+  3  apply finished but some changes failed
+  4  refused by a safety guard (lock held, stale plan, would break active senders, no confirmation)`,
+  );
+  const wrap =
+    (handler: (...args: never[]) => CommandResult) =>
+    async (...args: unknown[]) => {
+      setExit(await handler(...(args as never[])));
+    };
+  registerValidate(program, io, wrap);
+  registerPlan(program, io, wrap);
+  registerApply(program, io, wrap);
+  registerVerify(program, io, wrap);
+  registerRollback(program, io, wrap);
+  registerSim(program, io, wrap);
+  registerDiff(program, io, wrap);
+  registerExplain(program, io, wrap);
+  return program;
+}
+
+export type Wrap = (handler: (...args: never[]) => CommandResult) => (...args: unknown[]) => Promise<void>;
+
+/** Parse argv, run the command, and return the process exit code. */
+export async function run(argv: string[], io: CliIO = processIO(argv.includes('--no-color'))): Promise<number> {
+  let code: number = ExitCode.ok;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+export function reportError(error: unknown, io: CliIO): number {
+  if (error instanceof CommanderError) {
+    // help and --version exit 0; usage errors were already printed by commander.
+    return error.exitCode === 0 ? ExitCode.ok : ExitCode.error;
+  }
+  if (error instanceof InputError && error.location) {
+    const { file, line, col } = error.location;
+    io.stderr.write(`${file}:${line}:${col}: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}\n`);
+    return error.exitCode;
+  }
+  if (error instanceof ExoPlaybookError) {
+    io.stderr.write(`error: ${error.message}\n`);
+    const details = (error as { details?: string[] }).details;
+    if (details?.length) io.stderr.write(details.map((d) => `  - ${d}`).join('\n') + '\n');
+    return error.exitCode;
+  }
+  // A bug: say so, with the stack.
+  io.stderr.write(`internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return ExitCode.error;
+}

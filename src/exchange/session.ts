@@ -1,0 +1,95 @@
+/**
+ * The one interface every Exchange Online backend implements (real pwsh + ExchangeOnlineManagement,
+ * real pwsh + the stub module, or the in-process simulator). Only the engine's observe and apply
+ * phases call it.
+ */
+
+/** A value that crosses the session boundary. `null` is PowerShell's $null (the tri-state switch needs it). */
+export type PsValue = null | boolean | number | string | PsValue[] | { [key: string]: PsValue };
+
+/** Parameters of one cmdlet call, bound by name (never pasted into script text). */
+export type CmdletParameters = Record<string, PsValue>;
+
+/** One output object of a cmdlet, as plain data (property name → value; dates as ISO-8601 strings). */
+export type PsObject = Record<string, PsValue>;
+
+/** A PowerShell error record, as data. */
+export interface CmdletErrorRecord {
+  /** e.g. "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException" */
+  exceptionType: string;
+  /** e.g. "Ex6F9304,Microsoft.Exchange.Management.RecipientTasks.GetCASMailbox" */
+  fullyQualifiedErrorId: string;
+  message: string;
+  /** The object the error is about, when the cmdlet says. */
+  target?: string | null;
+  /** PowerShell's ErrorCategory name, e.g. "NotSpecified", "ObjectNotFound". */
+  category?: string;
+}
+
+export interface InvokeOptions {
+  /** Per-call timeout; the call fails with SessionError (pwsh: the host is restarted). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Called for each warning as it arrives (e.g. "no settings ... have been modified"). */
+  onWarning?: (message: string) => void;
+  /** Parameter names whose values must never be logged or shown (e.g. AccessToken). */
+  secretParameters?: readonly string[];
+}
+
+/** The outcome of a call that did not fail terminally. */
+export interface InvokeResult {
+  objects: PsObject[];
+  warnings: string[];
+  /** Non-terminating errors (e.g. Get-CASMailbox for a missing identity without -ErrorAction Stop). */
+  errors: CmdletErrorRecord[];
+}
+
+/** A terminating cmdlet failure (the cmdlet threw, or ErrorAction Stop turned an error terminal). */
+export class CmdletFailure extends Error {
+  constructor(
+    readonly cmdlet: string,
+    readonly record: CmdletErrorRecord,
+  ) {
+    super(`${cmdlet}: ${record.message}`);
+    this.name = 'CmdletFailure';
+  }
+}
+
+export interface ExchangeSession {
+  /** "pwsh" or "simulator": shown in plans and journals. */
+  readonly kind: 'pwsh' | 'simulator';
+  /** Run a cmdlet and collect everything. Throws CmdletFailure on a terminating error, SessionError on transport failure. */
+  invoke(cmdlet: string, parameters?: CmdletParameters, options?: InvokeOptions): Promise<InvokeResult>;
+  /**
+   * Run a cmdlet and yield its output objects as they arrive, without holding them all in memory.
+   * Warnings go to options.onWarning; non-terminating errors are thrown as CmdletFailure at the end.
+   */
+  stream(cmdlet: string, parameters?: CmdletParameters, options?: InvokeOptions): AsyncIterable<PsObject>;
+  /** Disconnect and release the process or file. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The cmdlets any session may run. The pwsh host enforces its own copy of this list. */
+export const ALLOWED_CMDLETS = [
+  'Connect-ExchangeOnline',
+  'Disconnect-ExchangeOnline',
+  'Get-TransportConfig',
+  'Set-TransportConfig',
+  'Get-CASMailbox',
+  'Get-EXOCASMailbox',
+  'Set-CASMailbox',
+  'Get-Mailbox',
+  'Get-EXOMailbox',
+  'Start-HistoricalSearch',
+  'Get-HistoricalSearch',
+  'Stop-HistoricalSearch',
+  'Get-AuthenticationPolicy',
+  'Get-OrganizationConfig',
+  'Get-User',
+] as const;
+export type AllowedCmdlet = (typeof ALLOWED_CMDLETS)[number];
+
+/** Cmdlets that change the tenant. */
+export function isWriteCmdlet(cmdlet: string): boolean {
+  return !/^Get-/i.test(cmdlet);
+}

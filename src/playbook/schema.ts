@@ -1,0 +1,164 @@
+/**
+ * The playbook language v1, one source of truth: the loader validates with it, scripts/schema.ts
+ * generates playbooks/playbook.schema.json from it, and docs/PLAYBOOKS.md is written from it.
+ *
+ * The schema describes a playbook after ${...} references are resolved. The generated JSON schema
+ * additionally accepts a reference string wherever a value may come from one (see scripts/schema.ts).
+ */
+import { z } from 'zod';
+
+/** `${env:NAME}`, `${vars.name}`, `${file:relative/path}` */
+export const REFERENCE_PATTERN = /\$\{(env:[A-Za-z_][A-Za-z0-9_]*|vars\.[A-Za-z_][A-Za-z0-9_]*|file:[^}]+)\}/;
+/** A value that is exactly one secret reference: secrets never appear inline. */
+export const SECRET_REFERENCE_PATTERN = /^\$\{(env:[A-Za-z_][A-Za-z0-9_]*|file:[^}]+)\}$/;
+
+const id = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes, starting with a letter');
+
+/** Checked for syntax and hostile characters by the loader's semantic pass (it knows positions). */
+export const smtpAddress = z.string().min(3).max(320);
+
+const duration = z.number().int().positive();
+
+// ---------------------------------------------------------------------------------------------
+// tenant.auth: how the runner signs in. Secrets (certificatePassword, token) are raw references in
+// the playbook as written; the loader checks that, and resolves them only when connecting.
+const signIn = z
+  .enum(['module', 'token'])
+  .describe(
+    'module: Connect-ExchangeOnline signs in itself; token: @azure/identity gets an access token that is passed with -AccessToken.',
+  );
+
+export const authSchema = z.discriminatedUnion('method', [
+  z.strictObject({
+    method: z.literal('certificate'),
+    appId: z.string().min(1).describe('Application (client) id of the app registration.'),
+    certificatePath: z.string().min(1).describe('Path to the certificate: PEM for signIn token, PFX or PEM for module.'),
+    certificatePassword: z.string().optional().describe('A reference (${env:NAME}) to the certificate password.'),
+    signIn: signIn.default('module'),
+  }),
+  z.strictObject({
+    method: z.literal('managed-identity'),
+    clientId: z.string().optional().describe('Client id of a user-assigned managed identity.'),
+    signIn: signIn.default('module'),
+  }),
+  z.strictObject({
+    method: z.literal('device-code'),
+    clientId: z.string().optional().describe('Public client id for the device login (token sign-in only).'),
+    signIn: signIn.default('module'),
+  }),
+  z.strictObject({
+    method: z.literal('azure-cli'),
+  }),
+  z.strictObject({
+    method: z.literal('access-token'),
+    token: z.string().describe('A reference (${env:NAME} or ${file:path}) to an app-only access token.'),
+  }),
+]);
+export type AuthConfig = z.infer<typeof authSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Per-action `with` blocks.
+export const transportConfigWith = z.strictObject({
+  smtpClientAuthenticationDisabled: z
+    .boolean()
+    .describe('true turns SMTP AUTH off for the organization (Set-TransportConfig).'),
+});
+
+export const usageWith = z.strictObject({
+  report: z
+    .string()
+    .optional()
+    .describe('Path to an "SMTP AUTH clients report" CSV exported from the admin center. When set, no search is submitted.'),
+  days: z.number().int().min(1).max(90).default(7).describe('How many days back the historical search covers (1-90).'),
+  reportType: z.string().default('SmtpCSReport').describe('Start-HistoricalSearch -ReportType.'),
+  reportTitle: z.string().min(1).max(128).default('SMTPBasicAuth_Audit').describe('Start-HistoricalSearch -ReportTitle.'),
+  notifyAddress: z.union([smtpAddress, z.array(smtpAddress).max(10)]).optional().describe('Who receives the report by mail.'),
+  wait: z.boolean().default(true).describe('Poll Get-HistoricalSearch until the job ends; false records the JobId and moves on.'),
+  timeoutMinutes: duration.max(1440).default(240).describe('How long to poll before giving up.'),
+  reuseHours: z.number().int().min(0).max(240).default(24).describe('Reuse a matching job submitted this recently instead of spending quota.'),
+});
+
+export const allowlistWith = z.strictObject({
+  mailboxes: z.array(smtpAddress).describe('Mailboxes that keep SMTP AUTH (address, alias or UPN).'),
+  exclusive: z
+    .boolean()
+    .default(false)
+    .describe('true: no other mailbox keeps an explicit $false; those are set to $null (inherit).'),
+  explicitDisabled: z
+    .enum(['keep', 'inherit'])
+    .default('keep')
+    .describe('What to do with explicit $true on other mailboxes (harmless but noise): keep them, or reset to $null.'),
+});
+
+export const verifyWith = z.strictObject({
+  mailboxes: z
+    .array(smtpAddress)
+    .optional()
+    .describe("Mailboxes that must be effectively on. Default: the playbook's smtp-auth/allowlist steps."),
+  checkAuthenticationPolicies: z
+    .boolean()
+    .default(true)
+    .describe('Flag allowlisted mailboxes whose authentication policy blocks Basic SMTP AUTH.'),
+});
+
+const psParameterValue: z.ZodType<unknown> = z.lazy(() =>
+  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(psParameterValue), z.record(z.string(), psParameterValue)]),
+);
+
+export const powershellWith = z.strictObject({
+  cmdlet: z.string().regex(/^[A-Za-z]+-[A-Za-z0-9]+$/, 'must be a Verb-Noun cmdlet name'),
+  parameters: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), psParameterValue).default({}),
+  allowWrite: z.boolean().default(false).describe('Required for any cmdlet that is not Get-*.'),
+});
+
+/** `uses:` name → its `with` schema. */
+export const ACTION_WITH_SCHEMAS = {
+  'transport-config': transportConfigWith,
+  'smtp-auth/usage': usageWith,
+  'smtp-auth/allowlist': allowlistWith,
+  'smtp-auth/verify': verifyWith,
+  powershell: powershellWith,
+} as const;
+export type ActionName = keyof typeof ACTION_WITH_SCHEMAS;
+export const ACTION_NAMES = Object.keys(ACTION_WITH_SCHEMAS) as ActionName[];
+
+const stepCommon = {
+  id,
+  name: z.string().optional().describe('A human title for progress and reports.'),
+  continueOnError: z.boolean().default(false).describe('Keep going with later changes of this step after one fails.'),
+};
+
+export const stepSchema = z.discriminatedUnion('uses', [
+  z.strictObject({ ...stepCommon, uses: z.literal('transport-config'), with: transportConfigWith }),
+  z.strictObject({ ...stepCommon, uses: z.literal('smtp-auth/usage'), with: usageWith.default(usageWith.parse({})) }),
+  z.strictObject({ ...stepCommon, uses: z.literal('smtp-auth/allowlist'), with: allowlistWith }),
+  z.strictObject({ ...stepCommon, uses: z.literal('smtp-auth/verify'), with: verifyWith.default(verifyWith.parse({})) }),
+  z.strictObject({ ...stepCommon, uses: z.literal('powershell'), with: powershellWith }),
+]);
+export type Step = z.infer<typeof stepSchema>;
+
+export const playbookSchema = z.strictObject({
+  apiVersion: z.literal('exo-playbook/v1'),
+  name: id.describe('Names runs, locks and reports.'),
+  description: z.string().optional(),
+  change: z.string().max(128).optional().describe('A change-ticket reference copied into plans, journals and reports.'),
+  tenant: z.strictObject({
+    organization: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+$/i, 'must be a domain such as contoso.onmicrosoft.com')
+      .describe('The tenant, e.g. contoso.onmicrosoft.com.'),
+    auth: authSchema,
+  }),
+  vars: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.union([z.string(), z.array(z.string()), z.number(), z.boolean()]))
+    .default({})
+    .describe('Values steps refer to with ${vars.name}; ${file:path} loads an allowlist file.'),
+  acceptBreakage: z
+    .array(smtpAddress)
+    .default([])
+    .describe('Senders still seen in usage data that may lose SMTP AUTH (the lockout guard lets them through).'),
+  steps: z.array(stepSchema).min(1),
+});
+export type Playbook = z.infer<typeof playbookSchema>;
