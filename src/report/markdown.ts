@@ -1,0 +1,192 @@
+/**
+ * Markdown a reviewer can paste into a pull request or change ticket: plan, verify, apply and diff.
+ * Every value from the playbook or the tenant is escaped, because a mailbox name with `|` or a
+ * newline must not break the table, and one with `<script>` must not become HTML. Lists longer than
+ * LONG_LIST collapse into <details> so a 500-mailbox plan still reads well.
+ */
+import type { Change, Finding, Risk, StepPlan } from '../actions/types.js';
+import type { ApplyReport, ChangeResult, PlanDocument, PlaybookRef, TenantRef, VerifyReport } from '../engine/types.js';
+import type { DiffReport, PlaybookChange, PlaybookDiff } from '../diff/types.js';
+
+/** Lists with more items than this are collapsed. */
+export const LONG_LIST = 10;
+
+/** Escape text for a markdown paragraph or table cell (GFM: any ASCII punctuation may be backslash-escaped). */
+export function escapeMarkdown(value: string): string {
+  return value
+    .replace(/[\\`*_{}[\]<>()#+!|~&]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : `\\${c}`))
+    .replace(/\r\n|\r|\n/g, '<br>');
+}
+
+/** A value as PowerShell shows it: $true, $false, $null, text, or a comma list. */
+export function formatValue(value: unknown): string {
+  if (value === null || value === undefined) return '$null';
+  if (typeof value === 'boolean') return value ? '$true' : '$false';
+  if (Array.isArray(value)) return value.length === 0 ? '(none)' : value.map(formatValue).join(', ');
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+function cell(value: unknown): string {
+  return escapeMarkdown(typeof value === 'string' ? value : formatValue(value));
+}
+
+export function table(headers: string[], rows: unknown[][]): string {
+  const head = `| ${headers.map(escapeMarkdown).join(' | ')} |`;
+  const rule = `| ${headers.map(() => '---').join(' | ')} |`;
+  return [head, rule, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+}
+
+/** Wrap a block in <details> when it describes more than LONG_LIST items. */
+export function collapsible(summary: string, count: number, body: string): string {
+  if (count <= LONG_LIST) return body;
+  return `<details><summary>${escapeMarkdown(summary)}</summary>\n\n${body}\n\n</details>`;
+}
+
+function bullets(items: string[]): string {
+  return items.map((i) => `- ${escapeMarkdown(i)}`).join('\n');
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function header(title: string, playbook: PlaybookRef, tenant: TenantRef, at: string, extra: [string, string][] = []): string {
+  const rows: [string, string][] = [
+    ['Change', playbook.change ?? '(none)'],
+    ['Tenant', `${tenant.organization} (${tenant.target})`],
+    ['Playbook', `${playbook.name} — ${playbook.file}`],
+    ['Playbook hash', playbook.hash.slice(0, 16)],
+    ['At', at],
+    ...extra,
+  ];
+  return `## ${escapeMarkdown(title)}\n\n${table(['', ''], rows)}`;
+}
+
+function risksBlock(risks: Risk[]): string {
+  if (risks.length === 0) return '';
+  const rows = risks.map((r) => [
+    r.blocking && !r.accepted ? '⛔ blocking' : r.accepted ? 'accepted' : r.kind,
+    r.subject,
+    r.messages ?? '',
+    r.message,
+  ]);
+  return collapsible(`${plural(risks.length, 'risk')}`, risks.length, table(['Risk', 'Subject', 'Messages', 'Detail'], rows));
+}
+
+function changesBlock(changes: Change[]): string {
+  const rows = changes.map((c) => [c.target, c.property, c.before, c.after, c.reason]);
+  return collapsible(`${plural(changes.length, 'change')}`, changes.length, table(['Target', 'Property', 'Before', 'After', 'Reason'], rows));
+}
+
+function stepBlock(step: StepPlan): string {
+  const parts = [`### Step \`${step.stepId.replace(/`/g, '')}\` (${escapeMarkdown(step.uses)})`];
+  if (step.changes.length > 0) parts.push(changesBlock(step.changes));
+  else parts.push('No changes.');
+  if (step.inDesiredState.length > 0) {
+    const n = step.inDesiredState.length;
+    parts.push(
+      n > LONG_LIST
+        ? collapsible(`${plural(n, 'item')} already in the desired state`, n, bullets(step.inDesiredState))
+        : `Already in the desired state:\n\n${bullets(step.inDesiredState)}`,
+    );
+  }
+  if (step.notes.length > 0) parts.push(collapsible(`${plural(step.notes.length, 'note')}`, step.notes.length, bullets(step.notes)));
+  const risks = risksBlock(step.risks);
+  if (risks) parts.push(risks);
+  return parts.join('\n\n');
+}
+
+export function renderPlanMarkdown(plan: PlanDocument): string {
+  const title = plan.kind === 'rollback' ? `Rollback plan: ${plan.playbook.name}` : `Plan: ${plan.playbook.name}`;
+  const { changes, inDesiredState, blockingRisks } = plan.summary;
+  const parts = [
+    header(title, plan.playbook, plan.tenant, plan.createdAt, [['Fingerprint', plan.fingerprint.slice(0, 16)]]),
+    `**${plural(changes, 'change')}**, ${inDesiredState} already in the desired state, ${plural(blockingRisks, 'blocking risk')}.`,
+  ];
+  if (plan.risks.length > 0) parts.push(`### Plan-wide risks\n\n${risksBlock(plan.risks)}`);
+  for (const step of plan.steps) parts.push(stepBlock(step));
+  return parts.join('\n\n') + '\n';
+}
+
+const STATUS_MARK: Record<Finding['status'], string> = { pass: '✅ pass', fail: '❌ fail', warn: '⚠️ warn' };
+
+function findingsBlock(findings: Finding[]): string {
+  if (findings.length === 0) return 'No findings.';
+  // Failures first: they are what the reviewer came for.
+  const order = { fail: 0, warn: 1, pass: 2 } as const;
+  const sorted = [...findings].sort((a, b) => order[a.status] - order[b.status]);
+  const rows = sorted.map((f) => [STATUS_MARK[f.status], f.stepId, f.check, f.subject, f.message]);
+  return collapsible(`${plural(findings.length, 'finding')}`, findings.length, table(['Status', 'Step', 'Check', 'Subject', 'Detail'], rows));
+}
+
+export function renderVerifyMarkdown(report: VerifyReport): string {
+  const { pass, fail, warn } = report.summary;
+  return (
+    [
+      header(`Verify: ${report.playbook.name}`, report.playbook, report.tenant, report.checkedAt),
+      `**${report.compliant ? 'Compliant' : 'Drift found'}**: ${pass} pass, ${fail} fail, ${warn} warn.`,
+      findingsBlock(report.findings),
+    ].join('\n\n') + '\n'
+  );
+}
+
+function resultsBlock(results: ChangeResult[]): string {
+  const rows = results.map((r) => [r.status, r.target, r.property, r.before, r.after, r.attempts, r.error ?? '']);
+  return collapsible(
+    `${plural(results.length, 'result')}`,
+    results.length,
+    table(['Status', 'Target', 'Property', 'Before', 'After', 'Attempts', 'Error'], rows),
+  );
+}
+
+export function renderApplyMarkdown(report: ApplyReport): string {
+  const { applied, failed, skipped } = report.summary;
+  const plan = report.plan;
+  const parts = [
+    header(`Apply: ${plan.playbook.name}`, plan.playbook, plan.tenant, plan.createdAt, [['Run directory', report.runDir]]),
+    `**${applied} applied, ${failed} failed, ${skipped} skipped**${report.interrupted ? ' (interrupted)' : ''}.`,
+  ];
+  if (report.results.length > 0) parts.push(resultsBlock(report.results));
+  if (report.verify) {
+    const v = report.verify;
+    parts.push(`### Verify after apply\n\n**${v.compliant ? 'Compliant' : 'Drift found'}**: ${v.summary.pass} pass, ${v.summary.fail} fail, ${v.summary.warn} warn.`);
+    parts.push(findingsBlock(v.findings));
+  }
+  return parts.join('\n\n') + '\n';
+}
+
+function diffChangeRows(changes: PlaybookChange[]): unknown[][] {
+  return changes.map((c) => [
+    c.sensitive ? '⚠️ sensitive' : '',
+    c.kind,
+    c.path,
+    c.addresses ? c.addresses.join('\n') : c.before === undefined ? '' : formatValue(c.before),
+    c.addresses ? (c.source ?? '') : c.after === undefined ? '' : formatValue(c.after),
+    c.message,
+  ]);
+}
+
+function diffBlock(diff: PlaybookDiff): string {
+  const side = (v: PlaybookDiff['old']) => (v ? `${v.file} @ ${v.label}` : '(absent)');
+  const title = diff.new?.name ?? diff.old?.name ?? diff.new?.file ?? diff.old?.file ?? 'playbook';
+  const parts = [`### ${escapeMarkdown(title)}`, `${escapeMarkdown(side(diff.old))} → ${escapeMarkdown(side(diff.new))}`];
+  const change = diff.new?.change ?? diff.old?.change;
+  if (change) parts.push(`Change: ${escapeMarkdown(change)}`);
+  if (diff.changes.length === 0) {
+    parts.push('No meaningful changes.');
+    return parts.join('\n\n');
+  }
+  const sensitive = diff.changes.filter((c) => c.sensitive).length;
+  if (sensitive > 0) parts.push(`**⚠️ ${plural(sensitive, 'sensitive change')}** (tenant, sign-in or acceptBreakage).`);
+  // Each allowlist change lists its addresses, so count addresses, not changes, for collapsing.
+  const items = diff.changes.reduce((n, c) => n + (c.addresses?.length ?? 1), 0);
+  parts.push(collapsible(`${plural(diff.changes.length, 'change')}`, items, table(['', 'Kind', 'Path', 'Before / addresses', 'After / file', 'Detail'], diffChangeRows(diff.changes))));
+  return parts.join('\n\n');
+}
+
+export function renderDiffMarkdown(report: DiffReport): string {
+  const total = report.diffs.reduce((n, d) => n + d.changes.length, 0);
+  const head = `## Playbook diff\n\n**${report.changed ? `${plural(total, 'change')} in ${plural(report.diffs.filter((d) => d.changes.length > 0).length, 'playbook')}` : 'No meaningful changes'}**${report.sensitive ? ' — includes sensitive changes' : ''}.`;
+  return [head, ...report.diffs.map(diffBlock)].join('\n\n') + '\n';
+}
