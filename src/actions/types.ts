@@ -5,6 +5,7 @@
  * and verify (pure), in that order.
  */
 import type { z } from 'zod';
+import type { SourceLocation } from '../errors.js';
 import type { CmdletParameters, ExchangeSession, PsValue } from '../exchange/session.js';
 
 /** One write the plan proposes. Serialisable: it is saved in plan.json and in the journal. */
@@ -72,6 +73,11 @@ export interface RunContext {
   /** Progress text for the current task (listr2 output line). */
   report(message: string): void;
   signal: AbortSignal;
+  /**
+   * The playbook's folder: relative paths in `with` (smtp-auth/usage `report:`) resolve against it.
+   * Optional so older engines keep working; actions fall back to process.cwd().
+   */
+  baseDir?: string;
 }
 
 export interface PlanInput<With, Observed> {
@@ -90,6 +96,13 @@ export interface ResolvedPlaybookView {
   change?: string | undefined;
   acceptBreakage: string[];
   steps: { id: string; uses: string; with: unknown }[];
+  /**
+   * Where a value of the resolved playbook was written, by path (e.g. ['steps', 2, 'with', 'mailboxes', 5]);
+   * LoadedPlaybook.locate. Optional: without it, errors name the step instead of a line.
+   */
+  locate?(path: readonly (string | number)[]): SourceLocation | undefined;
+  /** For allowlist-derived addresses (lower-cased): where each came from (LoadedPlaybook.origins). */
+  origins?: ReadonlyMap<string, readonly SourceLocation[]>;
 }
 
 export interface ApplyOutcome {
