@@ -1,0 +1,158 @@
+/**
+ * --notify-webhook: tell a chat channel when a scheduled run found drift or failed.
+ *
+ * One body for both Slack and Microsoft Teams incoming webhooks: `{ "text": ..., "summary": ... }`.
+ * Slack incoming webhooks read `text` and ignore other fields; the Teams (Office 365 connector)
+ * webhook reads it as a minimal MessageCard, where `text` is the body and `summary` the
+ * notification preview. Teams "Workflows" webhooks need a flow that posts `text` (docs/OPERATIONS.md).
+ *
+ * The URL is a credential (anyone holding it can post): accept `env:NAME` so it need not be on argv,
+ * and never put it in an error, a log line or an event.
+ *
+ * One attempt with a timeout, no retries: a chat outage must not hold a scheduled job, and a job
+ * that runs every 15 minutes must not turn a flaky webhook into a storm. A failed post is reported
+ * as a warning; it never changes the run's exit code.
+ */
+import { InputError } from '../errors.js';
+import type { ApplyReport, PlaybookRef, TenantRef, VerifyReport } from './types.js';
+
+export const DEFAULT_NOTIFY_TIMEOUT_MS = 10_000;
+
+/** `https://...` as given, or `env:NAME` read from the environment. */
+export function resolveWebhookUrl(spec: string, env: NodeJS.ProcessEnv): string {
+  let url = spec;
+  const fromEnv = /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(spec);
+  if (fromEnv) {
+    const value = env[fromEnv[1]!];
+    if (!value) {
+      throw new InputError(`--notify-webhook env:${fromEnv[1]}: the environment variable ${fromEnv[1]} is not set`, undefined, `export ${fromEnv[1]}=<webhook URL> before the run`);
+    }
+    url = value;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Do not echo the value: it may be a mistyped secret.
+    throw new InputError('--notify-webhook is not a valid URL', undefined, 'give an https:// incoming webhook URL, or env:NAME');
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new InputError('--notify-webhook must be an http(s) URL', undefined, 'give an https:// incoming webhook URL, or env:NAME');
+  }
+  return url;
+}
+
+export type NotifyCommand = 'plan' | 'apply' | 'verify';
+
+/** Drift or failure: verify 1/2, apply 1/2/3/4, plan 1 (a plan with changes is not news). */
+export function shouldNotify(command: NotifyCommand, exitCode: number): boolean {
+  if (exitCode === 0) return false;
+  if (command === 'plan') return exitCode !== 2;
+  return true;
+}
+
+export interface RunOutcome {
+  command: NotifyCommand;
+  exitCode: number;
+  playbook: Pick<PlaybookRef, 'name' | 'file'> & { change?: string | undefined };
+  tenant?: TenantRef;
+  verify?: VerifyReport;
+  apply?: ApplyReport;
+  /** The error message for exit 1/4 (already free of secrets: errors never carry them). */
+  error?: string;
+  /** The host the job ran on, so the reader knows where to look. */
+  host?: string;
+}
+
+export interface WebhookMessage {
+  text: string;
+  summary: string;
+}
+
+const MAX_LISTED = 10;
+
+function headline(o: RunOutcome): string {
+  const what = `${o.command} ${o.playbook.name}`;
+  switch (o.exitCode) {
+    case 2:
+      return o.command === 'verify' ? `Drift found by ${what}` : `${what} finished, but the tenant still drifts`;
+    case 3:
+      return `${what}: some changes failed`;
+    case 4:
+      return `${what} was refused by a safety guard`;
+    default:
+      return `${what} failed`;
+  }
+}
+
+/** The message posted to the webhook: plain text with line breaks, readable in Slack and Teams. */
+export function buildWebhookMessage(o: RunOutcome): WebhookMessage {
+  const summary = headline(o);
+  const lines = [`exo-playbook: ${summary} (exit ${o.exitCode})`];
+  if (o.tenant) lines.push(`Tenant: ${o.tenant.organization} (${o.tenant.target})`);
+  if (o.playbook.change) lines.push(`Change: ${o.playbook.change}`);
+  lines.push(`Playbook: ${o.playbook.file}`);
+  if (o.host) lines.push(`Host: ${o.host}`);
+  if (o.error) lines.push(`Error: ${o.error}`);
+  if (o.apply) {
+    const s = o.apply.summary;
+    lines.push(`Changes: ${s.applied} applied, ${s.failed} failed, ${s.skipped} skipped; run directory ${o.apply.runDir}`);
+    const failed = o.apply.results.filter((r) => r.status === 'failed');
+    for (const r of failed.slice(0, MAX_LISTED)) lines.push(`- failed: ${r.target} ${r.property}: ${r.error ?? 'unknown error'}`);
+    if (failed.length > MAX_LISTED) lines.push(`- … and ${failed.length - MAX_LISTED} more`);
+  }
+  const verify = o.verify ?? o.apply?.verify;
+  if (verify) {
+    lines.push(`Verify: ${verify.summary.pass} pass, ${verify.summary.fail} fail, ${verify.summary.warn} warn`);
+    const fails = verify.findings.filter((f) => f.status === 'fail');
+    for (const f of fails.slice(0, MAX_LISTED)) lines.push(`- ${f.subject}: ${f.message}`);
+    if (fails.length > MAX_LISTED) lines.push(`- … and ${fails.length - MAX_LISTED} more`);
+  }
+  return { text: lines.join('\n'), summary };
+}
+
+export interface PostResult {
+  ok: boolean;
+  status?: number;
+  /** Why it failed, without the URL. */
+  error?: string;
+}
+
+/** POST the message once. Never throws; never mentions the URL. */
+export async function postWebhook(
+  url: string,
+  message: WebhookMessage,
+  options: { timeoutMs?: number; fetchImpl?: typeof fetch } = {},
+): Promise<PostResult> {
+  const doFetch = options.fetchImpl ?? fetch;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS;
+  try {
+    const response = await doFetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(message),
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'error',
+    });
+    // Drain the body so the connection is released.
+    await response.arrayBuffer().catch(() => undefined);
+    return response.ok ? { ok: true, status: response.status } : { ok: false, status: response.status, error: `the webhook answered HTTP ${response.status}` };
+  } catch (error) {
+    const name = (error as Error)?.name;
+    if (name === 'TimeoutError' || name === 'AbortError') return { ok: false, error: `the webhook did not answer within ${timeoutMs} ms` };
+    const cause = (error as { cause?: { code?: string } })?.cause?.code;
+    return { ok: false, error: `the webhook could not be reached${cause ? ` (${cause})` : ''}` };
+  }
+}
+
+/** What the CLI calls after a run: decide, build, post. Returns null when nothing was sent. */
+export async function notifyIfNeeded(
+  spec: string | undefined,
+  outcome: RunOutcome,
+  env: NodeJS.ProcessEnv,
+  options: { timeoutMs?: number; fetchImpl?: typeof fetch } = {},
+): Promise<PostResult | null> {
+  if (!spec || !shouldNotify(outcome.command, outcome.exitCode)) return null;
+  const url = resolveWebhookUrl(spec, env);
+  return postWebhook(url, buildWebhookMessage(outcome), options);
+}
