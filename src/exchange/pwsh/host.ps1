@@ -1,0 +1,216 @@
+# exo-playbook's PowerShell side of the bridge (docs/PWSH-BRIDGE.md).
+#
+# One long-lived process per session. Requests arrive as JSON lines on stdin; every response is one
+# line "<token> <json>" on stdout, where <token> is a random value the session sends in its first
+# ("hello") line. Anything else a module prints to the console lacks the token and is ignored by the
+# session, so banners and stray writes cannot corrupt the protocol.
+#
+# Parameters are bound from data by splatting a hashtable; no user value is ever pasted into script
+# text. Only the core language and .NET APIs are used (no ConvertTo-Json, Select-Object, Write-Host...)
+# so this runs the same on a real pwsh 7.6 and on the engine host built from System.Management.Automation.
+param()
+
+Set-StrictMode -Version 3.0
+$ErrorActionPreference = 'Stop'
+$ConfirmPreference = 'None'
+$ProgressPreference = 'SilentlyContinue'
+$InformationPreference = 'SilentlyContinue'
+if ($ExecutionContext.SessionState.PSVariable.Get('PSStyle')) { $PSStyle.OutputRendering = 'PlainText' }
+$utf8 = [System.Text.UTF8Encoding]::new($false)
+[Console]::InputEncoding = $utf8
+[Console]::OutputEncoding = $utf8
+
+# The host's own copy of ALLOWED_CMDLETS (src/exchange/session.ts): it refuses anything else itself.
+$script:AllowedCmdlets = [System.Collections.Generic.HashSet[string]]::new(
+  [string[]]@(
+    'Connect-ExchangeOnline', 'Disconnect-ExchangeOnline', 'Get-TransportConfig', 'Set-TransportConfig',
+    'Get-CASMailbox', 'Get-EXOCASMailbox', 'Set-CASMailbox', 'Get-Mailbox', 'Get-EXOMailbox',
+    'Start-HistoricalSearch', 'Get-HistoricalSearch', 'Stop-HistoricalSearch',
+    'Get-AuthenticationPolicy', 'Get-OrganizationConfig', 'Get-User'),
+  [System.StringComparer]::OrdinalIgnoreCase)
+
+$script:Token = $null
+$script:Stdout = [Console]::Out
+$script:MaxDepth = 4
+
+function Send-Response([System.Collections.IDictionary]$Message) {
+  $json = [Newtonsoft.Json.JsonConvert]::SerializeObject($Message, [Newtonsoft.Json.Formatting]::None)
+  $script:Stdout.WriteLine($script:Token + ' ' + $json)
+  $script:Stdout.Flush()
+}
+
+# JSON (System.Text.Json element) → PowerShell value. Dates stay strings (System.Text.Json never guesses
+# types); PowerShell converts an ISO string when the parameter is typed [DateTime].
+function ConvertFrom-JsonElement([System.Text.Json.JsonElement]$Element) {
+  switch ($Element.ValueKind) {
+    'Null' { return $null }
+    'True' { return $true }
+    'False' { return $false }
+    'String' { return $Element.GetString() }
+    'Number' {
+      [int]$i = 0; [long]$l = 0
+      if ($Element.TryGetInt32([ref]$i)) { return $i }
+      if ($Element.TryGetInt64([ref]$l)) { return $l }
+      return $Element.GetDouble()
+    }
+    'Array' {
+      $items = [System.Collections.Generic.List[object]]::new()
+      foreach ($child in $Element.EnumerateArray()) { $items.Add((ConvertFrom-JsonElement $child)) }
+      # All strings → [string[]] so parameters typed string[] / MultiValuedProperty bind as they would
+      # from a literal list.
+      if ($items.Count -gt 0 -and -not ($items | Where-Object { $_ -isnot [string] })) { return , [string[]]$items.ToArray() }
+      return , $items.ToArray()
+    }
+    'Object' {
+      $table = [ordered]@{}
+      foreach ($prop in $Element.EnumerateObject()) { $table[$prop.Name] = ConvertFrom-JsonElement $prop.Value }
+      return $table
+    }
+  }
+  return $null
+}
+
+# PowerShell output → plain data: properties → JSON object, DateTime → ISO-8601 UTC, enums → string.
+function ConvertTo-PlainData($Value, [int]$Depth = 0) {
+  if ($null -eq $Value) { return $null }
+  $base = if ($Value -is [psobject]) { $Value.psobject.BaseObject } else { $Value }
+  if ($null -eq $base) { return $null }
+  if ($base -is [string] -or $base -is [bool]) { return $base }
+  if ($base -is [char] -or $base -is [guid] -or $base -is [enum] -or $base -is [version]) { return $base.ToString() }
+  if ($base -is [datetime]) { return $base.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", [cultureinfo]::InvariantCulture) }
+  if ($base -is [datetimeoffset]) { return $base.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", [cultureinfo]::InvariantCulture) }
+  if ($base -is [int] -or $base -is [long] -or $base -is [double] -or $base -is [short] -or $base -is [byte] -or
+    $base -is [uint32] -or $base -is [uint64] -or $base -is [single] -or $base -is [decimal] -or $base -is [sbyte] -or $base -is [uint16]) { return $base }
+  if ($base -is [timespan]) { return $base.ToString() }
+  if ($base -is [securestring]) { return '[redacted]' }
+  if ($Depth -ge $script:MaxDepth) { return $base.ToString() }
+  if ($base -is [System.Collections.IDictionary]) {
+    $table = [ordered]@{}
+    foreach ($key in $base.Keys) { $table["$key"] = ConvertTo-PlainData $base[$key] ($Depth + 1) }
+    return $table
+  }
+  if ($base -is [System.Collections.IEnumerable]) {
+    $items = [System.Collections.Generic.List[object]]::new()
+    foreach ($item in $base) { $items.Add((ConvertTo-PlainData $item ($Depth + 1))) }
+    return , $items.ToArray()
+  }
+  $table = [ordered]@{}
+  foreach ($prop in $Value.psobject.Properties) {
+    if (-not $prop.IsGettable) { continue }
+    $propValue = try { $prop.Value } catch { $null }
+    $table[$prop.Name] = ConvertTo-PlainData $propValue ($Depth + 1)
+  }
+  return $table
+}
+
+# The ExchangeOnlineManagement v3 REST cmdlets report service errors as "<code>|<exception type>|<text>"
+# in the message (EXCHANGE-FACTS.md, observed). Split that so callers see the type and the plain text.
+function ConvertTo-ErrorData([System.Management.Automation.ErrorRecord]$Record) {
+  $exception = $Record.Exception
+  $message = if ($Record.ErrorDetails -and $Record.ErrorDetails.Message) { $Record.ErrorDetails.Message } else { $exception.Message }
+  $exceptionType = $exception.GetType().FullName
+  if ($message -match '^(?<code>[A-Za-z0-9]+)\|(?<type>[\w.]+)\|(?<text>[\s\S]*)$') {
+    $exceptionType = $Matches['type']
+    $message = $Matches['text']
+  }
+  $target = if ($null -eq $Record.TargetObject) { $null } else { [string]$Record.TargetObject }
+  return [ordered]@{
+    exceptionType         = $exceptionType
+    fullyQualifiedErrorId = [string]$Record.FullyQualifiedErrorId
+    message               = $message
+    target                = $target
+    category              = $Record.CategoryInfo.Category.ToString()
+  }
+}
+
+function New-HostError([string]$Id, [string]$Message) {
+  return [ordered]@{ exceptionType = 'ExoPlaybook.Host.' + $Id; fullyQualifiedErrorId = $Id; message = $Message; target = $null; category = 'InvalidOperation' }
+}
+
+function Invoke-Request([System.Text.Json.JsonElement]$Request) {
+  $id = $Request.GetProperty('id').GetInt32()
+  $name = $Request.GetProperty('cmdlet').GetString()
+  if (-not $script:AllowedCmdlets.Contains($name)) {
+    Send-Response ([ordered]@{ id = $id; type = 'end'; ok = $false; record = (New-HostError 'CmdletNotAllowed' "The cmdlet '$name' is not on exo-playbook's allowlist; the host refuses to run it.") })
+    return
+  }
+  $command = $ExecutionContext.InvokeCommand.GetCommand($name, [System.Management.Automation.CommandTypes]'Function, Cmdlet')
+  if ($null -eq $command) {
+    Send-Response ([ordered]@{ id = $id; type = 'end'; ok = $false; record = (New-HostError 'CmdletNotFound' "The cmdlet '$name' is not available: is the module imported and connected?") })
+    return
+  }
+  $parameters = @{}
+  foreach ($field in $Request.EnumerateObject()) {
+    if ($field.Name -ne 'parameters' -or $field.Value.ValueKind -ne 'Object') { continue }
+    foreach ($prop in $field.Value.EnumerateObject()) { $parameters[$prop.Name] = ConvertFrom-JsonElement $prop.Value }
+  }
+  # Set-* never prompts, whatever the module's ConfirmImpact.
+  if ($command.Parameters.ContainsKey('Confirm') -and -not $parameters.ContainsKey('Confirm')) { $parameters['Confirm'] = $false }
+
+  # Non-terminating errors must stay non-terminating (the host's own preference is Stop); a request
+  # that wants them terminal passes ErrorAction = 'Stop'.
+  $ErrorActionPreference = 'Continue'
+  try {
+    # 3>&1 2>&1: warnings and non-terminating errors join the output in the order they happen.
+    & $command @parameters 3>&1 2>&1 | ForEach-Object {
+      $item = $_
+      if ($item -is [System.Management.Automation.WarningRecord]) {
+        Send-Response ([ordered]@{ id = $id; type = 'warning'; message = $item.Message })
+      }
+      elseif ($item -is [System.Management.Automation.ErrorRecord]) {
+        Send-Response ([ordered]@{ id = $id; type = 'error'; record = (ConvertTo-ErrorData $item) })
+      }
+      else {
+        Send-Response ([ordered]@{ id = $id; type = 'object'; data = (ConvertTo-PlainData $item) })
+      }
+    }
+    Send-Response ([ordered]@{ id = $id; type = 'end'; ok = $true })
+  }
+  catch {
+    $record = $_
+    if ($record.Exception -is [System.Management.Automation.ActionPreferenceStopException] -and $record.Exception.ErrorRecord) {
+      $record = $record.Exception.ErrorRecord
+    }
+    Send-Response ([ordered]@{ id = $id; type = 'end'; ok = $false; record = (ConvertTo-ErrorData $record) })
+  }
+}
+
+# --- main loop -----------------------------------------------------------------------------------
+$stdin = [Console]::In
+$helloLine = $stdin.ReadLine()
+if ($null -eq $helloLine) { exit 2 }
+$hello = [System.Text.Json.JsonDocument]::Parse($helloLine).RootElement
+$script:Token = $hello.GetProperty('token').GetString()
+$moduleName = $hello.GetProperty('module').GetString()
+try {
+  if ($moduleName) { Import-Module -Name $moduleName -ErrorAction Stop -DisableNameChecking }
+  $loaded = if ($moduleName) { Get-Module -Name $moduleName } else { $null }
+  Send-Response ([ordered]@{
+      type          = 'ready'
+      psVersion     = $PSVersionTable.PSVersion.ToString()
+      module        = $moduleName
+      moduleVersion = if ($loaded) { $loaded.Version.ToString() } else { $null }
+    })
+}
+catch {
+  Send-Response ([ordered]@{ type = 'fatal'; record = (ConvertTo-ErrorData $_) })
+  exit 3
+}
+
+while ($true) {
+  $line = $stdin.ReadLine()
+  if ($null -eq $line) { break }
+  if ($line.Length -eq 0) { continue }
+  $request = [System.Text.Json.JsonDocument]::Parse($line).RootElement
+  $type = $request.GetProperty('type').GetString()
+  if ($type -eq 'quit') { break }
+  if ($type -eq 'invoke') {
+    try { Invoke-Request $request }
+    catch {
+      # A bug in the host itself: report it on the request rather than dying.
+      $id = $request.GetProperty('id').GetInt32()
+      Send-Response ([ordered]@{ id = $id; type = 'end'; ok = $false; record = (ConvertTo-ErrorData $_) })
+    }
+  }
+}
+exit 0
