@@ -1,0 +1,101 @@
+/**
+ * The @azure/identity credential for each auth method that signs in with a token. Kept to a thin
+ * mapping: real token acquisition is only exercised against a real tenant (managed identity also
+ * against a loopback token endpoint in the tests).
+ */
+import { createPrivateKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import {
+  AzureCliCredential,
+  ClientCertificateCredential,
+  DeviceCodeCredential,
+  ManagedIdentityCredential,
+  type TokenCredential,
+} from '@azure/identity';
+import { InputError } from '../../errors.js';
+import type { AuthConfig } from '../../playbook/schema.js';
+import type { SignInContext } from './context.js';
+
+/** The auth methods that get a token through @azure/identity (access-token brings its own). */
+export type CredentialAuth = Extract<AuthConfig, { method: 'certificate' | 'managed-identity' | 'device-code' | 'azure-cli' }>;
+
+export async function credentialFor(auth: CredentialAuth, context: SignInContext): Promise<TokenCredential> {
+  switch (auth.method) {
+    case 'certificate':
+      return certificateCredential(auth, context);
+    case 'managed-identity':
+      // Reads IDENTITY_ENDPOINT & co. from the process environment itself (MSAL does, not configurable).
+      return new ManagedIdentityCredential(auth.clientId ? { clientId: auth.clientId } : {});
+    case 'device-code':
+      return new DeviceCodeCredential({
+        tenantId: context.organization,
+        ...(auth.clientId ? { clientId: auth.clientId } : {}),
+        userPromptCallback: (info) => context.onDeviceCode(info.message),
+      });
+    case 'azure-cli':
+      return new AzureCliCredential({ tenantId: context.organization });
+  }
+}
+
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----/;
+const PRIVATE_KEY_BLOCK = /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/;
+const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/;
+
+async function certificateCredential(
+  auth: Extract<AuthConfig, { method: 'certificate' }>,
+  context: SignInContext,
+): Promise<TokenCredential> {
+  const file = resolve(context.baseDir, auth.certificatePath);
+  const pem = await readCertificate(file);
+  const encrypted = ENCRYPTED_KEY.test(pem);
+  if (encrypted && !auth.certificatePassword) {
+    throw new InputError(
+      `tenant.auth: the private key in ${file} is encrypted and no certificatePassword is given`,
+      undefined,
+      'add certificatePassword: "${env:NAME}" naming an environment variable that holds the password',
+    );
+  }
+  const certificatePassword = auth.certificatePassword ? await context.resolveSecret(auth.certificatePassword) : undefined;
+  if (encrypted && certificatePassword !== undefined) assertPasswordOpensKey(pem, certificatePassword, file);
+  // The tenant's domain name is a valid tenant id for the token authority.
+  return new ClientCertificateCredential(context.organization, auth.appId, {
+    certificate: pem,
+    ...(certificatePassword !== undefined ? { certificatePassword } : {}),
+  });
+}
+
+async function readCertificate(file: string): Promise<string> {
+  let pem: string;
+  try {
+    pem = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new InputError(
+      `tenant.auth.certificatePath: cannot read ${file} (${code})`,
+      undefined,
+      'point certificatePath at a PEM file (relative to the playbook) that holds the certificate and its private key',
+    );
+  }
+  if (!CERTIFICATE_BLOCK.test(pem) || !PRIVATE_KEY_BLOCK.test(pem)) {
+    throw new InputError(
+      `tenant.auth.certificatePath: ${file} is not a PEM file with both a certificate and a private key`,
+      undefined,
+      'token sign-in needs PEM; convert a PFX with `openssl pkcs12 -in cert.pfx -out cert.pem`, or use signIn: module (which also takes a PFX)',
+    );
+  }
+  return pem;
+}
+
+/** A wrong password is a local mistake: say so now rather than as an opaque token failure later. */
+function assertPasswordOpensKey(pem: string, passphrase: string, file: string): void {
+  try {
+    createPrivateKey({ key: pem, format: 'pem', passphrase });
+  } catch {
+    throw new InputError(
+      `tenant.auth.certificatePassword does not open the private key in ${file}`,
+      undefined,
+      'check the environment variable or file the certificatePassword reference names',
+    );
+  }
+}
