@@ -1,0 +1,110 @@
+/**
+ * Playbook file → LoadedPlaybook: read (size cap, strict UTF-8), parse with positions, resolve
+ * ${...} references, check against the schema and the semantic rules, and report every problem
+ * of the file at once (PlaybookInvalid), each at its file:line:col.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { SourceLocation } from '../errors.js';
+import { playbookSchema, type Playbook } from './schema.js';
+import { locateIn, toPlain, type Located, type PathSegment } from './located.js';
+import { PlaybookInvalid, orderProblems, type Problem } from './problems.js';
+import { Resolver } from './resolve.js';
+import { schemaProblems } from './schema-problems.js';
+import { checkSemantics } from './semantics.js';
+import { checkTextSize, decodeSource, readTextFile } from './source.js';
+import { parseYamlTree } from './yaml-tree.js';
+import { readFile } from 'node:fs/promises';
+
+export { PlaybookInvalid, type Problem } from './problems.js';
+export { resolveSecret } from './resolve.js';
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Reads ${file:} targets (diff reads them at a git revision). Default: the file system. */
+  readFile?: (absolutePath: string) => Promise<string>;
+}
+
+export interface LoadedPlaybook {
+  /** Absolute path of the playbook. */
+  file: string;
+  baseDir: string;
+  /** Resolved, schema-parsed, defaults applied. Secrets stay as their ${...} reference. */
+  playbook: Playbook;
+  /** sha256 hex over the playbook text and each referenced allowlist file's path and text. */
+  hash: string;
+  /** Absolute paths of the allowlist files the playbook references (not secret files). */
+  referencedFiles: string[];
+  /** Where the value at `path` was written (or its nearest written ancestor). */
+  locate(path: (string | number)[]): SourceLocation | undefined;
+  /** Lower-cased address in an smtp-auth/allowlist step → each place it was written. */
+  origins: Map<string, SourceLocation[]>;
+}
+
+export async function loadPlaybook(file: string, options: LoadOptions = {}): Promise<LoadedPlaybook> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message = code === 'ENOENT' ? 'no such playbook file' : code === 'EISDIR' ? 'is a folder, not a playbook file' : (error as Error).message;
+    throw new PlaybookInvalid([{ location: { file, line: 1, col: 1 }, message, path: '' }]);
+  }
+  const decoded = decodeSource(bytes);
+  if (!decoded.ok) throw new PlaybookInvalid([{ location: { file, line: 1, col: 1 }, message: `cannot read the playbook: ${decoded.detail}`, path: '', hint: sourceHint(decoded.reason) }]);
+  return loadPlaybookFromText(decoded.text, file, options);
+}
+
+export async function loadPlaybookFromText(text: string, file: string, options: LoadOptions = {}): Promise<LoadedPlaybook> {
+  const sized = checkTextSize(text);
+  if (!sized.ok) throw new PlaybookInvalid([{ location: { file, line: 1, col: 1 }, message: `cannot read the playbook: ${sized.detail}`, path: '' }]);
+  const absolute = path.resolve(file);
+  const baseDir = path.dirname(absolute);
+  const tree = parseYamlTree(text.replace(/^\uFEFF/, ''), file);
+  if (!tree.root || tree.problems.some((p) => p.message.startsWith('YAML syntax error'))) throw new PlaybookInvalid(orderProblems(tree.problems));
+
+  const problems: Problem[] = [...tree.problems];
+  const referenced = new Map<string, string>();
+  const resolver = new Resolver(tree.root, {
+    displayFile: file,
+    baseDir,
+    env: options.env ?? process.env,
+    readFile: options.readFile ?? readTextFile,
+    problems,
+    referencedFiles: referenced,
+  });
+  const resolved = await resolver.resolveRoot();
+  if (resolved.kind !== 'map') {
+    problems.push({ location: resolved.loc, message: 'a playbook is a mapping of keys (apiVersion, name, tenant, steps, ...)', path: '' });
+    throw new PlaybookInvalid(orderProblems(problems));
+  }
+  const parsed = playbookSchema.safeParse(toPlain(resolved));
+  if (!parsed.success) problems.push(...schemaProblems(resolved, parsed.error.issues));
+  const semantics = checkSemantics(resolved);
+  problems.push(...semantics.problems);
+  if (problems.length > 0 || !parsed.success) throw new PlaybookInvalid(orderProblems(problems));
+
+  const referencedFiles = [...referenced.keys()].sort();
+  return {
+    file: absolute,
+    baseDir,
+    playbook: parsed.data,
+    hash: playbookHash(text, baseDir, referencedFiles.map((f) => [f, referenced.get(f)!])),
+    referencedFiles,
+    locate: (at: PathSegment[]) => locateIn(resolved as Located, at),
+    origins: semantics.origins,
+  };
+}
+
+function playbookHash(text: string, baseDir: string, files: [string, string][]): string {
+  const hash = createHash('sha256').update(text);
+  // Paths relative to the playbook, so the same checkout hashes the same on any machine.
+  for (const [file, content] of files) hash.update(`\0${path.relative(baseDir, file).split(path.sep).join('/')}\0`).update(content);
+  return hash.digest('hex');
+}
+
+function sourceHint(reason: string): string | undefined {
+  if (reason === 'not-utf8') return 'save the file as UTF-8';
+  if (reason === 'too-large') return 'a playbook or allowlist over 1 MiB is refused; split the allowlist';
+  return undefined;
+}
