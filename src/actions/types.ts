@@ -24,6 +24,8 @@ export interface Change {
   call: { cmdlet: string; parameters: CmdletParameters };
   /** The call that restores `before` exactly ($null included), or null when the change cannot be undone. */
   undo: { cmdlet: string; parameters: CmdletParameters } | null;
+  /** What the action's own apply needs beyond the call (e.g. a search's wait/timeout). Saved with the plan. */
+  applyOptions?: { [key: string]: PsValue };
 }
 
 /** Something a plan knows that is not a change: already-desired items, notes, and risks. */
