@@ -20,7 +20,7 @@ export function describeSignIn(d: SignInDescription): string {
   const parts = [d.method];
   if (d.appId) parts.push(`app id ${d.appId}`);
   if (d.clientId) parts.push(`client id ${d.clientId}`);
-  if (d.signIn === 'token') parts.push('token from @azure/identity');
+  if (d.signIn === 'token') parts.push(d.method === 'access-token' ? 'supplied token' : 'token from @azure/identity');
   if (d.signIn === 'module') parts.push('signed in by ExchangeOnlineManagement');
   return parts.join(', ');
 }
@@ -46,7 +46,8 @@ export function serviceMessage(cause: unknown): string {
   else if (cause instanceof Error) text = cause.message;
   else text = String(cause);
   const firstLine = text.split(/\r?\n/).find((line) => line.trim() !== '') ?? text;
-  return firstLine.trim();
+  // The message is followed by our own sentence: drop its closing full stop.
+  return firstLine.trim().replace(/\.+$/, '');
 }
 
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
