@@ -1,0 +1,202 @@
+/**
+ * Recipient cmdlets: Get-CASMailbox, Get-EXOCASMailbox, Set-CASMailbox, Get-Mailbox, Get-EXOMailbox,
+ * Get-User. Output objects carry the Exchange property names; SmtpClientAuthenticationDisabled is in
+ * Get-EXOCASMailbox's output only when asked for by name with -Properties (it is in no property set).
+ */
+import type { PsObject } from '../../session.js';
+import type { SimMailbox } from '../state.js';
+import { UNLIMITED } from '../parameters.js';
+import { objectNotFound } from '../records.js';
+import { NO_OUTPUT, stringParameter, type CmdletContext, type CmdletDefinition } from './context.js';
+
+const DEFAULT_RESULT_SIZE = 1000;
+
+/** Remote-PowerShell style cmdlets (Get-CASMailbox, Get-Mailbox, Get-User) warn with this text. */
+export const RPS_MORE_RESULTS_WARNING =
+  'By default, only the first 1000 items are returned. Use the ResultSize parameter to specify the number of items returned. To return all items, specify "-ResultSize Unlimited". Be aware that, depending on the actual number of items, returning all items can take a long time and consume a large amount of memory. Also, we don\'t recommend storing the results in a variable. Instead, pipe the results to another task or script to perform batch changes.';
+/** REST cmdlets (Get-EXOCASMailbox, Get-EXOMailbox) warn with this text. */
+export const REST_MORE_RESULTS_WARNING =
+  'There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.';
+
+function casView(m: SimMailbox): PsObject {
+  return {
+    Identity: m.Name,
+    Name: m.Name,
+    DisplayName: m.DisplayName,
+    Alias: m.Alias,
+    PrimarySmtpAddress: m.PrimarySmtpAddress,
+    EmailAddresses: [...m.EmailAddresses],
+    UserPrincipalName: m.UserPrincipalName,
+    Guid: m.Guid,
+    RecipientTypeDetails: m.RecipientTypeDetails,
+    SmtpClientAuthenticationDisabled: m.SmtpClientAuthenticationDisabled,
+  };
+}
+
+/** Get-EXOCASMailbox's minimum property set (the parts the simulation models). */
+function exoCasView(m: SimMailbox, extra: readonly string[]): PsObject {
+  const view: PsObject = {
+    Identity: m.Name,
+    Name: m.Name,
+    DisplayName: m.DisplayName,
+    PrimarySmtpAddress: m.PrimarySmtpAddress,
+    EmailAddresses: [...m.EmailAddresses],
+    Guid: m.Guid,
+  };
+  const full = casView(m);
+  for (const name of extra) {
+    const key = Object.keys(full).find((k) => k.toLowerCase() === name.toLowerCase());
+    if (key) view[key] = full[key]!;
+  }
+  return view;
+}
+
+function mailboxView(m: SimMailbox): PsObject {
+  return {
+    Identity: m.Name,
+    Name: m.Name,
+    DisplayName: m.DisplayName,
+    Alias: m.Alias,
+    PrimarySmtpAddress: m.PrimarySmtpAddress,
+    EmailAddresses: [...m.EmailAddresses],
+    UserPrincipalName: m.UserPrincipalName,
+    Guid: m.Guid,
+    RecipientTypeDetails: m.RecipientTypeDetails,
+  };
+}
+
+function userView(m: SimMailbox): PsObject {
+  return {
+    Identity: m.Name,
+    Name: m.Name,
+    DisplayName: m.DisplayName,
+    UserPrincipalName: m.UserPrincipalName,
+    Guid: m.Guid,
+    RecipientTypeDetails: m.RecipientTypeDetails,
+    AuthenticationPolicy: m.AuthenticationPolicy,
+  };
+}
+
+/**
+ * The shared read: one mailbox by identity (not found is a non-terminating error), or all of them,
+ * lazily, up to ResultSize, warning when more exist.
+ */
+function* readRecipients(
+  context: CmdletContext,
+  identity: string | undefined,
+  view: (m: SimMailbox) => PsObject,
+  moreResultsWarning: string,
+): Generator<PsObject> {
+  if (identity !== undefined) {
+    const mailbox = context.tenant.findMailbox(identity);
+    if (mailbox) yield view(mailbox);
+    else context.writeError(objectNotFound(context.cmdlet, identity, context.tenant.server));
+    return;
+  }
+  const resultSize = context.parameters.values.get('ResultSize');
+  const limit = typeof resultSize === 'number' ? resultSize : DEFAULT_RESULT_SIZE;
+  const mailboxes = context.tenant.state.mailboxes;
+  const count = Math.min(limit, mailboxes.length);
+  for (let i = 0; i < count; i++) yield view(mailboxes[i]!);
+  // The real cmdlets warn only when the default cut the list short.
+  if (limit !== UNLIMITED && resultSize === undefined && mailboxes.length > limit) context.warn(moreResultsWarning);
+}
+
+export const getCasMailbox: CmdletDefinition = {
+  parameters: [
+    { name: 'Identity', type: 'string' },
+    { name: 'ResultSize', type: 'result-size' },
+  ],
+  run: (context) => readRecipients(context, stringParameter(context, 'Identity'), casView, RPS_MORE_RESULTS_WARNING),
+};
+
+export const getExoCasMailbox: CmdletDefinition = {
+  parameters: [
+    { name: 'Identity', type: 'string' },
+    { name: 'PrimarySmtpAddress', type: 'string' },
+    { name: 'UserPrincipalName', type: 'string' },
+    { name: 'ResultSize', type: 'result-size' },
+    { name: 'Properties', type: 'string[]' },
+    { name: 'PropertySets', type: 'string[]' },
+  ],
+  run: (context) => {
+    const properties = (context.parameters.values.get('Properties') as string[] | undefined) ?? [];
+    const identity =
+      stringParameter(context, 'Identity') ?? stringParameter(context, 'PrimarySmtpAddress') ?? stringParameter(context, 'UserPrincipalName');
+    return readRecipients(context, identity, (m) => exoCasView(m, properties), REST_MORE_RESULTS_WARNING);
+  },
+};
+
+export const getMailbox: CmdletDefinition = {
+  parameters: [
+    { name: 'Identity', type: 'string' },
+    { name: 'ResultSize', type: 'result-size' },
+    { name: 'RecipientTypeDetails', type: 'string[]' },
+  ],
+  run: (context) => filterByType(context, readRecipients(context, stringParameter(context, 'Identity'), mailboxView, RPS_MORE_RESULTS_WARNING)),
+};
+
+export const getExoMailbox: CmdletDefinition = {
+  parameters: [
+    { name: 'Identity', type: 'string' },
+    { name: 'PrimarySmtpAddress', type: 'string' },
+    { name: 'UserPrincipalName', type: 'string' },
+    { name: 'ResultSize', type: 'result-size' },
+    { name: 'RecipientTypeDetails', type: 'string[]' },
+    { name: 'Properties', type: 'string[]' },
+    { name: 'PropertySets', type: 'string[]' },
+  ],
+  run: (context) => {
+    const identity =
+      stringParameter(context, 'Identity') ?? stringParameter(context, 'PrimarySmtpAddress') ?? stringParameter(context, 'UserPrincipalName');
+    return filterByType(context, readRecipients(context, identity, mailboxView, REST_MORE_RESULTS_WARNING));
+  },
+};
+
+function* filterByType(context: CmdletContext, objects: Iterable<PsObject>): Generator<PsObject> {
+  const types = context.parameters.values.get('RecipientTypeDetails') as string[] | undefined;
+  const wanted = types?.map((t) => t.toLowerCase());
+  for (const object of objects) {
+    if (!wanted || wanted.includes(String(object.RecipientTypeDetails).toLowerCase())) yield object;
+  }
+}
+
+export const getUser: CmdletDefinition = {
+  parameters: [
+    { name: 'Identity', type: 'string' },
+    { name: 'ResultSize', type: 'result-size' },
+  ],
+  run: (context) => readRecipients(context, stringParameter(context, 'Identity'), userView, RPS_MORE_RESULTS_WARNING),
+};
+
+export const setCasMailbox: CmdletDefinition = {
+  parameters: [
+    { name: 'Identity', type: 'string', mandatory: true },
+    { name: 'SmtpClientAuthenticationDisabled', type: 'nullable-bool' },
+  ],
+  shouldProcess: true,
+  run(context) {
+    const identity = stringParameter(context, 'Identity') ?? '';
+    const mailbox = context.tenant.findMailbox(identity);
+    if (!mailbox) {
+      context.writeError(objectNotFound(context.cmdlet, identity, context.tenant.server));
+      return NO_OUTPUT;
+    }
+    const values = context.parameters.values;
+    if (values.get('WhatIf') === true) return NO_OUTPUT;
+    if (values.has('SmtpClientAuthenticationDisabled')) {
+      const desired = values.get('SmtpClientAuthenticationDisabled') as boolean | null;
+      if (mailbox.SmtpClientAuthenticationDisabled !== desired) {
+        mailbox.SmtpClientAuthenticationDisabled = desired;
+        context.changed();
+        return NO_OUTPUT;
+      }
+    }
+    context.warn(noSettingsModified(mailbox.Name));
+    return NO_OUTPUT;
+  },
+};
+
+export function noSettingsModified(object: string): string {
+  return `The command completed successfully but no settings of '${object}' have been modified.`;
+}

@@ -1,0 +1,128 @@
+/**
+ * The error records the simulated service returns, with the exception types, FullyQualifiedErrorIds
+ * and texts of the real ExchangeOnlineManagement module (/work/shared/EXCHANGE-FACTS.md). The stub
+ * PowerShell module (test/fixtures/modules/ExchangeOnlineManagement) must produce the same records:
+ * the conformance suite compares them.
+ */
+import type { CmdletErrorRecord } from '../session.js';
+
+/** The task class behind each cmdlet, as it appears in FullyQualifiedErrorId. */
+const TASK_CLASS: Record<string, string> = {
+  'Get-CASMailbox': 'Microsoft.Exchange.Management.RecipientTasks.GetCASMailbox',
+  'Get-EXOCASMailbox': 'Microsoft.Exchange.Management.RecipientTasks.GetCASMailbox',
+  'Set-CASMailbox': 'Microsoft.Exchange.Management.RecipientTasks.SetCASMailbox',
+  'Get-Mailbox': 'Microsoft.Exchange.Management.RecipientTasks.GetMailbox',
+  'Get-EXOMailbox': 'Microsoft.Exchange.Management.RecipientTasks.GetMailbox',
+  'Get-User': 'Microsoft.Exchange.Management.RecipientTasks.GetUser',
+  'Get-AuthenticationPolicy': 'Microsoft.Exchange.Management.SystemConfigurationTasks.GetAuthenticationPolicy',
+  'Get-TransportConfig': 'Microsoft.Exchange.Management.SystemConfigurationTasks.GetTransportConfig',
+  'Set-TransportConfig': 'Microsoft.Exchange.Management.SystemConfigurationTasks.SetTransportConfig',
+  'Start-HistoricalSearch': 'Microsoft.Exchange.Management.ReportingTask.StartHistoricalSearch',
+  'Get-HistoricalSearch': 'Microsoft.Exchange.Management.ReportingTask.GetHistoricalSearch',
+  'Stop-HistoricalSearch': 'Microsoft.Exchange.Management.ReportingTask.StopHistoricalSearch',
+  'Get-OrganizationConfig': 'Microsoft.Exchange.Management.SystemConfigurationTasks.GetOrganizationConfig',
+  'Connect-ExchangeOnline': 'Microsoft.Exchange.Management.ExoPowershellSnapin.ConnectExchangeOnline',
+};
+
+export function taskClass(cmdlet: string): string {
+  return TASK_CLASS[cmdlet] ?? cmdlet;
+}
+
+/** Get/Set of an identity that does not exist (observed text; the code Ex6F9304 is the observed one). */
+export function objectNotFound(cmdlet: string, identity: string, server: string): CmdletErrorRecord {
+  return {
+    exceptionType: 'Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException',
+    fullyQualifiedErrorId: `Ex6F9304,${taskClass(cmdlet)}`,
+    message: `The operation couldn't be performed because object '${identity}' couldn't be found on '${server}'.`,
+    target: identity,
+    category: 'NotSpecified',
+  };
+}
+
+/** A parameter name the cmdlet does not have (PowerShell's own binder text). */
+export function parameterNotFound(cmdlet: string, name: string): CmdletErrorRecord {
+  return {
+    exceptionType: 'System.Management.Automation.ParameterBindingException',
+    fullyQualifiedErrorId: `NamedParameterNotFound,${cmdlet}`,
+    message: `A parameter cannot be found that matches parameter name '${name}'.`,
+    target: null,
+    category: 'InvalidArgument',
+  };
+}
+
+export function ambiguousParameter(cmdlet: string, name: string, matches: string[]): CmdletErrorRecord {
+  return {
+    exceptionType: 'System.Management.Automation.ParameterBindingException',
+    fullyQualifiedErrorId: `AmbiguousParameter,${cmdlet}`,
+    message: `Parameter cannot be processed because the parameter name '${name}' is ambiguous. Possible matches include: ${matches.map((m) => `-${m}`).join(' ')}.`,
+    target: null,
+    category: 'InvalidArgument',
+  };
+}
+
+export function missingMandatoryParameters(cmdlet: string, names: string[]): CmdletErrorRecord {
+  return {
+    exceptionType: 'System.Management.Automation.ParameterBindingException',
+    fullyQualifiedErrorId: `MissingMandatoryParameter,${cmdlet}`,
+    message: `Cannot process command because of one or more missing mandatory parameters: ${names.join(' ')}.`,
+    target: null,
+    category: 'InvalidArgument',
+  };
+}
+
+/** A value the binder cannot convert to the parameter's type. */
+export function argumentTransformation(cmdlet: string, parameter: string, detail: string): CmdletErrorRecord {
+  return {
+    exceptionType: 'System.Management.Automation.ParameterBindingArgumentTransformationException',
+    fullyQualifiedErrorId: `ParameterArgumentTransformationError,${cmdlet}`,
+    message: `Cannot process argument transformation on parameter '${parameter}'. ${detail}`,
+    target: null,
+    category: 'InvalidData',
+  };
+}
+
+export function commandNotFound(cmdlet: string): CmdletErrorRecord {
+  return {
+    exceptionType: 'System.Management.Automation.CommandNotFoundException',
+    fullyQualifiedErrorId: 'CommandNotFoundException',
+    message: `The term '${cmdlet}' is not recognized as a name of a cmdlet, function, script file, or executable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again.`,
+    target: cmdlet,
+    category: 'ObjectNotFound',
+  };
+}
+
+/** A service-side validation failure (bad dates, quota, wrong state). */
+export function taskArgumentError(cmdlet: string, code: string, message: string, target: string | null = null): CmdletErrorRecord {
+  return {
+    exceptionType: 'Microsoft.Exchange.Configuration.Tasks.TaskArgumentException',
+    fullyQualifiedErrorId: `${code},${taskClass(cmdlet)}`,
+    message,
+    target,
+    category: 'InvalidArgument',
+  };
+}
+
+/** The throttling text retry logic keys on (EXCHANGE-FACTS "Throttling and errors worth retrying"). */
+export const THROTTLING_MESSAGE =
+  'You have reached the maximum number of concurrent requests per tenant. Please wait and try again';
+export const SERVER_BUSY_MESSAGE = 'Server Busy';
+
+export function throttled(cmdlet: string): CmdletErrorRecord {
+  return {
+    exceptionType: 'Microsoft.Exchange.Management.RestApiClient.RestClientException',
+    fullyQualifiedErrorId: `Throttled,${taskClass(cmdlet)}`,
+    message: THROTTLING_MESSAGE,
+    target: null,
+    category: 'ResourceBusy',
+  };
+}
+
+export function serverBusy(cmdlet: string): CmdletErrorRecord {
+  return {
+    exceptionType: 'Microsoft.Exchange.Management.RestApiClient.RestClientException',
+    fullyQualifiedErrorId: `ServerBusy,${taskClass(cmdlet)}`,
+    message: SERVER_BUSY_MESSAGE,
+    target: null,
+    category: 'ResourceUnavailable',
+  };
+}

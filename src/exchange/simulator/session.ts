@@ -1,0 +1,185 @@
+/**
+ * SimulatedSession: the in-process Exchange Online tenant behind `--target sim:<state.json>`.
+ * Semantics follow /work/shared/EXCHANGE-FACTS.md and match the stub ExchangeOnlineManagement module
+ * (test/fixtures/modules), which works over the same state file; the conformance suite compares them.
+ *
+ * The state file is read once when the first session on it opens, and written back (atomically)
+ * after every call that changed the tenant: writes, and Get-HistoricalSearch advancing a job. Sessions
+ * opened on the same file in one process share one in-memory tenant, so a pool of sessions cannot
+ * overwrite each other's changes with stale copies.
+ */
+import { appendFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { SessionError } from '../../errors.js';
+import {
+  CmdletFailure,
+  type CmdletErrorRecord,
+  type CmdletParameters,
+  type ExchangeSession,
+  type InvokeOptions,
+  type InvokeResult,
+  type PsObject,
+  type PsValue,
+} from '../session.js';
+import { findCmdlet, SIMULATED_CMDLETS } from './cmdlets/index.js';
+import type { CmdletContext } from './cmdlets/context.js';
+import { injectFault, simulateLatency } from './faults.js';
+import { bindParameters } from './parameters.js';
+import { commandNotFound } from './records.js';
+import { readStateFile, writeStateFile } from './state-file.js';
+import type { TenantState } from './state.js';
+import { Tenant } from './tenant.js';
+
+export interface SimulatedSessionOptions {
+  /** Added to every call; overrides state.faults.latencyMs. */
+  latencyMs?: number;
+  /** Append every call (cmdlet + parameters, secrets redacted) as a JSON line to this file.
+   *  Default: the file named by env EXO_PLAYBOOK_SIM_CALL_LOG, if set (lets end-to-end tests count calls). */
+  callLog?: string;
+}
+
+/** Parameters whose values are never written to the call log. */
+const ALWAYS_SECRET = ['AccessToken', 'CertificatePassword'];
+
+interface SharedTenant {
+  tenant: Tenant;
+  /** null for an in-memory tenant (fromState). */
+  path: string | null;
+  sessions: number;
+  /** Saves run one after another, each writing the then-current state. */
+  saving: Promise<void>;
+}
+
+const openTenants = new Map<string, Promise<SharedTenant>>();
+
+export class SimulatedSession implements ExchangeSession {
+  readonly kind = 'simulator' as const;
+  private calls = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly shared: SharedTenant,
+    private readonly options: SimulatedSessionOptions,
+  ) {}
+
+  static async open(stateFile: string, options: SimulatedSessionOptions = {}): Promise<SimulatedSession> {
+    const path = resolve(stateFile);
+    let pending = openTenants.get(path);
+    if (!pending) {
+      pending = readStateFile(path).then((state) => ({ tenant: new Tenant(state), path, sessions: 0, saving: Promise.resolve() }));
+      openTenants.set(path, pending);
+      pending.catch(() => openTenants.delete(path));
+    }
+    const shared = await pending;
+    shared.sessions++;
+    return new SimulatedSession(shared, withEnvDefaults(options));
+  }
+
+  /** A session over a tenant held only in memory (tests); nothing is written anywhere. */
+  static fromState(state: TenantState, options: SimulatedSessionOptions = {}): SimulatedSession {
+    return new SimulatedSession({ tenant: new Tenant(state), path: null, sessions: 1, saving: Promise.resolve() }, options);
+  }
+
+  /** The live tenant state (shared by all sessions on the same file). */
+  get state(): TenantState {
+    return this.shared.tenant.state;
+  }
+
+  async invoke(cmdlet: string, parameters: CmdletParameters = {}, options: InvokeOptions = {}): Promise<InvokeResult> {
+    const result: InvokeResult = { objects: [], warnings: [], errors: [] };
+    for await (const object of this.execute(cmdlet, parameters, options, result)) result.objects.push(object);
+    return result;
+  }
+
+  async *stream(cmdlet: string, parameters: CmdletParameters = {}, options: InvokeOptions = {}): AsyncIterable<PsObject> {
+    const collected: InvokeResult = { objects: [], warnings: [], errors: [] };
+    yield* this.execute(cmdlet, parameters, options, collected);
+    const first = collected.errors[0];
+    if (first) throw new CmdletFailure(cmdlet, first);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const shared = this.shared;
+    shared.sessions--;
+    await shared.saving;
+    if (shared.sessions === 0 && shared.path) openTenants.delete(shared.path);
+  }
+
+  private async *execute(
+    cmdletName: string,
+    parameters: CmdletParameters,
+    options: InvokeOptions,
+    sink: InvokeResult,
+  ): AsyncGenerator<PsObject> {
+    if (this.closed) throw new SessionError(`the simulated Exchange session is closed (${cmdletName})`);
+    const call = ++this.calls;
+    this.logCall(cmdletName, parameters, options);
+    const cmdlet = findCmdlet(cmdletName);
+    if (!cmdlet) throw new CmdletFailure(cmdletName, commandNotFound(cmdletName));
+    const definition = SIMULATED_CMDLETS[cmdlet];
+    const bound = bindParameters(cmdlet, definition.parameters, parameters, definition.shouldProcess ?? false);
+
+    const { tenant } = this.shared;
+    const latency = this.options.latencyMs ?? tenant.state.faults?.latencyMs ?? 0;
+    await simulateLatency(latency, cmdlet, options.timeoutMs, options.signal);
+    injectFault(tenant.state.faults ?? {}, call, cmdlet);
+
+    let changed = false;
+    const context: CmdletContext = {
+      cmdlet,
+      tenant,
+      parameters: bound,
+      now: () => tenant.now(),
+      warn: (message) => {
+        if (bound.warningAction === 'SilentlyContinue' || bound.warningAction === 'Ignore') return;
+        sink.warnings.push(message);
+        options.onWarning?.(message);
+      },
+      writeError: (record: CmdletErrorRecord) => {
+        if (bound.errorAction === 'Stop') throw new CmdletFailure(cmdlet, record);
+        if (bound.errorAction === 'SilentlyContinue' || bound.errorAction === 'Ignore') return;
+        sink.errors.push(record);
+      },
+      changed: () => {
+        changed = true;
+      },
+    };
+    try {
+      for (const object of definition.run(context)) {
+        if (options.signal?.aborted) throw new SessionError(`${cmdlet} was cancelled`);
+        yield object;
+      }
+    } finally {
+      if (changed) await this.save();
+    }
+  }
+
+  private async save(): Promise<void> {
+    const shared = this.shared;
+    if (!shared.path) return;
+    const path = shared.path;
+    const next = shared.saving.catch(() => undefined).then(() => writeStateFile(path, shared.tenant.state));
+    shared.saving = next;
+    try {
+      await next;
+    } catch (error) {
+      throw new SessionError(`could not save the simulated tenant to ${path}: ${(error as Error).message}`);
+    }
+  }
+
+  private logCall(cmdlet: string, parameters: CmdletParameters, options: InvokeOptions): void {
+    const file = this.options.callLog;
+    if (!file) return;
+    const secret = new Set([...ALWAYS_SECRET, ...(options.secretParameters ?? [])].map((s) => s.toLowerCase()));
+    const logged: Record<string, PsValue> = {};
+    for (const [name, value] of Object.entries(parameters)) logged[name] = secret.has(name.toLowerCase()) ? '<redacted>' : value;
+    appendFileSync(file, JSON.stringify({ cmdlet, parameters: logged }) + '\n');
+  }
+}
+
+function withEnvDefaults(options: SimulatedSessionOptions): SimulatedSessionOptions {
+  const callLog = options.callLog ?? process.env.EXO_PLAYBOOK_SIM_CALL_LOG;
+  return callLog ? { ...options, callLog } : options;
+}
