@@ -1,0 +1,145 @@
+/**
+ * `smtp-auth/allowlist`: the listed mailboxes keep SMTP AUTH ($false); with `exclusive`, no other
+ * mailbox keeps an explicit $false (set to $null, so it follows the organization). Explicit $true on
+ * other mailboxes is harmless (already off) but noise: `explicitDisabled: keep` (default) leaves it
+ * and says how many, `inherit` resets it to $null too.
+ */
+import type { z } from 'zod';
+import { InputError } from '../../errors.js';
+import { allowlistWith } from '../../playbook/schema.js';
+import { formatLocation, locateAddress } from '../locate.js';
+import type { ActionDefinition, Change, Finding, PlanInput, StepPlan } from '../types.js';
+import { psLiteral } from './effective.js';
+import type { ResolvedMailbox } from './resolve-mailboxes.js';
+import { observeSmtpAuthState, type SmtpAuthState } from './smtp-auth-state.js';
+import type { TriState } from '../../exchange/simulator/state.js';
+
+export type AllowlistWith = z.infer<typeof allowlistWith>;
+const PROPERTY = 'SmtpClientAuthenticationDisabled';
+
+export function mailboxChange(stepId: string, mailbox: string, before: TriState, after: TriState, reason: string): Change {
+  return {
+    id: `${stepId}:${mailbox}:${PROPERTY}`,
+    stepId,
+    target: mailbox,
+    property: PROPERTY,
+    before,
+    after,
+    reason,
+    call: { cmdlet: 'Set-CASMailbox', parameters: { Identity: mailbox, [PROPERTY]: after } },
+    undo: { cmdlet: 'Set-CASMailbox', parameters: { Identity: mailbox, [PROPERTY]: before } },
+  };
+}
+
+/** Stops the plan before anything is written when an entry names no mailbox; the error points at the entry. */
+export function assertAllResolved(input: PlanInput<AllowlistWith, SmtpAuthState>, listed: readonly ResolvedMailbox[]): void {
+  const unknown = listed.map((r, index) => ({ ...r, index })).filter((r) => r.mailbox === null);
+  if (unknown.length === 0) return;
+  const where = unknown.map((u) => ({
+    entry: u.entry,
+    location: locateAddress(input.playbook, input.stepId, ['with', 'mailboxes', u.index], u.entry),
+  }));
+  const first = where[0]!;
+  const others = where.slice(1).map((w) => `${w.entry}${w.location ? ` (${formatLocation(w.location)})` : ''}`);
+  throw new InputError(
+    `step '${input.stepId}': allowlist entry '${first.entry}' matches no mailbox in ${input.playbook.name}'s tenant` +
+      ` (not a primary address, proxy address, alias or UPN)` +
+      (others.length ? `; also unknown: ${others.join(', ')}` : '') +
+      '. Nothing was written.',
+    first.location,
+    'fix the address or remove it from the allowlist, then plan again',
+  );
+}
+
+export function planAllowlist(input: PlanInput<AllowlistWith, SmtpAuthState>): StepPlan {
+  const { stepId, observed } = input;
+  const plan: StepPlan = { stepId, uses: 'smtp-auth/allowlist', changes: [], inDesiredState: [], notes: [], risks: [] };
+  const listed = observed.listed ?? [];
+  assertAllResolved(input, listed);
+
+  const allowlisted = new Set<string>();
+  for (const { entry, mailbox, value } of listed) {
+    if (mailbox === null) continue;
+    if (allowlisted.has(mailbox)) {
+      plan.notes.push(`${entry} is ${mailbox}, already listed`);
+      continue;
+    }
+    allowlisted.add(mailbox);
+    if (value === false) plan.inDesiredState.push(`${mailbox} ${PROPERTY} is already $false (allowlisted)`);
+    else plan.changes.push(mailboxChange(stepId, mailbox, value, false, `Allowlisted: keeps SMTP AUTH (was ${psLiteral(value)})`));
+  }
+
+  const keptTrue: string[] = [];
+  const strayFalse: string[] = [];
+  for (const { mailbox, value } of observed.overrides) {
+    if (allowlisted.has(mailbox)) continue;
+    if (value === false) {
+      if (input.with.exclusive) {
+        plan.changes.push(
+          mailboxChange(stepId, mailbox, false, null, 'Not allowlisted (exclusive allowlist): stray $false removed; follows the organization'),
+        );
+      } else strayFalse.push(mailbox);
+    } else if (input.with.explicitDisabled === 'inherit') {
+      plan.changes.push(mailboxChange(stepId, mailbox, true, null, 'Not allowlisted: explicit $true reset to $null (explicitDisabled: inherit)'));
+    } else keptTrue.push(mailbox);
+  }
+  if (keptTrue.length) {
+    plan.notes.push(`${keptTrue.length} other mailbox(es) keep an explicit $true (off either way; explicitDisabled: keep)`);
+  }
+  for (const mailbox of strayFalse) {
+    plan.risks.push({
+      kind: 'warning',
+      subject: mailbox,
+      message: `${mailbox} is not allowlisted but keeps SMTP AUTH with an explicit $false (set exclusive: true to remove it)`,
+      blocking: false,
+    });
+  }
+  plan.data = { allowlisted: [...allowlisted], totalMailboxes: observed.totalMailboxes };
+  return plan;
+}
+
+export function verifyAllowlist(input: PlanInput<AllowlistWith, SmtpAuthState>): Finding[] {
+  const { stepId, observed } = input;
+  const findings: Finding[] = [];
+  const allowlisted = new Set<string>();
+  for (const { entry, mailbox, value } of observed.listed ?? []) {
+    if (mailbox === null) {
+      findings.push({ stepId, check: 'allowlisted-exists', status: 'fail', subject: entry, message: `${entry} matches no mailbox` });
+      continue;
+    }
+    if (allowlisted.has(mailbox)) continue;
+    allowlisted.add(mailbox);
+    findings.push({
+      stepId,
+      check: 'allowlisted-explicit',
+      status: value === false ? 'pass' : 'fail',
+      subject: mailbox,
+      message: value === false ? `${PROPERTY} is $false` : `${PROPERTY} is ${psLiteral(value)}, the allowlist wants $false`,
+    });
+  }
+  if (input.with.exclusive) {
+    const stray = observed.overrides.filter((o) => o.value === false && !allowlisted.has(o.mailbox));
+    for (const o of stray) {
+      findings.push({
+        stepId,
+        check: 'no-stray-overrides',
+        status: 'fail',
+        subject: o.mailbox,
+        message: 'not allowlisted but has an explicit $false: SMTP AUTH stays on for it',
+      });
+    }
+    if (stray.length === 0) {
+      findings.push({ stepId, check: 'no-stray-overrides', status: 'pass', subject: 'Mailboxes', message: 'no other mailbox has an explicit $false' });
+    }
+  }
+  return findings;
+}
+
+export const allowlistAction: ActionDefinition<AllowlistWith, SmtpAuthState> = {
+  uses: 'smtp-auth/allowlist',
+  summary: 'Keeps SMTP AUTH on ($false) for the listed mailboxes and, with exclusive, for no other mailbox.',
+  withSchema: allowlistWith,
+  observe: (withValue, ctx) => observeSmtpAuthState(withValue.mailboxes, ctx, { authenticationPolicies: true }),
+  plan: planAllowlist,
+  verify: verifyAllowlist,
+};

@@ -1,0 +1,79 @@
+/**
+ * RFC 4180 CSV with positions: quoted fields may hold commas, doubled quotes and newlines; a UTF-8
+ * BOM and CRLF or LF line ends are accepted. Every record keeps the line its fields start on, so
+ * errors about a row can name file:line:col.
+ */
+
+export interface CsvRecord {
+  /** 1-based line of the record's first character. */
+  line: number;
+  fields: string[];
+  /** 1-based column of each field's first character (on the record's first line for quoted fields). */
+  cols: number[];
+}
+
+export class CsvSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly col: number,
+  ) {
+    super(message);
+  }
+}
+
+export function parseCsv(text: string): CsvRecord[] {
+  const records: CsvRecord[] = [];
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let line = 1;
+  let lineStart = i;
+  while (i < text.length) {
+    const record: CsvRecord = { line, fields: [], cols: [] };
+    for (;;) {
+      record.cols.push(i - lineStart + 1);
+      let field = '';
+      if (text[i] === '"') {
+        const openLine = line;
+        const openCol = i - lineStart + 1;
+        i++;
+        for (;;) {
+          if (i >= text.length) throw new CsvSyntaxError('a quoted field is never closed', openLine, openCol);
+          const c = text[i]!;
+          if (c === '"') {
+            if (text[i + 1] === '"') {
+              field += '"';
+              i += 2;
+              continue;
+            }
+            i++;
+            break;
+          }
+          if (c === '\n') {
+            line++;
+            lineStart = i + 1;
+          }
+          field += c;
+          i++;
+        }
+        if (i < text.length && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') {
+          throw new CsvSyntaxError('unexpected text after a closing quote (quotes inside a field are doubled: "")', line, i - lineStart + 1);
+        }
+      } else {
+        while (i < text.length && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') field += text[i++];
+      }
+      record.fields.push(field);
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === '\r') i++;
+      if (text[i] === '\n') i++;
+      line++;
+      lineStart = i;
+      break;
+    }
+    // Blank lines are not records.
+    if (!(record.fields.length === 1 && record.fields[0] === '')) records.push(record);
+  }
+  return records;
+}

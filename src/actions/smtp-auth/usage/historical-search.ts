@@ -1,0 +1,144 @@
+/**
+ * The historical search the published admin guidance runs (Start-HistoricalSearch -ReportType
+ * SmtpCSReport ...), as pure planning plus the apply-time submit-and-poll loop. Observe only lists
+ * jobs (Get-HistoricalSearch); submitting is a planned Change with no undo (quota spent is spent).
+ */
+import type { PsObject, PsValue } from '../../../exchange/session.js';
+import type { Change, RunContext } from '../../types.js';
+
+/** Searches per tenant per 24 hours, cancelled ones included (EXCHANGE-FACTS). */
+export const DAILY_SEARCH_QUOTA = 250;
+export const FINAL_STATUSES = ['Done', 'Cancelled', 'Failed'] as const;
+
+export interface HistoricalSearchJob {
+  jobId: string;
+  reportTitle: string;
+  reportType: string;
+  status: string;
+  submitDate: string;
+  startDate: string | null;
+  endDate: string | null;
+  rows: number | null;
+  jobProgress: number | null;
+}
+
+export interface SearchRequest {
+  reportTitle: string;
+  reportType: string;
+  days: number;
+  notifyAddress: string[];
+  reuseHours: number;
+}
+
+export function toJob(object: PsObject): HistoricalSearchJob {
+  const text = (v: PsValue | undefined) => (typeof v === 'string' ? v : v === null || v === undefined ? null : String(v));
+  const num = (v: PsValue | undefined) => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' && !Number.isNaN(Number(v)) ? Number(v) : null);
+  return {
+    jobId: text(object.JobId) ?? text(object.Identity) ?? '',
+    reportTitle: text(object.ReportTitle) ?? '',
+    reportType: text(object.ReportType) ?? '',
+    status: text(object.Status) ?? 'Unknown',
+    submitDate: text(object.SubmitDate) ?? '',
+    startDate: text(object.StartDate),
+    endDate: text(object.EndDate),
+    rows: num(object.Rows),
+    jobProgress: num(object.JobProgress),
+  };
+}
+
+/**
+ * The search window: it ends at the next full hour after observing (so plans made within the same
+ * hour fingerprint the same) and starts `days` before that, never beyond the 90-day limit.
+ */
+export function searchWindow(observedAt: string, days: number): { start: string; end: string } {
+  const hour = 3600_000;
+  const end = Math.ceil(Date.parse(observedAt) / hour) * hour;
+  return { start: new Date(end - days * 24 * hour).toISOString(), end: new Date(end).toISOString() };
+}
+
+/** A job this run can reuse instead of spending quota: same title and type, recent, not failed. */
+export function findReusableJob(
+  jobs: readonly HistoricalSearchJob[],
+  request: SearchRequest,
+  observedAt: string,
+): HistoricalSearchJob | undefined {
+  const since = Date.parse(observedAt) - request.reuseHours * 3600_000;
+  return jobs
+    .filter(
+      (job) =>
+        job.reportTitle.toLowerCase() === request.reportTitle.toLowerCase() &&
+        job.reportType.toLowerCase() === request.reportType.toLowerCase() &&
+        !['Cancelled', 'Failed'].includes(job.status) &&
+        Date.parse(job.submitDate) >= since &&
+        coversDays(job, request.days),
+    )
+    .sort((a, b) => b.submitDate.localeCompare(a.submitDate))[0];
+}
+
+function coversDays(job: HistoricalSearchJob, days: number): boolean {
+  if (!job.startDate || !job.endDate) return true;
+  const span = (Date.parse(job.endDate) - Date.parse(job.startDate)) / 86_400_000;
+  return Math.abs(span - days) < 1.01;
+}
+
+export function searchesInLast24Hours(jobs: readonly HistoricalSearchJob[], observedAt: string): number {
+  const since = Date.parse(observedAt) - 24 * 3600_000;
+  return jobs.filter((job) => Date.parse(job.submitDate) >= since).length;
+}
+
+export function submitSearchChange(stepId: string, request: SearchRequest, observedAt: string): Change {
+  const window = searchWindow(observedAt, request.days);
+  const parameters: Record<string, PsValue> = {
+    ReportTitle: request.reportTitle,
+    ReportType: request.reportType,
+    StartDate: window.start,
+    EndDate: window.end,
+  };
+  if (request.notifyAddress.length) parameters.NotifyAddress = request.notifyAddress;
+  return {
+    id: `${stepId}:${request.reportTitle}:HistoricalSearch`,
+    stepId,
+    target: request.reportTitle,
+    property: 'HistoricalSearch',
+    before: null,
+    after: `${request.reportType} ${window.start.slice(0, 10)}..${window.end.slice(0, 10)}`,
+    reason: `Find who still submits with SMTP AUTH over the last ${request.days} day(s) (uses 1 of ${DAILY_SEARCH_QUOTA} searches a day)`,
+    call: { cmdlet: 'Start-HistoricalSearch', parameters },
+    undo: null,
+  };
+}
+
+export interface PollOptions {
+  wait: boolean;
+  timeoutMinutes: number;
+}
+
+/** Submits the search and, when asked to wait, polls with backoff until it ends or the timeout passes. */
+export async function submitAndPoll(change: Change, ctx: RunContext, options: PollOptions): Promise<{ job: HistoricalSearchJob; warnings: string[] }> {
+  const warnings: string[] = [];
+  const submitted = await ctx.session.invoke(change.call.cmdlet, change.call.parameters);
+  warnings.push(...submitted.warnings);
+  const first = submitted.objects[0];
+  let job = first ? toJob(first) : undefined;
+  if (!job || !job.jobId) throw new Error('Start-HistoricalSearch returned no JobId');
+  ctx.report(`Historical search ${job.jobId} submitted`);
+  if (!options.wait) return { job, warnings };
+  const deadline = ctx.now().getTime() + options.timeoutMinutes * 60_000;
+  let delay = 30_000;
+  // A clock that does not move (a simulated tenant) must not poll forever either.
+  let pollsLeft = Math.ceil(options.timeoutMinutes / 10) + 10;
+  while (!(FINAL_STATUSES as readonly string[]).includes(job.status)) {
+    if (ctx.signal.aborted) break;
+    if (ctx.now().getTime() >= deadline || pollsLeft-- <= 0) {
+      warnings.push(`Historical search ${job.jobId} still ${job.status} after ${options.timeoutMinutes} minute(s); check Get-HistoricalSearch -JobId ${job.jobId}`);
+      break;
+    }
+    await ctx.sleep(delay);
+    delay = Math.min(delay * 2, 10 * 60_000);
+    const polled = await ctx.session.invoke('Get-HistoricalSearch', { JobId: job.jobId });
+    const next = polled.objects[0];
+    if (next) job = toJob(next);
+    ctx.report(`Historical search ${job.jobId}: ${job.status}${job.jobProgress !== null ? ` (${job.jobProgress}%)` : ''}`);
+  }
+  return { job, warnings };
+}
