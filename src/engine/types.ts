@@ -28,6 +28,8 @@ export interface PlanDocument {
   createdAt: string;
   /** sha256 over the observed state of every step: applying after the tenant changed is refused. */
   fingerprint: string;
+  /** Per-step fingerprints (step id → sha256), so a stale-plan refusal can name what changed. Optional: older plans lack it. */
+  stepFingerprints?: Record<string, string>;
   steps: StepPlan[];
   /** Risks from whole-plan checks (e.g. the lockout guard), in addition to each step's own. */
   risks: Risk[];
@@ -67,6 +69,8 @@ export interface ApplyReport {
   verify?: VerifyReport;
   summary: { applied: number; failed: number; skipped: number };
   interrupted: boolean;
+  /** Write cmdlets the engine actually issued (retries included): 0 on a compliant tenant. */
+  writeCalls?: number;
 }
 
 /**

@@ -1,0 +1,53 @@
+/**
+ * Opening the session for a run: the target normalised (a sim path made absolute, so the lock key and
+ * the plan name one file whatever the cwd), the cmdlets limited to what the command may do, and
+ * read-only commands given a session that refuses writes.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import type { RunContext } from '../actions/types.js';
+import { ALLOWED_CMDLETS, isWriteCmdlet, type ExchangeSession } from '../exchange/session.js';
+import { InputError } from '../errors.js';
+import { createRunContext } from './context.js';
+import type { EngineDeps } from './deps.js';
+import type { Emitter } from './events.js';
+import type { PlaybookSource } from './playbook-source.js';
+import { readOnlySession } from './session-guards.js';
+
+export function normalizeTarget(target: string, cwd: string): string {
+  if (target === 'exchange') return target;
+  const sim = /^sim:(.+)$/.exec(target);
+  if (sim) return `sim:${isAbsolute(sim[1]!) ? sim[1] : resolve(cwd, sim[1]!)}`;
+  throw new InputError(`--target ${target} is not a target`, undefined, 'use --target exchange or --target sim:<state.json>');
+}
+
+export const READ_CMDLETS = ALLOWED_CMDLETS.filter((c) => !isWriteCmdlet(c));
+export const ALL_CMDLETS = ALLOWED_CMDLETS.filter((c) => !/^(Connect|Disconnect)-/.test(c));
+
+export interface OpenedRun {
+  session: ExchangeSession;
+  newContext(signal?: AbortSignal): RunContext;
+}
+
+export async function openRunSession(
+  deps: EngineDeps,
+  source: PlaybookSource,
+  target: string,
+  options: { env: NodeJS.ProcessEnv; readOnly: boolean; emitter: Emitter; onDeviceCode?: (message: string) => void; wrap?: (s: ExchangeSession) => ExchangeSession },
+): Promise<OpenedRun> {
+  options.emitter.emit('connect', `connecting to ${source.playbook.tenant.organization} (${target})${options.readOnly ? ', read-only' : ''}`, { target });
+  const raw = await deps.openTarget(target, source.playbook.tenant, {
+    env: options.env,
+    baseDir: source.baseDir,
+    cmdlets: options.readOnly ? READ_CMDLETS : ALL_CMDLETS,
+    ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}),
+    log: (message) => options.emitter.emit('connect', message),
+  });
+  const guarded = options.readOnly ? readOnlySession(raw) : raw;
+  const session = options.wrap ? options.wrap(guarded) : guarded;
+  return {
+    session,
+    // One context per phase: a fresh observation (verify after apply) must not reuse cached reads.
+    newContext: (signal) =>
+      createRunContext({ session, instantSleep: raw.kind === 'simulator', ...(signal ? { signal } : {}), baseDir: source.baseDir }),
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The RunContext handed to actions: the session, the per-run memo of shared reads (one bulk mailbox
+ * read serves every step that needs it), time, progress and cancellation.
+ */
+import type { RunContext } from '../actions/types.js';
+import type { ExchangeSession } from '../exchange/session.js';
+
+export interface RunContextOptions {
+  session: ExchangeSession;
+  signal?: AbortSignal;
+  /** A simulated tenant advances its own clock per poll, so waiting is pointless there. */
+  instantSleep?: boolean;
+  now?: () => Date;
+  report?: (message: string) => void;
+  /** The playbook's folder (relative paths in `with` resolve against it). */
+  baseDir?: string;
+}
+
+export function createRunContext(options: RunContextOptions): RunContext {
+  const memo = new Map<string, Promise<unknown>>();
+  const signal = options.signal ?? new AbortController().signal;
+  return {
+    session: options.session,
+    shared<T>(key: string, read: () => Promise<T>): Promise<T> {
+      let pending = memo.get(key) as Promise<T> | undefined;
+      if (!pending) {
+        pending = read();
+        memo.set(key, pending);
+        // A failed read must not poison later callers with a cached rejection forever.
+        pending.catch(() => memo.delete(key));
+      }
+      return pending;
+    },
+    sleep(ms: number): Promise<void> {
+      if (options.instantSleep || ms <= 0) return Promise.resolve();
+      return new Promise((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        }, { once: true });
+      });
+    },
+    now: options.now ?? (() => new Date()),
+    report: options.report ?? (() => {}),
+    signal,
+    ...(options.baseDir ? { baseDir: options.baseDir } : {}),
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * The run journal: append-only JSON lines, fsync'ed after every record, so that a process killed at
+ * any moment leaves a file that says exactly which writes happened. A "before" record without its
+ * "after" means the write may or may not have reached the tenant: rollback re-reads to find out.
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { CmdletParameters, PsValue } from '../exchange/session.js';
+import { InputError } from '../errors.js';
+import type { PlaybookRef, TenantRef } from './types.js';
+
+interface RecordBase {
+  seq: number;
+  /** ISO-8601 UTC */
+  at: string;
+}
+
+export interface RunStartRecord extends RecordBase {
+  type: 'run-start';
+  kind: 'apply' | 'rollback';
+  playbook: PlaybookRef;
+  tenant: TenantRef;
+  host: string;
+  pid: number;
+  /** For a rollback: the run directory it undoes. */
+  undoes?: string;
+}
+
+export interface BeforeWriteRecord extends RecordBase {
+  type: 'before';
+  changeId: string;
+  stepId: string;
+  target: string;
+  property: string;
+  /** The exact value observed before the write (tri-state: null is $null). */
+  before: PsValue;
+  after: PsValue;
+  cmdlet: string;
+  /** Redacted. */
+  parameters: CmdletParameters;
+  /** The call that restores `before` (redacted), or null when the change cannot be undone. */
+  undo: { cmdlet: string; parameters: CmdletParameters } | null;
+}
+
+export interface AfterWriteRecord extends RecordBase {
+  type: 'after';
+  changeId: string;
+  outcome: 'applied' | 'failed';
+  error?: string;
+  attempts: number;
+  durationMs: number;
+  warnings: string[];
+  result?: PsValue;
+}
+
+export interface RunEndRecord extends RecordBase {
+  type: 'run-end';
+  summary: { applied: number; failed: number; skipped: number };
+  interrupted: boolean;
+}
+
+export type JournalRecord = RunStartRecord | BeforeWriteRecord | AfterWriteRecord | RunEndRecord;
+type Unsequenced<R> = R extends JournalRecord ? Omit<R, 'seq' | 'at'> : never;
+
+export class Journal {
+  private fd: number | null;
+  private seq = 0;
+
+  private constructor(
+    readonly path: string,
+    private readonly now: () => Date,
+  ) {
+    // 'a': appending never rewrites what an earlier (possibly killed) writer left.
+    this.fd = openSync(path, 'a', 0o600);
+  }
+
+  static open(path: string, now: () => Date = () => new Date()): Journal {
+    return new Journal(path, now);
+  }
+
+  /** Returns once the record is on disk. */
+  append(record: Unsequenced<JournalRecord>): JournalRecord {
+    if (this.fd === null) throw new Error(`journal ${this.path} is closed`);
+    this.seq += 1;
+    const full = { seq: this.seq, at: this.now().toISOString(), ...record } as JournalRecord;
+    writeSync(this.fd, `${JSON.stringify(full)}\n`);
+    fsyncSync(this.fd);
+    return full;
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+/**
+ * Reads a journal. A torn last line (the process died inside a write(2)) is ignored: its write had
+ * not started, because the "before" record is on disk before the cmdlet runs.
+ */
+export function readJournal(path: string): JournalRecord[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InputError(`cannot read the journal ${path}: ${(error as Error).message}`, undefined, 'pass a run directory made by `exo-playbook apply`');
+  }
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const records: JournalRecord[] = [];
+  lines.forEach((line, index) => {
+    try {
+      records.push(JSON.parse(line) as JournalRecord);
+    } catch {
+      if (index !== lines.length - 1) {
+        throw new InputError(`the journal is damaged`, { file: path, line: index + 1, col: 1 }, 'only the last line may be torn; restore the file from backup');
+      }
+    }
+  });
+  return records;
+}

@@ -1,0 +1,75 @@
+/**
+ * The plan phase, pure: observed state + desired state → PlanDocument. Risks from whole-plan checks
+ * (the lockout guard) are added here, and --accept-breakage is applied on top of what the playbook
+ * already accepted.
+ */
+import type { PlanCheck, Risk, StepPlan } from '../actions/types.js';
+import type { Playbook } from '../playbook/schema.js';
+import { fingerprintObservations } from './fingerprint.js';
+import { actionFor, type ActionTable } from './observe.js';
+import { playbookView } from './playbook-source.js';
+import type { PlanDocument, PlaybookRef, TenantRef } from './types.js';
+
+export interface BuildPlanInput {
+  playbook: Playbook;
+  playbookRef: PlaybookRef;
+  tenant: TenantRef;
+  observations: ReadonlyMap<string, unknown>;
+  actions: ActionTable;
+  checks: readonly PlanCheck[];
+  /** Senders accepted from the command line; "all" accepts every will-break risk. */
+  acceptBreakage?: readonly string[];
+  createdAt: Date;
+}
+
+export function buildPlan(input: BuildPlanInput): PlanDocument {
+  const view = playbookView(input.playbook);
+  const steps: StepPlan[] = input.playbook.steps.map((step) =>
+    actionFor(input.actions, step.uses, step.id).plan({
+      stepId: step.id,
+      with: step.with,
+      observed: input.observations.get(step.id),
+      playbook: view,
+      observations: input.observations,
+    }),
+  );
+  const risks = input.checks.flatMap((check) => check(steps, { playbook: view, observations: input.observations }));
+  const { fingerprint, steps: stepFingerprints } = fingerprintObservations(input.observations);
+  const plan: PlanDocument = {
+    formatVersion: 1,
+    kind: 'plan',
+    playbook: input.playbookRef,
+    tenant: input.tenant,
+    createdAt: input.createdAt.toISOString(),
+    fingerprint,
+    stepFingerprints,
+    steps,
+    risks,
+    summary: { changes: 0, inDesiredState: 0, blockingRisks: 0 },
+  };
+  return acceptBreakage(plan, input.acceptBreakage ?? []);
+}
+
+/** Marks will-break risks accepted by the command line, and recomputes the summary. Returns a new plan. */
+export function acceptBreakage(plan: PlanDocument, accepted: readonly string[]): PlanDocument {
+  const all = accepted.some((a) => a.toLowerCase() === 'all');
+  const set = new Set(accepted.map((a) => a.toLowerCase()));
+  const mark = (risk: Risk): Risk =>
+    risk.kind === 'will-break' && (all || set.has(risk.subject.toLowerCase())) ? { ...risk, accepted: true } : risk;
+  const steps = plan.steps.map((s) => ({ ...s, risks: s.risks.map(mark) }));
+  const risks = plan.risks.map(mark);
+  const next = { ...plan, steps, risks };
+  return { ...next, summary: summarize(next) };
+}
+
+export function blockingRisks(plan: PlanDocument): Risk[] {
+  return [...plan.risks, ...plan.steps.flatMap((s) => s.risks)].filter((r) => r.blocking && !r.accepted);
+}
+
+export function summarize(plan: Pick<PlanDocument, 'steps' | 'risks'>): PlanDocument['summary'] {
+  return {
+    changes: plan.steps.reduce((n, s) => n + s.changes.length, 0),
+    inDesiredState: plan.steps.reduce((n, s) => n + s.inDesiredState.length, 0),
+    blockingRisks: blockingRisks({ steps: plan.steps, risks: plan.risks } as PlanDocument).length,
+  };
+}

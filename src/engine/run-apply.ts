@@ -1,0 +1,189 @@
+/**
+ * `apply` as an engine command: lock the tenant, observe, plan (or check a saved plan), refuse what a
+ * guard forbids, confirm, write journaled, then verify. The returned ApplyReport is what the CLI turns
+ * into an exit code.
+ */
+import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { RefusedError } from '../errors.js';
+import { applyPlan, summarizeResults, type StepRunner } from './apply.js';
+import { normalizeTarget, openRunSession } from './connect.js';
+import { createEmitter, type Emitter } from './events.js';
+import { Journal } from './journal.js';
+import { acquireTenantLock } from './lock.js';
+import { observeSteps } from './observe.js';
+import { acceptBreakage, blockingRisks, buildPlan } from './plan.js';
+import { playbookRef, type PlaybookSource } from './playbook-source.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { onDevice } from './run-plan.js';
+import type { RunOptions } from './run-options.js';
+import { createRunDir, RUN_FILES, writeRunFile } from './rundir.js';
+import { assertPlanStillValid, readSavedPlan } from './saved-plan.js';
+import { countingSession, type CountingSession } from './session-guards.js';
+import { tenantRef } from './tenant-ref.js';
+import type { ApplyReport, PlanDocument } from './types.js';
+import { buildVerifyReport } from './verify.js';
+import { show } from './apply.js';
+import type { OpenedRun } from './connect.js';
+import type { RunContext } from '../actions/types.js';
+import type { VerifyReport } from './types.js';
+
+export interface WriteRunOptions extends RunOptions {
+  runsDir: string;
+  /** --yes */
+  yes: boolean;
+  /** Asks the user on a TTY; absent when there is none (then only --yes lets a write happen). */
+  confirm?: (plan: PlanDocument) => Promise<boolean>;
+  /** Shows the plan before any guard or question. */
+  showPlan?: (plan: PlanDocument) => void;
+  /** Called once the run directory exists (e.g. to say where the journal is). */
+  onRunDir?: (runDir: string) => void;
+  concurrency: number;
+  retry?: RetryPolicy;
+  /** Ctrl-C: writes in flight finish, no new ones start. */
+  signal?: AbortSignal;
+  stepRunner?: StepRunner;
+  /** summary.md content; default JSON of the report's summary. */
+  renderSummary?: (report: ApplyReport) => string;
+}
+
+export interface ApplyCommandOptions extends WriteRunOptions {
+  playbookFile: string;
+  /** --plan: apply exactly this saved plan. */
+  planFile?: string;
+  acceptBreakage?: readonly string[];
+}
+
+export async function runApply(options: ApplyCommandOptions): Promise<ApplyReport> {
+  const now = options.now ?? (() => new Date());
+  const emitter = createEmitter(options.sinks ?? [], now);
+  const target = normalizeTarget(options.target, options.cwd);
+  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env });
+  const tenant = tenantRef(source, target);
+  emitter.emit('run-start', `apply ${source.playbook.name}`, { command: 'apply', playbook: source.playbook.name, change: source.playbook.change });
+  const lock = acquireTenantLock({ organization: tenant.organization, target, command: `apply ${source.playbook.name}`, env: options.env, now });
+  let counting: CountingSession | undefined;
+  const run = await openRunSession(options.deps, source, target, {
+    env: options.env,
+    readOnly: false,
+    emitter,
+    ...onDevice(options),
+    wrap: (s) => (counting = countingSession(s)),
+  }).catch((error) => {
+    lock.release();
+    throw error;
+  });
+  try {
+    const observations = await observeSteps(source.playbook, options.deps.actions, run.newContext(), emitter);
+    let plan: PlanDocument;
+    if (options.planFile) {
+      const saved = readSavedPlan(options.planFile);
+      assertPlanStillValid(saved, { playbookHash: source.hash, tenant, observations }, options.planFile);
+      plan = acceptBreakage(saved, options.acceptBreakage ?? []);
+    } else {
+      plan = buildPlan({
+        playbook: source.playbook,
+        playbookRef: playbookRef(source),
+        tenant,
+        observations,
+        actions: options.deps.actions,
+        checks: options.deps.planChecks,
+        acceptBreakage: options.acceptBreakage ?? [],
+        createdAt: now(),
+      });
+    }
+    emitter.emit('plan', `${plan.summary.changes} change(s) to write`, { summary: plan.summary });
+    options.showPlan?.(plan);
+    // A saved plan was approved when it was reviewed; a fresh one needs --yes or a TTY answer.
+    await guardWrite(plan, { ...options, approved: Boolean(options.planFile) }, emitter);
+
+    const continueOnError = Object.fromEntries(source.playbook.steps.map((s) => [s.id, s.continueOnError ?? false]));
+    return await writeJournaled(plan, source, run, () => counting?.writeCalls ?? 0, { ...options, continueOnError, kind: 'apply' }, emitter, async (ctx) => {
+      const fresh = await observeSteps(source.playbook, options.deps.actions, ctx, emitter);
+      return buildVerifyReport({ playbook: source.playbook, playbookRef: plan.playbook, tenant, observations: fresh, actions: options.deps.actions, checkedAt: now() });
+    });
+  } finally {
+    await run.session.close();
+    lock.release();
+  }
+}
+
+/** The guards before any write: blocking risks, then confirmation. Throws RefusedError (exit 4). */
+export async function guardWrite(plan: PlanDocument, options: Pick<WriteRunOptions, 'yes' | 'confirm'> & { approved: boolean }, emitter: Emitter): Promise<void> {
+  const blocking = blockingRisks(plan);
+  if (blocking.length) {
+    throw new RefusedError(
+      `${blocking.length} sender${blocking.length === 1 ? '' : 's'} would lose SMTP AUTH (blocking risks); nothing was written`,
+      'breakage',
+      [
+        ...blocking.map((r) => `${r.subject}: ${r.message}${r.messages !== undefined ? ` (${r.messages} messages)` : ''}`),
+        'add them to the allowlist, or accept them with --accept-breakage <a@x,b@y|all> or the playbook\'s acceptBreakage',
+      ],
+    );
+  }
+  if (plan.summary.changes === 0 || options.approved || options.yes) return;
+  if (!options.confirm) {
+    throw new RefusedError('no terminal to confirm the plan, and --yes was not given; nothing was written', 'confirmation', [
+      'review the plan, then run again with --yes (or save it with `plan --out plan.json` and `apply --plan plan.json`)',
+    ]);
+  }
+  emitter.emit('confirm', 'asking for confirmation');
+  if (!(await options.confirm(plan))) throw new RefusedError('not confirmed; nothing was written', 'confirmation');
+}
+
+
+/**
+ * The journaled write shared by apply and rollback: run directory, plan.json, journal records, the
+ * writes, the verify that follows, summary.md.
+ */
+export async function writeJournaled(
+  plan: PlanDocument,
+  source: Pick<PlaybookSource, 'playbook'> | null,
+  run: OpenedRun,
+  writeCalls: () => number,
+  options: WriteRunOptions & { continueOnError: Record<string, boolean>; kind: 'apply' | 'rollback'; undoes?: string },
+  emitter: Emitter,
+  verify: (ctx: RunContext) => Promise<VerifyReport>,
+): Promise<ApplyReport> {
+  const now = options.now ?? (() => new Date());
+  const runDir = createRunDir(options.runsDir, options.kind === 'rollback' ? `${plan.playbook.name}-rollback` : plan.playbook.name, now());
+  writeRunFile(runDir, RUN_FILES.plan, `${JSON.stringify(plan, null, 2)}\n`);
+  options.onRunDir?.(runDir);
+  const journal = Journal.open(join(runDir, RUN_FILES.journal), now);
+  try {
+    journal.append({
+      type: 'run-start',
+      kind: options.kind,
+      playbook: plan.playbook,
+      tenant: plan.tenant,
+      host: hostname(),
+      pid: process.pid,
+      ...(options.undoes ? { undoes: options.undoes } : {}),
+    });
+    const signal = options.signal ?? new AbortController().signal;
+    const { results, interrupted } = await applyPlan({
+      plan,
+      actions: source ? options.deps.actions : {},
+      ctx: run.newContext(signal),
+      journal,
+      emitter,
+      concurrency: options.concurrency,
+      retry: options.retry ?? DEFAULT_RETRY,
+      continueOnError: options.continueOnError,
+      ...(options.stepRunner ? { stepRunner: options.stepRunner } : {}),
+    });
+    const summary = summarizeResults(results);
+    for (const r of results.filter((x) => x.status === 'failed')) emitter.emit('error', `failed: ${r.target} ${r.property} ${show(r.after)}: ${r.error}`, { changeId: r.changeId });
+    const report: ApplyReport = { plan, runDir, results, summary, interrupted, writeCalls: writeCalls() };
+    if (!interrupted) {
+      report.verify = await verify(run.newContext());
+      emitter.emit('verify', report.verify.compliant ? 'compliant after apply' : `drift after apply: ${report.verify.summary.fail} failing check(s)`, { summary: report.verify.summary });
+    }
+    journal.append({ type: 'run-end', summary, interrupted });
+    writeRunFile(runDir, RUN_FILES.summary, options.renderSummary ? options.renderSummary(report) : `${JSON.stringify(report.summary)}\n`);
+    emitter.emit('run-end', `${summary.applied} applied, ${summary.failed} failed, ${summary.skipped} skipped${interrupted ? ' (interrupted)' : ''}`, { summary, interrupted, runDir });
+    return report;
+  } finally {
+    journal.close();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * `rollback <run-dir>` as an engine command: the inverse plan from the run's journal, shown and
+ * confirmed like an apply, written journaled in a new run directory, then verified by re-reading.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Finding } from '../actions/types.js';
+import type { PsValue } from '../exchange/session.js';
+import { InputError, RefusedError } from '../errors.js';
+import { show } from './apply.js';
+import { normalizeTarget, openRunSession } from './connect.js';
+import { createEmitter } from './events.js';
+import { fingerprintOf } from './fingerprint.js';
+import { readJournal } from './journal.js';
+import { acquireTenantLock } from './lock.js';
+import { summarize } from './plan.js';
+import type { PlaybookSource } from './playbook-source.js';
+import { readBack } from './readback.js';
+import { rollbackCandidates, rollbackSteps, sameValue } from './rollback.js';
+import { onDevice } from './run-plan.js';
+import { guardWrite, writeJournaled, type WriteRunOptions } from './run-apply.js';
+import { RUN_FILES } from './rundir.js';
+import { readSavedPlan } from './saved-plan.js';
+import { countingSession, type CountingSession } from './session-guards.js';
+import type { ApplyReport, PlanDocument } from './types.js';
+import { verifyReportFrom } from './verify.js';
+
+export interface RollbackCommandOptions extends WriteRunOptions {
+  runDir: string;
+  /** false: use the target recorded in the run's plan.json. */
+  targetGiven: boolean;
+}
+
+export async function runRollback(options: RollbackCommandOptions): Promise<ApplyReport> {
+  const now = options.now ?? (() => new Date());
+  const emitter = createEmitter(options.sinks ?? [], now);
+  const planPath = join(options.runDir, RUN_FILES.plan);
+  if (!existsSync(planPath)) throw new InputError(`${options.runDir} is not a run directory (no ${RUN_FILES.plan})`, undefined, 'pass a directory under --runs-dir made by `exo-playbook apply`');
+  const original = readSavedPlan(planPath);
+  const records = readJournal(join(options.runDir, RUN_FILES.journal));
+  const target = options.targetGiven ? normalizeTarget(options.target, options.cwd) : original.tenant.target;
+  const source = await playbookForTarget(options, original, target);
+  emitter.emit('run-start', `rollback ${options.runDir}`, { command: 'rollback', playbook: original.playbook.name, change: original.playbook.change });
+
+  const lock = acquireTenantLock({ organization: original.tenant.organization, target, command: `rollback ${original.playbook.name}`, env: options.env, now });
+  let counting: CountingSession | undefined;
+  const run = await openRunSession(options.deps, source, target, { env: options.env, readOnly: false, emitter, ...onDevice(options), wrap: (s) => (counting = countingSession(s)) }).catch((error) => {
+    lock.release();
+    throw error;
+  });
+  try {
+    const candidates = rollbackCandidates(records, options.runDir);
+    const readCurrent = async () => {
+      const current = new Map<string, PsValue | undefined>();
+      for (const { change } of candidates.items) current.set(change.id, await readBack(run.session, change.call));
+      return current;
+    };
+    const current = await readCurrent();
+    const steps = rollbackSteps(candidates, current);
+    const partial = { steps, risks: [] };
+    const plan: PlanDocument = {
+      formatVersion: 1,
+      kind: 'rollback',
+      playbook: original.playbook,
+      tenant: { organization: original.tenant.organization, target },
+      createdAt: now().toISOString(),
+      fingerprint: fingerprintOf([...current.entries()]),
+      steps,
+      risks: [],
+      summary: summarize(partial),
+    };
+    options.showPlan?.(plan);
+    await guardWrite(plan, { yes: options.yes, ...(options.confirm ? { confirm: options.confirm } : {}), approved: false }, emitter);
+    const continueOnError = Object.fromEntries(steps.map((s) => [s.stepId, true]));
+    return await writeJournaled(plan, null, run, () => counting?.writeCalls ?? 0, { ...options, continueOnError, kind: 'rollback', undoes: options.runDir }, emitter, async (ctx) => {
+      const findings: Finding[] = [];
+      for (const { change } of candidates.items) {
+        const value = await readBack(ctx.session, change.call);
+        const subject = `${change.target} ${change.property}`;
+        findings.push(
+          value === undefined
+            ? { stepId: change.stepId, check: 'restored', status: 'warn', subject, message: `cannot be re-read; expected ${show(change.after)}` }
+            : sameValue(value, change.after)
+              ? { stepId: change.stepId, check: 'restored', status: 'pass', subject, message: `is ${show(value)} again` }
+              : { stepId: change.stepId, check: 'restored', status: 'fail', subject, message: `is ${show(value)}, expected ${show(change.after)}` },
+        );
+      }
+      return verifyReportFrom(findings, plan.playbook, plan.tenant, now());
+    });
+  } finally {
+    await run.session.close();
+    lock.release();
+  }
+}
+
+/**
+ * The playbook says how to sign in. A simulated tenant needs no sign-in, so a run against one can be
+ * rolled back even when the playbook file has moved.
+ */
+async function playbookForTarget(options: RollbackCommandOptions, original: PlanDocument, target: string): Promise<PlaybookSource> {
+  const file = original.playbook.file;
+  try {
+    const source = await options.deps.loadPlaybook(file, { env: options.env });
+    if (source.playbook.tenant.organization.toLowerCase() !== original.tenant.organization.toLowerCase()) {
+      throw new RefusedError(`${file} now names ${source.playbook.tenant.organization}, but the run was against ${original.tenant.organization}`, 'other');
+    }
+    return source;
+  } catch (error) {
+    if (error instanceof RefusedError || !target.startsWith('sim:')) throw error;
+    return {
+      file,
+      baseDir: options.cwd,
+      hash: original.playbook.hash,
+      playbook: {
+        apiVersion: 'exo-playbook/v1',
+        name: original.playbook.name,
+        tenant: { organization: original.tenant.organization, auth: { method: 'azure-cli' } },
+        vars: {},
+        acceptBreakage: [],
+        steps: [],
+      } as unknown as PlaybookSource['playbook'],
+    };
+  }
+}
+
+/** Exposed for tests: the journal file of a run directory. */
+export function journalText(runDir: string): string {
+  return readFileSync(join(runDir, RUN_FILES.journal), 'utf8');
+}
