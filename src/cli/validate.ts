@@ -1,16 +1,78 @@
-import type { Command } from 'commander';
+/**
+ * `exo-playbook validate <playbook...>`: schema and semantics, no connection. Every file is
+ * checked and every problem reported; exit 0 only when all files are valid.
+ */
+import path from 'node:path';
+import { Option, type Command } from 'commander';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
-import { SessionError } from '../errors.js';
+import { ExitCode } from '../errors.js';
+import { loadPlaybook, PlaybookInvalid, type Problem } from '../playbook/load.js';
+import { formatProblem } from '../playbook/problems.js';
 
-// Placeholder until the issue that owns `validate` lands; replaced wholesale by that work.
-export function registerValidate(program: Command, _io: CliIO, wrap: Wrap): void {
+interface FileReport {
+  file: string;
+  valid: boolean;
+  problems: { file: string; line: number; col: number; message: string; path: string; hint?: string }[];
+}
+
+export function registerValidate(program: Command, io: CliIO, wrap: Wrap): void {
   program
     .command('validate')
-    .description('(not built yet)')
+    .description('check playbooks (schema, references, addresses, secrets present) without connecting')
+    .argument('<playbook...>', 'playbook YAML files')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  exo-playbook validate playbooks/smtp-auth-disable.yaml
+  exo-playbook validate playbooks/*.yaml --format json
+
+Text output: one "ok  <file>" line per valid file on stdout; each problem on stderr as
+"file:line:col: message (path)" with a hint line where there is a fix. Exit 0 when every file
+is valid, 1 otherwise. Environment variables the playbooks reference must be set.`,
+    )
     .action(
-      wrap(async () => {
-        throw new SessionError('validate is not built yet');
+      wrap(async (files: string[], options: { format: 'text' | 'json' }) => {
+        const reports: FileReport[] = [];
+        for (const file of files) reports.push(await validateFile(file, io));
+        if (options.format === 'json') {
+          io.stdout.write(JSON.stringify({ files: reports }, null, 2) + '\n');
+        } else {
+          for (const report of reports) {
+            if (report.valid) io.stdout.write(`ok  ${report.file}\n`);
+            else
+              io.stderr.write(
+                report.problems.map((p) => formatProblem({ location: { file: p.file, line: p.line, col: p.col }, message: p.message, path: p.path, ...(p.hint ? { hint: p.hint } : {}) })).join('\n') + '\n',
+              );
+          }
+        }
+        return reports.every((r) => r.valid) ? ExitCode.ok : ExitCode.error;
       }),
     );
+}
+
+async function validateFile(file: string, io: CliIO): Promise<FileReport> {
+  try {
+    await loadPlaybook(path.resolve(io.cwd, file), { env: io.env }).catch((error: unknown) => {
+      // Messages name the file as the user typed it, not the absolute path we read.
+      if (error instanceof PlaybookInvalid) throw new PlaybookInvalid(error.problems.map((p) => relativeTo(p, io.cwd)));
+      throw error;
+    });
+    return { file, valid: true, problems: [] };
+  } catch (error) {
+    if (!(error instanceof PlaybookInvalid)) throw error;
+    return {
+      file,
+      valid: false,
+      problems: error.problems.map((p) => ({ file: p.location.file, line: p.location.line, col: p.location.col, message: p.message, path: p.path, ...(p.hint ? { hint: p.hint } : {}) })),
+    };
+  }
+}
+
+function relativeTo(problem: Problem, cwd: string): Problem {
+  const file = problem.location.file;
+  const relative = path.isAbsolute(file) ? path.relative(cwd, file) : file;
+  return { ...problem, location: { ...problem.location, file: relative.startsWith('..') ? file : relative } };
 }

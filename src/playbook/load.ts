@@ -79,7 +79,12 @@ export async function loadPlaybookFromText(text: string, file: string, options: 
     throw new PlaybookInvalid(orderProblems(problems));
   }
   const parsed = playbookSchema.safeParse(toPlain(resolved));
-  if (!parsed.success) problems.push(...schemaProblems(resolved, parsed.error.issues));
+  if (!parsed.success) {
+    // A value whose reference failed was left out; the schema's "missing" about it would be noise.
+    const unresolved = problems.map((p) => p.path).filter(Boolean);
+    const covered = (at: string) => unresolved.some((u) => at === u || at.startsWith(`${u}.`));
+    problems.push(...schemaProblems(resolved, parsed.error.issues).filter((p) => !covered(p.path)));
+  }
   const semantics = checkSemantics(resolved);
   problems.push(...semantics.problems);
   if (problems.length > 0 || !parsed.success) throw new PlaybookInvalid(orderProblems(problems));
