@@ -5,6 +5,7 @@
  * aliases (no alias bomb can expand), and tags other than !!str.
  */
 import { CORE_SCHEMA, EVENT_ID, SCALAR_STYLE, YAMLException, getScalarValue, parseEvents, type Event } from 'js-yaml';
+import type { SourceLocation } from '../errors.js';
 import type { Located, LocatedMapping, PathSegment } from './located.js';
 import { LineIndex } from './source.js';
 import { pathToString, type Problem } from './problems.js';
@@ -39,14 +40,20 @@ export function parseYamlTree(text: string, file: string): YamlTree {
   let lastOffset = 0;
   const where = (offset: number) => lines.at(offset >= 0 ? offset : lastOffset);
 
-  const refuseAnchor = (anchorStart: number, path: PathSegment[]) => {
-    if (anchorStart < 0) return;
+  // One report per file is enough: an alias bomb would otherwise bury the other problems.
+  let anchorReported = false;
+  const refuseAnchorAt = (location: SourceLocation, path: PathSegment[]) => {
+    if (anchorReported) return;
+    anchorReported = true;
     problems.push({
-      location: where(anchorStart - 1),
+      location,
       message: 'YAML anchors and aliases are not supported',
       path: pathToString(path),
       hint: 'write the value out, or share it with vars: and ${vars.name}',
     });
+  };
+  const refuseAnchor = (anchorStart: number, path: PathSegment[]) => {
+    if (anchorStart >= 0) refuseAnchorAt(where(anchorStart - 1), path);
   };
 
   const node = (path: PathSegment[]): Located => {
@@ -73,7 +80,7 @@ export function parseYamlTree(text: string, file: string): YamlTree {
       }
       case EVENT_ID.ALIAS: {
         const loc = where(event.anchorStart - 1);
-        problems.push({ location: loc, message: 'YAML anchors and aliases are not supported', path: pathToString(path), hint: 'write the value out, or share it with vars: and ${vars.name}' });
+        refuseAnchorAt(loc, path);
         return { kind: 'scalar', loc, value: null, verbatim: false };
       }
       case EVENT_ID.SEQUENCE: {
