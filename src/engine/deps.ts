@@ -3,9 +3,10 @@
  * action registry. Passed in (tests give fakes); the CLI uses defaultDeps(), which imports the real
  * modules lazily so `--help` stays fast.
  */
-import type { ActionDefinition, PlanCheck } from '../actions/types.js';
+import type { PlanCheck } from '../actions/types.js';
 import type { ExchangeSession } from '../exchange/session.js';
 import type { Playbook } from '../playbook/schema.js';
+import type { ActionTable } from './observe.js';
 import type { PlaybookSource } from './playbook-source.js';
 
 export interface OpenTargetOptions {
@@ -20,21 +21,20 @@ export interface OpenTargetOptions {
 export interface EngineDeps {
   loadPlaybook(file: string, options: { env: NodeJS.ProcessEnv }): Promise<PlaybookSource>;
   openTarget(target: string, tenant: Playbook['tenant'], options: OpenTargetOptions): Promise<ExchangeSession>;
-  actions: Readonly<Record<string, ActionDefinition<never, unknown>>>;
+  actions: ActionTable;
   planChecks: readonly PlanCheck[];
 }
 
-// Specifiers kept in variables: the modules are other engineers' and are resolved at run time.
-const LOAD = '../playbook/load.js';
-const TARGET = '../exchange/target.js';
-const REGISTRY = '../actions/registry.js';
-
 export async function defaultDeps(): Promise<EngineDeps> {
-  const [load, target, registry] = await Promise.all([import(LOAD), import(TARGET), import(REGISTRY)]);
+  const [load, target, registry] = await Promise.all([
+    import('../playbook/load.js'),
+    import('../exchange/target.js'),
+    import('../actions/registry.js'),
+  ]);
   return {
-    loadPlaybook: load.loadPlaybook,
-    openTarget: target.openTarget,
+    loadPlaybook: (file, options) => load.loadPlaybook(file, options),
+    openTarget: (t, tenant, options) => target.openTarget(t, tenant, { ...options, cmdlets: [...options.cmdlets] }),
     actions: registry.ACTIONS,
-    planChecks: registry.PLAN_CHECKS ?? [],
+    planChecks: registry.PLAN_CHECKS,
   };
 }

@@ -7,7 +7,10 @@ import { InputError } from '../errors.js';
 import type { Playbook } from '../playbook/schema.js';
 import type { Emitter } from './events.js';
 
-export type ActionTable = Readonly<Record<string, ActionDefinition<never, unknown>>>;
+// Actions are heterogeneous in their `with` and observed types; the engine only passes values through.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyAction = ActionDefinition<any, any>;
+export type ActionTable = Readonly<Record<string, AnyAction>>;
 
 export function actionFor(actions: ActionTable, uses: string, stepId: string): ActionDefinition<unknown, unknown> {
   const action = actions[uses] as ActionDefinition<unknown, unknown> | undefined;
