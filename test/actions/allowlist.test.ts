@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { allowlistAction } from '../../src/actions/smtp-auth/allowlist.js';
+import { allowlistWith } from '../../src/playbook/schema.js';
+import { InputError } from '../../src/errors.js';
+import { at, context, mailbox, planInput, playbookView, tenant } from './builders.js';
+
+const withValue = (w: Partial<{ mailboxes: string[]; exclusive: boolean; explicitDisabled: 'keep' | 'inherit' }>) =>
+  allowlistWith.parse({ mailboxes: [], ...w });
+
+function tenantWithStrays() {
+  return tenant([
+    mailbox('scanner', null),
+    mailbox('erp', false),
+    mailbox('stray1', false),
+    mailbox('stray2', false),
+    mailbox('locked', true),
+    mailbox('alice', null),
+  ]);
+}
+
+async function plan(w: ReturnType<typeof withValue>, state = tenantWithStrays()) {
+  const ctx = context(state);
+  const observed = await allowlistAction.observe(w, ctx, 'allow');
+  return { ctx, observed, plan: allowlistAction.plan(planInput('allow', w, observed)) };
+}
+
+describe('smtp-auth/allowlist plan', () => {
+  it('gives allowlisted mailboxes $false and leaves the others when not exclusive', async () => {
+    const { plan: p } = await plan(withValue({ mailboxes: ['scanner@contoso.com', 'erp@contoso.com'] }));
+    expect(p.changes.map((c) => [c.target, c.before, c.after])).toEqual([['scanner@contoso.com', null, false]]);
+    expect(p.changes[0]!.call).toEqual({ cmdlet: 'Set-CASMailbox', parameters: { Identity: 'scanner@contoso.com', SmtpClientAuthenticationDisabled: false } });
+    expect(p.changes[0]!.undo?.parameters.SmtpClientAuthenticationDisabled).toBeNull();
+    expect(p.inDesiredState).toEqual(['erp@contoso.com SmtpClientAuthenticationDisabled is already $false (allowlisted)']);
+    expect(p.risks.map((r) => r.subject)).toEqual(['stray1@contoso.com', 'stray2@contoso.com']);
+    expect(p.risks.every((r) => !r.blocking)).toBe(true);
+  });
+
+  it('exclusive: stray $false become $null; explicit $true kept by default and counted', async () => {
+    const { plan: p } = await plan(withValue({ mailboxes: ['scanner@contoso.com', 'erp@contoso.com'], exclusive: true }));
+    expect(p.changes.map((c) => [c.target, c.before, c.after])).toEqual([
+      ['scanner@contoso.com', null, false],
+      ['stray1@contoso.com', false, null],
+      ['stray2@contoso.com', false, null],
+    ]);
+    expect(p.notes.join('\n')).toContain('1 other mailbox(es) keep an explicit $true');
+  });
+
+  it('explicitDisabled: inherit resets explicit $true on other mailboxes to $null too', async () => {
+    const { plan: p } = await plan(withValue({ mailboxes: ['erp@contoso.com'], exclusive: true, explicitDisabled: 'inherit' }));
+    expect(p.changes.find((c) => c.target === 'locked@contoso.com')).toMatchObject({ before: true, after: null });
+  });
+
+  it('resolves UPN, proxy address and alias entries to the primary address, listing a mailbox once', async () => {
+    const { plan: p, ctx } = await plan(
+      withValue({ mailboxes: ['scanner@contoso.onmicrosoft.com', 'SCANNER@contoso.com', 'alice'], exclusive: true }),
+    );
+    expect(p.changes.filter((c) => c.after === false).map((c) => c.target)).toEqual(['scanner@contoso.com', 'alice@contoso.com']);
+    expect(p.notes).toContain('SCANNER@contoso.com is scanner@contoso.com, already listed');
+    // One bulk read, no per-mailbox Get for the whole tenant.
+    expect(ctx.calls.filter((c) => c.cmdlet === 'Get-EXOCASMailbox')).toHaveLength(1);
+    expect(ctx.calls[ctx.calls.findIndex((c) => c.cmdlet === 'Get-EXOCASMailbox')]!.parameters).toMatchObject({
+      ResultSize: 'Unlimited',
+      Properties: ['SmtpClientAuthenticationDisabled'],
+    });
+  });
+
+  it('is a no-op on a compliant tenant', async () => {
+    const state = tenant([mailbox('erp', false), mailbox('a', null), mailbox('b', true)], {
+      transportConfig: { SmtpClientAuthenticationDisabled: true },
+    });
+    const { plan: p } = await plan(withValue({ mailboxes: ['erp@contoso.com'], exclusive: true }), state);
+    expect(p.changes).toEqual([]);
+  });
+
+  it('an unknown entry stops the plan with an error located where the address came from', async () => {
+    const w = withValue({ mailboxes: ['erp@contoso.com', 'ghost@contoso.com', 'nobody@contoso.com'], exclusive: true });
+    const ctx = context(tenantWithStrays());
+    const observed = await allowlistAction.observe(w, ctx, 'allow');
+    const playbook = playbookView([{ id: 'allow', uses: 'smtp-auth/allowlist', with: w }], {
+      origins: new Map([['ghost@contoso.com', [at('allow.txt', 7, 1)]]]),
+      locate: (path) => (path.join('.') === 'steps.0.with.mailboxes.2' ? at('pb.yaml', 12, 9) : undefined),
+    });
+    let error: unknown;
+    try {
+      allowlistAction.plan(planInput('allow', w, observed, playbook));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InputError);
+    const e = error as InputError;
+    expect(e.location).toEqual(at('allow.txt', 7, 1));
+    expect(e.message).toContain("'ghost@contoso.com' matches no mailbox");
+    expect(e.message).toContain('nobody@contoso.com (pb.yaml:12:9)');
+    // The individual look-up was tried for the unknown entries only.
+    expect(ctx.calls.filter((c) => c.cmdlet === 'Get-EXOMailbox').map((c) => c.parameters.Identity)).toEqual([
+      'ghost@contoso.com',
+      'nobody@contoso.com',
+    ]);
+  });
+});
+
+describe('smtp-auth/allowlist verify', () => {
+  it('fails for an allowlisted mailbox without $false and for strays when exclusive', async () => {
+    const w = withValue({ mailboxes: ['scanner@contoso.com', 'erp@contoso.com'], exclusive: true });
+    const ctx = context(tenantWithStrays());
+    const observed = await allowlistAction.observe(w, ctx, 'allow');
+    const findings = allowlistAction.verify(planInput('allow', w, observed));
+    expect(findings.filter((f) => f.status === 'fail').map((f) => f.subject)).toEqual([
+      'scanner@contoso.com',
+      'stray1@contoso.com',
+      'stray2@contoso.com',
+    ]);
+  });
+});

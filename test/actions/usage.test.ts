@@ -1,0 +1,122 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { usageAction } from '../../src/actions/smtp-auth/usage/index.js';
+import { usageWith } from '../../src/playbook/schema.js';
+import type { SimHistoricalSearch } from '../../src/exchange/simulator/state.js';
+import { context, mailbox, planInput, tenant } from './builders.js';
+
+const w = (value: Record<string, unknown> = {}) => usageWith.parse(value);
+
+function job(overrides: Partial<SimHistoricalSearch>): SimHistoricalSearch {
+  return {
+    JobId: 'job',
+    ReportTitle: 'SMTPBasicAuth_Audit',
+    ReportType: 'SmtpCSReport',
+    Status: 'Done',
+    SubmitDate: '2026-11-23T06:00:00.000Z',
+    StartDate: '2026-11-16T07:00:00.000Z',
+    EndDate: '2026-11-23T07:00:00.000Z',
+    NotifyAddress: [],
+    JobProgress: 100,
+    Rows: 4,
+    ReportStatusDescription: 'Complete',
+    PollsRemaining: 0,
+    ...overrides,
+  };
+}
+
+describe('smtp-auth/usage from a historical search', () => {
+  it('plans a submission as the admin guidance runs it, then apply submits and polls until Done', async () => {
+    const state = tenant([mailbox('a')], { historicalSearchPolls: 3 });
+    const ctx = context(state);
+    const withValue = w({ days: 7, notifyAddress: 'admin@contoso.com' });
+    const observed = await usageAction.observe(withValue, ctx, 'usage');
+    const plan = usageAction.plan(planInput('usage', withValue, observed));
+    expect(plan.changes).toHaveLength(1);
+    const change = plan.changes[0]!;
+    expect(change.undo).toBeNull();
+    expect(change.call).toEqual({
+      cmdlet: 'Start-HistoricalSearch',
+      parameters: {
+        ReportTitle: 'SMTPBasicAuth_Audit',
+        ReportType: 'SmtpCSReport',
+        StartDate: '2026-11-16T10:00:00.000Z',
+        EndDate: '2026-11-23T10:00:00.000Z',
+        NotifyAddress: ['admin@contoso.com'],
+      },
+    });
+    // Observe only listed jobs: nothing was submitted.
+    expect(state.historicalSearches).toHaveLength(0);
+
+    const outcome = await usageAction.apply!(change, ctx);
+    expect(outcome.result).toMatchObject({ Status: 'Done' });
+    expect(state.historicalSearches).toHaveLength(1);
+    expect(state.historicalSearches[0]!.Status).toBe('Done');
+    const polls = ctx.calls.filter((c) => c.cmdlet === 'Get-HistoricalSearch' && c.parameters.JobId);
+    expect(polls.length).toBe(3);
+  });
+
+  it('wait: false records the JobId and does not poll', async () => {
+    const state = tenant([mailbox('a')]);
+    const ctx = context(state);
+    const withValue = w({ wait: false });
+    const observed = await usageAction.observe(withValue, ctx, 'usage');
+    const change = usageAction.plan(planInput('usage', withValue, observed)).changes[0]!;
+    const outcome = await usageAction.apply!(change, ctx);
+    expect(outcome.result).toMatchObject({ JobId: state.historicalSearches[0]!.JobId, Status: 'NotStarted' });
+    expect(ctx.calls.filter((c) => c.cmdlet === 'Get-HistoricalSearch' && c.parameters.JobId)).toHaveLength(0);
+  });
+
+  it('reuses a matching job submitted recently instead of spending quota', async () => {
+    const state = tenant([mailbox('a')], { historicalSearches: [job({ JobId: 'recent' })] });
+    const ctx = context(state);
+    const observed = await usageAction.observe(w(), ctx, 'usage');
+    const plan = usageAction.plan(planInput('usage', w(), observed));
+    expect(plan.changes).toEqual([]);
+    expect(plan.inDesiredState[0]).toContain('Historical search recent');
+    expect(plan.data).toMatchObject({ job: { jobId: 'recent', status: 'Done' } });
+  });
+
+  it('does not reuse a cancelled job, another title, or one older than reuseHours', async () => {
+    const state = tenant([mailbox('a')], {
+      historicalSearches: [
+        job({ JobId: 'cancelled', Status: 'Cancelled' }),
+        job({ JobId: 'other', ReportTitle: 'Something else' }),
+        job({ JobId: 'old', SubmitDate: '2026-11-21T06:00:00.000Z' }),
+      ],
+    });
+    const observed = await usageAction.observe(w(), context(state), 'usage');
+    expect(usageAction.plan(planInput('usage', w(), observed)).changes).toHaveLength(1);
+  });
+
+  it('refuses before submitting when 250 searches were submitted in the last 24 hours (blocking quota risk)', async () => {
+    const searches = Array.from({ length: 250 }, (_, i) =>
+      job({ JobId: `j${i}`, ReportTitle: `other ${i}`, SubmitDate: '2026-11-23T01:00:00.000Z' }),
+    );
+    const state = tenant([mailbox('a')], { historicalSearches: searches });
+    const observed = await usageAction.observe(w(), context(state), 'usage');
+    const plan = usageAction.plan(planInput('usage', w(), observed));
+    expect(plan.changes).toEqual([]);
+    expect(plan.risks).toEqual([expect.objectContaining({ kind: 'quota', blocking: true })]);
+    expect(plan.risks[0]!.message).toContain('250 historical searches were submitted in the last 24 hours');
+  });
+});
+
+describe('smtp-auth/usage from the admin center report', () => {
+  it('reads the CSV relative to the playbook and resolves senders against the bulk read', async () => {
+    const state = tenant([mailbox('scanner', null), mailbox('alice', false), mailbox('noreply-erp', true)]);
+    const ctx = context(state, { baseDir: join(import.meta.dirname, 'fixtures') });
+    const withValue = w({ report: 'smtp-auth-clients-report.csv' });
+    const observed = await usageAction.observe(withValue, ctx, 'usage');
+    expect(observed.senders).toEqual([
+      { entry: 'scanner@contoso.com', mailbox: 'scanner@contoso.com', value: null },
+      { entry: 'noreply-erp@contoso.com', mailbox: 'noreply-erp@contoso.com', value: true },
+      { entry: 'alice@contoso.com', mailbox: 'alice@contoso.com', value: false },
+      { entry: 'ghost-printer@fabrikam.com', mailbox: null, value: null },
+    ]);
+    const plan = usageAction.plan(planInput('usage', withValue, observed));
+    expect(plan.changes).toEqual([]);
+    expect(plan.data).toMatchObject({ source: 'report', usage: expect.arrayContaining([expect.objectContaining({ sender: 'scanner@contoso.com', messages: 1204 })]) });
+    expect(ctx.calls.filter((c) => c.cmdlet === 'Start-HistoricalSearch')).toHaveLength(0);
+  });
+});
