@@ -17,7 +17,7 @@ const COLUMN_NAMES: Record<Column, string[]> = {
   lastSeen: ['lastseen', 'lastactivity', 'lastactivitydate', 'lastsent', 'lastseendate', 'date'],
 };
 
-const squash = (name: string): string => name.toLowerCase().replace(/\([^)]*\)/g, '').replace(/[\s_\-]/g, '');
+const squash = (name: string): string => name.toLowerCase().replace(/\([^)]*\)/g, '').replace(/[\s_-]/g, '');
 
 export function readClientsReport(text: string, file: string): UsageRow[] {
   let records: CsvRecord[];
