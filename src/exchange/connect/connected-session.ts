@@ -13,17 +13,27 @@ export const RENEW_BEFORE_EXPIRY_MS = 5 * 60_000;
 export interface ConnectedSessionOptions {
   now?: () => number;
   log?: (line: string) => void;
+  /**
+   * Sign in again before the next call after a transport failure (SessionError: the host died or
+   * was killed). Default true; false when the session's own restart hook already reconnects the
+   * fresh host (PwshSession onRestart), so the sign-in does not run twice.
+   */
+  reconnectAfterFailure?: boolean;
 }
 
 export class ConnectedSession implements ExchangeSession {
   readonly kind: ExchangeSession['kind'];
+  /** The next call must sign in first (restart hook, or a failure when reconnectAfterFailure). */
   private restarted = false;
+  /** The last call failed in transport: the host may be gone, so close() skips Disconnect. */
+  private hostMayBeGone = false;
   private reconnecting: Promise<void> | null = null;
   private closed = false;
   private readonly now: () => number;
 
   private constructor(
-    private readonly inner: ExchangeSession,
+    /** The session underneath (tests read PwshSession.pid from it). */
+    readonly inner: ExchangeSession,
     private readonly connector: Connector,
     private readonly options: ConnectedSessionOptions,
   ) {
@@ -50,7 +60,9 @@ export class ConnectedSession implements ExchangeSession {
   async invoke(cmdlet: string, parameters?: CmdletParameters, options?: InvokeOptions): Promise<InvokeResult> {
     await this.ensureConnected();
     try {
-      return await this.inner.invoke(cmdlet, parameters, options);
+      const result = await this.inner.invoke(cmdlet, parameters, options);
+      this.hostMayBeGone = false;
+      return result;
     } catch (error) {
       this.noteFailure(error);
       throw error;
@@ -61,6 +73,7 @@ export class ConnectedSession implements ExchangeSession {
     await this.ensureConnected();
     try {
       yield* this.inner.stream(cmdlet, parameters, options);
+      this.hostMayBeGone = false;
     } catch (error) {
       this.noteFailure(error);
       throw error;
@@ -71,8 +84,8 @@ export class ConnectedSession implements ExchangeSession {
     if (this.closed) return;
     this.closed = true;
     try {
-      // A restarted host was never signed in: starting it again only to disconnect would be waste.
-      if (!this.restarted) await this.inner.invoke('Disconnect-ExchangeOnline', { Confirm: false });
+      // A dead host is not signed in: starting (and signing in) a new one only to disconnect is waste.
+      if (!this.restarted && !this.hostMayBeGone) await this.inner.invoke('Disconnect-ExchangeOnline', { Confirm: false });
     } catch (error) {
       this.options.log?.(`sign-out: Disconnect-ExchangeOnline failed: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
@@ -82,7 +95,9 @@ export class ConnectedSession implements ExchangeSession {
 
   /** A transport failure means the pwsh host died or was killed (timeout); its replacement is not signed in. */
   private noteFailure(error: unknown): void {
-    if (error instanceof SessionError) this.restarted = true;
+    if (!(error instanceof SessionError)) return;
+    this.hostMayBeGone = true;
+    if (this.options.reconnectAfterFailure !== false) this.restarted = true;
   }
 
   private dueReason(): ConnectReason | null {

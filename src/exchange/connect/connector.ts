@@ -16,12 +16,15 @@ import { credentialTokenSource, suppliedTokenSource, type AccessTokenGrant, type
 
 export type Tenant = Playbook['tenant'];
 
+export type Invoker = Pick<ExchangeSession, 'invoke'>;
+
 /** Why connect runs: first time, after the host restarted (the module lost its sign-in), token near expiry. */
 export type ConnectReason = 'initial' | 'restart' | 'expiry';
 
 export interface Connector {
   readonly description: SignInDescription;
-  connect(session: ExchangeSession, reason: ConnectReason): Promise<void>;
+  /** Only `invoke` is used: the pwsh restart hook hands over a bare invoke for the fresh host. */
+  connect(session: Invoker, reason: ConnectReason): Promise<void>;
   /** When the runner must renew the sign-in; null when it never does (module sign-in renews itself). */
   expiresOn(): Date | null;
 }
@@ -94,7 +97,7 @@ function describe(tenant: Tenant): SignInDescription {
 }
 
 async function runConnect(
-  session: ExchangeSession,
+  session: Invoker,
   request: ConnectRequest,
   description: SignInDescription,
   secrets: readonly (string | undefined)[],
@@ -130,7 +133,7 @@ class TokenConnector implements Connector {
     return this.current?.expiresOn ?? null;
   }
 
-  async connect(session: ExchangeSession, reason: ConnectReason): Promise<void> {
+  async connect(session: Invoker, reason: ConnectReason): Promise<void> {
     let grant: AccessTokenGrant;
     try {
       grant = await this.source();
@@ -167,7 +170,7 @@ class ModuleConnector implements Connector {
     return null;
   }
 
-  async connect(session: ExchangeSession, reason: ConnectReason): Promise<void> {
+  async connect(session: Invoker, reason: ConnectReason): Promise<void> {
     const certificatePassword =
       this.auth.method === 'certificate' && this.auth.certificatePassword
         ? await this.context.resolveSecret(this.auth.certificatePassword)

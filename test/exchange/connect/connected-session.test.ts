@@ -87,6 +87,33 @@ describe('ConnectedSession: staying signed in', () => {
     expect(session.calls.slice(-2).map((c) => c.cmdlet)).toEqual(['Connect-ExchangeOnline', 'Get-TransportConfig']);
   });
 
+  it('with reconnectAfterFailure false (the pwsh restart hook signs in) a crash does not cause a second connect', async () => {
+    const clock = { now: 0 };
+    const session = new RecordingSession();
+    const connector = createConnector(managedIdentityTenant(), {
+      env: {},
+      baseDir: '/',
+      cmdlets: [],
+      credentialFor: async () => countingCredential(clock, 60 * MINUTE),
+      now: () => clock.now,
+    });
+    const connected = await ConnectedSession.open(session, connector, { now: () => clock.now, reconnectAfterFailure: false });
+    session.failNext.set('Get-TransportConfig', hostCrashed('Get-TransportConfig'));
+    await expect(connected.invoke('Get-TransportConfig')).rejects.toBeInstanceOf(SessionError);
+    await connected.invoke('Get-TransportConfig');
+    expect(session.count('Connect-ExchangeOnline')).toBe(1);
+  });
+
+  it('close after a crash does not start a host only to disconnect it', async () => {
+    const clock = { now: 0 };
+    const { session, connected } = await openWith(countingCredential(clock, 60 * MINUTE), clock);
+    session.failNext.set('Get-TransportConfig', hostCrashed('Get-TransportConfig'));
+    await expect(connected.invoke('Get-TransportConfig')).rejects.toBeInstanceOf(SessionError);
+    await connected.close();
+    expect(session.count('Disconnect-ExchangeOnline')).toBe(0);
+    expect(session.closed).toBe(1);
+  });
+
   it('the restart hook makes the next call reconnect', async () => {
     const clock = { now: 0 };
     const { session, connected } = await openWith(countingCredential(clock, 60 * MINUTE), clock);

@@ -1,0 +1,111 @@
+/**
+ * --target: which Exchange the run talks to. `exchange` (the default) starts PowerShell with the
+ * ExchangeOnlineManagement module and signs in as tenant.auth says; `sim:<state.json>` opens the
+ * simulated tenant in that file. Either way the caller gets a connected ExchangeSession.
+ */
+import { access } from 'node:fs/promises';
+import { delimiter, resolve } from 'node:path';
+import { InputError, SessionError } from '../errors.js';
+import type { Playbook } from '../playbook/schema.js';
+import { ConnectedSession } from './connect/connected-session.js';
+import { createConnector, DEVICE_CODE_TEXT, simulatorConnector, type ConnectorOptions, type Invoker } from './connect/connector.js';
+import { findPwsh } from './find-pwsh.js';
+import type { ExchangeSession } from './session.js';
+
+export type Target = { kind: 'exchange' } | { kind: 'sim'; stateFile: string };
+
+export interface OpenTargetOptions {
+  env: NodeJS.ProcessEnv;
+  /** The playbook's folder (relative certificate paths and ${file:} secrets). */
+  baseDir: string;
+  /** The cmdlets the playbook needs: the module imports only these (-CommandName). */
+  cmdlets: string[];
+  onDeviceCode?: (message: string) => void;
+  log?: (line: string) => void;
+  /** Where a relative sim:<path> starts; default process.cwd(). */
+  cwd?: string;
+  /** Test seams, passed to the connector. */
+  connector?: Pick<ConnectorOptions, 'resolveSecret' | 'credentialFor' | 'now'>;
+}
+
+const TARGET_HINT = 'use --target exchange, or --target sim:<state.json> (create one with `exo-playbook sim init <state.json>`)';
+
+export function parseTarget(target: string, cwd: string): Target {
+  if (target === 'exchange') return { kind: 'exchange' };
+  if (target.startsWith('sim:')) {
+    const path = target.slice('sim:'.length);
+    if (path.trim() === '') throw new InputError('--target sim: needs the path of a state file after "sim:"', undefined, TARGET_HINT);
+    return { kind: 'sim', stateFile: resolve(cwd, path) };
+  }
+  throw new InputError(`--target ${JSON.stringify(target)} is not a target`, undefined, TARGET_HINT);
+}
+
+/** Extra module folders (EXO_PLAYBOOK_MODULE_PATH, path-list like PATH): how tests load the stub module. */
+export function modulePathsFrom(env: NodeJS.ProcessEnv): string[] {
+  return (env.EXO_PLAYBOOK_MODULE_PATH ?? '').split(delimiter).filter((dir) => dir.trim() !== '');
+}
+
+export async function openTarget(target: string, tenant: Playbook['tenant'], options: OpenTargetOptions): Promise<ExchangeSession> {
+  const parsed = parseTarget(target, options.cwd ?? process.cwd());
+  const sessionOptions = { ...(options.log ? { log: options.log } : {}), ...(options.connector?.now ? { now: options.connector.now } : {}) };
+  if (parsed.kind === 'sim') {
+    await assertStateFile(parsed.stateFile);
+    const { SimulatedSession } = await import('./simulator/session.js');
+    const session = await SimulatedSession.open(parsed.stateFile);
+    return ConnectedSession.open(session, simulatorConnector(tenant.organization, options.cmdlets), sessionOptions);
+  }
+  const connector = createConnector(tenant, {
+    env: options.env,
+    baseDir: options.baseDir,
+    cmdlets: options.cmdlets,
+    ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}),
+    ...(options.log ? { log: options.log } : {}),
+    ...options.connector,
+  });
+  const session = await startPowerShell(options, async (invoke) => {
+    // A fresh host starts signed out: sign in there before the call that needed it runs.
+    await connector.connect({ invoke }, 'restart');
+  });
+  return ConnectedSession.open(session, connector, { ...sessionOptions, reconnectAfterFailure: false });
+}
+
+async function assertStateFile(stateFile: string): Promise<void> {
+  try {
+    await access(stateFile);
+  } catch {
+    throw new InputError(`--target sim: the state file ${stateFile} does not exist`, undefined, TARGET_HINT);
+  }
+}
+
+/** Only environment entries with a value: the child's env must be strings. */
+function definedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) out[name] = value;
+  return out;
+}
+
+async function startPowerShell(options: OpenTargetOptions, onRestart: (invoke: Invoker['invoke']) => Promise<void>): Promise<ExchangeSession> {
+  const pwsh = findPwsh(options.env);
+  if (!pwsh) {
+    throw new SessionError(
+      'PowerShell 7 was not found (looked at $EXO_PLAYBOOK_PWSH, pwsh on PATH, .tools/pwsh/pwsh): install PowerShell 7.6, run `npm run ensure-pwsh`, or set EXO_PLAYBOOK_PWSH to its path',
+    );
+  }
+  const showDeviceCode = options.onDeviceCode ?? ((message: string) => process.stderr.write(`${message}\n`));
+  // A module that signs in with -Device prints its prompt to the console (stdout or stderr), not
+  // through the protocol: it must still reach the user.
+  const consoleLine = (stream: string) => (line: string) => {
+    if (DEVICE_CODE_TEXT.test(line)) showDeviceCode(line);
+    else options.log?.(`pwsh ${stream}: ${line}`);
+  };
+  // Loaded only for this target: a simulated run never needs the PowerShell bridge.
+  const { PwshSession } = await import('./pwsh/session.js');
+  return PwshSession.start({
+    pwshPath: pwsh.path,
+    modulePaths: modulePathsFrom(options.env),
+    env: definedEnv(options.env),
+    onStderr: consoleLine('stderr'),
+    onStray: consoleLine('stdout'),
+    onRestart,
+  });
+}
