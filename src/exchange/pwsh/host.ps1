@@ -62,6 +62,15 @@ function ConvertFrom-JsonElement([System.Text.Json.JsonElement]$Element) {
       return , $items.ToArray()
     }
     'Object' {
+      # {"$secureString": "..."} is how a SecureString parameter (-CertificatePassword) travels: built
+      # here char by char, since ConvertTo-SecureString is not in the engine host.
+      $fields = @($Element.EnumerateObject())
+      if ($fields.Count -eq 1 -and $fields[0].Name -eq '$secureString' -and $fields[0].Value.ValueKind -eq 'String') {
+        $secure = [System.Security.SecureString]::new()
+        foreach ($c in $fields[0].Value.GetString().ToCharArray()) { $secure.AppendChar($c) }
+        $secure.MakeReadOnly()
+        return $secure
+      }
       $table = [ordered]@{}
       foreach ($prop in $Element.EnumerateObject()) { $table[$prop.Name] = ConvertFrom-JsonElement $prop.Value }
       return $table
@@ -97,7 +106,9 @@ function ConvertTo-PlainData($Value, [int]$Depth = 0) {
   $table = [ordered]@{}
   foreach ($prop in $Value.psobject.Properties) {
     if (-not $prop.IsGettable) { continue }
-    $propValue = try { $prop.Value } catch { $null }
+    # Assigned inside try, not `$x = try {...}`: that would unroll a one-element array into a scalar.
+    $propValue = $null
+    try { $propValue = $prop.Value } catch { $propValue = $null }
     $table[$prop.Name] = ConvertTo-PlainData $propValue ($Depth + 1)
   }
   return $table

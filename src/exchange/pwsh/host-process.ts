@@ -1,0 +1,178 @@
+/**
+ * One running `pwsh -File host.ps1`: starts it, performs the hello/ready handshake, and turns the
+ * token-prefixed stdout lines into messages. It knows nothing about calls, timeouts or restarts
+ * (src/exchange/pwsh/session.ts does); it only reports lines and its own death.
+ */
+import { randomBytes } from 'node:crypto';
+import { delimiter } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import { execa, type ResultPromise } from 'execa';
+import { SessionError } from '../../errors.js';
+import type { CmdletErrorRecord, PsObject } from '../session.js';
+
+/** A message from host.ps1 (after the token prefix). */
+export type HostMessage =
+  | { type: 'ready'; psVersion: string; module: string | null; moduleVersion: string | null }
+  | { type: 'fatal'; record: CmdletErrorRecord }
+  | { type: 'object'; id: number; data: PsObject }
+  | { type: 'warning'; id: number; message: string }
+  | { type: 'error'; id: number; record: CmdletErrorRecord }
+  | { type: 'end'; id: number; ok: boolean; record?: CmdletErrorRecord };
+
+export interface HostProcessOptions {
+  pwshPath: string;
+  hostScript: string;
+  moduleName: string;
+  modulePaths: string[];
+  env: Record<string, string>;
+  startTimeoutMs: number;
+  onMessage: (message: HostMessage) => void;
+  onStderr: (line: string) => void;
+  /** Console output without the token: a banner or a module's stray write. Never protocol. */
+  onStray: (line: string) => void;
+  onExit: (code: number | null, signal: string | null) => void;
+}
+
+export interface HostInfo {
+  psVersion: string;
+  moduleVersion: string | null;
+}
+
+const STDERR_TAIL = 20;
+
+export class HostProcess {
+  readonly token = randomBytes(16).toString('hex');
+  readonly stderrTail: string[] = [];
+  exited = false;
+  /** Set at kill(), before the exit event: a killed host takes no more calls. */
+  killed = false;
+  info: HostInfo | undefined;
+  private readonly child: ResultPromise;
+  private readonly stdoutLines: Interface;
+
+  private constructor(private readonly options: HostProcessOptions) {
+    const inherited = options.env.PSModulePath ?? process.env.PSModulePath ?? '';
+    const psModulePath = [...options.modulePaths, ...(inherited ? [inherited] : [])].join(delimiter);
+    // argv carries no secret and no token: both travel over stdin.
+    this.child = execa(options.pwshPath, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', options.hostScript], {
+      env: { ...options.env, PSModulePath: psModulePath, NO_COLOR: '1' },
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      encoding: 'utf8',
+    });
+    this.child.on('exit', (code, signal) => {
+      this.exited = true;
+      options.onExit(code, signal);
+    });
+    // Writing to a host that just died must not crash the runner: the exit handler reports it.
+    this.child.stdin?.on('error', () => undefined);
+    this.stdoutLines = createInterface({ input: this.child.stdout!, crlfDelay: Infinity });
+    this.stdoutLines.on('line', (line) => this.onStdoutLine(line));
+    createInterface({ input: this.child.stderr!, crlfDelay: Infinity }).on('line', (line) => {
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
+      options.onStderr(line);
+    });
+    void this.child.catch(() => undefined);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Start pwsh, send the hello line (token + module name), wait until the module is imported. */
+  static async start(options: HostProcessOptions): Promise<HostProcess> {
+    let settle: ((error?: Error) => void) | undefined;
+    const ready = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error ? reject(error) : resolve());
+    });
+    const host = new HostProcess({
+      ...options,
+      onMessage: (message) => {
+        if (message.type === 'ready') {
+          host.info = { psVersion: message.psVersion, moduleVersion: message.moduleVersion };
+          settle?.();
+        } else if (message.type === 'fatal') {
+          settle?.(new SessionError(`PowerShell could not import the module '${options.moduleName}': ${message.record.message}`));
+        } else {
+          options.onMessage(message);
+        }
+      },
+      onExit: (code, signal) => {
+        settle?.(new SessionError(`PowerShell (${options.pwshPath}) exited while starting (${describeExit(code, signal)})${tail(host.stderrTail)}`));
+        options.onExit(code, signal);
+      },
+    });
+    const timer = setTimeout(
+      () => settle?.(new SessionError(`PowerShell (${options.pwshPath}) did not start within ${options.startTimeoutMs} ms${tail(host.stderrTail)}`)),
+      options.startTimeoutMs,
+    );
+    host.send({ type: 'hello', token: host.token, module: options.moduleName });
+    try {
+      await ready;
+      return host;
+    } catch (error) {
+      host.kill();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      settle = undefined;
+    }
+  }
+
+  send(message: unknown): void {
+    if (this.exited) return;
+    this.child.stdin?.write(`${JSON.stringify(message)}\n`);
+  }
+
+  pauseOutput(): void {
+    this.stdoutLines.pause();
+  }
+
+  resumeOutput(): void {
+    this.stdoutLines.resume();
+  }
+
+  kill(): void {
+    this.killed = true;
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+
+  /** Ask the host to quit; kill it when it has not exited after the grace period. */
+  async quit(graceMs: number): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.send({ type: 'quit' });
+    this.child.stdin?.end();
+    const timer = setTimeout(() => this.kill(), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private onStdoutLine(line: string): void {
+    const prefix = `${this.token} `;
+    if (!line.startsWith(prefix)) {
+      this.options.onStray(line);
+      return;
+    }
+    let message: HostMessage;
+    try {
+      message = JSON.parse(line.slice(prefix.length)) as HostMessage;
+    } catch {
+      this.options.onStray(line);
+      return;
+    }
+    this.options.onMessage(message);
+  }
+}
+
+export function describeExit(code: number | null, signal: string | null): string {
+  return signal ? `killed by ${signal}` : `exit code ${code ?? 'unknown'}`;
+}
+
+export function tail(lines: readonly string[]): string {
+  return lines.length ? `; last stderr lines:\n  ${lines.slice(-5).join('\n  ')}` : '';
+}

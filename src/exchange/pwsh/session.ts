@@ -1,0 +1,334 @@
+/**
+ * PwshSession: the ExchangeSession that drives real PowerShell through one long-lived host.ps1
+ * process (docs/PWSH-BRIDGE.md). Calls run one at a time; each has a timeout and may be cancelled;
+ * a host that dies, times out or is cancelled mid-call is replaced by a fresh one on the next call,
+ * and `onRestart` lets the sign-in layer run Connect-ExchangeOnline again there.
+ */
+import { SessionError } from '../../errors.js';
+import { findPwsh, hostScriptPath } from '../find-pwsh.js';
+import {
+  CmdletFailure,
+  type CmdletErrorRecord,
+  type CmdletParameters,
+  type ExchangeSession,
+  type InvokeOptions,
+  type InvokeResult,
+  type PsObject,
+} from '../session.js';
+import { describeExit, HostProcess, tail, type HostInfo, type HostMessage } from './host-process.js';
+import { redactor, type Redact } from './redact.js';
+
+export interface PwshSessionOptions {
+  /** Default: findPwsh() ($EXO_PLAYBOOK_PWSH, PATH, .tools/pwsh). */
+  pwshPath?: string;
+  /** Directories put in front of PSModulePath (tests: test/fixtures/modules). */
+  modulePaths?: string[];
+  /** Imported at host start. Default ExchangeOnlineManagement. */
+  moduleName?: string;
+  /** Extra environment for pwsh (merged over this process's). */
+  env?: Record<string, string>;
+  onStderr?: (line: string) => void;
+  /** Console output that is not protocol (banners, a module's stray writes). */
+  onStray?: (line: string) => void;
+  /**
+   * Called on each fresh host after a crash, timeout or cancel, before the next call runs: a host
+   * starts disconnected, so the sign-in layer re-runs Connect-ExchangeOnline here with `invoke`.
+   */
+  onRestart?: (invoke: PwshSession['invoke']) => Promise<void> | void;
+  startTimeoutMs?: number;
+  /** How long close() waits for the host to quit before killing it. */
+  closeGraceMs?: number;
+}
+
+/** The call in flight: where its messages go and how it ends. */
+interface ActiveCall {
+  id: number;
+  cmdlet: string;
+  redact: Redact;
+  onObject: (object: PsObject) => void;
+  onWarning: (message: string) => void;
+  onError: (record: CmdletErrorRecord) => void;
+  finish: (error?: Error) => void;
+}
+
+/** Above this many unread streamed objects, stop reading pwsh's stdout (backpressure). */
+const HIGH_WATER = 1000;
+
+export class PwshSession implements ExchangeSession {
+  readonly kind = 'pwsh' as const;
+  /** How many times a fresh host replaced a dead one. */
+  restarts = 0;
+  private host: HostProcess | undefined;
+  private active: ActiveCall | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private nextId = 1;
+  private closed = false;
+  private connected = false;
+  private restarting = false;
+
+  private constructor(
+    private readonly options: PwshSessionOptions & { pwshPath: string; moduleName: string },
+  ) {}
+
+  static async start(options: PwshSessionOptions = {}): Promise<PwshSession> {
+    const pwshPath = options.pwshPath ?? findPwsh()?.path;
+    if (!pwshPath) {
+      throw new SessionError(
+        'PowerShell 7 (pwsh) was not found: install it (https://aka.ms/powershell), run `npm run ensure-pwsh`, or set EXO_PLAYBOOK_PWSH to its path.',
+      );
+    }
+    const session = new PwshSession({ ...options, pwshPath, moduleName: options.moduleName ?? 'ExchangeOnlineManagement' });
+    session.host = await session.startHost();
+    return session;
+  }
+
+  /** The running host's process id (tests read /proc/<pid>/cmdline). */
+  get pid(): number | undefined {
+    return this.host?.pid;
+  }
+
+  get hostInfo(): HostInfo | undefined {
+    return this.host?.info;
+  }
+
+  async invoke(cmdlet: string, parameters: CmdletParameters = {}, options: InvokeOptions = {}): Promise<InvokeResult> {
+    const result: InvokeResult = { objects: [], warnings: [], errors: [] };
+    await this.serialized(() =>
+      this.run(cmdlet, parameters, options, {
+        onObject: (object) => result.objects.push(object),
+        onWarning: (message) => result.warnings.push(message),
+        onError: (record) => result.errors.push(record),
+      }),
+    );
+    return result;
+  }
+
+  async *stream(cmdlet: string, parameters: CmdletParameters = {}, options: InvokeOptions = {}): AsyncIterable<PsObject> {
+    const buffered: PsObject[] = [];
+    const errors: CmdletErrorRecord[] = [];
+    let done = false;
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    const notify = (): void => {
+      wake?.();
+      wake = undefined;
+    };
+    let paused = false;
+    let abandoned = false;
+    const call = this.serialized(() =>
+      this.run(cmdlet, parameters, options, {
+        onObject: (object) => {
+          if (abandoned) return;
+          buffered.push(object);
+          if (buffered.length >= HIGH_WATER && !paused) {
+            paused = true;
+            this.host?.pauseOutput();
+          }
+          notify();
+        },
+        onWarning: (message) => options.onWarning?.(message),
+        onError: (record) => errors.push(record),
+      }),
+    ).then(
+      () => {
+        done = true;
+        notify();
+      },
+      (error: Error) => {
+        failure = error;
+        done = true;
+        notify();
+      },
+    );
+    try {
+      for (;;) {
+        const next = buffered.shift();
+        if (next !== undefined) {
+          if (paused && buffered.length < HIGH_WATER / 10) {
+            paused = false;
+            this.host?.resumeOutput();
+          }
+          yield next;
+          continue;
+        }
+        if (done) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      if (failure) throw failure;
+      const first = errors[0];
+      if (first) throw new CmdletFailure(cmdlet, first);
+    } finally {
+      // A consumer that stops early: drop the rest, but let the call finish so the host stays in step.
+      abandoned = true;
+      buffered.length = 0;
+      if (paused) this.host?.resumeOutput();
+      await call;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue.catch(() => undefined);
+    if (this.connected && this.host && !this.host.exited) {
+      await this.run('Disconnect-ExchangeOnline', {}, { timeoutMs: 10_000 }, { onObject() {}, onWarning() {}, onError() {} }).catch(
+        () => undefined,
+      );
+    }
+    this.closed = true;
+    await this.host?.quit(this.options.closeGraceMs ?? 3000);
+    this.host = undefined;
+  }
+
+  /** Calls share one pwsh, so they run one after another. */
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task);
+    this.queue = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  private async startHost(): Promise<HostProcess> {
+    const { options } = this;
+    let started: HostProcess | undefined;
+    started = await HostProcess.start({
+      pwshPath: options.pwshPath,
+      hostScript: hostScriptPath,
+      moduleName: options.moduleName,
+      modulePaths: options.modulePaths ?? [],
+      env: { ...(process.env as Record<string, string>), ...options.env },
+      startTimeoutMs: options.startTimeoutMs ?? 60_000,
+      onMessage: (message) => this.onMessage(message),
+      onStderr: (line) => options.onStderr?.(this.active ? this.active.redact(line) : line),
+      onStray: (line) => options.onStray?.(this.active ? this.active.redact(line) : line),
+      onExit: (code, signal) => {
+        const call = this.active;
+        // A host killed on purpose (timeout, cancel) may report its exit after a fresh one took over.
+        if (!call || !started || this.host !== started) return;
+        const stderr = started.stderrTail;
+        call.finish(
+          new SessionError(
+            call.redact(
+              `PowerShell exited during ${call.cmdlet} (${describeExit(code, signal)}); the next call starts a fresh PowerShell${tail(stderr)}`,
+            ),
+          ),
+        );
+      },
+    });
+    return started;
+  }
+
+  /** A live host for the next call: the current one, or a fresh one (then onRestart) after a failure. */
+  private async liveHost(): Promise<HostProcess> {
+    if (this.closed) throw new SessionError('The PowerShell session is closed.');
+    if (this.host && !this.host.exited && !this.host.killed) return this.host;
+    this.host = await this.startHost();
+    this.restarts += 1;
+    this.connected = false;
+    if (this.options.onRestart && !this.restarting) {
+      this.restarting = true;
+      try {
+        await this.options.onRestart((cmdlet, parameters = {}, callOptions = {}) => {
+          const result: InvokeResult = { objects: [], warnings: [], errors: [] };
+          return this.run(cmdlet, parameters, callOptions, {
+            onObject: (object) => result.objects.push(object),
+            onWarning: (message) => result.warnings.push(message),
+            onError: (record) => result.errors.push(record),
+          }).then(() => result);
+        });
+      } finally {
+        this.restarting = false;
+      }
+    }
+    return this.host;
+  }
+
+  private async run(
+    cmdlet: string,
+    parameters: CmdletParameters,
+    options: InvokeOptions,
+    sink: Pick<ActiveCall, 'onObject' | 'onWarning' | 'onError'>,
+  ): Promise<void> {
+    const redact = redactor(parameters, options.secretParameters);
+    options.signal?.throwIfAborted();
+    const host = await this.liveHost();
+    const id = this.nextId++;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.active = {
+          id,
+          cmdlet,
+          redact,
+          onObject: sink.onObject,
+          onWarning: (message) => {
+            sink.onWarning(message);
+            options.onWarning?.(message);
+          },
+          onError: sink.onError,
+          finish: (error) => (error ? reject(error) : resolve()),
+        };
+        // Stopping a call in the middle leaves the host in an unknown state: kill it; the next call
+        // gets a fresh one.
+        const abandon = (why: string): void => {
+          reject(new SessionError(why));
+          host.kill();
+        };
+        if (options.timeoutMs !== undefined) {
+          timer = setTimeout(
+            () => abandon(`${cmdlet} timed out after ${options.timeoutMs} ms; PowerShell was stopped and the next call starts a fresh one.`),
+            options.timeoutMs,
+          );
+        }
+        if (options.signal) {
+          onAbort = () => abandon(`${cmdlet} was cancelled; PowerShell was stopped and the next call starts a fresh one.`);
+          options.signal.addEventListener('abort', onAbort, { once: true });
+        }
+        host.send({ type: 'invoke', id, cmdlet, parameters });
+      });
+      if (/^Connect-ExchangeOnline$/i.test(cmdlet)) this.connected = true;
+      if (/^Disconnect-ExchangeOnline$/i.test(cmdlet)) this.connected = false;
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) options.signal?.removeEventListener('abort', onAbort);
+      this.active = undefined;
+    }
+  }
+
+  private onMessage(message: HostMessage): void {
+    const call = this.active;
+    if (!call || !('id' in message) || message.id !== call.id) return;
+    switch (message.type) {
+      case 'object':
+        call.onObject(message.data);
+        break;
+      case 'warning':
+        call.onWarning(message.message);
+        break;
+      case 'error':
+        call.onError(redactRecord(message.record, call.redact));
+        break;
+      case 'end':
+        if (message.ok) call.finish();
+        else
+          call.finish(
+            new CmdletFailure(call.cmdlet, redactRecord(message.record ?? unknownFailure(call.cmdlet), call.redact)),
+          );
+        break;
+    }
+  }
+}
+
+function redactRecord(record: CmdletErrorRecord, redact: Redact): CmdletErrorRecord {
+  return {
+    ...record,
+    message: redact(record.message),
+    ...(record.target != null ? { target: redact(record.target) } : {}),
+  };
+}
+
+function unknownFailure(cmdlet: string): CmdletErrorRecord {
+  return { exceptionType: 'Unknown', fullyQualifiedErrorId: 'Unknown', message: `${cmdlet} failed without an error record.` };
+}
