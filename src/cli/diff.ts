@@ -1,16 +1,51 @@
+/**
+ * `exo-playbook diff <old> <new>` and `exo-playbook diff --git <rev>[..<rev>] [paths...]`.
+ * Exit 0 when nothing meaningful changed, 2 when something did, 1 on bad input.
+ */
 import type { Command } from 'commander';
+import { ExitCode, InputError } from '../errors.js';
+import { diffFiles, diffGit } from '../diff/run.js';
+import { renderDiffText } from '../diff/render-text.js';
+import { renderDiffMarkdown } from '../report/markdown.js';
 import type { CliIO } from './io.js';
+import { OPTION_TABLE } from './options.js';
 import type { Wrap } from './program.js';
-import { SessionError } from '../errors.js';
 
-// Placeholder until the issue that owns `diff` lands; replaced wholesale by that work.
-export function registerDiff(program: Command, _io: CliIO, wrap: Wrap): void {
+interface DiffOptions {
+  git?: string;
+  format: 'text' | 'markdown' | 'json';
+}
+
+export function registerDiff(program: Command, io: CliIO, wrap: Wrap): void {
   program
     .command('diff')
-    .description('(not built yet)')
+    .description('what a playbook change means: steps, settings, allowlist entries (exit 2 when something changed)')
+    .argument('[files...]', '<old> <new> playbook files, or with --git: paths to limit the search to')
+    .option('--git <range>', 'compare playbooks across git revisions: <rev> (against the working tree), <rev>..<rev>, or <base>...<head>')
+    .addOption(OPTION_TABLE.format(['text', 'markdown', 'json']))
+    .addHelpText(
+      'after',
+      `
+Comments, key order, quoting and spelling out a default are not changes. Tenant, sign-in and
+acceptBreakage changes are marked sensitive. No secret or environment variable is needed or read.
+
+Examples:
+  exo-playbook diff old.yaml new.yaml
+  exo-playbook diff --git origin/main...HEAD playbooks/ --format markdown`,
+    )
     .action(
-      wrap(async () => {
-        throw new SessionError('diff is not built yet');
+      wrap(async (files: string[], options: DiffOptions) => {
+        let report;
+        if (options.git !== undefined) {
+          report = await diffGit(options.git, files, io.cwd);
+        } else {
+          if (files.length !== 2) throw new InputError(`diff needs two playbook files (got ${files.length})`, undefined, 'exo-playbook diff <old> <new>, or exo-playbook diff --git <rev>[..<rev>] [paths]');
+          report = await diffFiles(files[0]!, files[1]!);
+        }
+        const out =
+          options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : options.format === 'markdown' ? renderDiffMarkdown(report) : renderDiffText(report);
+        io.stdout.write(out);
+        return report.changed ? ExitCode.changesOrDrift : ExitCode.ok;
       }),
     );
 }

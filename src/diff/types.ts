@@ -12,7 +12,9 @@ export type PlaybookChangeKind =
   | 'step-moved'
   | 'setting-changed'
   | 'allowlist-added'
-  | 'allowlist-removed';
+  | 'allowlist-removed'
+  | 'breakage-accepted'
+  | 'breakage-unaccepted';
 
 export interface PlaybookChange {
   kind: PlaybookChangeKind;

@@ -1,0 +1,72 @@
+/**
+ * The two forms of `exo-playbook diff`: two files, or playbooks across git revisions.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { InputError } from '../errors.js';
+import { comparePlaybooks, type DiffSide } from './compare.js';
+import { GitRepo, playbooksInRange, type GitRange } from './git.js';
+import { loadSide } from './load-side.js';
+import type { DiffReport, PlaybookDiff } from './types.js';
+
+export function toReport(diffs: PlaybookDiff[]): DiffReport {
+  return {
+    formatVersion: 1,
+    diffs,
+    changed: diffs.some((d) => d.changes.length > 0),
+    sensitive: diffs.some((d) => d.changes.some((c) => c.sensitive)),
+  };
+}
+
+async function readPlaybookFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(`${file}: ${code === 'ENOENT' ? 'no such playbook file' : (error as Error).message}`, { file, line: 1, col: 1 }, 'diff takes two playbook files, or --git <rev>[..<rev>] [paths]');
+  }
+}
+
+/** `exo-playbook diff <old> <new>`: each side's allowlists are read from beside that side's file. */
+export async function diffFiles(oldFile: string, newFile: string): Promise<DiffReport> {
+  const fsRead = (absolute: string) => readFile(absolute, 'utf8');
+  const [a, b] = await Promise.all(
+    [oldFile, newFile].map(async (file) => loadSide({ text: await readPlaybookFile(file), file, version: { file, label: file }, readFile: fsRead })),
+  );
+  return toReport([comparePlaybooks(a!, b!)]);
+}
+
+async function sideAt(repo: GitRepo, rev: string | null, label: string, absolute: string): Promise<DiffSide | null> {
+  const text = await repo.read(rev, absolute);
+  if (text === undefined) return null;
+  // Relative to the process (the loader resolves ${file:} from it), so messages stay short.
+  const file = path.relative(process.cwd(), absolute) || absolute;
+  try {
+    return await loadSide({ text, file, version: { file: repo.relative(absolute), label }, readFile: repo.reader(rev) });
+  } catch (error) {
+    // Say which revision was invalid: the line numbers are that revision's.
+    if (error instanceof InputError && rev !== null) throw new InputError(`at ${label}: ${error.message}`, error.location, error.hint);
+    throw error;
+  }
+}
+
+/** `exo-playbook diff --git <rev>[..<rev>] [paths]`: every playbook under paths (default: the whole repository). */
+export async function diffGit(spec: string, paths: string[], cwd: string): Promise<DiffReport> {
+  const repo = await GitRepo.open(cwd);
+  const range: GitRange = await repo.resolveRange(spec);
+  const labels = { old: labelOf(spec, 'old'), new: range.new === null ? 'working tree' : labelOf(spec, 'new') };
+  const under = paths.map((p) => path.resolve(cwd, p));
+  const files = await playbooksInRange(repo, range, under);
+  const diffs: PlaybookDiff[] = [];
+  for (const file of files) {
+    const [a, b] = [await sideAt(repo, range.old, labels.old, file), await sideAt(repo, range.new, labels.new, file)];
+    if (a || b) diffs.push(comparePlaybooks(a, b));
+  }
+  return toReport(diffs);
+}
+
+function labelOf(spec: string, side: 'old' | 'new'): string {
+  const parts = spec.split(/\.\.\.?/);
+  if (parts.length === 1) return side === 'old' ? spec : 'working tree';
+  return (side === 'old' ? parts[0] : parts[1]) || (side === 'old' ? 'HEAD' : 'working tree');
+}
