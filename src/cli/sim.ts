@@ -1,16 +1,113 @@
-import type { Command } from 'commander';
+/**
+ * `exo-playbook sim init <state.json>`: make a simulated tenant (deterministic by seed) to run
+ * playbooks against with `--target sim:<state.json>`. `exo-playbook sim show <state.json>`: what a
+ * state file holds (organization switch, overrides, senders).
+ */
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
-import { SessionError } from '../errors.js';
+import { ExitCode, InputError } from '../errors.js';
+import { generateTenant, MAX_MAILBOXES, MIN_MAILBOXES } from '../exchange/simulator/generate.js';
+import { readStateFile, writeStateFile } from '../exchange/simulator/state-file.js';
+import { describeTenant, summarizeTenant } from '../exchange/simulator/summary.js';
 
-// Placeholder until the issue that owns `sim` lands; replaced wholesale by that work.
-export function registerSim(program: Command, _io: CliIO, wrap: Wrap): void {
-  program
-    .command('sim')
-    .description('(not built yet)')
+interface InitOptions {
+  mailboxes: number;
+  seed: string;
+  organization: string;
+  orgSmtpAuth: 'enabled' | 'disabled';
+  clock?: string;
+  force?: boolean;
+  format: 'text' | 'json';
+}
+
+function parseMailboxes(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < MIN_MAILBOXES || n > MAX_MAILBOXES) {
+    throw new InvalidArgumentError(`use a whole number from ${MIN_MAILBOXES} to ${MAX_MAILBOXES}.`);
+  }
+  return n;
+}
+
+function parseClock(value: string): string {
+  if (Number.isNaN(Date.parse(value))) throw new InvalidArgumentError('use an ISO-8601 date, e.g. 2026-11-20T09:00:00Z.');
+  return new Date(value).toISOString();
+}
+
+export function registerSim(program: Command, io: CliIO, wrap: Wrap): void {
+  const sim = program.command('sim').description('make and inspect simulated tenants (for --target sim:<state.json>)');
+
+  sim
+    .command('init')
+    .description('write a new simulated tenant to a state file')
+    .argument('<state.json>', 'the state file to create')
+    .addOption(new Option('--mailboxes <n>', `how many mailboxes (${MIN_MAILBOXES}-${MAX_MAILBOXES})`).default(500).argParser(parseMailboxes))
+    .addOption(new Option('--seed <seed>', 'the same seed makes the same tenant').default('1'))
+    .addOption(new Option('--organization <name>', 'the tenant name').default('contoso.onmicrosoft.com'))
+    .addOption(
+      new Option('--org-smtp-auth <state>', 'SMTP AUTH for the organization (Set-TransportConfig -SmtpClientAuthenticationDisabled)')
+        .choices(['enabled', 'disabled'])
+        .default('enabled'),
+    )
+    .addOption(new Option('--clock <iso>', 'fix the simulated clock (default: the real clock)').argParser(parseClock))
+    .addOption(new Option('--force', 'replace an existing file'))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  exo-playbook sim init tenant.json
+  exo-playbook sim init big.json --mailboxes 100000 --seed 7 --force
+  exo-playbook plan playbooks/smtp-auth-disable.yaml --target sim:tenant.json
+
+The state file format is described in docs/STATE-FILE.md. Exit 0 when written, 1 when the file
+exists (without --force) or an option is wrong.`,
+    )
     .action(
-      wrap(async () => {
-        throw new SessionError('sim is not built yet');
+      wrap(async (file: string, options: InitOptions) => {
+        const target = path.resolve(io.cwd, file);
+        if (!options.force && (await exists(target))) {
+          throw new InputError(`${file} already exists; pass --force to replace it (or choose another file name)`);
+        }
+        const state = generateTenant({
+          mailboxes: options.mailboxes,
+          seed: options.seed,
+          organization: options.organization,
+          orgSmtpAuthDisabled: options.orgSmtpAuth === 'disabled',
+          ...(options.clock ? { clock: options.clock } : {}),
+        });
+        await writeStateFile(target, state).catch((error: Error) => {
+          throw new InputError(`cannot write ${file}: ${error.message} (check that the directory exists and is writable)`);
+        });
+        const summary = summarizeTenant(state);
+        if (options.format === 'json') io.stdout.write(JSON.stringify({ file: target, ...summary }, null, 2) + '\n');
+        else io.stdout.write(`Wrote ${file}. ${describeTenant(summary)}\nUse it with: --target sim:${file}\n`);
+        return ExitCode.ok;
       }),
     );
+
+  sim
+    .command('show')
+    .description('summarize a simulated tenant state file')
+    .argument('<state.json>', 'the state file')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(
+      wrap(async (file: string, options: { format: 'text' | 'json' }) => {
+        const summary = summarizeTenant(await readStateFile(path.resolve(io.cwd, file)));
+        if (options.format === 'json') io.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+        else io.stdout.write(`${describeTenant(summary)}\n`);
+        return ExitCode.ok;
+      }),
+    );
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,64 @@
+/** A short description of a simulated tenant, for `sim init` and `sim show`. */
+import type { TenantState } from './state.js';
+
+export interface TenantSummary {
+  organization: string;
+  orgSmtpAuthDisabled: boolean;
+  mailboxes: number;
+  byType: Record<string, number>;
+  explicitEnabled: number;
+  explicitDisabled: number;
+  followingOrganization: number;
+  senders: number;
+  basicSenders: number;
+  oauthSenders: number;
+  sendersWithExplicitFalse: number;
+  sendersFollowingOrganization: number;
+  historicalSearches: number;
+}
+
+export function summarizeTenant(state: TenantState): TenantSummary {
+  const byType: Record<string, number> = {};
+  const switchByAddress = new Map<string, boolean | null>();
+  let explicitEnabled = 0;
+  let explicitDisabled = 0;
+  for (const m of state.mailboxes) {
+    byType[m.RecipientTypeDetails] = (byType[m.RecipientTypeDetails] ?? 0) + 1;
+    if (m.SmtpClientAuthenticationDisabled === false) explicitEnabled++;
+    else if (m.SmtpClientAuthenticationDisabled === true) explicitDisabled++;
+    switchByAddress.set(m.PrimarySmtpAddress.toLowerCase(), m.SmtpClientAuthenticationDisabled);
+  }
+  const activity = state.smtpAuthActivity;
+  return {
+    organization: state.organization.Name,
+    orgSmtpAuthDisabled: state.transportConfig.SmtpClientAuthenticationDisabled,
+    mailboxes: state.mailboxes.length,
+    byType,
+    explicitEnabled,
+    explicitDisabled,
+    followingOrganization: state.mailboxes.length - explicitEnabled - explicitDisabled,
+    senders: activity.length,
+    basicSenders: activity.filter((a) => a.protocol === 'Basic').length,
+    oauthSenders: activity.filter((a) => a.protocol === 'OAuth').length,
+    sendersWithExplicitFalse: activity.filter((a) => switchByAddress.get(a.sender.toLowerCase()) === false).length,
+    sendersFollowingOrganization: activity.filter((a) => switchByAddress.get(a.sender.toLowerCase()) === null).length,
+    historicalSearches: state.historicalSearches.length,
+  };
+}
+
+export function describeTenant(s: TenantSummary): string {
+  const types = Object.entries(s.byType)
+    .sort((a, b) => b[1] - a[1])
+    .map(([type, n]) => `${n} ${type}`)
+    .join(', ');
+  return (
+    `${s.organization}: SMTP AUTH is ${s.orgSmtpAuthDisabled ? 'OFF' : 'ON'} for the organization ` +
+    `(SmtpClientAuthenticationDisabled ${s.orgSmtpAuthDisabled ? '$true' : '$false'}). ` +
+    `${s.mailboxes} mailboxes (${types}); ` +
+    `${s.explicitEnabled} with an explicit $false (SMTP AUTH on), ${s.explicitDisabled} with an explicit $true, ` +
+    `${s.followingOrganization} following the organization ($null). ` +
+    `${s.senders} SMTP AUTH senders in the activity data (${s.basicSenders} Basic, ${s.oauthSenders} OAuth): ` +
+    `${s.sendersWithExplicitFalse} with an explicit $false, ${s.sendersFollowingOrganization} following the organization` +
+    `${s.historicalSearches ? `; ${s.historicalSearches} historical searches on record` : ''}.`
+  );
+}
