@@ -1,0 +1,104 @@
+/** `exo-playbook validate`, spawned as a user would run it (run `npm run build` first). */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const bin = path.resolve('bin/exo-playbook.js');
+const shipped = readdirSync('playbooks').filter((f) => f.endsWith('.yaml')).map((f) => `playbooks/${f}`).sort();
+const bad = readdirSync('test/fixtures/bad-playbooks').filter((f) => f.endsWith('.yaml')).map((f) => `test/fixtures/bad-playbooks/${f}`).sort();
+
+function placeholderEnv(files: string[]): Record<string, string> {
+  const names = files.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]!));
+  return Object.fromEntries(names.map((name) => [name, `placeholder-${name.toLowerCase()}`]));
+}
+
+function validate(args: string[], env: Record<string, string> = {}) {
+  const started = performance.now();
+  const result = spawnSync(process.execPath, [bin, 'validate', ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env },
+    timeout: 20_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr, ms: performance.now() - started };
+}
+
+beforeAll(() => {
+  if (!existsSync('dist/cli/main.js')) execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
+});
+
+describe('exo-playbook validate', () => {
+  it('prints "ok  <file>" for each shipped playbook and exits 0, in well under a second', () => {
+    const result = validate(shipped, placeholderEnv(shipped));
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim().split('\n')).toEqual(shipped.map((f) => `ok  ${f}`));
+    expect(result.code).toBe(0);
+    expect(result.ms).toBeLessThan(1000);
+  });
+
+  it('exits 1 on the bad corpus with at least one located error per file and no stack trace', () => {
+    const env = { EXO_APP_ID: 'app', EXO_CERT_PEM: 'cert.pem' };
+    const result = validate(bad, env);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    for (const file of bad) {
+      const base = path.basename(file);
+      // A file's problems may be located in an allowlist file it references; those name it in the path.
+      const located = result.stderr.split('\n').filter((line) => /^\S+:\d+:\d+: /.test(line));
+      expect(located.some((line) => line.startsWith(`${file}:`)) || base.includes('allowlist') || base.includes('across-files'), base).toBe(true);
+    }
+    expect(result.stderr).not.toMatch(/internal error|\n\s+at .*\(.*:\d+:\d+\)/);
+    expect(result.stderr).toContain('test/fixtures/bad-playbooks/files/bad-address.txt:3:3: invalid mailbox address');
+  });
+
+  it('reports a bad file and still checks the good ones', () => {
+    const result = validate(['test/fixtures/bad-playbooks/unknown-action.yaml', ...shipped], placeholderEnv(shipped));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('ok  playbooks/smtp-auth-disable.yaml');
+    expect(result.stderr).toBe(
+      'test/fixtures/bad-playbooks/unknown-action.yaml:9:11: unknown action `smtp-auth/usge`; did you mean `smtp-auth/usage`? (steps.0.uses)\n' +
+        '  hint: one of: transport-config, smtp-auth/usage, smtp-auth/allowlist, smtp-auth/verify, powershell\n',
+    );
+  });
+
+  it('--format json lists every file with its problems on stdout', () => {
+    const result = validate(['--format', 'json', 'playbooks/smtp-auth-disable.yaml', 'test/fixtures/bad-playbooks/duplicate-step-id.yaml'], placeholderEnv(shipped));
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as { files: { file: string; valid: boolean; problems: unknown[] }[] };
+    expect(report.files).toEqual([
+      { file: 'playbooks/smtp-auth-disable.yaml', valid: true, problems: [] },
+      {
+        file: 'test/fixtures/bad-playbooks/duplicate-step-id.yaml',
+        valid: false,
+        problems: [
+          {
+            file: 'test/fixtures/bad-playbooks/duplicate-step-id.yaml',
+            line: 10,
+            col: 9,
+            message: 'duplicate step id `verify` (first at line 8:9)',
+            path: 'steps.1.id',
+            hint: 'step ids name journal entries and plan changes; make each one unique',
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('a missing secret environment variable fails validation before anything connects', () => {
+    const result = validate(['test/fixtures/bad-playbooks/missing-secret-env.yaml']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('missing-secret-env.yaml:10:26: secret environment variable EXO_CERT_PASSWORD_NOT_SET is not set');
+  });
+
+  it('a missing file is a located error with exit 1', () => {
+    const result = validate(['no/such/playbook.yaml']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('no/such/playbook.yaml:1:1: no such playbook file\n');
+  });
+
+  it('--help shows examples', () => {
+    const result = spawnSync(process.execPath, [bin, 'validate', '--help'], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('exo-playbook validate playbooks/*.yaml --format json');
+  });
+});
