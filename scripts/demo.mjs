@@ -1,0 +1,134 @@
+#!/usr/bin/env zx
+/**
+ * `npm run demo`: the SMTP AUTH disable playbook from audit to verify, on a fresh simulated tenant,
+ * through the built CLI. Needs nothing but Node (the CLI is built by `prepare` during npm ci).
+ *
+ *   .demo/tenant.json                        a simulated tenant: SMTP AUTH on for the organization,
+ *                                            a dozen explicit $false overrides, active senders
+ *   .demo/smtp-auth-disable.yaml             a copy of playbooks/smtp-auth-disable.yaml
+ *   .demo/allowlist.txt                      the devices that keep SMTP AUTH
+ *   .demo/smtp-auth-clients-report.csv       the admin center's SMTP AUTH clients report, as exported
+ *
+ * Then: plan (exit 2, will-break listed) → apply (refused, exit 4) → apply accepting those senders
+ * (exit 0) → verify (exit 0). Any other exit code fails the demo.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { $, chalk } from 'zx';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const demo = process.env.EXO_PLAYBOOK_DEMO_DIR ?? join(root, '.demo');
+const cli = join(root, 'bin', 'exo-playbook.js');
+const started = Date.now();
+
+if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
+  console.log('Building the CLI (npm run build)...');
+  await $({ cwd: root, stdio: 'inherit' })`npm run build`;
+}
+const { generateTenant } = await import(join(root, 'dist', 'exchange', 'simulator', 'generate.js'));
+const { writeStateFile } = await import(join(root, 'dist', 'exchange', 'simulator', 'state-file.js'));
+
+await rm(demo, { recursive: true, force: true });
+await mkdir(demo, { recursive: true });
+
+// 1. A tenant made before 2020: SMTP AUTH on for the organization, a dozen mailboxes with an explicit
+//    $false (devices, and strays nobody remembers), people and apps still submitting with SMTP AUTH.
+const state = generateTenant({
+  mailboxes: 400,
+  seed: 'exo-playbook-demo',
+  orgSmtpAuthDisabled: false,
+  explicitEnabled: 12,
+  activeSenders: 9,
+  clock: new Date().toISOString(),
+});
+const statePath = join(demo, 'tenant.json');
+await writeStateFile(statePath, state);
+
+// 2. The allowlist: the active senders that already have an explicit $false (the devices someone
+//    opened SMTP AUTH for). Active senders that only follow the organization are left out on
+//    purpose: the lockout guard must catch them.
+const explicitFalse = new Set(
+  state.mailboxes.filter((m) => m.SmtpClientAuthenticationDisabled === false).map((m) => m.PrimarySmtpAddress.toLowerCase()),
+);
+const allowlisted = [...new Set(state.smtpAuthActivity.map((a) => a.sender.toLowerCase()))].filter((s) => explicitFalse.has(s));
+await writeFile(
+  join(demo, 'allowlist.txt'),
+  ['# Devices that keep SMTP AUTH (demo)', ...allowlisted.map((a) => `${a}   # active SMTP AUTH sender`), ''].join('\n'),
+);
+
+// 3. The usage report as the admin center exports it (BOM, CRLF, quoted fields).
+const displayName = new Map(state.mailboxes.map((m) => [m.PrimarySmtpAddress.toLowerCase(), m.DisplayName]));
+const quote = (v) => (/[",\r\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
+const csv = [
+  ['Sender address', 'Display name', 'Domain', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2', 'Authentication protocol', 'Messages sent', 'Last activity (UTC)'],
+  ...state.smtpAuthActivity.map((a) => [
+    a.sender,
+    displayName.get(a.sender.toLowerCase()) ?? '',
+    a.sender.split('@')[1],
+    '0%',
+    '0%',
+    '100%',
+    a.protocol,
+    a.messages.toLocaleString('en-US'),
+    a.lastSeen,
+  ]),
+]
+  .map((row) => row.map(quote).join(','))
+  .join('\r\n');
+await writeFile(join(demo, 'smtp-auth-clients-report.csv'), `\uFEFF${csv}\r\n`);
+
+// 4. The shipped disable playbook, pointed at the demo allowlist and tenant.
+const shipped = await readFile(join(root, 'playbooks', 'smtp-auth-disable.yaml'), 'utf8');
+const playbookText = shipped
+  .replace('${file:allowlist.example.txt}', '${file:allowlist.txt}')
+  .replace('contoso.onmicrosoft.com', state.organization.Name);
+await writeFile(join(demo, 'smtp-auth-disable.yaml'), playbookText);
+
+// The shipped playbook signs in with a certificate; the simulated tenant ignores it, but the
+// references must resolve. Placeholders, not secrets.
+const env = { ...process.env, EXO_APP_ID: '00000000-0000-0000-0000-000000000000', EXO_CERT_PEM: join(demo, 'not-used.pem'), NO_COLOR: '1' };
+const playbook = relative(root, join(demo, 'smtp-auth-disable.yaml'));
+const common = ['--target', `sim:${relative(root, statePath)}`, '--runs-dir', relative(root, join(demo, 'runs'))];
+const quiet$ = $({ cwd: root, env, nothrow: true, quiet: true });
+
+async function step(title, args, expected) {
+  console.log(chalk.bold(`\n$ exo-playbook ${args.join(' ')}`));
+  const result = await quiet$`node ${cli} ${args}`;
+  process.stdout.write(result.stdout);
+  process.stdout.write(result.stderr);
+  const ok = result.exitCode === expected;
+  console.log((ok ? chalk.green : chalk.red)(`→ exit ${result.exitCode} (${title}; expected ${expected})`));
+  if (!ok) {
+    console.error(chalk.red('The demo did not go as expected.'));
+    process.exit(1);
+  }
+  return result;
+}
+
+console.log(chalk.bold(`Simulated tenant ${state.organization.Name}: ${relative(root, statePath)}`));
+console.log(`${state.mailboxes.length} mailboxes, organization SMTP AUTH on, ${explicitFalse.size} explicit $false, ${state.smtpAuthActivity.length} active SMTP AUTH senders; allowlist: ${allowlisted.join(', ')}`);
+
+await step('changes pending, senders would break', ['plan', playbook, ...common], 2);
+const planJson = await quiet$`node ${cli} plan ${playbook} ${common} --format json`;
+const plan = JSON.parse(planJson.stdout);
+const risks = [...plan.risks, ...plan.steps.flatMap((s) => s.risks)];
+const willBreak = [...new Set(risks.filter((r) => r.kind === 'will-break' && !r.accepted).map((r) => r.subject))];
+
+await step('refused by the lockout guard', ['apply', playbook, ...common, '--yes'], 4);
+await step('applied, the named senders accepted', ['apply', playbook, ...common, '--yes', '--accept-breakage', willBreak.join(',')], 0);
+await step('compliant', ['verify', playbook, ...common], 0);
+
+const runs = (await readdir(join(demo, 'runs'))).sort();
+const applied = [];
+for (const name of runs) {
+  const journal = join(demo, 'runs', name, 'journal.jsonl');
+  if (existsSync(journal) && (await readFile(journal, 'utf8')).trim()) applied.push(name);
+}
+const runDir = join(demo, 'runs', applied.at(-1) ?? runs.at(-1) ?? '');
+console.log(chalk.bold('\nThe run that changed the tenant:'));
+console.log(`  journal: ${relative(root, join(runDir, 'journal.jsonl'))}`);
+console.log(`  report:  ${relative(root, join(runDir, 'summary.md'))}`);
+console.log(`  undo it: exo-playbook rollback ${relative(root, runDir)} ${common.slice(0, 2).join(' ')} --yes`);
+console.log(chalk.green(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`));
