@@ -1,16 +1,88 @@
+/**
+ * `exo-playbook apply <playbook> [--plan plan.json] [--yes]`: write the plan's changes, journaled,
+ * then verify. Exit 0 all applied and compliant; 2 all applied but verify still finds drift; 3 some
+ * changes failed; 4 refused (lock, stale plan, blocking risks, no confirmation, interrupted).
+ */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { ExitCode, RefusedError } from '../errors.js';
+import { runApply } from '../engine/run-apply.js';
+import { stepRunnerFor } from '../engine/progress.js';
+import type { ApplyReport } from '../engine/types.js';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
-import { SessionError } from '../errors.js';
+import {
+  confirmFor,
+  engineDeps,
+  interruptOnSigint,
+  renderApply,
+  renderPlan,
+  renderSummary,
+  sinksFor,
+  withOptions,
+  type CommonFlags,
+} from './engine-support.js';
 
-// Placeholder until the issue that owns `apply` lands; replaced wholesale by that work.
-export function registerApply(program: Command, _io: CliIO, wrap: Wrap): void {
-  program
+interface ApplyFlags extends CommonFlags {
+  plan?: string;
+  runsDir: string;
+  concurrency: number;
+}
+
+export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
+  const command = program
     .command('apply')
-    .description('(not built yet)')
-    .action(
-      wrap(async () => {
-        throw new SessionError('apply is not built yet');
-      }),
-    );
+    .argument('<playbook>', 'the playbook YAML file')
+    .description('write the changes the plan shows (after confirmation or --yes), journaled, then verify');
+  withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'runsDir', 'concurrency', 'logFile']).action(
+    wrap(async (file: string, flags: ApplyFlags) => {
+      const sinks = sinksFor(io, flags, { progress: true });
+      const interrupt = interruptOnSigint(io);
+      try {
+        const report = await runApply({
+          deps: await engineDeps(),
+          playbookFile: resolve(io.cwd, file),
+          ...(flags.plan ? { planFile: resolve(io.cwd, flags.plan) } : {}),
+          target: flags.target,
+          env: io.env,
+          cwd: io.cwd,
+          sinks: sinks.sinks,
+          runsDir: resolve(io.cwd, flags.runsDir),
+          yes: Boolean(flags.yes),
+          ...confirmOption(io),
+          acceptBreakage: flags.acceptBreakage ?? [],
+          concurrency: flags.concurrency,
+          signal: interrupt.signal,
+          stepRunner: stepRunnerFor(io.interactive, flags.format),
+          showPlan: (plan) => {
+            if (flags.format !== 'json') io.stdout.write(`${renderPlan(plan, flags.format, io)}\n`);
+          },
+          renderSummary,
+          onDeviceCode: (message) => io.stderr.write(`${message}\n`),
+        });
+        io.stdout.write(renderApply(report, flags.format, io));
+        return applyExitCode(report);
+      } finally {
+        interrupt.dispose();
+        sinks.close();
+      }
+    }),
+  );
+}
+
+function confirmOption(io: CliIO) {
+  const confirm = confirmFor(io);
+  return confirm ? { confirm } : {};
+}
+
+/** Shared with rollback: the exit code an apply-like report means. */
+export function applyExitCode(report: ApplyReport): number {
+  if (report.interrupted) {
+    throw new RefusedError(`interrupted: ${report.summary.applied} change(s) applied before the stop, ${report.summary.skipped} not started`, 'interrupted', [
+      `the journal in ${report.runDir} records every write; \`exo-playbook rollback ${report.runDir}\` undoes them`,
+    ]);
+  }
+  if (report.summary.failed > 0) return ExitCode.applyPartiallyFailed;
+  if (report.verify && !report.verify.compliant) return ExitCode.changesOrDrift;
+  return ExitCode.ok;
 }

@@ -1,16 +1,46 @@
+/**
+ * `exo-playbook plan <playbook>`: connect read-only, observe, show what would change and why.
+ * Exit 0 nothing to change, 2 changes pending, 1 error.
+ */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { ExitCode } from '../errors.js';
+import { runPlan } from '../engine/run-plan.js';
+import { renderJson } from '../report/json.js';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
-import { SessionError } from '../errors.js';
+import { engineDeps, renderPlan, sinksFor, withOptions, type CommonFlags } from './engine-support.js';
 
-// Placeholder until the issue that owns `plan` lands; replaced wholesale by that work.
-export function registerPlan(program: Command, _io: CliIO, wrap: Wrap): void {
-  program
+interface PlanFlags extends CommonFlags {
+  out?: string;
+}
+
+export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
+  const command = program
     .command('plan')
-    .description('(not built yet)')
-    .action(
-      wrap(async () => {
-        throw new SessionError('plan is not built yet');
-      }),
-    );
+    .argument('<playbook>', 'the playbook YAML file')
+    .description('read-only: show every change the playbook would make (target, property, before -> after, reason) and what is already as desired');
+  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'logFile']).action(
+    wrap(async (file: string, flags: PlanFlags) => {
+      const sinks = sinksFor(io, flags, { progress: false });
+      try {
+        const plan = await runPlan({
+          deps: await engineDeps(),
+          playbookFile: resolve(io.cwd, file),
+          target: flags.target,
+          env: io.env,
+          cwd: io.cwd,
+          sinks: sinks.sinks,
+          acceptBreakage: flags.acceptBreakage ?? [],
+          onDeviceCode: (message) => io.stderr.write(`${message}\n`),
+        });
+        if (flags.out) writeFileSync(resolve(io.cwd, flags.out), renderJson(plan), { mode: 0o600 });
+        io.stdout.write(renderPlan(plan, flags.format, io));
+        return plan.summary.changes > 0 ? ExitCode.changesOrDrift : ExitCode.ok;
+      } finally {
+        sinks.close();
+      }
+    }),
+  );
 }

@@ -1,16 +1,38 @@
+/**
+ * `exo-playbook verify <playbook>`: read-only; does the tenant match the playbook?
+ * Exit 0 compliant, 2 drift, 1 error.
+ */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { ExitCode } from '../errors.js';
+import { runVerify } from '../engine/run-plan.js';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
-import { SessionError } from '../errors.js';
+import { engineDeps, renderVerify, sinksFor, withOptions, type CommonFlags } from './engine-support.js';
 
-// Placeholder until the issue that owns `verify` lands; replaced wholesale by that work.
-export function registerVerify(program: Command, _io: CliIO, wrap: Wrap): void {
-  program
+export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
+  const command = program
     .command('verify')
-    .description('(not built yet)')
-    .action(
-      wrap(async () => {
-        throw new SessionError('verify is not built yet');
-      }),
-    );
+    .argument('<playbook>', 'the playbook YAML file')
+    .description('read-only: check that the tenant matches the playbook (junit output for CI)');
+  withOptions(command, ['target', 'format', 'logFile'], ['text', 'markdown', 'json', 'junit']).action(
+    wrap(async (file: string, flags: CommonFlags) => {
+      const sinks = sinksFor(io, flags, { progress: false });
+      try {
+        const report = await runVerify({
+          deps: await engineDeps(),
+          playbookFile: resolve(io.cwd, file),
+          target: flags.target,
+          env: io.env,
+          cwd: io.cwd,
+          sinks: sinks.sinks,
+          onDeviceCode: (message) => io.stderr.write(`${message}\n`),
+        });
+        io.stdout.write(renderVerify(report, flags.format, io));
+        return report.compliant ? ExitCode.ok : ExitCode.changesOrDrift;
+      } finally {
+        sinks.close();
+      }
+    }),
+  );
 }
