@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, SessionError } from '../../../src/errors.js';
-import { generateTenant } from '../../../src/exchange/simulator/generate.js';
 import { writeStateFile } from '../../../src/exchange/simulator/state-file.js';
 import { modulePathsFrom, openTarget, parseTarget } from '../../../src/exchange/target.js';
+import { smallTenant } from './tenant-state.js';
 
 const ORG = 'contoso.onmicrosoft.com';
 let dir: string;
@@ -14,7 +14,7 @@ let stateFile: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'exo-target-'));
   stateFile = join(dir, 'tenant.json');
-  await writeStateFile(stateFile, generateTenant({ mailboxes: 10, seed: 1, organization: ORG, orgSmtpAuthDisabled: false }));
+  await writeStateFile(stateFile, smallTenant(ORG));
 });
 
 afterAll(async () => {
