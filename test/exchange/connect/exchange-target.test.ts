@@ -126,6 +126,37 @@ describe.skipIf(!pwsh)('--target exchange with the stub module', () => {
     expect(names.filter((n) => n === 'Connect-ExchangeOnline')).toHaveLength(2);
   });
 
+  it('certificate module sign-in: the password arrives as a SecureString built from stdin data, never in argv', async () => {
+    const { env, calls } = await setUp('certificate');
+    const password = `pfx-password-${process.pid}`;
+    const session = await openTarget(
+      'exchange',
+      {
+        organization: ORG,
+        auth: {
+          method: 'certificate',
+          appId: 'app-0042',
+          certificatePath: 'certs/exo.pfx',
+          certificatePassword: '${env:EXO_CERT_PASSWORD}',
+          signIn: 'module',
+        },
+      },
+      { env: { ...env, EXO_CERT_PASSWORD: password }, baseDir: dir, cmdlets: ['Get-TransportConfig'] },
+    );
+    try {
+      expect(await processesWithArgv(password)).toEqual([]);
+    } finally {
+      await session.close();
+    }
+    const [connect] = await calls();
+    expect(connect?.parameters).toMatchObject({
+      AppId: 'app-0042',
+      CertificateFilePath: join(dir, 'certs/exo.pfx'),
+      CertificatePassword: { secureStringSha256: sha256(password) },
+      Organization: ORG,
+    });
+  });
+
   it('a wrong organization fails the sign-in with the same readable SessionError as the simulator', async () => {
     const { env } = await setUp('wrong-org');
     const failure = await openTarget('exchange', { ...tenant, organization: 'fabrikam.onmicrosoft.com' }, {
