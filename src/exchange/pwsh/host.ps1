@@ -82,7 +82,9 @@ function ConvertFrom-JsonElement([System.Text.Json.JsonElement]$Element) {
 # PowerShell output → plain data: properties → JSON object, DateTime → ISO-8601 UTC, enums → string.
 function ConvertTo-PlainData($Value, [int]$Depth = 0) {
   if ($null -eq $Value) { return $null }
-  $base = if ($Value -is [psobject]) { $Value.psobject.BaseObject } else { $Value }
+  # Assigned in the branch, not `$base = if ...`: statement output would unroll a one-element array.
+  $base = $Value
+  if ($Value -is [psobject]) { $base = $Value.psobject.BaseObject }
   if ($null -eq $base) { return $null }
   if ($base -is [string] -or $base -is [bool]) { return $base }
   if ($base -is [char] -or $base -is [guid] -or $base -is [enum] -or $base -is [version]) { return $base.ToString() }

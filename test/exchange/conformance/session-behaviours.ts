@@ -1,0 +1,238 @@
+/**
+ * The session behaviours every ExchangeSession backend must show (EXCHANGE-FACTS.md), written once as
+ * a function of a backend; conformance.test.ts runs it against the simulator and against real pwsh
+ * with the stub module.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SessionError } from '../../../src/errors.js';
+import { CmdletFailure, type CmdletErrorRecord, type ExchangeSession, type PsObject } from '../../../src/exchange/session.js';
+import type { TenantState } from '../../../src/exchange/simulator/state.js';
+import { fixtureTenant, tempDir, writeState } from '../pwsh/pwsh-for-tests.js';
+
+export interface Backend {
+  name: string;
+  open(stateFile: string): Promise<ExchangeSession>;
+}
+
+export const THROTTLING = 'You have reached the maximum number of concurrent requests per tenant. Please wait and try again';
+
+/** FullyQualifiedErrorId without the ",<cmdlet>" PowerShell appends for a record a function writes. */
+export function normalizeRecord(cmdlet: string, record: CmdletErrorRecord): CmdletErrorRecord {
+  return { ...record, fullyQualifiedErrorId: record.fullyQualifiedErrorId.replace(new RegExp(`,${cmdlet}$`, 'i'), '') };
+}
+
+export async function failureOf(promise: Promise<unknown>): Promise<CmdletFailure> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(CmdletFailure);
+  return error as CmdletFailure;
+}
+
+export function readState(file: string): TenantState {
+  return JSON.parse(readFileSync(file, 'utf8')) as TenantState;
+}
+
+export function defineSessionBehaviours(backend: Backend): void {
+  describe(`session behaviours: ${backend.name}`, () => {
+    let stateFile: string;
+    let initial: TenantState;
+    let session: ExchangeSession | undefined;
+
+    async function open(changes?: (state: TenantState) => void): Promise<ExchangeSession> {
+      initial = fixtureTenant(changes);
+      stateFile = writeState(tempDir('conf'), initial);
+      session = await backend.open(stateFile);
+      return session;
+    }
+
+    beforeEach(() => {
+      session = undefined;
+    });
+    afterEach(async () => {
+      await session?.close();
+    });
+
+    it('reads and sets the organization switch, warning when nothing changes', async () => {
+      const s = await open((state) => (state.transportConfig.SmtpClientAuthenticationDisabled = false));
+      const before = await s.invoke('Get-TransportConfig');
+      expect(before.objects).toEqual([{ Identity: 'Transport Settings', Name: 'Transport Settings', SmtpClientAuthenticationDisabled: false }]);
+      const set = await s.invoke('Set-TransportConfig', { SmtpClientAuthenticationDisabled: true });
+      expect(set).toEqual({ objects: [], warnings: [], errors: [] });
+      expect((await s.invoke('Get-TransportConfig')).objects[0]?.SmtpClientAuthenticationDisabled).toBe(true);
+      const warned: string[] = [];
+      const again = await s.invoke('Set-TransportConfig', { SmtpClientAuthenticationDisabled: true }, { onWarning: (w) => warned.push(w) });
+      const text = "The command completed successfully but no settings of 'Transport Settings' have been modified.";
+      expect(again.warnings).toEqual([text]);
+      expect(warned).toEqual([text]);
+      expect(readState(stateFile).transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
+    });
+
+    it('streams every mailbox in one bulk read, with the switch only when asked for by name', async () => {
+      const s = await open();
+      const seen: PsObject[] = [];
+      for await (const o of s.stream('Get-EXOCASMailbox', { ResultSize: 'Unlimited', Properties: ['SmtpClientAuthenticationDisabled'] })) seen.push(o);
+      expect(seen.map((o) => o.Name)).toEqual(initial.mailboxes.map((m) => m.Name));
+      expect(seen.map((o) => o.SmtpClientAuthenticationDisabled)).toEqual(initial.mailboxes.map((m) => m.SmtpClientAuthenticationDisabled));
+      const plain = await s.invoke('Get-EXOCASMailbox', { ResultSize: 'Unlimited' });
+      expect(plain.objects).toHaveLength(initial.mailboxes.length);
+      expect(plain.objects[0]).not.toHaveProperty('SmtpClientAuthenticationDisabled');
+    });
+
+    it('round-trips the tri-state mailbox switch: $true, $false and $null', async () => {
+      const s = await open();
+      const name = initial.mailboxes[3]!.Name;
+      for (const value of [true, false, null, true, null] as const) {
+        const set = await s.invoke('Set-CASMailbox', { Identity: name, SmtpClientAuthenticationDisabled: value });
+        expect(set.errors).toEqual([]);
+        const read = await s.invoke('Get-CASMailbox', { Identity: name });
+        expect(read.objects[0]?.SmtpClientAuthenticationDisabled).toBe(value);
+        expect(readState(stateFile).mailboxes[3]!.SmtpClientAuthenticationDisabled).toBe(value);
+      }
+    });
+
+    it('reports a missing identity as the non-terminating not-found error, terminal with ErrorAction Stop', async () => {
+      const s = await open();
+      const result = await s.invoke('Get-CASMailbox', { Identity: 'no.such@contoso.com' });
+      expect(result.objects).toEqual([]);
+      expect(result.errors).toHaveLength(1);
+      const expected = {
+        exceptionType: 'Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException',
+        fullyQualifiedErrorId: 'Ex6F9304,Microsoft.Exchange.Management.RecipientTasks.GetCASMailbox',
+        message: `The operation couldn't be performed because object 'no.such@contoso.com' couldn't be found on '${initial.organization.Server}'.`,
+        target: 'no.such@contoso.com',
+        category: 'NotSpecified',
+      };
+      expect(normalizeRecord('Get-CASMailbox', result.errors[0]!)).toEqual(expected);
+      const failure = await failureOf(s.invoke('Get-CASMailbox', { Identity: 'no.such@contoso.com', ErrorAction: 'Stop' }));
+      expect(normalizeRecord('Get-CASMailbox', failure.record)).toEqual(expected);
+      // stream() turns the non-terminating error into a failure at the end.
+      await expect(async () => {
+        for await (const o of s.stream('Get-CASMailbox', { Identity: 'no.such@contoso.com' })) void o;
+      }).rejects.toBeInstanceOf(CmdletFailure);
+    });
+
+    it('warns that no settings were modified when a mailbox already has the value', async () => {
+      const s = await open((state) => (state.mailboxes[2]!.SmtpClientAuthenticationDisabled = false));
+      const result = await s.invoke('Set-CASMailbox', { Identity: initial.mailboxes[2]!.Name, SmtpClientAuthenticationDisabled: false });
+      expect(result.warnings).toEqual([`The command completed successfully but no settings of '${initial.mailboxes[2]!.Name}' have been modified.`]);
+    });
+
+    it('resolves an identity by alias, UPN, any proxy address and Guid, case-insensitively', async () => {
+      const s = await open();
+      const m = initial.mailboxes[5]!;
+      const secondary = m.EmailAddresses.find((a) => a.startsWith('smtp:'))!.slice(5);
+      for (const identity of [m.Alias.toUpperCase(), m.UserPrincipalName, secondary.toUpperCase(), `smtp:${secondary}`, m.Guid.toUpperCase()]) {
+        const result = await s.invoke('Get-CASMailbox', { Identity: identity });
+        expect(result.errors, identity).toEqual([]);
+        expect(result.objects.map((o) => o.Name), identity).toEqual([m.Name]);
+      }
+    });
+
+    it('runs a historical search from submission to Done, and stops only a NotStarted one', async () => {
+      const s = await open((state) => (state.historicalSearchPolls = 3));
+      const start = new Date(Date.parse(initial.clock!) - 7 * 86_400_000).toISOString();
+      const submitted = await s.invoke('Start-HistoricalSearch', {
+        ReportTitle: 'SMTPBasicAuth_Audit', ReportType: 'SmtpCSReport', StartDate: start, EndDate: initial.clock!, NotifyAddress: ['admin@contoso.com'],
+      });
+      const job = submitted.objects[0]!;
+      expect(job).toMatchObject({ Status: 'NotStarted', ReportTitle: 'SMTPBasicAuth_Audit', ReportType: 'SmtpCSReport', SubmitDate: initial.clock, StartDate: start, NotifyAddress: ['admin@contoso.com'], JobProgress: 0 });
+      const seen: PsObject[] = [];
+      for (let i = 0; i < 4; i++) seen.push((await s.invoke('Get-HistoricalSearch', { JobId: String(job.JobId) })).objects[0]!);
+      expect(seen.map((j) => j.Status)).toEqual(['InProgress', 'InProgress', 'Done', 'Done']);
+      expect(seen.map((j) => j.JobProgress)).toEqual([33, 67, 100, 100]);
+      const inWindow = initial.smtpAuthActivity.filter((a) => a.lastSeen >= start && a.lastSeen <= initial.clock!).length;
+      expect(seen[2]!.Rows).toBe(inWindow);
+      const notStoppable = await failureOf(s.invoke('Stop-HistoricalSearch', { JobId: String(job.JobId) }));
+      expect(notStoppable.record.exceptionType).toBe('Microsoft.Exchange.Configuration.Tasks.TaskArgumentException');
+      expect(notStoppable.record.message).toContain('NotStarted');
+
+      const second = (await s.invoke('Start-HistoricalSearch', { ReportTitle: 'again', ReportType: 'MessageTrace', StartDate: start, EndDate: initial.clock! })).objects[0]!;
+      await s.invoke('Stop-HistoricalSearch', { JobId: String(second.JobId) });
+      const stored = readState(stateFile).historicalSearches;
+      expect(stored.map((j) => j.Status)).toEqual(['Done', 'Cancelled']);
+      expect((await s.invoke('Get-HistoricalSearch')).objects.map((j) => j.Status)).toEqual(['Done', 'Cancelled']);
+    });
+
+    it('refuses historical searches outside the service limits', async () => {
+      const now = Date.parse(fixtureTenant().clock!);
+      const iso = (days: number) => new Date(now - days * 86_400_000).toISOString();
+      const s = await open((state) => {
+        // 250 submissions in the last 24 hours, one of them cancelled: the quota is used up.
+        state.historicalSearches = Array.from({ length: 250 }, (_, i) => ({
+          JobId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, ReportTitle: `t${i}`, ReportType: 'MessageTrace',
+          Status: i === 0 ? 'Cancelled' : 'Done', SubmitDate: new Date(now - (i + 1) * 60_000).toISOString(), StartDate: iso(2), EndDate: iso(1),
+          NotifyAddress: [], JobProgress: 100, Rows: 0, ReportStatusDescription: 'Complete', PollsRemaining: 0,
+        }));
+      });
+      const base = { ReportTitle: 'x', ReportType: 'MessageTrace' };
+      const tooOld = await failureOf(s.invoke('Start-HistoricalSearch', { ...base, StartDate: iso(91), EndDate: iso(1) }));
+      expect(tooOld.record.message).toContain('90 days');
+      const backwards = await failureOf(s.invoke('Start-HistoricalSearch', { ...base, StartDate: iso(2), EndDate: iso(3) }));
+      expect(backwards.record.message).toContain('earlier than the StartDate');
+      const quota = await failureOf(s.invoke('Start-HistoricalSearch', { ...base, StartDate: iso(2), EndDate: iso(1) }));
+      expect(quota.record.message).toContain('250 historical searches');
+      expect(readState(stateFile).historicalSearches).toHaveLength(250);
+    });
+
+    it('reads authentication policies, the organization default and a user\'s policy', async () => {
+      const s = await open((state) => {
+        state.authenticationPolicies = [{ Name: 'Block Basic SMTP', AllowBasicAuthSmtp: false }, { Name: 'Allow SMTP', AllowBasicAuthSmtp: true }];
+        state.organizationConfig.DefaultAuthenticationPolicy = 'Block Basic SMTP';
+        state.mailboxes[1]!.AuthenticationPolicy = 'Allow SMTP';
+      });
+      expect((await s.invoke('Get-AuthenticationPolicy')).objects).toEqual([
+        { Identity: 'Block Basic SMTP', Name: 'Block Basic SMTP', AllowBasicAuthSmtp: false },
+        { Identity: 'Allow SMTP', Name: 'Allow SMTP', AllowBasicAuthSmtp: true },
+      ]);
+      expect((await s.invoke('Get-AuthenticationPolicy', { Identity: 'Allow SMTP' })).objects).toHaveLength(1);
+      expect((await s.invoke('Get-AuthenticationPolicy', { Identity: 'nope' })).errors[0]?.exceptionType).toBe(
+        'Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException',
+      );
+      expect((await s.invoke('Get-OrganizationConfig')).objects[0]).toMatchObject({ DefaultAuthenticationPolicy: 'Block Basic SMTP' });
+      const user = (await s.invoke('Get-User', { Identity: initial.mailboxes[1]!.UserPrincipalName })).objects[0]!;
+      expect(user).toMatchObject({ Name: initial.mailboxes[1]!.Name, AuthenticationPolicy: 'Allow SMTP' });
+      const users = await s.invoke('Get-User', { ResultSize: 'Unlimited' });
+      expect(users.objects).toHaveLength(initial.mailboxes.length);
+    });
+
+    it('throttles every Nth call with the service text, and the retry succeeds', async () => {
+      const s = await open((state) => (state.faults = { throttleEveryN: 2 }));
+      await s.invoke('Get-TransportConfig');
+      const throttled = await failureOf(s.invoke('Get-TransportConfig'));
+      expect(throttled.record.message).toBe(THROTTLING);
+      expect((await s.invoke('Get-TransportConfig')).objects).toHaveLength(1);
+    });
+
+    it('loses the call that crashes the session with a SessionError, and the next call works', async () => {
+      const s = await open((state) => (state.faults = { crashOnCall: 2 }));
+      await s.invoke('Get-TransportConfig');
+      const error = await s.invoke('Get-OrganizationConfig').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(SessionError);
+      expect((error as Error).message).toContain('Get-OrganizationConfig');
+      expect((await s.invoke('Get-TransportConfig')).objects).toHaveLength(1);
+    });
+
+    it('rejects an unknown parameter with PowerShell\'s binder error', async () => {
+      const s = await open();
+      const failure = await failureOf(s.invoke('Get-User', { NoSuchParameter: 'x' }));
+      expect(failure.record).toMatchObject({
+        exceptionType: 'System.Management.Automation.ParameterBindingException',
+        fullyQualifiedErrorId: 'NamedParameterNotFound,Get-User',
+        message: "A parameter cannot be found that matches parameter name 'NoSuchParameter'.",
+      });
+    });
+  });
+}
+
+/** Writes `state` to a new temp file (for the cross-check). */
+export function stateFileFor(state: TenantState): string {
+  const file = writeState(tempDir('cross'), state);
+  writeFileSync(file, JSON.stringify(state, null, 2));
+  return file;
+}
