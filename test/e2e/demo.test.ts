@@ -1,0 +1,37 @@
+/**
+ * `npm run demo` works from a built checkout and ends compliant (it fails itself on any unexpected exit code).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT } from './smtp-auth-support.js';
+
+let dir: string | undefined;
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npm run demo', () => {
+  it('runs plan (2), refused apply (4), accepted apply (0) and verify (0), and prints the journal and report', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'exo-demo-'));
+    const started = Date.now();
+    const result = await new Promise<{ code: number; out: string }>((done) => {
+      execFile(
+        process.execPath,
+        [join(ROOT, 'node_modules', 'zx', 'build', 'cli.js'), join(ROOT, 'scripts', 'demo.mjs')],
+        { cwd: ROOT, env: { ...process.env, EXO_PLAYBOOK_DEMO_DIR: dir, NO_COLOR: '1', FORCE_COLOR: '0' }, timeout: 120_000 },
+        (error, stdout, stderr) => done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: stdout + stderr }),
+      );
+    });
+    expect(result.code, result.out).toBe(0);
+    expect(result.out).toContain('→ exit 2 (changes pending');
+    expect(result.out).toContain('→ exit 4 (refused by the lockout guard');
+    expect(result.out).toContain('→ exit 0 (compliant');
+    const journal = /journal: (\S+)/.exec(result.out)?.[1];
+    expect(journal).toBeDefined();
+    expect(existsSync(join(ROOT, journal!))).toBe(true);
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * End-to-end support for the SMTP AUTH tests: a small hand-made tenant (state file), the shipped
+ * disable playbook copied next to an allowlist and a usage CSV, and a runner for the built CLI.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { SimMailbox, TenantState, TriState } from '../../src/exchange/simulator/state.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const CLI = join(ROOT, 'bin', 'exo-playbook.js');
+
+export function mailbox(local: string, value: TriState, extra: Partial<SimMailbox> = {}): SimMailbox {
+  const address = `${local}@contoso.com`;
+  return {
+    Guid: `00000000-0000-4000-8000-${Buffer.from(local).toString('hex').padEnd(12, '0').slice(0, 12)}`,
+    Name: local,
+    DisplayName: local,
+    Alias: local,
+    PrimarySmtpAddress: address,
+    UserPrincipalName: `${local}@contoso.onmicrosoft.com`,
+    EmailAddresses: [`SMTP:${address}`, `smtp:${local}@contoso.onmicrosoft.com`],
+    RecipientTypeDetails: 'UserMailbox',
+    SmtpClientAuthenticationDisabled: value,
+    AuthenticationPolicy: null,
+    ...extra,
+  };
+}
+
+/**
+ * Organization on; scanner (active, $null) and erp ($false) are allowlisted; stray1/stray2 are
+ * stray $false; locked has an explicit $true; alice is an active Basic sender nobody allowlisted.
+ */
+export function driftedTenant(): TenantState {
+  return {
+    schemaVersion: 1,
+    organization: { Name: 'contoso.onmicrosoft.com', Server: 'DM6PR11MB1234.PROD.OUTLOOK.COM' },
+    transportConfig: { SmtpClientAuthenticationDisabled: false },
+    organizationConfig: { DefaultAuthenticationPolicy: null },
+    authenticationPolicies: [{ Name: 'Block Basic SMTP', AllowBasicAuthSmtp: false }],
+    mailboxes: [
+      mailbox('scanner', null),
+      mailbox('erp', false),
+      mailbox('stray1', false),
+      mailbox('stray2', false),
+      mailbox('locked', true),
+      mailbox('alice', null),
+      mailbox('bob', null),
+      mailbox('carol', null, { RecipientTypeDetails: 'SharedMailbox' }),
+    ],
+    historicalSearches: [],
+    smtpAuthActivity: [],
+    clock: '2026-11-23T10:00:00.000Z',
+    historicalSearchPolls: 3,
+    faults: {},
+  };
+}
+
+export const USAGE_CSV =
+  '\uFEFFSender address,Display name,Authentication protocol,Messages sent,Last activity (UTC)\r\n' +
+  'scanner@contoso.com,"Scanner, 2nd floor",Basic,"1,204",2026-11-21T08:14:00Z\r\n' +
+  'alice@contoso.com,Alice,Basic,24,2026-11-22T10:00:00Z\r\n' +
+  'erp@contoso.com,ERP,OAuth,310,2026-11-22T23:00:00Z\r\n';
+
+export interface Workspace {
+  dir: string;
+  state: string;
+  playbook: string;
+  file(name: string): string;
+  readState(): TenantState;
+  cleanup(): void;
+}
+
+/** A temp dir with the tenant, the shipped disable playbook (allowlist and report renamed) and its inputs. */
+export function workspace(options: { allowlist?: string; acceptBreakage?: string[]; tenant?: TenantState } = {}): Workspace {
+  const dir = mkdtempSync(join(tmpdir(), 'exo-smtp-auth-'));
+  const state = join(dir, 'tenant.json');
+  writeFileSync(state, JSON.stringify(options.tenant ?? driftedTenant(), null, 2));
+  writeFileSync(join(dir, 'allowlist.txt'), options.allowlist ?? '# devices\nscanner@contoso.com   # printer\nerp@contoso.onmicrosoft.com\n');
+  writeFileSync(join(dir, 'smtp-auth-clients-report.csv'), USAGE_CSV);
+  let text = readFileSync(join(ROOT, 'playbooks', 'smtp-auth-disable.yaml'), 'utf8').replace('${file:allowlist.example.txt}', '${file:allowlist.txt}');
+  if (options.acceptBreakage) text = text.replace('acceptBreakage: []', `acceptBreakage: [${options.acceptBreakage.join(', ')}]`);
+  const playbook = join(dir, 'smtp-auth-disable.yaml');
+  writeFileSync(playbook, text);
+  return {
+    dir,
+    state,
+    playbook,
+    file: (name) => join(dir, name),
+    readState: () => JSON.parse(readFileSync(state, 'utf8')) as TenantState,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Placeholders for the certificate references of the shipped playbooks (the simulator ignores sign-in). */
+export const PLAYBOOK_ENV = { EXO_APP_ID: '00000000-0000-0000-0000-000000000000', EXO_CERT_PEM: '/nonexistent/cert.pem', NO_COLOR: '1' };
+
+export function cli(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<CliResult> {
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...PLAYBOOK_ENV, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The switches of every mailbox, by primary address. */
+export function switches(state: TenantState): Record<string, TriState> {
+  return Object.fromEntries(state.mailboxes.map((m) => [m.PrimarySmtpAddress, m.SmtpClientAuthenticationDisabled]));
+}
