@@ -19,7 +19,7 @@ export async function readStateFile(path: string): Promise<TenantState> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new InputError(`simulated tenant state file not found: ${path}`, undefined, 'create one with `exo-playbook sim init <state.json>`');
+      throw new InputError(`simulated tenant state file not found: ${path} (create one with \`exo-playbook sim init ${path}\`)`);
     }
     throw new InputError(`cannot read simulated tenant state file ${path}: ${(error as Error).message}`);
   }
@@ -31,14 +31,14 @@ export function parseState(text: string, path: string): TenantState {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`${path} is not valid JSON: ${(error as Error).message}`, undefined, 'recreate it with `exo-playbook sim init --force`');
+    throw new InputError(`${path} is not valid JSON: ${(error as Error).message} (recreate it with \`exo-playbook sim init ${path} --force\`)`);
   }
   const state = parsed as Partial<TenantState> | null;
   if (!state || typeof state !== 'object' || state.schemaVersion !== 1) {
-    throw new InputError(`${path} is not a simulated tenant state file (schemaVersion 1 expected)`, undefined, 'see docs/STATE-FILE.md');
+    throw new InputError(`${path} is not a simulated tenant state file (schemaVersion 1 expected; see docs/STATE-FILE.md)`);
   }
   for (const key of ['organization', 'transportConfig', 'mailboxes'] as const) {
-    if (state[key] === undefined) throw new InputError(`${path}: the state file has no "${key}"`, undefined, 'see docs/STATE-FILE.md');
+    if (state[key] === undefined) throw new InputError(`${path}: the state file has no "${key}" (see docs/STATE-FILE.md)`);
   }
   // Optional parts a hand-written file may leave out.
   state.organizationConfig ??= { DefaultAuthenticationPolicy: null };
