@@ -1,16 +1,57 @@
+/**
+ * `exo-playbook explain <playbook> [--target t]`: the exact PowerShell each step runs.
+ */
 import type { Command } from 'commander';
+import { ExitCode } from '../errors.js';
+import { envPlaceholders } from '../diff/load-side.js';
+import { explainGeneral } from '../explain/general.js';
+import { explainPlan } from '../explain/targeted.js';
+import { explainJson, renderExplainText, type ExplainHeader } from '../explain/render.js';
 import type { CliIO } from './io.js';
+import { OPTION_TABLE } from './options.js';
 import type { Wrap } from './program.js';
-import { SessionError } from '../errors.js';
+import { engineDeps } from './engine-support.js';
 
-// Placeholder until the issue that owns `explain` lands; replaced wholesale by that work.
-export function registerExplain(program: Command, _io: CliIO, wrap: Wrap): void {
+interface ExplainOptions {
+  target?: string;
+  format: 'text' | 'json';
+}
+
+export function registerExplain(program: Command, io: CliIO, wrap: Wrap): void {
   program
     .command('explain')
-    .description('(not built yet)')
+    .description('print the exact PowerShell each step runs, one line per cmdlet call')
+    .argument('<playbook>', 'playbook file')
+    .addOption(OPTION_TABLE.target().default(undefined, 'none: every call each step may make'))
+    .addOption(OPTION_TABLE.format(['text', 'json']))
+    .addHelpText(
+      'after',
+      `
+Without --target: the reads each step makes and the writes it would make where the tenant differs.
+With --target: only the writes the current plan needs (read-only: nothing is changed), exactly as
+apply sends them. Values are PowerShell literals (single-quoted, '' doubled).`,
+    )
     .action(
-      wrap(async () => {
-        throw new SessionError('explain is not built yet');
+      wrap(async (file: string, options: ExplainOptions) => {
+        const deps = await engineDeps();
+        let header: ExplainHeader;
+        let steps;
+        if (options.target) {
+          const { runPlan } = await import('../engine/run-plan.js');
+          const plan = await runPlan({ deps, target: options.target, env: io.env, cwd: io.cwd, playbookFile: file });
+          header = { playbook: plan.playbook.name, change: plan.playbook.change, organization: plan.tenant.organization, target: plan.tenant.target };
+          steps = explainPlan(plan);
+        } else {
+          // No connection, so no secret is needed: unset environment references get placeholders.
+          const { readFile } = await import('node:fs/promises');
+          const text = await readFile(file, 'utf8').catch(() => '');
+          const env = { ...envPlaceholders(text).env, ...io.env };
+          const source = await deps.loadPlaybook(file, { env });
+          header = { playbook: source.playbook.name, change: source.playbook.change, organization: source.playbook.tenant.organization };
+          steps = await explainGeneral(source.playbook, deps.actions, { baseDir: source.baseDir });
+        }
+        io.stdout.write(options.format === 'json' ? JSON.stringify(explainJson(header, steps), null, 2) + '\n' : renderExplainText(header, steps));
+        return ExitCode.ok;
       }),
     );
 }
