@@ -1,0 +1,134 @@
+/**
+ * End-to-end support for the engine tests: a hand-made simulated tenant (the state file format of
+ * src/exchange/simulator/state.ts), a playbook without sign-in needs, and a runner for the built CLI
+ * with no TTY (stdio are pipes), a private lock folder and a call log.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { SimMailbox, TenantState, TriState } from '../../src/exchange/simulator/state.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const CLI = join(ROOT, 'bin', 'exo-playbook.js');
+
+export function assertBuilt(): void {
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first: the e2e tests spawn the built CLI');
+}
+
+function mailbox(local: string, value: TriState): SimMailbox {
+  const address = `${local}@contoso.com`;
+  const hex = Buffer.from(local).toString('hex').padEnd(12, '0').slice(0, 12);
+  return {
+    Guid: `00000000-0000-4000-8000-${hex}`,
+    Name: local,
+    DisplayName: local,
+    Alias: local,
+    PrimarySmtpAddress: address,
+    UserPrincipalName: `${local}@contoso.onmicrosoft.com`,
+    EmailAddresses: [`SMTP:${address}`],
+    RecipientTypeDetails: 'UserMailbox',
+    SmtpClientAuthenticationDisabled: value,
+    AuthenticationPolicy: null,
+  };
+}
+
+/** Organization on; `device` is allowlisted but $null; stray01..strayNN keep a stray $false; some $true, some $null. */
+export function driftedTenant(strays = 4): TenantState {
+  const mailboxes = [mailbox('device', null), mailbox('locked', true), mailbox('alice', null), mailbox('bob', null)];
+  for (let i = 1; i <= strays; i += 1) mailboxes.push(mailbox(`stray${String(i).padStart(2, '0')}`, false));
+  return {
+    schemaVersion: 1,
+    organization: { Name: 'contoso.onmicrosoft.com', Server: 'DM6PR11MB1234.PROD.OUTLOOK.COM' },
+    transportConfig: { SmtpClientAuthenticationDisabled: false },
+    organizationConfig: { DefaultAuthenticationPolicy: null },
+    authenticationPolicies: [],
+    mailboxes,
+    historicalSearches: [],
+    smtpAuthActivity: [],
+    clock: '2026-11-23T10:00:00.000Z',
+    historicalSearchPolls: 3,
+    faults: {},
+  };
+}
+
+export const PLAYBOOK = `apiVersion: exo-playbook/v1
+name: smtp-auth-disable
+change: CHG0042
+tenant:
+  organization: contoso.onmicrosoft.com
+  auth: { method: azure-cli }
+steps:
+  - id: org
+    uses: transport-config
+    with: { smtpClientAuthenticationDisabled: true }
+  - id: allow
+    uses: smtp-auth/allowlist
+    with: { mailboxes: [device@contoso.com], exclusive: true }
+  - id: verify
+    uses: smtp-auth/verify
+`;
+
+export interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export class EngineWorkspace {
+  readonly dir = mkdtempSync(join(tmpdir(), 'exo-engine-'));
+  readonly state = join(this.dir, 'tenant.json');
+  readonly playbook = join(this.dir, 'playbook.yaml');
+  readonly callLog = join(this.dir, 'calls.jsonl');
+  readonly runsDir = join(this.dir, 'runs');
+  readonly lockDir = join(this.dir, 'locks');
+
+  constructor(tenant: TenantState = driftedTenant()) {
+    this.writeState(tenant);
+    writeFileSync(this.playbook, PLAYBOOK);
+  }
+
+  writeState(state: TenantState): void {
+    writeFileSync(this.state, `${JSON.stringify(state, null, 2)}\n`);
+  }
+
+  readState(): TenantState {
+    return JSON.parse(readFileSync(this.state, 'utf8')) as TenantState;
+  }
+
+  env(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, EXO_PLAYBOOK_SIM_CALL_LOG: this.callLog, EXO_PLAYBOOK_LOCK_DIR: this.lockDir, NO_COLOR: undefined, FORCE_COLOR: undefined };
+    delete env.NO_COLOR;
+    delete env.FORCE_COLOR;
+    return env;
+  }
+
+  /** Runs the CLI with `--target sim:tenant.json` and `--runs-dir runs` where the command takes them. */
+  run(args: string[]): Result {
+    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: this.dir, env: this.env(), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  spawn(args: string[]): ChildProcess {
+    return spawn(process.execPath, [CLI, ...args], { cwd: this.dir, env: this.env(), stdio: ['pipe', 'pipe', 'pipe'] });
+  }
+
+  /** Cmdlets the simulator saw, in order. */
+  calls(): { cmdlet: string; parameters: Record<string, unknown> }[] {
+    if (!existsSync(this.callLog)) return [];
+    return readFileSync(this.callLog, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { cmdlet: string; parameters: Record<string, unknown> });
+  }
+
+  clearCalls(): void {
+    rmSync(this.callLog, { force: true });
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export const sim = (w: EngineWorkspace) => ['--target', `sim:${w.state}`];
