@@ -20,7 +20,7 @@ export class RecordingSession implements ExchangeSession {
   }
 
   async *stream(cmdlet: string, parameters: CmdletParameters = {}): AsyncIterable<PsObject> {
-    await this.invoke(cmdlet, parameters);
+    yield* (await this.invoke(cmdlet, parameters)).objects;
   }
 
   async close(): Promise<void> {}
