@@ -1,0 +1,132 @@
+/**
+ * A run stopped in the middle of apply (SIGKILL, or Ctrl-C) leaves a journal from which rollback
+ * restores the original tenant exactly, $null included.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, driftedTenant, EngineWorkspace, sim } from './engine-support.js';
+
+let workspaces: EngineWorkspace[] = [];
+beforeAll(assertBuilt);
+afterEach(() => {
+  workspaces.forEach((w) => w.cleanup());
+  workspaces = [];
+});
+
+function slowTenant(latencyMs: number) {
+  const tenant = driftedTenant(12); // 14 changes: org, device, 12 strays
+  tenant.faults = { latencyMs };
+  return tenant;
+}
+
+function journalLines(w: EngineWorkspace): string[] {
+  if (!existsSync(w.runsDir)) return [];
+  const dir = readdirSync(w.runsDir).find((d) => d.endsWith('smtp-auth-disable'));
+  if (!dir || !existsSync(join(w.runsDir, dir, 'journal.jsonl'))) return [];
+  return readFileSync(join(w.runsDir, dir, 'journal.jsonl'), 'utf8').split('\n').filter(Boolean);
+}
+
+function runDirOf(w: EngineWorkspace): string {
+  return join(w.runsDir, readdirSync(w.runsDir).find((d) => d.endsWith('smtp-auth-disable'))!);
+}
+
+async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function exited(child: ReturnType<EngineWorkspace['spawn']>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout!.resume();
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
+}
+
+/** The settings rollback must restore, byte for byte. */
+function settings(w: EngineWorkspace): string {
+  const s = w.readState();
+  return JSON.stringify({ transportConfig: s.transportConfig, mailboxes: s.mailboxes });
+}
+
+function withoutLatency(w: EngineWorkspace): void {
+  const s = w.readState();
+  s.faults = {};
+  w.writeState(s);
+}
+
+describe('rollback after a killed apply', () => {
+  it('restores the original state exactly from the journal of a SIGKILLed run', async () => {
+    const w = new EngineWorkspace(slowTenant(250));
+    workspaces.push(w);
+    const original = settings(w);
+
+    const child = w.spawn(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']);
+    const done = exited(child);
+    // run-start + 3 writes journaled (before/after each) + the 4th write's "before"
+    await until(() => journalLines(w).length >= 8);
+    child.kill('SIGKILL');
+    const { signal } = await done;
+    expect(signal).toBe('SIGKILL');
+
+    const records = journalLines(w).map((l) => JSON.parse(l) as { type: string });
+    const befores = records.filter((r) => r.type === 'before').length;
+    expect(befores).toBeGreaterThanOrEqual(4);
+    expect(befores).toBeLessThan(14); // really stopped in the middle
+    expect(records.some((r) => r.type === 'run-end')).toBe(false);
+    expect(settings(w)).not.toBe(original);
+
+    withoutLatency(w);
+    const rollback = w.run(['rollback', runDirOf(w), '--runs-dir', 'runs', '--yes']);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(settings(w)).toBe(original);
+    expect(readdirSync(w.runsDir).some((d) => d.endsWith('smtp-auth-disable-rollback'))).toBe(true);
+
+    // Rolling back again finds everything already restored: no writes.
+    w.clearCalls();
+    const again = w.run(['rollback', runDirOf(w), '--runs-dir', 'runs', '--yes']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(w.calls().filter((c) => c.cmdlet.startsWith('Set-'))).toEqual([]);
+  });
+
+  it('rollback without --yes and without a TTY refuses (exit 4)', () => {
+    const w = new EngineWorkspace();
+    workspaces.push(w);
+    expect(w.run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']).code).toBe(0);
+    const applied = settings(w);
+    const r = w.run(['rollback', runDirOf(w), '--runs-dir', 'runs']);
+    expect(r.code).toBe(4);
+    expect(settings(w)).toBe(applied);
+  });
+});
+
+describe('Ctrl-C during apply', () => {
+  it('finishes the write in flight, leaves a consistent journal, exits 4; rollback restores', async () => {
+    const w = new EngineWorkspace(slowTenant(250));
+    workspaces.push(w);
+    const original = settings(w);
+
+    const child = w.spawn(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']);
+    const done = exited(child);
+    await until(() => journalLines(w).length >= 5);
+    child.kill('SIGINT');
+    const { code, stderr } = await done;
+    expect(code).toBe(4);
+    expect(stderr).toMatch(/interrupted/);
+
+    const records = journalLines(w).map((l) => JSON.parse(l) as { type: string; changeId?: string; interrupted?: boolean });
+    const befores = records.filter((r) => r.type === 'before').map((r) => r.changeId);
+    const afters = records.filter((r) => r.type === 'after').map((r) => r.changeId);
+    expect(afters).toEqual(befores); // every write that started also finished and was recorded
+    expect(befores.length).toBeLessThan(14);
+    expect(records.at(-1)).toMatchObject({ type: 'run-end', interrupted: true });
+
+    withoutLatency(w);
+    const rollback = w.run(['rollback', runDirOf(w), '--runs-dir', 'runs', '--yes']);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(settings(w)).toBe(original);
+  });
+});
