@@ -79,7 +79,14 @@ for (const [version, env] of [
 }
 
 console.log('ensure-pwsh: building the PowerShell engine host from scripts/pwsh-host...');
-const build = await $`${dotnet} publish ${hostProject} -c Release -o ${toolDir} --nologo`.nothrow();
+// ReadyToRun (precompiled) halves the host's start time, which every PwshSession pays; it needs the
+// crossgen package from the feed, so a plain (JIT) build is the fallback.
+const rid = `${process.platform === 'darwin' ? 'osx' : process.platform === 'win32' ? 'win' : 'linux'}-${process.arch === 'arm64' ? 'arm64' : 'x64'}`;
+let build = await $`${dotnet} publish ${hostProject} -c Release -o ${toolDir} --nologo -r ${rid} --self-contained false -p:PublishReadyToRun=true`.nothrow();
+if (build.exitCode !== 0) {
+  console.log('ensure-pwsh: ReadyToRun build failed; building without it.');
+  build = await $`${dotnet} publish ${hostProject} -c Release -o ${toolDir} --nologo`.nothrow();
+}
 if (build.exitCode !== 0 || !(await isExecutable(toolPwsh))) {
   console.error(build.stdout, build.stderr);
   fail('could not build the engine host (see the output above).');
