@@ -10,10 +10,14 @@ import { ExitCode } from '../errors.js';
 import { loadPlaybook, PlaybookInvalid, type Problem } from '../playbook/load.js';
 import { formatProblem } from '../playbook/problems.js';
 
+type ProblemRecord = { file: string; line: number; col: number; message: string; path: string; hint?: string };
+
 interface FileReport {
   file: string;
   valid: boolean;
-  problems: { file: string; line: number; col: number; message: string; path: string; hint?: string }[];
+  problems: ProblemRecord[];
+  /** Sign-in variables that are not set here (errors with --require-env). */
+  warnings: ProblemRecord[];
 }
 
 export function registerValidate(program: Command, io: CliIO, wrap: Wrap): void {
@@ -22,6 +26,7 @@ export function registerValidate(program: Command, io: CliIO, wrap: Wrap): void 
     .description('check playbooks (schema, references, addresses, secrets present) without connecting')
     .argument('<playbook...>', 'playbook YAML files')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--require-env', 'treat unset sign-in variables (tenant.auth) as errors: use on the machine that runs against the tenant')
     .addHelpText(
       'after',
       `
@@ -31,20 +36,23 @@ Examples:
 
 Text output: one "ok  <file>" line per valid file on stdout; each problem on stderr as
 "file:line:col: message (path)" with a hint line where there is a fix. Exit 0 when every file
-is valid, 1 otherwise. Environment variables the playbooks reference must be set.`,
+is valid, 1 otherwise. Environment variables the playbooks reference must be set, except those
+under tenant.auth: they are only needed to sign in to a real tenant, so an unset one is a warning
+("file:line:col: warning: ...") unless --require-env makes it an error.`,
     )
     .action(
-      wrap(async (files: string[], options: { format: 'text' | 'json' }) => {
+      wrap(async (files: string[], options: { format: 'text' | 'json'; requireEnv?: boolean }) => {
         const reports: FileReport[] = [];
-        for (const file of files) reports.push(await validateFile(file, io));
+        for (const file of files) reports.push(await validateFile(file, io, options.requireEnv ? 'require' : 'warn'));
         if (options.format === 'json') {
           io.stdout.write(JSON.stringify({ files: reports }, null, 2) + '\n');
         } else {
           for (const report of reports) {
+            if (report.warnings.length) io.stderr.write(report.warnings.map((p) => formatRecord({ ...p, message: `warning: ${p.message}` })).join('\n') + '\n');
             if (report.valid) io.stdout.write(`ok  ${report.file}\n`);
             else
               io.stderr.write(
-                report.problems.map((p) => formatProblem({ location: { file: p.file, line: p.line, col: p.col }, message: p.message, path: p.path, ...(p.hint ? { hint: p.hint } : {}) })).join('\n') + '\n',
+                report.problems.map(formatRecord).join('\n') + '\n',
               );
           }
         }
@@ -53,22 +61,26 @@ is valid, 1 otherwise. Environment variables the playbooks reference must be set
     );
 }
 
-async function validateFile(file: string, io: CliIO): Promise<FileReport> {
+async function validateFile(file: string, io: CliIO, signInEnv: 'require' | 'warn'): Promise<FileReport> {
   try {
-    await loadPlaybook(path.resolve(io.cwd, file), { env: io.env }).catch((error: unknown) => {
+    const loaded = await loadPlaybook(path.resolve(io.cwd, file), { env: io.env, signInEnv }).catch((error: unknown) => {
       // Messages name the file as the user typed it, not the absolute path we read.
       if (error instanceof PlaybookInvalid) throw new PlaybookInvalid(error.problems.map((p) => relativeTo(p, io.cwd)));
       throw error;
     });
-    return { file, valid: true, problems: [] };
+    return { file, valid: true, problems: [], warnings: loaded.warnings.map((p) => toRecord(relativeTo(p, io.cwd))) };
   } catch (error) {
     if (!(error instanceof PlaybookInvalid)) throw error;
-    return {
-      file,
-      valid: false,
-      problems: error.problems.map((p) => ({ file: p.location.file, line: p.location.line, col: p.location.col, message: p.message, path: p.path, ...(p.hint ? { hint: p.hint } : {}) })),
-    };
+    return { file, valid: false, problems: error.problems.map(toRecord), warnings: [] };
   }
+}
+
+function toRecord(p: Problem): ProblemRecord {
+  return { file: p.location.file, line: p.location.line, col: p.location.col, message: p.message, path: p.path, ...(p.hint ? { hint: p.hint } : {}) };
+}
+
+function formatRecord(p: ProblemRecord): string {
+  return formatProblem({ location: { file: p.file, line: p.line, col: p.col }, message: p.message, path: p.path, ...(p.hint ? { hint: p.hint } : {}) });
 }
 
 function relativeTo(problem: Problem, cwd: string): Problem {

@@ -23,6 +23,12 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Reads ${file:} targets (diff reads them at a git revision). Default: the file system. */
   readFile?: (absolutePath: string) => Promise<string>;
+  /**
+   * 'require' (default): a missing environment variable under tenant.auth is an error, as it must
+   * be before signing in to a real tenant. 'warn': it becomes a warning and the reference text is
+   * kept (validate without --require-env, --target sim:, diff, explain without a tenant).
+   */
+  signInEnv?: 'require' | 'warn';
 }
 
 export interface LoadedPlaybook {
@@ -39,6 +45,8 @@ export interface LoadedPlaybook {
   locate(path: (string | number)[]): SourceLocation | undefined;
   /** Lower-cased address in an smtp-auth/allowlist step → each place it was written. */
   origins: Map<string, SourceLocation[]>;
+  /** Problems that do not make the playbook invalid (signInEnv 'warn'). */
+  warnings: Problem[];
 }
 
 export async function loadPlaybook(file: string, options: LoadOptions = {}): Promise<LoadedPlaybook> {
@@ -64,6 +72,7 @@ export async function loadPlaybookFromText(text: string, file: string, options: 
   if (!tree.root || tree.problems.some((p) => p.message.startsWith('YAML syntax error'))) throw new PlaybookInvalid(orderProblems(tree.problems));
 
   const problems: Problem[] = [...tree.problems];
+  const warnings: Problem[] = [];
   const referenced = new Map<string, string>();
   const resolver = new Resolver(tree.root, {
     displayFile: file,
@@ -71,6 +80,8 @@ export async function loadPlaybookFromText(text: string, file: string, options: 
     env: options.env ?? process.env,
     readFile: options.readFile ?? readTextFile,
     problems,
+    signInEnv: options.signInEnv ?? 'require',
+    warnings,
     referencedFiles: referenced,
   });
   const resolved = await resolver.resolveRoot();
@@ -98,6 +109,7 @@ export async function loadPlaybookFromText(text: string, file: string, options: 
     referencedFiles,
     locate: (at: PathSegment[]) => locateIn(resolved as Located, at),
     origins: semantics.origins,
+    warnings: orderProblems(warnings),
   };
 }
 

@@ -33,6 +33,13 @@ export interface ResolveContext {
   problems: Problem[];
   /** Absolute path → text of every allowlist file read (for the playbook hash). */
   referencedFiles: Map<string, string>;
+  /**
+   * What a missing environment variable under tenant.auth is: an error ('require', when the run
+   * will sign in for real) or a warning that leaves the reference text in place ('warn': validate,
+   * simulated targets, diff), so a clean checkout can validate and demo without credentials.
+   */
+  signInEnv: 'require' | 'warn';
+  warnings: Problem[];
 }
 
 type Reference = { kind: 'env'; name: string } | { kind: 'vars'; name: string } | { kind: 'file'; path: string };
@@ -80,6 +87,15 @@ export class Resolver {
   private problem(location: SourceLocation, message: string, at: readonly PathSegment[], hint?: string): undefined {
     this.ctx.problems.push({ location, message, path: pathToString(at), ...(hint ? { hint } : {}) });
     return undefined;
+  }
+
+  private warn(location: SourceLocation, message: string, at: readonly PathSegment[], hint?: string): void {
+    this.ctx.warnings.push({ location, message, path: pathToString(at), ...(hint ? { hint } : {}) });
+  }
+
+  /** A missing sign-in variable is only a warning when this load will not sign in. */
+  private deferSignIn(at: readonly PathSegment[]): boolean {
+    return this.ctx.signInEnv === 'warn' && at[0] === 'tenant' && at[1] === 'auth';
   }
 
   private async resolve(node: Located, at: PathSegment[]): Promise<Located | undefined> {
@@ -166,6 +182,10 @@ export class Resolver {
     switch (reference.kind) {
       case 'env': {
         const value = this.ctx.env[reference.name];
+        if (value === undefined && this.deferSignIn(at)) {
+          this.warn(loc, `environment variable ${reference.name} is not set (needed to sign in with --target exchange)`, at, `export ${reference.name} on the machine that runs against the tenant`);
+          return { kind: 'scalar', loc, value: describe(reference), verbatim: false };
+        }
         if (value === undefined) {
           return this.problem(loc, `environment variable ${reference.name} is not set`, at, `export ${reference.name} before running`);
         }
@@ -227,7 +247,9 @@ export class Resolver {
       this.problem(node.loc, 'secrets are never written inline; use ${env:NAME}', at, 'or ${file:path} to a file only the runner can read');
       return;
     }
-    if (reference.kind === 'env' && !this.ctx.env[reference.name]) {
+    if (reference.kind === 'env' && !this.ctx.env[reference.name] && this.deferSignIn(at)) {
+      this.warn(node.loc, `secret environment variable ${reference.name} is not set (needed to sign in with --target exchange)`, at, `export ${reference.name} on the machine that runs against the tenant`);
+    } else if (reference.kind === 'env' && !this.ctx.env[reference.name]) {
       this.problem(node.loc, `secret environment variable ${reference.name} is not set`, at, `export ${reference.name} (a missing secret is caught before anything connects)`);
     }
     if (reference.kind === 'file') {

@@ -68,7 +68,7 @@ describe('exo-playbook validate', () => {
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout) as { files: { file: string; valid: boolean; problems: unknown[] }[] };
     expect(report.files).toEqual([
-      { file: 'playbooks/smtp-auth-disable.yaml', valid: true, problems: [] },
+      { file: 'playbooks/smtp-auth-disable.yaml', valid: true, problems: [], warnings: [] },
       {
         file: 'test/fixtures/bad-playbooks/duplicate-step-id.yaml',
         valid: false,
@@ -82,14 +82,36 @@ describe('exo-playbook validate', () => {
             hint: 'step ids name journal entries and plan changes; make each one unique',
           },
         ],
+        warnings: [],
       },
     ]);
   });
 
-  it('a missing secret environment variable fails validation before anything connects', () => {
-    const result = validate(['test/fixtures/bad-playbooks/missing-secret-env.yaml']);
+  it('with --require-env, a missing secret environment variable fails validation before anything connects', () => {
+    const result = validate(['--require-env', 'test/fixtures/needs-sign-in-env/missing-secret-env.yaml']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('missing-secret-env.yaml:10:26: secret environment variable EXO_CERT_PASSWORD_NOT_SET is not set');
+    expect(result.stderr).toContain('missing-secret-env.yaml:11:26: secret environment variable EXO_CERT_PASSWORD_NOT_SET is not set');
+  });
+
+  it('on a clean machine without sign-in variables, the shipped playbooks are valid and the unset variables are located warnings', () => {
+    const result = validate(shipped);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split('\n')).toEqual(shipped.map((f) => `ok  ${f}`));
+    expect(result.stderr).toMatch(/smtp-auth-disable\.yaml:\d+:\d+: warning: environment variable EXO_APP_ID is not set \(needed to sign in with --target exchange\) \(tenant\.auth\.appId\)/);
+    const json = JSON.parse(validate(['--format', 'json', ...shipped]).stdout) as { files: { valid: boolean; warnings: { path: string }[] }[] };
+    expect(json.files.every((f) => f.valid && f.warnings.some((w) => w.path === 'tenant.auth.appId'))).toBe(true);
+  });
+
+  it('without --require-env, a missing secret variable is a located warning and the file is valid', () => {
+    const result = validate(['test/fixtures/needs-sign-in-env/missing-secret-env.yaml'], { EXO_APP_ID: 'app', EXO_CERT_PEM: 'cert.pem' });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('missing-secret-env.yaml:11:26: warning: secret environment variable EXO_CERT_PASSWORD_NOT_SET is not set');
+  });
+
+  it('a missing variable outside tenant.auth is an error even without --require-env', () => {
+    const result = validate(['test/fixtures/bad-playbooks/missing-env.yaml']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/missing-env\.yaml:10:\d+: environment variable EXO_NOTIFY_ADDRESS is not set/);
   });
 
   it('a missing file is a located error with exit 1', () => {
