@@ -7,7 +7,7 @@ import type { PlanCheck, Risk, StepPlan } from '../actions/types.js';
 import type { Playbook } from '../playbook/schema.js';
 import { fingerprintObservations } from './fingerprint.js';
 import { actionFor, type ActionTable } from './observe.js';
-import { playbookView } from './playbook-source.js';
+import { playbookView, type PlaybookPositions } from './playbook-source.js';
 import type { PlanDocument, PlaybookRef, TenantRef } from './types.js';
 
 export interface BuildPlanInput {
@@ -20,10 +20,12 @@ export interface BuildPlanInput {
   /** Senders accepted from the command line; "all" accepts every will-break risk. */
   acceptBreakage?: readonly string[];
   createdAt: Date;
+  /** Where playbook values came from (the loaded playbook), so actions can locate their errors. */
+  positions?: PlaybookPositions;
 }
 
 export function buildPlan(input: BuildPlanInput): PlanDocument {
-  const view = playbookView(input.playbook);
+  const view = playbookView(input.playbook, input.positions);
   const steps: StepPlan[] = input.playbook.steps.map((step) =>
     actionFor(input.actions, step.uses, step.id).plan({
       stepId: step.id,

@@ -3,6 +3,7 @@
  * engine tests can build one by hand.
  */
 import type { ResolvedPlaybookView } from '../actions/types.js';
+import type { SourceLocation } from '../errors.js';
 import type { Playbook } from '../playbook/schema.js';
 import type { PlaybookRef } from './types.js';
 
@@ -13,14 +14,22 @@ export interface PlaybookSource {
   playbook: Playbook;
   /** sha256 of the playbook and every file it references. */
   hash: string;
+  /** LoadedPlaybook.locate/origins: let actions point errors at the line a value came from (e.g. an allowlist entry). */
+  locate?(path: (string | number)[]): SourceLocation | undefined;
+  origins?: ReadonlyMap<string, readonly SourceLocation[]>;
 }
 
-export function playbookView(playbook: Playbook): ResolvedPlaybookView {
+/** Where values came from, as the actions contract carries it (optional: hand-built sources have none). */
+export type PlaybookPositions = Pick<PlaybookSource, 'locate' | 'origins'>;
+
+export function playbookView(playbook: Playbook, positions: PlaybookPositions = {}): ResolvedPlaybookView {
   return {
     name: playbook.name,
     change: playbook.change,
     acceptBreakage: playbook.acceptBreakage ?? [],
     steps: playbook.steps.map((s) => ({ id: s.id, uses: s.uses, with: s.with })),
+    ...(positions.locate ? { locate: (path: readonly (string | number)[]) => positions.locate!([...path]) } : {}),
+    ...(positions.origins ? { origins: positions.origins } : {}),
   };
 }
 

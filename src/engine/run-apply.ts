@@ -84,6 +84,7 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
       plan = buildPlan({
         playbook: source.playbook,
         playbookRef: playbookRef(source),
+      positions: source,
         tenant,
         observations,
         actions: options.deps.actions,

@@ -29,6 +29,7 @@ export async function runPlan(options: PlanCommandOptions): Promise<PlanDocument
     const plan = buildPlan({
       playbook: source.playbook,
       playbookRef: playbookRef(source),
+      positions: source,
       tenant: tenantRef(source, target),
       observations,
       actions: options.deps.actions,
