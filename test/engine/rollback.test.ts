@@ -1,0 +1,91 @@
+import { mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.js';
+import { readJournal, type JournalRecord } from '../../src/engine/journal.js';
+import { rollbackCandidates, rollbackSteps } from '../../src/engine/rollback.js';
+import type { PsValue } from '../../src/exchange/session.js';
+
+let seq = 0;
+function before(id: string, from: PsValue, to: PsValue): JournalRecord {
+  seq += 1;
+  return {
+    seq,
+    at: 't',
+    type: 'before',
+    changeId: id,
+    stepId: 'allow',
+    target: id,
+    property: 'SmtpClientAuthenticationDisabled',
+    before: from,
+    after: to,
+    cmdlet: 'Set-CASMailbox',
+    parameters: { Identity: id, SmtpClientAuthenticationDisabled: to },
+    undo: { cmdlet: 'Set-CASMailbox', parameters: { Identity: id, SmtpClientAuthenticationDisabled: from } },
+  };
+}
+function after(id: string, outcome: 'applied' | 'failed'): JournalRecord {
+  seq += 1;
+  return { seq, at: 't', type: 'after', changeId: id, outcome, attempts: 1, durationMs: 1, warnings: [] };
+}
+
+describe('rollbackCandidates', () => {
+  const records = [before('a', null, false), after('a', 'applied'), before('b', false, null), after('b', 'failed'), before('c', true, null), after('c', 'applied'), before('d', false, null)];
+
+  it('undoes applied writes and writes with only a "before", newest first, never failed ones; $null exactly', () => {
+    const { items } = rollbackCandidates(records, 'runs/r1');
+    expect(items.map((i) => [i.change.target, i.known, i.change.call.parameters.SmtpClientAuthenticationDisabled])).toEqual([
+      ['d', false, false],
+      ['c', true, true],
+      ['a', true, null],
+    ]);
+    expect(items[2]!.change.after).toBeNull();
+    expect(items[0]!.change.reason).toMatch(/no "after" record/);
+  });
+
+  it('with current values: skips what is already restored, writes the rest', () => {
+    const candidates = rollbackCandidates(records, 'runs/r1');
+    // d's interrupted write never happened (still $false); c is $null as the run left it; a cannot be read.
+    const steps = rollbackSteps(candidates, new Map<string, PsValue | undefined>([['d', false], ['c', null], ['a', undefined]]));
+    expect(steps[0]!.changes.map((c) => c.target)).toEqual(['c', 'a']);
+    expect(steps[0]!.inDesiredState[0]).toMatch(/^d .* already \$false/);
+  });
+
+  it('flags a value someone changed since the run, and still restores it', () => {
+    const steps = rollbackSteps(rollbackCandidates([before('a', null, false), after('a', 'applied')], 'r'), new Map([['a', true]]));
+    expect(steps[0]!.changes[0]).toMatchObject({ before: true, after: null });
+    expect(steps[0]!.risks[0]!.message).toMatch(/someone changed it/);
+  });
+
+  it('cannot undo a write without an undo call or whose undo carried a secret, and says so', () => {
+    const noUndo = { ...before('x', 1, 2), undo: null } as JournalRecord;
+    const secret = { ...before('y', 1, 2), undo: { cmdlet: 'Set-X', parameters: { Password: '[redacted]' } } } as JournalRecord;
+    const { items, notes } = rollbackCandidates([noUndo, after('x', 'applied'), secret, after('y', 'applied')], 'r');
+    expect(items).toEqual([]);
+    expect(notes).toHaveLength(2);
+  });
+});
+
+describe('readJournal', () => {
+  it('ignores a torn last line (killed inside write) and rejects damage elsewhere with file:line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exo-journal-'));
+    try {
+      const file = join(dir, 'journal.jsonl');
+      writeFileSync(file, `${JSON.stringify(before('a', null, false))}\n`);
+      appendFileSync(file, '{"seq":9,"type":"af');
+      expect(readJournal(file)).toHaveLength(1);
+      appendFileSync(file, `\n${JSON.stringify(after('a', 'applied'))}\n`);
+      let error: unknown;
+      try {
+        readJournal(file);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).location).toEqual({ file, line: 2, col: 1 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
