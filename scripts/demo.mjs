@@ -90,7 +90,8 @@ await writeFile(join(demo, 'smtp-auth-disable.yaml'), playbookText);
 // references must resolve. Placeholders, not secrets.
 const env = { ...process.env, EXO_APP_ID: '00000000-0000-0000-0000-000000000000', EXO_CERT_PEM: join(demo, 'not-used.pem'), NO_COLOR: '1' };
 const playbook = relative(root, join(demo, 'smtp-auth-disable.yaml'));
-const common = ['--target', `sim:${relative(root, statePath)}`, '--runs-dir', relative(root, join(demo, 'runs'))];
+const common = ['--target', `sim:${relative(root, statePath)}`];
+const runsDir = ['--runs-dir', relative(root, join(demo, 'runs'))];
 const quiet$ = $({ cwd: root, env, nothrow: true, quiet: true });
 
 async function step(title, args, expected) {
@@ -116,8 +117,8 @@ const plan = JSON.parse(planJson.stdout);
 const risks = [...plan.risks, ...plan.steps.flatMap((s) => s.risks)];
 const willBreak = [...new Set(risks.filter((r) => r.kind === 'will-break' && !r.accepted).map((r) => r.subject))];
 
-await step('refused by the lockout guard', ['apply', playbook, ...common, '--yes'], 4);
-await step('applied, the named senders accepted', ['apply', playbook, ...common, '--yes', '--accept-breakage', willBreak.join(',')], 0);
+await step('refused by the lockout guard', ['apply', playbook, ...common, ...runsDir, '--yes'], 4);
+await step('applied, the named senders accepted', ['apply', playbook, ...common, ...runsDir, '--yes', '--accept-breakage', willBreak.join(',')], 0);
 await step('compliant', ['verify', playbook, ...common], 0);
 
 const runs = (await readdir(join(demo, 'runs'))).sort();
@@ -130,5 +131,5 @@ const runDir = join(demo, 'runs', applied.at(-1) ?? runs.at(-1) ?? '');
 console.log(chalk.bold('\nThe run that changed the tenant:'));
 console.log(`  journal: ${relative(root, join(runDir, 'journal.jsonl'))}`);
 console.log(`  report:  ${relative(root, join(runDir, 'summary.md'))}`);
-console.log(`  undo it: exo-playbook rollback ${relative(root, runDir)} ${common.slice(0, 2).join(' ')} --yes`);
+console.log(`  undo it: exo-playbook rollback ${relative(root, runDir)} ${common.join(' ')} --yes`);
 console.log(chalk.green(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`));

@@ -8,7 +8,9 @@ import { cli, switches, workspace, type Workspace } from './smtp-auth-support.js
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
 
-const target = (w: Workspace) => ['--target', `sim:${w.state}`, '--runs-dir', w.file('runs')];
+const target = (w: Workspace) => ['--target', `sim:${w.state}`];
+/** apply also writes a run directory: keep it in the workspace. */
+const runs = (w: Workspace) => ['--runs-dir', w.file('runs')];
 
 describe('smtp-auth-disable playbook (simulated tenant, built CLI)', () => {
   it('plans, is refused by the lockout guard, applies with the sender accepted, and verifies compliant', async () => {
@@ -20,12 +22,12 @@ describe('smtp-auth-disable playbook (simulated tenant, built CLI)', () => {
     expect(plan.stdout).toContain('alice@contoso.com');
     expect(plan.stdout).toContain('stray1@contoso.com');
 
-    const refused = await cli(['apply', ws.playbook, ...target(ws), '--yes']);
+    const refused = await cli(['apply', ws.playbook, ...target(ws), ...runs(ws), '--yes']);
     expect(refused.code, refused.stdout + refused.stderr).toBe(4);
     expect(refused.stdout + refused.stderr).toContain('alice@contoso.com');
     expect(readFileSync(ws.state, 'utf8')).toBe(before);
 
-    const applied = await cli(['apply', ws.playbook, ...target(ws), '--yes', '--accept-breakage', 'alice@contoso.com']);
+    const applied = await cli(['apply', ws.playbook, ...target(ws), ...runs(ws), '--yes', '--accept-breakage', 'alice@contoso.com']);
     expect(applied.code, applied.stdout + applied.stderr).toBe(0);
 
     const after = ws.readState();
@@ -57,7 +59,7 @@ describe('smtp-auth-disable playbook (simulated tenant, built CLI)', () => {
 
   it("the playbook's acceptBreakage lets apply through without the flag", async () => {
     ws = workspace({ acceptBreakage: ['alice@contoso.com'] });
-    const applied = await cli(['apply', ws.playbook, ...target(ws), '--yes']);
+    const applied = await cli(['apply', ws.playbook, ...target(ws), ...runs(ws), '--yes']);
     expect(applied.code, applied.stdout + applied.stderr).toBe(0);
     expect(ws.readState().transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
   });
@@ -65,11 +67,11 @@ describe('smtp-auth-disable playbook (simulated tenant, built CLI)', () => {
   it('an unknown allowlist entry stops the plan with a located error and writes nothing', async () => {
     ws = workspace({ allowlist: '# devices\nscanner@contoso.com\n\nghost@contoso.com   # gone\n' });
     const before = readFileSync(ws.state, 'utf8');
-    const runs = [
+    const commands = [
       ['plan', ws.playbook, ...target(ws)],
-      ['apply', ws.playbook, ...target(ws), '--yes', '--accept-breakage', 'all'],
+      ['apply', ws.playbook, ...target(ws), ...runs(ws), '--yes', '--accept-breakage', 'all'],
     ];
-    for (const args of runs) {
+    for (const args of commands) {
       const result = await cli(args);
       expect(result.code, result.stdout + result.stderr).toBe(1);
       expect(result.stderr).toMatch(/allowlist\.txt:4:1: .*'ghost@contoso\.com' matches no mailbox/);
@@ -80,7 +82,7 @@ describe('smtp-auth-disable playbook (simulated tenant, built CLI)', () => {
 
   it('verify names an offender re-enabled behind the playbook\'s back (exit 2) and flags a policy-blocked allowlisted mailbox', async () => {
     ws = workspace();
-    const applied = await cli(['apply', ws.playbook, ...target(ws), '--yes', '--accept-breakage', 'alice@contoso.com']);
+    const applied = await cli(['apply', ws.playbook, ...target(ws), ...runs(ws), '--yes', '--accept-breakage', 'alice@contoso.com']);
     expect(applied.code, applied.stdout + applied.stderr).toBe(0);
     const state = ws.readState();
     state.mailboxes.find((m) => m.Name === 'bob')!.SmtpClientAuthenticationDisabled = false;

@@ -11,12 +11,16 @@ let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
 
 function auditWorkspace(searches: SimHistoricalSearch[] = []): Workspace {
-  const w = workspace({ tenant: { ...driftedTenant(), historicalSearches: searches } });
+  // The real clock: the run's own clock (plan's search window, quota count) and the tenant's agree.
+  const w = workspace({ tenant: { ...driftedTenant(), clock: null, historicalSearches: searches } });
   const audit = readFileSync(`${ROOT}/playbooks/smtp-auth-audit.yaml`, 'utf8').replace('${file:allowlist.example.txt}', '${file:allowlist.txt}');
   writeFileSync(w.file('audit.yaml'), audit);
   return w;
 }
-const target = (w: Workspace) => ['--target', `sim:${w.state}`, '--runs-dir', w.file('runs')];
+const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3600_000).toISOString();
+const target = (w: Workspace) => ['--target', `sim:${w.state}`];
+/** apply also writes a run directory: keep it in the workspace. */
+const runs = (w: Workspace) => ['--runs-dir', w.file('runs')];
 
 describe('smtp-auth/usage historical search (built CLI, simulated tenant)', () => {
   it('plan proposes the search, apply submits it and polls it to Done, the next plan reuses it', async () => {
@@ -29,7 +33,7 @@ describe('smtp-auth/usage historical search (built CLI, simulated tenant)', () =
     expect(usage.changes[0].call.parameters).toMatchObject({ ReportType: 'SmtpCSReport', ReportTitle: 'SMTPBasicAuth_Audit', NotifyAddress: ['admin@contoso.com'] });
     expect(ws.readState().historicalSearches).toEqual([]);
 
-    const apply = await cli(['apply', ws.file('audit.yaml'), ...target(ws), '--yes']);
+    const apply = await cli(['apply', ws.file('audit.yaml'), ...target(ws), ...runs(ws), '--yes']);
     // The audit's verify step reports the tenant's drift (organization still on): exit 2 after a full apply.
     expect([0, 2], apply.stdout + apply.stderr).toContain(apply.code);
     const jobs = ws.readState().historicalSearches;
@@ -49,9 +53,9 @@ describe('smtp-auth/usage historical search (built CLI, simulated tenant)', () =
       ReportTitle: `Trace ${i}`,
       ReportType: 'MessageTrace',
       Status: 'Done',
-      SubmitDate: '2026-11-23T02:00:00.000Z',
-      StartDate: '2026-11-20T00:00:00.000Z',
-      EndDate: '2026-11-22T00:00:00.000Z',
+      SubmitDate: hoursAgo(8),
+      StartDate: hoursAgo(72),
+      EndDate: hoursAgo(24),
       NotifyAddress: [],
       JobProgress: 100,
       Rows: 1,
@@ -59,7 +63,7 @@ describe('smtp-auth/usage historical search (built CLI, simulated tenant)', () =
       PollsRemaining: 0,
     }));
     ws = auditWorkspace(spent);
-    const apply = await cli(['apply', ws.file('audit.yaml'), ...target(ws), '--yes']);
+    const apply = await cli(['apply', ws.file('audit.yaml'), ...target(ws), ...runs(ws), '--yes']);
     expect(apply.code, apply.stdout + apply.stderr).toBe(4);
     expect(apply.stdout + apply.stderr).toContain('250');
     expect(ws.readState().historicalSearches).toHaveLength(250);
