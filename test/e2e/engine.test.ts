@@ -162,6 +162,29 @@ describe('verify --format junit', () => {
   });
 });
 
+describe('blocking risks (the lockout guard)', () => {
+  it('refuse apply (exit 4) naming the senders; --accept-breakage lets them through', () => {
+    const w = ws();
+    writeFileSync(
+      join(w.dir, 'usage.csv'),
+      'Sender address,Display name,Authentication protocol,Messages sent,Last activity (UTC)\r\n' +
+        'alice@contoso.com,Alice,Basic,24,2026-11-22T10:00:00Z\r\n' +
+        'device@contoso.com,Device,Basic,99,2026-11-22T10:00:00Z\r\n',
+    );
+    writeFileSync(w.playbook, readFileSync(w.playbook, 'utf8').replace('steps:\n', 'steps:\n  - id: usage\n    uses: smtp-auth/usage\n    with: { report: usage.csv }\n'));
+    const before = w.readState();
+    const refused = w.run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']);
+    expect(refused.code, refused.stderr).toBe(4);
+    expect(refused.stderr).toContain('alice@contoso.com');
+    expect(refused.stderr).not.toContain('device@contoso.com:');
+    expect(w.readState()).toEqual(before);
+
+    const accepted = w.run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes', '--accept-breakage', 'alice@contoso.com']);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(w.readState().transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
+  });
+});
+
 describe('the tenant lock', () => {
   it('refuses (exit 4) while another live process holds it, naming host, pid and start time', () => {
     const w = ws();

@@ -1,0 +1,51 @@
+/**
+ * The interactive path, in-process (a real TTY cannot be spawned portably): the plan is shown, the
+ * user is asked, and only "y" writes.
+ */
+import { PassThrough, Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/program.js';
+import type { CliIO } from '../../src/cli/io.js';
+import { EngineWorkspace, sim } from './engine-support.js';
+
+let workspaces: EngineWorkspace[] = [];
+afterEach(() => {
+  workspaces.forEach((w) => w.cleanup());
+  workspaces = [];
+});
+
+function ttyIO(w: EngineWorkspace, answer: string) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += d));
+  stderr.on('data', (d) => (err += d));
+  const io: CliIO = { stdout, stderr, stdin: Readable.from([answer]), color: false, interactive: true, env: w.env(), cwd: w.dir };
+  return { io, out: () => out, err: () => err };
+}
+
+describe('apply on a terminal', () => {
+  it('asks; "n" refuses with exit 4 and writes nothing', async () => {
+    const w = new EngineWorkspace();
+    workspaces.push(w);
+    const before = w.readState();
+    const t = ttyIO(w, 'n\n');
+    const code = await run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs'], t.io);
+    expect(code).toBe(4);
+    expect(t.out()).toContain('Organization  SmtpClientAuthenticationDisabled  $false -> $true');
+    expect(t.err()).toContain('Apply 6 changes to contoso.onmicrosoft.com? [y/N]');
+    expect(t.err()).toContain('not confirmed');
+    expect(w.readState()).toEqual(before);
+  });
+
+  it('asks; "y" applies (exit 0)', async () => {
+    const w = new EngineWorkspace();
+    workspaces.push(w);
+    const t = ttyIO(w, 'y\n');
+    const code = await run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs'], t.io);
+    expect(code, t.err()).toBe(0);
+    expect(w.readState().transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
+    expect(t.out()).toContain('Apply result: 6 applied, 0 failed, 0 skipped');
+  });
+});
