@@ -7,6 +7,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode, RefusedError } from '../errors.js';
 import { runApply } from '../engine/run-apply.js';
+import { notifyAfter } from '../engine/notify.js';
+import { pruneRuns } from '../engine/retention.js';
 import { stepRunnerFor } from '../engine/progress.js';
 import type { ApplyReport } from '../engine/types.js';
 import type { CliIO } from './io.js';
@@ -27,6 +29,8 @@ interface ApplyFlags extends CommonFlags {
   plan?: string;
   runsDir: string;
   concurrency: number;
+  notifyWebhook?: string;
+  keepRuns?: number;
 }
 
 export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
@@ -34,8 +38,9 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
     .command('apply')
     .argument('<playbook>', 'the playbook YAML file')
     .description('write the changes the plan shows (after confirmation or --yes), journaled, then verify');
-  withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'runsDir', 'concurrency', 'logFile']).action(
-    wrap(async (file: string, flags: ApplyFlags) => {
+  withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'keepRuns']).action(
+    wrap(async (file: string, flags: ApplyFlags) =>
+      notifyAfter({ spec: flags.notifyWebhook, command: 'apply', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
       const sinks = sinksFor(io, flags, { progress: true });
       const interrupt = interruptOnSigint(io);
       try {
@@ -61,13 +66,23 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
           onDeviceCode: (message) => io.stderr.write(`${message}\n`),
         });
         io.stdout.write(renderApply(report, flags.format, io));
-        return applyExitCode(report);
+        if (flags.keepRuns) await keepNewestRuns(io, resolve(io.cwd, flags.runsDir), report, flags.keepRuns);
+        return { exitCode: applyExitCode(report), outcome: { playbook: report.plan.playbook, tenant: report.plan.tenant, apply: report } };
       } finally {
         interrupt.dispose();
         sinks.close();
       }
-    }),
+    })),
   );
+}
+
+/** --keep-runs: a failed prune is reported, never a reason to fail the run. */
+async function keepNewestRuns(io: CliIO, runsDir: string, report: ApplyReport, keep: number): Promise<void> {
+  try {
+    await pruneRuns(runsDir, report.plan.playbook.name, keep, report.runDir);
+  } catch (error) {
+    io.stderr.write(`warning: --keep-runs: could not delete old run directories: ${(error as Error).message}\n`);
+  }
 }
 
 function confirmOption(io: CliIO) {

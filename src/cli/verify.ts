@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { runVerify } from '../engine/run-plan.js';
+import { notifyAfter } from '../engine/notify.js';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
 import { engineDeps, renderVerify, sinksFor, withOptions, type CommonFlags } from './engine-support.js';
@@ -15,8 +16,9 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
     .command('verify')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: check that the tenant matches the playbook (junit output for CI)');
-  withOptions(command, ['target', 'format', 'logFile'], ['text', 'markdown', 'json', 'junit']).action(
-    wrap(async (file: string, flags: CommonFlags) => {
+  withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook'], ['text', 'markdown', 'json', 'junit']).action(
+    wrap(async (file: string, flags: CommonFlags & { notifyWebhook?: string }) =>
+      notifyAfter({ spec: flags.notifyWebhook, command: 'verify', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
       const sinks = sinksFor(io, flags, { progress: false });
       try {
         const report = await runVerify({
@@ -29,10 +31,10 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
           onDeviceCode: (message) => io.stderr.write(`${message}\n`),
         });
         io.stdout.write(renderVerify(report, flags.format, io));
-        return report.compliant ? ExitCode.ok : ExitCode.changesOrDrift;
+        return { exitCode: report.compliant ? ExitCode.ok : ExitCode.changesOrDrift, outcome: { playbook: report.playbook, tenant: report.tenant, verify: report } };
       } finally {
         sinks.close();
       }
-    }),
+    })),
   );
 }

@@ -13,6 +13,7 @@
  * that runs every 15 minutes must not turn a flaky webhook into a storm. A failed post is reported
  * as a warning; it never changes the run's exit code.
  */
+import { hostname } from 'node:os';
 import { InputError } from '../errors.js';
 import type { ApplyReport, PlaybookRef, TenantRef, VerifyReport } from './types.js';
 
@@ -155,4 +156,52 @@ export async function notifyIfNeeded(
   if (!spec || !shouldNotify(outcome.command, outcome.exitCode)) return null;
   const url = resolveWebhookUrl(spec, env);
   return postWebhook(url, buildWebhookMessage(outcome), options);
+}
+
+export interface NotifyAfterOptions {
+  /** --notify-webhook as given (URL or env:NAME); undefined: no notification. */
+  spec: string | undefined;
+  command: NotifyCommand;
+  /** The playbook path as given, named in the message when the run failed before loading it. */
+  playbookFile: string;
+  env: NodeJS.ProcessEnv;
+  /** Where a failed post is reported (stderr): it never changes the exit code. */
+  warn: (line: string) => void;
+  timeoutMs?: number;
+  fetchImpl?: typeof fetch;
+}
+
+export interface RunResult {
+  exitCode: number;
+  outcome: Partial<Omit<RunOutcome, 'command' | 'exitCode'>>;
+}
+
+/**
+ * Run a command and notify on drift or failure, thrown errors included (they are rethrown for the
+ * CLI to map). A bad --notify-webhook is refused before the run starts.
+ */
+export async function notifyAfter(options: NotifyAfterOptions, run: () => Promise<RunResult>): Promise<number> {
+  if (!options.spec) return (await run()).exitCode;
+  const url = resolveWebhookUrl(options.spec, options.env);
+  const fallback = { name: options.playbookFile.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, ''), file: options.playbookFile };
+  const send = async (exitCode: number, outcome: RunResult['outcome']) => {
+    if (!shouldNotify(options.command, exitCode)) return;
+    const message = buildWebhookMessage({ playbook: fallback, host: hostName(), ...outcome, command: options.command, exitCode });
+    const result = await postWebhook(url, message, { ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}), ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}) });
+    if (!result.ok) options.warn(`warning: --notify-webhook: notification not sent: ${result.error}\n`);
+  };
+  let result: RunResult;
+  try {
+    result = await run();
+  } catch (error) {
+    const exitCode = typeof (error as { exitCode?: unknown }).exitCode === 'number' ? (error as { exitCode: number }).exitCode : 1;
+    await send(exitCode, { error: error instanceof Error ? error.message.split('\n')[0]! : String(error) });
+    throw error;
+  }
+  await send(result.exitCode, result.outcome);
+  return result.exitCode;
+}
+
+function hostName(): string | undefined {
+  return hostname() || undefined;
 }
