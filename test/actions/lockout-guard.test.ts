@@ -38,7 +38,8 @@ describe('lockout guard', () => {
       ['alice@contoso.com', 24, true, false],
       ['ghost-printer@fabrikam.com', 3, true, false],
     ]);
-    expect(breaking[0]!.message).toContain('the organization is off and alice@contoso.com follows it');
+    expect(breaking[0]!.message).toBe('loses SMTP AUTH (Basic, last seen 2026-11-22): the organization goes off and the mailbox follows it ($null). Allowlist it, or accept it with acceptBreakage');
+    expect(breaking[1]!.message).toContain('no mailbox has this address');
     // noreply-erp was already off: a warning, not a block.
     expect(risks.find((r) => r.subject === 'noreply-erp@contoso.com')).toMatchObject({ kind: 'warning', blocking: false });
   });

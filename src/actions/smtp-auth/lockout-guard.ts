@@ -61,16 +61,19 @@ export const lockoutGuard: PlanCheck = (plans, { playbook, observations }) => {
       const offBefore = effectiveSmtpAuthDisabled(before, organizationBefore);
       const offAfter = effectiveSmtpAuthDisabled(valueAfter, organizationAfter);
       if (!offAfter) continue;
+      // The renderers print the subject and the message count beside the message: say only the why.
       const why =
         valueAfter === null
-          ? `the organization is off and ${mailbox ?? 'the sender (no mailbox in the tenant)'} follows it`
-          : `${mailbox} is set to $true`;
-      const seen = `${row.protocol === 'Unknown' ? '' : `${row.protocol}, `}${row.messages} message(s)${row.lastSeen ? `, last seen ${row.lastSeen.slice(0, 10)}` : ''}`;
+          ? mailbox === null
+            ? 'no mailbox has this address, so the organization setting (off) applies'
+            : `the organization goes off and ${mailbox === row.sender ? 'the mailbox' : mailbox} follows it ($null)`
+          : `${mailbox === row.sender ? 'the mailbox' : mailbox} is set to $true`;
+      const seen = [row.protocol === 'Unknown' ? '' : row.protocol, row.lastSeen ? `last seen ${row.lastSeen.slice(0, 10)}` : ''].filter(Boolean).join(', ');
       if (offBefore) {
         risks.push({
           kind: 'warning',
           subject: row.sender,
-          message: `${row.sender} (${seen}) is already off before this plan (${why}); its submissions are failing or the data is old`,
+          message: `still seen in usage data${seen ? ` (${seen})` : ''} but SMTP AUTH is already off for it before this plan: its submissions fail, or the data is old`,
           blocking: false,
         });
         continue;
@@ -78,7 +81,7 @@ export const lockoutGuard: PlanCheck = (plans, { playbook, observations }) => {
       risks.push({
         kind: 'will-break',
         subject: row.sender,
-        message: `${row.sender} (${seen}) loses SMTP AUTH: ${why}; add it to the allowlist, or accept it with acceptBreakage`,
+        message: `loses SMTP AUTH${seen ? ` (${seen})` : ''}: ${why}. Allowlist it, or accept it with acceptBreakage`,
         messages: row.messages,
         accepted: accepted.has(row.sender.toLowerCase()) || (mailbox !== null && accepted.has(mailbox.toLowerCase())),
         blocking: true,
