@@ -63,7 +63,9 @@ export class HostProcess {
       reject: false,
       encoding: 'utf8',
     });
-    this.child.on('exit', (code, signal) => {
+    // 'close', not 'exit': it comes after stdout and stderr are drained, so the last stderr lines
+    // (often the reason it died) are in stderrTail when the death is reported.
+    this.child.on('close', (code, signal) => {
       this.exited = true;
       options.onExit(code, signal);
     });
@@ -144,7 +146,7 @@ export class HostProcess {
   /** Ask the host to quit; kill it when it has not exited after the grace period. */
   async quit(graceMs: number): Promise<void> {
     if (this.exited) return;
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    const exited = new Promise<void>((resolve) => this.child.once('close', () => resolve()));
     this.send({ type: 'quit' });
     this.child.stdin?.end();
     const timer = setTimeout(() => this.kill(), graceMs);

@@ -1,0 +1,178 @@
+/**
+ * PwshSession against real pwsh and the stub module: the protocol survives stray console output, the
+ * host enforces the allowlist itself, and a call that times out, is cancelled, or whose pwsh dies
+ * fails with a SessionError that says what happened, while the next call gets a fresh, working host.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SessionError } from '../../../src/errors.js';
+import { PwshSession } from '../../../src/exchange/pwsh/session.js';
+import { CmdletFailure, type PsValue } from '../../../src/exchange/session.js';
+import type { TenantState } from '../../../src/exchange/simulator/state.js';
+import { fixtureTenant, noPwsh, pwshPath, startStubSession, tempDir, writeState } from './pwsh-for-tests.js';
+
+interface Setup {
+  session: PwshSession;
+  dir: string;
+  stateFile: string;
+  callsFile: string;
+  state: TenantState;
+  stray: string[];
+  stderr: string[];
+  restarts: number;
+}
+
+async function setup(changes?: (state: TenantState) => void): Promise<Setup> {
+  const dir = tempDir('pwsh');
+  const state = fixtureTenant(changes);
+  const stateFile = writeState(dir, state);
+  const callsFile = join(dir, 'calls.jsonl');
+  const stray: string[] = [];
+  const stderr: string[] = [];
+  const result = { dir, stateFile, callsFile, state, stray, stderr, restarts: 0 } as Setup;
+  result.session = await startStubSession(stateFile, callsFile, {
+    onStray: (line) => stray.push(line),
+    onStderr: (line) => stderr.push(line),
+    onRestart: () => {
+      result.restarts += 1;
+    },
+  });
+  opened.push(result.session);
+  return result;
+}
+
+function calls(file: string): { cmdlet: string; parameters: Record<string, PsValue> }[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { cmdlet: string; parameters: Record<string, PsValue> });
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e: unknown) => e as Error,
+  );
+}
+
+const opened: PwshSession[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.close()));
+});
+
+describe.skipIf(noPwsh)('PwshSession', () => {
+  it('ignores console output that lacks the token (the module banner) and reports it as stray', async () => {
+    const { session, state, stray } = await setup();
+    const result = await session.invoke('Connect-ExchangeOnline', { AccessToken: 'x', Organization: state.organization.Name });
+    expect(result).toEqual({ objects: [], warnings: [], errors: [] });
+    expect(stray.join('\n')).toContain('REST API backed Exchange Online cmdlets (stub)');
+    expect(session.hostInfo).toMatchObject({ psVersion: expect.stringMatching(/^7\./), moduleVersion: '3.9.0' });
+  });
+
+  it('refuses a cmdlet that is not on the allowlist in the host itself, and nothing runs', async () => {
+    const { session, dir } = await setup();
+    const canary = join(dir, 'canary');
+    const failure = await errorOf(session.invoke('Invoke-Expression', { Command: `[IO.File]::WriteAllText('${canary}', 'x')` }));
+    expect(failure).toBeInstanceOf(CmdletFailure);
+    expect((failure as CmdletFailure).record).toMatchObject({ fullyQualifiedErrorId: 'CmdletNotAllowed' });
+    expect(failure.message).toContain("'Invoke-Expression' is not on exo-playbook's allowlist");
+    expect(existsSync(canary)).toBe(false);
+  });
+
+  it('binds from data: -Confirm:$false added to Set-*, ISO dates into [DateTime], a SecureString from {$secureString}', async () => {
+    const { session, state, callsFile } = await setup();
+    await session.invoke('Set-CASMailbox', { Identity: state.mailboxes[0]!.Name, SmtpClientAuthenticationDisabled: null });
+    await session.invoke('Start-HistoricalSearch', { ReportTitle: 't', ReportType: 'MessageTrace', StartDate: '2026-11-19T10:00:00Z', EndDate: '2026-11-20T09:30:00.250Z' });
+    await session.invoke(
+      'Connect-ExchangeOnline',
+      { AppId: 'app', CertificateFilePath: '/x.pfx', CertificatePassword: { $secureString: 'pa$$ w0rd' }, Organization: state.organization.Name, ShowBanner: false },
+      { secretParameters: ['CertificatePassword'] },
+    );
+    const [set, start, connect] = calls(callsFile);
+    expect(set!.parameters).toEqual({ Identity: state.mailboxes[0]!.Name, SmtpClientAuthenticationDisabled: null, Confirm: false });
+    expect(start!.parameters).toMatchObject({ StartDate: '2026-11-19T10:00:00.000Z', EndDate: '2026-11-20T09:30:00.250Z' });
+    // The stub records a SecureString only as the SHA-256 of its text: the password arrived intact.
+    expect(connect!.parameters.CertificatePassword).toEqual({ secureStringSha256: createHash('sha256').update('pa$$ w0rd').digest('hex') });
+    expect(connect!.parameters.ShowBanner).toBe(false);
+  });
+
+  it('fails a call that exceeds its timeout, names it, and the next call runs on a fresh host', async () => {
+    const { session, stateFile, state } = await setup((s) => (s.faults = { latencyMs: 5000 }));
+    const firstPid = session.pid;
+    const error = await errorOf(session.invoke('Get-TransportConfig', {}, { timeoutMs: 400 }));
+    expect(error).toBeInstanceOf(SessionError);
+    expect(error.message).toMatch(/Get-TransportConfig timed out after 400 ms/);
+    writeFileSync(stateFile, JSON.stringify({ ...state, faults: {} }));
+    const next = await session.invoke('Get-TransportConfig');
+    expect(next.objects).toHaveLength(1);
+    expect(session.pid).not.toBe(firstPid);
+    expect(session.restarts).toBe(1);
+  });
+
+  it('cancels a call with an AbortSignal', async () => {
+    const { session } = await setup((s) => (s.faults = { latencyMs: 5000 }));
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const error = await errorOf(session.invoke('Get-OrganizationConfig', {}, { signal: controller.signal }));
+    expect(error).toBeInstanceOf(SessionError);
+    expect(error.message).toContain('Get-OrganizationConfig was cancelled');
+  });
+
+  it('reports a pwsh killed mid-call with the cmdlet and the signal, restarts it, and calls onRestart', async () => {
+    const setupResult = await setup((s) => (s.faults = { latencyMs: 1500 }));
+    const { session } = setupResult;
+    const pending = session.invoke('Get-User', { ResultSize: 'Unlimited' });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    process.kill(session.pid!, 'SIGKILL');
+    const error = await errorOf(pending);
+    expect(error).toBeInstanceOf(SessionError);
+    expect(error.message).toContain('PowerShell exited during Get-User (killed by SIGKILL)');
+    const next = await session.invoke('Get-User', { ResultSize: 2 });
+    expect(next.objects).toHaveLength(2);
+    expect(setupResult.restarts).toBe(1);
+  });
+
+  it('reports a module that exits the process (crashOnCall) with the exit code and its last stderr line', async () => {
+    // The stub counts calls per process, so the fresh host's first call does not crash again.
+    const { session } = await setup((s) => (s.faults = { crashOnCall: 2 }));
+    await session.invoke('Get-OrganizationConfig');
+    const error = await errorOf(session.invoke('Get-TransportConfig'));
+    expect(error.message).toContain('PowerShell exited during Get-TransportConfig (exit code 134)');
+    expect(error.message).toContain('crashing on call 2 (Get-TransportConfig)');
+    expect((await session.invoke('Get-TransportConfig')).objects).toHaveLength(1);
+  });
+
+  it('disconnects on close when connected, and the host process ends', async () => {
+    const { session, state, callsFile } = await setup();
+    await session.invoke('Connect-ExchangeOnline', { AccessToken: 't', Organization: state.organization.Name, ShowBanner: false });
+    const pid = session.pid!;
+    await session.close();
+    await session.close();
+    expect(calls(callsFile).map((c) => c.cmdlet)).toEqual(['Connect-ExchangeOnline', 'Disconnect-ExchangeOnline']);
+    expect(() => process.kill(pid, 0)).toThrow();
+    await expect(session.invoke('Get-TransportConfig')).rejects.toThrow(/closed/);
+  });
+
+  it('fails to start with a message naming the module when it cannot be imported', async () => {
+    const error = await errorOf(PwshSession.start({ pwshPath: pwshPath!, moduleName: 'NoSuchModule.ExoPlaybook' }));
+    expect(error).toBeInstanceOf(SessionError);
+    expect(error.message).toContain("could not import the module 'NoSuchModule.ExoPlaybook'");
+  });
+
+  it('streams a bulk read object by object', async () => {
+    const { session, state } = await setup();
+    const names: string[] = [];
+    for await (const o of session.stream('Get-CASMailbox', { ResultSize: 'Unlimited' })) names.push(String(o.Name));
+    expect(names).toEqual(state.mailboxes.map((m) => m.Name));
+    // An early break leaves the session usable.
+    for await (const o of session.stream('Get-CASMailbox', { ResultSize: 'Unlimited' })) {
+      void o;
+      break;
+    }
+    expect((await session.invoke('Get-TransportConfig')).objects).toHaveLength(1);
+  });
+});
