@@ -11,7 +11,8 @@ import { createRunContext } from './context.js';
 import type { EngineDeps } from './deps.js';
 import type { Emitter } from './events.js';
 import type { PlaybookSource } from './playbook-source.js';
-import { readOnlySession } from './session-guards.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { readOnlySession, retryingReads } from './session-guards.js';
 
 export function normalizeTarget(target: string, cwd: string): string {
   if (target === 'exchange') return target;
@@ -32,7 +33,7 @@ export async function openRunSession(
   deps: EngineDeps,
   source: PlaybookSource,
   target: string,
-  options: { env: NodeJS.ProcessEnv; readOnly: boolean; emitter: Emitter; onDeviceCode?: (message: string) => void; wrap?: (s: ExchangeSession) => ExchangeSession },
+  options: { env: NodeJS.ProcessEnv; readOnly: boolean; emitter: Emitter; onDeviceCode?: (message: string) => void; wrap?: (s: ExchangeSession) => ExchangeSession; retry?: RetryPolicy },
 ): Promise<OpenedRun> {
   options.emitter.emit('connect', `connecting to ${source.playbook.tenant.organization} (${target})${options.readOnly ? ', read-only' : ''}`, { target });
   const raw = await deps.openTarget(target, source.playbook.tenant, {
@@ -42,12 +43,18 @@ export async function openRunSession(
     ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}),
     log: (message) => options.emitter.emit('connect', message),
   });
-  const guarded = options.readOnly ? readOnlySession(raw) : raw;
+  const instantSleep = raw.kind === 'simulator';
+  const retried = retryingReads(raw, {
+    policy: options.retry ?? DEFAULT_RETRY,
+    sleep: (ms) => (instantSleep ? Promise.resolve() : new Promise((r) => setTimeout(r, ms))),
+    onRetry: (cmdlet, attempt, delayMs) => options.emitter.emit('retry', `${cmdlet}: throttled; retry ${attempt + 1} in ${delayMs} ms`, { cmdlet, attempt, delayMs }),
+  });
+  const guarded = options.readOnly ? readOnlySession(retried) : retried;
   const session = options.wrap ? options.wrap(guarded) : guarded;
   return {
     session,
     // One context per phase: a fresh observation (verify after apply) must not reuse cached reads.
     newContext: (signal) =>
-      createRunContext({ session, instantSleep: raw.kind === 'simulator', ...(signal ? { signal } : {}), baseDir: source.baseDir }),
+      createRunContext({ session, instantSleep, ...(signal ? { signal } : {}), baseDir: source.baseDir }),
   };
 }

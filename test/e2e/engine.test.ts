@@ -162,6 +162,31 @@ describe('verify --format junit', () => {
   });
 });
 
+describe('throttling and concurrency', () => {
+  it('retries throttled calls and still reaches exactly the planned state with --concurrency 3', () => {
+    const expectedState = (() => {
+      const w = ws(driftedTenant(10));
+      expect(w.run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']).code).toBe(0);
+      return w.readState();
+    })();
+    const tenant = driftedTenant(10);
+    tenant.faults = { throttleEveryN: 4, transientEveryN: 7 };
+    const w = ws(tenant);
+    const r = w.run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes', '--concurrency', '3']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/retry +.*throttled/);
+    expect(w.readState().mailboxes).toEqual(expectedState.mailboxes);
+    expect(w.readState().transportConfig).toEqual(expectedState.transportConfig);
+  });
+
+  it('rejects --concurrency above 3 (exit 1)', () => {
+    const w = ws();
+    const r = w.run(['apply', 'playbook.yaml', ...sim(w), '--yes', '--concurrency', '4']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--concurrency must be 1, 2 or 3/);
+  });
+});
+
 describe('blocking risks (the lockout guard)', () => {
   it('refuse apply (exit 4) naming the senders; --accept-breakage lets them through', () => {
     const w = ws();
