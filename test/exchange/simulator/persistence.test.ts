@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedSession } from '../../../src/exchange/simulator/session.js';
 import { writeStateFile } from '../../../src/exchange/simulator/state-file.js';
+import { generateTenant } from '../../../src/exchange/simulator/generate.js';
 import type { TenantState } from '../../../src/exchange/simulator/state.js';
 import { InputError } from '../../../src/errors.js';
 import { smallTenant } from './tenant-fixture.js';
@@ -80,6 +81,21 @@ describe('state file persistence', () => {
     await Promise.all(pool.map((s) => s.close()));
     const saved = await onDisk();
     expect(saved.mailboxes.map((m) => m.SmtpClientAuthenticationDisabled)).toEqual([false, true, null, false]);
+  });
+
+  it('many concurrent Sets from a pool all reach the file (queued saves are shared, none is lost)', async () => {
+    await writeStateFile(file, generateTenant({ mailboxes: 120, seed: 'pool', clock: '2026-11-20T09:00:00Z' }));
+    const pool = await Promise.all([SimulatedSession.open(file), SimulatedSession.open(file), SimulatedSession.open(file)]);
+    const targets = pool[0]!.state.mailboxes.filter((m) => m.SmtpClientAuthenticationDisabled === null).slice(0, 60);
+    await Promise.all(
+      targets.map((m, i) => pool[i % 3]!.invoke('Set-CASMailbox', { Identity: m.PrimarySmtpAddress, SmtpClientAuthenticationDisabled: i % 2 === 0 })),
+    );
+    const inMemory = structuredClone(pool[0]!.state);
+    await Promise.all(pool.map((s) => s.close()));
+    const saved = await onDisk();
+    expect(saved).toEqual(inMemory);
+    const byAddress = new Map(saved.mailboxes.map((m) => [m.PrimarySmtpAddress, m.SmtpClientAuthenticationDisabled]));
+    expect(targets.map((m) => byAddress.get(m.PrimarySmtpAddress))).toEqual(targets.map((_, i) => i % 2 === 0));
   });
 
   it('a file changed between runs is read afresh by the next open', async () => {
