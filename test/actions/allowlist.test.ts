@@ -112,3 +112,21 @@ describe('smtp-auth/allowlist verify', () => {
     ]);
   });
 });
+
+describe('smtp-auth/allowlist at scale', () => {
+  it('20,000 mailboxes: one streamed bulk read, and an observation that grows with the overrides, not the tenant', async () => {
+    const { generateTenant } = await import('../../src/exchange/simulator/generate.js');
+    const state = generateTenant({ mailboxes: 20_000, seed: 3, explicitEnabled: 40, explicitDisabled: 10 });
+    const ctx = context(state);
+    const w = withValue({ mailboxes: [state.mailboxes[9]!.PrimarySmtpAddress], exclusive: true });
+    const observed = await allowlistAction.observe(w, ctx, 'allow');
+    expect(observed.totalMailboxes).toBe(20_000);
+    expect(observed.overrides).toHaveLength(50);
+    expect(JSON.stringify(observed).length).toBeLessThan(10_000);
+    expect(ctx.calls.filter((c) => /Mailbox$/.test(c.cmdlet)).map((c) => c.cmdlet)).toEqual(['Get-EXOCASMailbox']);
+    const plan = allowlistAction.plan(planInput('allow', w, observed));
+    // Writes only for real differences: the allowlisted mailbox (unless already $false) and the strays.
+    const strays = state.mailboxes.filter((m) => m.SmtpClientAuthenticationDisabled === false && m !== state.mailboxes[9]).length;
+    expect(plan.changes.filter((c) => c.after === null)).toHaveLength(strays);
+  });
+});
