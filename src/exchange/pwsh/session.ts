@@ -191,8 +191,9 @@ export class PwshSession implements ExchangeSession {
 
   private async startHost(): Promise<HostProcess> {
     const { options } = this;
-    let started: HostProcess | undefined;
-    started = await HostProcess.start({
+    // Set once started; an exit before that is reported by HostProcess.start itself.
+    const self: { host?: HostProcess } = {};
+    self.host = await HostProcess.start({
       pwshPath: options.pwshPath,
       hostScript: hostScriptPath,
       moduleName: options.moduleName,
@@ -205,6 +206,7 @@ export class PwshSession implements ExchangeSession {
       onExit: (code, signal) => {
         const call = this.active;
         // A host killed on purpose (timeout, cancel) may report its exit after a fresh one took over.
+        const started = self.host;
         if (!call || !started || this.host !== started) return;
         const stderr = started.stderrTail;
         call.finish(
@@ -216,7 +218,7 @@ export class PwshSession implements ExchangeSession {
         );
       },
     });
-    return started;
+    return self.host;
   }
 
   /** A live host for the next call: the current one, or a fresh one (then onRestart) after a failure. */
