@@ -91,10 +91,18 @@ export function confirmFor(io: CliIO): ((plan: PlanDocument) => Promise<boolean>
   if (!io.interactive) return undefined;
   return async (plan) => {
     const rl = createInterface({ input: io.stdin, output: io.stderr });
+    // Ctrl-C at the prompt means no (readline swallows the signal while it owns the terminal).
+    const cancelled = new AbortController();
+    rl.on('SIGINT', () => cancelled.abort());
     try {
       const verb = plan.kind === 'rollback' ? 'Roll back' : 'Apply';
-      const answer = await rl.question(`${verb} ${plan.summary.changes} change${plan.summary.changes === 1 ? '' : 's'} to ${plan.tenant.organization}? [y/N] `);
+      const answer = await rl.question(`${verb} ${plan.summary.changes} change${plan.summary.changes === 1 ? '' : 's'} to ${plan.tenant.organization}? [y/N] `, {
+        signal: cancelled.signal,
+      });
       return /^y(es)?$/i.test(answer.trim());
+    } catch (error) {
+      if (cancelled.signal.aborted) return false;
+      throw error;
     } finally {
       rl.close();
     }

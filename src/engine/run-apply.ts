@@ -178,7 +178,7 @@ export async function writeJournaled(
     const report: ApplyReport = { plan, runDir, results, summary, interrupted, writeCalls: writeCalls() };
     if (!interrupted) {
       report.verify = await verify(run.newContext());
-      emitter.emit('verify', report.verify.compliant ? 'compliant after apply' : `drift after apply: ${report.verify.summary.fail} failing check(s)`, { summary: report.verify.summary });
+      emitter.emit('verify', report.verify.compliant ? `compliant after ${options.kind}` : `drift after ${options.kind}: ${report.verify.summary.fail} failing check(s)`, { summary: report.verify.summary });
     }
     journal.append({ type: 'run-end', summary, interrupted });
     writeRunFile(runDir, RUN_FILES.summary, options.renderSummary ? options.renderSummary(report) : `${JSON.stringify(report.summary)}\n`);
