@@ -69,3 +69,14 @@ describe('smtp-auth/usage historical search (built CLI, simulated tenant)', () =
     expect(ws.readState().historicalSearches).toHaveLength(250);
   });
 });
+
+describe('smtp-auth/usage from the admin center CSV (built CLI)', () => {
+  it('a file that is not the SMTP AUTH clients report stops the plan with a located error', async () => {
+    ws = workspace();
+    writeFileSync(ws.file('smtp-auth-clients-report.csv'), 'Date,Subject,Recipient\r\n2026-11-01,Hello,x@contoso.com\r\n');
+    const plan = await cli(['plan', ws.playbook, '--target', `sim:${ws.state}`]);
+    expect(plan.code, plan.stdout + plan.stderr).toBe(1);
+    expect(plan.stderr).toMatch(/smtp-auth-clients-report\.csv:1:1: not an SMTP AUTH clients report: no "Sender address" or "Messages sent" column/);
+    expect(plan.stderr).not.toMatch(/internal error/);
+  });
+});

@@ -8,7 +8,7 @@
  * Senders are resolved to mailboxes (the shared bulk read) so the lockout guard knows their switch.
  */
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { InputError } from '../../../errors.js';
 import { usageWith } from '../../../playbook/schema.js';
@@ -69,7 +69,8 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
         '`report:` is a path relative to the playbook',
       );
     }
-    const rows = readClientsReport(text, withValue.report);
+    // Errors name the file as the user can open it from where they ran the command.
+    const rows = readClientsReport(text, relative(process.cwd(), file) || file);
     return { kind: 'smtp-auth-usage', source: 'report', file: withValue.report, rows, senders: await resolveSenders(rows, ctx), organizationDisabled };
   }
   const { objects } = await ctx.session.invoke('Get-HistoricalSearch');
