@@ -26,7 +26,7 @@ import type { CmdletContext } from './cmdlets/context.js';
 import { injectFault, simulateLatency } from './faults.js';
 import { bindParameters } from './parameters.js';
 import { commandNotFound } from './records.js';
-import { readStateFile, writeStateFile } from './state-file.js';
+import { MailboxLineCache, readStateFile, writeStateFile } from './state-file.js';
 import type { TenantState } from './state.js';
 import { Tenant } from './tenant.js';
 
@@ -50,6 +50,7 @@ interface SharedTenant {
   saving: Promise<void>;
   /** The next save, while it has not started yet. */
   queued: Promise<void> | null;
+  lines: MailboxLineCache;
 }
 
 const openTenants = new Map<string, Promise<SharedTenant>>();
@@ -68,7 +69,7 @@ export class SimulatedSession implements ExchangeSession {
     const path = resolve(stateFile);
     let pending = openTenants.get(path);
     if (!pending) {
-      pending = readStateFile(path).then((state) => ({ tenant: new Tenant(state), path, sessions: 0, saving: Promise.resolve(), queued: null }));
+      pending = readStateFile(path).then((state) => ({ tenant: new Tenant(state), path, sessions: 0, saving: Promise.resolve(), queued: null, lines: new MailboxLineCache() }));
       openTenants.set(path, pending);
       pending.catch(() => openTenants.delete(path));
     }
@@ -79,7 +80,7 @@ export class SimulatedSession implements ExchangeSession {
 
   /** A session over a tenant held only in memory (tests); nothing is written anywhere. */
   static fromState(state: TenantState, options: SimulatedSessionOptions = {}): SimulatedSession {
-    return new SimulatedSession({ tenant: new Tenant(state), path: null, sessions: 1, saving: Promise.resolve(), queued: null }, options);
+    return new SimulatedSession({ tenant: new Tenant(state), path: null, sessions: 1, saving: Promise.resolve(), queued: null, lines: new MailboxLineCache() }, options);
   }
 
   /** The live tenant state (shared by all sessions on the same file). */
@@ -170,7 +171,7 @@ export class SimulatedSession implements ExchangeSession {
         .catch(() => undefined)
         .then(() => {
           shared.queued = null;
-          return writeStateFile(path, shared.tenant.state);
+          return writeStateFile(path, shared.tenant.state, shared.lines);
         });
       shared.queued = queued;
       shared.saving = queued;

@@ -8,7 +8,7 @@ import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../../errors.js';
-import type { TenantState } from './state.js';
+import type { SimMailbox, TenantState } from './state.js';
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -51,8 +51,25 @@ export function parseState(text: string, path: string): TenantState {
   return state as TenantState;
 }
 
+/**
+ * Remembers each mailbox's serialized line between saves of one tenant. Serializing 100,000 mailboxes
+ * dominates the cost of a save, and a Set changes one of them; a line is reused only while the
+ * mailbox's mutable fields still have the values it was made from.
+ */
+export class MailboxLineCache {
+  private readonly lines = new WeakMap<SimMailbox, { line: string; smtp: SimMailbox['SmtpClientAuthenticationDisabled']; policy: string | null }>();
+
+  line(mailbox: SimMailbox): string {
+    const cached = this.lines.get(mailbox);
+    if (cached && cached.smtp === mailbox.SmtpClientAuthenticationDisabled && cached.policy === mailbox.AuthenticationPolicy) return cached.line;
+    const line = JSON.stringify(mailbox);
+    this.lines.set(mailbox, { line, smtp: mailbox.SmtpClientAuthenticationDisabled, policy: mailbox.AuthenticationPolicy });
+    return line;
+  }
+}
+
 /** The file's text, produced piece by piece: top level indented, list items one a line. */
-export function* serializeState(state: TenantState): Generator<string> {
+export function* serializeState(state: TenantState, cache?: MailboxLineCache): Generator<string> {
   const entries = Object.entries(state);
   yield '{\n';
   for (let i = 0; i < entries.length; i++) {
@@ -61,7 +78,8 @@ export function* serializeState(state: TenantState): Generator<string> {
     if (Array.isArray(value) && value.length > 0) {
       yield `  ${JSON.stringify(key)}: [\n`;
       for (let j = 0; j < value.length; j++) {
-        yield `    ${JSON.stringify(value[j])}${j < value.length - 1 ? ',' : ''}\n`;
+        const line = cache && key === 'mailboxes' ? cache.line(value[j] as SimMailbox) : JSON.stringify(value[j]);
+        yield `    ${line}${j < value.length - 1 ? ',' : ''}\n`;
       }
       yield `  ]${comma}\n`;
     } else {
@@ -71,13 +89,13 @@ export function* serializeState(state: TenantState): Generator<string> {
   yield '}\n';
 }
 
-export async function writeStateFile(path: string, state: TenantState): Promise<void> {
+export async function writeStateFile(path: string, state: TenantState, cache?: MailboxLineCache): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const file = await open(temp, 'w', 0o600);
   try {
     let pending: string[] = [];
     let size = 0;
-    for (const piece of serializeState(state)) {
+    for (const piece of serializeState(state, cache)) {
       pending.push(piece);
       size += piece.length;
       if (size >= CHUNK_BYTES) {
