@@ -1,6 +1,7 @@
 /**
  * `exo-playbook explain <playbook> [--target t]`: the exact PowerShell each step runs.
  */
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { envPlaceholders } from '../diff/load-side.js';
@@ -11,6 +12,11 @@ import type { CliIO } from './io.js';
 import { OPTION_TABLE } from './options.js';
 import type { Wrap } from './program.js';
 import { engineDeps } from './engine-support.js';
+
+/** The loader reports a missing or unreadable file properly; here an empty text just means no placeholders. */
+function readText(file: string): Promise<string> {
+  return readFile(file, 'utf8').catch(() => '');
+}
 
 interface ExplainOptions {
   target?: string;
@@ -38,14 +44,14 @@ apply sends them. Values are PowerShell literals (single-quoted, '' doubled).`,
         let steps;
         if (options.target) {
           const { runPlan } = await import('../engine/run-plan.js');
-          const plan = await runPlan({ deps, target: options.target, env: io.env, cwd: io.cwd, playbookFile: file });
+          // A simulated tenant needs no sign-in, so unset references get placeholders there too.
+          const env = options.target.startsWith('sim:') ? { ...envPlaceholders(await readText(file)).env, ...io.env } : io.env;
+          const plan = await runPlan({ deps, target: options.target, env, cwd: io.cwd, playbookFile: file });
           header = { playbook: plan.playbook.name, change: plan.playbook.change, organization: plan.tenant.organization, target: plan.tenant.target };
           steps = explainPlan(plan);
         } else {
           // No connection, so no secret is needed: unset environment references get placeholders.
-          const { readFile } = await import('node:fs/promises');
-          const text = await readFile(file, 'utf8').catch(() => '');
-          const env = { ...envPlaceholders(text).env, ...io.env };
+          const env = { ...envPlaceholders(await readText(file)).env, ...io.env };
           const source = await deps.loadPlaybook(file, { env });
           header = { playbook: source.playbook.name, change: source.playbook.change, organization: source.playbook.tenant.organization };
           steps = await explainGeneral(source.playbook, deps.actions, { baseDir: source.baseDir });

@@ -59,10 +59,25 @@ export async function diffGit(spec: string, paths: string[], cwd: string): Promi
   const files = await playbooksInRange(repo, range, under);
   const diffs: PlaybookDiff[] = [];
   for (const file of files) {
-    const [a, b] = [await sideAt(repo, range.old, labels.old, file), await sideAt(repo, range.new, labels.new, file)];
-    if (a || b) diffs.push(comparePlaybooks(a, b));
+    const sides = await unlessUnchangedAndInvalid(repo, range, file, () => Promise.all([sideAt(repo, range.old, labels.old, file), sideAt(repo, range.new, labels.new, file)]));
+    if (sides && (sides[0] || sides[1])) diffs.push(comparePlaybooks(sides[0], sides[1]));
   }
   return toReport(diffs);
+}
+
+/**
+ * A file that is invalid at both revisions with the same text (a fixture of bad playbooks, say) did
+ * not change: skip it rather than fail the whole diff. An invalid file that changed is an error.
+ */
+async function unlessUnchangedAndInvalid<T>(repo: GitRepo, range: GitRange, file: string, load: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await load();
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    const [before, after] = await Promise.all([repo.read(range.old, file), repo.read(range.new, file)]);
+    if (before !== undefined && before === after) return undefined;
+    throw error;
+  }
 }
 
 function labelOf(spec: string, side: 'old' | 'new'): string {
