@@ -16,6 +16,7 @@ import {
   type PsObject,
 } from '../session.js';
 import { describeExit, HostProcess, tail, type HostInfo, type HostMessage } from './host-process.js';
+import { ObjectBuffer } from './object-buffer.js';
 import { redactor, type Redact } from './redact.js';
 
 export interface PwshSessionOptions {
@@ -104,64 +105,25 @@ export class PwshSession implements ExchangeSession {
   }
 
   async *stream(cmdlet: string, parameters: CmdletParameters = {}, options: InvokeOptions = {}): AsyncIterable<PsObject> {
-    const buffered: PsObject[] = [];
     const errors: CmdletErrorRecord[] = [];
-    let done = false;
-    let failure: Error | undefined;
-    let wake: (() => void) | undefined;
-    const notify = (): void => {
-      wake?.();
-      wake = undefined;
-    };
-    let paused = false;
-    let abandoned = false;
+    const buffer = new ObjectBuffer({ pause: () => this.host?.pauseOutput(), resume: () => this.host?.resumeOutput() }, HIGH_WATER);
     const call = this.serialized(() =>
       this.run(cmdlet, parameters, options, {
-        onObject: (object) => {
-          if (abandoned) return;
-          buffered.push(object);
-          if (buffered.length >= HIGH_WATER && !paused) {
-            paused = true;
-            this.host?.pauseOutput();
-          }
-          notify();
-        },
-        onWarning: (message) => options.onWarning?.(message),
+        onObject: (object) => buffer.push(object),
+        onWarning: () => undefined, // run() already passes warnings to options.onWarning
         onError: (record) => errors.push(record),
       }),
     ).then(
-      () => {
-        done = true;
-        notify();
-      },
-      (error: Error) => {
-        failure = error;
-        done = true;
-        notify();
-      },
+      () => buffer.end(),
+      (error: Error) => buffer.end(error),
     );
     try {
-      for (;;) {
-        const next = buffered.shift();
-        if (next !== undefined) {
-          if (paused && buffered.length < HIGH_WATER / 10) {
-            paused = false;
-            this.host?.resumeOutput();
-          }
-          yield next;
-          continue;
-        }
-        if (done) break;
-        await new Promise<void>((resolve) => (wake = resolve));
-      }
-      if (failure) throw failure;
+      yield* buffer.drain();
       const first = errors[0];
       if (first) throw new CmdletFailure(cmdlet, first);
     } finally {
-      // A consumer that stops early: drop the rest, but let the call finish so the host stays in step.
-      abandoned = true;
-      buffered.length = 0;
-      if (paused) this.host?.resumeOutput();
+      // A consumer that stops early: the call still runs to its end so the host stays in step.
+      buffer.abandon();
       await call;
     }
   }

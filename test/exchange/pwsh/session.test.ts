@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SessionError } from '../../../src/errors.js';
 import { PwshSession } from '../../../src/exchange/pwsh/session.js';
 import { CmdletFailure, type PsValue } from '../../../src/exchange/session.js';
+import { generateTenant } from '../../../src/exchange/simulator/generate.js';
 import type { TenantState } from '../../../src/exchange/simulator/state.js';
 import { fixtureTenant, noPwsh, pwshPath, startStubSession, tempDir, writeState } from './pwsh-for-tests.js';
 
@@ -162,6 +163,19 @@ describe.skipIf(noPwsh)('PwshSession', () => {
     expect(error).toBeInstanceOf(SessionError);
     expect(error.message).toContain("could not import the module 'NoSuchModule.ExoPlaybook'");
   });
+
+  it('streams 3,000 mailboxes in order through a slow consumer (backpressure)', async () => {
+    const dir = tempDir('pwsh');
+    const state = generateTenant({ mailboxes: 3000, seed: 3, clock: '2026-11-20T10:00:00.000Z' });
+    const session = await startStubSession(writeState(dir, state));
+    opened.push(session);
+    const names: string[] = [];
+    for await (const o of session.stream('Get-EXOCASMailbox', { ResultSize: 'Unlimited', Properties: ['SmtpClientAuthenticationDisabled'] })) {
+      names.push(String(o.Name));
+      if (names.length % 500 === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(names).toEqual(state.mailboxes.map((m) => m.Name));
+  }, 120_000);
 
   it('streams a bulk read object by object', async () => {
     const { session, state } = await setup();
