@@ -4,10 +4,12 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { assertBuilt, driftedTenant, EngineWorkspace, sim } from './engine-support.js';
 
 let workspaces: EngineWorkspace[] = [];
+// Each test spawns the CLI several times; on a loaded 2-core machine that can take a while.
+vi.setConfig({ testTimeout: 120_000 });
 beforeAll(assertBuilt);
 afterEach(() => {
   workspaces.forEach((w) => w.cleanup());
