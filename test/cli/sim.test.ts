@@ -69,8 +69,15 @@ describe('exo-playbook sim show', () => {
     const text = await cli('sim', 'show', 'tenant.json');
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^fabrikam\.onmicrosoft\.com: SMTP AUTH is OFF for the organization/);
+    expect(text.stdout).not.toContain('Fault knobs');
+    const state = JSON.parse(await readFile(path.join(dir, 'tenant.json'), 'utf8'));
+    state.faults = { throttleEveryN: 3 };
+    state.clock = '2026-11-20T09:00:00.000Z';
+    await writeFile(path.join(dir, 'tenant.json'), JSON.stringify(state));
+    const knobs = await cli('sim', 'show', 'tenant.json');
+    expect(knobs.stdout).toContain('Simulated clock: 2026-11-20T09:00:00.000Z. Fault knobs: throttleEveryN=3.');
     const json = await cli('sim', 'show', 'tenant.json', '--format', 'json');
-    expect(JSON.parse(json.stdout)).toMatchObject({ organization: 'fabrikam.onmicrosoft.com', orgSmtpAuthDisabled: true, mailboxes: 100 });
+    expect(JSON.parse(json.stdout)).toMatchObject({ organization: 'fabrikam.onmicrosoft.com', orgSmtpAuthDisabled: true, mailboxes: 100, faults: { throttleEveryN: 3 } });
   });
 
   it('fails with exit 1 and says how to make a missing file', async () => {

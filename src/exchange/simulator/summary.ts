@@ -15,6 +15,10 @@ export interface TenantSummary {
   sendersWithExplicitFalse: number;
   sendersFollowingOrganization: number;
   historicalSearches: number;
+  /** The simulated clock, or null for the real clock. */
+  clock: string | null;
+  /** Fault knobs that are set, e.g. { throttleEveryN: 3 }. */
+  faults: Record<string, number>;
 }
 
 export function summarizeTenant(state: TenantState): TenantSummary {
@@ -43,6 +47,8 @@ export function summarizeTenant(state: TenantState): TenantSummary {
     sendersWithExplicitFalse: activity.filter((a) => switchByAddress.get(a.sender.toLowerCase()) === false).length,
     sendersFollowingOrganization: activity.filter((a) => switchByAddress.get(a.sender.toLowerCase()) === null).length,
     historicalSearches: state.historicalSearches.length,
+    clock: state.clock,
+    faults: Object.fromEntries(Object.entries(state.faults ?? {}).filter(([, v]) => typeof v === 'number' && v > 0)) as Record<string, number>,
   };
 }
 
@@ -59,6 +65,12 @@ export function describeTenant(s: TenantSummary): string {
     `${s.followingOrganization} following the organization ($null). ` +
     `${s.senders} SMTP AUTH senders in the activity data (${s.basicSenders} Basic, ${s.oauthSenders} OAuth): ` +
     `${s.sendersWithExplicitFalse} with an explicit $false, ${s.sendersFollowingOrganization} following the organization` +
-    `${s.historicalSearches ? `; ${s.historicalSearches} historical searches on record` : ''}.`
+    `${s.historicalSearches ? `; ${s.historicalSearches} historical searches on record` : ''}.` +
+    (s.clock ? ` Simulated clock: ${s.clock}.` : '') +
+    (Object.keys(s.faults).length
+      ? ` Fault knobs: ${Object.entries(s.faults)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')}.`
+      : '')
   );
 }
