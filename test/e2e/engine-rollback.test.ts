@@ -2,7 +2,7 @@
  * A run stopped in the middle of apply (SIGKILL, or Ctrl-C) leaves a journal from which rollback
  * restores the original tenant exactly, $null included.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { assertBuilt, driftedTenant, EngineWorkspace, sim } from './engine-support.js';
@@ -102,6 +102,38 @@ describe('rollback after a killed apply', () => {
     const r = w.run(['rollback', runDirOf(w), '--runs-dir', 'runs']);
     expect(r.code).toBe(4);
     expect(settings(w)).toBe(applied);
+  });
+});
+
+describe('rollback targets', () => {
+  it('uses the run\'s recorded target by default, even after the playbook moved; --target overrides it', () => {
+    const w = new EngineWorkspace();
+    workspaces.push(w);
+    const original = settings(w);
+    expect(w.run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']).code).toBe(0);
+    const applied = readFileSync(w.state, 'utf8');
+    renameSync(w.playbook, join(w.dir, 'moved.yaml'));
+
+    // A copy of the applied tenant elsewhere: --target points rollback at it instead.
+    const copy = join(w.dir, 'copy.json');
+    writeFileSync(copy, applied);
+    const other = w.run(['rollback', runDirOf(w), '--runs-dir', 'runs', '--yes', '--target', `sim:${copy}`]);
+    expect(other.code, other.stderr).toBe(0);
+    expect(readFileSync(w.state, 'utf8')).toBe(applied); // the recorded target was not touched
+    const restoredCopy = JSON.parse(readFileSync(copy, 'utf8'));
+    expect(JSON.stringify({ transportConfig: restoredCopy.transportConfig, mailboxes: restoredCopy.mailboxes })).toBe(original);
+
+    const recorded = w.run(['rollback', runDirOf(w), '--runs-dir', 'runs', '--yes']);
+    expect(recorded.code, recorded.stderr).toBe(0);
+    expect(settings(w)).toBe(original);
+  });
+
+  it('names a directory that is not a run (exit 1)', () => {
+    const w = new EngineWorkspace();
+    workspaces.push(w);
+    const r = w.run(['rollback', w.dir, '--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/is not a run directory/);
   });
 });
 
