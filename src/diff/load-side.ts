@@ -70,10 +70,22 @@ export async function loadSide(input: LoadSideInput): Promise<DiffSide> {
     readFile: (absolute) => (secrets.has(absolute) ? Promise.resolve('(not read by diff)') : input.readFile(absolute)),
   });
   const playbookDir = path.dirname(input.file);
+  // Where each listed address was written: origins covers allowlist steps; locate covers the rest
+  // (verify's mailboxes, acceptBreakage), since a ${file:} entry keeps its line in that file.
+  const written = new Map<string, string>();
+  const note = (list: unknown, at: (string | number)[]) => {
+    if (!Array.isArray(list)) return;
+    list.forEach((address, i) => {
+      const where = loaded.locate([...at, i]);
+      if (typeof address === 'string' && where && !written.has(address.toLowerCase())) written.set(address.toLowerCase(), where.file);
+    });
+  };
+  loaded.playbook.steps.forEach((step, i) => note((step.with as { mailboxes?: unknown }).mailboxes, ['steps', i, 'with', 'mailboxes']));
+  note(loaded.playbook.acceptBreakage, ['acceptBreakage']);
   const addressSource = (address: string): string | undefined => {
-    const where = loaded.origins.get(address)?.[0];
-    if (!where || where.file === input.file) return undefined;
-    return path.relative(playbookDir, where.file).split(path.sep).join('/');
+    const file = loaded.origins.get(address)?.[0]?.file ?? written.get(address);
+    if (!file || file === input.file) return undefined;
+    return path.relative(playbookDir, file).split(path.sep).join('/');
   };
   const { playbook } = loaded;
   return {
