@@ -91,7 +91,10 @@ function stepBlock(step: StepPlan): string {
         : `Already in the desired state:\n\n${bullets(step.inDesiredState)}`,
     );
   }
-  if (step.notes.length > 0) parts.push(collapsible(`${plural(step.notes.length, 'note')}`, step.notes.length, bullets(step.notes)));
+  if (step.notes.length > 0) {
+    const n = step.notes.length;
+    parts.push(n > LONG_LIST ? collapsible(plural(n, 'note'), n, bullets(step.notes)) : `Notes:\n\n${bullets(step.notes)}`);
+  }
   const risks = risksBlock(step.risks);
   if (risks) parts.push(risks);
   return parts.join('\n\n');

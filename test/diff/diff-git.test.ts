@@ -72,3 +72,19 @@ describe('diff --git', () => {
     await expect(diffGit('nope..HEAD', [], repo)).rejects.toThrow(/unknown revision 'nope'/);
   });
 });
+
+describe('diff --git over a repository with invalid playbooks', () => {
+  it('skips a playbook that is invalid and unchanged at both revisions, and fails on one that changed', async () => {
+    await history();
+    const bad = BASE.replace('exclusive: true', 'exclusiv: true');
+    await writeFile(join(repo, 'playbooks', 'bad.yaml'), bad);
+    await git('add', '.');
+    await git('commit', '-q', '-m', 'a bad fixture');
+    await writeFile(join(repo, 'playbooks', 'allowlist.txt'), ALLOWLIST);
+    const report = await diffGit('HEAD', [], repo);
+    expect(report.diffs).toHaveLength(1);
+    expect(report.changed).toBe(true);
+    await writeFile(join(repo, 'playbooks', 'bad.yaml'), bad + '# edited\n');
+    await expect(diffGit('HEAD', [], repo)).rejects.toThrow(/bad\.yaml:\d+:\d+/);
+  });
+});
