@@ -16,6 +16,7 @@ export interface FakeSession extends ExchangeSession {
   maxInFlight: number;
 }
 
+/** Keys named sticky* accept writes but never change (a tenant that drifts back). */
 export function fakeSession(initial: Record<string, PsValue>, delayMs = 0): FakeSession {
   const failures = new Map<string, { times: number; message: string }>();
   const session: FakeSession = {
@@ -39,7 +40,7 @@ export function fakeSession(initial: Record<string, PsValue>, delayMs = 0): Fake
           failure.times -= 1;
           throw new CmdletFailure(cmdlet, { exceptionType: 'System.Exception', fullyQualifiedErrorId: 'X', message: failure.message });
         }
-        if (cmdlet === 'Set-Value') session.store.set(target, parameters.Value ?? null);
+        if (cmdlet === 'Set-Value' && !target.startsWith('sticky')) session.store.set(target, parameters.Value ?? null);
         if (cmdlet === 'Get-Value') return { objects: [{ Identity: target, Value: session.store.get(target) ?? null }], warnings: [], errors: [] };
         if (cmdlet === 'Get-All') return { objects: [...session.store].map(([k, v]) => ({ Identity: k, Value: v }) as PsObject), warnings: [], errors: [] };
         return { objects: [], warnings: [], errors: [] };
