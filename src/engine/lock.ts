@@ -5,7 +5,7 @@
  * the contender checks it moved the file it judged stale before creating its own.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, unlinkSync, linkSync, writeFileSync, openSync, writeSync, fsyncSync, closeSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, unlinkSync, linkSync, writeFileSync, openSync, writeSync, fsyncSync, closeSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RefusedError } from '../errors.js';
@@ -100,7 +100,7 @@ function tryCreate(path: string, holder: LockHolder): boolean {
 
 export function acquireTenantLock(options: LockOptions): TenantLock {
   const dir = options.dir ?? lockDir(options.env);
-  mkdirSync(dir, { recursive: true });
+  ensureSharedDir(dir);
   const path = lockPath(dir, options.organization, options.target);
   const host = options.host ?? hostname();
   const isAlive = options.isAlive ?? processAlive;
@@ -133,7 +133,14 @@ export function acquireTenantLock(options: LockOptions): TenantLock {
     try {
       renameSync(path, aside);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue;
+      if (code === 'EPERM' || code === 'EACCES') {
+        throw new RefusedError(`a stale lock for ${options.organization} (${options.target}) belongs to another user: ${describe(other)}`, 'lock', [
+          `lock file: ${path}`,
+          'its process is gone; its owner (or root) can delete the lock file',
+        ]);
+      }
       throw error;
     }
     const moved = readHolder(aside);
@@ -152,6 +159,22 @@ export function acquireTenantLock(options: LockOptions): TenantLock {
   }
   const last = readHolder(path)?.holder;
   throw new RefusedError(`could not take the lock for ${options.organization} (${options.target})${last ? `: ${describe(last)}` : ''}`, 'lock', [`lock file: ${path}`]);
+}
+
+/**
+ * Runs by different users on one jump host must see each other's locks, so the default folder in
+ * the shared temp dir is world-writable with the sticky bit (like /tmp: only a file's owner may
+ * remove it).
+ */
+function ensureSharedDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: false, mode: 0o1777 });
+    chmodSync(dir, 0o1777); // mkdir's mode is filtered by the umask
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') mkdirSync(dir, { recursive: true });
+    else if (code !== 'EEXIST') throw error;
+  }
 }
 
 function unlinkSafe(path: string): void {

@@ -19,13 +19,13 @@ export function readOnlySession(session: ExchangeSession): ExchangeSession {
   };
   return {
     kind: session.kind,
-    invoke(cmdlet: string, parameters?: CmdletParameters, options?: InvokeOptions) {
+    async invoke(cmdlet: string, parameters?: CmdletParameters, options?: InvokeOptions) {
       guard(cmdlet);
       return session.invoke(cmdlet, parameters, options);
     },
-    stream(cmdlet: string, parameters?: CmdletParameters, options?: InvokeOptions) {
+    async *stream(cmdlet: string, parameters?: CmdletParameters, options?: InvokeOptions) {
       guard(cmdlet);
-      return session.stream(cmdlet, parameters, options);
+      yield* session.stream(cmdlet, parameters, options);
     },
     close: () => session.close(),
   };

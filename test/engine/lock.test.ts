@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -61,6 +61,12 @@ describe('tenant lock', () => {
     const d = dir();
     acquireTenantLock({ ...base, dir: d, host: 'jump2', pid: 101 });
     expect(() => acquireTenantLock({ ...base, dir: d, pid: 202, isAlive: () => false })).toThrow(/host jump2, pid 101/);
+  });
+
+  it('creates its folder shared between users of the host (sticky, world-writable like /tmp)', () => {
+    const folder = join(dir(), 'locks');
+    acquireTenantLock({ ...base, dir: folder }).release();
+    expect(statSync(folder).mode & 0o7777).toBe(0o1777);
   });
 
   it('treats an unreadable lock file as held and says where it is', () => {
