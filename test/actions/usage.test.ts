@@ -120,3 +120,16 @@ describe('smtp-auth/usage from the admin center report', () => {
     expect(ctx.calls.filter((c) => c.cmdlet === 'Start-HistoricalSearch')).toHaveLength(0);
   });
 });
+
+describe('smtp-auth/usage notes', () => {
+  it('spells out the busiest senders in the plan notes, the rest in data.usage', async () => {
+    const { planUsage } = await import('../../src/actions/smtp-auth/usage/index.js');
+    const rows = Array.from({ length: 12 }, (_, i) => ({ sender: `s${i}@contoso.com`, protocol: 'Basic' as const, messages: 100 - i, lastSeen: '2026-11-20T00:00:00Z' }));
+    const plan = planUsage(
+      planInput('usage', usageWith.parse({ report: 'r.csv' }), { kind: 'smtp-auth-usage', source: 'report', file: 'r.csv', rows, senders: [], organizationDisabled: false }),
+    );
+    expect(plan.notes[1]).toBe('usage: s0@contoso.com  Basic  100 message(s), last seen 2026-11-20');
+    expect(plan.notes.at(-1)).toBe('... and 2 more sender row(s) in data.usage');
+    expect((plan.data as { usage: unknown[] }).usage).toHaveLength(12);
+  });
+});

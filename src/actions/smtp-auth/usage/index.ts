@@ -93,12 +93,23 @@ async function resolveSenders(rows: readonly UsageRow[], ctx: RunContext): Promi
   return resolveMailboxes(senders, await readMailboxDirectory(ctx), ctx);
 }
 
+/** How many usage rows a plan spells out in its notes. */
+export const USAGE_NOTE_ROWS = 10;
+
+export function describeUsageRow(row: UsageRow): string {
+  const seen = row.lastSeen ? `, last seen ${row.lastSeen.slice(0, 10)}` : '';
+  return `usage: ${row.sender}  ${row.protocol}  ${row.messages} message(s)${seen}`;
+}
+
 export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan {
   const { stepId, observed } = input;
   const plan: StepPlan = { stepId, uses: 'smtp-auth/usage', changes: [], inDesiredState: [], notes: [], risks: [] };
   if (observed.source === 'report') {
     const messages = observed.rows.reduce((sum, r) => sum + r.messages, 0);
     plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} message(s) submitted with SMTP AUTH`);
+    // Every renderer shows notes; the whole table is in data.usage (plan.json, the run directory).
+    for (const row of observed.rows.slice(0, USAGE_NOTE_ROWS)) plan.notes.push(describeUsageRow(row));
+    if (observed.rows.length > USAGE_NOTE_ROWS) plan.notes.push(`... and ${observed.rows.length - USAGE_NOTE_ROWS} more sender row(s) in data.usage`);
     plan.data = { source: 'report', file: observed.file, usage: observed.rows };
     return plan;
   }
