@@ -28,7 +28,10 @@ export const OPTION_TABLE = {
       ...v.split(',').map((s) => s.trim()).filter(Boolean),
     ]),
   notifyWebhook: () =>
-    new Option('--notify-webhook <url>', 'post a summary to this Teams/Slack incoming webhook on drift or failure'),
+    new Option(
+      '--notify-webhook <url|env:NAME>',
+      'post a summary to this Teams/Slack incoming webhook on drift or failure; env:NAME reads the URL from the environment (keeps it off the command line)',
+    ),
   keepRuns: () =>
     new Option('--keep-runs <n>', 'keep only the newest N run directories of this playbook').argParser((v) => {
       const n = Number(v);
