@@ -1,0 +1,72 @@
+/**
+ * The powershell escape hatch through the built CLI: a refused cmdlet stops the plan at its line; an
+ * allowed write with allowWrite is planned verbatim, applied and journaled.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cli, workspace, type Workspace } from './smtp-auth-support.js';
+
+let ws: Workspace | undefined;
+afterEach(() => ws?.cleanup());
+
+function playbookWith(w: Workspace, step: string): string {
+  const file = w.file('escape.yaml');
+  writeFileSync(
+    file,
+    [
+      'apiVersion: exo-playbook/v1',
+      'name: escape-hatch',
+      'tenant:',
+      '  organization: contoso.onmicrosoft.com',
+      '  auth: { method: azure-cli }',
+      'steps:',
+      step,
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+describe('powershell steps (built CLI)', () => {
+  it('plans an allowlisted write verbatim, applies it and journals it', async () => {
+    ws = workspace();
+    const file = playbookWith(
+      ws,
+      [
+        '  - id: lock-bob',
+        '    uses: powershell',
+        '    with:',
+        '      cmdlet: Set-CASMailbox',
+        '      parameters: { Identity: bob@contoso.com, SmtpClientAuthenticationDisabled: true }',
+        '      allowWrite: true',
+      ].join('\n'),
+    );
+    const plan = await cli(['plan', file, '--target', `sim:${ws.state}`, '--format', 'json']);
+    expect(plan.code, plan.stderr).toBe(2);
+    const change = JSON.parse(plan.stdout).steps[0].changes[0];
+    expect(change).toMatchObject({ target: 'Set-CASMailbox', before: null, after: '(run)', undo: null });
+    expect(change.call).toEqual({ cmdlet: 'Set-CASMailbox', parameters: { Identity: 'bob@contoso.com', SmtpClientAuthenticationDisabled: true } });
+
+    const apply = await cli(['apply', file, '--target', `sim:${ws.state}`, '--runs-dir', ws.file('runs'), '--yes']);
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    expect(ws.readState().mailboxes.find((m) => m.Name === 'bob')!.SmtpClientAuthenticationDisabled).toBe(true);
+    const [run] = readdirSync(ws.file('runs'));
+    const journal = readFileSync(join(ws.file('runs'), run!, 'journal.jsonl'), 'utf8');
+    expect(journal).toContain('Set-CASMailbox');
+    expect(journal).toContain('bob@contoso.com');
+  });
+
+  it('refuses a cmdlet outside the allowlist at plan time, at its line, running nothing', async () => {
+    ws = workspace();
+    const before = readFileSync(ws.state, 'utf8');
+    const file = playbookWith(
+      ws,
+      ['  - id: nuke', '    uses: powershell', '    with:', '      cmdlet: Remove-Mailbox', '      parameters: { Identity: bob@contoso.com }', '      allowWrite: true'].join('\n'),
+    );
+    const plan = await cli(['plan', file, '--target', `sim:${ws.state}`]);
+    expect(plan.code, plan.stdout + plan.stderr).toBe(1);
+    expect(plan.stderr).toMatch(/escape\.yaml:10:\d+: .*Remove-Mailbox is not a cmdlet exo-playbook may run/);
+    expect(readFileSync(ws.state, 'utf8')).toBe(before);
+  });
+});
