@@ -20,7 +20,7 @@ export function sha256(text: string): string {
 }
 
 export function fingerprintOf(value: unknown): string {
-  return `sha256:${sha256(stableStringify(value))}`;
+  return sha256(stableStringify(value));
 }
 
 /** One fingerprint per step, and one over all of them (in step order). */

@@ -26,7 +26,7 @@ export interface PlanDocument {
   tenant: TenantRef;
   /** ISO-8601 UTC */
   createdAt: string;
-  /** sha256 over the observed state of every step: applying after the tenant changed is refused. */
+  /** sha256 (hex) over the observed state of every step: applying after the tenant changed is refused. */
   fingerprint: string;
   /** Per-step fingerprints (step id → sha256), so a stale-plan refusal can name what changed. Optional: older plans lack it. */
   stepFingerprints?: Record<string, string>;
