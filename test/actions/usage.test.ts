@@ -133,3 +133,22 @@ describe('smtp-auth/usage notes', () => {
     expect((plan.data as { usage: unknown[] }).usage).toHaveLength(12);
   });
 });
+
+describe('smtp-auth/usage search that ends badly', () => {
+  it('a search that ends Cancelled fails the change', async () => {
+    const state = tenant([mailbox('a')], { historicalSearchPolls: 5 });
+    const ctx = context(state);
+    const withValue = w();
+    const observed = await usageAction.observe(withValue, ctx, 'usage');
+    const change = usageAction.plan(planInput('usage', withValue, observed)).changes[0]!;
+    // Someone cancels the job right after it is submitted (Stop-HistoricalSearch works while NotStarted).
+    const cancelling = {
+      ...ctx,
+      sleep: async () => {
+        const job = state.historicalSearches[0];
+        if (job && job.Status === 'NotStarted') await ctx.sim.invoke('Stop-HistoricalSearch', { JobId: job.JobId });
+      },
+    };
+    await expect(usageAction.apply!(change, cancelling)).rejects.toThrow(/ended Cancelled: no report will be delivered/);
+  });
+});

@@ -140,5 +140,16 @@ export async function submitAndPoll(change: Change, ctx: RunContext, options: Po
     if (next) job = toJob(next);
     ctx.report(`Historical search ${job.jobId}: ${job.status}${job.jobProgress !== null ? ` (${job.jobProgress}%)` : ''}`);
   }
+  if (job.status === 'Failed' || job.status === 'Cancelled') {
+    // The quota is spent and no report will come: the change failed, whatever the cmdlet said.
+    throw new HistoricalSearchEnded(job);
+  }
   return { job, warnings };
+}
+
+export class HistoricalSearchEnded extends Error {
+  constructor(readonly job: HistoricalSearchJob) {
+    super(`Historical search ${job.jobId} ended ${job.status}: no report will be delivered; plan again to submit a new one`);
+    this.name = 'HistoricalSearchEnded';
+  }
 }
