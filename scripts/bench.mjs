@@ -58,6 +58,35 @@ for (let r = 0; r < rounds; r++) {
   })`${pwsh} -NoLogo -NoProfile -NonInteractive -Command ${script}`;
   loop.push(Number(result.stdout.trim().split('\n').pop()) / calls);
 }
+// Streaming: one bulk read of `mailboxes` objects, through the bridge and in-process.
+const mailboxes = Number(argv.mailboxes ?? 3000);
+const bigState = path.join(dir, 'big.json');
+await fs.writeFile(bigState, JSON.stringify(generateTenant({ mailboxes, seed: 2 }), null, 2));
+const bulk = { ResultSize: 'Unlimited', Properties: ['SmtpClientAuthenticationDisabled'] };
+const streamed = [];
+for (let r = 0; r < rounds; r++) {
+  const session = await PwshSession.start({ pwshPath: pwsh, modulePaths: [modules], env: { EXO_PLAYBOOK_STUB_STATE: bigState } });
+  await session.invoke('Get-TransportConfig');
+  const t0 = performance.now();
+  let n = 0;
+  for await (const object of session.stream('Get-EXOCASMailbox', bulk)) if (object) n++;
+  streamed.push((performance.now() - t0) / n);
+  await session.close();
+}
+const bulkScript = [
+  'Import-Module ExchangeOnlineManagement',
+  '$null = Get-TransportConfig',
+  '$sw = [Diagnostics.Stopwatch]::StartNew()',
+  '$n = 0; Get-EXOCASMailbox -ResultSize Unlimited -Properties SmtpClientAuthenticationDisabled | ForEach-Object { $n++ }',
+  '($sw.Elapsed.TotalMilliseconds / $n).ToString([cultureinfo]::InvariantCulture)',
+].join('; ');
+const inProcess = [];
+for (let r = 0; r < rounds; r++) {
+  const result = await $({
+    env: { ...process.env, EXO_PLAYBOOK_STUB_STATE: bigState, PSModulePath: [modules, process.env.PSModulePath].filter(Boolean).join(path.delimiter) },
+  })`${pwsh} -NoLogo -NoProfile -NonInteractive -Command ${bulkScript}`;
+  inProcess.push(Number(result.stdout.trim().split('\n').pop()));
+}
 await fs.remove(dir);
 
 const b = median(bridge);
@@ -68,3 +97,6 @@ console.log(`host start (hello → module imported): median ${median(starts).toF
 console.log(`bridge (PwshSession.invoke round trip): ${b.toFixed(3)} ms/call (median of ${rounds} × ${calls} calls)`);
 console.log(`plain pwsh loop (same cmdlet, in-process): ${l.toFixed(3)} ms/call`);
 console.log(`bridge overhead: ${(b - l).toFixed(3)} ms/call; ratio ${(b / l).toFixed(2)}×`);
+const s = median(streamed);
+const p = median(inProcess);
+console.log(`bulk read of ${mailboxes} mailboxes: bridge ${s.toFixed(3)} ms/object, in-process ${p.toFixed(3)} ms/object (ratio ${(s / p).toFixed(2)}×)`);
