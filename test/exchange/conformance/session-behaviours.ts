@@ -206,6 +206,15 @@ export function defineSessionBehaviours(backend: Backend): void {
       expect((await s.invoke('Get-TransportConfig')).objects).toHaveLength(1);
     });
 
+    it('fails every Nth call with the transient "Server Busy" error', async () => {
+      const s = await open((state) => (state.faults = { transientEveryN: 3 }));
+      await s.invoke('Get-TransportConfig');
+      await s.invoke('Get-OrganizationConfig');
+      const busy = await failureOf(s.invoke('Get-User', { ResultSize: 1 }));
+      expect(busy.record).toMatchObject({ message: 'Server Busy', exceptionType: 'Microsoft.Exchange.Management.RestApiClient.RestClientException' });
+      expect((await s.invoke('Get-User', { ResultSize: 1 })).objects).toHaveLength(1);
+    });
+
     it('loses the call that crashes the session with a SessionError, and the next call works', async () => {
       const s = await open((state) => (state.faults = { crashOnCall: 2 }));
       await s.invoke('Get-TransportConfig');
