@@ -223,8 +223,15 @@ while ($true) {
   $line = $stdin.ReadLine()
   if ($null -eq $line) { break }
   if ($line.Length -eq 0) { continue }
-  $request = [System.Text.Json.JsonDocument]::Parse($line).RootElement
-  $type = $request.GetProperty('type').GetString()
+  try {
+    $request = [System.Text.Json.JsonDocument]::Parse($line).RootElement
+    $type = $request.GetProperty('type').GetString()
+  }
+  catch {
+    # Not a request (the session never sends one like it): say so on stderr and keep serving.
+    [Console]::Error.WriteLine("exo-playbook host: ignored a line that is not a request: $($_.Exception.Message)")
+    continue
+  }
   if ($type -eq 'quit') { break }
   if ($type -eq 'invoke') {
     try { Invoke-Request $request }

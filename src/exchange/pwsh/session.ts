@@ -215,7 +215,7 @@ export class PwshSession implements ExchangeSession {
     sink: Pick<ActiveCall, 'onObject' | 'onWarning' | 'onError'>,
   ): Promise<void> {
     const redact = redactor(parameters, options.secretParameters);
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) throw new SessionError(`${cmdlet} was cancelled before it started.`);
     const host = await this.liveHost();
     const id = this.nextId++;
     let timer: NodeJS.Timeout | undefined;
