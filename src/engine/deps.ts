@@ -19,7 +19,7 @@ export interface OpenTargetOptions {
 }
 
 export interface EngineDeps {
-  loadPlaybook(file: string, options: { env: NodeJS.ProcessEnv }): Promise<PlaybookSource>;
+  loadPlaybook(file: string, options: { env: NodeJS.ProcessEnv; signInEnv?: 'require' | 'warn' }): Promise<PlaybookSource>;
   openTarget(target: string, tenant: Playbook['tenant'], options: OpenTargetOptions): Promise<ExchangeSession>;
   actions: ActionTable;
   planChecks: readonly PlanCheck[];
@@ -37,4 +37,12 @@ export async function defaultDeps(): Promise<EngineDeps> {
     actions: registry.ACTIONS,
     planChecks: registry.PLAN_CHECKS,
   };
+}
+
+/**
+ * Sign-in variables (tenant.auth) are needed only when the run signs in to a real tenant; against a
+ * simulated one an unset variable must not stop the run (the demo runs on a clean machine).
+ */
+export function signInEnvFor(normalizedTarget: string): 'require' | 'warn' {
+  return normalizedTarget.startsWith('sim:') ? 'warn' : 'require';
 }

@@ -3,6 +3,7 @@
  * guard forbids, confirm, write journaled, then verify. The returned ApplyReport is what the CLI turns
  * into an exit code.
  */
+import { signInEnvFor } from './deps.js';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { RefusedError } from '../errors.js';
@@ -58,7 +59,7 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
   const now = options.now ?? (() => new Date());
   const emitter = createEmitter(options.sinks ?? [], now);
   const target = normalizeTarget(options.target, options.cwd);
-  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env });
+  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: signInEnvFor(target) });
   const tenant = tenantRef(source, target);
   emitter.emit('run-start', `apply ${source.playbook.name}`, { command: 'apply', playbook: source.playbook.name, change: source.playbook.change });
   const lock = acquireTenantLock({ organization: tenant.organization, target, command: `apply ${source.playbook.name}`, env: options.env, now });

@@ -2,6 +2,7 @@
  * `plan` and `verify` as engine commands: load, connect read-only, observe, then the pure phase.
  * Neither writes anything anywhere (no run directory, no lock: they cannot conflict with a write).
  */
+import { signInEnvFor } from './deps.js';
 import { tenantRef } from './tenant-ref.js';
 import { normalizeTarget, openRunSession } from './connect.js';
 import { createEmitter } from './events.js';
@@ -21,7 +22,7 @@ export async function runPlan(options: PlanCommandOptions): Promise<PlanDocument
   const now = options.now ?? (() => new Date());
   const emitter = createEmitter(options.sinks ?? [], now);
   const target = normalizeTarget(options.target, options.cwd);
-  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env });
+  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: signInEnvFor(target) });
   emitter.emit('run-start', `plan ${source.playbook.name}`, { command: 'plan', playbook: source.playbook.name, change: source.playbook.change });
   const run = await openRunSession(options.deps, source, target, { env: options.env, readOnly: true, emitter, ...onDevice(options) });
   try {
@@ -49,7 +50,7 @@ export async function runVerify(options: RunOptions & { playbookFile: string }):
   const now = options.now ?? (() => new Date());
   const emitter = createEmitter(options.sinks ?? [], now);
   const target = normalizeTarget(options.target, options.cwd);
-  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env });
+  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: signInEnvFor(target) });
   emitter.emit('run-start', `verify ${source.playbook.name}`, { command: 'verify', playbook: source.playbook.name, change: source.playbook.change });
   const run = await openRunSession(options.deps, source, target, { env: options.env, readOnly: true, emitter, ...onDevice(options) });
   try {

@@ -2,6 +2,7 @@
  * `rollback <run-dir>` as an engine command: the inverse plan from the run's journal, shown and
  * confirmed like an apply, written journaled in a new run directory, then verified by re-reading.
  */
+import { signInEnvFor } from './deps.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Finding } from '../actions/types.js';
@@ -100,7 +101,7 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
 async function playbookForTarget(options: RollbackCommandOptions, original: PlanDocument, target: string): Promise<PlaybookSource> {
   const file = original.playbook.file;
   try {
-    const source = await options.deps.loadPlaybook(file, { env: options.env });
+    const source = await options.deps.loadPlaybook(file, { env: options.env, signInEnv: signInEnvFor(target) });
     if (source.playbook.tenant.organization.toLowerCase() !== original.tenant.organization.toLowerCase()) {
       throw new RefusedError(`${file} now names ${source.playbook.tenant.organization}, but the run was against ${original.tenant.organization}`, 'other');
     }

@@ -127,7 +127,10 @@ export const ACTION_NAMES = Object.keys(ACTION_WITH_SCHEMAS) as ActionName[];
 const stepCommon = {
   id,
   name: z.string().optional().describe('A human title for progress and reports.'),
-  continueOnError: z.boolean().default(false).describe('Keep going with later changes of this step after one fails.'),
+  continueOnError: z
+    .boolean()
+    .default(false)
+    .describe('A failed change never stops the other changes of its step; a step with a failure stops the later steps unless this is true.'),
 };
 
 export const stepSchema = z.discriminatedUnion('uses', [
