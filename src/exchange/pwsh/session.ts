@@ -93,14 +93,8 @@ export class PwshSession implements ExchangeSession {
   }
 
   async invoke(cmdlet: string, parameters: CmdletParameters = {}, options: InvokeOptions = {}): Promise<InvokeResult> {
-    const result: InvokeResult = { objects: [], warnings: [], errors: [] };
-    await this.serialized(() =>
-      this.run(cmdlet, parameters, options, {
-        onObject: (object) => result.objects.push(object),
-        onWarning: (message) => result.warnings.push(message),
-        onError: (record) => result.errors.push(record),
-      }),
-    );
+    const { result, sink } = collector();
+    await this.serialized(() => this.run(cmdlet, parameters, options, sink));
     return result;
   }
 
@@ -132,9 +126,7 @@ export class PwshSession implements ExchangeSession {
     if (this.closed) return;
     await this.queue.catch(() => undefined);
     if (this.connected && this.host && !this.host.exited) {
-      await this.run('Disconnect-ExchangeOnline', {}, { timeoutMs: 10_000 }, { onObject() {}, onWarning() {}, onError() {} }).catch(
-        () => undefined,
-      );
+      await this.run('Disconnect-ExchangeOnline', {}, { timeoutMs: 10_000 }, collector().sink).catch(() => undefined);
     }
     this.closed = true;
     await this.host?.quit(this.options.closeGraceMs ?? 3000);
@@ -193,13 +185,10 @@ export class PwshSession implements ExchangeSession {
     if (this.options.onRestart && !this.restarting) {
       this.restarting = true;
       try {
+        // Runs on the fresh host directly: the caller's call holds the queue until this is done.
         await this.options.onRestart((cmdlet, parameters = {}, callOptions = {}) => {
-          const result: InvokeResult = { objects: [], warnings: [], errors: [] };
-          return this.run(cmdlet, parameters, callOptions, {
-            onObject: (object) => result.objects.push(object),
-            onWarning: (message) => result.warnings.push(message),
-            onError: (record) => result.errors.push(record),
-          }).then(() => result);
+          const { result, sink } = collector();
+          return this.run(cmdlet, parameters, callOptions, sink).then(() => result);
         });
       } finally {
         this.restarting = false;
@@ -212,7 +201,7 @@ export class PwshSession implements ExchangeSession {
     cmdlet: string,
     parameters: CmdletParameters,
     options: InvokeOptions,
-    sink: Pick<ActiveCall, 'onObject' | 'onWarning' | 'onError'>,
+    sink: CallSink,
   ): Promise<void> {
     const redact = redactor(parameters, options.secretParameters);
     if (options.signal?.aborted) throw new SessionError(`${cmdlet} was cancelled before it started.`);
@@ -283,6 +272,21 @@ export class PwshSession implements ExchangeSession {
         break;
     }
   }
+}
+
+type CallSink = Pick<ActiveCall, 'onObject' | 'onWarning' | 'onError'>;
+
+/** A sink that gathers a call's output into an InvokeResult. */
+function collector(): { result: InvokeResult; sink: CallSink } {
+  const result: InvokeResult = { objects: [], warnings: [], errors: [] };
+  return {
+    result,
+    sink: {
+      onObject: (object) => result.objects.push(object),
+      onWarning: (message) => result.warnings.push(message),
+      onError: (record) => result.errors.push(record),
+    },
+  };
 }
 
 function redactRecord(record: CmdletErrorRecord, redact: Redact): CmdletErrorRecord {
