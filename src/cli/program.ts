@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, ExoPlaybookError, InputError } from '../errors.js';
 import { processIO, type CliIO } from './io.js';
+import { PlaybookInvalid, formatProblem } from '../playbook/problems.js';
+import path from 'node:path';
 import { VERSION } from '../version.js';
 import { registerValidate } from './validate.js';
 import { registerPlan } from './plan.js';
@@ -69,6 +71,15 @@ export function reportError(error: unknown, io: CliIO): number {
   if (error instanceof CommanderError) {
     // help and --version exit 0; usage errors were already printed by commander.
     return error.exitCode === 0 ? ExitCode.ok : ExitCode.error;
+  }
+  if (error instanceof PlaybookInvalid) {
+    // The same located lines validate prints, with files named relative to where the user is.
+    const relative = (file: string) => {
+      const r = path.relative(io.cwd, file);
+      return path.isAbsolute(file) && !r.startsWith('..') ? r : file;
+    };
+    io.stderr.write(error.problems.map((p) => formatProblem({ ...p, location: { ...p.location, file: relative(p.location.file) } })).join('\n') + '\n');
+    return error.exitCode;
   }
   if (error instanceof InputError && error.location) {
     const { file, line, col } = error.location;

@@ -36,6 +36,6 @@ describe('sign-in variables', () => {
   it('a real tenant needs them: exit 1 before anything starts, naming the variable where the playbook uses it', () => {
     const result = cli(['verify', 'smtp-auth-drift-check.yaml', '--target', 'exchange']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/smtp-auth-drift-check\.yaml:10:\d+: environment variable EXO_APP_ID is not set \(tenant\.auth\.appId\)/);
+    expect(result.stderr).toMatch(/^smtp-auth-drift-check\.yaml:10:\d+: environment variable EXO_APP_ID is not set \(tenant\.auth\.appId\)$/m);
   });
 });
