@@ -72,18 +72,18 @@ export function reportError(error: unknown, io: CliIO): number {
     // help and --version exit 0; usage errors were already printed by commander.
     return error.exitCode === 0 ? ExitCode.ok : ExitCode.error;
   }
+  // Files are named relative to where the user is, as validate names them.
+  const relative = (file: string) => {
+    const r = path.relative(io.cwd, file);
+    return path.isAbsolute(file) && !r.startsWith('..') ? r : file;
+  };
   if (error instanceof PlaybookInvalid) {
-    // The same located lines validate prints, with files named relative to where the user is.
-    const relative = (file: string) => {
-      const r = path.relative(io.cwd, file);
-      return path.isAbsolute(file) && !r.startsWith('..') ? r : file;
-    };
     io.stderr.write(error.problems.map((p) => formatProblem({ ...p, location: { ...p.location, file: relative(p.location.file) } })).join('\n') + '\n');
     return error.exitCode;
   }
   if (error instanceof InputError && error.location) {
-    const { file, line, col } = error.location;
-    io.stderr.write(`${file}:${line}:${col}: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}\n`);
+    const { line, col } = error.location;
+    io.stderr.write(`${relative(error.location.file)}:${line}:${col}: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}\n`);
     return error.exitCode;
   }
   if (error instanceof ExoPlaybookError) {
