@@ -10,11 +10,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ApplyOutcome, Change, RunContext, StepPlan } from '../actions/types.js';
+import type { ExchangeSession } from '../exchange/session.js';
 import type { Emitter } from './events.js';
 import type { Journal } from './journal.js';
 import type { ActionTable } from './observe.js';
 import { redactParameters } from './redact.js';
 import { withRetry, type RetryPolicy } from './retry.js';
+import type { SessionPool } from './session-pool.js';
 import type { ChangeResult, PlanDocument } from './types.js';
 
 export interface StepTask {
@@ -39,6 +41,11 @@ export interface ApplyPlanOptions {
   emitter: Emitter;
   /** Parallel writes within a step, 1..3. */
   concurrency: number;
+  /**
+   * Where parallel writers get their sessions, one each (a PwshSession runs one call at a time).
+   * Absent: every writer shares ctx.session (fine for the in-process simulator and test doubles).
+   */
+  pool?: Pick<SessionPool, 'sessionsFor'>;
   retry: RetryPolicy;
   /** step id → continueOnError (absent: false). */
   continueOnError?: Readonly<Record<string, boolean>>;
@@ -99,13 +106,15 @@ async function applyStep(
   const queue = [...step.changes];
   let failed = 0;
   let done = 0;
-  const worker = async () => {
+  // Each writer owns one session for the whole step: never two calls in flight on one session.
+  const worker = async (session: ExchangeSession) => {
+    const ctx = session === options.ctx.session ? options.ctx : { ...options.ctx, session };
     for (let change = queue.shift(); change; change = queue.shift()) {
       if (options.ctx.signal.aborted) {
         results.set(change.id, { ...baseResult(change), status: 'skipped', error: 'interrupted', attempts: 0, durationMs: 0, warnings: [] });
         continue;
       }
-      const result = await applyChange(change, step.uses, options);
+      const result = await applyChange(change, step.uses, { ...options, ctx });
       results.set(change.id, result);
       if (result.status === 'failed') failed += 1;
       done += 1;
@@ -113,7 +122,11 @@ async function applyStep(
     }
   };
   const workers = Math.max(1, Math.min(3, options.concurrency, step.changes.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+  const sessions =
+    workers > 1 && options.pool && !options.ctx.signal.aborted
+      ? await options.pool.sessionsFor(workers)
+      : Array.from({ length: workers }, () => options.ctx.session);
+  await Promise.all(sessions.map(worker));
   return failed;
 }
 

@@ -26,6 +26,8 @@ export const ALL_CMDLETS = ALLOWED_CMDLETS.filter((c) => !/^(Connect|Disconnect)
 
 export interface OpenedRun {
   session: ExchangeSession;
+  /** Opens one more session on the same target, signed in and wrapped like `session` (the write pool). Optional: test doubles may omit it. */
+  openExtra?: () => Promise<ExchangeSession>;
   newContext(signal?: AbortSignal): RunContext;
 }
 
@@ -36,23 +38,32 @@ export async function openRunSession(
   options: { env: NodeJS.ProcessEnv; readOnly: boolean; emitter: Emitter; onDeviceCode?: (message: string) => void; wrap?: (s: ExchangeSession) => ExchangeSession; retry?: RetryPolicy },
 ): Promise<OpenedRun> {
   options.emitter.emit('connect', `connecting to ${source.playbook.tenant.organization} (${target})${options.readOnly ? ', read-only' : ''}`, { target });
-  const raw = await deps.openTarget(target, source.playbook.tenant, {
-    env: options.env,
-    baseDir: source.baseDir,
-    cmdlets: options.readOnly ? READ_CMDLETS : ALL_CMDLETS,
-    ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}),
-    log: (message) => options.emitter.emit('connect', message),
-  });
+  const openTarget = () =>
+    deps.openTarget(target, source.playbook.tenant, {
+      env: options.env,
+      baseDir: source.baseDir,
+      cmdlets: options.readOnly ? READ_CMDLETS : ALL_CMDLETS,
+      ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}),
+      log: (message) => options.emitter.emit('connect', message),
+    });
+  const raw = await openTarget();
   const instantSleep = raw.kind === 'simulator';
-  const retried = retryingReads(raw, {
-    policy: options.retry ?? DEFAULT_RETRY,
-    sleep: (ms) => (instantSleep ? Promise.resolve() : new Promise((r) => setTimeout(r, ms))),
-    onRetry: (cmdlet, attempt, delayMs) => options.emitter.emit('retry', `${cmdlet}: throttled; retry ${attempt + 1} in ${delayMs} ms`, { cmdlet, attempt, delayMs }),
-  });
-  const guarded = options.readOnly ? readOnlySession(retried) : retried;
-  const session = options.wrap ? options.wrap(guarded) : guarded;
+  // Every session of the run (the pool's extra ones too) gets the same guards and wrapper.
+  const guard = (opened: ExchangeSession): ExchangeSession => {
+    const retried = retryingReads(opened, {
+      policy: options.retry ?? DEFAULT_RETRY,
+      sleep: (ms) => (instantSleep ? Promise.resolve() : new Promise((r) => setTimeout(r, ms))),
+      onRetry: (cmdlet, attempt, delayMs) => options.emitter.emit('retry', `${cmdlet}: throttled; retry ${attempt + 1} in ${delayMs} ms`, { cmdlet, attempt, delayMs }),
+    });
+    const guarded = options.readOnly ? readOnlySession(retried) : retried;
+    return options.wrap ? options.wrap(guarded) : guarded;
+  };
+  const session = guard(raw);
   return {
     session,
+    // A second sign-in on the same target, for the write pool (session-pool.ts). Not with device-code
+    // sign-in: each extra session would make the person at the terminal type another code.
+    ...(source.playbook.tenant.auth.method === 'device-code' && !target.startsWith('sim:') ? {} : { openExtra: async () => guard(await openTarget()) }),
     // One context per phase: a fresh observation (verify after apply) must not reuse cached reads.
     newContext: (signal) =>
       createRunContext({ session, instantSleep, ...(signal ? { signal } : {}), baseDir: source.baseDir }),

@@ -20,6 +20,7 @@ import { onDevice } from './run-plan.js';
 import type { RunOptions } from './run-options.js';
 import { createRunDir, RUN_FILES, writeRunFile } from './rundir.js';
 import { assertPlanStillValid, readSavedPlan } from './saved-plan.js';
+import { createSessionPool } from './session-pool.js';
 import { countingSession, type CountingSession } from './session-guards.js';
 import { tenantRef } from './tenant-ref.js';
 import type { ApplyReport, PlanDocument } from './types.js';
@@ -28,6 +29,7 @@ import { show } from './apply.js';
 import type { OpenedRun } from './connect.js';
 import type { RunContext } from '../actions/types.js';
 import type { VerifyReport } from './types.js';
+import type { ExchangeSession } from '../exchange/session.js';
 
 export interface WriteRunOptions extends RunOptions {
   runsDir: string;
@@ -63,13 +65,13 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
   const tenant = tenantRef(source, target);
   emitter.emit('run-start', `apply ${source.playbook.name}`, { command: 'apply', playbook: source.playbook.name, change: source.playbook.change });
   const lock = acquireTenantLock({ organization: tenant.organization, target, command: `apply ${source.playbook.name}`, env: options.env, now });
-  let counting: CountingSession | undefined;
+  const counting = writeCounter();
   const run = await openRunSession(options.deps, source, target, {
     env: options.env,
     readOnly: false,
     emitter,
     ...onDevice(options),
-    wrap: (s) => (counting = countingSession(s)),
+    wrap: counting.wrap,
   }).catch((error) => {
     lock.release();
     throw error;
@@ -100,7 +102,7 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     await guardWrite(plan, { ...options, approved: Boolean(options.planFile) }, emitter);
 
     const continueOnError = Object.fromEntries(source.playbook.steps.map((s) => [s.id, s.continueOnError ?? false]));
-    return await writeJournaled(plan, source, run, () => counting?.writeCalls ?? 0, { ...options, continueOnError, kind: 'apply' }, emitter, async (ctx) => {
+    return await writeJournaled(plan, source, run, counting.total, { ...options, continueOnError, kind: 'apply' }, emitter, async (ctx) => {
       const fresh = await observeSteps(source.playbook, options.deps.actions, ctx, emitter);
       return buildVerifyReport({ playbook: source.playbook, playbookRef: plan.playbook, tenant, observations: fresh, actions: options.deps.actions, checkedAt: now() });
     });
@@ -108,6 +110,19 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     await run.session.close();
     lock.release();
   }
+}
+
+/** Counts write calls over every session of a run (the write pool opens more than one). */
+export function writeCounter(): { wrap: (s: ExchangeSession) => ExchangeSession; total: () => number } {
+  const counted: CountingSession[] = [];
+  return {
+    wrap: (s) => {
+      const c = countingSession(s);
+      counted.push(c);
+      return c;
+    },
+    total: () => counted.reduce((sum, c) => sum + c.writeCalls, 0),
+  };
 }
 
 /** The guards before any write: blocking risks, then confirmation. Throws RefusedError (exit 4). */
@@ -152,6 +167,16 @@ export async function writeJournaled(
   writeRunFile(runDir, RUN_FILES.plan, `${JSON.stringify(plan, null, 2)}\n`);
   options.onRunDir?.(runDir);
   const journal = Journal.open(join(runDir, RUN_FILES.journal), now);
+  const signal = options.signal ?? new AbortController().signal;
+  // Extra sessions for --concurrency > 1, opened only when a step has several changes to write.
+  const pool = createSessionPool({
+    primary: run.session,
+    ...(run.openExtra ? { openExtra: run.openExtra } : {}),
+    max: options.concurrency,
+    signal,
+    onOpening: (index, of) => emitter.emit('connect', `opening session ${index} of ${of} for parallel writes`, { session: index }),
+    onWarning: (message) => emitter.emit('warning', message),
+  });
   try {
     journal.append({
       type: 'run-start',
@@ -162,7 +187,6 @@ export async function writeJournaled(
       pid: process.pid,
       ...(options.undoes ? { undoes: options.undoes } : {}),
     });
-    const signal = options.signal ?? new AbortController().signal;
     const { results, interrupted } = await applyPlan({
       plan,
       actions: source ? options.deps.actions : {},
@@ -170,10 +194,13 @@ export async function writeJournaled(
       journal,
       emitter,
       concurrency: options.concurrency,
+      pool,
       retry: options.retry ?? DEFAULT_RETRY,
       continueOnError: options.continueOnError,
       ...(options.stepRunner ? { stepRunner: options.stepRunner } : {}),
     });
+    // The extra sessions are done once the writes are: verify reads through the run's own session.
+    await pool.close();
     const summary = summarizeResults(results);
     for (const r of results.filter((x) => x.status === 'failed')) emitter.emit('error', `failed: ${r.target} ${r.property} ${show(r.after)}: ${r.error}`, { changeId: r.changeId });
     const report: ApplyReport = { plan, runDir, results, summary, interrupted, writeCalls: writeCalls() };
@@ -186,6 +213,7 @@ export async function writeJournaled(
     emitter.emit('run-end', `${summary.applied} applied, ${summary.failed} failed, ${summary.skipped} skipped${interrupted ? ' (interrupted)' : ''}`, { summary, interrupted, runDir });
     return report;
   } finally {
+    await pool.close();
     journal.close();
   }
 }

@@ -19,10 +19,9 @@ import type { PlaybookSource } from './playbook-source.js';
 import { readBack } from './readback.js';
 import { rollbackCandidates, rollbackSteps, sameValue } from './rollback.js';
 import { onDevice } from './run-plan.js';
-import { guardWrite, writeJournaled, type WriteRunOptions } from './run-apply.js';
+import { guardWrite, writeCounter, writeJournaled, type WriteRunOptions } from './run-apply.js';
 import { RUN_FILES } from './rundir.js';
 import { readSavedPlan } from './saved-plan.js';
-import { countingSession, type CountingSession } from './session-guards.js';
 import type { ApplyReport, PlanDocument } from './types.js';
 import { verifyReportFrom } from './verify.js';
 
@@ -44,8 +43,8 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
   emitter.emit('run-start', `rollback ${options.runDir}`, { command: 'rollback', playbook: original.playbook.name, change: original.playbook.change });
 
   const lock = acquireTenantLock({ organization: original.tenant.organization, target, command: `rollback ${original.playbook.name}`, env: options.env, now });
-  let counting: CountingSession | undefined;
-  const run = await openRunSession(options.deps, source, target, { env: options.env, readOnly: false, emitter, ...onDevice(options), wrap: (s) => (counting = countingSession(s)) }).catch((error) => {
+  const counting = writeCounter();
+  const run = await openRunSession(options.deps, source, target, { env: options.env, readOnly: false, emitter, ...onDevice(options), wrap: counting.wrap }).catch((error) => {
     lock.release();
     throw error;
   });
@@ -73,7 +72,7 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
     options.showPlan?.(plan);
     await guardWrite(plan, { yes: options.yes, ...(options.confirm ? { confirm: options.confirm } : {}), approved: false }, emitter);
     const continueOnError = Object.fromEntries(steps.map((s) => [s.stepId, true]));
-    return await writeJournaled(plan, null, run, () => counting?.writeCalls ?? 0, { ...options, continueOnError, kind: 'rollback', undoes: options.runDir }, emitter, async (ctx) => {
+    return await writeJournaled(plan, null, run, counting.total, { ...options, continueOnError, kind: 'rollback', undoes: options.runDir }, emitter, async (ctx) => {
       const findings: Finding[] = [];
       for (const { change } of candidates.items) {
         const value = await readBack(ctx.session, change.call);
