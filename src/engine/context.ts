@@ -10,6 +10,7 @@ export interface RunContextOptions {
   signal?: AbortSignal;
   /** A simulated tenant advances its own clock per poll, so waiting is pointless there. */
   instantSleep?: boolean;
+  /** Default: the session's clock when it has one (a simulated tenant's state.clock), else the real clock. */
   now?: () => Date;
   report?: (message: string) => void;
   /** The playbook's folder (relative paths in `with` resolve against it). */
@@ -41,7 +42,9 @@ export function createRunContext(options: RunContextOptions): RunContext {
         }, { once: true });
       });
     },
-    now: options.now ?? (() => new Date()),
+    // The tenant's clock, not the machine's: a search window or job age computed from a different
+    // clock than the tenant's would disagree with it by however far apart the two are.
+    now: options.now ?? (options.session.now ? () => options.session.now!() : () => new Date()),
     report: options.report ?? (() => {}),
     signal,
     ...(options.baseDir ? { baseDir: options.baseDir } : {}),

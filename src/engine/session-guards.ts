@@ -3,7 +3,7 @@
  * that refuses writes (read-only is enforced, not hoped for), apply gets one that counts writes.
  */
 import type { CmdletParameters, ExchangeSession, InvokeOptions, PsObject } from '../exchange/session.js';
-import { isWriteCmdlet } from '../exchange/session.js';
+import { clockOf, isWriteCmdlet } from '../exchange/session.js';
 import { backoffDelay, isThrottling, withRetry, type RetryPolicy } from './retry.js';
 
 export class ReadOnlyViolation extends Error {
@@ -19,6 +19,7 @@ export function readOnlySession(session: ExchangeSession): ExchangeSession {
   };
   return {
     kind: session.kind,
+    ...clockOf(session),
     async invoke(cmdlet: string, parameters?: CmdletParameters, options?: InvokeOptions) {
       guard(cmdlet);
       return session.invoke(cmdlet, parameters, options);
@@ -42,6 +43,7 @@ export function countingSession(session: ExchangeSession): CountingSession {
   };
   return {
     kind: session.kind,
+    ...clockOf(session),
     get writeCalls() {
       return writes;
     },
@@ -70,6 +72,7 @@ export function retryingReads(
     withRetry(op, { policy: options.policy, sleep: options.sleep, onRetry: (attempt, delay) => options.onRetry?.(cmdlet, attempt, delay) }).then((r) => r.value);
   return {
     kind: session.kind,
+    ...clockOf(session),
     invoke(cmdlet: string, parameters?: CmdletParameters, invokeOptions?: InvokeOptions) {
       if (isWriteCmdlet(cmdlet)) return session.invoke(cmdlet, parameters, invokeOptions);
       return retrying(cmdlet, () => session.invoke(cmdlet, parameters, invokeOptions));

@@ -67,6 +67,16 @@ export interface ExchangeSession {
   stream(cmdlet: string, parameters?: CmdletParameters, options?: InvokeOptions): AsyncIterable<PsObject>;
   /** Disconnect and release the process or file. Idempotent. */
   close(): Promise<void>;
+  /**
+   * The tenant's clock, when it is not the real one (a simulated tenant with state.clock set).
+   * Actions date search windows, quota counts and job reuse by it, so they agree with the tenant.
+   */
+  now?(): Date;
+}
+
+/** The `now` of a session, for wrappers to pass through (nothing when the session has none). */
+export function clockOf(session: ExchangeSession): Pick<ExchangeSession, 'now'> {
+  return session.now ? { now: () => session.now!() } : {};
 }
 
 /** The cmdlets any session may run. The pwsh host enforces its own copy of this list. */

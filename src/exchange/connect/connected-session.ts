@@ -29,7 +29,9 @@ export class ConnectedSession implements ExchangeSession {
   private hostMayBeGone = false;
   private reconnecting: Promise<void> | null = null;
   private closed = false;
-  private readonly now: () => number;
+  private readonly clock: () => number;
+  /** The inner session's tenant clock, passed through (absent when the inner session has none). */
+  readonly now?: () => Date;
 
   private constructor(
     /** The session underneath (tests read PwshSession.pid from it). */
@@ -38,7 +40,8 @@ export class ConnectedSession implements ExchangeSession {
     private readonly options: ConnectedSessionOptions,
   ) {
     this.kind = inner.kind;
-    this.now = options.now ?? Date.now;
+    if (inner.now) this.now = () => inner.now!();
+    this.clock = options.now ?? Date.now;
   }
 
   /** Connects once; if that fails the inner session is closed and the sign-in error thrown. */
@@ -103,7 +106,7 @@ export class ConnectedSession implements ExchangeSession {
   private dueReason(): ConnectReason | null {
     if (this.restarted) return 'restart';
     const expiresOn = this.connector.expiresOn();
-    if (expiresOn && expiresOn.getTime() - this.now() < RENEW_BEFORE_EXPIRY_MS) return 'expiry';
+    if (expiresOn && expiresOn.getTime() - this.clock() < RENEW_BEFORE_EXPIRY_MS) return 'expiry';
     return null;
   }
 

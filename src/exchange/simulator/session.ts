@@ -88,6 +88,11 @@ export class SimulatedSession implements ExchangeSession {
     return this.shared.tenant.state;
   }
 
+  /** The tenant's clock: state.clock when set (searches and activity are dated by it), else the real one. */
+  now(): Date {
+    return this.shared.tenant.now();
+  }
+
   async invoke(cmdlet: string, parameters: CmdletParameters = {}, options: InvokeOptions = {}): Promise<InvokeResult> {
     const result: InvokeResult = { objects: [], warnings: [], errors: [] };
     for await (const object of this.execute(cmdlet, parameters, options, result)) result.objects.push(object);
