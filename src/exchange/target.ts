@@ -62,7 +62,7 @@ export async function openTarget(target: string, tenant: Playbook['tenant'], opt
     ...(options.log ? { log: options.log } : {}),
     ...options.connector,
   });
-  const session = await startPowerShell(options, async (invoke) => {
+  const session = await startPowerShell(options, secretEnvNames(tenant.auth), async (invoke) => {
     // A fresh host starts signed out: sign in there before the call that needed it runs.
     await connector.connect({ invoke }, 'restart');
   });
@@ -84,7 +84,17 @@ function definedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
-async function startPowerShell(options: OpenTargetOptions, onRestart: (invoke: Invoker['invoke']) => Promise<void>): Promise<ExchangeSession> {
+/** Environment variables the playbook's secrets (token, certificate password) are read from. */
+export function secretEnvNames(auth: Playbook['tenant']['auth']): string[] {
+  const references = [auth.method === 'access-token' ? auth.token : undefined, auth.method === 'certificate' ? auth.certificatePassword : undefined];
+  return references.flatMap((reference) => /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(reference ?? '')?.[1] ?? []);
+}
+
+async function startPowerShell(
+  options: OpenTargetOptions,
+  withheldEnv: string[],
+  onRestart: (invoke: Invoker['invoke']) => Promise<void>,
+): Promise<ExchangeSession> {
   const pwsh = findPwsh(options.env);
   if (!pwsh) {
     throw new SessionError(
@@ -104,6 +114,7 @@ async function startPowerShell(options: OpenTargetOptions, onRestart: (invoke: I
     pwshPath: pwsh.path,
     modulePaths: modulePathsFrom(options.env),
     env: definedEnv(options.env),
+    withheldEnv,
     onStderr: consoleLine('stderr'),
     onStray: consoleLine('stdout'),
     onRestart,

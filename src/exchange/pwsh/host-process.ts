@@ -24,7 +24,8 @@ export interface HostProcessOptions {
   hostScript: string;
   moduleName: string;
   modulePaths: string[];
-  env: Record<string, string>;
+  /** The whole environment of pwsh; a key set to undefined is withheld, not inherited. */
+  env: Record<string, string | undefined>;
   startTimeoutMs: number;
   onMessage: (message: HostMessage) => void;
   onStderr: (line: string) => void;

@@ -28,6 +28,11 @@ export interface PwshSessionOptions {
   moduleName?: string;
   /** Extra environment for pwsh (merged over this process's). */
   env?: Record<string, string>;
+  /**
+   * Variables pwsh must not inherit, e.g. the ones holding a token or certificate password:
+   * secrets reach the host over stdin only, so they need not sit in its environment.
+   */
+  withheldEnv?: readonly string[];
   onStderr?: (line: string) => void;
   /** Console output that is not protocol (banners, a module's stray writes). */
   onStray?: (line: string) => void;
@@ -152,7 +157,7 @@ export class PwshSession implements ExchangeSession {
       hostScript: hostScriptPath,
       moduleName: options.moduleName,
       modulePaths: options.modulePaths ?? [],
-      env: { ...(process.env as Record<string, string>), ...options.env },
+      env: withhold({ ...(process.env as Record<string, string>), ...options.env }, options.withheldEnv ?? []),
       startTimeoutMs: options.startTimeoutMs ?? 60_000,
       onMessage: (message) => this.onMessage(message),
       onStderr: (line) => options.onStderr?.(this.active ? this.active.redact(line) : line),
@@ -299,4 +304,9 @@ function redactRecord(record: CmdletErrorRecord, redact: Redact): CmdletErrorRec
 
 function unknownFailure(cmdlet: string): CmdletErrorRecord {
   return { exceptionType: 'Unknown', fullyQualifiedErrorId: 'Unknown', message: `${cmdlet} failed without an error record.` };
+}
+
+function withhold(env: Record<string, string>, names: readonly string[]): Record<string, string | undefined> {
+  // execa drops a key whose value is undefined instead of inheriting it from process.env.
+  return { ...env, ...Object.fromEntries(names.map((name) => [name, undefined])) };
 }

@@ -88,6 +88,11 @@ describe.skipIf(!pwsh)('--target exchange with the stub module', () => {
       expect(pid).toBeGreaterThan(0);
       expect(await readFile(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(TOKEN);
       expect(await processesWithArgv(TOKEN)).toEqual([]);
+      // The variable the token is read from is withheld from pwsh's environment too.
+      const environ = await readFile(`/proc/${pid}/environ`, 'utf8');
+      expect(environ).not.toContain(TOKEN);
+      expect(environ.split('\0').some((entry) => entry.startsWith('EXO_TOKEN='))).toBe(false);
+      expect(environ).toContain('EXO_PLAYBOOK_STUB_STATE=');
     } finally {
       await session.close();
     }
