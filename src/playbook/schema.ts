@@ -77,6 +77,13 @@ export const usageWith = z.strictObject({
   notifyAddress: z.union([smtpAddress, z.array(smtpAddress).max(10)]).optional().describe('Who receives the report by mail.'),
   wait: z.boolean().default(true).describe('Poll Get-HistoricalSearch until the job ends; false records the JobId and moves on.'),
   timeoutMinutes: duration.max(1440).default(240).describe('How long to poll before giving up.'),
+  pollSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(600)
+    .default(30)
+    .describe('Seconds before the first Get-HistoricalSearch poll; each later wait doubles, up to 10 minutes.'),
   reuseHours: z.number().int().min(0).max(240).default(24).describe('Reuse a matching job submitted this recently instead of spending quota.'),
 });
 

@@ -9,6 +9,10 @@ import type { Change, RunContext } from '../../types.js';
 /** Searches per tenant per 24 hours, cancelled ones included (EXCHANGE-FACTS). */
 export const DAILY_SEARCH_QUOTA = 250;
 export const FINAL_STATUSES = ['Done', 'Cancelled', 'Failed'] as const;
+/** The first wait before polling a submitted search (usage `pollSeconds` default). */
+export const DEFAULT_POLL_SECONDS = 30;
+/** Waits double up to this: a real search takes minutes to hours, and each poll is a call. */
+export const MAX_POLL_MS = 10 * 60_000;
 
 export interface HistoricalSearchJob {
   jobId: string;
@@ -111,6 +115,8 @@ export function submitSearchChange(stepId: string, request: SearchRequest, obser
 export interface PollOptions {
   wait: boolean;
   timeoutMinutes: number;
+  /** The first wait in seconds; later ones double up to MAX_POLL_MS. */
+  pollSeconds?: number;
 }
 
 /** Submits the search and, when asked to wait, polls with backoff until it ends or the timeout passes. */
@@ -124,7 +130,7 @@ export async function submitAndPoll(change: Change, ctx: RunContext, options: Po
   ctx.report(`Historical search ${job.jobId} submitted`);
   if (!options.wait) return { job, warnings };
   const deadline = ctx.now().getTime() + options.timeoutMinutes * 60_000;
-  let delay = 30_000;
+  let delay = Math.min((options.pollSeconds ?? DEFAULT_POLL_SECONDS) * 1000, MAX_POLL_MS);
   // A clock that does not move (a simulated tenant) must not poll forever either.
   let pollsLeft = Math.ceil(options.timeoutMinutes / 10) + 10;
   while (!(FINAL_STATUSES as readonly string[]).includes(job.status)) {
@@ -134,7 +140,7 @@ export async function submitAndPoll(change: Change, ctx: RunContext, options: Po
       break;
     }
     await ctx.sleep(delay);
-    delay = Math.min(delay * 2, 10 * 60_000);
+    delay = Math.min(delay * 2, MAX_POLL_MS);
     const polled = await ctx.session.invoke('Get-HistoricalSearch', { JobId: job.jobId });
     const next = polled.objects[0];
     if (next) job = toJob(next);

@@ -18,6 +18,7 @@ import { resolveMailboxes, type ResolvedMailbox } from '../resolve-mailboxes.js'
 import { readClientsReport } from './clients-report.js';
 import {
   DAILY_SEARCH_QUOTA,
+  DEFAULT_POLL_SECONDS,
   findReusableJob,
   searchesInLast24Hours,
   submitAndPoll,
@@ -137,7 +138,7 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
   }
   plan.changes.push({
     ...submitSearchChange(stepId, request, observedAt),
-    applyOptions: { wait: input.with.wait, timeoutMinutes: input.with.timeoutMinutes },
+    applyOptions: { wait: input.with.wait, timeoutMinutes: input.with.timeoutMinutes, pollSeconds: input.with.pollSeconds },
   });
   plan.notes.push(
     `The report is delivered by mail${request.notifyAddress.length ? ` to ${request.notifyAddress.join(', ')}` : ''} and in the admin center; ` +
@@ -177,6 +178,8 @@ export const usageAction: ActionDefinition<UsageWith, UsageObserved> = {
     const { job, warnings } = await submitAndPoll(change, ctx, {
       wait: options.wait !== false,
       timeoutMinutes: typeof options.timeoutMinutes === 'number' ? options.timeoutMinutes : 240,
+      // A plan saved before pollSeconds existed polls as it always did.
+      pollSeconds: typeof options.pollSeconds === 'number' ? options.pollSeconds : DEFAULT_POLL_SECONDS,
     });
     return { result: { JobId: job.jobId, Status: job.status, Rows: job.rows }, warnings };
   },
