@@ -45,7 +45,7 @@ export interface ApplyPlanOptions {
    * Where parallel writers get their sessions, one each (a PwshSession runs one call at a time).
    * Absent: every writer shares ctx.session (fine for the in-process simulator and test doubles).
    */
-  pool?: Pick<SessionPool, 'sessionsFor'>;
+  pool?: Pick<SessionPool, 'slots'>;
   retry: RetryPolicy;
   /** step id → continueOnError (absent: false). */
   continueOnError?: Readonly<Record<string, boolean>>;
@@ -122,11 +122,25 @@ async function applyStep(
     }
   };
   const workers = Math.max(1, Math.min(3, options.concurrency, step.changes.length));
-  const sessions =
-    workers > 1 && options.pool && !options.ctx.signal.aborted
-      ? await options.pool.sessionsFor(workers)
-      : Array.from({ length: workers }, () => options.ctx.session);
-  await Promise.all(sessions.map(worker));
+  if (workers === 1 || !options.pool || options.ctx.signal.aborted) {
+    // Without a pool every writer shares ctx.session (the in-process simulator and test doubles allow that).
+    await Promise.all(Array.from({ length: workers }, () => worker(options.ctx.session)));
+    return failed;
+  }
+  // The first writer starts at once on the run's session; the others join as their sign-in finishes.
+  // Once the queue is empty the step is done: a sign-in still in progress is not waited for (the
+  // pool keeps the session for later steps and closes it at the end).
+  const [first, ...extras] = options.pool.slots(workers);
+  const joined: Promise<void>[] = [];
+  let queueDrained = false;
+  for (const slot of extras) {
+    void slot.then((session) => {
+      if (session && !queueDrained) joined.push(worker(session));
+    });
+  }
+  await worker((await first) ?? options.ctx.session);
+  queueDrained = true;
+  await Promise.all(joined);
   return failed;
 }
 

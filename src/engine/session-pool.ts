@@ -3,10 +3,12 @@
  * call at a time, so N parallel writes need N sessions, each its own pwsh host signed in on its own
  * (Exchange Online allows 3 sessions per user; connecting once per process is what the module wants).
  *
- * The first session is the run's own (observe and verify keep using it). Extra ones are opened only
- * when a step really has more than one change to write, and kept for later steps. A session that
- * cannot be opened (sign-in refused, pwsh gone) is not a reason to fail the run: the writes go on
- * with the sessions the pool has, and the caller is told once.
+ * Slot 0 is the run's own session (observe and verify keep using it). The other slots are opened only
+ * when a step really has more than one change to write, and kept for later steps. Nobody waits for
+ * them: a writer starts on the run's session at once and the others join as their sign-in finishes,
+ * so a slow sign-in never makes a run slower than a serial one. A session that cannot be opened
+ * (sign-in refused, pwsh gone) is not a reason to fail the run: the writes go on over the sessions
+ * the pool has, and the caller is told.
  */
 import type { ExchangeSession } from '../exchange/session.js';
 
@@ -15,19 +17,20 @@ export const MAX_SESSIONS = 3;
 
 export interface SessionPool {
   /**
-   * Up to `wanted` sessions (never more than the pool's maximum), the run's own first. Opens the
-   * missing ones; returns fewer when opening failed. Always at least one.
+   * One slot per writer, at most the pool's maximum: slot 0 is the run's own session (already
+   * resolved); the others resolve when their session is signed in, or to undefined when it could not
+   * be opened. Opens what is missing; asking again returns the same slots.
    */
-  sessionsFor(wanted: number): Promise<readonly ExchangeSession[]>;
+  slots(wanted: number): readonly Promise<ExchangeSession | undefined>[];
   /**
-   * Closes every extra session this pool opened (the run's own session belongs to its opener).
-   * Idempotent, and never throws: it runs in `finally` blocks, where it must not hide the run's result.
+   * Waits for sign-ins still in progress, then closes every extra session (the run's own belongs to
+   * its opener). Idempotent, and never throws: it runs in `finally`, where it must not hide the result.
    */
   close(): Promise<void>;
 }
 
 export interface SessionPoolOptions {
-  /** The run's session: always the first of the pool, never closed by it. */
+  /** The run's session: always slot 0, never closed by the pool. */
   primary: ExchangeSession;
   /** Opens one more signed-in session on the same target; absent: the pool is just the primary. */
   openExtra?: () => Promise<ExchangeSession>;
@@ -37,74 +40,60 @@ export interface SessionPoolOptions {
   signal?: AbortSignal;
   /** Told when opening or closing an extra session failed; the run goes on with what it has. */
   onWarning?: (message: string) => void;
-  /** Told when an extra session is about to be opened (e.g. a 'connect' event). */
-  onOpening?: (index: number, of: number) => void;
+  /** Told when an extra session starts opening (e.g. a 'connect' event). */
+  onOpening?: (slot: number, of: number) => void;
 }
 
 export function createSessionPool(options: SessionPoolOptions): SessionPool {
   const max = Math.max(1, Math.min(MAX_SESSIONS, Math.floor(options.max)));
-  const sessions: ExchangeSession[] = [options.primary];
-  const extras: ExchangeSession[] = [];
-  // One failed opening usually means every further one fails the same way (and costs a sign-in):
-  // stop trying for the rest of the run.
+  const slots: Promise<ExchangeSession | undefined>[] = [Promise.resolve(options.primary)];
+  const opened: ExchangeSession[] = [];
+  // One failed sign-in usually means every further one fails the same way (and each costs a
+  // sign-in): stop opening for the rest of the run.
   let gaveUp = false;
   let closed = false;
-  // Steps ask one after another, but a caller racing itself must not open more than `max`.
-  let opening: Promise<unknown> = Promise.resolve();
 
-  const grow = async (target: number): Promise<void> => {
-    const missing = target - sessions.length;
-    if (missing <= 0 || gaveUp || closed || !options.openExtra || options.signal?.aborted) return;
-    const openExtra = options.openExtra;
-    const settled = await Promise.allSettled(
-      Array.from({ length: missing }, (_, i) => {
-        options.onOpening?.(sessions.length + i + 1, target);
-        return openExtra();
-      }),
-    );
-    const failures: unknown[] = [];
-    for (const outcome of settled) {
-      if (outcome.status === 'rejected') {
-        failures.push(outcome.reason);
-        continue;
-      }
-      // close() ran while this one was signing in: it must not outlive the run.
-      if (closed) await outcome.value.close().catch(() => undefined);
-      else {
-        sessions.push(outcome.value);
-        extras.push(outcome.value);
-      }
-    }
-    if (failures.length) {
+  const open = async (slot: number, of: number, openExtra: () => Promise<ExchangeSession>): Promise<ExchangeSession | undefined> => {
+    options.onOpening?.(slot, of);
+    let session: ExchangeSession;
+    try {
+      session = await openExtra();
+    } catch (error) {
       gaveUp = true;
-      options.onWarning?.(
-        `could not open ${failures.length} extra session${failures.length === 1 ? '' : 's'} for parallel writes (${reason(failures[0])}); ` +
-          `continuing with ${sessions.length} session${sessions.length === 1 ? '' : 's'}`,
-      );
+      options.onWarning?.(`could not open session ${slot} of ${of} for parallel writes (${reason(error)}); the writes go on over the other sessions`);
+      return undefined;
+    }
+    // close() ran while this one was signing in: it must not outlive the run.
+    if (closed) {
+      await closeQuietly(session);
+      return undefined;
+    }
+    opened.push(session);
+    return session;
+  };
+
+  const closeQuietly = async (session: ExchangeSession) => {
+    try {
+      await session.close();
+    } catch (error) {
+      options.onWarning?.(`an extra session did not close cleanly: ${reason(error)}`);
     }
   };
 
   return {
-    async sessionsFor(wanted) {
-      const target = Math.max(1, Math.min(max, Math.floor(wanted)));
-      const turn = opening.then(() => grow(target));
-      opening = turn.catch(() => undefined);
-      await turn;
-      return sessions.slice(0, target);
+    slots(wanted) {
+      const count = Math.max(1, Math.min(max, Math.floor(wanted)));
+      const openExtra = options.openExtra;
+      while (slots.length < count && openExtra && !gaveUp && !closed && !options.signal?.aborted) {
+        slots.push(open(slots.length + 1, count, openExtra));
+      }
+      return slots.slice(0, count);
     },
     async close() {
-      if (closed) {
-        await opening;
-        return;
-      }
       closed = true;
-      await opening;
-      const closing = extras.splice(0);
-      sessions.length = 1;
+      await Promise.allSettled(slots);
       // Every extra is closed even when one of them fails to (a stuck host must not keep the others open).
-      const outcomes = await Promise.allSettled(closing.map((s) => s.close()));
-      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-      if (failed) options.onWarning?.(`an extra session did not close cleanly: ${reason(failed.reason)}`);
+      await Promise.all(opened.splice(0).map(closeQuietly));
     },
   };
 }

@@ -184,7 +184,28 @@ describe('apply --concurrency with a session pool', () => {
     expect(tenant.sessions).toHaveLength(2);
     for (const s of tenant.sessions) expect(s.maxInFlight).toBe(1);
     const warnings = events.filter((e) => e.type === 'warning').map((e) => e.message);
-    expect(warnings).toEqual([expect.stringMatching(/could not open 1 extra session for parallel writes \(AADSTS50126: sign-in refused\); continuing with 2 sessions/)]);
+    expect(warnings).toEqual([expect.stringMatching(/could not open session 3 of 3 for parallel writes \(AADSTS50126: sign-in refused\); the writes go on over the other sessions/)]);
+    expect(tenant.sessions.map((s) => s.closes)).toEqual([1, 1]);
+  });
+
+  it('a slow sign-in does not hold the writes up: they start on the run\'s session, the late session is still closed', async () => {
+    const { tenant, openTarget } = fakeTenant(allNull(6), { delayMs: 5 });
+    const { options } = setup(openTarget, [{ id: 'allow', values: allFalse(6) }], 2);
+    let opens = 0;
+    let writesWhenSignedIn = -1;
+    options.deps.openTarget = async () => {
+      if (++opens === 2) {
+        await new Promise((r) => setTimeout(r, 300));
+        writesWhenSignedIn = tenant.sessions[0]!.writes;
+      }
+      return openTarget();
+    };
+    const report = await runApply(options);
+    expect(report.summary.applied).toBe(6);
+    // Every write was done on the run's own session before the second one finished signing in.
+    expect(writesWhenSignedIn).toBe(6);
+    expect(tenant.sessions).toHaveLength(2);
+    expect(tenant.sessions[1]!.writes).toBe(0);
     expect(tenant.sessions.map((s) => s.closes)).toEqual([1, 1]);
   });
 
@@ -205,12 +226,16 @@ describe('apply --concurrency with a session pool', () => {
 
 describe('createSessionPool', () => {
   const primary = fakeSession({});
+  const settle = (slots: readonly Promise<ExchangeSession | undefined>[]) => Promise.all(slots);
 
-  it('never hands out more than the maximum, nor more than 3', async () => {
+  it('never hands out more than the maximum, nor more than 3; asking again reuses the slots', async () => {
     let opened = 0;
     const pool = createSessionPool({ primary, max: 5, openExtra: async () => (opened++, fakeSession({})) });
-    expect(await pool.sessionsFor(10)).toHaveLength(3);
-    expect((await pool.sessionsFor(2))[0]).toBe(primary);
+    const three = await settle(pool.slots(10));
+    expect(three).toHaveLength(3);
+    expect(three[0]).toBe(primary);
+    expect(new Set(three).size).toBe(3);
+    expect(await settle(pool.slots(2))).toEqual(three.slice(0, 2));
     expect(opened).toBe(2);
     await pool.close();
   });
@@ -220,7 +245,7 @@ describe('createSessionPool', () => {
     aborted.abort();
     let opened = 0;
     const none = createSessionPool({ primary, max: 3, signal: aborted.signal, openExtra: async () => (opened++, fakeSession({})) });
-    expect(await none.sessionsFor(3)).toEqual([primary]);
+    expect(await settle(none.slots(3))).toEqual([primary]);
     expect(opened).toBe(0);
 
     let release!: () => void;
@@ -230,12 +255,30 @@ describe('createSessionPool', () => {
       lateClosed += 1;
     };
     const pool = createSessionPool({ primary, max: 2, openExtra: () => new Promise((r) => (release = () => r(late))) });
-    const asked = pool.sessionsFor(2);
-    await new Promise((r) => setTimeout(r, 0));
+    const asked = pool.slots(2);
     const closing = pool.close();
     release();
     await closing;
-    expect(await asked).toEqual([primary]);
+    expect(await settle(asked)).toEqual([primary, undefined]);
     expect(lateClosed).toBe(1);
+  });
+
+  it('a failed sign-in resolves its slot to nothing, warns once, and no further session is tried', async () => {
+    const warnings: string[] = [];
+    let tries = 0;
+    const pool = createSessionPool({
+      primary,
+      max: 3,
+      onWarning: (m) => warnings.push(m),
+      openExtra: async () => {
+        tries += 1;
+        throw new Error('sign-in refused');
+      },
+    });
+    expect(await settle(pool.slots(2))).toEqual([primary, undefined]);
+    expect(await settle(pool.slots(3))).toEqual([primary, undefined]);
+    expect(tries).toBe(1);
+    expect(warnings).toEqual(['could not open session 2 of 2 for parallel writes (sign-in refused); the writes go on over the other sessions']);
+    await pool.close();
   });
 });
