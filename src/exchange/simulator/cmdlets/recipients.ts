@@ -51,18 +51,10 @@ function exoCasView(m: SimMailbox, extra: readonly string[]): PsObject {
   return view;
 }
 
+/** Get-Mailbox shows the same identity properties; the SMTP AUTH switch is a CAS property. */
 function mailboxView(m: SimMailbox): PsObject {
-  return {
-    Identity: m.Name,
-    Name: m.Name,
-    DisplayName: m.DisplayName,
-    Alias: m.Alias,
-    PrimarySmtpAddress: m.PrimarySmtpAddress,
-    EmailAddresses: [...m.EmailAddresses],
-    UserPrincipalName: m.UserPrincipalName,
-    Guid: m.Guid,
-    RecipientTypeDetails: m.RecipientTypeDetails,
-  };
+  const { SmtpClientAuthenticationDisabled: _casOnly, ...view } = casView(m);
+  return view;
 }
 
 function userView(m: SimMailbox): PsObject {
