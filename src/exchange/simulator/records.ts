@@ -1,6 +1,6 @@
 /**
  * The error records the simulated service returns, with the exception types, FullyQualifiedErrorIds
- * and texts of the real ExchangeOnlineManagement module (/work/shared/EXCHANGE-FACTS.md). The stub
+ * and texts of the real ExchangeOnlineManagement module (the team's EXCHANGE-FACTS notes (shared/EXCHANGE-FACTS.md)). The stub
  * PowerShell module (test/fixtures/modules/ExchangeOnlineManagement) must produce the same records:
  * the conformance suite compares them.
  */

@@ -1,6 +1,6 @@
 /**
  * SimulatedSession: the in-process Exchange Online tenant behind `--target sim:<state.json>`.
- * Semantics follow /work/shared/EXCHANGE-FACTS.md and match the stub ExchangeOnlineManagement module
+ * Semantics follow the team's EXCHANGE-FACTS notes (shared/EXCHANGE-FACTS.md) and match the stub ExchangeOnlineManagement module
  * (test/fixtures/modules), which works over the same state file; the conformance suite compares them.
  *
  * The state file is read once when the first session on it opens, and written back (atomically)
