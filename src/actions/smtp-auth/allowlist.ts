@@ -8,8 +8,8 @@ import type { z } from 'zod';
 import { InputError } from '../../errors.js';
 import { allowlistWith } from '../../playbook/schema.js';
 import { formatLocation, locateAddress } from '../locate.js';
-import type { ActionDefinition, Change, Finding, PlanInput, StepPlan } from '../types.js';
-import { psLiteral } from './effective.js';
+import type { ActionDefinition, Change, Finding, PlanInput, ResolvedPlaybookView, StepPlan } from '../types.js';
+import { effectiveSmtpAuthDisabled, psLiteral } from './effective.js';
 import type { ResolvedMailbox } from './resolve-mailboxes.js';
 import { observeSmtpAuthState, type SmtpAuthState } from './smtp-auth-state.js';
 import type { TriState } from '../../exchange/simulator/state.js';
@@ -98,7 +98,18 @@ export function planAllowlist(input: PlanInput<AllowlistWith, SmtpAuthState>): S
   return plan;
 }
 
+/**
+ * A smtp-auth/verify step without its own `mailboxes` checks this step's allowlist: every listed
+ * mailbox (allowlisted-on, missing ones too) and every stray explicit $false (others-off).
+ */
+function checkedByVerifyStep(playbook: ResolvedPlaybookView): boolean {
+  return playbook.steps.some((step) => step.uses === 'smtp-auth/verify' && (step.with as { mailboxes?: unknown } | undefined)?.mailboxes === undefined);
+}
+
 export function verifyAllowlist(input: PlanInput<AllowlistWith, SmtpAuthState>): Finding[] {
+  // Saying the same thing about the same mailbox twice makes a reviewer count twice: when the
+  // playbook's verify step covers this allowlist, this step reports only what that step cannot see.
+  if (checkedByVerifyStep(input.playbook)) return onlyInheritedOn(input);
   const { stepId, observed } = input;
   const findings: Finding[] = [];
   const allowlisted = new Set<string>();
@@ -131,6 +142,29 @@ export function verifyAllowlist(input: PlanInput<AllowlistWith, SmtpAuthState>):
     if (stray.length === 0) {
       findings.push({ stepId, check: 'no-stray-overrides', status: 'pass', subject: 'Mailboxes', message: 'no other mailbox has an explicit $false' });
     }
+  }
+  return findings;
+}
+
+/**
+ * What verify cannot see: an allowlisted mailbox that is on only because it follows an organization
+ * that is still on ($null). Verify passes it (it is on today); it goes off when the organization does.
+ */
+function onlyInheritedOn(input: PlanInput<AllowlistWith, SmtpAuthState>): Finding[] {
+  const { stepId, observed } = input;
+  const seen = new Set<string>();
+  const findings: Finding[] = [];
+  for (const { mailbox, value } of observed.listed ?? []) {
+    if (mailbox === null || seen.has(mailbox)) continue;
+    seen.add(mailbox);
+    if (value === false || effectiveSmtpAuthDisabled(value, observed.organizationDisabled)) continue;
+    findings.push({
+      stepId,
+      check: 'allowlisted-explicit',
+      status: 'fail',
+      subject: mailbox,
+      message: `${PROPERTY} is ${psLiteral(value)}: on only while the organization is on; the allowlist wants $false`,
+    });
   }
   return findings;
 }
