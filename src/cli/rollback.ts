@@ -1,12 +1,17 @@
 /**
  * `exo-playbook rollback <run-dir>`: restore the before-values a run's journal recorded, newest
  * first, with the same confirmation rules as apply, journaled in a new run directory.
- * Exit codes as for apply.
+ * Exit codes as for apply; --notify-webhook and --keep-runs as for apply.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { runRollback } from '../engine/run-rollback.js';
+import { notifyAfter } from '../engine/notify.js';
+import { pruneRuns } from '../engine/retention.js';
+import { RUN_FILES } from '../engine/rundir.js';
+import { readSavedPlan } from '../engine/saved-plan.js';
 import { stepRunnerFor } from '../engine/progress.js';
+import type { ApplyReport } from '../engine/types.js';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
 import { applyExitCode } from './apply.js';
@@ -15,6 +20,8 @@ import { confirmFor, engineDeps, interruptOnSigint, renderApply, renderPlan, ren
 interface RollbackFlags extends CommonFlags {
   runsDir: string;
   concurrency: number;
+  notifyWebhook?: string;
+  keepRuns?: number;
 }
 
 export function registerRollback(program: Command, io: CliIO, wrap: Wrap): void {
@@ -22,8 +29,9 @@ export function registerRollback(program: Command, io: CliIO, wrap: Wrap): void 
     .command('rollback')
     .argument('<run-dir>', 'a run directory made by apply (holds plan.json and journal.jsonl)')
     .description("restore the before-values the run's journal recorded (the target defaults to the run's own)");
-  withOptions(command, ['target', 'format', 'yes', 'runsDir', 'concurrency', 'logFile']).action(
-    wrap(async (runDir: string, flags: RollbackFlags, cmd: Command) => {
+  withOptions(command, ['target', 'format', 'yes', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'keepRuns']).action(
+    wrap(async (runDir: string, flags: RollbackFlags, cmd: Command) =>
+      notifyAfter({ spec: flags.notifyWebhook, command: 'rollback', playbookFile: runDir, ...recordedPlaybook(resolve(io.cwd, runDir)), env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
       const sinks = sinksFor(io, flags, { progress: true });
       const interrupt = interruptOnSigint(io);
       const confirm = confirmFor(io);
@@ -49,11 +57,35 @@ export function registerRollback(program: Command, io: CliIO, wrap: Wrap): void 
           onDeviceCode: (message) => io.stderr.write(`${message}\n`),
         });
         io.stdout.write(renderApply(report, flags.format, io));
-        return applyExitCode(report);
+        if (flags.keepRuns) await keepNewestRollbacks(io, resolve(io.cwd, flags.runsDir), report, flags.keepRuns);
+        return { exitCode: applyExitCode(report), outcome: { playbook: report.plan.playbook, tenant: report.plan.tenant, apply: report } };
       } finally {
         interrupt.dispose();
         sinks.close();
       }
-    }),
+    })),
   );
+}
+
+/** The playbook the run recorded, so a refused or failed rollback's message names it; nothing if unreadable. */
+function recordedPlaybook(runDir: string): { playbook?: { name: string; file: string; change?: string } } {
+  try {
+    const { name, file, change } = readSavedPlan(join(runDir, RUN_FILES.plan)).playbook;
+    return { playbook: { name, file, ...(change ? { change } : {}) } };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * --keep-runs: a rollback's run directory is `<time>-<playbook>-rollback`, so only earlier
+ * rollbacks of the playbook are pruned, never the apply runs (one of them is what was just undone).
+ * A failed prune is reported, never a reason to fail the run.
+ */
+async function keepNewestRollbacks(io: CliIO, runsDir: string, report: ApplyReport, keep: number): Promise<void> {
+  try {
+    await pruneRuns(runsDir, `${report.plan.playbook.name}-rollback`, keep, report.runDir);
+  } catch (error) {
+    io.stderr.write(`warning: --keep-runs: could not delete old run directories: ${(error as Error).message}\n`);
+  }
 }

@@ -43,9 +43,9 @@ export function resolveWebhookUrl(spec: string, env: NodeJS.ProcessEnv): string 
   return url;
 }
 
-export type NotifyCommand = 'plan' | 'apply' | 'verify';
+export type NotifyCommand = 'plan' | 'apply' | 'verify' | 'rollback';
 
-/** Drift or failure: verify 1/2, apply 1/2/3/4, plan 1 (a plan with changes is not news). */
+/** Drift or failure: verify 1/2, apply and rollback 1/2/3/4, plan 1 (a plan with changes is not news). */
 export function shouldNotify(command: NotifyCommand, exitCode: number): boolean {
   if (exitCode === 0) return false;
   if (command === 'plan') return exitCode !== 2;
@@ -164,6 +164,8 @@ export interface NotifyAfterOptions {
   command: NotifyCommand;
   /** The playbook path as given, named in the message when the run failed before loading it. */
   playbookFile: string;
+  /** Better than the file name when the caller knows it (rollback: the playbook its run recorded). */
+  playbook?: RunOutcome['playbook'];
   env: NodeJS.ProcessEnv;
   /** Where a failed post is reported (stderr): it never changes the exit code. */
   warn: (line: string) => void;
@@ -183,7 +185,7 @@ export interface RunResult {
 export async function notifyAfter(options: NotifyAfterOptions, run: () => Promise<RunResult>): Promise<number> {
   if (!options.spec) return (await run()).exitCode;
   const url = resolveWebhookUrl(options.spec, options.env);
-  const fallback = { name: options.playbookFile.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, ''), file: options.playbookFile };
+  const fallback = options.playbook ?? { name: options.playbookFile.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, ''), file: options.playbookFile };
   const send = async (exitCode: number, outcome: RunResult['outcome']) => {
     if (!shouldNotify(options.command, exitCode)) return;
     const message = buildWebhookMessage({ playbook: fallback, host: hostName(), ...outcome, command: options.command, exitCode });
