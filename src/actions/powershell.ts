@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import { InputError } from '../errors.js';
 import { ALLOWED_CMDLETS, isWriteCmdlet, type CmdletParameters, type PsObject } from '../exchange/session.js';
+import { formatCall } from '../explain/ps-literal.js';
 import { powershellWith } from '../playbook/schema.js';
 import { locateInStep } from './locate.js';
 import type { ActionDefinition, Finding, PlanInput, StepPlan } from './types.js';
@@ -59,11 +60,22 @@ export function planPowershell(input: PlanInput<PowershellWith, PowershellObserv
     property: '(run)',
     before: null,
     after: '(run)',
-    reason: `powershell step runs ${cmdlet} verbatim (allowWrite: true)`,
+    // The reviewer approves exactly what runs: the call as PowerShell would read it, every value a
+    // literal (display only: the runner binds the parameters from data, never from this text).
+    reason: `powershell step runs verbatim (allowWrite: true): ${shownCall(cmdlet, parameters)}`,
     call: { cmdlet, parameters },
     undo: null,
   });
   return plan;
+}
+
+function shownCall(cmdlet: string, parameters: CmdletParameters): string {
+  try {
+    return formatCall(cmdlet, parameters);
+  } catch {
+    // A value with no PowerShell literal (never from a valid playbook) is still shown, as data.
+    return `${cmdlet} ${JSON.stringify(parameters)}`;
+  }
 }
 
 export function verifyPowershell(input: PlanInput<PowershellWith, PowershellObserved>): Finding[] {
