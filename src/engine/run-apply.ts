@@ -199,8 +199,9 @@ export async function writeJournaled(
       continueOnError: options.continueOnError,
       ...(options.stepRunner ? { stepRunner: options.stepRunner } : {}),
     });
-    // The extra sessions are done once the writes are: verify reads through the run's own session.
-    await pool.close();
+    // The extra sessions are done once the writes are: they sign out while verify reads through the
+    // run's own session (close() never rejects; `finally` waits for it).
+    void pool.close();
     const summary = summarizeResults(results);
     for (const r of results.filter((x) => x.status === 'failed')) emitter.emit('error', `failed: ${r.target} ${r.property} ${show(r.after)}: ${r.error}`, { changeId: r.changeId });
     const report: ApplyReport = { plan, runDir, results, summary, interrupted, writeCalls: writeCalls() };

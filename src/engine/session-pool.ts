@@ -52,6 +52,7 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
   // sign-in): stop opening for the rest of the run.
   let gaveUp = false;
   let closed = false;
+  let closing: Promise<void> | undefined;
 
   const open = async (slot: number, of: number, openExtra: () => Promise<ExchangeSession>): Promise<ExchangeSession | undefined> => {
     options.onOpening?.(slot, of);
@@ -89,11 +90,15 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
       }
       return slots.slice(0, count);
     },
-    async close() {
-      closed = true;
-      await Promise.allSettled(slots);
-      // Every extra is closed even when one of them fails to (a stuck host must not keep the others open).
-      await Promise.all(opened.splice(0).map(closeQuietly));
+    close() {
+      // Memoised: a second caller (the run's `finally`) waits for the same closing.
+      closing ??= (async () => {
+        closed = true;
+        await Promise.allSettled(slots);
+        // Every extra is closed even when one of them fails to (a stuck host must not keep the others open).
+        await Promise.all(opened.splice(0).map(closeQuietly));
+      })();
+      return closing;
     },
   };
 }
