@@ -50,8 +50,17 @@ export interface StepPlan {
   inDesiredState: string[];
   notes: string[];
   risks: Risk[];
-  /** Free-form data the action wants in reports (e.g. the usage table). Must be JSON. */
+  /** Free-form data the action keeps in plan.json (e.g. the full usage rows). Must be JSON. */
   data?: Record<string, unknown>;
+  /** Tables every report shows under the step (text aligned, markdown as a table), e.g. usage. */
+  tables?: ReportTable[];
+}
+
+/** Tabular data a step wants in the reports; renderers need not know which action made it. */
+export interface ReportTable {
+  title: string;
+  columns: string[];
+  rows: (string | number | null)[][];
 }
 
 export interface Finding {

@@ -11,10 +11,14 @@ import type { DiffReport, PlaybookChange, PlaybookDiff } from '../diff/types.js'
 /** Lists with more items than this are collapsed. */
 export const LONG_LIST = 10;
 
-/** Escape text for a markdown paragraph or table cell (GFM: any ASCII punctuation may be backslash-escaped). */
+/**
+ * Escape text for a table cell or a bullet: the characters that can change meaning there (emphasis,
+ * code, links, strikethrough, cell breaks, HTML). Parentheses, `#`, `+` and `!` stay as they are: with
+ * `[` escaped they cannot form a link or image, and mid-line they start nothing.
+ */
 export function escapeMarkdown(value: string): string {
   return value
-    .replace(/[\\`*_{}[\]<>()#+!|~&]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : `\\${c}`))
+    .replace(/[\\`*_[\]<>|~&]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : `\\${c}`))
     .replace(/\r\n|\r|\n/g, '<br>');
 }
 
@@ -44,7 +48,8 @@ export function collapsible(summary: string, count: number, body: string): strin
 }
 
 function bullets(items: string[]): string {
-  return items.map((i) => `- ${escapeMarkdown(i)}`).join('\n');
+  // A list item's text starting with `#`, `>`, `+`, `-` or `1.` would open a heading, quote or list.
+  return items.map((i) => `- ${escapeMarkdown(i).replace(/^(#|>|\+|-|\d+[.)])/, '\\$1')}`).join('\n');
 }
 
 function plural(n: number, word: string): string {
@@ -94,6 +99,10 @@ function stepBlock(step: StepPlan): string {
   if (step.notes.length > 0) {
     const n = step.notes.length;
     parts.push(n > LONG_LIST ? collapsible(plural(n, 'note'), n, bullets(step.notes)) : `Notes:\n\n${bullets(step.notes)}`);
+  }
+  for (const t of step.tables ?? []) {
+    const body = table(t.columns, t.rows.map((row) => row.map((v) => (v === null ? '-' : v))));
+    parts.push(`${escapeMarkdown(t.title)}:\n\n${collapsible(`${t.title} (${plural(t.rows.length, 'row')})`, t.rows.length, body)}`);
   }
   const risks = risksBlock(step.risks);
   if (risks) parts.push(risks);

@@ -3,7 +3,7 @@
  * without NO_COLOR); without it the output has no escape codes at all. The change reference comes
  * first: it is what an operator matches against the ticket.
  */
-import type { Change, Finding, Risk, StepPlan } from '../actions/types.js';
+import type { Change, Finding, ReportTable, Risk, StepPlan } from '../actions/types.js';
 import type { ApplyReport, PlanDocument, PlaybookRef, TenantRef, VerifyReport } from '../engine/types.js';
 
 export interface TextOptions {
@@ -65,7 +65,17 @@ function stepLines(step: StepPlan, max: number, paint: Paint): string[] {
   if (n > max) lines.push(`  ... and ${n - max} more changes (--format json lists all)`);
   lines.push(...limited(step.inDesiredState, max, (s) => `= ${clean(s)}`, '  '));
   lines.push(...step.notes.map((s) => `  note: ${clean(s)}`));
+  for (const t of step.tables ?? []) lines.push(...tableLines(t, max));
   lines.push(...limited(step.risks, max, (r) => riskLine(r, paint), '  '));
+  return lines;
+}
+
+/** Columns padded to their widest cell; long tables show their first rows and a count. */
+function tableLines(t: ReportTable, max: number): string[] {
+  const cells = [t.columns, ...t.rows.slice(0, max).map((row) => row.map((v) => clean(v === null ? '-' : String(v))))];
+  const widths = t.columns.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
+  const lines = [`  ${t.title}:`, ...cells.map((row) => `    ${row.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()}`)];
+  if (t.rows.length > max) lines.push(`    ... and ${t.rows.length - max} more (--format json lists all)`);
   return lines;
 }
 

@@ -121,16 +121,20 @@ describe('smtp-auth/usage from the admin center report', () => {
   });
 });
 
-describe('smtp-auth/usage notes', () => {
-  it('spells out the busiest senders in the plan notes, the rest in data.usage', async () => {
+describe('smtp-auth/usage table', () => {
+  it('puts every sender in the plan\'s usage table (sender, protocol, messages, last seen) and the full rows in data.usage', async () => {
     const { planUsage } = await import('../../src/actions/smtp-auth/usage/index.js');
     const rows = Array.from({ length: 12 }, (_, i) => ({ sender: `s${i}@contoso.com`, protocol: 'Basic' as const, messages: 100 - i, lastSeen: '2026-11-20T00:00:00Z' }));
+    rows.push({ sender: 'never@contoso.com', protocol: 'Basic' as const, messages: 1, lastSeen: undefined as unknown as string });
     const plan = planUsage(
       planInput('usage', usageWith.parse({ report: 'r.csv' }), { kind: 'smtp-auth-usage', source: 'report', file: 'r.csv', rows, senders: [], organizationDisabled: false }),
     );
-    expect(plan.notes[1]).toBe('usage: s0@contoso.com  Basic  100 message(s), last seen 2026-11-20');
-    expect(plan.notes.at(-1)).toBe('... and 2 more sender row(s) in data.usage');
-    expect((plan.data as { usage: unknown[] }).usage).toHaveLength(12);
+    expect(plan.notes).toEqual(['r.csv: 13 sender row(s), 1135 message(s) submitted with SMTP AUTH']);
+    expect(plan.tables).toHaveLength(1);
+    expect(plan.tables![0]!.columns).toEqual(['Sender', 'Protocol', 'Messages', 'Last seen']);
+    expect(plan.tables![0]!.rows[0]).toEqual(['s0@contoso.com', 'Basic', 100, '2026-11-20']);
+    expect(plan.tables![0]!.rows.at(-1)).toEqual(['never@contoso.com', 'Basic', 1, null]);
+    expect((plan.data as { usage: unknown[] }).usage).toHaveLength(13);
   });
 });
 

@@ -44,7 +44,7 @@ describe('markdown reports', () => {
       plan([{ stepId: 'allow', uses: 'smtp-auth/allowlist', changes: [change('a@contoso.com'), change('b@contoso.com')], inDesiredState: ['device@contoso.com is already $false'], notes: [], risks: [] }]),
     );
     expect(md).toContain('| Change | CHG0042 |');
-    expect(md).toContain('| Tenant | contoso.onmicrosoft.com \\(exchange\\) |');
+    expect(md).toContain('| Tenant | contoso.onmicrosoft.com (exchange) |');
     expect(md).toContain('**2 changes**, 1 already in the desired state, 0 blocking risks.');
     expect(md).toContain('| a@contoso.com | SmtpClientAuthenticationDisabled | $false | $null | not on the allowlist |');
     expect(md).not.toContain('<details>');
@@ -66,7 +66,7 @@ describe('markdown reports', () => {
     expect(row).toBeDefined();
     // Same number of unescaped cell separators as the header: 5 columns → 6 pipes.
     expect(row.replace(/\\\|/g, '').split('|')).toHaveLength(7);
-    expect(row).toContain('line one<br>line two &lt;script&gt;alert\\(1\\)&lt;/script&gt;');
+    expect(row).toContain('line one<br>line two &lt;script&gt;alert(1)&lt;/script&gt;');
     expect(md).not.toContain('<script>');
     expect(escapeMarkdown('a_b*c')).toBe('a\\_b\\*c');
   });
@@ -87,7 +87,7 @@ describe('markdown reports', () => {
     expect(md).toContain('**Drift found**: 1 pass, 1 fail, 0 warn.');
     const findingRows = rows(md).filter((r) => r.includes('verify'));
     expect(findingRows[0]).toContain('❌ fail');
-    expect(md).toContain('| Change | \\(none\\) |');
+    expect(md).toContain('| Change | (none) |');
   });
 
   it('apply shows the run directory, counts and each result with its error', () => {
@@ -126,5 +126,44 @@ describe('markdown reports', () => {
     expect(md).toContain('**⚠️ 1 sensitive change**');
     expect(md).toContain('|  | allowlist-added | steps.allow.with.mailboxes | crm@contoso.com | allowlist.txt | added crm |');
     expect(md).toContain('Change: CHG1');
+  });
+});
+
+describe('step tables in markdown and text', () => {
+  it('renders a step table as a markdown table, collapsed past ten rows, and aligned in text', async () => {
+    const { renderPlanText } = await import('../../src/report/text.js');
+    const rows = Array.from({ length: 12 }, (_, i) => [`s${i}@contoso.com`, i % 2 ? 'OAuth' : 'Basic', 100 - i, i === 11 ? null : '2026-11-20']);
+    const plan = {
+      formatVersion: 1 as const,
+      kind: 'plan' as const,
+      playbook: { name: 'p', file: 'p.yaml', hash: 'h' },
+      tenant: { organization: 'contoso.onmicrosoft.com', target: 'exchange' },
+      createdAt: '2026-11-23T10:00:00Z',
+      fingerprint: 'f',
+      steps: [
+        {
+          stepId: 'usage',
+          uses: 'smtp-auth/usage',
+          changes: [],
+          inDesiredState: [],
+          notes: ['#1 sender is a scanner'],
+          risks: [],
+          tables: [{ title: 'SMTP AUTH usage', columns: ['Sender', 'Protocol', 'Messages', 'Last seen'], rows }],
+        },
+      ],
+      risks: [],
+      summary: { changes: 0, inDesiredState: 0, blockingRisks: 0 },
+    };
+    const md = renderPlanMarkdown(plan);
+    expect(md).toContain('<details><summary>SMTP AUTH usage (12 rows)</summary>');
+    expect(md).toContain('| Sender | Protocol | Messages | Last seen |');
+    expect(md).toContain('| s0@contoso.com | Basic | 100 | 2026-11-20 |');
+    expect(md).toContain('| s11@contoso.com | OAuth | 89 | - |');
+    // A note that starts like a heading stays a list item.
+    expect(md).toContain('- \\#1 sender is a scanner');
+
+    const text = renderPlanText(plan, { color: false, maxListed: 3 });
+    expect(text).toContain('  SMTP AUTH usage:\n    Sender          Protocol  Messages  Last seen\n    s0@contoso.com  Basic     100       2026-11-20\n');
+    expect(text).toContain('    ... and 9 more (--format json lists all)');
   });
 });

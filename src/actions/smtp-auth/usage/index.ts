@@ -12,7 +12,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { InputError } from '../../../errors.js';
 import { usageWith } from '../../../playbook/schema.js';
-import type { ActionDefinition, Finding, PlanInput, RunContext, StepPlan } from '../../types.js';
+import type { ActionDefinition, Finding, PlanInput, RunContext, ReportTable, StepPlan } from '../../types.js';
 import { readMailboxDirectory, readOrganizationDisabled } from '../mailbox-directory.js';
 import { resolveMailboxes, type ResolvedMailbox } from '../resolve-mailboxes.js';
 import { readClientsReport } from './clients-report.js';
@@ -94,12 +94,13 @@ async function resolveSenders(rows: readonly UsageRow[], ctx: RunContext): Promi
   return resolveMailboxes(senders, await readMailboxDirectory(ctx), ctx);
 }
 
-/** How many usage rows a plan spells out in its notes. */
-export const USAGE_NOTE_ROWS = 10;
-
-export function describeUsageRow(row: UsageRow): string {
-  const seen = row.lastSeen ? `, last seen ${row.lastSeen.slice(0, 10)}` : '';
-  return `usage: ${row.sender}  ${row.protocol}  ${row.messages} message(s)${seen}`;
+/** The usage table every report shows: who submitted with SMTP AUTH, how, how much, how lately. */
+export function usageTable(rows: readonly UsageRow[]): ReportTable {
+  return {
+    title: 'SMTP AUTH usage',
+    columns: ['Sender', 'Protocol', 'Messages', 'Last seen'],
+    rows: rows.map((row) => [row.sender, row.protocol, row.messages, row.lastSeen ? row.lastSeen.slice(0, 10) : null]),
+  };
 }
 
 export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan {
@@ -108,9 +109,7 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
   if (observed.source === 'report') {
     const messages = observed.rows.reduce((sum, r) => sum + r.messages, 0);
     plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} message(s) submitted with SMTP AUTH`);
-    // Every renderer shows notes; the whole table is in data.usage (plan.json, the run directory).
-    for (const row of observed.rows.slice(0, USAGE_NOTE_ROWS)) plan.notes.push(describeUsageRow(row));
-    if (observed.rows.length > USAGE_NOTE_ROWS) plan.notes.push(`... and ${observed.rows.length - USAGE_NOTE_ROWS} more sender row(s) in data.usage`);
+    plan.tables = [usageTable(observed.rows)];
     plan.data = { source: 'report', file: observed.file, usage: observed.rows };
     return plan;
   }
