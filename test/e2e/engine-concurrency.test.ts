@@ -126,3 +126,22 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     expect(three.ms).toBeLessThan(0.75 * one.ms);
   }, 180_000);
 });
+
+describe('apply --concurrency against a simulated tenant', () => {
+  it('extra simulated sessions on the same file share one tenant: --concurrency 3 ends like --concurrency 1', async () => {
+    const fast = (): EngineWorkspace => {
+      const w = new EngineWorkspace({ ...driftedTenant(STRAYS), faults: { latencyMs: 5 } });
+      workspaces.push(w);
+      return w;
+    };
+    const serial = fast();
+    const parallel = fast();
+    const one = serial.run(['apply', serial.playbook, '--target', `sim:${serial.state}`, '--runs-dir', serial.runsDir, '--yes', '--concurrency', '1']);
+    expect(one.code, one.stdout + one.stderr).toBe(0);
+    const three = parallel.run(['apply', parallel.playbook, '--target', `sim:${parallel.state}`, '--runs-dir', parallel.runsDir, '--yes', '--concurrency', '3', '--log-file', join(parallel.dir, 'run.jsonl')]);
+    expect(three.code, three.stdout + three.stderr).toBe(0);
+    expect(parallel.readState()).toEqual(serial.readState());
+    expect(maxWritesInFlight(parallel)).toBe(3);
+    expect(three.stdout + three.stderr).toContain('opening session 3 of 3 for parallel writes');
+  }, 60_000);
+});
