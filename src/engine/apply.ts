@@ -135,7 +135,12 @@ async function applyStep(
   let queueDrained = false;
   for (const slot of extras) {
     void slot.then((session) => {
-      if (session && !queueDrained) joined.push(worker(session));
+      if (!session || queueDrained) return;
+      const writing = worker(session);
+      // Awaited below with the others; until then a failure (e.g. the journal cannot be written)
+      // must not surface as an unhandled rejection while the first writer is still busy.
+      writing.catch(() => undefined);
+      joined.push(writing);
     });
   }
   await worker((await first) ?? options.ctx.session);
