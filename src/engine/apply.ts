@@ -143,8 +143,16 @@ async function applyStep(
       joined.push(writing);
     });
   }
-  await worker((await first) ?? options.ctx.session);
-  queueDrained = true;
+  try {
+    await worker((await first) ?? options.ctx.session);
+  } catch (error) {
+    // A bug or a broken journal, not a failed change: start nothing new, let the others finish.
+    queue.length = 0;
+    throw error;
+  } finally {
+    queueDrained = true;
+    await Promise.allSettled(joined);
+  }
   await Promise.all(joined);
   return failed;
 }
