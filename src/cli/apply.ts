@@ -8,22 +8,10 @@ import type { Command } from 'commander';
 import { ExitCode, RefusedError } from '../errors.js';
 import { runApply } from '../engine/run-apply.js';
 import { notifyAfter } from '../engine/notify.js';
-import { pruneRuns } from '../engine/retention.js';
-import { stepRunnerFor } from '../engine/progress.js';
 import type { ApplyReport } from '../engine/types.js';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
-import {
-  confirmFor,
-  engineDeps,
-  interruptOnSigint,
-  renderApply,
-  renderPlan,
-  renderSummary,
-  sinksFor,
-  withOptions,
-  type CommonFlags,
-} from './engine-support.js';
+import { engineDeps, interruptOnSigint, keepNewestRuns, renderApply, sinksFor, withOptions, writeRunOptions, type CommonFlags } from './engine-support.js';
 
 interface ApplyFlags extends CommonFlags {
   plan?: string;
@@ -49,24 +37,12 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
           playbookFile: resolve(io.cwd, file),
           ...(flags.plan ? { planFile: resolve(io.cwd, flags.plan) } : {}),
           target: flags.target,
-          env: io.env,
-          cwd: io.cwd,
           sinks: sinks.sinks,
-          runsDir: resolve(io.cwd, flags.runsDir),
-          yes: Boolean(flags.yes),
-          ...confirmOption(io),
           acceptBreakage: flags.acceptBreakage ?? [],
-          concurrency: flags.concurrency,
-          signal: interrupt.signal,
-          stepRunner: stepRunnerFor(io.interactive, flags.format),
-          showPlan: (plan) => {
-            if (flags.format !== 'json') io.stdout.write(`${renderPlan(plan, flags.format, io)}\n`);
-          },
-          renderSummary,
-          onDeviceCode: (message) => io.stderr.write(`${message}\n`),
+          ...writeRunOptions(io, flags, interrupt.signal),
         });
         io.stdout.write(renderApply(report, flags.format, io));
-        if (flags.keepRuns) await keepNewestRuns(io, resolve(io.cwd, flags.runsDir), report, flags.keepRuns);
+        if (flags.keepRuns) await keepNewestRuns(io, resolve(io.cwd, flags.runsDir), report.plan.playbook.name, report, flags.keepRuns);
         return { exitCode: applyExitCode(report), outcome: { playbook: report.plan.playbook, tenant: report.plan.tenant, apply: report } };
       } finally {
         interrupt.dispose();
@@ -74,20 +50,6 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
       }
     })),
   );
-}
-
-/** --keep-runs: a failed prune is reported, never a reason to fail the run. */
-async function keepNewestRuns(io: CliIO, runsDir: string, report: ApplyReport, keep: number): Promise<void> {
-  try {
-    await pruneRuns(runsDir, report.plan.playbook.name, keep, report.runDir);
-  } catch (error) {
-    io.stderr.write(`warning: --keep-runs: could not delete old run directories: ${(error as Error).message}\n`);
-  }
-}
-
-function confirmOption(io: CliIO) {
-  const confirm = confirmFor(io);
-  return confirm ? { confirm } : {};
 }
 
 /** Shared with rollback: the exit code an apply-like report means. */

@@ -15,6 +15,8 @@ import { renderVerifyJunit } from '../report/junit.js';
 import { renderApplyMarkdown, renderPlanMarkdown, renderVerifyMarkdown } from '../report/markdown.js';
 import type { CliIO } from './io.js';
 import { OPTION_TABLE, type OptionName } from './options.js';
+import { stepRunnerFor } from '../engine/progress.js';
+import { pruneRuns } from '../engine/retention.js';
 
 /** Adds options from the one option table: a new common option is a one-line change per command. */
 export function withOptions(command: Command, names: readonly OptionName[], formats?: readonly string[]): Command {
@@ -126,4 +128,36 @@ export function interruptOnSigint(io: CliIO): { signal: AbortSignal; dispose(): 
   };
   process.on('SIGINT', onSigint);
   return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
+
+/**
+ * What apply and rollback share: journaled writes under --runs-dir, the plan shown first, the TTY
+ * confirmation (or --yes), progress, Ctrl-C, and the device-code prompt on stderr.
+ */
+export function writeRunOptions(io: CliIO, flags: CommonFlags & { runsDir: string; concurrency: number }, signal: AbortSignal) {
+  const confirm = confirmFor(io);
+  return {
+    env: io.env,
+    cwd: io.cwd,
+    runsDir: resolve(io.cwd, flags.runsDir),
+    yes: Boolean(flags.yes),
+    ...(confirm ? { confirm } : {}),
+    concurrency: flags.concurrency,
+    signal,
+    stepRunner: stepRunnerFor(io.interactive, flags.format),
+    showPlan: (plan: PlanDocument) => {
+      if (flags.format !== 'json') io.stdout.write(`${renderPlan(plan, flags.format, io)}\n`);
+    },
+    renderSummary,
+    onDeviceCode: (message: string) => io.stderr.write(`${message}\n`),
+  };
+}
+
+/** --keep-runs: keep the newest runs named `<time>-<runName>`; a failed prune is reported, never a reason to fail the run. */
+export async function keepNewestRuns(io: CliIO, runsDir: string, runName: string, report: ApplyReport, keep: number): Promise<void> {
+  try {
+    await pruneRuns(runsDir, runName, keep, report.runDir);
+  } catch (error) {
+    io.stderr.write(`warning: --keep-runs: could not delete old run directories: ${(error as Error).message}\n`);
+  }
 }

@@ -7,15 +7,12 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { runRollback } from '../engine/run-rollback.js';
 import { notifyAfter } from '../engine/notify.js';
-import { pruneRuns } from '../engine/retention.js';
 import { RUN_FILES } from '../engine/rundir.js';
 import { readSavedPlan } from '../engine/saved-plan.js';
-import { stepRunnerFor } from '../engine/progress.js';
-import type { ApplyReport } from '../engine/types.js';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
 import { applyExitCode } from './apply.js';
-import { confirmFor, engineDeps, interruptOnSigint, renderApply, renderPlan, renderSummary, sinksFor, withOptions, type CommonFlags } from './engine-support.js';
+import { engineDeps, interruptOnSigint, keepNewestRuns, renderApply, sinksFor, withOptions, writeRunOptions, type CommonFlags } from './engine-support.js';
 
 interface RollbackFlags extends CommonFlags {
   runsDir: string;
@@ -34,30 +31,17 @@ export function registerRollback(program: Command, io: CliIO, wrap: Wrap): void 
       notifyAfter({ spec: flags.notifyWebhook, command: 'rollback', playbookFile: runDir, ...recordedPlaybook(resolve(io.cwd, runDir)), env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
       const sinks = sinksFor(io, flags, { progress: true });
       const interrupt = interruptOnSigint(io);
-      const confirm = confirmFor(io);
       try {
         const report = await runRollback({
           deps: await engineDeps(),
           runDir: resolve(io.cwd, runDir),
           target: flags.target,
           targetGiven: cmd.getOptionValueSource('target') !== 'default',
-          env: io.env,
-          cwd: io.cwd,
           sinks: sinks.sinks,
-          runsDir: resolve(io.cwd, flags.runsDir),
-          yes: Boolean(flags.yes),
-          ...(confirm ? { confirm } : {}),
-          concurrency: flags.concurrency,
-          signal: interrupt.signal,
-          stepRunner: stepRunnerFor(io.interactive, flags.format),
-          showPlan: (plan) => {
-            if (flags.format !== 'json') io.stdout.write(`${renderPlan(plan, flags.format, io)}\n`);
-          },
-          renderSummary,
-          onDeviceCode: (message) => io.stderr.write(`${message}\n`),
+          ...writeRunOptions(io, flags, interrupt.signal),
         });
         io.stdout.write(renderApply(report, flags.format, io));
-        if (flags.keepRuns) await keepNewestRollbacks(io, resolve(io.cwd, flags.runsDir), report, flags.keepRuns);
+        if (flags.keepRuns) await keepNewestRuns(io, resolve(io.cwd, flags.runsDir), `${report.plan.playbook.name}-rollback`, report, flags.keepRuns);
         return { exitCode: applyExitCode(report), outcome: { playbook: report.plan.playbook, tenant: report.plan.tenant, apply: report } };
       } finally {
         interrupt.dispose();
@@ -77,15 +61,3 @@ function recordedPlaybook(runDir: string): { playbook?: { name: string; file: st
   }
 }
 
-/**
- * --keep-runs: a rollback's run directory is `<time>-<playbook>-rollback`, so only earlier
- * rollbacks of the playbook are pruned, never the apply runs (one of them is what was just undone).
- * A failed prune is reported, never a reason to fail the run.
- */
-async function keepNewestRollbacks(io: CliIO, runsDir: string, report: ApplyReport, keep: number): Promise<void> {
-  try {
-    await pruneRuns(runsDir, `${report.plan.playbook.name}-rollback`, keep, report.runDir);
-  } catch (error) {
-    io.stderr.write(`warning: --keep-runs: could not delete old run directories: ${(error as Error).message}\n`);
-  }
-}
