@@ -3,50 +3,12 @@
  * SimulatedSession that counts calls, and plan inputs.
  */
 import { SimulatedSession } from '../../src/exchange/simulator/session.js';
-import type { SimMailbox, TenantState, TriState } from '../../src/exchange/simulator/state.js';
+import type { TenantState } from '../../src/exchange/simulator/state.js';
 import type { CmdletParameters, ExchangeSession, InvokeOptions } from '../../src/exchange/session.js';
 import type { PlanInput, ResolvedPlaybookView, RunContext } from '../../src/actions/types.js';
 import type { SourceLocation } from '../../src/errors.js';
 
-export function mailbox(local: string, value: TriState = null, extra: Partial<SimMailbox> = {}): SimMailbox {
-  const address = `${local}@contoso.com`;
-  return {
-    Guid: `00000000-0000-0000-0000-${String(hash(local)).padStart(12, '0')}`,
-    Name: local,
-    DisplayName: local,
-    Alias: local,
-    PrimarySmtpAddress: address,
-    UserPrincipalName: `${local}@contoso.onmicrosoft.com`,
-    EmailAddresses: [`SMTP:${address}`, `smtp:${local}@contoso.onmicrosoft.com`],
-    RecipientTypeDetails: 'UserMailbox',
-    SmtpClientAuthenticationDisabled: value,
-    AuthenticationPolicy: null,
-    ...extra,
-  };
-}
-
-function hash(text: string): number {
-  let h = 0;
-  for (const c of text) h = (h * 31 + c.charCodeAt(0)) % 1e12;
-  return h;
-}
-
-export function tenant(mailboxes: SimMailbox[], overrides: Partial<TenantState> = {}): TenantState {
-  return {
-    schemaVersion: 1,
-    organization: { Name: 'contoso.onmicrosoft.com', Server: 'DM6PR11MB1234.PROD.OUTLOOK.COM' },
-    transportConfig: { SmtpClientAuthenticationDisabled: false },
-    organizationConfig: { DefaultAuthenticationPolicy: null },
-    authenticationPolicies: [],
-    mailboxes,
-    historicalSearches: [],
-    smtpAuthActivity: [],
-    clock: '2026-11-23T10:00:00.000Z',
-    historicalSearchPolls: 3,
-    faults: {},
-    ...overrides,
-  };
-}
+export { mailbox, tenant } from '../support/tenant.js';
 
 export interface CountingContext extends RunContext {
   calls: { cmdlet: string; parameters: CmdletParameters }[];

@@ -7,7 +7,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { SimMailbox, TenantState, TriState } from '../../src/exchange/simulator/state.js';
+import type { TenantState } from '../../src/exchange/simulator/state.js';
+import { mailbox, tenant } from '../support/tenant.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'bin', 'exo-playbook.js');
@@ -16,40 +17,11 @@ export function assertBuilt(): void {
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first: the e2e tests spawn the built CLI');
 }
 
-function mailbox(local: string, value: TriState): SimMailbox {
-  const address = `${local}@contoso.com`;
-  const hex = Buffer.from(local).toString('hex').padEnd(12, '0').slice(0, 12);
-  return {
-    Guid: `00000000-0000-4000-8000-${hex}`,
-    Name: local,
-    DisplayName: local,
-    Alias: local,
-    PrimarySmtpAddress: address,
-    UserPrincipalName: `${local}@contoso.onmicrosoft.com`,
-    EmailAddresses: [`SMTP:${address}`],
-    RecipientTypeDetails: 'UserMailbox',
-    SmtpClientAuthenticationDisabled: value,
-    AuthenticationPolicy: null,
-  };
-}
-
 /** Organization on; `device` is allowlisted but $null; stray01..strayNN keep a stray $false; some $true, some $null. */
 export function driftedTenant(strays = 4): TenantState {
   const mailboxes = [mailbox('device', null), mailbox('locked', true), mailbox('alice', null), mailbox('bob', null)];
   for (let i = 1; i <= strays; i += 1) mailboxes.push(mailbox(`stray${String(i).padStart(2, '0')}`, false));
-  return {
-    schemaVersion: 1,
-    organization: { Name: 'contoso.onmicrosoft.com', Server: 'DM6PR11MB1234.PROD.OUTLOOK.COM' },
-    transportConfig: { SmtpClientAuthenticationDisabled: false },
-    organizationConfig: { DefaultAuthenticationPolicy: null },
-    authenticationPolicies: [],
-    mailboxes,
-    historicalSearches: [],
-    smtpAuthActivity: [],
-    clock: '2026-11-23T10:00:00.000Z',
-    historicalSearchPolls: 3,
-    faults: {},
-  };
+  return tenant(mailboxes);
 }
 
 export const PLAYBOOK = `apiVersion: exo-playbook/v1

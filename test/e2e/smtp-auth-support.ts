@@ -6,40 +6,21 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { SimMailbox, TenantState, TriState } from '../../src/exchange/simulator/state.js';
+import type { TenantState, TriState } from '../../src/exchange/simulator/state.js';
+import { mailbox, tenant } from '../support/tenant.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'bin', 'exo-playbook.js');
 
-export function mailbox(local: string, value: TriState, extra: Partial<SimMailbox> = {}): SimMailbox {
-  const address = `${local}@contoso.com`;
-  return {
-    Guid: `00000000-0000-4000-8000-${Buffer.from(local).toString('hex').padEnd(12, '0').slice(0, 12)}`,
-    Name: local,
-    DisplayName: local,
-    Alias: local,
-    PrimarySmtpAddress: address,
-    UserPrincipalName: `${local}@contoso.onmicrosoft.com`,
-    EmailAddresses: [`SMTP:${address}`, `smtp:${local}@contoso.onmicrosoft.com`],
-    RecipientTypeDetails: 'UserMailbox',
-    SmtpClientAuthenticationDisabled: value,
-    AuthenticationPolicy: null,
-    ...extra,
-  };
-}
+export { mailbox };
 
 /**
  * Organization on; scanner (active, $null) and erp ($false) are allowlisted; stray1/stray2 are
  * stray $false; locked has an explicit $true; alice is an active Basic sender nobody allowlisted.
  */
 export function driftedTenant(): TenantState {
-  return {
-    schemaVersion: 1,
-    organization: { Name: 'contoso.onmicrosoft.com', Server: 'DM6PR11MB1234.PROD.OUTLOOK.COM' },
-    transportConfig: { SmtpClientAuthenticationDisabled: false },
-    organizationConfig: { DefaultAuthenticationPolicy: null },
-    authenticationPolicies: [{ Name: 'Block Basic SMTP', AllowBasicAuthSmtp: false }],
-    mailboxes: [
+  return tenant(
+    [
       mailbox('scanner', null),
       mailbox('erp', false),
       mailbox('stray1', false),
@@ -49,12 +30,8 @@ export function driftedTenant(): TenantState {
       mailbox('bob', null),
       mailbox('carol', null, { RecipientTypeDetails: 'SharedMailbox' }),
     ],
-    historicalSearches: [],
-    smtpAuthActivity: [],
-    clock: '2026-11-23T10:00:00.000Z',
-    historicalSearchPolls: 3,
-    faults: {},
-  };
+    { authenticationPolicies: [{ Name: 'Block Basic SMTP', AllowBasicAuthSmtp: false }] },
+  );
 }
 
 export const USAGE_CSV =
