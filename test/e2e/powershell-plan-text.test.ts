@@ -3,9 +3,8 @@
  * run: the cmdlet and every parameter, each value as a PowerShell literal (quotes doubled, $null,
  * $true), not just "(run)".
  */
-import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, workspace, type Workspace } from './smtp-auth-support.js';
+import { cli, playbookWith, workspace, type Workspace } from './smtp-auth-support.js';
 
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
@@ -13,16 +12,9 @@ afterEach(() => ws?.cleanup());
 const CALL = "Set-CASMailbox -Identity 'bob@contoso.com' -SmtpClientAuthenticationDisabled $true -PopEnabled:$false -ActiveSyncMailboxPolicy 'O''Brien''s policy'";
 
 function escapeHatch(w: Workspace): string {
-  const file = w.file('escape.yaml');
-  writeFileSync(
-    file,
+  return playbookWith(
+    w,
     [
-      'apiVersion: exo-playbook/v1',
-      'name: escape-hatch',
-      'tenant:',
-      '  organization: contoso.onmicrosoft.com',
-      '  auth: { method: azure-cli }',
-      'steps:',
       '  - id: lock-bob',
       '    uses: powershell',
       '    with:',
@@ -33,10 +25,8 @@ function escapeHatch(w: Workspace): string {
       '        PopEnabled: false',
       '        ActiveSyncMailboxPolicy: "O\'Brien\'s policy"',
       '      allowWrite: true',
-      '',
     ].join('\n'),
   );
-  return file;
 }
 
 describe('plan of a powershell write step shows the call verbatim', () => {

@@ -2,31 +2,14 @@
  * The powershell escape hatch through the built CLI: a refused cmdlet stops the plan at its line; an
  * allowed write with allowWrite is planned verbatim, applied and journaled.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, workspace, type Workspace } from './smtp-auth-support.js';
+import { cli, playbookWith, workspace, type Workspace } from './smtp-auth-support.js';
 
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
 
-function playbookWith(w: Workspace, step: string): string {
-  const file = w.file('escape.yaml');
-  writeFileSync(
-    file,
-    [
-      'apiVersion: exo-playbook/v1',
-      'name: escape-hatch',
-      'tenant:',
-      '  organization: contoso.onmicrosoft.com',
-      '  auth: { method: azure-cli }',
-      'steps:',
-      step,
-      '',
-    ].join('\n'),
-  );
-  return file;
-}
 
 describe('powershell steps (built CLI)', () => {
   it('plans an allowlisted write verbatim, applies it and journals it', async () => {

@@ -92,3 +92,22 @@ export function cli(args: string[], env: Record<string, string> = {}, cwd = ROOT
 export function switches(state: TenantState): Record<string, TriState> {
   return Object.fromEntries(state.mailboxes.map((m) => [m.PrimarySmtpAddress, m.SmtpClientAuthenticationDisabled]));
 }
+
+/** A one-step playbook `escape.yaml` in the workspace (no sign-in needs): `step` is the YAML of the step. */
+export function playbookWith(w: Workspace, step: string): string {
+  const file = w.file('escape.yaml');
+  writeFileSync(
+    file,
+    [
+      'apiVersion: exo-playbook/v1',
+      'name: escape-hatch',
+      'tenant:',
+      '  organization: contoso.onmicrosoft.com',
+      '  auth: { method: azure-cli }',
+      'steps:',
+      step,
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
