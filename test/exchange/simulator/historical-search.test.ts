@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedSession } from '../../../src/exchange/simulator/session.js';
-import { CmdletFailure } from '../../../src/exchange/session.js';
 import type { SimHistoricalSearch } from '../../../src/exchange/simulator/state.js';
-import { CLOCK, smallTenant } from './tenant-fixture.js';
+import { CLOCK, failure, smallTenant } from './tenant-fixture.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const daysBefore = (days: number) => new Date(Date.parse(CLOCK) - days * DAY).toISOString();
@@ -16,15 +15,6 @@ function audit(extra: Record<string, string> = {}) {
     NotifyAddress: ['admin@contoso.com'],
     ...extra,
   };
-}
-
-async function failure(promise: Promise<unknown>): Promise<CmdletFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CmdletFailure);
-  return error as CmdletFailure;
 }
 
 describe('historical search lifecycle', () => {

@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedSession } from '../../../src/exchange/simulator/session.js';
-import { CmdletFailure } from '../../../src/exchange/session.js';
 import { generateTenant } from '../../../src/exchange/simulator/generate.js';
 import { REST_MORE_RESULTS_WARNING, RPS_MORE_RESULTS_WARNING } from '../../../src/exchange/simulator/cmdlets/recipients.js';
-import { SERVER, smallTenant } from './tenant-fixture.js';
+import { SERVER, failure, smallTenant } from './tenant-fixture.js';
 
 const session = () => SimulatedSession.fromState(smallTenant());
-
-async function failure(promise: Promise<unknown>): Promise<CmdletFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CmdletFailure);
-  return error as CmdletFailure;
-}
 
 describe('bulk mailbox reads', () => {
   it('Get-EXOCASMailbox shows SmtpClientAuthenticationDisabled only when asked for by name, with all three states', async () => {

@@ -1,4 +1,6 @@
 /** A small hand-made tenant whose every mailbox is there for a reason the tests name. */
+import { expect } from 'vitest';
+import { CmdletFailure } from '../../../src/exchange/session.js';
 import type { SimMailbox, TenantState } from '../../../src/exchange/simulator/state.js';
 
 export const SERVER = 'DM6PR11MB1234.PROD.OUTLOOK.COM';
@@ -53,4 +55,14 @@ export function smallTenant(): TenantState {
     historicalSearchPolls: 3,
     faults: {},
   };
+}
+
+/** The CmdletFailure a call ends with (the test fails if it succeeds or fails otherwise). */
+export async function failure(promise: Promise<unknown>): Promise<CmdletFailure> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(CmdletFailure);
+  return error as CmdletFailure;
 }
