@@ -2,7 +2,9 @@
  * Builders for engine unit tests: an in-memory session that records calls and can fail on cue, and a
  * fake action over a plain key → value store (so the engine is tested without the real actions).
  */
+import { join } from 'node:path';
 import { z } from 'zod';
+import type { EngineDeps } from '../../src/engine/deps.js';
 import type { ActionDefinition, Change, StepPlan } from '../../src/actions/types.js';
 import { CmdletFailure, type CmdletParameters, type ExchangeSession, type InvokeResult, type PsObject, type PsValue } from '../../src/exchange/session.js';
 import type { Playbook } from '../../src/playbook/schema.js';
@@ -112,4 +114,24 @@ export function fakePlaybook(steps: { id: string; values: Record<string, boolean
     acceptBreakage: [],
     steps: steps.map((s) => ({ id: s.id, uses: 'fake/values', with: { values: s.values }, continueOnError: s.continueOnError ?? false })),
   } as unknown as Playbook;
+}
+
+/** runApply options for a fake playbook against `openTarget`, with the lock folder and runs dir inside `dir`. */
+export function fakeApplyOptions(dir: string, openTarget: EngineDeps['openTarget'], steps: Parameters<typeof fakePlaybook>[0], concurrency = 1) {
+  const deps: EngineDeps = {
+    loadPlaybook: async (file) => ({ file, baseDir: dir, hash: 'h1', playbook: fakePlaybook(steps) }),
+    openTarget,
+    actions: { 'fake/values': valuesAction },
+    planChecks: [],
+  };
+  return {
+    deps,
+    playbookFile: join(dir, 'p.yaml'),
+    target: `sim:${join(dir, 't.json')}`,
+    env: { EXO_PLAYBOOK_LOCK_DIR: join(dir, 'locks') },
+    cwd: dir,
+    runsDir: join(dir, 'runs'),
+    yes: true,
+    concurrency,
+  };
 }

@@ -6,10 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyExitCode } from '../../src/cli/apply.js';
-import type { EngineDeps } from '../../src/engine/deps.js';
 import { runApply } from '../../src/engine/run-apply.js';
 import { RefusedError } from '../../src/errors.js';
-import { fakePlaybook, fakeSession, valuesAction, type FakeSession } from './fakes.js';
+import { fakeApplyOptions, fakeSession, type FakeSession } from './fakes.js';
 
 let dirs: string[] = [];
 afterEach(() => {
@@ -20,22 +19,7 @@ afterEach(() => {
 function setup(session: FakeSession, values: Record<string, boolean | null>) {
   const dir = mkdtempSync(join(tmpdir(), 'exo-run-apply-'));
   dirs.push(dir);
-  const deps: EngineDeps = {
-    loadPlaybook: async (file) => ({ file, baseDir: dir, hash: 'h1', playbook: fakePlaybook([{ id: 's1', values }]) }),
-    openTarget: async () => session,
-    actions: { 'fake/values': valuesAction },
-    planChecks: [],
-  };
-  const options = {
-    deps,
-    playbookFile: join(dir, 'p.yaml'),
-    target: `sim:${join(dir, 't.json')}`,
-    env: { EXO_PLAYBOOK_LOCK_DIR: join(dir, 'locks') },
-    cwd: dir,
-    runsDir: join(dir, 'runs'),
-    yes: true,
-    concurrency: 1,
-  };
+  const options = fakeApplyOptions(dir, async () => session, [{ id: 's1', values }]);
   return { dir, options };
 }
 

@@ -14,7 +14,7 @@ import { createSessionPool } from '../../src/engine/session-pool.js';
 import type { ExchangeSession } from '../../src/exchange/session.js';
 import type { PsValue } from '../../src/exchange/session.js';
 import type { EventSink, RunEvent } from '../../src/engine/types.js';
-import { fakePlaybook, fakeSession, valuesAction, type FakeSession } from './fakes.js';
+import { fakeApplyOptions, fakePlaybook, fakeSession, type FakeSession } from './fakes.js';
 
 let dirs: string[] = [];
 afterEach(() => {
@@ -63,21 +63,8 @@ function setup(openTarget: EngineDeps['openTarget'], steps: Parameters<typeof fa
   const dir = mkdtempSync(join(tmpdir(), 'exo-pool-'));
   dirs.push(dir);
   const events: RunEvent[] = [];
-  const deps: EngineDeps = {
-    loadPlaybook: async (file) => ({ file, baseDir: dir, hash: 'h1', playbook: fakePlaybook(steps) }),
-    openTarget,
-    actions: { 'fake/values': valuesAction },
-    planChecks: [],
-  };
   const options = {
-    deps,
-    playbookFile: join(dir, 'p.yaml'),
-    target: `sim:${join(dir, 't.json')}`,
-    env: { EXO_PLAYBOOK_LOCK_DIR: join(dir, 'locks') },
-    cwd: dir,
-    runsDir: join(dir, 'runs'),
-    yes: true,
-    concurrency,
+    ...fakeApplyOptions(dir, openTarget, steps, concurrency),
     sinks: [{ emit: (e: RunEvent) => void events.push(e) }] as EventSink[],
   };
   return { options, events };
