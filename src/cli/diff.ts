@@ -4,9 +4,6 @@
  */
 import type { Command } from 'commander';
 import { ExitCode, InputError } from '../errors.js';
-import { diffFiles, diffGit } from '../diff/run.js';
-import { renderDiffText } from '../diff/render-text.js';
-import { renderDiffMarkdown } from '../report/markdown.js';
 import type { CliIO } from './io.js';
 import { OPTION_TABLE } from './options.js';
 import type { Wrap } from './program.js';
@@ -37,13 +34,19 @@ Examples:
       wrap(async (files: string[], options: DiffOptions) => {
         let report;
         if (options.git !== undefined) {
+          const { diffGit } = await import('../diff/run.js');
           report = await diffGit(options.git, files, io.cwd);
         } else {
           if (files.length !== 2) throw new InputError(`diff needs two playbook files (got ${files.length})`, undefined, 'exo-playbook diff <old> <new>, or exo-playbook diff --git <rev>[..<rev>] [paths]');
+          const { diffFiles } = await import('../diff/run.js');
           report = await diffFiles(files[0]!, files[1]!);
         }
         const out =
-          options.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : options.format === 'markdown' ? renderDiffMarkdown(report) : renderDiffText(report);
+          options.format === 'json'
+            ? JSON.stringify(report, null, 2) + '\n'
+            : options.format === 'markdown'
+              ? (await import('../report/markdown.js')).renderDiffMarkdown(report)
+              : (await import('../diff/render-text.js')).renderDiffText(report);
         io.stdout.write(out);
         return report.changed ? ExitCode.changesOrDrift : ExitCode.ok;
       }),

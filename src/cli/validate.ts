@@ -7,8 +7,7 @@ import { Option, type Command } from 'commander';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
 import { ExitCode } from '../errors.js';
-import { loadPlaybook, PlaybookInvalid, type Problem } from '../playbook/load.js';
-import { formatProblem } from '../playbook/problems.js';
+import { formatProblem, PlaybookInvalid, type Problem } from '../playbook/problems.js';
 
 type ProblemRecord = { file: string; line: number; col: number; message: string; path: string; hint?: string };
 
@@ -63,6 +62,8 @@ under tenant.auth: they are only needed to sign in to a real tenant, so an unset
 
 async function validateFile(file: string, io: CliIO, signInEnv: 'require' | 'warn'): Promise<FileReport> {
   try {
+    // Loaded on use: the loader (zod, js-yaml) is not needed for --help or other commands.
+    const { loadPlaybook } = await import('../playbook/load.js');
     const loaded = await loadPlaybook(path.resolve(io.cwd, file), { env: io.env, signInEnv }).catch((error: unknown) => {
       // Messages name the file as the user typed it, not the absolute path we read.
       if (error instanceof PlaybookInvalid) throw new PlaybookInvalid(error.problems.map((p) => relativeTo(p, io.cwd)));
