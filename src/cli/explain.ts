@@ -44,9 +44,8 @@ apply sends them. Values are PowerShell literals (single-quoted, '' doubled).`,
         let steps;
         if (options.target) {
           const { runPlan } = await import('../engine/run-plan.js');
-          // A simulated tenant needs no sign-in, so unset references get placeholders there too.
-          const env = options.target.startsWith('sim:') ? { ...envPlaceholders(await readText(file)).env, ...io.env } : io.env;
-          const plan = await runPlan({ deps, target: options.target, env, cwd: io.cwd, playbookFile: file });
+          // The same plan `plan` makes: on a simulated tenant, unset sign-in variables are only warnings.
+          const plan = await runPlan({ deps, target: options.target, env: io.env, cwd: io.cwd, playbookFile: file });
           header = { playbook: plan.playbook.name, change: plan.playbook.change, organization: plan.tenant.organization, target: plan.tenant.target };
           steps = explainPlan(plan);
         } else {
