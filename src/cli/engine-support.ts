@@ -9,10 +9,10 @@ import { defaultDeps, type EngineDeps } from '../engine/deps.js';
 import { openEventLog } from '../engine/event-log.js';
 import { lineSink } from '../engine/events.js';
 import type { ApplyReport, EventSink, PlanDocument, VerifyReport } from '../engine/types.js';
-import { renderJson } from '../report/json.js';
+import { renderApplyJson, renderJson, renderVerifyJson } from '../report/json.js';
 import { renderApplyText, renderPlanText, renderVerifyText } from '../report/text.js';
 import { renderVerifyJunit } from '../report/junit.js';
-import { renderApplyMarkdown, renderPlanMarkdown, renderVerifyMarkdown } from '../report/markdown.js';
+import { FULL_MARKDOWN, renderApplyMarkdown, renderPlanMarkdown, renderVerifyMarkdown } from '../report/markdown.js';
 import type { CliIO } from './io.js';
 import { OPTION_TABLE, type OptionName } from './options.js';
 import { stepRunnerFor } from '../engine/progress.js';
@@ -32,6 +32,12 @@ export interface CommonFlags {
   concurrency?: number;
   yes?: boolean;
   acceptBreakage?: string[];
+  /** --max-chars: the markdown budget. */
+  maxChars?: number;
+}
+
+function markdownBudget(maxChars: number | undefined): { budget?: number } {
+  return maxChars === undefined ? {} : { budget: maxChars };
 }
 
 let depsOverride: EngineDeps | undefined;
@@ -64,28 +70,28 @@ export function sinksFor(io: CliIO, flags: CommonFlags, { progress }: { progress
   return { sinks, close: () => closers.forEach((c) => c()) };
 }
 
-export function renderPlan(plan: PlanDocument, format: string, io: CliIO): string {
+export function renderPlan(plan: PlanDocument, format: string, io: CliIO, maxChars?: number): string {
   if (format === 'json') return renderJson(plan);
-  if (format === 'markdown') return renderPlanMarkdown(plan);
+  if (format === 'markdown') return renderPlanMarkdown(plan, markdownBudget(maxChars));
   return renderPlanText(plan, { color: io.color });
 }
 
-export function renderVerify(report: VerifyReport, format: string, io: CliIO): string {
-  if (format === 'json') return renderJson(report);
+export function renderVerify(report: VerifyReport, format: string, io: CliIO, maxChars?: number): string {
+  if (format === 'json') return renderVerifyJson(report);
   if (format === 'junit') return renderVerifyJunit(report);
-  if (format === 'markdown') return renderVerifyMarkdown(report);
+  if (format === 'markdown') return renderVerifyMarkdown(report, markdownBudget(maxChars));
   return renderVerifyText(report, { color: io.color });
 }
 
-export function renderApply(report: ApplyReport, format: string, io: CliIO): string {
-  if (format === 'json') return renderJson(report);
-  if (format === 'markdown') return renderApplyMarkdown(report);
+export function renderApply(report: ApplyReport, format: string, io: CliIO, maxChars?: number): string {
+  if (format === 'json') return renderApplyJson(report);
+  if (format === 'markdown') return renderApplyMarkdown(report, markdownBudget(maxChars));
   return renderApplyText(report, { color: io.color });
 }
 
 /** summary.md of a run directory. */
 export function renderSummary(report: ApplyReport): string {
-  return renderApplyMarkdown(report);
+  return renderApplyMarkdown(report, FULL_MARKDOWN);
 }
 
 /** A yes/no question on the terminal; absent without one (then only --yes allows writes). */

@@ -21,7 +21,7 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
     .command('plan')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: show every change the playbook would make (target, property, before -> after, reason) and what is already as desired');
-  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'logFile']).action(
+  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'logFile', 'maxChars']).action(
     wrap(async (file: string, flags: PlanFlags) => {
       const sinks = sinksFor(io, flags, { progress: false });
       try {
@@ -36,7 +36,7 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
           onDeviceCode: (message) => io.stderr.write(`${message}\n`),
         });
         if (flags.out) writeFileSync(resolve(io.cwd, flags.out), renderJson(plan), { mode: 0o600 });
-        io.stdout.write(renderPlan(plan, flags.format, io));
+        io.stdout.write(renderPlan(plan, flags.format, io, flags.maxChars));
         return plan.summary.changes > 0 ? ExitCode.changesOrDrift : ExitCode.ok;
       } finally {
         sinks.close();
