@@ -39,13 +39,15 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
           target: flags.target,
           sinks: sinks.sinks,
           acceptBreakage: flags.acceptBreakage ?? [],
-          ...writeRunOptions(io, flags, interrupt.signal),
+          ...writeRunOptions(io, flags, interrupt.signal, sinks.settle),
         });
+        await sinks.settle();
         io.stdout.write(renderApply(report, flags.format, io, flags.maxChars));
         if (flags.keepRuns) await keepNewestRuns(io, resolve(io.cwd, flags.runsDir), report.plan.playbook.name, report, flags.keepRuns);
         return { exitCode: applyExitCode(report), outcome: { playbook: report.plan.playbook, tenant: report.plan.tenant, apply: report } };
       } finally {
         interrupt.dispose();
+        await sinks.settle();
         sinks.close();
       }
     })),

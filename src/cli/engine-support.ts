@@ -7,7 +7,6 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultDeps, type EngineDeps } from '../engine/deps.js';
 import { openEventLog } from '../engine/event-log.js';
-import { lineSink } from '../engine/events.js';
 import type { ApplyReport, EventSink, PlanDocument, VerifyReport } from '../engine/types.js';
 import { renderApplyJson, renderJson, renderVerifyJson } from '../report/json.js';
 import { renderApplyText, renderPlanText, renderVerifyText } from '../report/text.js';
@@ -15,7 +14,7 @@ import { renderVerifyJunit } from '../report/junit.js';
 import { FULL_MARKDOWN, renderApplyMarkdown, renderPlanMarkdown, renderVerifyMarkdown } from '../report/markdown.js';
 import type { CliIO } from './io.js';
 import { OPTION_TABLE, type OptionName } from './options.js';
-import { stepRunnerFor } from '../engine/progress.js';
+import { lineProgress, listrProgress, progressOnTerminal, stepRunnerFor, type ProgressDisplay } from '../engine/progress.js';
 import { pruneRuns } from '../engine/retention.js';
 
 /** Adds options from the one option table: a new common option is a one-line change per command. */
@@ -51,23 +50,30 @@ export async function engineDeps(): Promise<EngineDeps> {
 
 export interface Sinks {
   sinks: EventSink[];
+  /** Waits for the progress display to finish drawing: call before writing the report or prompting. */
+  settle(): Promise<void>;
   close(): void;
 }
 
 /**
- * Line-per-event progress on stderr when there is no TTY and the output is text; on a TTY listr2
- * shows progress instead, and json/junit/markdown keep stderr quiet except for errors.
+ * Progress on stderr whatever the format (stdout is only the report): listr2 when stderr is a terminal,
+ * else timestamped lines with heartbeats (src/engine/progress.ts). Plus --log-file.
  */
 export function sinksFor(io: CliIO, flags: CommonFlags, { progress }: { progress: boolean }): Sinks {
   const sinks: EventSink[] = [];
   const closers: (() => void)[] = [];
-  if (progress && !io.interactive && flags.format === 'text') sinks.push(lineSink((line) => io.stderr.write(line)));
+  let display: ProgressDisplay | undefined;
+  if (progress) {
+    display = progressOnTerminal(io.stderr) ? listrProgress(io.stderr as NodeJS.WriteStream) : lineProgress((line) => io.stderr.write(line));
+    sinks.push(display);
+    closers.push(() => display!.close());
+  }
   if (flags.logFile) {
     const log = openEventLog(resolve(io.cwd, flags.logFile));
     sinks.push(log);
     closers.push(() => log.close());
   }
-  return { sinks, close: () => closers.forEach((c) => c()) };
+  return { sinks, settle: () => display?.settle() ?? Promise.resolve(), close: () => closers.forEach((c) => c()) };
 }
 
 export function renderPlan(plan: PlanDocument, format: string, io: CliIO, maxChars?: number): string {
@@ -140,8 +146,10 @@ export function interruptOnSigint(io: CliIO): { signal: AbortSignal; dispose(): 
  * What apply and rollback share: journaled writes under --runs-dir, the plan shown first, the TTY
  * confirmation (or --yes), progress, Ctrl-C, and the device-code prompt on stderr.
  */
-export function writeRunOptions(io: CliIO, flags: CommonFlags & { runsDir: string; concurrency: number }, signal: AbortSignal) {
-  const confirm = confirmFor(io);
+export function writeRunOptions(io: CliIO, flags: CommonFlags & { runsDir: string; concurrency: number }, signal: AbortSignal, settle: () => Promise<void> = async () => {}) {
+  const ask = confirmFor(io);
+  // The progress display finishes drawing before the question is asked.
+  const confirm = ask ? async (plan: PlanDocument) => (await settle(), ask(plan)) : undefined;
   return {
     env: io.env,
     cwd: io.cwd,
@@ -150,7 +158,7 @@ export function writeRunOptions(io: CliIO, flags: CommonFlags & { runsDir: strin
     ...(confirm ? { confirm } : {}),
     concurrency: flags.concurrency,
     signal,
-    stepRunner: stepRunnerFor(io.interactive, flags.format),
+    stepRunner: stepRunnerFor(io.stderr),
     showPlan: (plan: PlanDocument) => {
       if (flags.format !== 'json') io.stdout.write(`${renderPlan(plan, flags.format, io)}\n`);
     },

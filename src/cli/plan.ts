@@ -23,7 +23,7 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
     .description('read-only: show every change the playbook would make (target, property, before -> after, reason) and what is already as desired');
   withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'logFile', 'maxChars']).action(
     wrap(async (file: string, flags: PlanFlags) => {
-      const sinks = sinksFor(io, flags, { progress: false });
+      const sinks = sinksFor(io, flags, { progress: true });
       try {
         const plan = await runPlan({
           deps: await engineDeps(),
@@ -36,9 +36,11 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
           onDeviceCode: (message) => io.stderr.write(`${message}\n`),
         });
         if (flags.out) writeFileSync(resolve(io.cwd, flags.out), renderJson(plan), { mode: 0o600 });
+        await sinks.settle();
         io.stdout.write(renderPlan(plan, flags.format, io, flags.maxChars));
         return plan.summary.changes > 0 ? ExitCode.changesOrDrift : ExitCode.ok;
       } finally {
+        await sinks.settle();
         sinks.close();
       }
     }),

@@ -19,7 +19,7 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
   withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook', 'maxChars'], ['text', 'markdown', 'json', 'junit']).action(
     wrap(async (file: string, flags: CommonFlags & { notifyWebhook?: string }) =>
       notifyAfter({ spec: flags.notifyWebhook, command: 'verify', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
-      const sinks = sinksFor(io, flags, { progress: false });
+      const sinks = sinksFor(io, flags, { progress: true });
       try {
         const report = await runVerify({
           deps: await engineDeps(),
@@ -30,9 +30,11 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
           sinks: sinks.sinks,
           onDeviceCode: (message) => io.stderr.write(`${message}\n`),
         });
+        await sinks.settle();
         io.stdout.write(renderVerify(report, flags.format, io, flags.maxChars));
         return { exitCode: report.compliant ? ExitCode.ok : ExitCode.changesOrDrift, outcome: { playbook: report.playbook, tenant: report.tenant, verify: report } };
       } finally {
+        await sinks.settle();
         sinks.close();
       }
     })),

@@ -13,6 +13,7 @@ import type { Emitter } from './events.js';
 import type { PlaybookSource } from './playbook-source.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { readOnlySession, retryingReads } from './session-guards.js';
+import { countingReads } from './progress.js';
 
 export function normalizeTarget(target: string, cwd: string): string {
   if (target === 'exchange') return target;
@@ -46,7 +47,9 @@ export async function openRunSession(
       ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}),
       log: (message) => options.emitter.emit('connect', message),
     });
+  const signInStarted = Date.now();
   const raw = await openTarget();
+  options.emitter.emit('connect', `signed in to ${source.playbook.tenant.organization} in ${((Date.now() - signInStarted) / 1000).toFixed(1)} s`, { target });
   const instantSleep = raw.kind === 'simulator';
   // Every session of the run (the pool's extra ones too) gets the same guards and wrapper.
   const guard = (opened: ExchangeSession): ExchangeSession => {
@@ -55,7 +58,9 @@ export async function openRunSession(
       sleep: (ms) => (instantSleep ? Promise.resolve() : new Promise((r) => setTimeout(r, ms))),
       onRetry: (cmdlet, attempt, delayMs) => options.emitter.emit('retry', `${cmdlet}: throttled; retry ${attempt + 1} in ${delayMs} ms`, { cmdlet, attempt, delayMs }),
     });
-    const guarded = options.readOnly ? readOnlySession(retried) : retried;
+    // Bulk reads report a running count (progress.ts).
+    const counted = countingReads(retried, options.emitter);
+    const guarded = options.readOnly ? readOnlySession(counted) : counted;
     return options.wrap ? options.wrap(guarded) : guarded;
   };
   const session = guard(raw);
