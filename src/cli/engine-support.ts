@@ -33,6 +33,8 @@ export interface CommonFlags {
   acceptBreakage?: string[];
   /** --max-chars: the markdown budget. */
   maxChars?: number;
+  /** --workload-identity <appId> (plan, verify). */
+  workloadIdentity?: string;
 }
 
 function markdownBudget(maxChars: number | undefined): { budget?: number } {

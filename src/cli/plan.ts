@@ -21,7 +21,7 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
     .command('plan')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: show every change the playbook would make (target, property, before -> after, reason) and what is already as desired');
-  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'logFile', 'maxChars']).action(
+  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'logFile', 'maxChars', 'workloadIdentity']).action(
     wrap(async (file: string, flags: PlanFlags) => {
       const sinks = sinksFor(io, flags, { progress: true });
       try {
@@ -34,6 +34,7 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
           sinks: sinks.sinks,
           acceptBreakage: flags.acceptBreakage ?? [],
           onDeviceCode: (message) => io.stderr.write(`${message}\n`),
+          ...(flags.workloadIdentity ? { auth: { method: 'workload-identity' as const, appId: flags.workloadIdentity } } : {}),
         });
         if (flags.out) writeFileSync(resolve(io.cwd, flags.out), renderJson(plan), { mode: 0o600 });
         await sinks.settle();

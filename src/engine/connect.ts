@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { RunContext } from '../actions/types.js';
 import { ALLOWED_CMDLETS, isWriteCmdlet, type ExchangeSession } from '../exchange/session.js';
 import { InputError } from '../errors.js';
+import type { AuthConfig } from '../playbook/schema.js';
 import { createRunContext } from './context.js';
 import type { EngineDeps } from './deps.js';
 import type { Emitter } from './events.js';
@@ -36,11 +37,11 @@ export async function openRunSession(
   deps: EngineDeps,
   source: PlaybookSource,
   target: string,
-  options: { env: NodeJS.ProcessEnv; readOnly: boolean; emitter: Emitter; onDeviceCode?: (message: string) => void; wrap?: (s: ExchangeSession) => ExchangeSession; retry?: RetryPolicy },
+  options: { env: NodeJS.ProcessEnv; readOnly: boolean; emitter: Emitter; onDeviceCode?: (message: string) => void; wrap?: (s: ExchangeSession) => ExchangeSession; retry?: RetryPolicy; auth?: AuthConfig },
 ): Promise<OpenedRun> {
   options.emitter.emit('connect', `connecting to ${source.playbook.tenant.organization} (${target})${options.readOnly ? ', read-only' : ''}`, { target });
   const openTarget = () =>
-    deps.openTarget(target, source.playbook.tenant, {
+    deps.openTarget(target, options.auth ? { ...source.playbook.tenant, auth: options.auth } : source.playbook.tenant, {
       env: options.env,
       baseDir: source.baseDir,
       cmdlets: options.readOnly ? READ_CMDLETS : ALL_CMDLETS,
