@@ -11,6 +11,7 @@ import type { ApplyReport, EventSink, PlanDocument, VerifyReport } from '../engi
 import { renderApplyJson, renderJson, renderVerifyJson } from '../report/json.js';
 import { renderApplyText, renderPlanText, renderVerifyText } from '../report/text.js';
 import { renderVerifyJunit } from '../report/junit.js';
+import { renderApplyHtml, renderPlanHtml, renderVerifyHtml } from '../report/html.js';
 import { FULL_MARKDOWN, renderApplyMarkdown, renderPlanMarkdown, renderVerifyMarkdown } from '../report/markdown.js';
 import type { CliIO } from './io.js';
 import { OPTION_TABLE, type OptionName } from './options.js';
@@ -80,12 +81,14 @@ export function sinksFor(io: CliIO, flags: CommonFlags, { progress }: { progress
 
 export function renderPlan(plan: PlanDocument, format: string, io: CliIO, maxChars?: number): string {
   if (format === 'json') return renderJson(plan);
+  if (format === 'html') return renderPlanHtml(plan);
   if (format === 'markdown') return renderPlanMarkdown(plan, markdownBudget(maxChars));
   return renderPlanText(plan, { color: io.color });
 }
 
 export function renderVerify(report: VerifyReport, format: string, io: CliIO, maxChars?: number): string {
   if (format === 'json') return renderVerifyJson(report);
+  if (format === 'html') return renderVerifyHtml(report);
   if (format === 'junit') return renderVerifyJunit(report);
   if (format === 'markdown') return renderVerifyMarkdown(report, markdownBudget(maxChars));
   return renderVerifyText(report, { color: io.color });
@@ -93,6 +96,7 @@ export function renderVerify(report: VerifyReport, format: string, io: CliIO, ma
 
 export function renderApply(report: ApplyReport, format: string, io: CliIO, maxChars?: number): string {
   if (format === 'json') return renderApplyJson(report);
+  if (format === 'html') return renderApplyHtml(report);
   if (format === 'markdown') return renderApplyMarkdown(report, markdownBudget(maxChars));
   return renderApplyText(report, { color: io.color });
 }
@@ -162,7 +166,7 @@ export function writeRunOptions(io: CliIO, flags: CommonFlags & { runsDir: strin
     signal,
     stepRunner: stepRunnerFor(io.stderr),
     showPlan: (plan: PlanDocument) => {
-      if (flags.format !== 'json') io.stdout.write(`${renderPlan(plan, flags.format, io)}\n`);
+      if (flags.format !== 'json' && flags.format !== 'html') io.stdout.write(`${renderPlan(plan, flags.format, io)}\n`);
     },
     renderSummary,
     onDeviceCode: (message: string) => io.stderr.write(`${message}\n`),
