@@ -183,7 +183,8 @@ describe('the example review workflow, run step by step on a pull request with a
     expect(posted).toContain('exo-playbook-reports');
     expect(readFileSync(join(temp, 'gh.log'), 'utf8')).toMatch(/^pr comment 7 --edit-last --body-file /m);
     const reports = readdirSync(join(repo, 'reports'));
-    expect(reports).toEqual(expect.arrayContaining(['diff.json', 'plan-1.json', 'plan-1.md']));
+    expect(reports).toEqual(expect.arrayContaining(['diff.json', 'plan-1.json', 'plan-1.md', 'plan-1.html', 'plan-2.json']));
+    expect(readFileSync(join(repo, 'reports', 'plan-1.html'), 'utf8')).toMatch(/^<!DOCTYPE html>/);
     expect(JSON.parse(readFileSync(join(repo, 'reports', 'plan-1.json'), 'utf8'))).toMatchObject({ formatVersion: 1 });
   });
 });
