@@ -59,6 +59,12 @@ export async function openRunSession(
     return options.wrap ? options.wrap(guarded) : guarded;
   };
   const session = guard(raw);
+  // Probes talk SMTP, not PowerShell: a prober only when a step needs one.
+  const needsProber = source.playbook.steps.some((step) => step.uses === 'smtp-auth/probe');
+  const smtp =
+    needsProber && deps.openProber
+      ? await deps.openProber(target, source.playbook.tenant, { env: options.env, baseDir: source.baseDir, ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}) })
+      : undefined;
   return {
     session,
     // A second sign-in on the same target, for the write pool (session-pool.ts). Not with device-code
@@ -66,6 +72,6 @@ export async function openRunSession(
     ...(source.playbook.tenant.auth.method === 'device-code' && !target.startsWith('sim:') ? {} : { openExtra: async () => guard(await openTarget()) }),
     // One context per phase: a fresh observation (verify after apply) must not reuse cached reads.
     newContext: (signal) =>
-      createRunContext({ session, instantSleep, ...(signal ? { signal } : {}), baseDir: source.baseDir }),
+      createRunContext({ session, instantSleep, ...(signal ? { signal } : {}), baseDir: source.baseDir, ...(smtp ? { smtp } : {}) }),
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { RunContext } from '../actions/types.js';
 import type { ExchangeSession } from '../exchange/session.js';
+import type { SmtpProber } from '../smtp/types.js';
 
 export interface RunContextOptions {
   session: ExchangeSession;
@@ -15,6 +16,7 @@ export interface RunContextOptions {
   report?: (message: string) => void;
   /** The playbook's folder (relative paths in `with` resolve against it). */
   baseDir?: string;
+  smtp?: SmtpProber;
 }
 
 export function createRunContext(options: RunContextOptions): RunContext {
@@ -48,5 +50,6 @@ export function createRunContext(options: RunContextOptions): RunContext {
     report: options.report ?? (() => {}),
     signal,
     ...(options.baseDir ? { baseDir: options.baseDir } : {}),
+    ...(options.smtp ? { smtp: options.smtp } : {}),
   };
 }

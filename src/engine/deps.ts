@@ -6,6 +6,7 @@
 import type { PlanCheck } from '../actions/types.js';
 import type { ExchangeSession } from '../exchange/session.js';
 import type { Playbook } from '../playbook/schema.js';
+import type { SmtpProber } from '../smtp/types.js';
 import type { ActionTable } from './observe.js';
 import type { PlaybookSource } from './playbook-source.js';
 
@@ -23,19 +24,23 @@ export interface EngineDeps {
   openTarget(target: string, tenant: Playbook['tenant'], options: OpenTargetOptions): Promise<ExchangeSession>;
   actions: ActionTable;
   planChecks: readonly PlanCheck[];
+  /** The SMTP prober for smtp-auth/probe steps on this target. Optional: engines without one refuse probe steps. */
+  openProber?(target: string, tenant: Playbook['tenant'], options: Pick<OpenTargetOptions, 'env' | 'baseDir' | 'onDeviceCode'>): Promise<SmtpProber>;
 }
 
 export async function defaultDeps(): Promise<EngineDeps> {
-  const [load, target, registry] = await Promise.all([
+  const [load, target, registry, smtp] = await Promise.all([
     import('../playbook/load.js'),
     import('../exchange/target.js'),
     import('../actions/registry.js'),
+    import('../smtp/open.js'),
   ]);
   return {
     loadPlaybook: (file, options) => load.loadPlaybook(file, options),
     openTarget: (t, tenant, options) => target.openTarget(t, tenant, { ...options, cmdlets: [...options.cmdlets] }),
     actions: registry.ACTIONS,
     planChecks: registry.PLAN_CHECKS,
+    openProber: (t, tenant, options) => smtp.openProber(t, { ...options, tenant }),
   };
 }
 

@@ -17,10 +17,13 @@ import { pathToString, type Problem } from './problems.js';
 import { checkTextSize } from './source.js';
 import { didYouMean } from './suggest.js';
 
-/** Paths whose value is a secret reference, never resolved at load. */
+/** Paths whose value is a secret reference, never resolved at load ('*': any step). */
 export const SECRET_PATHS = [
   ['tenant', 'auth', 'certificatePassword'],
   ['tenant', 'auth', 'token'],
+  // smtp-auth/probe: the canary's password or token, read only at the moment of AUTH.
+  ['steps', '*', 'with', 'password'],
+  ['steps', '*', 'with', 'token'],
 ] as const;
 
 export interface ResolveContext {
@@ -95,7 +98,7 @@ export class Resolver {
 
   /** A missing sign-in variable is only a warning when this load will not sign in. */
   private deferSignIn(at: readonly PathSegment[]): boolean {
-    return this.ctx.signInEnv === 'warn' && at[0] === 'tenant' && at[1] === 'auth';
+    return this.ctx.signInEnv === 'warn' && ((at[0] === 'tenant' && at[1] === 'auth') || at[0] === 'steps');
   }
 
   private async resolve(node: Located, at: PathSegment[]): Promise<Located | undefined> {
@@ -260,7 +263,7 @@ export class Resolver {
 }
 
 function isSecretPath(at: readonly PathSegment[]): boolean {
-  return SECRET_PATHS.some((secret) => secret.length === at.length && secret.every((segment, i) => segment === at[i]));
+  return SECRET_PATHS.some((secret) => secret.length === at.length && secret.every((segment, i) => segment === '*' || segment === at[i]));
 }
 
 function parseReference(inner: string): Reference | undefined {
