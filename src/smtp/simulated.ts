@@ -25,7 +25,7 @@ export class SimulatedProber implements SmtpProber {
     // Read afresh: an apply earlier in the same run may have changed the switches.
     const state = await readStateFile(this.stateFile);
     const at = this.now?.() ?? (state.clock ? new Date(state.clock) : new Date());
-    const secret = await this.secretFor(request).catch(() => '');
+    const secret = await this.secretFor(request);
     const forms = secretForms(secret, request.mailbox);
     const transcript = new Transcript(() => forms);
     const server = state.smtp?.server ?? DEFAULT_SERVER;
