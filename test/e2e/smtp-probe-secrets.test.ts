@@ -56,7 +56,11 @@ function searchProcesses(root: number, secret: string, includeRootEnviron: boole
   const below = new Set<string>([String(root)]);
   for (let grew = true; grew; ) {
     grew = false;
-    for (const pid of pids) if (!below.has(pid) && below.has(parentOf(pid))) (below.add(pid), (grew = true));
+    for (const pid of pids) {
+      if (below.has(pid) || !below.has(parentOf(pid))) continue;
+      below.add(pid);
+      grew = true;
+    }
   }
   const hits: string[] = [];
   for (const pid of pids) {
@@ -84,19 +88,19 @@ describe('the canary password stays secret', () => {
   it.each([
     ['--password-file', false],
     ['--password-env', true],
-  ] as const)('probe %s: not in any command line or child environment while AUTH is in flight, nor in any file or output', async (how, viaEnv) => {
+  ] as const)('probe %s: not in any command line or child environment while AUTH is in flight, nor in any file or output', async (_how, viaEnv) => {
     ws = probeWorkspace();
     let hits: string[] | undefined;
     let control: string[] | undefined;
-    let child: ChildProcess | undefined;
+    const running: { child?: ChildProcess } = {};
     server = await startFakeExchangeSmtp(
       {
         authReply: EXCHANGE_REPLIES.mailboxDisabled,
         // The CLI is waiting for the AUTH answer now: look at every process.
         beforeAuthReply: async () => {
-          hits = searchProcesses(child!.pid!, viaEnv ? CANARY_PASSWORD : OTHER_PASSWORD, !viaEnv);
+          hits = searchProcesses(running.child!.pid!, viaEnv ? CANARY_PASSWORD : OTHER_PASSWORD, !viaEnv);
           // The search can find a secret: the user put this one in the CLI's own environment.
-          if (viaEnv) control = searchProcesses(child!.pid!, CANARY_PASSWORD, true);
+          if (viaEnv) control = searchProcesses(running.child!.pid!, CANARY_PASSWORD, true);
         },
       },
       certificate,
@@ -108,7 +112,7 @@ describe('the canary password stays secret', () => {
       env,
       ws.dir,
     );
-    child = spawned.child;
+    running.child = spawned.child;
     const result = await spawned.done;
     const secret = viaEnv ? CANARY_PASSWORD : OTHER_PASSWORD;
     expect(result.code, result.stdout + result.stderr).toBe(2);
@@ -116,7 +120,7 @@ describe('the canary password stays secret', () => {
     // The probe reached AUTH with the right password, and the search ran while it was in flight.
     expect(server.attempts.map((a) => a.secret)).toEqual([secret]);
     expect(hits).toEqual([]);
-    if (viaEnv) expect(control).toEqual([`environ of ${child.pid}`]);
+    if (viaEnv) expect(control).toEqual([`environ of ${spawned.child.pid}`]);
     for (const f of forms(secret)) expect(result.stdout + result.stderr).not.toContain(f);
     const written = filesUnder(ws.dir).filter((f) => !f.endsWith('other.secret'));
     expect(written.some((f) => f.endsWith('transcript.txt'))).toBe(true);
