@@ -98,7 +98,7 @@ export class Resolver {
 
   /** A missing sign-in variable is only a warning when this load will not sign in. */
   private deferSignIn(at: readonly PathSegment[]): boolean {
-    return this.ctx.signInEnv === 'warn' && ((at[0] === 'tenant' && at[1] === 'auth') || at[0] === 'steps');
+    return this.ctx.signInEnv === 'warn' && ((at[0] === 'tenant' && at[1] === 'auth') || isSecretPath(at));
   }
 
   private async resolve(node: Located, at: PathSegment[]): Promise<Located | undefined> {
