@@ -68,7 +68,11 @@ export function probeRequestOf(w: ProbeWith, baseDir: string): ProbeRequest {
 }
 
 async function observeProbe(w: ProbeWith, ctx: RunContext): Promise<ProbeObservation> {
-  if (!ctx.smtp) throw new SessionError('smtp-auth/probe: this run has no SMTP prober (the engine was started without one)');
+  if (!ctx.smtp) {
+    throw new SessionError(
+      'smtp-auth/probe talks SMTP, not PowerShell, and this run has no SMTP prober (it reads Get-CASMailbox, Get-TransportConfig and the authentication policies only when Basic is refused as disabled)',
+    );
+  }
   const request = probeRequestOf(w, ctx.baseDir ?? process.cwd());
   ctx.report(`probing ${w.host}:${w.port} as ${w.mailbox} (${request.mechanism})`);
   const answer = await ctx.smtp.probe(request, ctx.signal);
