@@ -42,6 +42,23 @@ export function registerProbe(program: Command, io: CliIO, wrap: Wrap): void {
     .command('probe')
     .argument('<mailbox>', 'the canary mailbox to sign in as (its user principal name)')
     .description('sign in to SMTP submission as a canary mailbox the way a device does (never sending mail) and report the exact answer')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  CANARY_PASSWORD=... exo-playbook probe smtp-canary@contoso.com --password-env CANARY_PASSWORD --expect accepted
+  exo-playbook probe smtp-canary@contoso.com --password-file /etc/exo-playbook/canary.secret --host smtp-legacy.office365.com
+  exo-playbook probe smtp-canary@contoso.com --auth oauth --token-env SMTP_TOKEN
+  exo-playbook probe scanner@contoso.com --password-env PW --target sim:tenant.json
+
+The conversation: EHLO, STARTTLS (certificate verified), EHLO, AUTH, QUIT. MAIL FROM is never sent.
+The answer is classified (accepted, tenant-disabled, mailbox-disabled, basic-auth-blocked,
+bad-credentials, basic-retired, not-authenticated, tls-failure, timeout, connection-refused) with the
+server's exact line as evidence; anything else is reported verbatim as unknown. The password or
+token is read from the variable or file at AUTH and never printed; the transcript in the run
+directory has its AUTH lines replaced. Exit 0: a known answer (the expected one with --expect);
+2: not what --expect says; 1: error, or an unknown answer without --expect.`,
+    )
     .addOption(new Option('--auth <kind>', 'basic (AUTH LOGIN), basic-plain (AUTH PLAIN) or oauth (XOAUTH2)').choices(['basic', 'basic-plain', 'oauth']).default('basic'))
     .addOption(new Option('--password-env <NAME>', 'Basic: the environment variable holding the canary password'))
     .addOption(new Option('--password-file <file>', 'Basic: a file holding the canary password'))
