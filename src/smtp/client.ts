@@ -57,17 +57,21 @@ export class NodemailerProber implements SmtpProber {
     let failure: ProbeAnswer['failure'] = null;
     const onAbort = () => connection.close();
     signal?.addEventListener('abort', onAbort, { once: true });
+    // A socket error, a timeout or the server hanging up can come at any point, also while AUTH waits
+    // for its answer: every step races against it, so a probe always ends.
+    const broken = new Promise<never>((_, reject) => {
+      connection.on('error', reject);
+      connection.once('end', () => reject(Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' })));
+    });
+    broken.catch(() => {});
     try {
-      await new Promise<void>((resolve, reject) => {
-        connection.once('error', reject);
-        connection.once('end', () => reject(Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' })));
-        connection.connect(() => resolve());
-      });
+      await Promise.race([broken, new Promise<void>((resolve) => connection.connect(() => resolve()))]);
       conversation.stage = 'auth';
-      await new Promise<void>((resolve, reject) => {
-        const method = request.mechanism === 'XOAUTH2' ? XOAUTH2_HANDLER : request.mechanism;
-        connection.login({ user: request.mailbox, pass: secret, method }, (error) => (error ? reject(error) : resolve()));
-      });
+      const method = request.mechanism === 'XOAUTH2' ? XOAUTH2_HANDLER : request.mechanism;
+      await Promise.race([
+        broken,
+        new Promise<void>((resolve, reject) => connection.login({ user: request.mailbox, pass: secret, method }, (error) => (error ? reject(error) : resolve()))),
+      ]);
       conversation.stage = 'done';
     } catch (error) {
       failure = failureOf(error as NodeError, conversation.stage);

@@ -5,7 +5,8 @@
  * holds its AUTH answer while the process list is searched.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXCHANGE_REPLIES, makeTestCertificate, startFakeExchangeSmtp, type FakeServer, type TestCertificate } from '../fixtures/smtp/fake-exchange-smtp.js';
@@ -148,5 +149,32 @@ describe('the canary password stays secret', () => {
     const plan = readFileSync(written.find((f) => f.endsWith('plan.json'))!, 'utf8');
     expect(plan).toContain('C: AUTH LOGIN <redacted>');
     for (const f of [...forms(CANARY_PASSWORD), ...forms(OTHER_PASSWORD)]) expect(result.stdout + result.stderr).not.toContain(f);
+  });
+
+  it('verify drift posts a webhook message with the evidence and without the password', async () => {
+    ws = probeWorkspace();
+    const state = JSON.parse(readFileSync(ws.state, 'utf8')) as { smtp?: unknown };
+    state.smtp = { basicAuthDefaultOff: true };
+    writeFileSync(ws.state, JSON.stringify(state));
+    const bodies: string[] = [];
+    const hook = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        bodies.push(body);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (hook.address() as { port: number }).port;
+      const result = await cli(['verify', ws.playbook, '--target', `sim:${ws.state}`, '--notify-webhook', 'env:HOOK'], { CANARY_PASSWORD, HOOK: `http://127.0.0.1:${port}/hook` });
+      expect(result.code, result.stdout + result.stderr).toBe(2);
+      expect(bodies).toHaveLength(1);
+      expect(bodies[0]).toContain('basic authentication is disabled');
+      for (const f of [...forms(CANARY_PASSWORD), ...forms(OTHER_PASSWORD)]) expect(bodies[0]).not.toContain(f);
+    } finally {
+      await new Promise((resolve) => hook.close(resolve));
+    }
   });
 });

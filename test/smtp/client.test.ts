@@ -96,6 +96,15 @@ describe('probe against a loopback Exchange-like server over STARTTLS', () => {
     expect(classified.outcome).toBe('timeout');
   });
 
+  it('a server that stops answering after the AUTH challenge is a timeout, not an unknown 334', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const { classified, answer } = await probeWith({ authReply: EXCHANGE_REPLIES.accepted, beforeAuthReply: () => held }, { timeoutMs: 300 });
+    release();
+    expect(classified.outcome).toBe('timeout');
+    expect(answer.stage).toBe('auth');
+  });
+
   it('a closed port is connection refused', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
