@@ -251,7 +251,8 @@ export class Resolver {
       return;
     }
     if (reference.kind === 'env' && !this.ctx.env[reference.name] && this.deferSignIn(at)) {
-      this.warn(node.loc, `secret environment variable ${reference.name} is not set (needed to sign in with --target exchange)`, at, `export ${reference.name} on the machine that runs against the tenant`);
+      const neededFor = at[0] === 'steps' ? 'needed to probe SMTP with --target exchange' : 'needed to sign in with --target exchange';
+      this.warn(node.loc, `secret environment variable ${reference.name} is not set (${neededFor})`, at, `export ${reference.name} on the machine that runs against the tenant`);
     } else if (reference.kind === 'env' && !this.ctx.env[reference.name]) {
       this.problem(node.loc, `secret environment variable ${reference.name} is not set`, at, `export ${reference.name} (a missing secret is caught before anything connects)`);
     }
