@@ -29,18 +29,18 @@ export interface EngineDeps {
 }
 
 export async function defaultDeps(): Promise<EngineDeps> {
-  const [load, target, registry, smtp] = await Promise.all([
+  const [load, target, registry] = await Promise.all([
     import('../playbook/load.js'),
     import('../exchange/target.js'),
     import('../actions/registry.js'),
-    import('../smtp/open.js'),
   ]);
   return {
     loadPlaybook: (file, options) => load.loadPlaybook(file, options),
     openTarget: (t, tenant, options) => target.openTarget(t, tenant, { ...options, cmdlets: [...options.cmdlets] }),
     actions: registry.ACTIONS,
     planChecks: registry.PLAN_CHECKS,
-    openProber: (t, tenant, options) => smtp.openProber(t, { ...options, tenant }),
+    // Only playbooks with probe steps load the SMTP client.
+    openProber: async (t, tenant, options) => (await import('../smtp/open.js')).openProber(t, { ...options, tenant }),
   };
 }
 

@@ -6,7 +6,7 @@
  * (Microsoft Learn, "Authenticate an IMAP, POP or SMTP connection using OAuth").
  */
 import { InputError } from '../errors.js';
-import { credentialFor as defaultCredentialFor, type CredentialAuth } from '../exchange/connect/credentials.js';
+import type { credentialFor as CredentialFor, CredentialAuth } from '../exchange/connect/credentials.js';
 import type { SignInContext } from '../exchange/connect/context.js';
 import { credentialTokenSource, suppliedTokenSource } from '../exchange/connect/token-source.js';
 import { resolveSecret } from '../playbook/resolve.js';
@@ -20,7 +20,7 @@ export interface SecretSourceOptions {
   tenant?: Playbook['tenant'];
   onDeviceCode?: (message: string) => void;
   /** Test seam. */
-  credentialFor?: typeof defaultCredentialFor;
+  credentialFor?: typeof CredentialFor;
 }
 
 export function probeSecretSource(options: SecretSourceOptions): SecretSource {
@@ -40,10 +40,9 @@ export function probeSecretSource(options: SecretSourceOptions): SecretSource {
       resolveSecret: (reference) => resolveSecret(reference, options.env, options.baseDir),
     };
     const auth = tenant.auth;
-    const source =
-      auth.method === 'access-token'
-        ? suppliedTokenSource(auth.token, context)
-        : credentialTokenSource(await (options.credentialFor ?? defaultCredentialFor)(auth as CredentialAuth, context));
+    // @azure/identity is loaded only for an OAuth probe that needs it.
+    const credentialFor = options.credentialFor ?? (await import('../exchange/connect/credentials.js')).credentialFor;
+    const source = auth.method === 'access-token' ? suppliedTokenSource(auth.token, context) : credentialTokenSource(await credentialFor(auth as CredentialAuth, context));
     return (await source()).token;
   };
 }

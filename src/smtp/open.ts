@@ -4,7 +4,6 @@
  */
 import { resolve } from 'node:path';
 import type { Playbook } from '../playbook/schema.js';
-import { NodemailerProber } from './client.js';
 import { probeSecretSource } from './credentials.js';
 import { SimulatedProber } from './simulated.js';
 import type { SmtpProber } from './types.js';
@@ -20,5 +19,7 @@ export interface OpenProberOptions {
 export async function openProber(target: string, options: OpenProberOptions): Promise<SmtpProber> {
   const secrets = probeSecretSource(options);
   if (target.startsWith('sim:')) return new SimulatedProber(resolve(options.baseDir, target.slice('sim:'.length)), secrets, options.now);
+  // nodemailer is loaded only when a real server is probed.
+  const { NodemailerProber } = await import('./client.js');
   return new NodemailerProber(secrets, options.now);
 }
