@@ -180,7 +180,7 @@ export const setCasMailbox: CmdletDefinition = {
       const desired = values.get('SmtpClientAuthenticationDisabled') as boolean | null;
       if (mailbox.SmtpClientAuthenticationDisabled !== desired) {
         mailbox.SmtpClientAuthenticationDisabled = desired;
-        context.changed();
+        context.changed({ mailbox });
         return NO_OUTPUT;
       }
     }
