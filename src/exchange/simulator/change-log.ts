@@ -3,7 +3,7 @@
  *
  * Beside `tenant.json` lives `tenant.json.changes`, append-only JSON lines. The first line names the
  * exact state file it extends (inode, size, mtime); every later line is one change:
- *   {"mailbox": "<Guid>", "set": {"SmtpClientAuthenticationDisabled": null, "AuthenticationPolicy": …}}
+ *   {"mailbox": "<Guid>", "at": <index>, "set": {"SmtpClientAuthenticationDisabled": null, "AuthenticationPolicy": …}}
  *   {"section": "transportConfig", "value": {…}}      (a small top-level part, replaced whole)
  * Loading reads the file, then replays the log when its header matches the file. Each change is a
  * complete value, so replaying it twice is harmless; that is what makes a fold crash-safe:
@@ -15,6 +15,7 @@
  * replaced by someone else (`sim init --force`, the stub module) has another inode too: a log that
  * belonged to the old file is never applied to the new one.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import type { SimMailbox, TenantState } from './state.js';
 
@@ -32,7 +33,9 @@ interface LogHeader {
 }
 
 type LogLine =
-  | { mailbox: string; set: Partial<Pick<SimMailbox, (typeof MUTABLE_MAILBOX_FIELDS)[number]>> }
+  // `at`: the mailbox's place in state.mailboxes (cmdlets never add or remove mailboxes), checked
+  // against its Guid: hand-made tenants may repeat a Guid, and a place never does.
+  | { mailbox: string; at: number; set: Partial<Pick<SimMailbox, (typeof MUTABLE_MAILBOX_FIELDS)[number]>> }
   | { section: LoggedSection; value: unknown };
 
 export function changeLogPath(statePath: string): string {
@@ -61,21 +64,35 @@ export async function replayChangeLog(statePath: string, state: TenantState): Pr
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw error;
   }
-  if (text === '') return 0;
+  return text === '' ? 0 : applyChangeLog(text, await fileIdentity(statePath), state);
+}
+
+/** The same, synchronously (tests and tools that read a tenant between two CLI runs). */
+export function replayChangeLogSync(statePath: string, state: TenantState): number {
+  let text: string;
+  try {
+    text = readFileSync(changeLogPath(statePath), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  const s = statSync(statePath);
+  return text === '' ? 0 : applyChangeLog(text, { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs }, state);
+}
+
+function applyChangeLog(text: string, file: LogHeader['changeLogFor'], state: TenantState): number {
   const lines = text.split('\n');
   // The last element is '' when the file ends with a newline; otherwise it is a torn append: drop it.
   lines.pop();
   const header = parseLine<LogHeader>(lines.shift());
-  if (!header?.changeLogFor || !sameIdentity(header.changeLogFor, await fileIdentity(statePath))) return 0;
-  let byGuid: Map<string, SimMailbox> | null = null;
+  if (!header?.changeLogFor || !sameIdentity(header.changeLogFor, file)) return 0;
   let applied = 0;
   for (const raw of lines) {
     const line = parseLine<LogLine>(raw);
     if (!line) continue;
     if ('mailbox' in line) {
-      byGuid ??= new Map(state.mailboxes.map((m) => [m.Guid.toLowerCase(), m]));
-      const mailbox = byGuid.get(line.mailbox.toLowerCase());
-      if (!mailbox) continue;
+      const mailbox = state.mailboxes[line.at];
+      if (!mailbox || mailbox.Guid !== line.mailbox) continue;
       for (const field of MUTABLE_MAILBOX_FIELDS) {
         if (field in line.set) (mailbox as unknown as Record<string, unknown>)[field] = line.set[field];
       }
@@ -96,11 +113,11 @@ function parseLine<T>(raw: string | undefined): T | null {
   }
 }
 
-function lineFor(change: TenantChange, state: TenantState): string {
+function lineFor(change: TenantChange, state: TenantState, placeOf: (m: SimMailbox) => number): string {
   if ('mailbox' in change) {
     const set: Record<string, unknown> = {};
     for (const field of MUTABLE_MAILBOX_FIELDS) set[field] = change.mailbox[field];
-    return JSON.stringify({ mailbox: change.mailbox.Guid, set });
+    return JSON.stringify({ mailbox: change.mailbox.Guid, at: placeOf(change.mailbox), set });
   }
   return JSON.stringify({ section: change.section, value: state[change.section] });
 }
@@ -112,8 +129,17 @@ export class ChangeLog {
 
   constructor(private readonly statePath: string) {}
 
+  private places: Map<SimMailbox, number> | null = null;
+
   get pending(): number {
     return this.lines;
+  }
+
+  private placeOf(mailbox: SimMailbox, state: TenantState): number {
+    this.places ??= new Map(state.mailboxes.map((m, i) => [m, i]));
+    const place = this.places.get(mailbox);
+    if (place === undefined) throw new Error(`mailbox ${mailbox.Guid} is not in the tenant`);
+    return place;
   }
 
   /** Appends the changes in one write (a kill leaves all of them or a torn last line). */
@@ -125,7 +151,7 @@ export class ChangeLog {
       const header: LogHeader = { changeLogFor: await fileIdentity(this.statePath) };
       text.push(JSON.stringify(header));
     }
-    for (const change of changes) text.push(lineFor(change, state));
+    for (const change of changes) text.push(lineFor(change, state, (m) => this.placeOf(m, state)));
     const file = await open(changeLogPath(this.statePath), this.started ? 'a' : 'w', 0o600);
     try {
       await file.write(text.join('\n') + '\n');

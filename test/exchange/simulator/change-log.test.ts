@@ -68,8 +68,8 @@ describe('the simulated tenant change log', () => {
     await writeFile(
       changeLogPath(file),
       `${JSON.stringify({ changeLogFor: { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs } })}\n` +
-        `${JSON.stringify({ mailbox: a!.Guid, set: { SmtpClientAuthenticationDisabled: false, AuthenticationPolicy: null } })}\n` +
-        `{"mailbox":"${b!.Guid}","set":{"SmtpClientAuthen`,
+        `${JSON.stringify({ mailbox: a!.Guid, at: 0, set: { SmtpClientAuthenticationDisabled: false, AuthenticationPolicy: null } })}\n` +
+        `{"mailbox":"${b!.Guid}","at":1,"set":{"SmtpClientAuthen`,
     );
     const { state, replayed } = await loadStateFile(file);
     expect(replayed).toBe(1);
