@@ -28,7 +28,8 @@ export interface OpenedRun {
   session: ExchangeSession;
   /** Opens one more session on the same target, signed in and wrapped like `session` (the write pool). Optional: test doubles may omit it. */
   openExtra?: () => Promise<ExchangeSession>;
-  newContext(signal?: AbortSignal): RunContext;
+  /** A context with its own shared reads; `seed` pre-fills some of them (verify-after-write.ts). */
+  newContext(signal?: AbortSignal, seed?: ReadonlyMap<string, Promise<unknown>>): RunContext;
 }
 
 export async function openRunSession(
@@ -71,7 +72,7 @@ export async function openRunSession(
     // sign-in: each extra session would make the person at the terminal type another code.
     ...(source.playbook.tenant.auth.method === 'device-code' && !target.startsWith('sim:') ? {} : { openExtra: async () => guard(await openTarget()) }),
     // One context per phase: a fresh observation (verify after apply) must not reuse cached reads.
-    newContext: (signal) =>
-      createRunContext({ session, instantSleep, ...(signal ? { signal } : {}), baseDir: source.baseDir, ...(smtp ? { smtp } : {}) }),
+    newContext: (signal, seed) =>
+      createRunContext({ session, instantSleep, ...(signal ? { signal } : {}), ...(seed ? { seed } : {}), baseDir: source.baseDir, ...(smtp ? { smtp } : {}) }),
   };
 }

@@ -17,12 +17,21 @@ export interface RunContextOptions {
   /** The playbook's folder (relative paths in `with` resolve against it). */
   baseDir?: string;
   smtp?: SmtpProber;
+  /** Shared reads this context starts with (verify after apply carries over what writes cannot have changed). */
+  seed?: ReadonlyMap<string, Promise<unknown>>;
+}
+
+const memos = new WeakMap<RunContext, ReadonlyMap<string, Promise<unknown>>>();
+
+/** The shared reads a context made (or was seeded with) so far, by key. */
+export function sharedReadsOf(ctx: RunContext): ReadonlyMap<string, Promise<unknown>> {
+  return memos.get(ctx) ?? new Map();
 }
 
 export function createRunContext(options: RunContextOptions): RunContext {
-  const memo = new Map<string, Promise<unknown>>();
+  const memo = new Map<string, Promise<unknown>>(options.seed ?? []);
   const signal = options.signal ?? new AbortController().signal;
-  return {
+  const ctx: RunContext = {
     session: options.session,
     shared<T>(key: string, read: () => Promise<T>): Promise<T> {
       let pending = memo.get(key) as Promise<T> | undefined;
@@ -52,4 +61,6 @@ export function createRunContext(options: RunContextOptions): RunContext {
     ...(options.baseDir ? { baseDir: options.baseDir } : {}),
     ...(options.smtp ? { smtp: options.smtp } : {}),
   };
+  memos.set(ctx, memo);
+  return ctx;
 }
