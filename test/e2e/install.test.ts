@@ -53,6 +53,14 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+describe('from a checkout', () => {
+  it('`npx exo-playbook` runs the checkout\'s own command (no install, no download)', () => {
+    const r = spawnSync(npm, ['exec', '--no', '--offline', '--', 'exo-playbook', '--version'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+});
+
 describe('npm pack + npm install -g', () => {
   it('packs dist/, the bin, host.ps1, the playbooks and the output schemas, and no sources or tests', () => {
     const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean);
