@@ -16,6 +16,7 @@ import { FULL_MARKDOWN, renderApplyMarkdown, renderPlanMarkdown, renderVerifyMar
 import type { CliIO } from './io.js';
 import { OPTION_TABLE, type OptionName } from './options.js';
 import { lineProgress, listrProgress, progressOnTerminal, stepRunnerFor, type ProgressDisplay } from '../engine/progress.js';
+import type { StepRunner } from '../engine/apply.js';
 import { pruneRuns } from '../engine/retention.js';
 
 /** Adds options from the one option table: a new common option is a one-line change per command. */
@@ -154,8 +155,11 @@ export function interruptOnSigint(io: CliIO): { signal: AbortSignal; dispose(): 
  */
 export function writeRunOptions(io: CliIO, flags: CommonFlags & { runsDir: string; concurrency: number }, signal: AbortSignal, settle: () => Promise<void> = async () => {}) {
   const ask = confirmFor(io);
-  // The progress display finishes drawing before the question is asked.
-  const confirm = ask ? async (plan: PlanDocument) => (await settle(), ask(plan)) : undefined;
+  // The progress display finishes drawing before the plan is printed, and the plan before the question
+  // is asked or the writes' display starts.
+  let shown: Promise<void> = Promise.resolve();
+  const confirm = ask ? async (plan: PlanDocument) => (await shown, ask(plan)) : undefined;
+  const runner = stepRunnerFor(io.stderr);
   return {
     env: io.env,
     cwd: io.cwd,
@@ -164,9 +168,14 @@ export function writeRunOptions(io: CliIO, flags: CommonFlags & { runsDir: strin
     ...(confirm ? { confirm } : {}),
     concurrency: flags.concurrency,
     signal,
-    stepRunner: stepRunnerFor(io.stderr),
+    stepRunner: (async (tasks) => {
+      await shown;
+      await runner(tasks);
+    }) as StepRunner,
     showPlan: (plan: PlanDocument) => {
-      if (flags.format !== 'json' && flags.format !== 'html') io.stdout.write(`${renderPlan(plan, flags.format, io)}\n`);
+      if (flags.format === 'json' || flags.format === 'html') return;
+      const text = `${renderPlan(plan, flags.format, io)}\n`;
+      shown = settle().then(() => void io.stdout.write(text));
     },
     renderSummary,
     onDeviceCode: (message: string) => io.stderr.write(`${message}\n`),

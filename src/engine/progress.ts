@@ -111,6 +111,8 @@ function listrOptions(stream: NodeJS.WriteStream) {
 
 interface Segment {
   task: { title: string; output: string } | null;
+  /** The title the finished task keeps: the event that closed it, fixed when it closed. */
+  finalTitle: string;
   done: () => void;
   finished: Promise<unknown>;
 }
@@ -135,7 +137,7 @@ export function listrProgress(stream: NodeJS.WriteStream): ProgressDisplay {
   const open = () => {
     let done!: () => void;
     const gate = new Promise<void>((resolve) => (done = resolve));
-    const s: Segment = { task: null, done, finished: Promise.resolve() };
+    const s: Segment = { task: null, finalTitle: '', done, finished: Promise.resolve() };
     const list = new Listr(
       [
         {
@@ -144,7 +146,7 @@ export function listrProgress(stream: NodeJS.WriteStream): ProgressDisplay {
             s.task = task;
             task.output = latest;
             await gate;
-            task.title = latest || title();
+            task.title = s.finalTitle || title();
           },
         },
       ],
@@ -157,6 +159,7 @@ export function listrProgress(stream: NodeJS.WriteStream): ProgressDisplay {
     if (!segment) return;
     const s = segment;
     segment = null;
+    s.finalTitle = latest;
     s.done();
     finishing = Promise.all([finishing, s.finished]);
   };

@@ -60,6 +60,34 @@ describe.runIf(hasTmux)('progress on a terminal (tmux)', () => {
     expect(during.some((s) => /Get-EXOCASMailbox: \d+ read so far/.test(s))).toBe(true);
   }, 120_000);
 
+  it('apply: the display is finished before the plan and the question; "y" writes with a display per step', async () => {
+    writeFileSync(
+      join(w.dir, 'org-off.yaml'),
+      'apiVersion: exo-playbook/v1\nname: org-off\ntenant:\n  organization: contoso.onmicrosoft.com\n  auth: { method: azure-cli }\nsteps:\n  - id: org\n    uses: transport-config\n    with: { smtpClientAuthenticationDisabled: true }\n',
+    );
+    const node = JSON.stringify(process.execPath);
+    const name = 'apply';
+    expect(tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '50', '-c', w.dir, `NO_COLOR=1 ${node} ${JSON.stringify(CLI)} apply org-off.yaml ${w.target.join(' ')} --runs-dir runs; echo EXO_DONE=$?; sleep 60`).status).toBe(0);
+    let screen = '';
+    for (let i = 0; i < 600 && !screen.includes('[y/N]'); i += 1) {
+      await sleep(100);
+      screen = tmux('capture-pane', '-p', '-t', name).stdout;
+    }
+    // The question comes last, after the plan's summary, with no spinner left drawing under it.
+    const lines = screen.split('\n').filter((l) => l.trim());
+    expect(lines.at(-1)).toBe('Apply 1 change to contoso.onmicrosoft.com? [y/N]');
+    expect(lines.at(-2)).toMatch(/^Summary: 1 change/);
+    expect(screen).not.toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/);
+    tmux('send-keys', '-t', name, 'y', 'Enter');
+    for (let i = 0; i < 600 && !screen.includes('EXO_DONE='); i += 1) {
+      await sleep(100);
+      screen = tmux('capture-pane', '-p', '-t', name).stdout;
+    }
+    expect(screen).toContain('EXO_DONE=0');
+    expect(screen).toMatch(/org \(transport-config\): 1 change/);
+    expect(screen).toContain('Apply result: 1 applied, 0 failed, 0 skipped');
+  }, 120_000);
+
   it('with stdout redirected, the display stays on the terminal and the file holds only the JSON document', async () => {
     const node = JSON.stringify(process.execPath);
     const all = await screens('json', `${node} ${JSON.stringify(CLI)} plan smtp-auth-disable.yaml ${w.target.join(' ')} --format json > plan.json`, 'EXO_DONE');
