@@ -72,9 +72,9 @@ beforeAll(() => {
     env: {
       ...process.env,
       PATH: `${shims}:${join(root, 'usr', 'local', 'bin')}:${process.env.PATH}`,
-      // `npm install -g` into the moved /usr/local, from the cache `npm ci` filled.
+      // `npm install -g` into the moved /usr/local, from the cache `npm ci` filled where it can.
       npm_config_prefix: join(root, 'usr', 'local'),
-      npm_config_offline: 'true',
+      npm_config_prefer_offline: 'true',
       npm_config_update_notifier: 'false',
       NO_COLOR: '1',
     },

@@ -1,6 +1,6 @@
 /**
  * Installing like a user would: `npm pack`, then `npm install -g` of the tarball into a temporary
- * prefix (from the npm cache `npm ci` filled, no network), and the installed `exo-playbook` found on
+ * prefix (from the npm cache `npm ci` filled, the registry only for what it lacks), and the installed `exo-playbook` found on
  * PATH runs --version, validate and plan against a simulated tenant, with no dev dependency present.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -38,11 +38,11 @@ beforeAll(() => {
   const packed = execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' });
   const [info] = JSON.parse(packed) as { filename: string; files: { path: string }[] }[];
   tarball = join(dir, info!.filename);
-  // --offline: only what `npm ci` put in the cache. Scripts allowed: prepare must not break (npm does
+  // --prefer-offline: what `npm ci` put in the cache first (a fresh CI machine may lack registry metadata that a lockfile install never fetched). Scripts allowed: prepare must not break (npm does
   // not run it for a tarball, and the log below shows it did not).
   const install = spawnSync(
     npm,
-    ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', '--foreground-scripts', '--dangerously-allow-all-scripts', tarball],
+    ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', '--dangerously-allow-all-scripts', tarball],
     { cwd: dir, encoding: 'utf8', timeout: 300_000, env: { ...process.env, npm_config_update_notifier: 'false' } },
   );
   installLog = `${install.stdout}\n${install.stderr}`;
