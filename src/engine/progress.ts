@@ -71,12 +71,10 @@ export function lineProgress(write: (line: string) => void, now: () => Date = ()
   return {
     emit(event) {
       line(event.at, event.type, event.message);
-      if (event.type === 'run-end' || event.type === 'error') phase = null;
-      else {
-        const next = phaseOf(event);
-        if (next !== phase) phaseSince = Date.now();
-        phase = next ?? (event.type === 'warning' ? phase : null);
-      }
+      // Warnings and errors (a failed change) happen within a phase; the run goes on.
+      const next = event.type === 'warning' || event.type === 'error' ? phase : event.type === 'run-end' ? null : phaseOf(event);
+      if (next !== phase) phaseSince = Date.now();
+      phase = next;
     },
     settle: async () => {},
     close: () => clearInterval(timer),
