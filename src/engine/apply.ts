@@ -10,9 +10,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ApplyOutcome, Change, RunContext, StepPlan } from '../actions/types.js';
-import type { ExchangeSession } from '../exchange/session.js';
+import type { ExchangeSession, PsValue } from '../exchange/session.js';
+import { SessionError } from '../errors.js';
+import { stableStringify } from './fingerprint.js';
+import { canReadBack, readBack } from './readback.js';
 import type { Emitter } from './events.js';
-import type { Journal } from './journal.js';
+import type { Journal, ReadBackRecord } from './journal.js';
 import type { ActionTable } from './observe.js';
 import { redactParameters } from './redact.js';
 import { withRetry, type RetryPolicy } from './retry.js';
@@ -186,9 +189,17 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
         ctx.session
           .invoke(change.call.cmdlet, change.call.parameters, { secretParameters: options.secretParameters })
           .then((r) => ({ warnings: r.warnings, result: r.objects.length ? (r.objects as ApplyOutcome['result']) : undefined }));
+  // A transport failure (the host died, a timeout, a lost connection) says nothing about whether
+  // Exchange ran the write: it is never retried blindly, it is read back (below).
+  const lost = Symbol('reply lost');
+  const attempt = (): Promise<ApplyOutcome | { [lost]: unknown }> => write().catch((error: unknown) => {
+    if (error instanceof SessionError) return { [lost]: error };
+    throw error;
+  });
   let result: ChangeResult;
+  let readBackRecord: ReadBackRecord | undefined;
   try {
-    const { value, attempts } = await withRetry(write, {
+    const { value: outcome, attempts } = await withRetry(attempt, {
       policy: options.retry,
       sleep: (ms) => ctx.sleep(ms),
       onRetry: (attempt, delayMs, error) =>
@@ -198,8 +209,29 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
           delayMs,
         }),
     });
-    result = { ...baseResult(change), status: 'applied', attempts, durationMs: Math.round(performance.now() - started), warnings: value.warnings };
-    if (value.result !== undefined) result.result = value.result;
+    if (lost in outcome) {
+      readBackRecord = await readBackAfterLostReply(change, ctx.session);
+      const why = message(outcome[lost]);
+      result =
+        readBackRecord.verdict === 'applied'
+          ? { ...baseResult(change), status: 'applied', attempts, durationMs: Math.round(performance.now() - started), warnings: [`the reply was lost (${why}); a read-back shows the write happened`] }
+          : {
+              ...baseResult(change),
+              status: 'failed',
+              error:
+                readBackRecord.verdict === 'not-applied'
+                  ? `${why}; a read-back shows the write did not happen (still ${show(change.before)})`
+                  : `${why}; outcome unknown: ${readBackRecord.error} (rollback re-reads it)`,
+              attempts,
+              durationMs: Math.round(performance.now() - started),
+              warnings: [],
+            };
+      result.readBack = readBackRecord;
+    } else {
+      const value = outcome;
+      result = { ...baseResult(change), status: 'applied', attempts, durationMs: Math.round(performance.now() - started), warnings: value.warnings };
+      if (value.result !== undefined) result.result = value.result;
+    }
   } catch (error) {
     const attempts = (error as { attempts?: number }).attempts ?? 1;
     result = { ...baseResult(change), status: 'failed', error: message(error), attempts, durationMs: Math.round(performance.now() - started), warnings: [] };
@@ -207,8 +239,9 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
   journal.append({
     type: 'after',
     changeId: change.id,
-    outcome: result.status === 'applied' ? 'applied' : 'failed',
+    outcome: result.status === 'applied' ? 'applied' : readBackRecord?.verdict === 'unknown' ? 'unknown' : 'failed',
     ...(result.error !== undefined ? { error: result.error } : {}),
+    ...(readBackRecord ? { readBack: readBackRecord } : {}),
     attempts: result.attempts,
     durationMs: result.durationMs,
     warnings: result.warnings,
@@ -223,8 +256,30 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
   return result;
 }
 
+/**
+ * After a lost reply: read the value the write targets. Equal to the written value: applied; equal to
+ * the value observed before: not applied; anything else, or a read that fails: unknown.
+ */
+async function readBackAfterLostReply(change: Change, session: ExchangeSession): Promise<ReadBackRecord> {
+  if (!canReadBack(change.call)) return { verdict: 'unknown', error: `${change.call.cmdlet} cannot be read back` };
+  let value: PsValue | undefined;
+  try {
+    value = await readBack(session, change.call);
+  } catch (error) {
+    return { verdict: 'unknown', error: `the read-back failed too (${message(error)})` };
+  }
+  if (value === undefined) return { verdict: 'unknown', error: 'the read-back returned no value' };
+  if (sameValue(value, change.after)) return { verdict: 'applied', value };
+  if (sameValue(value, change.before)) return { verdict: 'not-applied', value };
+  return { verdict: 'unknown', value, error: `the read-back found ${show(value)}, neither the value before (${show(change.before)}) nor the one written` };
+}
+
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function sameValue(a: PsValue | undefined, b: PsValue | undefined): boolean {
+  return stableStringify(a) === stableStringify(b);
 }
 
 export function show(value: unknown): string {

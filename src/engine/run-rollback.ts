@@ -52,7 +52,14 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
     const candidates = rollbackCandidates(records, options.runDir);
     const readCurrent = async () => {
       const current = new Map<string, PsValue | undefined>();
-      for (const { change } of candidates.items) current.set(change.id, await readBack(run.session, change.call));
+      for (const { change } of candidates.items) {
+        // A read that fails leaves the value unknown (undefined): rollbackSteps writes the undo anyway.
+        const value = await readBack(run.session, change.call).catch((error: unknown) => {
+          emitter.emit('warning', `${change.target} ${change.property}: cannot read the current value (${error instanceof Error ? error.message : String(error)})`);
+          return undefined;
+        });
+        current.set(change.id, value);
+      }
       return current;
     };
     const current = await readCurrent();
@@ -75,8 +82,15 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
     return await writeJournaled(plan, null, run, counting.total, { ...options, continueOnError, kind: 'rollback', undoes: options.runDir }, emitter, async (ctx) => {
       const findings: Finding[] = [];
       for (const { change } of candidates.items) {
-        const value = await readBack(ctx.session, change.call);
         const subject = `${change.target} ${change.property}`;
+        let value: PsValue | undefined;
+        try {
+          value = await readBack(ctx.session, change.call);
+        } catch (error) {
+          // Rollback cannot tell whether the value is back: that is a failing check (non-zero exit).
+          findings.push({ stepId: change.stepId, check: 'restored', status: 'fail', subject, message: `cannot be re-read (${error instanceof Error ? error.message : String(error)}); expected ${show(change.after)}: check it by hand` });
+          continue;
+        }
         findings.push(
           value === undefined
             ? { stepId: change.stepId, check: 'restored', status: 'warn', subject, message: `cannot be re-read; expected ${show(change.after)}` }

@@ -23,7 +23,7 @@ import {
 } from '../session.js';
 import { findCmdlet, SIMULATED_CMDLETS } from './cmdlets/index.js';
 import type { CmdletContext } from './cmdlets/context.js';
-import { injectFault, simulateLatency } from './faults.js';
+import { injectFault, injectLostReply, simulateLatency } from './faults.js';
 import { bindParameters } from './parameters.js';
 import { commandNotFound } from './records.js';
 import { MailboxLineCache, readStateFile, writeStateFile } from './state-file.js';
@@ -162,6 +162,7 @@ export class SimulatedSession implements ExchangeSession {
     } finally {
       if (changed) await this.save();
     }
+    injectLostReply(tenant.state.faults ?? {}, call, cmdlet, changed);
   }
 
   private async save(): Promise<void> {
