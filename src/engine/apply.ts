@@ -22,11 +22,18 @@ import { withRetry, type RetryPolicy } from './retry.js';
 import type { SessionPool } from './session-pool.js';
 import type { ChangeResult, PlanDocument } from './types.js';
 
+/** How a step's changes ended, so progress never shows a step as done when some were skipped or failed. */
+export interface StepOutcome {
+  applied: number;
+  failed: number;
+  skipped: number;
+}
+
 export interface StepTask {
   stepId: string;
   title: string;
   changes: number;
-  run(report: (message: string) => void): Promise<void>;
+  run(report: (message: string) => void): Promise<StepOutcome>;
 }
 
 /** Runs the step tasks in order. The default is a plain loop; the CLI passes a listr2 runner on a TTY. */
@@ -35,6 +42,14 @@ export type StepRunner = (tasks: StepTask[]) => Promise<void>;
 export const sequentialRunner: StepRunner = async (tasks) => {
   for (const task of tasks) await task.run(() => {});
 };
+
+/** The line a progress view shows for a finished step: never plain "done" when changes were skipped or failed. */
+export function stepOutcomeText(outcome: StepOutcome): string {
+  const parts = [`${outcome.applied} applied`];
+  if (outcome.failed) parts.push(`${outcome.failed} failed`);
+  if (outcome.skipped) parts.push(`${outcome.skipped} skipped`);
+  return parts.join(', ');
+}
 
 export interface ApplyPlanOptions {
   plan: PlanDocument;
@@ -78,12 +93,13 @@ export async function applyPlan(options: ApplyPlanOptions): Promise<ApplyPlanRes
       run: async (report) => {
         if (stopReason !== null || ctx.signal.aborted) {
           for (const change of step.changes) skip(change, stopReason ?? 'interrupted');
-          return;
+        } else {
+          const failed = await applyStep(step, options, results, report);
+          if (failed > 0 && !options.continueOnError?.[step.stepId]) {
+            stopReason = `not started: step "${step.stepId}" had ${failed} failed change${failed === 1 ? '' : 's'} (set continueOnError: true on it to go on)`;
+          }
         }
-        const failed = await applyStep(step, options, results, report);
-        if (failed > 0 && !options.continueOnError?.[step.stepId]) {
-          stopReason = `not started: step "${step.stepId}" had ${failed} failed change${failed === 1 ? '' : 's'} (set continueOnError: true on it to go on)`;
-        }
+        return summarizeResults(step.changes.map((c) => results.get(c.id)).filter((r): r is ChangeResult => r !== undefined));
       },
     }));
 

@@ -77,6 +77,8 @@ export interface RunEndRecord extends RecordBase {
   type: 'run-end';
   summary: { applied: number; failed: number; skipped: number };
   interrupted: boolean;
+  /** The run ended on an error after it started writing (e.g. a read failed during the verify after apply). */
+  error?: string;
 }
 
 export type JournalRecord = RunStartRecord | BeforeWriteRecord | AfterWriteRecord | RunEndRecord;

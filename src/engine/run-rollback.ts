@@ -19,7 +19,7 @@ import type { PlaybookSource } from './playbook-source.js';
 import { readBack } from './readback.js';
 import { rollbackCandidates, rollbackSteps, sameValue } from './rollback.js';
 import { onDevice } from './run-plan.js';
-import { guardWrite, writeCounter, writeJournaled, type WriteRunOptions } from './run-apply.js';
+import { guardWrite, interruptedBeforeWriting, withReadSignal, writeCounter, writeJournaled, type WriteRunOptions } from './run-apply.js';
 import { RUN_FILES } from './rundir.js';
 import { readSavedPlan } from './saved-plan.js';
 import type { ApplyReport, PlanDocument } from './types.js';
@@ -50,11 +50,15 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
   });
   try {
     const candidates = rollbackCandidates(records, options.runDir);
+    const signal = options.signal;
+    const reading = withReadSignal(run.newContext(signal), signal).session;
     const readCurrent = async () => {
       const current = new Map<string, PsValue | undefined>();
       for (const { change } of candidates.items) {
+        if (signal?.aborted) throw interruptedBeforeWriting();
         // A read that fails leaves the value unknown (undefined): rollbackSteps writes the undo anyway.
-        const value = await readBack(run.session, change.call).catch((error: unknown) => {
+        const value = await readBack(reading, change.call).catch((error: unknown) => {
+          if (signal?.aborted) throw interruptedBeforeWriting();
           emitter.emit('warning', `${change.target} ${change.property}: cannot read the current value (${error instanceof Error ? error.message : String(error)})`);
           return undefined;
         });
@@ -78,6 +82,7 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
     };
     options.showPlan?.(plan);
     await guardWrite(plan, { yes: options.yes, ...(options.confirm ? { confirm: options.confirm } : {}), approved: false }, emitter);
+    if (signal?.aborted) throw interruptedBeforeWriting();
     const continueOnError = Object.fromEntries(steps.map((s) => [s.stepId, true]));
     return await writeJournaled(plan, null, run, counting.total, { ...options, continueOnError, kind: 'rollback', undoes: options.runDir }, emitter, async (ctx) => {
       const findings: Finding[] = [];

@@ -140,3 +140,22 @@ describe('a write whose reply was lost is read back and journaled truthfully', (
     expect(back.stdout).toContain('Organization SmtpClientAuthenticationDisabled is already $false (the failed write did not happen, or was already undone)');
   });
 });
+
+describe('--keep-runs keeps the journal rollback needs', () => {
+  it('--keep-runs 1 after a no-op apply keeps the run that changed the tenant, and rollback still works', async () => {
+    const w = new EngineWorkspace();
+    workspaces.push(w);
+    const before = w.readState();
+    const first = await cli(w, ['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']);
+    expect(first.code, first.stderr).toBe(0);
+    const [writingRun] = runDirs(w);
+    const noop = await cli(w, ['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes', '--keep-runs', '1']);
+    expect(noop.code, noop.stderr).toBe(0);
+    expect(noop.stdout).toContain('Apply result: 0 applied, 0 failed, 0 skipped');
+    expect(runDirs(w)).toContain(writingRun);
+    const back = await cli(w, ['rollback', writingRun!, '--yes']);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    const after = w.readState();
+    expect({ t: after.transportConfig, m: after.mailboxes }).toEqual({ t: before.transportConfig, m: before.mailboxes });
+  });
+});
