@@ -34,7 +34,11 @@ describe('apply on a terminal', () => {
     const code = await run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs'], t.io);
     expect(code).toBe(4);
     expect(t.out()).toContain('Organization  SmtpClientAuthenticationDisabled  $false -> $true');
-    expect(t.err()).toContain('Apply 6 changes to contoso.onmicrosoft.com? [y/N]');
+    // The question states the impact and the target (issue 10 point 8).
+    expect(t.err()).toContain(
+      `Turn SMTP AUTH off for the organization (6 mailboxes follow it), keep it for 1 allowlisted mailbox, reset 4 stray overrides. Target: SIMULATED tenant ${w.state} (contoso.onmicrosoft.com). Apply these 6 changes? [y/N]`,
+    );
+    expect(t.err()).not.toContain('The plan above is shortened');
     expect(t.err()).toContain('not confirmed');
     expect(w.readState()).toEqual(before);
   });
