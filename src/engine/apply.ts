@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ApplyOutcome, Change, RunContext, StepPlan } from '../actions/types.js';
-import type { ExchangeSession, PsValue } from '../exchange/session.js';
+import { CmdletFailure, type ExchangeSession, type PsValue } from '../exchange/session.js';
 import { SessionError } from '../errors.js';
 import { stableStringify } from './fingerprint.js';
 import { canReadBack, readBack } from './readback.js';
@@ -226,23 +226,7 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
         }),
     });
     if (lost in outcome) {
-      readBackRecord = await readBackAfterLostReply(change, ctx.session);
-      const why = message(outcome[lost]);
-      result =
-        readBackRecord.verdict === 'applied'
-          ? { ...baseResult(change), status: 'applied', attempts, durationMs: Math.round(performance.now() - started), warnings: [`the reply was lost (${why}); a read-back shows the write happened`] }
-          : {
-              ...baseResult(change),
-              status: 'failed',
-              error:
-                readBackRecord.verdict === 'not-applied'
-                  ? `${why}; a read-back shows the write did not happen (still ${show(change.before)})`
-                  : `${why}; outcome unknown: ${readBackRecord.error} (rollback re-reads it)`,
-              attempts,
-              durationMs: Math.round(performance.now() - started),
-              warnings: [],
-            };
-      result.readBack = readBackRecord;
+      ({ result, readBackRecord } = await afterLostReply(change, ctx.session, message(outcome[lost]), attempts, started));
     } else {
       const value = outcome;
       result = { ...baseResult(change), status: 'applied', attempts, durationMs: Math.round(performance.now() - started), warnings: value.warnings };
@@ -250,7 +234,12 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
     }
   } catch (error) {
     const attempts = (error as { attempts?: number }).attempts ?? 1;
-    result = { ...baseResult(change), status: 'failed', error: message(error), attempts, durationMs: Math.round(performance.now() - started), warnings: [] };
+    if (isLostReply(error)) {
+      // e.g. a gateway timeout still there after the last retry: Exchange may have committed the write.
+      ({ result, readBackRecord } = await afterLostReply(change, ctx.session, message(error), attempts, started));
+    } else {
+      result = { ...baseResult(change), status: 'failed', error: message(error), attempts, durationMs: Math.round(performance.now() - started), warnings: [] };
+    }
   }
   journal.append({
     type: 'after',
@@ -270,6 +259,52 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
     durationMs: result.durationMs,
   });
   return result;
+}
+
+/**
+ * A cmdlet error that says the request or its answer was lost in transit, not that Exchange refused
+ * the write: a timeout (HTTP 408/504, "timed out") or a broken connection, as .NET reports them.
+ * Such a write may have been committed, so it is read back instead of being journaled failed.
+ */
+const LOST_REPLY = [
+  /\b(408|504)\b/,
+  /time-?out|timed out/i,
+  /HttpRequestException|TaskCanceledException|SocketException|WebException|System\.IO\.IOException/,
+  /connection (was|has been) (closed|reset|aborted|lost)|forcibly closed|unexpected EOF|remote party has closed/i,
+];
+
+export function isLostReply(error: unknown): boolean {
+  if (error instanceof SessionError) return true;
+  if (!(error instanceof CmdletFailure)) return false;
+  const text = `${error.record.exceptionType} ${error.record.fullyQualifiedErrorId} ${error.record.message}`;
+  return LOST_REPLY.some((re) => re.test(text));
+}
+
+async function afterLostReply(
+  change: Change,
+  session: ExchangeSession,
+  why: string,
+  attempts: number,
+  started: number,
+): Promise<{ result: ChangeResult; readBackRecord: ReadBackRecord }> {
+  const readBackRecord = await readBackAfterLostReply(change, session);
+  const durationMs = Math.round(performance.now() - started);
+  const result: ChangeResult =
+    readBackRecord.verdict === 'applied'
+      ? { ...baseResult(change), status: 'applied', attempts, durationMs, warnings: [`the reply was lost (${why}); a read-back shows the write happened`] }
+      : {
+          ...baseResult(change),
+          status: 'failed',
+          error:
+            readBackRecord.verdict === 'not-applied'
+              ? `${why}; a read-back shows the write did not happen (still ${show(change.before)})`
+              : `${why}; outcome unknown: ${readBackRecord.error} (rollback re-reads it)`,
+          attempts,
+          durationMs,
+          warnings: [],
+        };
+  result.readBack = readBackRecord;
+  return { result, readBackRecord };
 }
 
 /**
