@@ -90,12 +90,13 @@ export function renderSummary(report: ApplyReport): string {
 }
 
 /** A yes/no question on the terminal; absent without one (then only --yes allows writes). */
-export function confirmFor(io: CliIO, signal?: AbortSignal): ((plan: PlanDocument) => Promise<boolean>) | undefined {
+export function confirmFor(io: CliIO, signal?: AbortSignal, format = 'text'): ((plan: PlanDocument) => Promise<boolean>) | undefined {
   if (!io.interactive) return undefined;
   return async (plan) => {
     // Keys typed before the question (while the plan was read, say) must not answer it.
     await drainTerminalInput(io.stdin);
-    if (planTextIsCut(plan)) io.stderr.write(`${seeAllHint(plan)}\n`);
+    // Only the text rendering shortens lists (markdown lists everything; json shows no plan).
+    if (format === 'text' && planTextIsCut(plan)) io.stderr.write(`${seeAllHint(plan)}\n`);
     const rl = createInterface({ input: io.stdin, output: io.stderr });
     // Ctrl-C at the prompt means no (readline swallows the signal while it owns the terminal);
     // SIGTERM or SIGHUP (the run's stop signal) ends the question too.
@@ -206,7 +207,7 @@ export function interruptOnSigint(io: CliIO): Interrupt {
  */
 export function writeRunOptions(io: CliIO, flags: CommonFlags & { runsDir: string; concurrency: number }, interrupt: Pick<Interrupt, 'signal' | 'onPhase'>) {
   const signal = interrupt.signal;
-  const confirm = confirmFor(io, signal);
+  const confirm = confirmFor(io, signal, flags.format);
   return {
     env: io.env,
     cwd: io.cwd,
