@@ -95,8 +95,8 @@ export function confirmFor(io: CliIO, signal?: AbortSignal, format = 'text'): ((
   return async (plan) => {
     // Keys typed before the question (while the plan was read, say) must not answer it.
     await drainTerminalInput(io.stdin);
-    // Only the text rendering shortens lists (markdown lists everything; json shows no plan).
-    if (format === 'text' && planTextIsCut(plan)) io.stderr.write(`${seeAllHint(plan)}\n`);
+    // The text rendering shortens long lists, and --format json shows no plan at all (markdown lists everything).
+    if ((format === 'text' && planTextIsCut(plan)) || format === 'json') io.stderr.write(`${seeAllHint(plan, format === 'json' ? 'No plan is shown with --format json.' : 'The plan above is shortened.')}\n`);
     const rl = createInterface({ input: io.stdin, output: io.stderr });
     // Ctrl-C at the prompt means no (readline swallows the signal while it owns the terminal);
     // SIGTERM or SIGHUP (the run's stop signal) ends the question too.
@@ -118,9 +118,9 @@ export function confirmFor(io: CliIO, signal?: AbortSignal, format = 'text'): ((
 }
 
 /** Where to read the whole plan when the text above the question was shortened. */
-function seeAllHint(plan: PlanDocument): string {
+function seeAllHint(plan: PlanDocument, why: string): string {
   const target = plan.tenant.target === 'exchange' ? '--target exchange' : `--target ${quoteArg(plan.tenant.target)}`;
-  return `The plan above is shortened. To see all of it before answering, run in another terminal: exo-playbook plan ${quoteArg(plan.playbook.file)} ${target} --format markdown (or --format json, or --out plan.json)`;
+  return `${why} To see all of it before answering, run in another terminal: exo-playbook plan ${quoteArg(plan.playbook.file)} ${target} --format markdown (or --format json, or --out plan.json)`;
 }
 
 function quoteArg(text: string): string {
