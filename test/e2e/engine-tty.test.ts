@@ -43,6 +43,15 @@ describe('apply on a terminal', () => {
     expect(w.readState()).toEqual(before);
   });
 
+  it('with --format json (no plan shown) the question says where to read the plan first', async () => {
+    const w = new EngineWorkspace();
+    workspaces.push(w);
+    const t = ttyIO(w, 'n\n');
+    const code = await run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--format', 'json'], t.io);
+    expect(code).toBe(4);
+    expect(t.err()).toContain(`No plan is shown with --format json. To see all of it before answering, run in another terminal: exo-playbook plan ${w.playbook} --target sim:${w.state} --format markdown`);
+  });
+
   it('asks; "y" applies (exit 0)', async () => {
     const w = new EngineWorkspace();
     workspaces.push(w);
