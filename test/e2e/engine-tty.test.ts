@@ -62,3 +62,19 @@ describe('apply on a terminal', () => {
     expect(t.out()).toContain('Apply result: 6 applied, 0 failed, 0 skipped');
   });
 });
+
+describe('rollback on a terminal', () => {
+  it('asks with the target named; "n" refuses with exit 4 and restores nothing', async () => {
+    const w = new EngineWorkspace();
+    workspaces.push(w);
+    const applied = ttyIO(w, 'y\n');
+    expect(await run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs'], applied.io), applied.err()).toBe(0);
+    const after = w.readState();
+    const runDir = applied.out().match(/Run directory: (\S+)/)![1]!;
+    const t = ttyIO(w, 'n\n');
+    const code = await run(['rollback', runDir, '--runs-dir', 'runs'], t.io);
+    expect(code).toBe(4);
+    expect(t.err()).toContain(`Roll back 6 changes (restore the values before the run). Target: SIMULATED tenant ${w.state} (contoso.onmicrosoft.com). Roll back? [y/N]`);
+    expect(w.readState()).toEqual(after);
+  });
+});
