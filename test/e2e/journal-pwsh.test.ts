@@ -4,12 +4,13 @@
  * restarts PowerShell, reads the value back and journals the write as applied.
  * Needs pwsh (src/exchange/find-pwsh.ts): under CI=true a missing pwsh fails.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findPwsh } from '../../src/exchange/find-pwsh.js';
 import type { AfterWriteRecord, BeforeWriteRecord, JournalRecord } from '../../src/engine/journal.js';
-import { cli, ROOT, workspace, type Workspace } from './smtp-auth-support.js';
+import { cli, CLI, PLAYBOOK_ENV, ROOT, workspace, type Workspace } from './smtp-auth-support.js';
 
 const pwsh = findPwsh();
 if (!pwsh) {
@@ -75,5 +76,34 @@ describe.skipIf(!pwsh)('a pwsh host that dies after a write committed', () => {
     expect(firstAfter.warnings.join(' ')).toMatch(/PowerShell exited during Set-.*a read-back shows the write happened/s);
     expect(records.at(-1)).toMatchObject({ type: 'run-end', interrupted: false });
     expect(r.stdout + r.stderr).not.toContain(TOKEN);
+  }, 240_000);
+});
+
+describe.skipIf(!pwsh)('Ctrl-C while reading through pwsh', () => {
+  it('stops the read at once: exit 4, nothing written, and no fresh PowerShell is signed in just to sign out', async () => {
+    const w = tokenWorkspace();
+    const state = JSON.parse(readFileSync(w.state, 'utf8'));
+    state.faults = { latencyMs: 1500 };
+    writeFileSync(w.state, JSON.stringify(state, null, 2));
+    const calls = w.file('calls.jsonl');
+    const child = spawn(process.execPath, [CLI, 'apply', w.playbook, '--target', 'exchange', '--runs-dir', w.file('runs'), ...accept], {
+      env: { ...process.env, ...PLAYBOOK_ENV, ...pwshEnv(w, { EXO_PLAYBOOK_STUB_CALLS: calls }) },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.resume();
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const end = Date.now() + 120_000;
+    while (!(stderr.includes('observe ') && existsSync(calls))) {
+      if (Date.now() > end) throw new Error(`no read started:\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(4);
+    expect(stderr).toContain('interrupt: stopping; nothing has been written');
+    const names = readFileSync(calls, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { cmdlet: string }).cmdlet);
+    expect(names.filter((n) => n.startsWith('Set-'))).toEqual([]);
+    expect(names.filter((n) => n === 'Connect-ExchangeOnline')).toHaveLength(1);
+    expect(stderr).not.toContain('(restart)');
   }, 240_000);
 });
