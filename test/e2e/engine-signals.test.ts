@@ -129,5 +129,7 @@ describe('Ctrl-C during writes, without a terminal', () => {
     expect(out.stdout).toContain('Skipped changes');
     expect(out.stdout).toMatch(/Run apply again to finish, or rollback \S+ to undo\./);
     expect(out.stderr).toMatch(/run apply again to finish, or rollback \S+smtp-auth-disable to undo/);
+    const runDir = join(w.runsDir, readdirSync(w.runsDir)[0]!);
+    expect(readFileSync(join(runDir, 'summary.md'), 'utf8')).toContain(`Interrupted: run apply again to finish, or \`exo-playbook rollback ${runDir}\` to undo.`);
   });
 });
