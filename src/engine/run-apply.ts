@@ -28,7 +28,8 @@ import { buildVerifyReport } from './verify.js';
 import { show } from './apply.js';
 import type { OpenedRun } from './connect.js';
 import type { RunContext } from '../actions/types.js';
-import type { VerifyReport } from './types.js';
+import type { ChangeResult, VerifyReport } from './types.js';
+import { readsAfterWrites } from './verify-after-write.js';
 import { clockOf, isWriteCmdlet, type ExchangeSession, type InvokeOptions } from '../exchange/session.js';
 
 export interface WriteRunOptions extends RunOptions {
@@ -80,7 +81,9 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
   });
   const signal = options.signal;
   try {
-    const observations = await observeSteps(source.playbook, options.deps.actions, withReadSignal(run.newContext(signal), signal), emitter).catch((error: unknown) => {
+    // Reads get the stop signal (withReadSignal); observeContext itself keeps the shared reads verify reuses.
+    const observeContext = run.newContext(signal);
+    const observations = await observeSteps(source.playbook, options.deps.actions, withReadSignal(observeContext, signal), emitter).catch((error: unknown) => {
       // Ctrl-C, SIGTERM or SIGHUP while reading: stop at once, nothing was written.
       throw signal?.aborted ? interruptedBeforeWriting() : error;
     });
@@ -110,8 +113,18 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     if (signal?.aborted) throw interruptedBeforeWriting();
 
     const continueOnError = Object.fromEntries(source.playbook.steps.map((s) => [s.id, s.continueOnError ?? false]));
-    return await writeJournaled(plan, source, run, counting.total, { ...options, continueOnError, kind: 'apply' }, emitter, async (ctx) => {
-      const fresh = await observeSteps(source.playbook, options.deps.actions, ctx, emitter);
+    return await writeJournaled(plan, source, run, counting.total, { ...options, continueOnError, kind: 'apply' }, emitter, async (results) => {
+      // Nothing written: the observation is still the tenant's state, so verify reads nothing again.
+      // Otherwise it reads again only what the writes could have changed (verify-after-write.ts).
+      const fresh =
+        counting.total() === 0
+          ? observations
+          : await observeSteps(
+              source.playbook,
+              options.deps.actions,
+              withReadSignal(run.newContext(signal, await readsAfterWrites(observeContext, withReadSignal(run.newContext(signal), signal), plan.steps.flatMap((s) => s.changes), results)), signal),
+              emitter,
+            );
       return buildVerifyReport({ playbook: source.playbook, playbookRef: plan.playbook, tenant, observations: fresh, actions: options.deps.actions, checkedAt: now() });
     });
   } finally {
@@ -168,7 +181,7 @@ export async function writeJournaled(
   writeCalls: () => number,
   options: WriteRunOptions & { continueOnError: Record<string, boolean>; kind: 'apply' | 'rollback'; undoes?: string },
   emitter: Emitter,
-  verify: (ctx: RunContext) => Promise<VerifyReport>,
+  verify: (results: readonly ChangeResult[]) => Promise<VerifyReport>,
 ): Promise<ApplyReport> {
   const now = options.now ?? (() => new Date());
   const runDir = createRunDir(options.runsDir, options.kind === 'rollback' ? `${plan.playbook.name}-rollback` : plan.playbook.name, now());
@@ -221,8 +234,8 @@ export async function writeJournaled(
     if (!interrupted) {
       options.onPhase?.('verifying');
       try {
-        // Cancellable reads: a stop during the verify ends it at once (every write has finished).
-        report.verify = await verify(withReadSignal(run.newContext(signal), signal));
+        // The verify's reads get the stop signal (the callers wrap them): a stop ends it at once, every write has finished.
+        report.verify = await verify(results);
         emitter.emit('verify', report.verify.compliant ? `compliant after ${options.kind}` : `drift after ${options.kind}: ${report.verify.summary.fail} failing check(s)`, { summary: report.verify.summary });
       } catch (error) {
         if (!signal.aborted) throw error;

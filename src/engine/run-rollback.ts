@@ -84,7 +84,8 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
     await guardWrite(plan, { yes: options.yes, ...(options.confirm ? { confirm: options.confirm } : {}), approved: false }, emitter);
     if (signal?.aborted) throw interruptedBeforeWriting();
     const continueOnError = Object.fromEntries(steps.map((s) => [s.stepId, true]));
-    return await writeJournaled(plan, null, run, counting.total, { ...options, continueOnError, kind: 'rollback', undoes: options.runDir }, emitter, async (ctx) => {
+    return await writeJournaled(plan, null, run, counting.total, { ...options, continueOnError, kind: 'rollback', undoes: options.runDir }, emitter, async () => {
+      const ctx = withReadSignal(run.newContext(signal), signal);
       const findings: Finding[] = [];
       for (const { change } of candidates.items) {
         const subject = `${change.target} ${change.property}`;
