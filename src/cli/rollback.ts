@@ -38,7 +38,7 @@ export function registerRollback(program: Command, io: CliIO, wrap: Wrap): void 
           target: flags.target,
           targetGiven: cmd.getOptionValueSource('target') !== 'default',
           sinks: sinks.sinks,
-          ...writeRunOptions(io, flags, interrupt.signal, sinks.settle),
+          ...writeRunOptions(io, flags, interrupt, sinks.settle),
         });
         await sinks.settle();
         io.stdout.write(renderApply(report, flags.format, io));

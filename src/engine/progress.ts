@@ -10,7 +10,7 @@
  */
 import { DefaultRenderer, Listr, ListrLogger, ProcessOutput } from 'listr2';
 import type { ExchangeSession, PsObject } from '../exchange/session.js';
-import { sequentialRunner, type StepRunner } from './apply.js';
+import { sequentialRunner, stepOutcomeText, type StepRunner } from './apply.js';
 import type { Emitter } from './events.js';
 import type { EventSink, RunEvent } from './types.js';
 
@@ -226,16 +226,21 @@ export function listrStepRunner(stream: NodeJS.WriteStream = process.stderr): St
     const list = new Listr(
       tasks.map((step) => ({
         title: step.title,
-        task: async (_ctx: unknown, task: { output: string }) => {
-          await step.run((message) => {
+        task: async (_ctx: unknown, task: { output: string; title: string; skip(message?: string): void }) => {
+          const outcome = await step.run((message) => {
             task.output = message;
           });
+          // A step whose changes were not all applied must not end with a green tick.
+          if (outcome.failed > 0) throw new Error(`${step.title}: ${stepOutcomeText(outcome)}`);
+          if (outcome.skipped > 0) task.skip(`${step.title}: ${stepOutcomeText(outcome)}`);
         },
       })),
       // The engine decides what a failure means (failed changes are results, not thrown errors).
       listrOptions(stream),
     );
-    await list.run();
+    // exitOnError false: a failed step is shown (✖) and the next steps still get their say; the
+    // engine already holds every result, so nothing thrown here is news.
+    await list.run().catch(() => undefined);
   };
 }
 
