@@ -6,7 +6,6 @@
  * cmdline of any process the run starts. Real pwsh + the stub module; Linux (/proc).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SessionError } from '../../../src/errors.js';
