@@ -4,7 +4,9 @@
  * .DefaultAuthenticationPolicy); blocked when that policy has AllowBasicAuthSmtp $false. Read only
  * for the allowlisted mailboxes, never for the whole tenant.
  */
+import { SessionError } from '../../errors.js';
 import type { RunContext } from '../types.js';
+import { readMailboxDirectory } from './mailbox-directory.js';
 
 export interface AuthenticationPolicyObservation {
   defaultPolicy: string | null;
@@ -34,9 +36,14 @@ export async function observeAuthenticationPolicies(
     }),
   ]);
   const assigned: Record<string, string | null> = {};
+  const directory = await readMailboxDirectory(ctx);
   for (const mailbox of [...new Set(mailboxes)].sort()) {
     assigned[mailbox] = await ctx.shared(`user-policy:${mailbox.toLowerCase()}`, async () => {
-      const { objects } = await ctx.session.invoke('Get-User', { Identity: mailbox });
+      // Get-User -Identity takes a name, UPN, DN or GUID, not a proxy address (Microsoft's Get-User
+      // reference; EXCHANGE-FACTS.md): the mailbox's Guid from the bulk read names the user exactly.
+      const id = directory.idOf(mailbox);
+      if (!id) throw new SessionError(`cannot read the authentication policy of ${mailbox}: the mailbox read returned no Guid for it`);
+      const { objects } = await ctx.session.invoke('Get-User', { Identity: id });
       const name = objects[0]?.AuthenticationPolicy;
       return typeof name === 'string' && name.length > 0 ? name : null;
     });

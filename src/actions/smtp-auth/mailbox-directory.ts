@@ -20,6 +20,8 @@ export interface MailboxOverride {
 
 export class MailboxDirectory {
   private readonly primaries: string[] = [];
+  /** mailbox number → the immutable id the read returned (Guid), '' when it returned none. */
+  private readonly ids: string[] = [];
   private readonly index = new Map<string, number>();
   /** mailbox number → explicit value; absent means $null. */
   private readonly explicit = new Map<number, boolean>();
@@ -34,6 +36,7 @@ export class MailboxDirectory {
     if (!primary) return undefined;
     const known = this.index.get(primary.toLowerCase());
     const n = known ?? this.primaries.push(primary) - 1;
+    if (known === undefined) this.ids.push(stringOf(object.Guid) ?? stringOf(object.ExternalDirectoryObjectId) ?? '');
     for (const key of identityKeys(object)) if (!this.index.has(key)) this.index.set(key, n);
     const value = toTriState(object.SmtpClientAuthenticationDisabled);
     if (value !== null) this.explicit.set(n, value);
@@ -44,6 +47,15 @@ export class MailboxDirectory {
   resolve(identity: string): string | undefined {
     const n = this.index.get(normalise(identity));
     return n === undefined ? undefined : this.primaries[n];
+  }
+
+  /**
+   * The immutable id (Guid) of the mailbox an address names, as the bulk read returned it. Writes and
+   * read-backs use it: an address can be ambiguous, the id names exactly the mailbox observed.
+   */
+  idOf(identity: string): string | undefined {
+    const n = this.index.get(normalise(identity));
+    return n === undefined ? undefined : this.ids[n] || undefined;
   }
 
   /** The mailbox's switch, by primary address (or any indexed identity). */
