@@ -1,15 +1,16 @@
 /**
  * `explain` without a target: what each step would run against any tenant. Reads are recorded from
  * the action's own observe (against an empty tenant), plus the reads an empty tenant cannot trigger
- * (a listed mailbox's authentication policy); writes are the calls the action plans, shown with the
+ * (the authentication policies of listed mailboxes that exist); writes are the calls the action plans, shown with the
  * playbook's values, each under a comment that says when it is made; rollback's reads are recorded
  * from the engine's own read-back of each write. Lines that depend on the tenant (which mailboxes
- * carry a stray $false, a mailbox's Guid) are comments, never made-up literals. The list of every
+ * carry a stray $false) are comments, never made-up literals. The list of every
  * cmdlet a run may make is what a least-privilege management role needs (docs/OPERATIONS.md).
  */
 import type { ActionDefinition } from '../actions/types.js';
 import { searchRequest } from '../actions/smtp-auth/usage/index.js';
 import { submitSearchChange } from '../actions/smtp-auth/usage/historical-search.js';
+import { USERS_WITH_POLICY_FILTER } from '../actions/smtp-auth/authentication-policies.js';
 import { createRunContext } from '../engine/context.js';
 import { readBack } from '../engine/readback.js';
 import { isWriteCmdlet, type CmdletParameters } from '../exchange/session.js';
@@ -84,7 +85,7 @@ function tenantDependentReads(step: Step): ExplainLine[] {
     { comment: 'when a listed mailbox exists: the authentication policies that may block its Basic SMTP AUTH (once per run):' },
     { call: { cmdlet: 'Get-OrganizationConfig', parameters: {} } },
     { call: { cmdlet: 'Get-AuthenticationPolicy', parameters: {} } },
-    { cmdlet: 'Get-User', comment: "and for each listed mailbox that exists: Get-User -Identity <the mailbox's Guid>" },
+    { call: { cmdlet: 'Get-User', parameters: { Filter: USERS_WITH_POLICY_FILTER, ResultSize: 'Unlimited' } } },
   ];
 }
 

@@ -2,7 +2,7 @@
  * `explain` tells the truth (issue 9 part 5): the list of cmdlets it prints holds every cmdlet a real
  * run of the playbook makes (plan, apply, verify, rollback, recorded on the simulated tenant), so a
  * least-privilege role built from it works; it prints no parameter a cmdlet lacks (no -Confirm on
- * Start-HistoricalSearch); and Get-User is called with a documented identity form (the Guid).
+ * Start-HistoricalSearch); and Get-User is called in a form Microsoft documents.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { defaultDeps, type EngineDeps } from '../../src/engine/deps.js';
 import { runApply } from '../../src/engine/run-apply.js';
 import { runPlan, runVerify } from '../../src/engine/run-plan.js';
 import { runRollback } from '../../src/engine/run-rollback.js';
+import { USERS_WITH_POLICY_FILTER } from '../../src/actions/smtp-auth/authentication-policies.js';
 import type { CmdletParameters, ExchangeSession } from '../../src/exchange/session.js';
 import { explainGeneral } from '../../src/explain/general.js';
 import { explainJson, renderExplainText } from '../../src/explain/render.js';
@@ -76,17 +77,23 @@ describe('explain tells the truth', () => {
     expect(text).toContain(`# cmdlets a run of this playbook may make (plan, apply, verify, rollback; sign-in aside): ${json.cmdlets.join(', ')}`);
   });
 
-  it('calls Get-User with the mailbox\'s Guid, never a proxy address', { timeout: 60_000 }, async () => {
+  it('calls Get-User only in a form Microsoft documents: a filter on a filterable property, never -Identity with a proxy address', { timeout: 60_000 }, async () => {
     const w = workspace();
     workspaces.push(w);
     const calls: Call[] = [];
     const deps = await recordingDeps(calls);
     await runPlan({ deps, target: `sim:${w.state}`, env: {}, cwd: w.dir, playbookFile: w.playbook, acceptBreakage: ['all'] });
-    const state = w.readState();
     const getUser = calls.filter((c) => c.cmdlet === 'Get-User');
     expect(getUser.length).toBeGreaterThan(0);
-    const guids = new Set(state.mailboxes.map((m) => m.Guid));
-    for (const call of getUser) expect(guids.has(String(call.parameters.Identity)), JSON.stringify(call.parameters)).toBe(true);
+    for (const call of getUser) {
+      expect(call.parameters.Identity, JSON.stringify(call.parameters)).toBeUndefined();
+      expect(call.parameters.Filter).toBe(USERS_WITH_POLICY_FILTER);
+    }
+    // explain prints that same call.
+    const { loadPlaybook } = await import('../../src/playbook/load.js');
+    const source = await loadPlaybook(w.playbook, { env: PLAYBOOK_ENV });
+    const text = renderExplainText({ playbook: 'p', organization: 'o' }, await explainGeneral(source.playbook, deps.actions, { baseDir: source.baseDir }));
+    expect(text.split('\n')).toContain("Get-User -Filter 'AuthenticationPolicy -ne $null' -ResultSize 'Unlimited'");
   });
 
   it('prints no -Confirm on Start-HistoricalSearch (it has none), and -Confirm:$false on Set-*', async () => {

@@ -9,6 +9,10 @@ import type { TriState } from '../../exchange/simulator/state.js';
 import type { RunContext } from '../types.js';
 import { toTriState } from './effective.js';
 
+/** The keys of the run's shared reads (ctx.shared) this file makes. */
+export const MAILBOXES_READ = 'mailboxes';
+export const TRANSPORT_CONFIG_READ = 'transport-config';
+
 /** Properties asked for by name: SmtpClientAuthenticationDisabled is in no property set. */
 export const BULK_READ_PROPERTIES = ['SmtpClientAuthenticationDisabled'] as const;
 
@@ -20,8 +24,6 @@ export interface MailboxOverride {
 
 export class MailboxDirectory {
   private readonly primaries: string[] = [];
-  /** mailbox number → the immutable id the read returned (Guid), '' when it returned none. */
-  private readonly ids: string[] = [];
   private readonly index = new Map<string, number>();
   /** mailbox number → explicit value; absent means $null. */
   private readonly explicit = new Map<number, boolean>();
@@ -36,26 +38,30 @@ export class MailboxDirectory {
     if (!primary) return undefined;
     const known = this.index.get(primary.toLowerCase());
     const n = known ?? this.primaries.push(primary) - 1;
-    if (known === undefined) this.ids.push(stringOf(object.Guid) ?? stringOf(object.ExternalDirectoryObjectId) ?? '');
     for (const key of identityKeys(object)) if (!this.index.has(key)) this.index.set(key, n);
     const value = toTriState(object.SmtpClientAuthenticationDisabled);
     if (value !== null) this.explicit.set(n, value);
     return primary;
   }
 
+  /**
+   * Takes a fresh single read of one mailbox the bulk read saw (verify after apply re-reads only the
+   * mailboxes it wrote). False when the object names no mailbox of this directory.
+   */
+  refresh(object: PsObject): boolean {
+    const primary = stringOf(object.PrimarySmtpAddress);
+    const n = primary === undefined ? undefined : this.index.get(primary.toLowerCase());
+    if (n === undefined || !('SmtpClientAuthenticationDisabled' in object)) return false;
+    const value = toTriState(object.SmtpClientAuthenticationDisabled);
+    if (value === null) this.explicit.delete(n);
+    else this.explicit.set(n, value);
+    return true;
+  }
+
   /** The primary address of the mailbox an address, alias or UPN names, if the bulk read saw it. */
   resolve(identity: string): string | undefined {
     const n = this.index.get(normalise(identity));
     return n === undefined ? undefined : this.primaries[n];
-  }
-
-  /**
-   * The immutable id (Guid) of the mailbox an address names, as the bulk read returned it. Writes and
-   * read-backs use it: an address can be ambiguous, the id names exactly the mailbox observed.
-   */
-  idOf(identity: string): string | undefined {
-    const n = this.index.get(normalise(identity));
-    return n === undefined ? undefined : this.ids[n] || undefined;
   }
 
   /** The mailbox's switch, by primary address (or any indexed identity). */
@@ -75,7 +81,7 @@ export class MailboxDirectory {
 
 /** Streams the bulk read once per run; later callers get the same directory. */
 export function readMailboxDirectory(ctx: RunContext): Promise<MailboxDirectory> {
-  return ctx.shared('mailboxes', async () => {
+  return ctx.shared(MAILBOXES_READ, async () => {
     const directory = new MailboxDirectory();
     ctx.report('Reading every mailbox (Get-EXOCASMailbox -ResultSize Unlimited)');
     for await (const object of ctx.session.stream('Get-EXOCASMailbox', {
@@ -91,7 +97,7 @@ export function readMailboxDirectory(ctx: RunContext): Promise<MailboxDirectory>
 
 /** The organization's switch, read once per run. */
 export function readOrganizationDisabled(ctx: RunContext): Promise<boolean> {
-  return ctx.shared('transport-config', async () => {
+  return ctx.shared(TRANSPORT_CONFIG_READ, async () => {
     const { objects } = await ctx.session.invoke('Get-TransportConfig');
     return toTriState(objects[0]?.SmtpClientAuthenticationDisabled) === true;
   });
