@@ -30,14 +30,21 @@ export interface Change {
 
 /** Something a plan knows that is not a change: already-desired items, notes, and risks. */
 export interface Risk {
-  kind: 'will-break' | 'quota' | 'warning';
+  /**
+   * will-break: a sender loses SMTP AUTH; no-usage-evidence: the plan takes SMTP AUTH away and no
+   * usage source the run read covers the window; unfinished-search: SMTP AUTH would go off before the
+   * search the run submits has finished (never acceptable); quota; warning.
+   */
+  kind: 'will-break' | 'no-usage-evidence' | 'unfinished-search' | 'quota' | 'warning';
   /** Who or what is affected, e.g. a sender address. */
   subject: string;
   message: string;
   /** For will-break: messages the sender submitted in the usage window. */
   messages?: number;
-  /** True when acceptBreakage (playbook or --accept-breakage) covers it. */
+  /** True when acceptBreakage (playbook or --accept-breakage) covers it, or for no-usage-evidence acceptNoUsageEvidence. */
   accepted?: boolean;
+  /** For will-break: the other addresses of the sender's mailbox (primary, proxies, UPN, alias); acceptance by any of them counts. */
+  addresses?: string[];
   /** A risk that blocks apply unless accepted (exit 4). */
   blocking: boolean;
 }
@@ -106,6 +113,8 @@ export interface ResolvedPlaybookView {
   name: string;
   change?: string | undefined;
   acceptBreakage: string[];
+  /** The playbook accepts taking SMTP AUTH away without usage evidence, and says why. */
+  acceptNoUsageEvidence?: { reason: string } | undefined;
   steps: { id: string; uses: string; with: unknown }[];
   /**
    * Where a value of the resolved playbook was written, by path (e.g. ['steps', 2, 'with', 'mailboxes', 5]);

@@ -32,6 +32,7 @@ export interface CommonFlags {
   concurrency?: number;
   yes?: boolean;
   acceptBreakage?: string[];
+  acceptNoUsageEvidence?: boolean;
 }
 
 let depsOverride: EngineDeps | undefined;

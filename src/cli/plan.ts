@@ -21,7 +21,7 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
     .command('plan')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: show every change the playbook would make (target, property, before -> after, reason) and what is already as desired');
-  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'logFile']).action(
+  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'acceptNoUsageEvidence', 'logFile']).action(
     wrap(async (file: string, flags: PlanFlags) => {
       const sinks = sinksFor(io, flags, { progress: false });
       try {
@@ -33,6 +33,7 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
           cwd: io.cwd,
           sinks: sinks.sinks,
           acceptBreakage: flags.acceptBreakage ?? [],
+          acceptNoUsageEvidence: flags.acceptNoUsageEvidence === true,
           onDeviceCode: (message) => io.stderr.write(`${message}\n`),
         });
         if (flags.out) writeFileSync(resolve(io.cwd, flags.out), renderJson(plan), { mode: 0o600 });

@@ -127,7 +127,7 @@ describe('smtp-auth/usage table', () => {
     const rows = Array.from({ length: 12 }, (_, i) => ({ sender: `s${i}@contoso.com`, protocol: 'Basic' as const, messages: 100 - i, lastSeen: '2026-11-20T00:00:00Z' }));
     rows.push({ sender: 'never@contoso.com', protocol: 'Basic' as const, messages: 1, lastSeen: undefined as unknown as string });
     const plan = planUsage(
-      planInput('usage', usageWith.parse({ report: 'r.csv' }), { kind: 'smtp-auth-usage', source: 'report', file: 'r.csv', rows, senders: [], organizationDisabled: false }),
+      planInput('usage', usageWith.parse({ report: 'r.csv' }), { kind: 'smtp-auth-usage', source: 'report', file: 'r.csv', rows, senders: [], organizationDisabled: false, evidence: [] }),
     );
     expect(plan.notes).toEqual(['r.csv: 13 sender row(s), 1135 message(s) submitted with SMTP AUTH']);
     expect(plan.tables).toHaveLength(1);

@@ -15,6 +15,10 @@ export interface ResolvedMailbox {
   mailbox: string | null;
   /** The mailbox's SMTP AUTH switch now ($null when unknown). */
   value: TriState;
+  /** The immutable id the bulk read returned (Guid): writes and read-backs name the mailbox by it. */
+  id?: string;
+  /** Every address the mailbox is known by (primary, SMTP proxies, UPN, alias), lower-case. */
+  addresses?: string[];
 }
 
 export async function resolveMailboxes(
