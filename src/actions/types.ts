@@ -15,6 +15,11 @@ export interface Change {
   stepId: string;
   /** "Organization" or a mailbox's primary SMTP address, or a job title for searches. */
   target: string;
+  /**
+   * For a mailbox: the immutable id the bulk read returned (Guid). The call names the mailbox by it
+   * (an address can be ambiguous); `target` keeps the address for humans.
+   */
+  targetId?: string;
   property: string;
   before: PsValue;
   after: PsValue;

@@ -14,7 +14,7 @@ import { InputError } from '../../../errors.js';
 import { usageWith } from '../../../playbook/schema.js';
 import type { ActionDefinition, Finding, PlanInput, RunContext, ReportTable, StepPlan } from '../../types.js';
 import { readMailboxDirectory, readOrganizationDisabled } from '../mailbox-directory.js';
-import { resolveMailboxes, type ResolvedMailbox } from '../resolve-mailboxes.js';
+import { resolveMailboxes, withAddresses, type ResolvedMailbox } from '../resolve-mailboxes.js';
 import { readClientsReport } from './clients-report.js';
 import {
   DAILY_SEARCH_QUOTA,
@@ -126,7 +126,8 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
 async function resolveSenders(rows: readonly UsageRow[], ctx: RunContext): Promise<ResolvedMailbox[]> {
   const senders = [...new Set(rows.map((r) => r.sender.toLowerCase()))];
   if (senders.length === 0) return [];
-  return resolveMailboxes(senders, await readMailboxDirectory(ctx), ctx);
+  const directory = await readMailboxDirectory(ctx);
+  return withAddresses(await resolveMailboxes(senders, directory, ctx), directory, ctx);
 }
 
 /** The usage table every report shows: who submitted with SMTP AUTH, how, how much, how lately. */
