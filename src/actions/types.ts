@@ -151,6 +151,23 @@ export interface ActionDefinition<With = unknown, Observed = unknown> {
   apply?(change: Change, ctx: RunContext): Promise<ApplyOutcome>;
   /** Pure: findings from a fresh observation. */
   verify(input: PlanInput<With, Observed>): Finding[];
+  /**
+   * Pure: the change that restores a journaled write's before-value, built by this action's own write
+   * builder from the journal's values only (never from a call text in the file); null when those
+   * values are not a write this action makes. Absent: the action's writes cannot be undone.
+   */
+  invert?(write: JournaledWrite): Change | null;
+}
+
+/** The values of a journaled write rollback may trust: what was changed, from what, to what. */
+export interface JournaledWrite {
+  changeId: string;
+  stepId: string;
+  target: string;
+  targetId?: string | undefined;
+  property: string;
+  before: PsValue;
+  after: PsValue;
 }
 
 /** A check over the whole plan after every step planned (e.g. the SMTP AUTH lockout guard). Pure. */

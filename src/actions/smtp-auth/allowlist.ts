@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { InputError } from '../../errors.js';
 import { allowlistWith } from '../../playbook/schema.js';
 import { formatLocation, locateAddress } from '../locate.js';
-import type { ActionDefinition, Change, Finding, PlanInput, ResolvedPlaybookView, StepPlan } from '../types.js';
+import type { ActionDefinition, Change, Finding, JournaledWrite, PlanInput, ResolvedPlaybookView, StepPlan } from '../types.js';
 import { effectiveSmtpAuthDisabled, psLiteral } from './effective.js';
 import type { ResolvedMailbox } from './resolve-mailboxes.js';
 import { observeSmtpAuthState, type SmtpAuthState } from './smtp-auth-state.js';
@@ -176,6 +176,15 @@ function onlyInheritedOn(input: PlanInput<AllowlistWith, SmtpAuthState>): Findin
   return findings;
 }
 
+const isTriState = (value: unknown): value is TriState => value === null || value === true || value === false;
+
+/** Rollback: the journaled mailbox write, inverted through mailboxChange. */
+export function invertMailboxWrite(write: JournaledWrite): Change | null {
+  if (write.property !== PROPERTY || write.target === 'Organization' || !isTriState(write.before) || !isTriState(write.after)) return null;
+  if (write.target.trim() === '') return null;
+  return { ...mailboxChange(write.stepId, write.target, write.after, write.before, `restore ${psLiteral(write.before)}`, write.targetId), id: write.changeId };
+}
+
 export const allowlistAction: ActionDefinition<AllowlistWith, SmtpAuthState> = {
   uses: 'smtp-auth/allowlist',
   summary: 'Keeps SMTP AUTH on ($false) for the listed mailboxes and, with exclusive, for no other mailbox.',
@@ -183,4 +192,5 @@ export const allowlistAction: ActionDefinition<AllowlistWith, SmtpAuthState> = {
   observe: (withValue, ctx) => observeSmtpAuthState(withValue.mailboxes, ctx, { authenticationPolicies: true }),
   plan: planAllowlist,
   verify: verifyAllowlist,
+  invert: invertMailboxWrite,
 };
