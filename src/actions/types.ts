@@ -120,7 +120,7 @@ export interface ResolvedPlaybookView {
   acceptBreakage: string[];
   /** The playbook accepts taking SMTP AUTH away without usage evidence, and says why. */
   acceptNoUsageEvidence?: { reason: string } | undefined;
-  steps: { id: string; uses: string; with: unknown }[];
+  steps: { id: string; uses: string; with: unknown; continueOnError?: boolean | undefined }[];
   /**
    * Where a value of the resolved playbook was written, by path (e.g. ['steps', 2, 'with', 'mailboxes', 5]);
    * LoadedPlaybook.locate. Optional: without it, errors name the step instead of a line.

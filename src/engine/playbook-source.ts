@@ -28,7 +28,7 @@ export function playbookView(playbook: Playbook, positions: PlaybookPositions = 
     change: playbook.change,
     acceptBreakage: playbook.acceptBreakage ?? [],
     ...(playbook.acceptNoUsageEvidence ? { acceptNoUsageEvidence: playbook.acceptNoUsageEvidence } : {}),
-    steps: playbook.steps.map((s) => ({ id: s.id, uses: s.uses, with: s.with })),
+    steps: playbook.steps.map((s) => ({ id: s.id, uses: s.uses, with: s.with, ...(s.continueOnError ? { continueOnError: true } : {}) })),
     ...(positions.locate ? { locate: (path: readonly (string | number)[]) => positions.locate!([...path]) } : {}),
     ...(positions.origins ? { origins: positions.origins } : {}),
   };

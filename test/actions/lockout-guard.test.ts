@@ -101,6 +101,18 @@ describe('lockout guard', () => {
     expect(risks.map((r) => r.kind)).toEqual(['no-usage-evidence']);
   });
 
+  it('refuses a search that would still run when SMTP AUTH goes off: after the turn-off step, or with continueOnError', async () => {
+    const search = { id: 'usage', uses: 'smtp-auth/usage', with: { days: 7 } };
+    const accept = { acceptNoUsageEvidence: { reason: 'no usage data exists for this test tenant' } };
+    const after = await planPlaybook([org, search], defaultTenant(), accept);
+    expect(after.find((r) => r.kind === 'unfinished-search')?.message).toContain("comes after step 'org'");
+    expect(after.filter((r) => r.kind === 'unfinished-search')).toEqual([expect.objectContaining({ blocking: true })]);
+    const goOn = await planPlaybook([{ ...search, continueOnError: true }, org], defaultTenant(), accept);
+    expect(goOn.filter((r) => r.kind === 'unfinished-search')).toEqual([expect.objectContaining({ blocking: true })]);
+    const waited = await planPlaybook([search, org], defaultTenant(), accept);
+    expect(waited.filter((r) => r.kind === 'unfinished-search')).toEqual([]);
+  });
+
   it('needs no evidence for a plan that takes SMTP AUTH from nobody', async () => {
     const risks = await planPlaybook([{ id: 'org', uses: 'transport-config', with: { smtpClientAuthenticationDisabled: false } }]);
     expect(risks).toEqual([]);

@@ -97,23 +97,41 @@ function evidenceRisk(usage: readonly [string, UsageObserved][], playbook: Resol
   };
 }
 
-/** A search the run submits but does not wait for would still run when SMTP AUTH goes off. */
-function unfinishedSearchRisks(plans: readonly StepPlan[]): Risk[] {
-  return plans
-    .flatMap((p) => p.changes)
-    .filter((c) => c.call.cmdlet === 'Start-HistoricalSearch' && c.applyOptions?.wait === false)
-    .map((c) => ({
-      kind: 'unfinished-search' as const,
-      subject: c.target,
-      message: `SMTP AUTH would go off before the historical search this run submits has finished (step '${c.stepId}' has wait: false). Set wait: true, or run the audit alone first`,
-      blocking: true,
-    }));
+/**
+ * A search the run submits would still run when SMTP AUTH goes off if apply does not wait for it
+ * (wait: false), if a failed or timed-out search does not stop the later steps (continueOnError), or
+ * if its step comes after a step that takes SMTP AUTH away.
+ */
+function unfinishedSearchRisks(plans: readonly StepPlan[], playbook: ResolvedPlaybookView): Risk[] {
+  const firstTakeAway = plans.findIndex((p) => p.changes.some((c) => c.property === PROPERTY));
+  const risks: Risk[] = [];
+  for (const [index, plan] of plans.entries()) {
+    for (const c of plan.changes.filter((change) => change.call.cmdlet === 'Start-HistoricalSearch')) {
+      const step = playbook.steps.find((s) => s.id === c.stepId);
+      const why =
+        c.applyOptions?.wait === false
+          ? `step '${c.stepId}' has wait: false`
+          : step?.continueOnError === true
+            ? `step '${c.stepId}' has continueOnError: true, so the later steps run even when the search fails or times out`
+            : firstTakeAway >= 0 && index > firstTakeAway
+              ? `step '${c.stepId}' comes after step '${plans[firstTakeAway]!.stepId}'`
+              : undefined;
+      if (!why) continue;
+      risks.push({
+        kind: 'unfinished-search',
+        subject: c.target,
+        message: `SMTP AUTH would go off before the historical search this run submits has finished (${why}). Wait for the search before the switch, or run the audit alone first`,
+        blocking: true,
+      });
+    }
+  }
+  return risks;
 }
 
 export const lockoutGuard: PlanCheck = (plans, { playbook, observations }) => {
   const usage = [...observations.entries()].filter((entry): entry is [string, UsageObserved] => isUsage(entry[1]));
   if (!takesSmtpAuthAway(plans, observations)) return [];
-  const risks: Risk[] = [...unfinishedSearchRisks(plans)];
+  const risks: Risk[] = [...unfinishedSearchRisks(plans, playbook)];
   const noEvidence = evidenceRisk(usage, playbook);
   if (noEvidence) risks.push(noEvidence);
   const after = valuesAfter(plans);
