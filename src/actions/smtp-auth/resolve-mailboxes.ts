@@ -44,7 +44,7 @@ export async function resolveMailboxes(
  * Adds every address each resolved mailbox is known by (primary, SMTP proxies, UPN, alias), so that
  * acceptance by any of them counts. The bulk read carries no UPN or alias (Get-EXOCASMailbox's
  * minimum property set: learn.microsoft.com/powershell/exchange/cmdlet-property-sets), so one
- * Get-EXOMailbox per resolved mailbox adds them (its minimum set has UserPrincipalName and Alias).
+ * Get-EXOMailbox -Properties UserPrincipalName,Alias per resolved mailbox adds them.
  */
 export async function withAddresses(resolved: readonly ResolvedMailbox[], directory: MailboxDirectory, ctx: RunContext): Promise<ResolvedMailbox[]> {
   const known = directory.addressesOf(resolved.flatMap((r) => (r.mailbox ? [r.mailbox] : [])));
@@ -57,7 +57,8 @@ export async function withAddresses(resolved: readonly ResolvedMailbox[], direct
     const identity = r.id ?? r.mailbox;
     const details = await ctx.shared(`mailbox-addresses:${identity.toLowerCase()}`, async () => {
       try {
-        const { objects } = await ctx.session.invoke('Get-EXOMailbox', { Identity: identity });
+        // Asked for by name, so the answer carries them whatever the minimum property set holds.
+        const { objects } = await ctx.session.invoke('Get-EXOMailbox', { Identity: identity, Properties: ['UserPrincipalName', 'Alias'] });
         return objects[0] ?? null;
       } catch (error) {
         if (error instanceof CmdletFailure && isNotFound(error)) return null;
