@@ -79,7 +79,8 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
     options.showPlan?.(plan);
     await guardWrite(plan, { yes: options.yes, ...(options.confirm ? { confirm: options.confirm } : {}), approved: false }, emitter);
     const continueOnError = Object.fromEntries(steps.map((s) => [s.stepId, true]));
-    return await writeJournaled(plan, null, run, counting.total, { ...options, continueOnError, kind: 'rollback', undoes: options.runDir }, emitter, async (ctx) => {
+    return await writeJournaled(plan, null, run, counting.total, { ...options, continueOnError, kind: 'rollback', undoes: options.runDir }, emitter, async () => {
+      const ctx = run.newContext();
       // A write rollback could not derive is not restored: that run ends not compliant (exit 2).
       const findings: Finding[] = candidates.underivable.map((message) => ({ stepId: 'rollback', check: 'derivable', status: 'fail' as const, subject: message.split(':')[0]!, message }));
       for (const { change } of candidates.items) {
