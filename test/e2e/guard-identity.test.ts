@@ -40,6 +40,8 @@ const backends: [string, (w: Workspace) => { target: string[]; env: Record<strin
       target: ['--target', 'exchange'],
       env: {
         EXO_TOKEN: TOKEN,
+        // Another test file may apply to the same organization through pwsh at the same time: own lock folder.
+        EXO_PLAYBOOK_LOCK_DIR: w.file('locks'),
         EXO_PLAYBOOK_PWSH: pwsh?.path ?? 'pwsh',
         EXO_PLAYBOOK_MODULE_PATH: join(ROOT, 'test', 'fixtures', 'modules'),
         EXO_PLAYBOOK_STUB_STATE: w.state,
