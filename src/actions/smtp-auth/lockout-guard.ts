@@ -130,10 +130,12 @@ function unfinishedSearchRisks(plans: readonly StepPlan[], playbook: ResolvedPla
 
 export const lockoutGuard: PlanCheck = (plans, { playbook, observations }) => {
   const usage = [...observations.entries()].filter((entry): entry is [string, UsageObserved] => isUsage(entry[1]));
-  if (!takesSmtpAuthAway(plans, observations)) return [];
-  const risks: Risk[] = [...unfinishedSearchRisks(plans, playbook)];
-  const noEvidence = evidenceRisk(usage, playbook);
-  if (noEvidence) risks.push(noEvidence);
+  const risks: Risk[] = [];
+  if (takesSmtpAuthAway(plans, observations)) {
+    risks.push(...unfinishedSearchRisks(plans, playbook));
+    const noEvidence = evidenceRisk(usage, playbook);
+    if (noEvidence) risks.push(noEvidence);
+  }
   const after = valuesAfter(plans);
   const accepted = new Set(playbook.acceptBreakage.map((a) => a.toLowerCase()));
   for (const [, observed] of usage) {
