@@ -10,7 +10,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ApplyOutcome, Change, RunContext, StepPlan } from '../actions/types.js';
-import type { ExchangeSession } from '../exchange/session.js';
+import { parseServiceError } from '../exchange/service-error.js';
+import { CmdletFailure, type ExchangeSession } from '../exchange/session.js';
 import type { Emitter } from './events.js';
 import type { Journal } from './journal.js';
 import type { ActionTable } from './observe.js';
@@ -185,7 +186,11 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
       : // The in-flight write is deliberately not given the abort signal: Ctrl-C lets it finish.
         ctx.session
           .invoke(change.call.cmdlet, change.call.parameters, { secretParameters: options.secretParameters })
-          .then((r) => ({ warnings: r.warnings, result: r.objects.length ? (r.objects as ApplyOutcome['result']) : undefined }));
+          .then((r) => {
+            // A write that produced any error record has failed, whatever else it returned.
+            if (r.errors[0]) throw new CmdletFailure(change.call.cmdlet, r.errors[0]);
+            return { warnings: r.warnings, result: r.objects.length ? (r.objects as ApplyOutcome['result']) : undefined };
+          });
   let result: ChangeResult;
   try {
     const { value, attempts } = await withRetry(write, {
@@ -203,12 +208,14 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
   } catch (error) {
     const attempts = (error as { attempts?: number }).attempts ?? 1;
     result = { ...baseResult(change), status: 'failed', error: message(error), attempts, durationMs: Math.round(performance.now() - started), warnings: [] };
+    if (error instanceof CmdletFailure) result.serviceError = parseServiceError(error.record);
   }
   journal.append({
     type: 'after',
     changeId: change.id,
     outcome: result.status === 'applied' ? 'applied' : 'failed',
     ...(result.error !== undefined ? { error: result.error } : {}),
+    ...(result.serviceError ? { serviceError: result.serviceError } : {}),
     attempts: result.attempts,
     durationMs: result.durationMs,
     warnings: result.warnings,

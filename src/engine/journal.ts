@@ -4,6 +4,7 @@
  * "after" means the write may or may not have reached the tenant: rollback re-reads to find out.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { ServiceErrorParts } from '../exchange/service-error.js';
 import type { CmdletParameters, PsValue } from '../exchange/session.js';
 import { InputError } from '../errors.js';
 import type { PlaybookRef, TenantRef } from './types.js';
@@ -46,6 +47,8 @@ export interface AfterWriteRecord extends RecordBase {
   changeId: string;
   outcome: 'applied' | 'failed';
   error?: string;
+  /** The service's error, taken apart: code, exception type, text (and HTTP status for the REST form). */
+  serviceError?: ServiceErrorParts;
   attempts: number;
   durationMs: number;
   warnings: string[];

@@ -131,18 +131,23 @@ function ConvertTo-ErrorData([System.Management.Automation.ErrorRecord]$Record) 
   $exception = $Record.Exception
   $message = if ($Record.ErrorDetails -and $Record.ErrorDetails.Message) { $Record.ErrorDetails.Message } else { $exception.Message }
   $exceptionType = $exception.GetType().FullName
-  if ($message -match '^(?<code>[A-Za-z0-9]+)\|(?<type>[\w.]+)\|(?<text>[\s\S]*)$') {
+  $code = $null
+  # The code may be empty: "|Microsoft.Exchange.Management.Tasks.RecipientTaskException|<text>".
+  if ($message -match '^(?<code>[A-Za-z0-9]*)\|(?<type>[\w.]+)\|(?<text>[\s\S]*)$') {
     $exceptionType = $Matches['type']
     $message = $Matches['text']
+    if ($Matches['code']) { $code = $Matches['code'] }
   }
   $target = if ($null -eq $Record.TargetObject) { $null } else { [string]$Record.TargetObject }
-  return [ordered]@{
+  $data = [ordered]@{
     exceptionType         = $exceptionType
     fullyQualifiedErrorId = [string]$Record.FullyQualifiedErrorId
     message               = $message
     target                = $target
     category              = $Record.CategoryInfo.Category.ToString()
   }
+  if ($code) { $data['code'] = $code }
+  return $data
 }
 
 function New-HostError([string]$Id, [string]$Message) {
@@ -170,8 +175,11 @@ function Invoke-Request([System.Text.Json.JsonElement]$Request) {
   if ($command.Parameters.ContainsKey('Confirm') -and -not $parameters.ContainsKey('Confirm')) { $parameters['Confirm'] = $false }
 
   # Non-terminating errors must stay non-terminating (the host's own preference is Stop); a request
-  # that wants them terminal passes ErrorAction = 'Stop'.
+  # that wants them terminal passes ErrorAction = 'Stop'. Script-module functions (the v3 module's
+  # generated cmdlets, the stub) take the preference from the GLOBAL scope, which `pwsh -File` makes
+  # this script's: set it there for the call, not only locally.
   $ErrorActionPreference = 'Continue'
+  $global:ErrorActionPreference = 'Continue'
   try {
     # 3>&1 2>&1: warnings and non-terminating errors join the output in the order they happen.
     & $command @parameters 3>&1 2>&1 | ForEach-Object {
@@ -195,6 +203,7 @@ function Invoke-Request([System.Text.Json.JsonElement]$Request) {
     }
     Send-Response ([ordered]@{ id = $id; type = 'end'; ok = $false; record = (ConvertTo-ErrorData $record) })
   }
+  finally { $global:ErrorActionPreference = 'Stop' }
 }
 
 # --- main loop -----------------------------------------------------------------------------------

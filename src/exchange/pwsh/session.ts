@@ -14,6 +14,7 @@ import {
   type InvokeOptions,
   type InvokeResult,
   type PsObject,
+  SessionLost,
 } from '../session.js';
 import { describeExit, HostProcess, tail, type HostInfo, type HostMessage } from './host-process.js';
 import { ObjectBuffer } from './object-buffer.js';
@@ -169,7 +170,7 @@ export class PwshSession implements ExchangeSession {
         if (!call || !started || this.host !== started) return;
         const stderr = started.stderrTail;
         call.finish(
-          new SessionError(
+          new SessionLost(
             call.redact(
               `PowerShell exited during ${call.cmdlet} (${describeExit(code, signal)}); the next call starts a fresh PowerShell${tail(stderr)}`,
             ),

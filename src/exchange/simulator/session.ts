@@ -59,6 +59,8 @@ export class SimulatedSession implements ExchangeSession {
   readonly kind = 'simulator' as const;
   private calls = 0;
   private closed = false;
+  /** How often each faults.errors entry fired in this session (its `times`). */
+  private readonly faultHits = new Map<number, number>();
 
   private constructor(
     private readonly shared: SharedTenant,
@@ -132,7 +134,7 @@ export class SimulatedSession implements ExchangeSession {
     const { tenant } = this.shared;
     const latency = this.options.latencyMs ?? tenant.state.faults?.latencyMs ?? 0;
     await simulateLatency(latency, cmdlet, options.timeoutMs, options.signal);
-    injectFault(tenant.state.faults ?? {}, call, cmdlet);
+    const fault = injectFault(tenant.state.faults ?? {}, { call, cmdlet, parameters: bound, server: tenant.server, hits: this.faultHits });
 
     let changed = false;
     const context: CmdletContext = {
@@ -154,11 +156,21 @@ export class SimulatedSession implements ExchangeSession {
         changed = true;
       },
     };
+    if (fault && fault.afterObjects === undefined) {
+      // The service refused the call: nothing ran, nothing changed.
+      context.writeError(fault.record);
+      return;
+    }
     try {
+      let yielded = 0;
       for (const object of definition.run(context)) {
         if (options.signal?.aborted) throw new SessionError(`${cmdlet} was cancelled`);
+        if (fault && yielded >= fault.afterObjects!) break;
         yield object;
+        yielded += 1;
       }
+      // A bulk read cut off mid-stream: the objects so far, then the error record, then nothing more.
+      if (fault) context.writeError(fault.record);
     } finally {
       if (changed) await this.save();
     }

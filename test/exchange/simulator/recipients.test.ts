@@ -90,6 +90,7 @@ describe('not found', () => {
         message: `The operation couldn't be performed because object 'nobody@contoso.com' couldn't be found on '${SERVER}'.`,
         target: 'nobody@contoso.com',
         category: 'NotSpecified',
+        code: 'Ex6F9304',
       },
     ]);
   });
