@@ -67,6 +67,16 @@ export class CmdletFailure extends Error {
 }
 
 /**
+ * The result of a call that must not have failed: any error record (non-terminating, as the v3
+ * cmdlets report most failures) becomes a CmdletFailure, so a failed read is never taken for a state.
+ */
+export function withoutErrors(cmdlet: string, result: InvokeResult): InvokeResult {
+  const first = result.errors[0];
+  if (first) throw new CmdletFailure(cmdlet, first);
+  return result;
+}
+
+/**
  * The session lost the call: the PowerShell host died (or the simulated one crashed) while the call
  * ran, and the next call starts a fresh one. A read may be retried; a write's outcome is unknown.
  */

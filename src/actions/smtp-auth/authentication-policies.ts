@@ -4,6 +4,8 @@
  * .DefaultAuthenticationPolicy); blocked when that policy has AllowBasicAuthSmtp $false. Read only
  * for the allowlisted mailboxes, never for the whole tenant.
  */
+import { SessionError } from '../../errors.js';
+import { withoutErrors } from '../../exchange/session.js';
 import type { RunContext } from '../types.js';
 
 export interface AuthenticationPolicyObservation {
@@ -20,12 +22,13 @@ export async function observeAuthenticationPolicies(
 ): Promise<AuthenticationPolicyObservation> {
   const [defaultPolicy, policies] = await Promise.all([
     ctx.shared('organization-config', async () => {
-      const { objects } = await ctx.session.invoke('Get-OrganizationConfig');
+      const { objects } = withoutErrors('Get-OrganizationConfig', await ctx.session.invoke('Get-OrganizationConfig'));
+      if (objects.length !== 1) throw new SessionError(`Get-OrganizationConfig returned ${objects.length} objects: the default authentication policy is unknown`);
       const name = objects[0]?.DefaultAuthenticationPolicy;
       return typeof name === 'string' && name.length > 0 ? name : null;
     }),
     ctx.shared('authentication-policies', async () => {
-      const { objects } = await ctx.session.invoke('Get-AuthenticationPolicy');
+      const { objects } = withoutErrors('Get-AuthenticationPolicy', await ctx.session.invoke('Get-AuthenticationPolicy'));
       const byName: Record<string, boolean> = {};
       for (const policy of objects) {
         if (typeof policy.Name === 'string') byName[policy.Name] = policy.AllowBasicAuthSmtp !== false;
@@ -36,7 +39,9 @@ export async function observeAuthenticationPolicies(
   const assigned: Record<string, string | null> = {};
   for (const mailbox of [...new Set(mailboxes)].sort()) {
     assigned[mailbox] = await ctx.shared(`user-policy:${mailbox.toLowerCase()}`, async () => {
-      const { objects } = await ctx.session.invoke('Get-User', { Identity: mailbox });
+      // A failed Get-User is not "the default policy applies": it fails the run.
+      const { objects } = withoutErrors('Get-User', await ctx.session.invoke('Get-User', { Identity: mailbox }));
+      if (objects.length !== 1) throw new SessionError(`Get-User -Identity ${mailbox} returned ${objects.length} objects: its authentication policy is unknown`);
       const name = objects[0]?.AuthenticationPolicy;
       return typeof name === 'string' && name.length > 0 ? name : null;
     });

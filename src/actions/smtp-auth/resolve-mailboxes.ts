@@ -3,7 +3,8 @@
  * bulk read, then, for the few the index does not know (a UPN or alias the bulk read does not
  * carry), one Get-EXOMailbox -Identity each. Never one Get per mailbox of the tenant.
  */
-import { CmdletFailure } from '../../exchange/session.js';
+import { isNotFoundRecord } from '../../exchange/service-error.js';
+import { CmdletFailure, withoutErrors } from '../../exchange/session.js';
 import type { TriState } from '../../exchange/simulator/state.js';
 import type { RunContext } from '../types.js';
 import type { MailboxDirectory } from './mailbox-directory.js';
@@ -33,20 +34,18 @@ export async function resolveMailboxes(
 
 async function lookUp(identity: string, directory: MailboxDirectory, ctx: RunContext): Promise<string | null> {
   return ctx.shared(`mailbox-lookup:${identity.toLowerCase()}`, async () => {
+    let result;
     try {
-      const { objects } = await ctx.session.invoke('Get-EXOMailbox', { Identity: identity });
-      const primary = objects[0]?.PrimarySmtpAddress;
-      if (typeof primary !== 'string') return null;
-      // The bulk read knows the mailbox by its primary address, and so its switch.
-      return directory.resolve(primary) ?? primary;
+      result = await ctx.session.invoke('Get-EXOMailbox', { Identity: identity });
     } catch (error) {
-      if (error instanceof CmdletFailure && isNotFound(error)) return null;
+      if (error instanceof CmdletFailure && isNotFoundRecord(error.record)) return null;
       throw error;
     }
+    // Only "not found" means no such mailbox; any other error record is a failed read.
+    if (result.errors.length > 0 && result.errors.every(isNotFoundRecord)) return null;
+    const primary = withoutErrors('Get-EXOMailbox', result).objects[0]?.PrimarySmtpAddress;
+    if (typeof primary !== 'string') return null;
+    // The bulk read knows the mailbox by its primary address, and so its switch.
+    return directory.resolve(primary) ?? primary;
   });
-}
-
-function isNotFound(error: CmdletFailure): boolean {
-  const { exceptionType, fullyQualifiedErrorId, message } = error.record;
-  return /ManagementObjectNotFound|NotFound/i.test(`${exceptionType} ${fullyQualifiedErrorId}`) || /couldn't be found/i.test(message);
 }
