@@ -128,3 +128,18 @@ describe.each(backends)('service errors through the CLI: $name', (backend) => {
     expect(calls(backend, w).filter((c) => c === 'Get-EXOCASMailbox')).toHaveLength(2);
   }, 120_000);
 });
+
+describe('reads lost with their session (simulator crash, like a PowerShell host that died)', () => {
+  it('are retried, and the plan is the one a calm tenant gives', async () => {
+    const calm = faultyWorkspace({});
+    const crashing = faultyWorkspace({ crashOnCall: 2 });
+    const expected = await run(simulator, calm, ['plan', '--format', 'json']);
+    const plan = await run(simulator, crashing, ['plan', '--format', 'json']);
+    expect(plan.code, plan.stdout + plan.stderr).toBe(2);
+    const changes = (out: string) => (JSON.parse(out) as { steps: { changes: unknown[] }[] }).steps.map((s) => s.changes);
+    expect(changes(plan.stdout)).toEqual(changes(expected.stdout));
+    // The lost call again, after signing in again on the fresh session.
+    expect(calls(simulator, crashing).length).toBe(calls(simulator, calm).length + 2);
+    expect(calls(simulator, crashing).filter((c) => c === 'Connect-ExchangeOnline')).toHaveLength(2);
+  }, 60_000);
+});
