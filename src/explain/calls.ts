@@ -11,9 +11,12 @@ export interface CmdletCall {
   parameters: CmdletParameters;
 }
 
-/** Cmdlets with SupportsShouldProcess: every write this tool may run, and Disconnect-ExchangeOnline. */
+/**
+ * Cmdlets with a -Confirm parameter: the writes this tool may run and Disconnect-ExchangeOnline, but
+ * not Start-/Stop-HistoricalSearch, which have neither -Confirm nor -WhatIf (test/fixtures/exo-cmdlet-signatures.json).
+ */
 export function hasConfirmParameter(cmdlet: string): boolean {
-  return isWriteCmdlet(cmdlet) && !/^Connect-/i.test(cmdlet);
+  return isWriteCmdlet(cmdlet) && !/^Connect-/i.test(cmdlet) && !/^(Start|Stop)-HistoricalSearch$/i.test(cmdlet);
 }
 
 export function asRunnerSendsIt(call: CmdletCall): CmdletCall {

@@ -129,7 +129,7 @@ export class SimulatedSession implements ExchangeSession {
     const cmdlet = findCmdlet(cmdletName);
     if (!cmdlet) throw new CmdletFailure(cmdletName, commandNotFound(cmdletName));
     const definition = SIMULATED_CMDLETS[cmdlet];
-    const bound = bindParameters(cmdlet, definition.parameters, parameters, definition.shouldProcess ?? false);
+    const bound = bindParameters(cmdlet, definition.parameters, parameters);
 
     const { tenant } = this.shared;
     const latency = this.options.latencyMs ?? tenant.state.faults?.latencyMs ?? 0;
