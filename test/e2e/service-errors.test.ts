@@ -48,11 +48,11 @@ const pwshStub: Backend = {
 };
 
 /** The shipped disable playbook over the drifted tenant with `faults`, signing in with a token from $EXO_TOKEN. */
-function faultyWorkspace(faults: SimFaults, change?: (state: TenantState) => void): Workspace {
+function faultyWorkspace(faults: SimFaults, change?: (state: TenantState) => void, allowlist?: string): Workspace {
   const state = driftedTenant();
   state.faults = faults;
   change?.(state);
-  const w = workspace({ tenant: state });
+  const w = workspace({ tenant: state, ...(allowlist ? { allowlist } : {}) });
   cleanups.push(w);
   const text = readFileSync(w.playbook, 'utf8').replace(/auth: \{ method: certificate[^\n]*\}/, 'auth: { method: access-token, token: "${env:EXO_TOKEN}" }');
   writeFileSync(w.playbook, text);
@@ -116,6 +116,20 @@ describe.each(backends)('service errors through the CLI: $name', (backend) => {
     expect(plan.stderr).toContain(`error: ${cmdlet} failed: `);
     expect(plan.stderr).toContain(text);
     expect(plan.stderr).not.toMatch(/internal error|\n\s+at /);
+  }, 120_000);
+
+  it('an error inside Get-EXOMailbox is not "no such mailbox": the run ends with exit 1', async () => {
+    // printer@contoso.com is in no bulk-read index, so the allowlist looks it up by identity.
+    const allowlist = 'scanner@contoso.com\nprinter@contoso.com\n';
+    const calm = faultyWorkspace({}, undefined, allowlist);
+    // Not found: the allowlist names no mailbox, said at its line.
+    const missing = await run(backend, calm, ['plan']);
+    expect(missing.stderr).toContain("allowlist entry 'printer@contoso.com' matches no mailbox");
+    const w = faultyWorkspace({ errors: [{ cmdlet: 'Get-EXOMailbox', shape: 'rest', httpStatus: 500, message: 'Backend unavailable.' }] }, undefined, allowlist);
+    const plan = await run(backend, w, ['plan']);
+    expect(plan.code, plan.stdout + plan.stderr).toBe(1);
+    expect(plan.stderr).toContain('error: Get-EXOMailbox failed: Backend unavailable. (RestClientException, HTTP 500, code InternalServerError)');
+    expect(plan.stderr).not.toContain('matches no mailbox');
   }, 120_000);
 
   it('throttling in the middle of the bulk read is retried as a fresh, complete read', async () => {
