@@ -27,8 +27,8 @@ import type { ApplyReport, PlanDocument } from './types.js';
 import { buildVerifyReport } from './verify.js';
 import { show } from './apply.js';
 import type { OpenedRun } from './connect.js';
-import type { RunContext } from '../actions/types.js';
-import type { VerifyReport } from './types.js';
+import type { ChangeResult, VerifyReport } from './types.js';
+import { readsAfterWrites } from './verify-after-write.js';
 import type { ExchangeSession } from '../exchange/session.js';
 
 export interface WriteRunOptions extends RunOptions {
@@ -77,7 +77,8 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     throw error;
   });
   try {
-    const observations = await observeSteps(source.playbook, options.deps.actions, run.newContext(), emitter);
+    const observeContext = run.newContext();
+    const observations = await observeSteps(source.playbook, options.deps.actions, observeContext, emitter);
     let plan: PlanDocument;
     if (options.planFile) {
       const saved = readSavedPlan(options.planFile);
@@ -102,8 +103,13 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     await guardWrite(plan, { ...options, approved: Boolean(options.planFile) }, emitter);
 
     const continueOnError = Object.fromEntries(source.playbook.steps.map((s) => [s.id, s.continueOnError ?? false]));
-    return await writeJournaled(plan, source, run, counting.total, { ...options, continueOnError, kind: 'apply' }, emitter, async (ctx) => {
-      const fresh = await observeSteps(source.playbook, options.deps.actions, ctx, emitter);
+    return await writeJournaled(plan, source, run, counting.total, { ...options, continueOnError, kind: 'apply' }, emitter, async (results) => {
+      // Nothing written: the observation is still the tenant's state, so verify reads nothing again.
+      // Otherwise it reads again only what the writes could have changed (verify-after-write.ts).
+      const fresh =
+        counting.total() === 0
+          ? observations
+          : await observeSteps(source.playbook, options.deps.actions, run.newContext(undefined, await readsAfterWrites(observeContext, run, plan.steps.flatMap((s) => s.changes), results)), emitter);
       return buildVerifyReport({ playbook: source.playbook, playbookRef: plan.playbook, tenant, observations: fresh, actions: options.deps.actions, checkedAt: now() });
     });
   } finally {
@@ -160,7 +166,7 @@ export async function writeJournaled(
   writeCalls: () => number,
   options: WriteRunOptions & { continueOnError: Record<string, boolean>; kind: 'apply' | 'rollback'; undoes?: string },
   emitter: Emitter,
-  verify: (ctx: RunContext) => Promise<VerifyReport>,
+  verify: (results: readonly ChangeResult[]) => Promise<VerifyReport>,
 ): Promise<ApplyReport> {
   const now = options.now ?? (() => new Date());
   const runDir = createRunDir(options.runsDir, options.kind === 'rollback' ? `${plan.playbook.name}-rollback` : plan.playbook.name, now());
@@ -206,7 +212,7 @@ export async function writeJournaled(
     for (const r of results.filter((x) => x.status === 'failed')) emitter.emit('error', `failed: ${r.target} ${r.property} ${show(r.after)}: ${r.error}`, { changeId: r.changeId });
     const report: ApplyReport = { plan, runDir, results, summary, interrupted, writeCalls: writeCalls() };
     if (!interrupted) {
-      report.verify = await verify(run.newContext());
+      report.verify = await verify(results);
       emitter.emit('verify', report.verify.compliant ? `compliant after ${options.kind}` : `drift after ${options.kind}: ${report.verify.summary.fail} failing check(s)`, { summary: report.verify.summary });
     }
     journal.append({ type: 'run-end', summary, interrupted });

@@ -72,7 +72,8 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
     options.showPlan?.(plan);
     await guardWrite(plan, { yes: options.yes, ...(options.confirm ? { confirm: options.confirm } : {}), approved: false }, emitter);
     const continueOnError = Object.fromEntries(steps.map((s) => [s.stepId, true]));
-    return await writeJournaled(plan, null, run, counting.total, { ...options, continueOnError, kind: 'rollback', undoes: options.runDir }, emitter, async (ctx) => {
+    return await writeJournaled(plan, null, run, counting.total, { ...options, continueOnError, kind: 'rollback', undoes: options.runDir }, emitter, async () => {
+      const ctx = run.newContext();
       const findings: Finding[] = [];
       for (const { change } of candidates.items) {
         const value = await readBack(ctx.session, change.call);

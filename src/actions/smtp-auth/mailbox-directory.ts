@@ -10,6 +10,10 @@ import type { TriState } from '../../exchange/simulator/state.js';
 import type { RunContext } from '../types.js';
 import { toTriState } from './effective.js';
 
+/** The keys of the run's shared reads (ctx.shared) this file makes. */
+export const MAILBOXES_READ = 'mailboxes';
+export const TRANSPORT_CONFIG_READ = 'transport-config';
+
 /** Properties asked for by name: SmtpClientAuthenticationDisabled is in no property set. */
 export const BULK_READ_PROPERTIES = ['SmtpClientAuthenticationDisabled'] as const;
 
@@ -41,6 +45,20 @@ export class MailboxDirectory {
     return primary;
   }
 
+  /**
+   * Takes a fresh single read of one mailbox the bulk read saw (verify after apply re-reads only the
+   * mailboxes it wrote). False when the object names no mailbox of this directory.
+   */
+  refresh(object: PsObject): boolean {
+    const primary = stringOf(object.PrimarySmtpAddress);
+    const n = primary === undefined ? undefined : this.index.get(primary.toLowerCase());
+    if (n === undefined || !('SmtpClientAuthenticationDisabled' in object)) return false;
+    const value = toTriState(object.SmtpClientAuthenticationDisabled);
+    if (value === null) this.explicit.delete(n);
+    else this.explicit.set(n, value);
+    return true;
+  }
+
   /** The primary address of the mailbox an address, alias or UPN names, if the bulk read saw it. */
   resolve(identity: string): string | undefined {
     const n = this.index.get(normalise(identity));
@@ -68,7 +86,7 @@ export class MailboxDirectory {
  * (onRestart drops what was read), anything else fails the run.
  */
 export function readMailboxDirectory(ctx: RunContext): Promise<MailboxDirectory> {
-  return ctx.shared('mailboxes', async () => {
+  return ctx.shared(MAILBOXES_READ, async () => {
     let directory = new MailboxDirectory();
     ctx.report('Reading every mailbox (Get-EXOCASMailbox -ResultSize Unlimited)');
     const objects = ctx.session.stream(
@@ -91,7 +109,7 @@ export function readMailboxDirectory(ctx: RunContext): Promise<MailboxDirectory>
 
 /** The organization's switch, read once per run. No object is no answer: never "organization on". */
 export function readOrganizationDisabled(ctx: RunContext): Promise<boolean> {
-  return ctx.shared('transport-config', async () => {
+  return ctx.shared(TRANSPORT_CONFIG_READ, async () => {
     const { objects } = withoutErrors('Get-TransportConfig', await ctx.session.invoke('Get-TransportConfig'));
     const value = toTriState(objects[0]?.SmtpClientAuthenticationDisabled);
     if (objects.length !== 1 || value === null) {
