@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionError } from '../../../src/errors.js';
-import { CmdletFailure, type CmdletErrorRecord, type ExchangeSession, type PsObject } from '../../../src/exchange/session.js';
+import { CmdletFailure, SessionLost, type CmdletErrorRecord, type ExchangeSession, type PsObject } from '../../../src/exchange/session.js';
 import { readStateFile } from '../../../src/exchange/simulator/state-file.js';
 import type { TenantState } from '../../../src/exchange/simulator/state.js';
 import { parseServiceError } from '../../../src/exchange/service-error.js';
@@ -313,6 +313,8 @@ export function defineSessionBehaviours(backend: Backend): void {
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(SessionError);
+      // SessionLost: a read so lost may be retried (the engine does), a write's outcome is unknown.
+      expect(error).toBeInstanceOf(SessionLost);
       expect((error as Error).message).toContain('Get-OrganizationConfig');
       expect((await s.invoke('Get-TransportConfig')).objects).toHaveLength(1);
     });
