@@ -157,3 +157,18 @@ describe('reads lost with their session (simulator crash, like a PowerShell host
     expect(calls(simulator, crashing).filter((c) => c === 'Connect-ExchangeOnline')).toHaveLength(2);
   }, 60_000);
 });
+
+describe.skipIf(!pwsh)('reads lost with their PowerShell host (pwsh + stub module)', () => {
+  it('are retried on a fresh, signed-in host, and the plan is the one a calm tenant gives', async () => {
+    // The stub counts calls per process: every host dies on its third call, so each read after the
+    // first dies once and is read again on the next host.
+    const calm = faultyWorkspace({});
+    const crashing = faultyWorkspace({ crashOnCall: 3 });
+    const expected = await run(pwshStub, calm, ['plan', '--format', 'json']);
+    const plan = await run(pwshStub, crashing, ['plan', '--format', 'json']);
+    expect(plan.code, plan.stdout + plan.stderr).toBe(2);
+    const changes = (out: string) => (JSON.parse(out) as { steps: { changes: unknown[] }[] }).steps.map((s) => s.changes);
+    expect(changes(plan.stdout)).toEqual(changes(expected.stdout));
+    expect(calls(pwshStub, crashing).filter((c) => c === 'Connect-ExchangeOnline').length).toBeGreaterThan(1);
+  }, 180_000);
+});
