@@ -46,9 +46,10 @@ export async function observeAuthenticationPolicies(
       return byName;
     }),
   ]);
-  const ownPolicies = await readOwnPolicies(ctx);
+  const [ownPolicies, directory] = await Promise.all([readOwnPolicies(ctx), readMailboxDirectory(ctx)]);
   const assigned: Record<string, string | null> = {};
-  for (const mailbox of [...new Set(mailboxes)].sort()) assigned[mailbox] = ownPolicies.get(mailbox.toLowerCase()) ?? null;
+  // A mailbox may be named by any of its addresses (a probe's canary by its UPN): match by its primary.
+  for (const mailbox of [...new Set(mailboxes)].sort()) assigned[mailbox] = ownPolicies.get((directory.resolve(mailbox) ?? mailbox).toLowerCase()) ?? null;
   return { defaultPolicy, policies, assigned };
 }
 
