@@ -142,9 +142,10 @@ export class SimulatedSession implements ExchangeSession {
     const bound = bindParameters(cmdlet, definition.parameters, parameters);
 
     const { tenant } = this.shared;
-    const latency = this.options.latencyMs ?? tenant.state.faults?.latencyMs ?? 0;
+    const faults = tenant.state.faults ?? {};
+    const latency = this.options.latencyMs ?? faults.latencyByCmdlet?.[cmdlet] ?? faults.latencyMs ?? 0;
     await simulateLatency(latency, cmdlet, options.timeoutMs, options.signal);
-    const fault = injectFault(tenant.state.faults ?? {}, { call, cmdlet, parameters: bound, server: tenant.server, hits: this.faultHits });
+    const fault = injectFault(faults, { call, cmdlet, parameters: bound, server: tenant.server, hits: this.faultHits });
 
     const changes: TenantChange[] = [];
     const context: CmdletContext = {
@@ -172,12 +173,13 @@ export class SimulatedSession implements ExchangeSession {
       return;
     }
     try {
-      let yielded = 0;
+      let streamed = 0;
       for (const object of definition.run(context)) {
         if (options.signal?.aborted) throw new SessionError(`${cmdlet} was cancelled`);
-        if (fault && yielded >= fault.afterObjects!) break;
+        if (fault && streamed >= fault.afterObjects!) break;
         yield object;
-        yielded += 1;
+        streamed += 1;
+        if (faults.streamDelayMs && streamed % 500 === 0) await simulateLatency(faults.streamDelayMs, cmdlet, undefined, options.signal);
       }
       // A bulk read cut off mid-stream: the objects so far, then the error record, then nothing more.
       if (fault) context.writeError(fault.record);
