@@ -34,6 +34,7 @@ export interface CommonFlags {
   concurrency?: number;
   yes?: boolean;
   acceptBreakage?: string[];
+  acceptNoUsageEvidence?: boolean;
   /** --max-chars: the markdown budget. */
   maxChars?: number;
   /** --workload-identity <appId> (plan, verify). */
