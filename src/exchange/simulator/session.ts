@@ -62,6 +62,8 @@ export class SimulatedSession implements ExchangeSession {
   readonly kind = 'simulator' as const;
   private calls = 0;
   private closed = false;
+  /** How often each faults.errors entry fired in this session (its `times`). */
+  private readonly faultHits = new Map<number, number>();
 
   private constructor(
     private readonly shared: SharedTenant,
@@ -137,13 +139,13 @@ export class SimulatedSession implements ExchangeSession {
     const cmdlet = findCmdlet(cmdletName);
     if (!cmdlet) throw new CmdletFailure(cmdletName, commandNotFound(cmdletName));
     const definition = SIMULATED_CMDLETS[cmdlet];
-    const bound = bindParameters(cmdlet, definition.parameters, parameters, definition.shouldProcess ?? false);
+    const bound = bindParameters(cmdlet, definition.parameters, parameters);
 
     const { tenant } = this.shared;
     const faults = tenant.state.faults ?? {};
     const latency = this.options.latencyMs ?? faults.latencyByCmdlet?.[cmdlet] ?? faults.latencyMs ?? 0;
     await simulateLatency(latency, cmdlet, options.timeoutMs, options.signal);
-    injectFault(tenant.state.faults ?? {}, call, cmdlet);
+    const fault = injectFault(faults, { call, cmdlet, parameters: bound, server: tenant.server, hits: this.faultHits });
 
     const changes: TenantChange[] = [];
     const context: CmdletContext = {
@@ -165,14 +167,22 @@ export class SimulatedSession implements ExchangeSession {
         changes.push(change);
       },
     };
+    if (fault && fault.afterObjects === undefined) {
+      // The service refused the call: nothing ran, nothing changed.
+      context.writeError(fault.record);
+      return;
+    }
     try {
       let streamed = 0;
       for (const object of definition.run(context)) {
         if (options.signal?.aborted) throw new SessionError(`${cmdlet} was cancelled`);
+        if (fault && streamed >= fault.afterObjects!) break;
         yield object;
         streamed += 1;
         if (faults.streamDelayMs && streamed % 500 === 0) await simulateLatency(faults.streamDelayMs, cmdlet, undefined, options.signal);
       }
+      // A bulk read cut off mid-stream: the objects so far, then the error record, then nothing more.
+      if (fault) context.writeError(fault.record);
     } finally {
       if (changes.length > 0) await this.save(changes);
     }

@@ -73,11 +73,36 @@ export interface SimFaults {
   throttleEveryN?: number;
   /** Every Nth call fails with a transient "Server Busy" error. */
   transientEveryN?: number;
-  /** The Nth call crashes the session (pwsh: the process exits; simulator: SessionError). */
+  /** The Nth call crashes the session (pwsh: the process exits; simulator: SessionLost). */
   crashOnCall?: number;
   /** The Nth call runs and its change is saved, then the session dies before it answers (a reply lost
    * after Exchange committed the write). Only a call that changed the tenant dies this way. */
   crashAfterCall?: number;
+  /** Service errors in the shapes the v3 cmdlets give them, as non-terminating error records. */
+  errors?: SimErrorFault[];
+}
+
+/**
+ * One service error a cmdlet reports as a NON-terminating error record (what the v3 module does for
+ * most failures; -ErrorAction Stop makes it terminating). A write so failed changes nothing.
+ */
+export interface SimErrorFault {
+  /** The cmdlet that fails (case-insensitive). */
+  cmdlet: string;
+  /**
+   * not-found: `Ex6F9304|...ManagementObjectNotFoundException|...couldn't be found...`;
+   * recipient-task: the empty-code `|Microsoft.Exchange.Management.Tasks.RecipientTaskException|<message>`;
+   * rest: `Error while querying REST service. HttpStatusCode=<httpStatus> ErrorMessage={...}` (RestClientException, ProtocolError).
+   */
+  shape: 'not-found' | 'recipient-task' | 'rest';
+  /** The service's text (not-found: the object name instead defaults to the call's identity). */
+  message?: string;
+  /** rest: the HTTP status (default 500; 429 and 503 are throttling). */
+  httpStatus?: number;
+  /** Bulk reads: the error comes after this many objects, and the read stops there (cut off mid-stream). */
+  afterObjects?: number;
+  /** Only the first N matching calls fail (counted per session, per process for the stub); default every one. */
+  times?: number;
 }
 
 export interface TenantState {

@@ -7,6 +7,7 @@
  *   result is mailed to notifyAddress: the service does not return rows to PowerShell.
  * Senders are resolved to mailboxes (the shared bulk read) so the lockout guard knows their switch.
  */
+import { withoutErrors } from '../../../exchange/session.js';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { z } from 'zod';
@@ -97,7 +98,7 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
       evidence: [evidence],
     };
   }
-  const { objects } = await ctx.session.invoke('Get-HistoricalSearch');
+  const { objects } = withoutErrors('Get-HistoricalSearch', await ctx.session.invoke('Get-HistoricalSearch'));
   const jobs = objects.map(toJob).sort((a, b) => a.submitDate.localeCompare(b.submitDate));
   return {
     kind: 'smtp-auth-usage',
