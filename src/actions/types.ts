@@ -89,6 +89,8 @@ export interface RunContext {
    * Optional so older engines keep working; actions fall back to process.cwd().
    */
   baseDir?: string;
+  /** Folders files named in `with` may be read from (the playbook's folder and its fileRoots); default [baseDir]. */
+  fileRoots?: readonly string[];
 }
 
 export interface PlanInput<With, Observed> {

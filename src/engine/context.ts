@@ -15,6 +15,8 @@ export interface RunContextOptions {
   report?: (message: string) => void;
   /** The playbook's folder (relative paths in `with` resolve against it). */
   baseDir?: string;
+  /** The playbook's folder and its fileRoots: where `with` files may be read from. */
+  fileRoots?: readonly string[];
 }
 
 export function createRunContext(options: RunContextOptions): RunContext {
@@ -48,5 +50,6 @@ export function createRunContext(options: RunContextOptions): RunContext {
     report: options.report ?? (() => {}),
     signal,
     ...(options.baseDir ? { baseDir: options.baseDir } : {}),
+    ...(options.fileRoots ? { fileRoots: options.fileRoots } : {}),
   };
 }

@@ -31,6 +31,15 @@ export interface LoadOptions {
    * kept (validate without --require-env, --target sim:, diff, explain without a tenant).
    */
   signInEnv?: 'require' | 'warn';
+  /** Also check that the sign-in certificate file exists and is readable (validate --require-env). */
+  checkSignInFiles?: boolean;
+  /**
+   * A missing usage CSV (smtp-auth/usage report:) is an error ('require', default: plan, apply,
+   * verify), or a warning ('warn': validate without --require-env, since the CSV is exported on the
+   * machine that runs). A file that is there but unsafe (outside the roots, a FIFO, too large) is
+   * always an error.
+   */
+  runFiles?: 'require' | 'warn';
 }
 
 export interface LoadedPlaybook {
@@ -105,7 +114,11 @@ export async function loadPlaybookFromText(text: string, file: string, options: 
   problems.push(...semantics.problems);
   // Files read later (the usage CSV at observe, the certificate at sign-in) are checked now, so
   // validate catches a missing one; not when the files come from a git revision (diff).
-  if (!options.readFile) problems.push(...(await checkReferencedFiles(resolved, { baseDir, fileRoots, signInEnv: options.signInEnv ?? 'require' })));
+  if (!options.readFile) {
+    const checked = await checkReferencedFiles(resolved, { baseDir, fileRoots, checkSignInFiles: options.checkSignInFiles ?? false, runFiles: options.runFiles ?? 'require' });
+    problems.push(...checked.problems);
+    warnings.push(...checked.warnings);
+  }
   if (problems.length > 0 || !parsed.success) throw new PlaybookInvalid(orderProblems(problems));
 
   const referencedFiles = [...referenced.keys()].sort();

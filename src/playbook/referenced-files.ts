@@ -16,17 +16,20 @@ const PEM_FILE = /\.(pem|crt|cer|key)$/i;
 export interface ReferencedFileOptions {
   baseDir: string;
   fileRoots: readonly string[];
-  /** 'require': the run will sign in, so the certificate file must be there too. */
-  signInEnv: 'require' | 'warn';
+  /** The certificate file must be there too (validate --require-env: this machine signs in). */
+  checkSignInFiles: boolean;
+  /** 'warn': a missing usage CSV is a warning (validate without --require-env). */
+  runFiles: 'require' | 'warn';
 }
 
 /** A value still holding a reference was not resolved (an unset sign-in variable under 'warn'). */
 const unresolved = (value: string) => value.includes('${');
 
-export async function checkReferencedFiles(root: Located, options: ReferencedFileOptions): Promise<Problem[]> {
+export async function checkReferencedFiles(root: Located, options: ReferencedFileOptions): Promise<{ problems: Problem[]; warnings: Problem[] }> {
   const problems: Problem[] = [];
-  const problem = (node: Located, message: string, at: PathSegment[], hint: string) =>
-    problems.push({ location: node.loc, message, path: pathToString(at), hint });
+  const warnings: Problem[] = [];
+  const problem = (node: Located, message: string, at: PathSegment[], hint: string, list = problems) =>
+    list.push({ location: node.loc, message, path: pathToString(at), hint });
 
   const steps = child(root, 'steps');
   if (steps?.kind === 'seq') {
@@ -41,22 +44,29 @@ export async function checkReferencedFiles(root: Located, options: ReferencedFil
         read: false,
       });
       if (!checked.ok) {
-        problem(node, `cannot read the usage report ${report}: ${checked.detail}`, ['steps', index, 'with', 'report'], reportHint(checked.reason));
+        const missingHere = checked.reason === 'missing' && options.runFiles === 'warn';
+        problem(
+          node,
+          `cannot read the usage report ${report}: ${checked.detail}${missingHere ? ' (needed by plan and apply)' : ''}`,
+          ['steps', index, 'with', 'report'],
+          reportHint(checked.reason),
+          missingHere ? warnings : problems,
+        );
       }
     }
   }
 
   const auth = child(child(root, 'tenant'), 'auth');
-  if (stringAt(child(auth, 'method')) !== 'certificate') return problems;
+  if (stringAt(child(auth, 'method')) !== 'certificate') return { problems, warnings };
   const pathNode = child(auth, 'certificatePath');
   const certificatePath = stringAt(pathNode);
-  if (!pathNode || certificatePath === undefined || unresolved(certificatePath)) return problems;
+  if (!pathNode || certificatePath === undefined || unresolved(certificatePath)) return { problems, warnings };
   const signInNode = child(auth, 'signIn');
   const signIn = stringAt(signInNode);
   const at: PathSegment[] = ['tenant', 'auth'];
   // The certificate may live outside the playbook's folder (a CI runner's temp dir): no root.
   const read = await readConfinedFile(path.resolve(options.baseDir, certificatePath), { roots: [], maxBytes: MAX_SOURCE_BYTES });
-  if (!read.ok && options.signInEnv === 'require') {
+  if (!read.ok && options.checkSignInFiles) {
     problem(pathNode, `cannot read the certificate file ${certificatePath}: ${read.detail}`, [...at, 'certificatePath'], "relative paths start at the playbook's folder; the file must be readable by the account that runs exo-playbook");
   }
   // What the file is: by its content when it can be read here, else by its name.
@@ -76,7 +86,7 @@ export async function checkReferencedFiles(root: Located, options: ReferencedFil
       'use `signIn: module` for a .pfx (or name it .pfx), or convert it: `openssl pkcs12 -in cert.pfx -out cert.pem -nodes`',
     );
   }
-  return problems;
+  return { problems, warnings };
 }
 
 function reportHint(reason: string): string {

@@ -234,7 +234,7 @@ export class Resolver {
   private async loadAllowlist(relative: string, absolute: string, loc: SourceLocation, at: PathSegment[]): Promise<LocatedSequence | undefined> {
     const displayFile = path.isAbsolute(relative) ? relative : path.join(path.dirname(this.ctx.displayFile), relative);
     const text = await readReferencedFile(this.ctx.readFile, absolute);
-    if (!text.ok) return this.problem(loc, `cannot read ${displayFile}: ${text.detail}`, at, fileHint(text.code, this.ctx.baseDir));
+    if (!text.ok) return this.problem(loc, `cannot read ${relative}: ${text.detail}`, at, fileHint(text.code, this.ctx.baseDir));
     this.ctx.referencedFiles.set(absolute, text.text);
     return { kind: 'seq', loc, items: parseAllowlist(text.text, displayFile) };
   }

@@ -7,11 +7,12 @@
  *   result is mailed to notifyAddress: the service does not return rows to PowerShell.
  * Senders are resolved to mailboxes (the shared bulk read) so the lockout guard knows their switch.
  */
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { InputError } from '../../../errors.js';
+import { readConfinedText } from '../../../playbook/confined-file.js';
 import { usageWith } from '../../../playbook/schema.js';
+import { MAX_USAGE_REPORT_BYTES } from '../../../playbook/source.js';
 import type { ActionDefinition, Finding, PlanInput, RunContext, ReportTable, StepPlan } from '../../types.js';
 import { readMailboxDirectory, readOrganizationDisabled } from '../mailbox-directory.js';
 import { resolveMailboxes, type ResolvedMailbox } from '../resolve-mailboxes.js';
@@ -60,16 +61,13 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
   const organizationDisabled = await readOrganizationDisabled(ctx);
   if (withValue.report !== undefined) {
     const file = isAbsolute(withValue.report) ? withValue.report : resolve(ctx.baseDir ?? process.cwd(), withValue.report);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      throw new InputError(
-        `cannot read the SMTP AUTH clients report ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-        undefined,
-        '`report:` is a path relative to the playbook',
-      );
+    // Inside the playbook's folder (or its fileRoots), a regular file, under the size cap: the
+    // loader checked this already; the file may have changed since.
+    const read = await readConfinedText(file, { roots: ctx.fileRoots ?? (ctx.baseDir ? [ctx.baseDir] : []), maxBytes: MAX_USAGE_REPORT_BYTES });
+    if (!read.ok) {
+      throw new InputError(`cannot read the SMTP AUTH clients report ${file}: ${read.detail}`, undefined, "`report:` is a path relative to the playbook's folder");
     }
+    const text = read.text;
     // Errors name the file as the user can open it from where they ran the command.
     const rows = readClientsReport(text, relative(process.cwd(), file) || file);
     return { kind: 'smtp-auth-usage', source: 'report', file: withValue.report, rows, senders: await resolveSenders(rows, ctx), organizationDisabled };
