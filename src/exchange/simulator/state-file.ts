@@ -4,7 +4,7 @@
  * half of one. Large lists are written one object a line: the file stays diffable, and a 100,000
  * mailbox tenant is written in chunks instead of one giant string.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../../errors.js';
@@ -89,7 +89,10 @@ export function* serializeState(state: TenantState, cache?: MailboxLineCache): G
   yield '}\n';
 }
 
-export async function writeStateFile(path: string, state: TenantState, cache?: MailboxLineCache): Promise<void> {
+export async function writeStateFile(given: string, state: TenantState, cache?: MailboxLineCache): Promise<void> {
+  // Write through a symlink to the file it names: renaming over the link would replace the link
+  // with a copy, and the tenant behind it would silently stop changing.
+  const path = await realpath(given).catch(() => given);
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const file = await open(temp, 'w', 0o600);
   try {
