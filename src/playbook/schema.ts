@@ -17,7 +17,7 @@ const id = z
   .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes, starting with a letter');
 
 /** Checked for syntax and hostile characters by the loader's semantic pass (it knows positions). */
-export const smtpAddress = z.string().min(3).max(320);
+export const smtpAddress = z.string().min(1).max(320);
 
 const duration = z.number().int().positive();
 
