@@ -15,6 +15,8 @@ export const connectExchangeOnline: CmdletDefinition = {
   parameters: [
     { name: 'AccessToken', type: 'any' },
     { name: 'Organization', type: 'string' },
+    { name: 'UserPrincipalName', type: 'string' },
+    { name: 'DelegatedOrganization', type: 'string' },
     { name: 'AppId', type: 'string' },
     { name: 'CertificateFilePath', type: 'string' },
     { name: 'CertificatePassword', type: 'any' },
