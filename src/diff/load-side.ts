@@ -57,8 +57,8 @@ export interface LoadSideInput {
   /** Where the playbook is (as given, or relative to cwd for git): ${file:} references resolve from its folder. */
   file: string;
   version: PlaybookVersion;
-  /** Reads an allowlist at this side's revision. */
-  readFile: (absolutePath: string) => Promise<string>;
+  /** Reads an allowlist at this side's revision (from disk: only inside `roots`, see LoadOptions.readFile). */
+  readFile: (absolutePath: string, roots: readonly string[]) => Promise<string>;
 }
 
 export async function loadSide(input: LoadSideInput): Promise<DiffSide> {
@@ -67,7 +67,7 @@ export async function loadSide(input: LoadSideInput): Promise<DiffSide> {
   const secrets = secretFiles(input.text, baseDir);
   const loaded: LoadedPlaybook = await loadPlaybookFromText(input.text, input.file, {
     env,
-    readFile: (absolute) => (secrets.has(absolute) ? Promise.resolve('(not read by diff)') : input.readFile(absolute)),
+    readFile: (absolute, roots) => (secrets.has(absolute) ? Promise.resolve('(not read by diff)') : input.readFile(absolute, roots)),
   });
   const playbookDir = path.dirname(input.file);
   // Where each listed address was written: origins covers allowlist steps; locate covers the rest

@@ -5,6 +5,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { PlaybookInvalid } from '../playbook/problems.js';
+import { readConfinedTextOrThrow } from '../playbook/confined-file.js';
+import { MAX_SOURCE_BYTES } from '../playbook/source.js';
 import { comparePlaybooks, type DiffSide } from './compare.js';
 import { GitRepo, playbooksInRange, type GitRange } from './git.js';
 import { loadSide } from './load-side.js';
@@ -30,7 +32,8 @@ async function readPlaybookFile(file: string): Promise<string> {
 
 /** `exo-playbook diff <old> <new>`: each side's allowlists are read from beside that side's file. */
 export async function diffFiles(oldFile: string, newFile: string): Promise<DiffReport> {
-  const fsRead = (absolute: string) => readFile(absolute, 'utf8');
+  // From disk, an allowlist is read as the runner reads it: inside the playbook's roots, capped.
+  const fsRead = (absolute: string, roots: readonly string[]) => readConfinedTextOrThrow(absolute, { roots, maxBytes: MAX_SOURCE_BYTES });
   const [a, b] = await Promise.all(
     [oldFile, newFile].map(async (file) => loadSide({ text: await readPlaybookFile(file), file, version: { file, label: file }, readFile: fsRead })),
   );

@@ -121,3 +121,13 @@ export async function readConfinedText(file: string, options: ConfineOptions): P
     return { ok: false, reason: 'not-utf8', detail: 'the file is not valid UTF-8' };
   }
 }
+
+/**
+ * readConfinedText as a reader that throws like fs does (error.code 'ENOENT' for a missing file,
+ * else the ConfinedReadFailure reason; the message is the detail), for LoadOptions.readFile.
+ */
+export async function readConfinedTextOrThrow(file: string, options: ConfineOptions): Promise<string> {
+  const read = await readConfinedText(file, options);
+  if (read.ok) return read.text;
+  throw Object.assign(new Error(read.detail), { code: read.reason === 'missing' ? 'ENOENT' : read.reason });
+}

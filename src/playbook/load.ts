@@ -13,7 +13,7 @@ import { Resolver } from './resolve.js';
 import { schemaProblems } from './schema-problems.js';
 import { checkSemantics } from './semantics.js';
 import { checkTextSize, decodeSource, MAX_SOURCE_BYTES } from './source.js';
-import { readConfinedText } from './confined-file.js';
+import { readConfinedTextOrThrow } from './confined-file.js';
 import { checkReferencedFiles } from './referenced-files.js';
 import { parseYamlTree } from './yaml-tree.js';
 import { readFile } from 'node:fs/promises';
@@ -23,8 +23,11 @@ export { resolveSecret } from './resolve.js';
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
-  /** Reads ${file:} targets (diff reads them at a git revision). Default: the file system. */
-  readFile?: (absolutePath: string) => Promise<string>;
+  /**
+   * Reads ${file:} targets (diff reads them at a git revision). Default: the file system, confined
+   * to `roots` (the playbook's folder and its fileRoots), which a file system reader must honour.
+   */
+  readFile?: (absolutePath: string, roots: readonly string[]) => Promise<string>;
   /**
    * 'require' (default): a missing environment variable under tenant.auth is an error, as it must
    * be before signing in to a real tenant. 'warn': it becomes a warning and the reference text is
@@ -92,7 +95,7 @@ export async function loadPlaybookFromText(text: string, file: string, options: 
     displayFile: file,
     baseDir,
     env: options.env ?? process.env,
-    readFile: options.readFile ?? confinedReader(fileRoots),
+    readFile: options.readFile ? (absolute) => options.readFile!(absolute, fileRoots) : confinedReader(fileRoots),
     problems,
     signInEnv: options.signInEnv ?? 'require',
     warnings,
@@ -156,10 +159,6 @@ function declaredRoots(root: Located, baseDir: string): string[] {
 }
 
 /** The default reader of ${file:} targets: inside the roots, regular files only, size-capped. */
-function confinedReader(roots: string[]): (absolutePath: string) => Promise<string> {
-  return async (absolutePath) => {
-    const read = await readConfinedText(absolutePath, { roots, maxBytes: MAX_SOURCE_BYTES });
-    if (read.ok) return read.text;
-    throw Object.assign(new Error(read.detail), { code: read.reason === 'missing' ? 'ENOENT' : read.reason });
-  };
+function confinedReader(roots: readonly string[]): (absolutePath: string) => Promise<string> {
+  return (absolutePath) => readConfinedTextOrThrow(absolutePath, { roots, maxBytes: MAX_SOURCE_BYTES });
 }

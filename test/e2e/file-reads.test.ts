@@ -107,6 +107,15 @@ describe('${file:} reads inside the playbook folder, regular files only', () => 
     }
   });
 
+  it('diff reads allowlists as the runner does: a symlink to /etc/shadow is refused, its content never shown', () => {
+    writeFileSync(join(w.dir, 'old.yaml'), playbook('${file:allow.txt}'));
+    writeFileSync(join(w.dir, 'new.yaml'), playbook('${file:shadow-link}'));
+    const r = w.run(['diff', 'old.yaml', 'new.yaml']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot read shadow-link: it resolves to \/etc\/shadow, outside the playbook's folder/);
+    expect(r.stdout + r.stderr).not.toMatch(/root:|\$6\$|\$y\$/);
+  });
+
   it('plan --out never stores a refused file in plan.json (the run stops before planning)', () => {
     writeFileSync(w.playbook, playbook('${file:shadow-link}'));
     const r = w.run(['plan', 'playbook.yaml', ...sim(w), '--out', 'plan.json']);
@@ -118,9 +127,12 @@ describe('${file:} reads inside the playbook folder, regular files only', () => 
 describe('usage report: is checked by validate and capped in size', () => {
   const usage = (report: string) => `  - id: usage\n    uses: smtp-auth/usage\n    with: { report: ${report} }\n`;
 
-  it('a missing CSV is refused by validate at its line, and plan gives the same located error (no bare ENOENT)', () => {
+  it('a missing CSV is located by validate (a warning; an error with --require-env), and plan gives the same located error (no bare ENOENT)', () => {
     const text = playbook('device@contoso.com', '', usage('missing.csv'));
     let r = validate(text);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^playbook\.yaml:11:\d+: warning: cannot read the usage report missing\.csv: no such file \(needed by plan and apply\)/m);
+    r = w.run(['validate', '--require-env', 'playbook.yaml']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^playbook\.yaml:11:\d+: cannot read the usage report missing\.csv: no such file/m);
     r = w.run(['plan', 'playbook.yaml', ...sim(w)]);
