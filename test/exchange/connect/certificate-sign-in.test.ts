@@ -6,10 +6,12 @@
  * -CertificatePassword), a delegated token with -UserPrincipalName. Certificates are made here with
  * openssl. Needs pwsh: under CI=true a missing pwsh fails the file.
  */
+import { constants, verify as cryptoVerify, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ClientCertificateCredential, type AccessToken, type TokenCredential } from '@azure/identity';
+import type { AccessToken, ClientCertificateCredentialOptions, TokenCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionError } from '../../../src/errors.js';
 import { credentialFor, type CredentialAuth } from '../../../src/exchange/connect/credentials.js';
@@ -59,6 +61,37 @@ async function setUp(name: string) {
   return { env, stateFile, callsFile, connects };
 }
 
+/** Entra's token endpoint as @azure/identity's HTTP client sees it: discovery, then the token. */
+type HttpClient = NonNullable<ClientCertificateCredentialOptions['httpClient']>;
+type PipelineResponse = Awaited<ReturnType<HttpClient['sendRequest']>>;
+
+/** The few HttpHeaders members the pipeline uses, over a Map (names are case-insensitive). */
+function jsonHeaders(): PipelineResponse['headers'] {
+  const map = new Map<string, string>([['content-type', 'application/json']]);
+  return {
+    get: (name: string) => map.get(name.toLowerCase()),
+    has: (name: string) => map.has(name.toLowerCase()),
+    set: (name: string, value: string | number | boolean) => void map.set(name.toLowerCase(), String(value)),
+    delete: (name: string) => void map.delete(name.toLowerCase()),
+    toJSON: () => Object.fromEntries(map),
+    [Symbol.iterator]: () => map.entries(),
+  };
+}
+
+function fakeTokenService(requests: { url: URL; body: string }[]): HttpClient {
+  return {
+    async sendRequest(request) {
+      const url = new URL(request.url);
+      requests.push({ url, body: typeof request.body === 'string' ? request.body : '' });
+      const tenantBase = `${url.origin}/${ORG}`;
+      const body = url.pathname.endsWith('/openid-configuration')
+        ? { token_endpoint: `${tenantBase}/oauth2/v2.0/token`, issuer: `${url.origin}/tenant-id/v2.0`, authorization_endpoint: `${tenantBase}/oauth2/v2.0/authorize`, jwks_uri: `${tenantBase}/discovery/v2.0/keys` }
+        : { token_type: 'Bearer', expires_in: 3600, access_token: APP_TOKEN };
+      return { request, status: 200, headers: jsonHeaders(), bodyAsText: JSON.stringify(body) };
+    },
+  };
+}
+
 /** A credential that hands out a fixed token: @azure/identity cannot reach Entra from here. */
 const fixedToken = (token: string): TokenCredential => ({ getToken: async (): Promise<AccessToken> => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) });
 
@@ -68,19 +101,18 @@ const certificateTenant = (certificatePath: string, extra: Partial<Extract<Playb
 });
 
 describe.skipIf(!pwsh)('certificate sign-in as the module accepts it (real pwsh + stub)', () => {
-  it('a PEM signs in by default through the token path: ClientCertificateCredential over the PEM, then -AccessToken -Organization', async () => {
+  it('a PEM signs in by default through the token path: a client assertion signed with its key, then -AccessToken -Organization', async () => {
     const { env, connects } = await setUp('pem-token');
-    const built: TokenCredential[] = [];
+    const requests: { url: URL; body: string }[] = [];
     const session = await openTarget('exchange', certificateTenant(certs.pem), {
       env,
       baseDir: dir,
       cmdlets: ['Get-TransportConfig'],
       connector: {
-        // The real mapping builds the credential from the PEM; only its token request is replaced.
-        credentialFor: async (auth: CredentialAuth, context) => {
-          built.push(await credentialFor(auth, context));
-          return fixedToken(APP_TOKEN);
-        },
+        // The real ClientCertificateCredential over the PEM; only its HTTP goes to an in-process
+        // token service instead of Entra (nothing leaves the process).
+        credentialFor: (auth: CredentialAuth, context) =>
+          credentialFor(auth, context, { httpClient: fakeTokenService(requests), authorityHost: 'https://login.example.invalid', disableInstanceDiscovery: true }),
       },
     });
     try {
@@ -88,8 +120,19 @@ describe.skipIf(!pwsh)('certificate sign-in as the module accepts it (real pwsh 
     } finally {
       await session.close();
     }
-    expect(built).toHaveLength(1);
-    expect(built[0]).toBeInstanceOf(ClientCertificateCredential);
+    // The token request proves the PEM's key signed it: the assertion names the certificate by its
+    // SHA-256 thumbprint and its signature verifies with the certificate's public key.
+    const tokenRequest = requests.find((r) => r.url.pathname.endsWith('/oauth2/v2.0/token'));
+    const form = new URLSearchParams(tokenRequest!.body);
+    expect(form.get('client_id')).toBe('app-0042');
+    expect(form.get('scope')).toBe('https://outlook.office365.com/.default');
+    const [header, payload, signature] = form.get('client_assertion')!.split('.');
+    const certificate = new X509Certificate(readFileSync(certs.certificateOnlyPem));
+    expect(JSON.parse(Buffer.from(header!, 'base64url').toString())['x5t#S256']).toBe(Buffer.from(certificate.fingerprint256.replace(/:/g, ''), 'hex').toString('base64url'));
+    expect(
+      cryptoVerify('sha256', Buffer.from(`${header}.${payload}`), { key: certificate.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, Buffer.from(signature!, 'base64url')),
+    ).toBe(true);
+    // The app-only token it got goes to the module with -Organization, no certificate parameters.
     const [connect] = await connects();
     expect(Object.keys(connect!.parameters).sort()).toEqual(['AccessToken', 'CommandName', 'Organization', 'ShowBanner', 'SkipLoadingFormatData']);
     expect(connect!.parameters.Organization).toBe(ORG);
