@@ -141,6 +141,13 @@ describe('usage report: is checked by validate and capped in size', () => {
     expect(r.stderr).not.toContain('ENOENT');
   });
 
+  it('a report: symlink leaving the folder is refused at its line', () => {
+    const r = validate(playbook('device@contoso.com', '', usage('shadow-link')));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^playbook\.yaml:11:\d+: cannot read the usage report shadow-link: it resolves to \/etc\/shadow, outside the playbook's folder/m);
+    expect(r.stderr).not.toMatch(/root:|\$6\$|\$y\$/);
+  });
+
   it('a 50 MB CSV is refused before it is read, also with --format json (exit 1, no crash)', () => {
     const big = join(w.dir, 'big.csv');
     const fd = openSync(big, 'w');
