@@ -18,13 +18,13 @@ export interface EnvPlaceholders {
   display(value: unknown): unknown;
 }
 
-/** Placeholders are domain-shaped so `organization: ${env:ORG}` still validates. */
+/** Placeholders are shaped like a tenant's .onmicrosoft.com domain so `organization: ${env:ORG}` still validates. */
 export function envPlaceholders(text: string): EnvPlaceholders {
   const names = [...new Set([...text.matchAll(ENV_REFERENCE)].map((m) => m[1]!))];
-  const byPlaceholder = new Map(names.map((name, i) => [`env-placeholder-${i}.exo-playbook.invalid`, name]));
+  const byPlaceholder = new Map(names.map((name, i) => [`exo-env-placeholder-${i}.onmicrosoft.com`, name]));
   const env: NodeJS.ProcessEnv = {};
   for (const [placeholder, name] of byPlaceholder) env[name] = placeholder;
-  const pattern = /env-placeholder-\d+\.exo-playbook\.invalid/g;
+  const pattern = /exo-env-placeholder-\d+\.onmicrosoft\.com/g;
   const display = (value: unknown): unknown => {
     if (typeof value === 'string') return value.replace(pattern, (p) => (byPlaceholder.has(p) ? `\${env:${byPlaceholder.get(p)}}` : p));
     if (Array.isArray(value)) return value.map(display);

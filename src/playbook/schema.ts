@@ -175,8 +175,14 @@ export const playbookSchema = z.strictObject({
   tenant: z.strictObject({
     organization: z
       .string()
-      .regex(/^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+$/i, 'must be a domain such as contoso.onmicrosoft.com')
-      .describe('The tenant, e.g. contoso.onmicrosoft.com.'),
+      // Connect-ExchangeOnline -Organization accepts the tenant's initial (primary) .onmicrosoft.com
+      // domain or its tenant id, nothing else (Microsoft's Connect-ExchangeOnline reference, parameter
+      // Organization); sovereign clouds have their own initial domains (.onmicrosoft.us, .partner.onmschina.cn).
+      .regex(
+        /^([a-z0-9][a-z0-9-]{0,62}\.(onmicrosoft\.com|onmicrosoft\.us|partner\.onmschina\.cn)|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i,
+        "must be the tenant's primary .onmicrosoft.com domain (e.g. contoso.onmicrosoft.com) or its tenant id (a GUID), as Connect-ExchangeOnline -Organization takes them",
+      )
+      .describe('The tenant: its primary .onmicrosoft.com domain (e.g. contoso.onmicrosoft.com) or its tenant id.'),
     auth: authSchema,
   }),
   fileRoots: z

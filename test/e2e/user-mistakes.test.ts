@@ -113,6 +113,16 @@ describe('user mistakes end as user errors', () => {
     expectUserError(r, /allow\.txt:2:1: invalid mailbox address or alias "not an address": it contains a space/);
   });
 
+  it('tenant.organization is the initial .onmicrosoft.com domain or the tenant id: a vanity domain is refused at its line', () => {
+    const orgPlaybook = (organization: string) => `${HEADER.replace('contoso.onmicrosoft.com', organization)}steps:\n  - id: org\n    uses: transport-config\n    with: { smtpClientAuthenticationDisabled: true }\n`;
+    expectUserError(w.run(['validate', withPlaybook('vanity.yaml', orgPlaybook('contoso.com'))]), /^vanity\.yaml:4:17: must be the tenant's primary \.onmicrosoft\.com domain/m);
+    // A tenant id connects to the simulated tenant that has it, as -Organization does on the service.
+    const tenantId = '0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0';
+    writeFileSync(join(w.dir, 'by-id.json'), JSON.stringify({ ...w.readState(), organization: { ...w.readState().organization, TenantId: tenantId } }));
+    const r = w.run(['plan', withPlaybook('by-id.yaml', orgPlaybook(tenantId)), '--target', 'sim:by-id.json']);
+    expect(r.code, r.stderr).toBe(2);
+  });
+
   describe('validate --require-env checks the certificate file and the sign-in it needs', () => {
     const certificatePlaybook = (path: string, signIn = '') =>
       `apiVersion: exo-playbook/v1\nname: cert\ntenant:\n  organization: contoso.onmicrosoft.com\n  auth:\n    method: certificate\n    appId: app-1\n    certificatePath: ${path}\n${signIn}steps:\n  - id: org\n    uses: transport-config\n    with: { smtpClientAuthenticationDisabled: true }\n`;

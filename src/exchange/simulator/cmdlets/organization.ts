@@ -30,7 +30,9 @@ export const connectExchangeOnline: CmdletDefinition = {
   run(context) {
     const organization = stringParameter(context, 'Organization');
     const actual = context.tenant.state.organization.Name;
-    if (organization !== undefined && organization.toLowerCase() !== actual.toLowerCase()) {
+    // -Organization names the tenant by its initial domain or its tenant id (Connect-ExchangeOnline reference).
+    const names = [actual, context.tenant.state.organization.TenantId].filter((n): n is string => typeof n === 'string').map((n) => n.toLowerCase());
+    if (organization !== undefined && !names.includes(organization.toLowerCase())) {
       fail(
         context,
         taskArgumentError(
