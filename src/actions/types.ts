@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import type { SourceLocation } from '../errors.js';
 import type { CmdletParameters, ExchangeSession, PsValue } from '../exchange/session.js';
+import type { SmtpProber } from '../smtp/types.js';
 
 /** One write the plan proposes. Serialisable: it is saved in plan.json and in the journal. */
 export interface Change {
@@ -91,6 +92,8 @@ export interface RunContext {
   baseDir?: string;
   /** Folders files named in `with` may be read from (the playbook's folder and its fileRoots); default [baseDir]. */
   fileRoots?: readonly string[];
+  /** SMTP submission probes (smtp-auth/probe): a real server for `exchange`, the state file for `sim:`. Absent when the engine has none. */
+  smtp?: SmtpProber;
 }
 
 export interface PlanInput<With, Observed> {

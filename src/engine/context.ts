@@ -4,6 +4,7 @@
  */
 import type { RunContext } from '../actions/types.js';
 import type { ExchangeSession } from '../exchange/session.js';
+import type { SmtpProber } from '../smtp/types.js';
 
 export interface RunContextOptions {
   session: ExchangeSession;
@@ -17,12 +18,22 @@ export interface RunContextOptions {
   baseDir?: string;
   /** The playbook's folder and its fileRoots: where `with` files may be read from. */
   fileRoots?: readonly string[];
+  smtp?: SmtpProber;
+  /** Shared reads this context starts with (verify after apply carries over what writes cannot have changed). */
+  seed?: ReadonlyMap<string, Promise<unknown>>;
+}
+
+const memos = new WeakMap<RunContext, ReadonlyMap<string, Promise<unknown>>>();
+
+/** The shared reads a context made (or was seeded with) so far, by key. */
+export function sharedReadsOf(ctx: RunContext): ReadonlyMap<string, Promise<unknown>> {
+  return memos.get(ctx) ?? new Map();
 }
 
 export function createRunContext(options: RunContextOptions): RunContext {
-  const memo = new Map<string, Promise<unknown>>();
+  const memo = new Map<string, Promise<unknown>>(options.seed ?? []);
   const signal = options.signal ?? new AbortController().signal;
-  return {
+  const ctx: RunContext = {
     session: options.session,
     shared<T>(key: string, read: () => Promise<T>): Promise<T> {
       let pending = memo.get(key) as Promise<T> | undefined;
@@ -51,5 +62,8 @@ export function createRunContext(options: RunContextOptions): RunContext {
     signal,
     ...(options.baseDir ? { baseDir: options.baseDir } : {}),
     ...(options.fileRoots ? { fileRoots: options.fileRoots } : {}),
+    ...(options.smtp ? { smtp: options.smtp } : {}),
   };
+  memos.set(ctx, memo);
+  return ctx;
 }

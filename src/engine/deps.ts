@@ -6,6 +6,7 @@
 import type { PlanCheck } from '../actions/types.js';
 import type { ExchangeSession } from '../exchange/session.js';
 import type { Playbook } from '../playbook/schema.js';
+import type { SmtpProber } from '../smtp/types.js';
 import type { ActionTable } from './observe.js';
 import type { PlaybookSource } from './playbook-source.js';
 
@@ -23,6 +24,8 @@ export interface EngineDeps {
   openTarget(target: string, tenant: Playbook['tenant'], options: OpenTargetOptions): Promise<ExchangeSession>;
   actions: ActionTable;
   planChecks: readonly PlanCheck[];
+  /** The SMTP prober for smtp-auth/probe steps on this target. Optional: engines without one refuse probe steps. */
+  openProber?(target: string, tenant: Playbook['tenant'], options: Pick<OpenTargetOptions, 'env' | 'baseDir' | 'onDeviceCode'>): Promise<SmtpProber>;
 }
 
 export async function defaultDeps(): Promise<EngineDeps> {
@@ -36,6 +39,8 @@ export async function defaultDeps(): Promise<EngineDeps> {
     openTarget: (t, tenant, options) => target.openTarget(t, tenant, { ...options, cmdlets: [...options.cmdlets] }),
     actions: registry.ACTIONS,
     planChecks: registry.PLAN_CHECKS,
+    // Only playbooks with probe steps load the SMTP client.
+    openProber: async (t, tenant, options) => (await import('../smtp/open.js')).openProber(t, { ...options, tenant }),
   };
 }
 
