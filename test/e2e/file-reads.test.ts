@@ -148,6 +148,13 @@ describe('usage report: is checked by validate and capped in size', () => {
     expect(r.stderr).not.toMatch(/root:|\$6\$|\$y\$/);
   });
 
+  it('explain never reads the usage CSV, so it does not need one', () => {
+    writeFileSync(w.playbook, playbook('device@contoso.com', '', usage('missing.csv')));
+    const r = w.run(['explain', 'playbook.yaml']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
   it('a 50 MB CSV is refused before it is read, also with --format json (exit 1, no crash)', () => {
     const big = join(w.dir, 'big.csv');
     const fd = openSync(big, 'w');
