@@ -49,8 +49,13 @@ export function lockDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function lockPath(dir: string, organization: string, target: string): string {
-  const key = sha256(`${organization.toLowerCase()}\n${targetIdentity(target)}`).slice(0, 24);
-  return join(dir, `${organization.toLowerCase().replace(/[^a-z0-9.-]/g, '_')}-${key}.lock`);
+  const identity = targetIdentity(target);
+  // A simulated tenant is its state file, whichever way a playbook names the organization (its
+  // .onmicrosoft.com domain or its tenant id): the file alone is the key.
+  const simulated = identity.startsWith('sim:');
+  const key = sha256(simulated ? identity : `${organization.toLowerCase()}\n${identity}`).slice(0, 24);
+  const label = simulated ? 'sim' : organization.toLowerCase().replace(/[^a-z0-9.-]/g, '_');
+  return join(dir, `${label}-${key}.lock`);
 }
 
 /**

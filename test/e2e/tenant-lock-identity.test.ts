@@ -7,6 +7,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'no
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TenantState } from '../../src/exchange/simulator/state.js';
+import { lockPath } from '../../src/engine/lock.js';
 import { assertBuilt, driftedTenant, EngineWorkspace } from './engine-support.js';
 
 let w: EngineWorkspace;
@@ -49,6 +50,17 @@ describe('the tenant lock is keyed by the real state file', () => {
     expect(second.code, second.stderr).toBe(4);
     expect(second.stderr).toMatch(/another run holds the lock for contoso\.onmicrosoft\.com/);
     expect(await firstDone, firstErr).toBe(0);
+  });
+
+  it('one lock file for every spelling: symlink, `..`, and the organization by domain or by tenant id', () => {
+    const spellings = [
+      lockPath(w.lockDir, 'contoso.onmicrosoft.com', `sim:${w.state}`),
+      lockPath(w.lockDir, 'CONTOSO.onmicrosoft.com', `sim:${join(w.dir, 'link.json')}`),
+      lockPath(w.lockDir, '0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0', `sim:${join(w.dir, 'sub', '..', 'tenant.json')}`),
+    ];
+    expect(new Set(spellings).size).toBe(1);
+    // Another state file is another tenant.
+    expect(lockPath(w.lockDir, 'contoso.onmicrosoft.com', `sim:${join(w.dir, 'other.json')}`)).not.toBe(spellings[0]);
   });
 
   it('the write went to the real file: the symlink is still a symlink and the tenant behind it changed', () => {
