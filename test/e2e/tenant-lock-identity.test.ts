@@ -3,7 +3,7 @@
  * another spelling of its path is one tenant, so a second apply is refused (exit 4) while the first
  * runs; and a write through a symlink changes the file it points to, leaving the link a link.
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TenantState } from '../../src/exchange/simulator/state.js';
@@ -67,5 +67,10 @@ describe('the tenant lock is keyed by the real state file', () => {
     expect(lstatSync(join(w.dir, 'link.json')).isSymbolicLink()).toBe(true);
     const state = JSON.parse(readFileSync(w.state, 'utf8')) as TenantState;
     expect(state.transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
+    // No change log was left beside the link: every spelling reads and writes the one beside the file.
+    expect(existsSync(join(w.dir, 'link.json.changes'))).toBe(false);
+    // Read through the real path, the tenant is as the apply through the link left it: nothing to do.
+    const plan = w.run(['plan', 'playbook.yaml', '--target', 'sim:tenant.json']);
+    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
   });
 });
