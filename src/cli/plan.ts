@@ -21,11 +21,11 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
     .command('plan')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: show every change the playbook would make (target, property, before -> after, reason) and what is already as desired');
-  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'logFile']).action(
+  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'acceptNoUsageEvidence', 'logFile', 'maxChars', 'workloadIdentity'], ['text', 'markdown', 'json', 'html']).action(
     wrap(async (file: string, flags: PlanFlags) => {
       // Before connecting: a plan that cannot be saved is not worth the reads.
       if (flags.out) assertWritableOut(resolve(io.cwd, flags.out), flags.out);
-      const sinks = sinksFor(io, flags, { progress: false });
+      const sinks = sinksFor(io, flags, { progress: true });
       try {
         const plan = await runPlan({
           deps: await engineDeps(),
@@ -35,7 +35,9 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
           cwd: io.cwd,
           sinks: sinks.sinks,
           acceptBreakage: flags.acceptBreakage ?? [],
+          acceptNoUsageEvidence: flags.acceptNoUsageEvidence === true,
           onDeviceCode: (message) => io.stderr.write(`${message}\n`),
+          ...(flags.workloadIdentity ? { auth: { method: 'workload-identity' as const, appId: flags.workloadIdentity } } : {}),
         });
         if (flags.out) {
           try {
@@ -44,9 +46,11 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
             throw new InputError(`--out ${flags.out}: cannot write the plan (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, undefined, OUT_HINT);
           }
         }
-        io.stdout.write(renderPlan(plan, flags.format, io));
+        await sinks.settle();
+        io.stdout.write(renderPlan(plan, flags.format, io, flags.maxChars));
         return plan.summary.changes > 0 ? ExitCode.changesOrDrift : ExitCode.ok;
       } finally {
+        await sinks.settle();
         sinks.close();
       }
     }),

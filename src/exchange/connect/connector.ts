@@ -73,7 +73,7 @@ export function createConnector(tenant: Tenant, options: ConnectorOptions): Conn
     };
     return new TokenConnector(describe(tenant), lazySource, options);
   }
-  if (auth.method === 'azure-cli') throw new Error('unreachable: azure-cli signs in with a token');
+  if (auth.method === 'azure-cli' || auth.method === 'workload-identity') throw new Error(`unreachable: ${auth.method} signs in with a token`);
   return new ModuleConnector(describe(tenant), auth, context, options);
 }
 
@@ -90,7 +90,7 @@ export function simulatorConnector(organization: string, cmdlets: readonly strin
 
 /** token or module: as the playbook says, a certificate by its file when it does not say. */
 function signInOf(auth: Tenant['auth']): 'token' | 'module' {
-  if (auth.method === 'access-token' || auth.method === 'azure-cli') return 'token';
+  if (auth.method === 'access-token' || auth.method === 'azure-cli' || auth.method === 'workload-identity') return 'token';
   if (auth.method === 'certificate') return certificateSignIn(auth);
   return auth.signIn;
 }
@@ -99,7 +99,7 @@ function describe(tenant: Tenant): SignInDescription {
   const auth = tenant.auth;
   const signIn = signInOf(auth);
   const description: SignInDescription = { organization: tenant.organization, method: auth.method, signIn };
-  if (auth.method === 'certificate') description.appId = auth.appId;
+  if (auth.method === 'certificate' || auth.method === 'workload-identity') description.appId = auth.appId;
   if ((auth.method === 'managed-identity' || auth.method === 'device-code') && auth.clientId) description.clientId = auth.clientId;
   return description;
 }
