@@ -27,8 +27,15 @@ beforeAll(() => {
   if (!existsSync('dist/cli/main.js')) execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
 });
 
+/** Where the shipped disable playbook names its usage CSV (line:col of the value). */
+const CSV_AT = (() => {
+  const lines = readFileSync('playbooks/smtp-auth-disable.yaml', 'utf8').split('\n');
+  const line = lines.findIndex((l) => /with: \{ report: /.test(l));
+  return { line: line + 1, col: lines[line]!.indexOf('report:') + 'report: '.length + 1 };
+})();
+
 const CSV_WARNING =
-  'playbooks/smtp-auth-disable.yaml:26:21: warning: cannot read the usage report smtp-auth-clients-report.csv: no such file (needed by plan and apply) (steps.0.with.report)\n' +
+  `playbooks/smtp-auth-disable.yaml:${CSV_AT.line}:${CSV_AT.col}: warning: cannot read the usage report smtp-auth-clients-report.csv: no such file (needed by plan and apply) (steps.0.with.report)\n` +
   "  hint: report: is a path relative to the playbook's folder; export Reports > Mail flow > SMTP AUTH clients report as CSV there\n";
 
 describe('exo-playbook validate', () => {
@@ -78,7 +85,7 @@ describe('exo-playbook validate', () => {
         file: 'playbooks/smtp-auth-disable.yaml',
         valid: true,
         problems: [],
-        warnings: [expect.objectContaining({ line: 26, col: 21, path: 'steps.0.with.report', message: expect.stringContaining('no such file') })],
+        warnings: [expect.objectContaining({ line: CSV_AT.line, col: CSV_AT.col, path: 'steps.0.with.report', message: expect.stringContaining('no such file') })],
       },
       {
         file: 'test/fixtures/bad-playbooks/duplicate-step-id.yaml',
