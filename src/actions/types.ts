@@ -102,6 +102,8 @@ export interface RunContext {
    * Optional so older engines keep working; actions fall back to process.cwd().
    */
   baseDir?: string;
+  /** Folders files named in `with` may be read from (the playbook's folder and its fileRoots); default [baseDir]. */
+  fileRoots?: readonly string[];
   /** SMTP submission probes (smtp-auth/probe): a real server for `exchange`, the state file for `sim:`. Absent when the engine has none. */
   smtp?: SmtpProber;
 }

@@ -92,6 +92,7 @@ export function reportError(error: unknown, io: CliIO): number {
   }
   if (error instanceof ExoPlaybookError) {
     io.stderr.write(`error: ${error.message}\n`);
+    if (error instanceof InputError && error.hint) io.stderr.write(`  hint: ${error.hint}\n`);
     const details = (error as { details?: string[] }).details;
     if (details?.length) io.stderr.write(details.map((d) => `  - ${d}`).join('\n') + '\n');
     return error.exitCode;

@@ -3,7 +3,7 @@
  * playbooks against with `--target sim:<state.json>`. `exo-playbook sim show <state.json>`: what a
  * state file holds (organization switch, overrides, senders).
  */
-import { access } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliIO } from './io.js';
@@ -68,8 +68,9 @@ exists (without --force) or an option is wrong.`,
     .action(
       wrap(async (file: string, options: InitOptions) => {
         const target = path.resolve(io.cwd, file);
-        if (!options.force && (await exists(target))) {
-          throw new InputError(`${file} already exists; pass --force to replace it (or choose another file name)`);
+        if (await exists(target)) {
+          if (!options.force) throw new InputError(`${file} already exists; pass --force to replace it (or choose another file name)`);
+          await assertReplaceable(target, file);
         }
         const state = generateTenant({
           mailboxes: options.mailboxes,
@@ -101,6 +102,24 @@ exists (without --force) or an option is wrong.`,
         return ExitCode.ok;
       }),
     );
+}
+
+/**
+ * --force replaces a simulated tenant, never anything else: a playbook, a plan or a state file too
+ * broken to recognise stays, and the user decides what to do with it.
+ */
+async function assertReplaceable(target: string, file: string): Promise<void> {
+  const info = await stat(target);
+  if (info.isFile() && info.size === 0) return;
+  const refuse = (why: string): never => {
+    throw new InputError(`${file} ${why}; sim init --force replaces only a simulated tenant state file`, undefined, 'choose another file name, or move the file away yourself if it really should go');
+  };
+  if (!info.isFile()) refuse('is not a regular file');
+  try {
+    await readStateFile(target);
+  } catch {
+    refuse('is not a simulated tenant state file');
+  }
 }
 
 async function exists(file: string): Promise<boolean> {

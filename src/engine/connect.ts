@@ -79,6 +79,14 @@ export async function openRunSession(
     ...(source.playbook.tenant.auth.method === 'device-code' && !target.startsWith('sim:') ? {} : { openExtra: async () => guard(await openTarget()) }),
     // One context per phase: a fresh observation (verify after apply) must not reuse cached reads.
     newContext: (signal, seed) =>
-      createRunContext({ session, instantSleep, ...(signal ? { signal } : {}), ...(seed ? { seed } : {}), baseDir: source.baseDir, ...(smtp ? { smtp } : {}) }),
+      createRunContext({
+        session,
+        instantSleep,
+        ...(signal ? { signal } : {}),
+        ...(seed ? { seed } : {}),
+        baseDir: source.baseDir,
+        ...(source.fileRoots ? { fileRoots: source.fileRoots } : {}),
+        ...(smtp ? { smtp } : {}),
+      }),
   };
 }

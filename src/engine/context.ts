@@ -16,6 +16,8 @@ export interface RunContextOptions {
   report?: (message: string) => void;
   /** The playbook's folder (relative paths in `with` resolve against it). */
   baseDir?: string;
+  /** The playbook's folder and its fileRoots: where `with` files may be read from. */
+  fileRoots?: readonly string[];
   smtp?: SmtpProber;
   /** Shared reads this context starts with (verify after apply carries over what writes cannot have changed). */
   seed?: ReadonlyMap<string, Promise<unknown>>;
@@ -59,6 +61,7 @@ export function createRunContext(options: RunContextOptions): RunContext {
     report: options.report ?? (() => {}),
     signal,
     ...(options.baseDir ? { baseDir: options.baseDir } : {}),
+    ...(options.fileRoots ? { fileRoots: options.fileRoots } : {}),
     ...(options.smtp ? { smtp: options.smtp } : {}),
   };
   memos.set(ctx, memo);

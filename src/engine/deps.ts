@@ -20,7 +20,8 @@ export interface OpenTargetOptions {
 }
 
 export interface EngineDeps {
-  loadPlaybook(file: string, options: { env: NodeJS.ProcessEnv; signInEnv?: 'require' | 'warn' }): Promise<PlaybookSource>;
+  /** runFiles 'warn': a missing usage CSV is no error (explain and rollback never read it). */
+  loadPlaybook(file: string, options: { env: NodeJS.ProcessEnv; signInEnv?: 'require' | 'warn'; runFiles?: 'require' | 'warn' }): Promise<PlaybookSource>;
   openTarget(target: string, tenant: Playbook['tenant'], options: OpenTargetOptions): Promise<ExchangeSession>;
   actions: ActionTable;
   planChecks: readonly PlanCheck[];

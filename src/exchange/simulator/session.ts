@@ -11,6 +11,7 @@
  * cannot overwrite each other's changes with stale copies.
  */
 import { appendFileSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { SessionError } from '../../errors.js';
 import {
@@ -71,7 +72,9 @@ export class SimulatedSession implements ExchangeSession {
   ) {}
 
   static async open(stateFile: string, options: SimulatedSessionOptions = {}): Promise<SimulatedSession> {
-    const path = resolve(stateFile);
+    // The file a symlink or another spelling names: its change log sits beside the real file, so
+    // every path to one tenant reads and writes the same log (and shares one tenant in-process).
+    const path = await realpath(resolve(stateFile)).catch(() => resolve(stateFile));
     let pending = openTenants.get(path);
     if (!pending) {
       pending = openShared(path);

@@ -112,6 +112,8 @@ export interface TenantState {
     Name: string;
     /** The server name used in error texts, e.g. "DM6PR11MB1234.PROD.OUTLOOK.COM" */
     Server: string;
+    /** The tenant id (a GUID); Connect-ExchangeOnline -Organization accepts it as well as Name. Optional. */
+    TenantId?: string;
   };
   transportConfig: {
     SmtpClientAuthenticationDisabled: boolean;

@@ -8,11 +8,12 @@
  * Senders are resolved to mailboxes (the shared bulk read) so the lockout guard knows their switch.
  */
 import { withoutErrors } from '../../../exchange/session.js';
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { InputError } from '../../../errors.js';
+import { readConfinedText } from '../../../playbook/confined-file.js';
 import { usageWith } from '../../../playbook/schema.js';
+import { MAX_USAGE_REPORT_BYTES } from '../../../playbook/source.js';
 import type { ActionDefinition, Finding, PlanInput, RunContext, ReportTable, StepPlan } from '../../types.js';
 import { readMailboxDirectory, readOrganizationDisabled } from '../mailbox-directory.js';
 import { resolveMailboxes, withAddresses, type ResolvedMailbox } from '../resolve-mailboxes.js';
@@ -67,16 +68,13 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
   const organizationDisabled = await readOrganizationDisabled(ctx);
   if (withValue.report !== undefined) {
     const file = isAbsolute(withValue.report) ? withValue.report : resolve(ctx.baseDir ?? process.cwd(), withValue.report);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      throw new InputError(
-        `cannot read the SMTP AUTH clients report ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-        undefined,
-        '`report:` is a path relative to the playbook',
-      );
+    // Inside the playbook's folder (or its fileRoots), a regular file, under the size cap: the
+    // loader checked this already; the file may have changed since.
+    const read = await readConfinedText(file, { roots: ctx.fileRoots ?? (ctx.baseDir ? [ctx.baseDir] : []), maxBytes: MAX_USAGE_REPORT_BYTES });
+    if (!read.ok) {
+      throw new InputError(`cannot read the SMTP AUTH clients report ${file}: ${read.detail}`, undefined, "`report:` is a path relative to the playbook's folder");
     }
+    const text = read.text;
     // Errors name the file as the user can open it from where they ran the command.
     const rows = readClientsReport(text, relative(process.cwd(), file) || file);
     const evidence: UsageEvidence = {

@@ -17,6 +17,7 @@ export const connectExchangeOnline: CmdletDefinition = {
     { name: 'AccessToken', type: 'string', clr: CLR.string },
     { name: 'Organization', type: 'string', clr: CLR.string },
     { name: 'UserPrincipalName', type: 'string', clr: CLR.string },
+    { name: 'DelegatedOrganization', type: 'string', clr: CLR.string },
     { name: 'AppId', type: 'string', clr: CLR.string },
     { name: 'CertificateFilePath', type: 'string', clr: CLR.string },
     { name: 'CertificatePassword', type: 'any', clr: CLR.secureString },
@@ -30,7 +31,9 @@ export const connectExchangeOnline: CmdletDefinition = {
   run(context) {
     const organization = stringParameter(context, 'Organization');
     const actual = context.tenant.state.organization.Name;
-    if (organization !== undefined && organization.toLowerCase() !== actual.toLowerCase()) {
+    // -Organization names the tenant by its initial domain or its tenant id (Connect-ExchangeOnline reference).
+    const names = [actual, context.tenant.state.organization.TenantId].filter((n): n is string => typeof n === 'string').map((n) => n.toLowerCase());
+    if (organization !== undefined && !names.includes(organization.toLowerCase())) {
       fail(
         context,
         taskArgumentError(
