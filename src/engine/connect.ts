@@ -66,6 +66,12 @@ export async function openRunSession(
     ...(source.playbook.tenant.auth.method === 'device-code' && !target.startsWith('sim:') ? {} : { openExtra: async () => guard(await openTarget()) }),
     // One context per phase: a fresh observation (verify after apply) must not reuse cached reads.
     newContext: (signal) =>
-      createRunContext({ session, instantSleep, ...(signal ? { signal } : {}), baseDir: source.baseDir }),
+      createRunContext({
+        session,
+        instantSleep,
+        ...(signal ? { signal } : {}),
+        baseDir: source.baseDir,
+        ...(deps.openGraph ? { openGraph: () => deps.openGraph!(target, source.playbook.tenant, { env: options.env, baseDir: source.baseDir, ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}) }) } : {}),
+      }),
   };
 }

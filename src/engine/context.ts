@@ -4,6 +4,7 @@
  */
 import type { RunContext } from '../actions/types.js';
 import type { ExchangeSession } from '../exchange/session.js';
+import type { GraphClient } from '../graph/client.js';
 
 export interface RunContextOptions {
   session: ExchangeSession;
@@ -15,6 +16,8 @@ export interface RunContextOptions {
   report?: (message: string) => void;
   /** The playbook's folder (relative paths in `with` resolve against it). */
   baseDir?: string;
+  /** Opens Microsoft Graph for the tenant (called at most once per context, on first use). */
+  openGraph?: () => GraphClient;
 }
 
 export function createRunContext(options: RunContextOptions): RunContext {
@@ -48,5 +51,11 @@ export function createRunContext(options: RunContextOptions): RunContext {
     report: options.report ?? (() => {}),
     signal,
     ...(options.baseDir ? { baseDir: options.baseDir } : {}),
+    ...(options.openGraph ? { graph: once(options.openGraph) } : {}),
   };
+}
+
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
 }

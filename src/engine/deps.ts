@@ -5,6 +5,7 @@
  */
 import type { PlanCheck } from '../actions/types.js';
 import type { ExchangeSession } from '../exchange/session.js';
+import type { GraphClient } from '../graph/client.js';
 import type { Playbook } from '../playbook/schema.js';
 import type { ActionTable } from './observe.js';
 import type { PlaybookSource } from './playbook-source.js';
@@ -23,19 +24,23 @@ export interface EngineDeps {
   openTarget(target: string, tenant: Playbook['tenant'], options: OpenTargetOptions): Promise<ExchangeSession>;
   actions: ActionTable;
   planChecks: readonly PlanCheck[];
+  /** Microsoft Graph for the tenant (usage sources); `target` is normalized. Optional for test doubles. */
+  openGraph?(target: string, tenant: Playbook['tenant'], options: { env: NodeJS.ProcessEnv; baseDir: string; onDeviceCode?: (message: string) => void }): GraphClient;
 }
 
 export async function defaultDeps(): Promise<EngineDeps> {
-  const [load, target, registry] = await Promise.all([
+  const [load, target, registry, graph] = await Promise.all([
     import('../playbook/load.js'),
     import('../exchange/target.js'),
     import('../actions/registry.js'),
+    import('../graph/open.js'),
   ]);
   return {
     loadPlaybook: (file, options) => load.loadPlaybook(file, options),
     openTarget: (t, tenant, options) => target.openTarget(t, tenant, { ...options, cmdlets: [...options.cmdlets] }),
     actions: registry.ACTIONS,
     planChecks: registry.PLAN_CHECKS,
+    openGraph: (t, tenant, options) => graph.openGraph(t, tenant, options),
   };
 }
 

@@ -86,7 +86,7 @@ function definedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 
 /** Environment variables the playbook's secrets (token, certificate password) are read from. */
 export function secretEnvNames(auth: Playbook['tenant']['auth']): string[] {
-  const references = [auth.method === 'access-token' ? auth.token : undefined, auth.method === 'certificate' ? auth.certificatePassword : undefined];
+  const references = [auth.method === 'access-token' ? auth.token : undefined, auth.method === 'access-token' ? auth.graphToken : undefined, auth.method === 'certificate' ? auth.certificatePassword : undefined];
   return references.flatMap((reference) => /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(reference ?? '')?.[1] ?? []);
 }
 

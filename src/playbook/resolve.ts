@@ -21,6 +21,7 @@ import { didYouMean } from './suggest.js';
 export const SECRET_PATHS = [
   ['tenant', 'auth', 'certificatePassword'],
   ['tenant', 'auth', 'token'],
+  ['tenant', 'auth', 'graphToken'],
 ] as const;
 
 export interface ResolveContext {

@@ -1,6 +1,7 @@
 /**
- * RFC 4180 CSV with positions: quoted fields may hold commas, doubled quotes and newlines; a UTF-8
- * BOM and CRLF or LF line ends are accepted. Every record keeps the line its fields start on, so
+ * RFC 4180 CSV with positions: quoted fields may hold separators, doubled quotes and newlines; a
+ * BOM and CRLF or LF line ends are accepted. The separator is a comma or, as locales with a decimal
+ * comma export it, a semicolon (detectSeparator reads the header line). Every record keeps the line its fields start on, so
  * errors about a row can name file:line:col.
  */
 
@@ -22,7 +23,24 @@ export class CsvSyntaxError extends Error {
   }
 }
 
-export function parseCsv(text: string): CsvRecord[] {
+export type CsvSeparator = ',' | ';' | '\t';
+
+/** The separator the header line uses most outside quotes (comma when tied or none). */
+export function detectSeparator(text: string): CsvSeparator {
+  const counts = { ',': 0, ';': 0, '\t': 0 };
+  let quoted = false;
+  for (let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '\n' || c === '\r')) break;
+    else if (!quoted && (c === ',' || c === ';' || c === '\t')) counts[c]++;
+  }
+  if (counts[';'] > counts[','] && counts[';'] >= counts['\t']) return ';';
+  if (counts['\t'] > counts[','] && counts['\t'] > counts[';']) return '\t';
+  return ',';
+}
+
+export function parseCsv(text: string, separator: CsvSeparator = ','): CsvRecord[] {
   const records: CsvRecord[] = [];
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 1;
@@ -55,14 +73,14 @@ export function parseCsv(text: string): CsvRecord[] {
           field += c;
           i++;
         }
-        if (i < text.length && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') {
+        if (i < text.length && text[i] !== separator && text[i] !== '\n' && text[i] !== '\r') {
           throw new CsvSyntaxError('unexpected text after a closing quote (quotes inside a field are doubled: "")', line, i - lineStart + 1);
         }
       } else {
-        while (i < text.length && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') field += text[i++];
+        while (i < text.length && text[i] !== separator && text[i] !== '\n' && text[i] !== '\r') field += text[i++];
       }
       record.fields.push(field);
-      if (text[i] === ',') {
+      if (text[i] === separator) {
         i++;
         continue;
       }

@@ -1,21 +1,34 @@
 /**
- * `smtp-auth/usage`: who still submits with SMTP AUTH. Two sources:
- * - `report: file.csv`: the admin center's SMTP AUTH clients report (read at observe time);
- * - otherwise a historical search: observe lists recent jobs; the plan either reuses a matching one
- *   or proposes submitting one (a Change with no undo, refused when the daily quota is spent); apply
- *   submits it and polls until it ends (`wait: false` records the JobId and moves on). The search's
- *   result is mailed to notifyAddress: the service does not return rows to PowerShell.
- * Senders are resolved to mailboxes (the shared bulk read) so the lockout guard knows their switch.
+ * `smtp-auth/usage`: who still submits with SMTP AUTH. Sources, combinable in one step (each says
+ * what period it covers and what it cannot see, see evidence.ts):
+ * - `report:` the admin center's SMTP AUTH clients report CSV;
+ * - `requestReport:` the historical search's downloaded request report (SmtpCSReport CSV);
+ * - `signInLogs:` Entra sign-in logs through Microsoft Graph (Basic SMTP sign-ins);
+ * - `emailAppUsage:` Graph's email app usage report ("SMTP App").
+ * With none of them, a historical search: observe lists recent jobs; the plan either reuses a
+ * matching one or proposes submitting one (a Change with no undo, refused when the daily quota is
+ * spent); apply submits it and polls until it ends (`wait: false` records the JobId and moves on).
+ * The search's result is mailed to notifyAddress: the service does not return rows to PowerShell.
+ * Every sender any source saw is resolved to its mailbox (the shared bulk read), merged into one
+ * dossier per sender (dossier.ts), and handed to the lockout guard as `rows` + `senders`.
  */
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { InputError } from '../../../errors.js';
 import { usageWith } from '../../../playbook/schema.js';
-import type { ActionDefinition, Finding, PlanInput, RunContext, ReportTable, StepPlan } from '../../types.js';
+import type { ActionDefinition, Finding, PlanInput, RunContext, ReportTable, Risk, StepPlan } from '../../types.js';
+import { DEFAULT_POLICY, type RequestPolicy } from '../../../graph/requests.js';
+import { isSmtpAuthState } from '../smtp-auth-state.js';
 import { readMailboxDirectory, readOrganizationDisabled } from '../mailbox-directory.js';
 import { resolveMailboxes, type ResolvedMailbox } from '../resolve-mailboxes.js';
-import { readClientsReport } from './clients-report.js';
+import { clientsReportEvidence } from './clients-report.js';
+import { decodeUsageText, readUsageFile } from './decode.js';
+import { basicDeadlineMessage, buildDossiers, DOSSIER_TITLE, dossierTable, shortSource, type SenderDossier, type SwitchesAfter } from './dossier.js';
+import { emailAppUsageEvidence } from './email-app-usage.js';
+import { mergeEvidence, usageRowsOf, SOURCE_LABELS, type UsageEvidence } from './evidence.js';
+import { readHistory, writeHistory, type UsageHistory } from './history.js';
+import { requestReportEvidence } from './request-report.js';
+import { signInLogsEvidence } from './sign-in-logs.js';
 import {
   DAILY_SEARCH_QUOTA,
   DEFAULT_POLL_SECONDS,
@@ -33,9 +46,13 @@ export type UsageWith = z.infer<typeof usageWith>;
 
 export interface UsageObserved {
   kind: 'smtp-auth-usage';
+  /** 'report': evidence read at observe time (files, Graph); 'historical-search': a search to submit or reuse. */
   source: 'report' | 'historical-search';
-  /** The CSV file read (report source). */
+  /** The admin center CSV read (report:), as written in the playbook. */
   file?: string;
+  /** Every source read, in playbook order (report, requestReport, signInLogs, emailAppUsage). */
+  evidence?: UsageEvidence[];
+  /** One row per sender and protocol, every source merged (what the lockout guard reads). */
   rows: UsageRow[];
   /** Each distinct sender resolved to its mailbox and switch (for the lockout guard). */
   senders: ResolvedMailbox[];
@@ -43,6 +60,8 @@ export interface UsageObserved {
   /** Historical search source: when observed (ISO), and the jobs Get-HistoricalSearch listed. */
   observedAt?: string;
   jobs?: HistoricalSearchJob[];
+  /** The previous verify's senders (history:), null on the first run; absent without history:. */
+  previous?: UsageHistory | null;
 }
 
 export function searchRequest(withValue: UsageWith): SearchRequest {
@@ -56,23 +75,28 @@ export function searchRequest(withValue: UsageWith): SearchRequest {
   };
 }
 
+export function hasEvidenceSource(withValue: UsageWith): boolean {
+  return withValue.report !== undefined || withValue.requestReport !== undefined || withValue.signInLogs !== undefined || withValue.emailAppUsage !== undefined;
+}
+
 export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promise<UsageObserved> {
   const organizationDisabled = await readOrganizationDisabled(ctx);
-  if (withValue.report !== undefined) {
-    const file = isAbsolute(withValue.report) ? withValue.report : resolve(ctx.baseDir ?? process.cwd(), withValue.report);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      throw new InputError(
-        `cannot read the SMTP AUTH clients report ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-        undefined,
-        '`report:` is a path relative to the playbook',
-      );
-    }
-    // Errors name the file as the user can open it from where they ran the command.
-    const rows = readClientsReport(text, relative(process.cwd(), file) || file);
-    return { kind: 'smtp-auth-usage', source: 'report', file: withValue.report, rows, senders: await resolveSenders(rows, ctx), organizationDisabled };
+  const previous = withValue.history !== undefined ? { previous: await readHistory(pathFor(withValue.history, ctx), shown(pathFor(withValue.history, ctx))) } : {};
+  if (hasEvidenceSource(withValue)) {
+    const evidence = await readEvidence(withValue, ctx);
+    const merged = mergeEvidence(evidence);
+    const rows = usageRowsOf(merged);
+    return {
+      kind: 'smtp-auth-usage',
+      source: 'report',
+      ...(withValue.report !== undefined ? { file: withValue.report } : {}),
+      evidence,
+      rows,
+      senders: await resolveSenders(rows, ctx),
+      organizationDisabled,
+      observedAt: new Date(Math.floor(ctx.now().getTime() / 60_000) * 60_000).toISOString(),
+      ...previous,
+    };
   }
   const { objects } = await ctx.session.invoke('Get-HistoricalSearch');
   const jobs = objects.map(toJob).sort((a, b) => a.submitDate.localeCompare(b.submitDate));
@@ -85,11 +109,50 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
     // Rounded to the minute: the plan's search window is rounded to the hour anyway.
     observedAt: new Date(Math.floor(ctx.now().getTime() / 60_000) * 60_000).toISOString(),
     jobs,
+    ...previous,
   };
 }
 
+function pathFor(path: string, ctx: RunContext): string {
+  return isAbsolute(path) ? path : resolve(ctx.baseDir ?? process.cwd(), path);
+}
+
+/** Errors name the file as the user can open it from where they ran the command. */
+function shown(file: string): string {
+  return relative(process.cwd(), file) || file;
+}
+
+async function readEvidence(withValue: UsageWith, ctx: RunContext): Promise<UsageEvidence[]> {
+  const evidence: UsageEvidence[] = [];
+  if (withValue.report !== undefined) {
+    const file = pathFor(withValue.report, ctx);
+    const { text } = decodeUsageText(await readUsageFile(file, shown(file), 'SMTP AUTH clients report'), shown(file));
+    evidence.push({ ...clientsReportEvidence(text, shown(file)), label: withValue.report });
+  }
+  if (withValue.requestReport !== undefined) {
+    const file = pathFor(withValue.requestReport, ctx);
+    const { text } = decodeUsageText(await readUsageFile(file, shown(file), 'request report'), shown(file));
+    evidence.push({ ...requestReportEvidence(text, shown(file)), label: withValue.requestReport });
+  }
+  if (withValue.signInLogs !== undefined || withValue.emailAppUsage !== undefined) {
+    if (!ctx.graph) throw new InputError('the usage step reads Microsoft Graph (signInLogs / emailAppUsage), but this run has no Graph connection', undefined, 'run it through the exo-playbook CLI');
+    const graph = ctx.graph();
+    const policy: RequestPolicy = { ...DEFAULT_POLICY, sleep: (ms) => ctx.sleep(ms), signal: ctx.signal };
+    if (withValue.signInLogs !== undefined) {
+      ctx.report('Reading Entra sign-in logs (Authenticated SMTP) through Microsoft Graph');
+      const days = withValue.signInLogs === true ? 30 : withValue.signInLogs.days;
+      evidence.push(await signInLogsEvidence(graph, days, ctx.now(), policy));
+    }
+    if (withValue.emailAppUsage !== undefined) {
+      ctx.report('Reading the email app usage report through Microsoft Graph');
+      evidence.push(await emailAppUsageEvidence(graph, withValue.emailAppUsage === true ? 'D180' : withValue.emailAppUsage.period, policy));
+    }
+  }
+  return evidence;
+}
+
 async function resolveSenders(rows: readonly UsageRow[], ctx: RunContext): Promise<ResolvedMailbox[]> {
-  const senders = [...new Set(rows.map((r) => r.sender.toLowerCase()))];
+  const senders = [...new Set(rows.map((r) => r.sender.toLowerCase()))].filter((s) => s.includes('@'));
   if (senders.length === 0) return [];
   return resolveMailboxes(senders, await readMailboxDirectory(ctx), ctx);
 }
@@ -108,9 +171,20 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
   const plan: StepPlan = { stepId, uses: 'smtp-auth/usage', changes: [], inDesiredState: [], notes: [], risks: [] };
   if (observed.source === 'report') {
     const messages = observed.rows.reduce((sum, r) => sum + r.messages, 0);
-    plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} message(s) submitted with SMTP AUTH`);
-    plan.tables = [usageTable(observed.rows)];
-    plan.data = { source: 'report', file: observed.file, usage: observed.rows };
+    const evidence = observed.evidence ?? [];
+    if (evidence.length === 0) {
+      // A plan saved before sources existed: only the admin center rows.
+      plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} message(s) submitted with SMTP AUTH`);
+    }
+    for (const e of evidence) plan.notes.push(sourceNote(e));
+    if (evidence.length === 1 && evidence[0]!.source === 'admin-center-report') {
+      plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} message(s) submitted with SMTP AUTH`);
+    }
+    for (const warning of evidence.flatMap((e) => e.warnings)) plan.risks.push({ kind: 'warning', subject: 'usage', message: warning, blocking: false });
+    plan.notes.push(...driftNotes(observed));
+    const dossiers = dossiersOf(input, null);
+    plan.tables = [dossierTable(dossiers, false)];
+    plan.data = { source: 'report', ...(observed.file ? { file: observed.file } : {}), usage: observed.rows, dossier: dossiers, sources: evidence.map(evidenceSummary) };
     return plan;
   }
   const request = searchRequest(input.with);
@@ -151,10 +225,35 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
 export function verifyUsage(input: PlanInput<UsageWith, UsageObserved>): Finding[] {
   const { stepId, observed } = input;
   if (observed.source === 'report') {
-    return [{ stepId, check: 'usage-report', status: 'pass', subject: observed.file ?? 'report', message: `${observed.rows.length} sender row(s) read` }];
+    const findings: Finding[] = [];
+    const evidence = observed.evidence ?? [];
+    if (evidence.length === 0) findings.push({ stepId, check: 'usage-report', status: 'pass', subject: observed.file ?? 'report', message: `${observed.rows.length} sender row(s) read` });
+    for (const e of evidence) {
+      findings.push({
+        stepId,
+        check: 'usage-source',
+        status: e.complete ? 'pass' : 'warn',
+        subject: e.label,
+        message: `${SOURCE_LABELS[e.source]}: ${e.senders.length} sender(s); covers ${e.window}${e.complete ? '' : '; INCOMPLETE'}`,
+      });
+      for (const warning of e.warnings) findings.push({ stepId, check: 'usage-source', status: 'warn', subject: e.label, message: warning });
+    }
+    for (const d of dossiersOf(input, null)) {
+      findings.push({
+        stepId,
+        check: d.breaksEndOf2026 && d.smtpAuthNow === 'on' ? 'basic-smtp-deadline' : 'usage-sender',
+        status: d.breaksEndOf2026 && d.smtpAuthNow === 'on' ? 'warn' : 'pass',
+        subject: d.sender,
+        message: d.breaksEndOf2026 && d.smtpAuthNow === 'on' ? `${dossierLine(d)}; ${basicDeadlineMessage(d)}` : `${dossierLine(d)}. Advice: ${d.advice.join('; ')}`,
+        data: { dossier: d },
+      });
+    }
+    findings.push(...driftFindings(stepId, observed));
+    return findings;
   }
   const job = findReusableJob(observed.jobs ?? [], searchRequest(input.with), observed.observedAt ?? new Date(0).toISOString());
-  if (!job) return [];
+  const findings: Finding[] = driftFindings(stepId, observed);
+  if (!job) return findings;
   return [
     {
       stepId,
@@ -163,15 +262,133 @@ export function verifyUsage(input: PlanInput<UsageWith, UsageObserved>): Finding
       subject: job.jobId,
       message: `historical search "${job.reportTitle}" is ${job.status}${job.rows !== null ? ` (${job.rows} rows)` : ''}`,
     },
+    ...findings,
   ];
+}
+
+/**
+ * The plan once every step planned: the dossiers get SMTP AUTH after the plan, and each Basic sender
+ * that keeps SMTP AUTH gets the dated warning (not a refusal: nothing the playbook sets prevents it).
+ */
+export function completeUsagePlan(input: PlanInput<UsageWith, UsageObserved>, own: StepPlan, plans: readonly StepPlan[]): StepPlan {
+  if (input.observed.source !== 'report') return own;
+  const dossiers = dossiersOf(input, switchesAfter(plans));
+  const risks: Risk[] = dossiers
+    .filter((d) => d.breaksEndOf2026 && d.smtpAuthAfter === 'on')
+    .map((d) => ({ kind: 'warning', subject: d.sender, message: basicDeadlineMessage(d), blocking: false }));
+  return {
+    ...own,
+    risks: [...own.risks, ...risks],
+    tables: [...(own.tables ?? []).filter((t) => !t.title.startsWith(DOSSIER_TITLE)), dossierTable(dossiers, true)],
+    data: { ...(own.data ?? {}), dossier: dossiers },
+  };
+}
+
+/** After a verify command: remember the senders this run saw, for the next run's drift check. */
+export async function recordUsage(withValue: UsageWith, observed: UsageObserved, ctx: RunContext, playbook: string): Promise<void> {
+  if (withValue.history === undefined || observed.source !== 'report') return;
+  await writeHistory(pathFor(withValue.history, ctx), {
+    kind: 'exo-playbook/usage-history',
+    playbook,
+    at: observed.observedAt ?? ctx.now().toISOString(),
+    senders: [...new Set(observed.rows.map((r) => r.sender))].sort(),
+  });
+}
+
+function newSenders(observed: UsageObserved): string[] {
+  if (!observed.previous) return [];
+  const before = new Set(observed.previous.senders);
+  return [...new Set(observed.rows.map((r) => r.sender))].filter((s) => !before.has(s)).sort();
+}
+
+function driftNotes(observed: UsageObserved): string[] {
+  if (observed.previous === undefined) return [];
+  if (observed.previous === null) return ['no previous run recorded (history:): this run\'s verify records the senders it sees'];
+  const fresh = newSenders(observed);
+  return [fresh.length ? `${fresh.length} sender(s) not seen at the previous run (${observed.previous.at}): ${fresh.join(', ')}` : `no new sender since the previous run (${observed.previous.at})`];
+}
+
+function driftFindings(stepId: string, observed: UsageObserved): Finding[] {
+  if (!observed.previous) return [];
+  const at = observed.previous.at;
+  return newSenders(observed).map((sender) => ({
+    stepId,
+    check: 'usage-new-sender',
+    status: 'fail' as const,
+    subject: sender,
+    message: `submits with SMTP AUTH but was not seen at the previous run of this playbook (${at}): find its owner`,
+  }));
+}
+
+function sourceNote(e: UsageEvidence): string {
+  const blind = e.blindSpots.length ? ` Cannot see: ${e.blindSpots.join('; ')}.` : '';
+  return `${SOURCE_LABELS[e.source]} (${e.label}): ${e.senders.length} sender(s), covers ${e.window}${e.complete ? '' : ' (INCOMPLETE)'}.${blind}`;
+}
+
+function evidenceSummary(e: UsageEvidence): Record<string, unknown> {
+  return { source: e.source, label: e.label, window: e.window, complete: e.complete, blindSpots: e.blindSpots, senders: e.senders.length, warnings: e.warnings };
+}
+
+function dossierLine(d: SenderDossier): string {
+  const parts = [
+    d.protocols.join('+') || 'protocol unknown',
+    d.messages !== null ? `${d.messages} message(s)` : '',
+    d.firstSeen || d.lastSeen ? `seen ${d.firstSeen?.slice(0, 10) ?? '?'}..${d.lastSeen?.slice(0, 10) ?? '?'}` : '',
+    d.clientIps.length ? `IPs ${d.clientIps.join(' ')}` : '',
+    d.tlsVersions.length ? d.tlsVersions.join('/') : '',
+    `seen by ${d.sources.map(shortSource).join(', ')}`,
+    d.mailbox === null ? 'no mailbox' : `mailbox ${d.mailbox}`,
+    `SMTP AUTH ${d.smtpAuthNow}${d.smtpAuthAfter ? ` -> ${d.smtpAuthAfter}` : ''}`,
+    d.allowlisted ? 'allowlisted' : 'not allowlisted',
+  ];
+  return parts.filter(Boolean).join(', ');
+}
+
+/** Allowlisted = listed by any smtp-auth/allowlist step (its resolved entries and mailboxes). */
+function allowlistedOf(input: PlanInput<UsageWith, UsageObserved>): Set<string> {
+  const listed = new Set<string>();
+  for (const step of input.playbook.steps) {
+    if (step.uses !== 'smtp-auth/allowlist') continue;
+    const observed = input.observations.get(step.id);
+    if (!isSmtpAuthState(observed)) continue;
+    for (const entry of observed.listed ?? []) {
+      listed.add(entry.entry.toLowerCase());
+      if (entry.mailbox) listed.add(entry.mailbox.toLowerCase());
+    }
+  }
+  return listed;
+}
+
+function dossiersOf(input: PlanInput<UsageWith, UsageObserved>, after: SwitchesAfter | null): SenderDossier[] {
+  const evidence = input.observed.evidence ?? [];
+  const merged = mergeEvidence(
+    evidence.length
+      ? evidence
+      : [{ source: 'admin-center-report', label: input.observed.file ?? 'report', window: '', blindSpots: [], complete: true, warnings: [], senders: input.observed.rows.map((r) => ({ sender: r.sender, protocols: [r.protocol], messages: r.messages, firstSeen: null, lastSeen: r.lastSeen, clientIps: [], tlsVersions: [] })) }],
+  ).filter((m) => m.sender.includes('@'));
+  return buildDossiers(merged, input.observed.senders, input.observed.organizationDisabled, allowlistedOf(input), after);
+}
+
+/** What the plan leaves: the organization's switch and each changed mailbox's switch. */
+function switchesAfter(plans: readonly StepPlan[]): SwitchesAfter {
+  let organization: boolean | undefined;
+  const mailboxes = new Map<string, boolean | null>();
+  for (const change of plans.flatMap((p) => p.changes)) {
+    if (change.property !== 'SmtpClientAuthenticationDisabled') continue;
+    if (change.call.cmdlet === 'Set-TransportConfig') organization = change.after === true;
+    else if (change.call.cmdlet === 'Set-CASMailbox') mailboxes.set(change.target.toLowerCase(), change.after as boolean | null);
+  }
+  return { organization, mailboxes };
 }
 
 export const usageAction: ActionDefinition<UsageWith, UsageObserved> = {
   uses: 'smtp-auth/usage',
-  summary: 'Finds who still submits with SMTP AUTH: an admin center CSV export, or a historical search (submitted at apply).',
+  summary: 'Finds who still submits with SMTP AUTH: admin center CSV, request report CSV, Entra sign-in logs, email app usage (Graph), merged per sender; or a historical search (submitted at apply).',
   withSchema: usageWith,
   observe: observeUsage,
   plan: planUsage,
+  completePlan: completeUsagePlan,
+  record: recordUsage,
   async apply(change, ctx) {
     const options = change.applyOptions ?? {};
     const { job, warnings } = await submitAndPoll(change, ctx, {
