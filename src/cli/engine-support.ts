@@ -12,6 +12,7 @@ import type { ApplyReport, EventSink, PlanDocument, VerifyReport } from '../engi
 import { renderJson } from '../report/json.js';
 import { renderApplyText, renderPlanText, renderVerifyText } from '../report/text.js';
 import { renderVerifyJunit } from '../report/junit.js';
+import { renderPlanCsv, renderVerifyCsv } from '../report/dossier-csv.js';
 import { renderApplyMarkdown, renderPlanMarkdown, renderVerifyMarkdown } from '../report/markdown.js';
 import type { CliIO } from './io.js';
 import { OPTION_TABLE, type OptionName } from './options.js';
@@ -66,6 +67,7 @@ export function sinksFor(io: CliIO, flags: CommonFlags, { progress }: { progress
 
 export function renderPlan(plan: PlanDocument, format: string, io: CliIO): string {
   if (format === 'json') return renderJson(plan);
+  if (format === 'csv') return renderPlanCsv(plan);
   if (format === 'markdown') return renderPlanMarkdown(plan);
   return renderPlanText(plan, { color: io.color });
 }
@@ -73,6 +75,7 @@ export function renderPlan(plan: PlanDocument, format: string, io: CliIO): strin
 export function renderVerify(report: VerifyReport, format: string, io: CliIO): string {
   if (format === 'json') return renderJson(report);
   if (format === 'junit') return renderVerifyJunit(report);
+  if (format === 'csv') return renderVerifyCsv(report);
   if (format === 'markdown') return renderVerifyMarkdown(report);
   return renderVerifyText(report, { color: io.color });
 }

@@ -21,7 +21,7 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
     .command('plan')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: show every change the playbook would make (target, property, before -> after, reason) and what is already as desired');
-  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'logFile']).action(
+  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'logFile'], ['text', 'markdown', 'json', 'csv']).action(
     wrap(async (file: string, flags: PlanFlags) => {
       const sinks = sinksFor(io, flags, { progress: false });
       try {

@@ -60,7 +60,9 @@ export function mergeEvidence(evidence: readonly UsageEvidence[]): MergedSender[
         continue;
       }
       merged.protocols = union(merged.protocols, seen.protocols);
-      merged.messages = merged.messages === null && seen.messages === null ? null : (merged.messages ?? 0) + (seen.messages ?? 0);
+      // Two sources count the same submissions (the clients report and the request report of one
+      // period): the larger count is the better estimate, a sum would double them.
+      merged.messages = merged.messages === null && seen.messages === null ? null : Math.max(merged.messages ?? 0, seen.messages ?? 0);
       merged.firstSeen = earliest(merged.firstSeen, seen.firstSeen);
       merged.lastSeen = latest(merged.lastSeen, seen.lastSeen);
       merged.clientIps = union(merged.clientIps, seen.clientIps);

@@ -67,7 +67,7 @@ export async function signInLogsEvidence(graph: GraphClient, days: number, now: 
     source: 'entra-sign-ins',
     label: `${graph.baseUrl}/v1.0/auditLogs/signIns (${result.items.length} sign-in(s), ${result.pages} page(s))`,
     window: `${since.toISOString().slice(0, 10)}..${now.toISOString().slice(0, 10)} (${days} day(s); logs are kept ${SIGN_IN_RETENTION_DAYS} days with Entra ID P1/P2)`,
-    blindSpots: ['Basic-auth sign-ins only: OAuth SMTP clients appear as their app\'s token sign-ins', 'no message counts and no TLS versions', 'a device signed in once and sending for days shows one sign-in'],
+    blindSpots: ['Basic-auth sign-ins only: OAuth SMTP clients appear as their app\'s token sign-ins', 'no message counts and no TLS versions'],
     complete: result.stoppedEarly === null,
     senders: [...bySender.values()],
     warnings,
