@@ -25,6 +25,8 @@ export interface SenderDossier {
   tlsVersions: string[];
   failures: number;
   sources: UsageSourceKind[];
+  /** Every address the sources used for it (primary, proxy addresses, UPN). */
+  addresses: string[];
   smtpAuthNow: 'on' | 'off';
   /** null where there is no plan (verify: "now" is after). */
   smtpAuthAfter: 'on' | 'off' | null;
@@ -71,6 +73,7 @@ export function buildDossiers(
       tlsVersions: s.tlsVersions,
       failures: s.failures ?? 0,
       sources: s.sources,
+      addresses: s.addresses,
       smtpAuthNow: now,
       smtpAuthAfter,
       allowlisted: listed,
@@ -115,7 +118,7 @@ export function dossierTable(dossiers: readonly SenderDossier[], withAfter: bool
     columns: ['Sender', 'Mailbox', 'Protocol', 'Messages', 'First seen', 'Last seen', 'Client IPs', 'TLS', 'Seen by', withAfter ? 'SMTP AUTH now -> after' : 'SMTP AUTH', 'Allowlisted'],
     rows: dossiers.map((d) => [
       d.sender,
-      d.mailbox === null ? 'no mailbox' : d.mailbox === d.sender ? '(same)' : d.mailbox,
+      d.mailbox === null ? 'no mailbox' : d.addresses.filter((a) => a !== d.sender).length ? `also ${d.addresses.filter((a) => a !== d.sender).join(' ')}` : 'yes',
       d.protocols.join('+') || 'Unknown',
       d.messages,
       DAY(d.firstSeen),
@@ -136,6 +139,7 @@ export function shortSource(source: UsageSourceKind): string {
 export const DOSSIER_CSV_COLUMNS = [
   'Sender',
   'Mailbox',
+  'Addresses seen',
   'Protocols',
   'Messages',
   'First seen',
@@ -160,6 +164,7 @@ export function dossierCsv(dossiers: readonly SenderDossier[]): string {
   const rows = dossiers.map((d) => [
     d.sender,
     d.mailbox ?? 'no mailbox',
+    d.addresses.join(' '),
     d.protocols.join('+') || 'Unknown',
     d.messages === null ? '' : String(d.messages),
     d.firstSeen ?? '',

@@ -45,8 +45,11 @@ export interface UsageEvidence {
 
 export interface MergedSender extends SenderEvidence {
   sources: UsageSourceKind[];
+  /** Every address the sources used for it (a device may sign in with the UPN and send as the primary). */
+  addresses: string[];
 }
 
+const SOURCE_ORDER: UsageSourceKind[] = ['admin-center-report', 'request-report', 'entra-sign-ins', 'email-app-usage'];
 const PROTOCOL_ORDER: AuthProtocol[] = ['Basic', 'OAuth', 'Unknown'];
 
 export function mergeEvidence(evidence: readonly UsageEvidence[]): MergedSender[] {
@@ -56,7 +59,7 @@ export function mergeEvidence(evidence: readonly UsageEvidence[]): MergedSender[
       const key = seen.sender.toLowerCase();
       const merged = bySender.get(key);
       if (!merged) {
-        bySender.set(key, { ...seen, sender: key, protocols: [...seen.protocols], clientIps: [...seen.clientIps], tlsVersions: [...seen.tlsVersions], sources: [source.source] });
+        bySender.set(key, { ...seen, sender: key, protocols: [...seen.protocols], clientIps: [...seen.clientIps], tlsVersions: [...seen.tlsVersions], sources: [source.source], addresses: [key] });
         continue;
       }
       merged.protocols = union(merged.protocols, seen.protocols);
@@ -71,14 +74,46 @@ export function mergeEvidence(evidence: readonly UsageEvidence[]): MergedSender[
       if (!merged.sources.includes(source.source)) merged.sources.push(source.source);
     }
   }
-  for (const merged of bySender.values()) {
+  return tidy([...bySender.values()]);
+}
+
+/**
+ * One record per mailbox: addresses that resolve to the same mailbox (primary, proxy, UPN) are one
+ * sender, named by the mailbox's primary address. Addresses no mailbox has stay as they are.
+ */
+export function foldByMailbox(senders: readonly MergedSender[], mailboxOf: (address: string) => string | null): MergedSender[] {
+  const byKey = new Map<string, MergedSender>();
+  for (const s of senders) {
+    const key = (mailboxOf(s.sender) ?? s.sender).toLowerCase();
+    const seen = byKey.get(key);
+    if (!seen) {
+      byKey.set(key, { ...s, sender: key, addresses: [...s.addresses] });
+      continue;
+    }
+    seen.protocols = union(seen.protocols, s.protocols);
+    seen.messages = seen.messages === null && s.messages === null ? null : Math.max(seen.messages ?? 0, s.messages ?? 0);
+    seen.firstSeen = earliest(seen.firstSeen, s.firstSeen);
+    seen.lastSeen = latest(seen.lastSeen, s.lastSeen);
+    seen.clientIps = union(seen.clientIps, s.clientIps);
+    seen.tlsVersions = union(seen.tlsVersions, s.tlsVersions);
+    if (s.failures !== undefined) seen.failures = (seen.failures ?? 0) + s.failures;
+    seen.sources = union(seen.sources, s.sources);
+    seen.addresses = union(seen.addresses, s.addresses);
+  }
+  return tidy([...byKey.values()]);
+}
+
+function tidy(senders: MergedSender[]): MergedSender[] {
+  for (const merged of senders) {
     // A known protocol makes "Unknown" (a source without auth type) redundant.
     if (merged.protocols.some((p) => p !== 'Unknown')) merged.protocols = merged.protocols.filter((p) => p !== 'Unknown');
     merged.protocols.sort((a, b) => PROTOCOL_ORDER.indexOf(a) - PROTOCOL_ORDER.indexOf(b));
     merged.clientIps.sort();
     merged.tlsVersions.sort();
+    merged.addresses.sort();
+    merged.sources.sort((a, b) => SOURCE_ORDER.indexOf(a) - SOURCE_ORDER.indexOf(b));
   }
-  return [...bySender.values()].sort((a, b) => (b.messages ?? 0) - (a.messages ?? 0) || a.sender.localeCompare(b.sender));
+  return senders.sort((a, b) => (b.messages ?? 0) - (a.messages ?? 0) || a.sender.localeCompare(b.sender));
 }
 
 /** The rows the lockout guard reads: one per sender and protocol, every source included. */

@@ -25,7 +25,7 @@ import { clientsReportEvidence } from './clients-report.js';
 import { decodeUsageText, readUsageFile } from './decode.js';
 import { basicDeadlineMessage, buildDossiers, DOSSIER_TITLE, dossierTable, shortSource, type SenderDossier, type SwitchesAfter } from './dossier.js';
 import { emailAppUsageEvidence } from './email-app-usage.js';
-import { mergeEvidence, usageRowsOf, SOURCE_LABELS, type UsageEvidence } from './evidence.js';
+import { foldByMailbox, mergeEvidence, usageRowsOf, SOURCE_LABELS, type UsageEvidence } from './evidence.js';
 import { readHistory, writeHistory, type UsageHistory } from './history.js';
 import { requestReportEvidence } from './request-report.js';
 import { signInLogsEvidence } from './sign-in-logs.js';
@@ -85,14 +85,16 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
   if (hasEvidenceSource(withValue)) {
     const evidence = await readEvidence(withValue, ctx);
     const merged = mergeEvidence(evidence);
-    const rows = usageRowsOf(merged);
+    // Every address any source used, resolved; then one record per mailbox for the guard.
+    const senders = await resolveSenders(merged.map((m) => m.sender), ctx);
+    const rows = usageRowsOf(foldByMailbox(merged, mailboxLookup(senders)));
     return {
       kind: 'smtp-auth-usage',
       source: 'report',
       ...(withValue.report !== undefined ? { file: withValue.report } : {}),
       evidence,
       rows,
-      senders: await resolveSenders(rows, ctx),
+      senders,
       organizationDisabled,
       observedAt: new Date(Math.floor(ctx.now().getTime() / 60_000) * 60_000).toISOString(),
       ...previous,
@@ -151,10 +153,28 @@ async function readEvidence(withValue: UsageWith, ctx: RunContext): Promise<Usag
   return evidence;
 }
 
-async function resolveSenders(rows: readonly UsageRow[], ctx: RunContext): Promise<ResolvedMailbox[]> {
-  const senders = [...new Set(rows.map((r) => r.sender.toLowerCase()))].filter((s) => s.includes('@'));
+/**
+ * Each address resolved; plus an entry for each mailbox's primary address, which is what the folded
+ * rows (one per mailbox) are keyed by, so the guard finds the switch of every row.
+ */
+async function resolveSenders(addresses: readonly string[], ctx: RunContext): Promise<ResolvedMailbox[]> {
+  const senders = [...new Set(addresses.map((a) => a.toLowerCase()))].filter((s) => s.includes('@'));
   if (senders.length === 0) return [];
-  return resolveMailboxes(senders, await readMailboxDirectory(ctx), ctx);
+  const resolved = await resolveMailboxes(senders, await readMailboxDirectory(ctx), ctx);
+  const entries = new Set(resolved.map((r) => r.entry.toLowerCase()));
+  for (const r of [...resolved]) {
+    const primary = r.mailbox?.toLowerCase();
+    if (primary && !entries.has(primary)) {
+      entries.add(primary);
+      resolved.push({ entry: primary, mailbox: r.mailbox, value: r.value });
+    }
+  }
+  return resolved;
+}
+
+function mailboxLookup(resolved: readonly ResolvedMailbox[]): (address: string) => string | null {
+  const byEntry = new Map(resolved.map((r) => [r.entry.toLowerCase(), r.mailbox]));
+  return (address) => byEntry.get(address.toLowerCase()) ?? null;
 }
 
 /** The usage table every report shows: who submitted with SMTP AUTH, how, how much, how lately. */
@@ -366,7 +386,8 @@ function dossiersOf(input: PlanInput<UsageWith, UsageObserved>, after: SwitchesA
       ? evidence
       : [{ source: 'admin-center-report', label: input.observed.file ?? 'report', window: '', blindSpots: [], complete: true, warnings: [], senders: input.observed.rows.map((r) => ({ sender: r.sender, protocols: [r.protocol], messages: r.messages, firstSeen: null, lastSeen: r.lastSeen, clientIps: [], tlsVersions: [] })) }],
   ).filter((m) => m.sender.includes('@'));
-  return buildDossiers(merged, input.observed.senders, input.observed.organizationDisabled, allowlistedOf(input), after);
+  const folded = foldByMailbox(merged, mailboxLookup(input.observed.senders));
+  return buildDossiers(folded, input.observed.senders, input.observed.organizationDisabled, allowlistedOf(input), after);
 }
 
 /** What the plan leaves: the organization's switch and each changed mailbox's switch. */
