@@ -93,7 +93,7 @@ describe('usage sources merged (built CLI, simulated tenant)', () => {
     expect(plan.stdout).toMatch(/scanner@contoso\.com +also scanner@contoso\.onmicrosoft\.com +Basic +40 +2026-11-02 +2026-11-22 +10\.0\.0\.5 +1\.0 +clients report, request report, sign-in logs, app usage +on -> on +yes/);
     expect(plan.stdout.match(/^ {4}\S+@/gm)).toHaveLength(3);
     expect(plan.stdout).toContain('warning scanner@contoso.com: breaks when Microsoft switches Basic SMTP AUTH off by default (end of December 2026), even though allowlisted');
-    expect(plan.stdout).toContain('uses TLS 1.0/1.1: it depends on smtp-legacy.office365.com');
+    expect(plan.stdout).toContain('TLS 1.0/1.1: works only through smtp-legacy.office365.com');
     expect(plan.stdout).toContain('BLOCKING dave@contoso.com: loses SMTP AUTH (Basic, last seen 2026-11-22)');
 
     const refused = await cli(['apply', file, '--target', `sim:${ws.state}`, '--runs-dir', ws.file('runs'), '--yes', '--accept-breakage', 'alice@contoso.com']);

@@ -56,9 +56,9 @@ describe('the dossier', () => {
     expect(adviceFor({ mailbox: 'a@contoso.com', protocols: ['OAuth'], tlsVersions: ['TLS 1.2'], failures: 0 })).toEqual(['already OAuth: keeps working while SMTP AUTH stays on for its mailbox (allowlist it)']);
     const basic = adviceFor({ mailbox: 'a@contoso.com', protocols: ['Basic'], tlsVersions: ['TLS 1.0'], failures: 1 }).join(' | ');
     expect(basic).toContain('1 failed sign-in(s): the device already fails');
-    expect(basic).toContain('XOAUTH2');
-    expect(basic).toContain('High Volume Email if it mails internal recipients only (Basic allowed there until September 2028)');
-    expect(basic).toContain('Azure Communication Services Email if it mails external recipients');
+    expect(basic).toContain('OAuth (XOAUTH2, SMTP.Send or SMTP.SendAsApp) if the client supports it');
+    expect(basic).toContain('High Volume Email for internal recipients only (Basic allowed until September 2028)');
+    expect(basic).toContain('Azure Communication Services Email for external recipients');
     expect(basic).toContain('connector / on-premises relay');
     expect(basic).toContain('smtp-legacy.office365.com');
     expect(adviceFor({ mailbox: 'a@contoso.com', protocols: ['Unknown'], tlsVersions: [], failures: 0 })[0]).toContain('auth type unknown');

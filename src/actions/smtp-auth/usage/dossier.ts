@@ -95,11 +95,11 @@ export function adviceFor(d: Pick<SenderDossier, 'mailbox' | 'protocols' | 'tlsV
   } else {
     const unknown = !d.protocols.includes('Basic');
     advice.push(
-      `${unknown ? 'auth type unknown (this source does not say); if Basic: ' : ''}move to OAuth (XOAUTH2; SMTP.Send delegated or SMTP.SendAsApp app-only) where the client supports it`,
-      'cannot do OAuth: High Volume Email if it mails internal recipients only (Basic allowed there until September 2028); Azure Communication Services Email if it mails external recipients; a connector / on-premises relay for devices that can do neither',
+      `${unknown ? 'auth type unknown (the source does not say); if Basic: ' : ''}OAuth (XOAUTH2, SMTP.Send or SMTP.SendAsApp) if the client supports it`,
+      'else High Volume Email for internal recipients only (Basic allowed until September 2028), Azure Communication Services Email for external recipients, or a connector / on-premises relay',
     );
   }
-  if (d.tlsVersions.some((v) => v === 'TLS 1.0' || v === 'TLS 1.1')) advice.push('uses TLS 1.0/1.1: it depends on smtp-legacy.office365.com; update its TLS or route it through a relay');
+  if (d.tlsVersions.some((v) => v === 'TLS 1.0' || v === 'TLS 1.1')) advice.push('TLS 1.0/1.1: works only through smtp-legacy.office365.com; update its TLS or use a relay');
   return advice;
 }
 

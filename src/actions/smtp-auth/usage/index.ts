@@ -259,14 +259,15 @@ export function verifyUsage(input: PlanInput<UsageWith, UsageObserved>): Finding
       for (const warning of e.warnings) findings.push({ stepId, check: 'usage-source', status: 'warn', subject: e.label, message: warning });
     }
     for (const d of dossiersOf(input, null)) {
-      findings.push({
-        stepId,
-        check: d.breaksEndOf2026 && d.smtpAuthNow === 'on' ? 'basic-smtp-deadline' : 'usage-sender',
-        status: d.breaksEndOf2026 && d.smtpAuthNow === 'on' ? 'warn' : 'pass',
-        subject: d.sender,
-        message: d.breaksEndOf2026 && d.smtpAuthNow === 'on' ? `${dossierLine(d)}; ${basicDeadlineMessage(d)}` : `${dossierLine(d)}. Advice: ${d.advice.join('; ')}`,
-        data: { dossier: d },
-      });
+      const base = { stepId, subject: d.sender, data: { dossier: d } };
+      if (d.smtpAuthNow === 'off') {
+        // Accepted breakage, or a device nobody knew: its submissions fail now (or the data predates the change).
+        findings.push({ ...base, check: 'usage-sender-off', status: 'warn', message: `${dossierLine(d)}: seen in usage data but SMTP AUTH is off for it, so its submissions fail (or the data predates the change). Advice: ${d.advice.join('; ')}` });
+      } else if (d.breaksEndOf2026) {
+        findings.push({ ...base, check: 'basic-smtp-deadline', status: 'warn', message: `${dossierLine(d)}; ${basicDeadlineMessage(d)}` });
+      } else {
+        findings.push({ ...base, check: 'usage-sender', status: 'pass', message: `${dossierLine(d)}. Advice: ${d.advice.join('; ')}` });
+      }
     }
     findings.push(...driftFindings(stepId, observed));
     return findings;
@@ -364,11 +365,11 @@ function dossierLine(d: SenderDossier): string {
   return parts.filter(Boolean).join(', ');
 }
 
-/** Allowlisted = listed by any smtp-auth/allowlist step (its resolved entries and mailboxes). */
+/** Allowlisted = listed by an smtp-auth/allowlist step, or by a verify step's own `mailboxes`. */
 function allowlistedOf(input: PlanInput<UsageWith, UsageObserved>): Set<string> {
   const listed = new Set<string>();
   for (const step of input.playbook.steps) {
-    if (step.uses !== 'smtp-auth/allowlist') continue;
+    if (step.uses !== 'smtp-auth/allowlist' && step.uses !== 'smtp-auth/verify') continue;
     const observed = input.observations.get(step.id);
     if (!isSmtpAuthState(observed)) continue;
     for (const entry of observed.listed ?? []) {
