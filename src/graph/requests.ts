@@ -82,6 +82,8 @@ export interface PagedResult<T> {
   pages: number;
   /** Why paging stopped before the last page, if it did (cap, cycle): the data is then incomplete. */
   stoppedEarly: string | null;
+  /** Items toItem could not read (hostile or malformed records): skipped and counted. */
+  unreadable: number;
 }
 
 /**
@@ -99,9 +101,10 @@ export async function getAllPages<T>(
   const seen = new Set<string>();
   let next: string | undefined = firstPath;
   let pages = 0;
+  let unreadable = 0;
   while (next !== undefined) {
-    if (pages >= policy.maxPages) return { items, pages, stoppedEarly: `stopped after ${pages} pages (the cap): more sign-ins exist than were read` };
-    if (seen.has(next)) return { items, pages, stoppedEarly: `the service's @odata.nextLink repeated page ${[...seen].indexOf(next) + 1}: stopped after ${pages} pages` };
+    if (pages >= policy.maxPages) return { items, pages, unreadable, stoppedEarly: `stopped after ${pages} pages (the cap): more records exist than were read` };
+    if (seen.has(next)) return { items, pages, unreadable, stoppedEarly: `the service's @odata.nextLink repeated page ${[...seen].indexOf(next) + 1}: stopped after ${pages} pages` };
     seen.add(next);
     const response = await getWithRetry(client, next, policy, describe);
     pages++;
@@ -118,11 +121,12 @@ export async function getAllPages<T>(
     page.value.forEach((raw, index) => {
       const item = toItem(raw, pages, index);
       if (item !== undefined) items.push(item);
+      else unreadable++;
     });
     const link = page['@odata.nextLink'];
     if (link !== undefined && typeof link !== 'string') throw new GraphError(`Microsoft Graph page ${pages}: @odata.nextLink is not a string`, response.status, 'malformed');
     // An empty page that still points further is legal in OData; the cap and the cycle check bound it.
     next = link;
   }
-  return { items, pages, stoppedEarly: null };
+  return { items, pages, unreadable, stoppedEarly: null };
 }

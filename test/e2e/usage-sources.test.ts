@@ -99,6 +99,8 @@ describe('usage sources merged (built CLI, simulated tenant)', () => {
     const refused = await cli(['apply', file, '--target', `sim:${ws.state}`, '--runs-dir', ws.file('runs'), '--yes', '--accept-breakage', 'alice@contoso.com']);
     expect(refused.code, refused.stdout + refused.stderr).toBe(4);
     expect(refused.stdout + refused.stderr).toContain('dave@contoso.com');
+    // The plan apply shows before it asks (or refuses) carries the dated warning too.
+    expect(refused.stdout + refused.stderr).toContain('warning scanner@contoso.com: breaks when Microsoft switches Basic SMTP AUTH off by default (end of December 2026), even though allowlisted');
     expect(ws.readState().transportConfig.SmtpClientAuthenticationDisabled).toBe(false);
   });
 

@@ -117,6 +117,14 @@ describe('Entra sign-in logs over HTTP', () => {
     expect((await graphError(signInLogsEvidence(noValue, 30, NOW, policy()))).message).toContain('page 1 of /v1.0/auditLogs/signIns has no "value" list');
   });
 
+  it('hostile records inside a page stay data: skipped, counted, and the evidence marked incomplete', async () => {
+    const graph = await serve(() => ({ body: page([null, 42, 'x', { createdDateTime: 'not a date', userPrincipalName: 'a@contoso.com' }, signIn('ok@contoso.com', '2026-11-20T08:00:00Z')]) }));
+    const evidence = await signInLogsEvidence(graph, 30, NOW, policy());
+    expect(evidence.senders.map((s) => s.sender)).toEqual(['ok@contoso.com']);
+    expect(evidence.complete).toBe(false);
+    expect(evidence.warnings).toContain('sign-in logs: 4 record(s) without a valid createdDateTime were skipped');
+  });
+
   it('a nextLink to another origin is refused: the token never leaves the base URL', async () => {
     const graph = await serve(() => ({ body: page([], 'https://attacker.example/steal') }));
     const e = await graphError(signInLogsEvidence(graph, 30, NOW, policy()));

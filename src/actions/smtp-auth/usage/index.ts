@@ -96,7 +96,8 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
       rows,
       senders,
       organizationDisabled,
-      observedAt: new Date(Math.floor(ctx.now().getTime() / 60_000) * 60_000).toISOString(),
+      // No observedAt here: the observation is fingerprinted for saved plans, and a clock in it would
+      // make every saved plan stale a minute later.
       ...previous,
     };
   }
@@ -311,7 +312,7 @@ export async function recordUsage(withValue: UsageWith, observed: UsageObserved,
   await writeHistory(pathFor(withValue.history, ctx), {
     kind: 'exo-playbook/usage-history',
     playbook,
-    at: observed.observedAt ?? ctx.now().toISOString(),
+    at: ctx.now().toISOString(),
     senders: [...new Set(observed.rows.map((r) => r.sender))].sort(),
   });
 }

@@ -59,8 +59,10 @@ export async function signInLogsEvidence(graph: GraphClient, days: number, now: 
     if (signIn.failed) seen.failures = (seen.failures ?? 0) + 1;
     bySender.set(sender, seen);
   }
+  const unreadable = result.unreadable;
   const warnings = [
     ...(result.stoppedEarly ? [`sign-in logs: ${result.stoppedEarly}`] : []),
+    ...(unreadable ? [`sign-in logs: ${unreadable} record(s) without a valid createdDateTime were skipped`] : []),
     ...(skipped ? [`sign-in logs: ${skipped} sign-in(s) without a user principal name were skipped`] : []),
   ];
   return {
@@ -68,7 +70,7 @@ export async function signInLogsEvidence(graph: GraphClient, days: number, now: 
     label: `${graph.baseUrl}/v1.0/auditLogs/signIns (${result.items.length} sign-in(s), ${result.pages} page(s))`,
     window: `${since.toISOString().slice(0, 10)}..${now.toISOString().slice(0, 10)} (${days} day(s); logs are kept ${SIGN_IN_RETENTION_DAYS} days with Entra ID P1/P2)`,
     blindSpots: ['Basic-auth sign-ins only: OAuth SMTP clients appear as their app\'s token sign-ins', 'no message counts and no TLS versions'],
-    complete: result.stoppedEarly === null,
+    complete: result.stoppedEarly === null && unreadable === 0,
     senders: [...bySender.values()],
     warnings,
   };
