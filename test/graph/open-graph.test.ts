@@ -3,7 +3,11 @@
  * loopback fake here), access-token's separate graphToken (by reference), and the @azure/identity
  * credential of the other methods asked for `<baseUrl>/.default`.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadPlaybook } from '../../src/playbook/load.js';
 import { signInLogsEvidence } from '../../src/actions/smtp-auth/usage/sign-in-logs.js';
 import { InputError } from '../../src/errors.js';
 import { graphTokenSource, openGraph } from '../../src/graph/open.js';
@@ -53,5 +57,17 @@ describe('openGraph', () => {
   it('sim:<state.json> answers from the state file; a non-https base URL is refused before any request', () => {
     expect(openGraph('sim:/tmp/tenant.json', tenant({ method: 'azure-cli' }), { env: {}, baseDir: '/' })).toBeInstanceOf(SimulatedGraphClient);
     expect(() => openGraph('exchange', tenant({ method: 'azure-cli' }, 'http://graph.example.com'), { env: {}, baseDir: '/' })).toThrow(/not https/);
+  });
+
+  it('graphToken is a secret: an inline value is refused at its line, never read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'graph-token-'));
+    const file = join(dir, 'p.yaml');
+    writeFileSync(
+      file,
+      'apiVersion: exo-playbook/v1\nname: p\ntenant:\n  organization: contoso.onmicrosoft.com\n  auth: { method: access-token, token: "${env:T}", graphToken: "eyJ.inline.secret" }\nsteps:\n  - id: usage\n    uses: smtp-auth/usage\n    with: { signInLogs: true }\n',
+    );
+    const error = await loadPlaybook(file, { env: {} }).catch((e: unknown) => e);
+    expect(String((error as Error).message)).toMatch(/secrets are never written inline/);
+    expect(JSON.stringify(error)).toContain('graphToken');
   });
 });
