@@ -179,6 +179,16 @@ describe('request report (SmtpCSReport download): one row per message, aggregate
     expect(evidence.window).toBe('2026-11-02..2026-11-20 (the search\'s dates; 4 message row(s))');
   });
 
+  it('a report at the service\'s 100,000-row cap is read, but marked possibly cut', () => {
+    const rows = [REQUEST_HEADER];
+    for (let i = 0; i < 100_000; i++) rows.push(`2026-11-01T08:00:00Z,dev${i % 50},contoso.com,Basic,10.0.0.${i % 9},TLS1_2,x,1,<${i}@c>`);
+    const evidence = requestReportEvidence(rows.join('\n'), 'big.csv');
+    expect(evidence.senders).toHaveLength(50);
+    expect(evidence.senders[0]!.messages).toBe(2000);
+    expect(evidence.complete).toBe(false);
+    expect(evidence.warnings[0]).toContain('100,000 rows, the service\'s cap');
+  });
+
   it('a bad date or count is refused at its cell', () => {
     const e = errorOf(() => requestReportEvidence([REQUEST_HEADER, 'yesterday,a,contoso.com,Basic,1.2.3.4,TLS1_2,x,1,<m>'].join('\n'), 'r.csv'));
     expect(e.location).toEqual({ file: 'r.csv', line: 2, col: 1 });
