@@ -138,6 +138,8 @@ describe('usage sources merged (built CLI, simulated tenant)', () => {
     expect(JSON.parse(readFileSync(ws.file('history.json'), 'utf8')).senders).toEqual(['dave@contoso.com', 'scanner@contoso.com']);
     const again = await cli(['verify', file, '--target', `sim:${ws.state}`]);
     expect(again.stdout).not.toContain('usage-new-sender');
+    const csv = await cli(['verify', file, '--target', `sim:${ws.state}`, '--format', 'csv']);
+    expect(csv.stdout.replace(/^\uFEFF/, '').split('\r\n').filter(Boolean).map((l) => l.split(',')[0])).toEqual(['Sender', 'dave@contoso.com', 'scanner@contoso.com']);
 
     const state = ws.readState();
     state.graph!.signIns.push({ id: '9', createdDateTime: '2026-11-23T08:00:00.000Z', userPrincipalName: 'erin@contoso.onmicrosoft.com', clientAppUsed: 'Authenticated SMTP', ipAddress: '10.0.0.99', status: { errorCode: 0, failureReason: null } });
