@@ -118,11 +118,21 @@ describe('Entra sign-in logs over HTTP', () => {
   });
 
   it('hostile records inside a page stay data: skipped, counted, and the evidence marked incomplete', async () => {
-    const graph = await serve(() => ({ body: page([null, 42, 'x', { createdDateTime: 'not a date', userPrincipalName: 'a@contoso.com' }, signIn('ok@contoso.com', '2026-11-20T08:00:00Z')]) }));
+    const graph = await serve(() => ({
+      body: page([
+        null,
+        42,
+        'x',
+        { createdDateTime: 'not a date', userPrincipalName: 'a@contoso.com' },
+        signIn('\u001b[31mred@contoso.com', '2026-11-20T08:00:00Z'),
+        signIn('ok@contoso.com', '2026-11-20T08:00:00Z', '10.0.0.1\u001b[2J'),
+      ]),
+    }));
     const evidence = await signInLogsEvidence(graph, 30, NOW, policy());
-    expect(evidence.senders.map((s) => s.sender)).toEqual(['ok@contoso.com']);
+    expect(evidence.senders.map((s) => [s.sender, s.clientIps])).toEqual([['ok@contoso.com', ['10.0.0.1?[2J']]]);
     expect(evidence.complete).toBe(false);
     expect(evidence.warnings).toContain('sign-in logs: 4 record(s) without a valid createdDateTime were skipped');
+    expect(evidence.warnings).toContain('sign-in logs: 1 sign-in(s) without a usable user principal name were skipped');
   });
 
   it('a nextLink to another origin is refused: the token never leaves the base URL', async () => {

@@ -72,7 +72,7 @@ export function parseEmailAppUsage(csv: string, label: string, period: ReportPer
       concealed++;
       continue;
     }
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(upn)) continue;
+    if (!/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u.test(upn)) continue;
     const last = (record.fields[lastAt] ?? '').trim();
     senders.push({
       sender: upn.toLowerCase(),

@@ -9,7 +9,7 @@
  * sign-ins), so every sender here is Basic. Failures are kept: a device failing now is already broken.
  */
 import type { GraphClient, GraphResponse } from '../../../graph/client.js';
-import { graphErrorBody, getAllPages, type RequestPolicy } from '../../../graph/requests.js';
+import { graphErrorBody, getAllPages, printable, type RequestPolicy } from '../../../graph/requests.js';
 import { earliest, latest, type SenderEvidence, type UsageEvidence } from './evidence.js';
 
 /** Sign-in logs are kept 30 days with P1/P2 (7 on free tenants, which cannot call this API at all). */
@@ -48,7 +48,8 @@ export async function signInLogsEvidence(graph: GraphClient, days: number, now: 
   let skipped = 0;
   for (const signIn of result.items) {
     const sender = signIn.userPrincipalName.toLowerCase();
-    if (!sender.includes('@')) {
+    // Data from the service is still data: no control characters or spaces reach the reports.
+    if (!/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u.test(sender)) {
       skipped++;
       continue;
     }
@@ -63,14 +64,14 @@ export async function signInLogsEvidence(graph: GraphClient, days: number, now: 
   const warnings = [
     ...(result.stoppedEarly ? [`sign-in logs: ${result.stoppedEarly}`] : []),
     ...(unreadable ? [`sign-in logs: ${unreadable} record(s) without a valid createdDateTime were skipped`] : []),
-    ...(skipped ? [`sign-in logs: ${skipped} sign-in(s) without a user principal name were skipped`] : []),
+    ...(skipped ? [`sign-in logs: ${skipped} sign-in(s) without a usable user principal name were skipped`] : []),
   ];
   return {
     source: 'entra-sign-ins',
     label: `${graph.baseUrl}/v1.0/auditLogs/signIns (${result.items.length} sign-in(s), ${result.pages} page(s))`,
     window: `${since.toISOString().slice(0, 10)}..${now.toISOString().slice(0, 10)} (${days} day(s); logs are kept ${SIGN_IN_RETENTION_DAYS} days with Entra ID P1/P2)`,
     blindSpots: ['Basic-auth sign-ins only: OAuth SMTP clients appear as their app\'s token sign-ins', 'no message counts and no TLS versions'],
-    complete: result.stoppedEarly === null && unreadable === 0,
+    complete: result.stoppedEarly === null && unreadable === 0 && skipped === 0,
     senders: [...bySender.values()],
     warnings,
   };
@@ -83,7 +84,7 @@ function toSignIn(raw: unknown): SignIn | undefined {
   return {
     createdDateTime: new Date(r.createdDateTime).toISOString(),
     userPrincipalName: typeof r.userPrincipalName === 'string' ? r.userPrincipalName : '',
-    ipAddress: typeof r.ipAddress === 'string' ? r.ipAddress : '',
+    ipAddress: typeof r.ipAddress === 'string' ? printable(r.ipAddress).slice(0, 64) : '',
     // errorCode 0 is success (signInStatus); anything else is a failed sign-in.
     failed: typeof r.status?.errorCode === 'number' && r.status.errorCode !== 0,
   };
