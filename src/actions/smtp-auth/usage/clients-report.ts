@@ -10,6 +10,7 @@
 import { InputError } from '../../../errors.js';
 import { CsvSyntaxError, detectSeparator, parseCsv, type CsvRecord } from './csv.js';
 import type { UsageEvidence } from './evidence.js';
+import { printable } from '../../../graph/requests.js';
 import { mergeUsageRows, parseProtocol, type UsageRow } from './usage-table.js';
 
 type Column = 'sender' | 'protocol' | 'messages' | 'lastSeen' | 'tls10' | 'tls11' | 'tls12' | 'tls13';
@@ -102,12 +103,12 @@ function parseClientsReport(text: string, file: string): ClientsReportRow[] {
     const where = (c: Column) => ({ file, line: record.line, col: record.cols[at[c]!] ?? 1 });
     const sender = field('sender') ?? '';
     if (sender === '') continue; // totals and footer lines have no sender
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(sender)) {
-      throw new InputError(`'${sender}' is not a sender address`, where('sender'), 'each row of the report names one sender address');
+    if (!/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u.test(sender)) {
+      throw new InputError(`'${printable(sender)}' is not a sender address`, where('sender'), 'each row of the report names one sender address');
     }
     const messagesText = (field('messages') ?? '').replace(/[\s,.'\u00a0](?=\d{3}\b)/g, '');
     if (!/^\d+$/.test(messagesText)) {
-      throw new InputError(`'${field('messages')}' is not a message count (sender ${sender})`, where('messages'), 'the message count column must hold whole numbers');
+      throw new InputError(`'${printable(field('messages') ?? '')}' is not a message count (sender ${sender})`, where('messages'), 'the message count column must hold whole numbers');
     }
     const lastSeen = field('lastSeen');
     rows.push({
@@ -138,7 +139,7 @@ function findColumns(header: CsvRecord, file: string): Partial<Record<Column, nu
     const missing = [at.sender === undefined ? '"Sender address"' : '', at.messages === undefined ? '"Messages sent"' : ''].filter(Boolean);
     const looksLikeRequestReport = names.includes('sendername') && names.includes('authmethod');
     throw new InputError(
-      `not an SMTP AUTH clients report: no ${missing.join(' or ')} column (found: ${header.fields.map((f) => `"${f}"`).join(', ')})`,
+      `not an SMTP AUTH clients report: no ${missing.join(' or ')} column (found: ${header.fields.slice(0, 20).map((f) => `"${printable(f).slice(0, 60)}"`).join(', ')})`,
       { file, line: header.line, col: 1 },
       looksLikeRequestReport
         ? 'this is the historical search\'s request report: point `requestReport:` at it instead of `report:`'

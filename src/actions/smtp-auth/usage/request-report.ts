@@ -9,6 +9,7 @@ import { InputError } from '../../../errors.js';
 import { CsvSyntaxError, detectSeparator, parseCsv, type CsvRecord } from './csv.js';
 import { earliest, latest, type SenderEvidence, type UsageEvidence } from './evidence.js';
 import { parseProtocol } from './usage-table.js';
+import { printable } from '../../../graph/requests.js';
 
 const REQUIRED = ['date', 'sendername', 'senderdomain', 'authmethod', 'message_count'] as const;
 const OPTIONAL = ['original_client_ip', 'tls_version', 'tls_cipher', 'message_id'] as const;
@@ -36,7 +37,7 @@ export function requestReportEvidence(text: string, file: string): UsageEvidence
   if (missing.length > 0) {
     const looksLikeClientsReport = names.some((n) => n.replace(/\s/g, '') === 'senderaddress');
     throw new InputError(
-      `not a request report (SmtpCSReport): no ${missing.join(', ')} column (found: ${header.fields.map((f) => `"${f}"`).join(', ')})`,
+      `not a request report (SmtpCSReport): no ${missing.join(', ')} column (found: ${header.fields.slice(0, 20).map((f) => `"${printable(f).slice(0, 60)}"`).join(', ')})`,
       { file, line: header.line, col: 1 },
       looksLikeClientsReport
         ? 'this is the admin center\'s SMTP AUTH clients report: point `report:` at it instead of `requestReport:`'
@@ -63,14 +64,14 @@ export function requestReportEvidence(text: string, file: string): UsageEvidence
     if (name === '' && domain === '') continue;
     // senderName is the whole address in some downloads and the local part in others.
     const sender = (name.includes('@') ? name : `${name}@${domain}`).toLowerCase();
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(sender)) {
-      throw new InputError(`'${name}' / '${domain}' is not a sender address`, where('sendername'), 'each row names the sender (senderName, senderDomain) of one message');
+    if (!/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u.test(sender)) {
+      throw new InputError(`'${printable(name)}' / '${printable(domain)}' is not a sender address`, where('sendername'), 'each row names the sender (senderName, senderDomain) of one message');
     }
     const dateText = field('date');
     const date = Date.parse(dateText);
-    if (Number.isNaN(date)) throw new InputError(`'${dateText}' is not a date`, where('date'), 'the date column holds when the message was submitted');
+    if (Number.isNaN(date)) throw new InputError(`'${printable(dateText)}' is not a date`, where('date'), 'the date column holds when the message was submitted');
     const countText = field('message_count') || '1';
-    if (!/^\d+$/.test(countText)) throw new InputError(`'${countText}' is not a message count`, where('message_count'), 'message_count holds whole numbers');
+    if (!/^\d+$/.test(countText)) throw new InputError(`'${printable(countText)}' is not a message count`, where('message_count'), 'message_count holds whole numbers');
     const iso = new Date(date).toISOString();
     let tally = bySender.get(sender);
     if (!tally) {
@@ -81,7 +82,7 @@ export function requestReportEvidence(text: string, file: string): UsageEvidence
     tally.messages += Number(countText);
     if (iso < tally.first) tally.first = iso;
     if (iso > tally.last) tally.last = iso;
-    const ip = field('original_client_ip');
+    const ip = printable(field('original_client_ip')).slice(0, 64);
     if (ip) tally.ips.add(ip);
     const tls = normaliseTls(field('tls_version'));
     if (tls) tally.tls.add(tls);
@@ -113,5 +114,5 @@ export function requestReportEvidence(text: string, file: string): UsageEvidence
 /** "TLS1_2", "TLS 1.2", "Tls12" → "TLS 1.2". */
 function normaliseTls(text: string): string | null {
   const m = /tls\s*_?v?(\d)[._]?(\d)/i.exec(text);
-  return m ? `TLS ${m[1]}.${m[2]}` : text === '' ? null : text;
+  return m ? `TLS ${m[1]}.${m[2]}` : text === '' ? null : printable(text).slice(0, 32);
 }
