@@ -104,6 +104,15 @@ describe('admin center SMTP AUTH clients report: every variant Microsoft exports
   });
 });
 
+describe('terminal escapes in a report', () => {
+  it('an address with control characters is refused, and the message cannot drive the terminal', () => {
+    const e = errorOf(() => clientsReportEvidence('Sender address,Messages sent\n\u001b[2Jx@contoso.com,5\n', 'esc.csv'));
+    expect(e.location).toEqual({ file: 'esc.csv', line: 2, col: 1 });
+    expect(e.message).not.toMatch(/\u001b/);
+    expect(e.message).toContain("'?[2Jx@contoso.com' is not a sender address");
+  });
+});
+
 describe('encodings that are broken, and files that are too big', () => {
   it('invalid UTF-8 is an error at the line and column of the bad byte', () => {
     const bytes = Buffer.concat([Buffer.from('Sender address,Messages sent\nok@contoso.com,1\nbad'), Buffer.from([0xc3, 0x28]), Buffer.from('@x.com,2\n')]);
