@@ -95,6 +95,10 @@ describe('usage sources merged (built CLI, simulated tenant)', () => {
     expect(plan.stdout).toContain('warning scanner@contoso.com: breaks when Microsoft switches Basic SMTP AUTH off by default (end of December 2026), even though allowlisted');
     expect(plan.stdout).toContain('TLS 1.0/1.1: works only through smtp-legacy.office365.com');
     expect(plan.stdout).toContain('BLOCKING dave@contoso.com: loses SMTP AUTH (Basic, last seen 2026-11-22)');
+    // The dated warning is for Basic senders that keep SMTP AUTH; dave loses it now (the guard's business).
+    expect(plan.stdout).not.toContain('warning dave@contoso.com');
+    const shown = await cli(['sim', 'show', ws.state]);
+    expect(shown.stdout).toContain('Graph: 2 SMTP sign-ins of 2 users (0 failed).');
 
     const refused = await cli(['apply', file, '--target', `sim:${ws.state}`, '--runs-dir', ws.file('runs'), '--yes', '--accept-breakage', 'alice@contoso.com']);
     expect(refused.code, refused.stdout + refused.stderr).toBe(4);
