@@ -4,7 +4,7 @@
  * (a nextLink elsewhere is refused), plain http only to loopback, every response is size-capped and
  * every request times out, so a hostile or stuck server ends in an error, never a hang.
  */
-import { InputError } from '../errors.js';
+import { ExoPlaybookError, InputError } from '../errors.js';
 import { GraphError, type GraphClient, type GraphResponse } from './client.js';
 
 export type GraphTokenSource = () => Promise<string>;
@@ -45,16 +45,24 @@ export class HttpGraphClient implements GraphClient {
   }
 
   async get(pathOrUrl: string, signal?: AbortSignal): Promise<GraphResponse> {
-    const url = pathOrUrl.startsWith('/') ? new URL(pathOrUrl, this.origin) : new URL(pathOrUrl);
+    const url = parseUrl(pathOrUrl, this.origin);
     if (url.origin !== this.origin) {
       throw new GraphError(`Microsoft Graph pointed to ${url.origin}, outside ${this.origin}: the token is not sent there`, 0, 'foreign-link');
     }
-    const token = await this.options.token();
+    let token: string;
+    try {
+      token = await this.options.token();
+    } catch (error) {
+      if (error instanceof ExoPlaybookError) throw error;
+      // @azure/identity's errors are the service's words; the first line says what went wrong.
+      const first = String((error as Error)?.message ?? error).split('\n')[0]!.slice(0, 300).replace(/\.$/, '');
+      throw new GraphError(`Sign-in to Microsoft Graph (${this.origin}/.default) failed: ${first}. Check the app's Graph permissions and admin consent (docs/OPERATIONS.md, "Microsoft Graph")`, 0, 'sign-in');
+    }
     return this.fetch(url, { Authorization: `Bearer ${token}`, Accept: 'application/json' }, signal);
   }
 
   async download(url: string, signal?: AbortSignal): Promise<GraphResponse> {
-    const parsed = new URL(url);
+    const parsed = parseUrl(url, this.origin);
     if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && LOOPBACK.has(parsed.hostname))) {
       throw new GraphError(`the report download URL ${parsed.origin} is not https`, 0, 'insecure-link');
     }
@@ -77,6 +85,15 @@ export class HttpGraphClient implements GraphClient {
       out[name.toLowerCase()] = value;
     });
     return { status: response.status, headers: out, body };
+  }
+}
+
+/** A link from the service that is not a URL is the service's error, said as one (never a stack trace). */
+function parseUrl(text: string, origin: string): URL {
+  try {
+    return text.startsWith('/') ? new URL(text, origin) : new URL(text);
+  } catch {
+    throw new GraphError(`Microsoft Graph gave a link that is not a URL: ${JSON.stringify(text.slice(0, 120))}`, 0, 'malformed');
   }
 }
 

@@ -39,7 +39,12 @@ export class SimulatedGraphClient implements GraphClient {
     if (state.graph?.throttleRequest === this.requests) {
       return json(429, { error: { code: 'TooManyRequests', message: 'Too many requests' } }, { 'retry-after': '1' });
     }
-    const url = new URL(pathOrUrl, this.baseUrl);
+    let url: URL;
+    try {
+      url = new URL(pathOrUrl, this.baseUrl);
+    } catch {
+      return json(400, { error: { code: 'BadRequest', message: 'not a URL' } });
+    }
     if (url.origin !== this.baseUrl) return json(400, { error: { code: 'BadRequest', message: `not this service: ${url.origin}` } });
     if (url.pathname === '/v1.0/auditLogs/signIns') return this.signIns(state, url);
     const report = /^\/v1\.0\/reports\/getEmailAppUsageUserDetail\(period='(D7|D30|D90|D180)'\)$/.exec(decodeURIComponent(url.pathname));
@@ -48,7 +53,12 @@ export class SimulatedGraphClient implements GraphClient {
   }
 
   async download(url: string): Promise<GraphResponse> {
-    const parsed = new URL(url);
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return { status: 404, headers: {}, body: '' };
+    }
     if (`${parsed.origin}${parsed.pathname}` !== DOWNLOAD) return { status: 404, headers: {}, body: '' };
     const period = parsed.searchParams.get('period') ?? 'D180';
     return { status: 200, headers: { 'content-type': 'application/octet-stream' }, body: emailAppUsageCsv(await this.tenant(), period) };

@@ -135,6 +135,14 @@ describe('Entra sign-in logs over HTTP', () => {
     expect(evidence.warnings).toContain('sign-in logs: 1 sign-in(s) without a usable user principal name were skipped');
   });
 
+  it('a nextLink that is not a URL, or a report Location that is not one, is an error, not a crash', async () => {
+    const graph = await serve(() => ({ body: page([], 'http://[not a url') }));
+    expect((await graphError(signInLogsEvidence(graph, 30, NOW, policy()))).message).toContain('a link that is not a URL');
+    await fake!.close();
+    const report = await serve(() => ({ status: 302, headers: { location: 'http://[::zz' } }));
+    expect((await graphError(emailAppUsageEvidence(report, 'D7', policy()))).message).toContain('a link that is not a URL');
+  });
+
   it('a nextLink to another origin is refused: the token never leaves the base URL', async () => {
     const graph = await serve(() => ({ body: page([], 'https://attacker.example/steal') }));
     const e = await graphError(signInLogsEvidence(graph, 30, NOW, policy()));
@@ -178,6 +186,16 @@ describe('email app usage report over HTTP', () => {
   it('a report without the SMTP App column is an error, not zero senders', async () => {
     const graph = await serve(() => ({ body: 'User Principal Name,Last Activity Date\n' }));
     expect((await graphError(emailAppUsageEvidence(graph, 'D7', policy()))).message).toContain('no "SMTP App" column');
+  });
+});
+
+describe('signing in', () => {
+  it('a credential that fails is one message naming Graph, not a stack trace; no request is sent', async () => {
+    fake = await startFakeGraph(() => ({ body: page([]) }));
+    const graph = new HttpGraphClient({ baseUrl: fake.url, token: async () => Promise.reject(new Error('AADSTS7000215: Invalid client secret provided.\nTrace ID: x')) });
+    const e = await graphError(signInLogsEvidence(graph, 30, NOW, policy()));
+    expect(e.message).toBe(`Sign-in to Microsoft Graph (${fake.url}/.default) failed: AADSTS7000215: Invalid client secret provided. Check the app's Graph permissions and admin consent (docs/OPERATIONS.md, "Microsoft Graph")`);
+    expect(fake.requests).toHaveLength(0);
   });
 });
 
