@@ -41,7 +41,12 @@ export async function readHistory(file: string, shownAs: string): Promise<UsageH
 
 export async function writeHistory(file: string, history: UsageHistory): Promise<void> {
   const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temp, 'w', 0o600);
+  let handle;
+  try {
+    handle = await open(temp, 'w', 0o600);
+  } catch (error) {
+    throw new InputError(`cannot write the usage history ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, undefined, 'point `history:` at a file in a folder the runner can write');
+  }
   try {
     await handle.write(`${JSON.stringify(history, null, 2)}\n`);
     await handle.sync();
