@@ -108,7 +108,7 @@ describe('terminal escapes in a report', () => {
   it('an address with control characters is refused, and the message cannot drive the terminal', () => {
     const e = errorOf(() => clientsReportEvidence('Sender address,Messages sent\n\u001b[2Jx@contoso.com,5\n', 'esc.csv'));
     expect(e.location).toEqual({ file: 'esc.csv', line: 2, col: 1 });
-    expect(e.message).not.toMatch(/\u001b/);
+    expect(e.message.includes('\u001b')).toBe(false);
     expect(e.message).toContain("'?[2Jx@contoso.com' is not a sender address");
   });
 });
