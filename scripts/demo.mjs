@@ -11,8 +11,11 @@
  *                                            (written by `exo-playbook sim export-usage`)
  *
  * Then: plan (exit 2, will-break listed) → apply (refused, exit 4) → apply accepting those senders
- * (exit 0) → verify (exit 0). Any other exit code fails the demo.
+ * (exit 0) → verify (exit 0) → probes of SMTP submission (simulated): the allowlisted device accepted,
+ * another refused, then refused too once Microsoft's Basic default is switched on (exit 2). Any other
+ * exit code fails the demo.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
@@ -105,6 +108,31 @@ const willBreak = [...new Set(risks.filter((r) => r.kind === 'will-break' && !r.
 await step('refused by the lockout guard', ['apply', playbook, ...common, ...runsDir, '--yes'], 4);
 await step('applied, the named senders accepted', ['apply', playbook, ...common, ...runsDir, '--yes', '--accept-breakage', willBreak.join(',')], 0);
 await step('compliant', ['verify', playbook, ...common], 0);
+
+// 5. Settings are not behaviour: probe SMTP submission as a device would (simulated: no network, no
+//    mail sent). An allowlisted device still gets in; everyone else is refused for the tenant; and once
+//    Microsoft's Basic default reaches the tenant, the allowlisted device is refused too.
+const probeEnv = { ...env, DEMO_CANARY_PASSWORD: randomBytes(24).toString('base64') };
+const probeRuns = ['--runs-dir', relative(root, join(demo, 'probe-runs'))];
+const outsider = state.mailboxes.find((m) => m.SmtpClientAuthenticationDisabled === null)?.PrimarySmtpAddress;
+async function probe(title, mailbox, expect, code) {
+  const args = ['probe', mailbox, '--password-env', 'DEMO_CANARY_PASSWORD', '--expect', expect, ...common, ...probeRuns];
+  console.log(chalk.bold(`\n$ exo-playbook ${args.join(' ')}`));
+  const result = await $({ cwd: root, env: probeEnv, nothrow: true, quiet: true })`node ${cli} ${args}`;
+  process.stdout.write(result.stdout + result.stderr);
+  const ok = result.exitCode === code;
+  console.log((ok ? chalk.green : chalk.red)(`→ exit ${result.exitCode} (${title}; expected ${code})`));
+  if (!ok) process.exit(1);
+}
+if (allowlisted[0] && outsider) {
+  await probe('the allowlisted device still gets in', allowlisted[0], 'accepted', 0);
+  await probe('everyone else is refused', outsider, 'tenant-disabled', 0);
+  const after = JSON.parse(await readFile(statePath, 'utf8'));
+  after.smtp = { ...after.smtp, basicAuthDefaultOff: true };
+  await writeFile(statePath, JSON.stringify(after));
+  console.log(chalk.bold("\nSimulating Microsoft's Basic SMTP AUTH default reaching the tenant (state.smtp.basicAuthDefaultOff):"));
+  await probe('drift: the allowlisted device is refused', allowlisted[0], 'accepted', 2);
+}
 
 const runs = (await readdir(join(demo, 'runs'))).sort();
 const applied = [];

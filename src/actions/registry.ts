@@ -8,6 +8,7 @@ import { usageAction } from './smtp-auth/usage/index.js';
 import { allowlistAction } from './smtp-auth/allowlist.js';
 import { verifyAction } from './smtp-auth/verify.js';
 import { powershellAction } from './powershell.js';
+import { probeAction } from './smtp-auth/probe.js';
 import { lockoutGuard } from './smtp-auth/lockout-guard.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each action has its own With/Observed
@@ -16,6 +17,7 @@ export const ACTIONS: Record<string, ActionDefinition<any, any>> = {
   'smtp-auth/usage': usageAction,
   'smtp-auth/allowlist': allowlistAction,
   'smtp-auth/verify': verifyAction,
+  'smtp-auth/probe': probeAction,
   powershell: powershellAction,
 };
 

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { SourceLocation } from '../errors.js';
 import type { CmdletParameters, ExchangeSession, PsValue } from '../exchange/session.js';
 import type { GraphClient } from '../graph/client.js';
+import type { SmtpProber } from '../smtp/types.js';
 
 /** One write the plan proposes. Serialisable: it is saved in plan.json and in the journal. */
 export interface Change {
@@ -96,7 +97,9 @@ export interface RunContext {
    * Microsoft Graph for the same tenant (usage sources), opened on first use. Optional: engines and
    * tests without Graph leave it out, and a step that needs it says so.
    */
-  graph?: () => GraphClient;
+  graph?: () => Promise<GraphClient>;
+  /** SMTP submission probes (smtp-auth/probe): a real server for `exchange`, the state file for `sim:`. Absent when the engine has none. */
+  smtp?: SmtpProber;
 }
 
 export interface PlanInput<With, Observed> {

@@ -12,6 +12,7 @@ import { registerRollback } from './rollback.js';
 import { registerSim } from './sim.js';
 import { registerDiff } from './diff.js';
 import { registerExplain } from './explain.js';
+import { registerProbe } from './probe.js';
 
 /** A command handler resolves to the exit code; it never calls process.exit. */
 export type CommandResult = Promise<number>;
@@ -50,6 +51,7 @@ Exit codes:
   registerSim(program, io, wrap);
   registerDiff(program, io, wrap);
   registerExplain(program, io, wrap);
+  registerProbe(program, io, wrap);
   return program;
 }
 

@@ -28,7 +28,8 @@ export interface OpenedRun {
   session: ExchangeSession;
   /** Opens one more session on the same target, signed in and wrapped like `session` (the write pool). Optional: test doubles may omit it. */
   openExtra?: () => Promise<ExchangeSession>;
-  newContext(signal?: AbortSignal): RunContext;
+  /** A context with its own shared reads; `seed` pre-fills some of them (verify-after-write.ts). */
+  newContext(signal?: AbortSignal, seed?: ReadonlyMap<string, Promise<unknown>>): RunContext;
 }
 
 export async function openRunSession(
@@ -59,18 +60,26 @@ export async function openRunSession(
     return options.wrap ? options.wrap(guarded) : guarded;
   };
   const session = guard(raw);
+  // Probes talk SMTP, not PowerShell: a prober only when a step needs one.
+  const needsProber = source.playbook.steps.some((step) => step.uses === 'smtp-auth/probe');
+  const smtp =
+    needsProber && deps.openProber
+      ? await deps.openProber(target, source.playbook.tenant, { env: options.env, baseDir: source.baseDir, ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}) })
+      : undefined;
   return {
     session,
     // A second sign-in on the same target, for the write pool (session-pool.ts). Not with device-code
     // sign-in: each extra session would make the person at the terminal type another code.
     ...(source.playbook.tenant.auth.method === 'device-code' && !target.startsWith('sim:') ? {} : { openExtra: async () => guard(await openTarget()) }),
     // One context per phase: a fresh observation (verify after apply) must not reuse cached reads.
-    newContext: (signal) =>
+    newContext: (signal, seed) =>
       createRunContext({
         session,
         instantSleep,
         ...(signal ? { signal } : {}),
+        ...(seed ? { seed } : {}),
         baseDir: source.baseDir,
+        ...(smtp ? { smtp } : {}),
         ...(deps.openGraph ? { openGraph: () => deps.openGraph!(target, source.playbook.tenant, { env: options.env, baseDir: source.baseDir, ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}) }) } : {}),
       }),
   };

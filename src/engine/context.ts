@@ -5,6 +5,7 @@
 import type { RunContext } from '../actions/types.js';
 import type { ExchangeSession } from '../exchange/session.js';
 import type { GraphClient } from '../graph/client.js';
+import type { SmtpProber } from '../smtp/types.js';
 
 export interface RunContextOptions {
   session: ExchangeSession;
@@ -17,13 +18,23 @@ export interface RunContextOptions {
   /** The playbook's folder (relative paths in `with` resolve against it). */
   baseDir?: string;
   /** Opens Microsoft Graph for the tenant (called at most once per context, on first use). */
-  openGraph?: () => GraphClient;
+  openGraph?: () => Promise<GraphClient>;
+  smtp?: SmtpProber;
+  /** Shared reads this context starts with (verify after apply carries over what writes cannot have changed). */
+  seed?: ReadonlyMap<string, Promise<unknown>>;
+}
+
+const memos = new WeakMap<RunContext, ReadonlyMap<string, Promise<unknown>>>();
+
+/** The shared reads a context made (or was seeded with) so far, by key. */
+export function sharedReadsOf(ctx: RunContext): ReadonlyMap<string, Promise<unknown>> {
+  return memos.get(ctx) ?? new Map();
 }
 
 export function createRunContext(options: RunContextOptions): RunContext {
-  const memo = new Map<string, Promise<unknown>>();
+  const memo = new Map<string, Promise<unknown>>(options.seed ?? []);
   const signal = options.signal ?? new AbortController().signal;
-  return {
+  const ctx: RunContext = {
     session: options.session,
     shared<T>(key: string, read: () => Promise<T>): Promise<T> {
       let pending = memo.get(key) as Promise<T> | undefined;
@@ -52,7 +63,10 @@ export function createRunContext(options: RunContextOptions): RunContext {
     signal,
     ...(options.baseDir ? { baseDir: options.baseDir } : {}),
     ...(options.openGraph ? { graph: once(options.openGraph) } : {}),
+    ...(options.smtp ? { smtp: options.smtp } : {}),
   };
+  memos.set(ctx, memo);
+  return ctx;
 }
 
 function once<T>(make: () => T): () => T {

@@ -23,9 +23,20 @@ export function fingerprintOf(value: unknown): string {
   return sha256(stableStringify(value));
 }
 
+/**
+ * An observation's top-level `volatile` part is shown but never fingerprinted: what changes on every
+ * read without the tenant changing (a probe's timestamped server line, its time and transcript) must
+ * not make a reviewed plan stale.
+ */
+function withoutVolatile(observed: unknown): unknown {
+  if (observed === null || typeof observed !== 'object' || Array.isArray(observed) || !('volatile' in observed)) return observed;
+  const { volatile: _volatile, ...stable } = observed as Record<string, unknown>;
+  return stable;
+}
+
 /** One fingerprint per step, and one over all of them (in step order). */
 export function fingerprintObservations(perStep: ReadonlyMap<string, unknown>): { fingerprint: string; steps: Record<string, string> } {
   const steps: Record<string, string> = {};
-  for (const [stepId, observed] of perStep) steps[stepId] = fingerprintOf(observed);
+  for (const [stepId, observed] of perStep) steps[stepId] = fingerprintOf(withoutVolatile(observed));
   return { fingerprint: fingerprintOf([...perStep.keys()].map((id) => [id, steps[id]])), steps };
 }

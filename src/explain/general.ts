@@ -86,7 +86,7 @@ export async function explainGeneral(
   // Graph reads are listed from the playbook (usageSourceLines); here they answer empty so the
   // mailbox reads after them can still be listed.
   const noGraphData = new SimulatedGraphClient(async () => ({ schemaVersion: 1, organization: { Name: '', Server: '' }, transportConfig: { SmtpClientAuthenticationDisabled: false }, organizationConfig: { DefaultAuthenticationPolicy: null }, authenticationPolicies: [], mailboxes: [], historicalSearches: [], smtpAuthActivity: [], clock: null, historicalSearchPolls: 3, faults: {} }));
-  const ctx = createRunContext({ session, instantSleep: true, baseDir: options.baseDir, now: () => now, openGraph: () => noGraphData });
+  const ctx = createRunContext({ session, instantSleep: true, baseDir: options.baseDir, now: () => now, openGraph: async () => noGraphData });
   const out: StepExplanation[] = [];
   for (const step of playbook.steps) {
     const from = session.calls.length;

@@ -10,7 +10,7 @@
 import { InputError } from '../errors.js';
 import type { Playbook } from '../playbook/schema.js';
 import { resolveSecret } from '../playbook/resolve.js';
-import { credentialFor, type CredentialAuth } from '../exchange/connect/credentials.js';
+import type { credentialFor as CredentialFor, CredentialAuth } from '../exchange/connect/credentials.js';
 import type { SignInContext } from '../exchange/connect/context.js';
 import { GRAPH_BASE_URL, type GraphClient } from './client.js';
 import { HttpGraphClient, checkBaseUrl, type GraphTokenSource } from './http-client.js';
@@ -21,7 +21,7 @@ export interface OpenGraphOptions {
   baseDir: string;
   onDeviceCode?: (message: string) => void;
   /** Test seam. */
-  credentialFor?: typeof credentialFor;
+  credentialFor?: typeof CredentialFor;
 }
 
 /** `target` as normalizeTarget leaves it: "exchange" or "sim:<absolute path>". */
@@ -55,9 +55,10 @@ export function graphTokenSource(tenant: Playbook['tenant'], baseUrl: string, op
     onDeviceCode: options.onDeviceCode ?? ((message) => process.stderr.write(`${message}\n`)),
     resolveSecret: (reference) => resolveSecret(reference, options.env, options.baseDir),
   };
-  const make = options.credentialFor ?? credentialFor;
-  let credential: ReturnType<typeof make> | undefined;
+  let credential: ReturnType<typeof CredentialFor> | undefined;
   return async () => {
+    // @azure/identity loads only when a Graph token is first needed.
+    const make = options.credentialFor ?? (await import('../exchange/connect/credentials.js')).credentialFor;
     credential ??= make(auth as CredentialAuth, context);
     const token = await (await credential).getToken(`${baseUrl}/.default`);
     if (!token) throw new InputError('the credential returned no token for Microsoft Graph');

@@ -17,11 +17,14 @@ import { pathToString, type Problem } from './problems.js';
 import { checkTextSize } from './source.js';
 import { didYouMean } from './suggest.js';
 
-/** Paths whose value is a secret reference, never resolved at load. */
+/** Paths whose value is a secret reference, never resolved at load ('*': any step). */
 export const SECRET_PATHS = [
   ['tenant', 'auth', 'certificatePassword'],
   ['tenant', 'auth', 'token'],
   ['tenant', 'auth', 'graphToken'],
+  // smtp-auth/probe: the canary's password or token, read only at the moment of AUTH.
+  ['steps', '*', 'with', 'password'],
+  ['steps', '*', 'with', 'token'],
 ] as const;
 
 export interface ResolveContext {
@@ -96,7 +99,7 @@ export class Resolver {
 
   /** A missing sign-in variable is only a warning when this load will not sign in. */
   private deferSignIn(at: readonly PathSegment[]): boolean {
-    return this.ctx.signInEnv === 'warn' && at[0] === 'tenant' && at[1] === 'auth';
+    return this.ctx.signInEnv === 'warn' && ((at[0] === 'tenant' && at[1] === 'auth') || isSecretPath(at));
   }
 
   private async resolve(node: Located, at: PathSegment[]): Promise<Located | undefined> {
@@ -249,7 +252,8 @@ export class Resolver {
       return;
     }
     if (reference.kind === 'env' && !this.ctx.env[reference.name] && this.deferSignIn(at)) {
-      this.warn(node.loc, `secret environment variable ${reference.name} is not set (needed to sign in with --target exchange)`, at, `export ${reference.name} on the machine that runs against the tenant`);
+      const neededFor = at[0] === 'steps' ? 'needed to probe SMTP with --target exchange' : 'needed to sign in with --target exchange';
+      this.warn(node.loc, `secret environment variable ${reference.name} is not set (${neededFor})`, at, `export ${reference.name} on the machine that runs against the tenant`);
     } else if (reference.kind === 'env' && !this.ctx.env[reference.name]) {
       this.problem(node.loc, `secret environment variable ${reference.name} is not set`, at, `export ${reference.name} (a missing secret is caught before anything connects)`);
     }
@@ -261,7 +265,7 @@ export class Resolver {
 }
 
 function isSecretPath(at: readonly PathSegment[]): boolean {
-  return SECRET_PATHS.some((secret) => secret.length === at.length && secret.every((segment, i) => segment === at[i]));
+  return SECRET_PATHS.some((secret) => secret.length === at.length && secret.every((segment, i) => segment === '*' || segment === at[i]));
 }
 
 function parseReference(inner: string): Reference | undefined {

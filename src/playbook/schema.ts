@@ -6,6 +6,7 @@
  * additionally accepts a reference string wherever a value may come from one (see scripts/schema.ts).
  */
 import { z } from 'zod';
+import { PROBE_OUTCOMES } from '../smtp/classify.js';
 
 /** `${env:NAME}`, `${vars.name}`, `${file:relative/path}` */
 export const REFERENCE_PATTERN = /\$\{(env:[A-Za-z_][A-Za-z0-9_]*|vars\.[A-Za-z_][A-Za-z0-9_]*|file:[^}]+)\}/;
@@ -130,6 +131,41 @@ export const verifyWith = z.strictObject({
     .describe('Flag allowlisted mailboxes whose authentication policy blocks Basic SMTP AUTH.'),
 });
 
+/** What a probe may be expected to find (`unknown` never is: an unknown answer always fails). */
+export const probeExpectation = z.enum(PROBE_OUTCOMES.filter((o) => o !== 'unknown') as [string, ...string[]]);
+
+export const probeWith = z
+  .strictObject({
+    mailbox: smtpAddress.describe('The canary mailbox the probe signs in as (its user principal name). Use a mailbox with no other purpose.'),
+    auth: z
+      .enum(['basic', 'basic-plain', 'oauth'])
+      .default('basic')
+      .describe('basic: AUTH LOGIN with the password; basic-plain: AUTH PLAIN; oauth: AUTH XOAUTH2 with an access token.'),
+    password: z.string().optional().describe('Basic: a ${env:NAME} or ${file:path} reference to the canary password (never inline).'),
+    token: z
+      .string()
+      .optional()
+      .describe('OAuth: a reference to an access token (delegated SMTP.Send or app-only SMTP.SendAsApp). Absent: an app-only token for https://outlook.office365.com/.default from tenant.auth.'),
+    expect: z
+      .union([probeExpectation, z.array(probeExpectation).min(1)])
+      .describe('What the probe should find, e.g. accepted for an allowlisted canary, mailbox-disabled for one outside the allowlist. verify reports anything else as drift.'),
+    host: z.string().min(1).default('smtp.office365.com').describe('Submission host: smtp.office365.com, or smtp-legacy.office365.com.'),
+    port: z.number().int().min(1).max(65535).default(587).describe('Submission port (STARTTLS).'),
+    caFile: z.string().optional().describe('A PEM file of extra CA certificates to trust (tests with a loopback server); relative to the playbook.'),
+    timeoutSeconds: z.number().int().min(1).max(300).default(30).describe('How long each network step may take.'),
+  })
+  .superRefine((value, ctx) => {
+    if (value.auth !== 'oauth' && value.password === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['password'], message: 'a Basic probe needs password: "${env:NAME}" (or ${file:path})' });
+    }
+    if (value.auth === 'oauth' && value.password !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['password'], message: 'an OAuth probe takes token:, not password:' });
+    }
+    if (value.auth !== 'oauth' && value.token !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['token'], message: 'token: is for auth: oauth' });
+    }
+  });
+
 const psParameterValue: z.ZodType<unknown> = z.lazy(() =>
   z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(psParameterValue), z.record(z.string(), psParameterValue)]),
 );
@@ -146,6 +182,7 @@ export const ACTION_WITH_SCHEMAS = {
   'smtp-auth/usage': usageWith,
   'smtp-auth/allowlist': allowlistWith,
   'smtp-auth/verify': verifyWith,
+  'smtp-auth/probe': probeWith,
   powershell: powershellWith,
 } as const;
 export type ActionName = keyof typeof ACTION_WITH_SCHEMAS;
@@ -165,6 +202,7 @@ export const stepSchema = z.discriminatedUnion('uses', [
   z.strictObject({ ...stepCommon, uses: z.literal('smtp-auth/usage'), with: usageWith.default(usageWith.parse({})) }),
   z.strictObject({ ...stepCommon, uses: z.literal('smtp-auth/allowlist'), with: allowlistWith }),
   z.strictObject({ ...stepCommon, uses: z.literal('smtp-auth/verify'), with: verifyWith.default(verifyWith.parse({})) }),
+  z.strictObject({ ...stepCommon, uses: z.literal('smtp-auth/probe'), with: probeWith }),
   z.strictObject({ ...stepCommon, uses: z.literal('powershell'), with: powershellWith }),
 ]);
 export type Step = z.infer<typeof stepSchema>;

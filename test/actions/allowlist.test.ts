@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allowlistAction } from '../../src/actions/smtp-auth/allowlist.js';
+import { blockingPolicy } from '../../src/actions/smtp-auth/authentication-policies.js';
 import { allowlistWith } from '../../src/playbook/schema.js';
 import { InputError } from '../../src/errors.js';
 import { at, context, mailbox, planInput, playbookView, tenant } from './builders.js';
@@ -128,5 +129,33 @@ describe('smtp-auth/allowlist at scale', () => {
     // Writes only for real differences: the allowlisted mailbox (unless already $false) and the strays.
     const strays = state.mailboxes.filter((m) => m.SmtpClientAuthenticationDisabled === false && m !== state.mailboxes[9]).length;
     expect(plan.changes.filter((c) => c.after === null)).toHaveLength(strays);
+  });
+});
+
+describe('smtp-auth/allowlist authentication policies', () => {
+  it('reads every user policy in one Get-User call, however long the allowlist', async () => {
+    const listed = Array.from({ length: 60 }, (_, i) => mailbox(`device${String(i).padStart(2, '0')}`, false));
+    // Two devices are held to a policy that blocks Basic SMTP; one has a policy that allows it.
+    listed[3]!.AuthenticationPolicy = 'Block Basic SMTP';
+    listed[41]!.AuthenticationPolicy = 'Block Basic SMTP';
+    listed[7]!.AuthenticationPolicy = 'Allow SMTP';
+    const state = tenant([...listed, mailbox('alice', null, { AuthenticationPolicy: 'Block Basic SMTP' })]);
+    state.authenticationPolicies = [
+      { Name: 'Block Basic SMTP', AllowBasicAuthSmtp: false },
+      { Name: 'Allow SMTP', AllowBasicAuthSmtp: true },
+    ];
+    const { ctx, observed } = await plan(withValue({ mailboxes: listed.map((m) => m.PrimarySmtpAddress) }), state);
+    const userReads = ctx.calls.filter((c) => c.cmdlet === 'Get-User');
+    expect(userReads).toEqual([{ cmdlet: 'Get-User', parameters: { Filter: 'AuthenticationPolicy -ne $null', ResultSize: 'Unlimited' } }]);
+    const authentication = observed.authentication!;
+    // Each listed mailbox has its own policy or null (the default applies); alice is not listed.
+    expect(Object.keys(authentication.assigned)).toHaveLength(60);
+    expect(Object.entries(authentication.assigned).filter(([, policy]) => policy !== null)).toEqual([
+      ['device03@contoso.com', 'Block Basic SMTP'],
+      ['device07@contoso.com', 'Allow SMTP'],
+      ['device41@contoso.com', 'Block Basic SMTP'],
+    ]);
+    expect(blockingPolicy(authentication, 'device03@contoso.com')).toBe('Block Basic SMTP');
+    expect(blockingPolicy(authentication, 'device07@contoso.com')).toBeNull();
   });
 });

@@ -29,6 +29,10 @@ describe('npm run demo', () => {
     expect(result.out).toContain('→ exit 2 (changes pending');
     expect(result.out).toContain('→ exit 4 (refused by the lockout guard');
     expect(result.out).toContain('→ exit 0 (compliant');
+    // Probes: the allowlisted device accepted, then refused once Microsoft's Basic default is on.
+    expect(result.out).toContain('→ exit 0 (the allowlisted device still gets in');
+    expect(result.out).toContain('→ exit 2 (drift: the allowlisted device is refused');
+    expect(result.out).toContain('535 5.7.139 Authentication unsuccessful, basic authentication is disabled.');
     const journal = /journal: (\S+)/.exec(result.out)?.[1];
     expect(journal).toBeDefined();
     expect(existsSync(join(ROOT, journal!))).toBe(true);

@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { replayChangeLogSync } from '../../src/exchange/simulator/change-log.js';
 import type { TenantState } from '../../src/exchange/simulator/state.js';
 import { mailbox, tenant } from '../support/tenant.js';
 
@@ -64,8 +65,11 @@ export class EngineWorkspace {
     writeFileSync(this.state, `${JSON.stringify(state, null, 2)}\n`);
   }
 
+  /** The tenant as the next run sees it: the state file plus the change log a killed run left beside it. */
   readState(): TenantState {
-    return JSON.parse(readFileSync(this.state, 'utf8')) as TenantState;
+    const state = JSON.parse(readFileSync(this.state, 'utf8')) as TenantState;
+    replayChangeLogSync(this.state, state);
+    return state;
   }
 
   env(): NodeJS.ProcessEnv {

@@ -1,10 +1,20 @@
 /**
  * Whether an authentication policy blocks Basic SMTP AUTH for given mailboxes: the user's own policy
  * (Get-User .AuthenticationPolicy), else the organization default (Get-OrganizationConfig
- * .DefaultAuthenticationPolicy); blocked when that policy has AllowBasicAuthSmtp $false. Read only
- * for the allowlisted mailboxes, never for the whole tenant.
+ * .DefaultAuthenticationPolicy); blocked when that policy has AllowBasicAuthSmtp $false.
+ *
+ * Assignments are read in ONE call whatever the allowlist's size: Get-User with the server-side filter
+ * `AuthenticationPolicy -ne $null` returns only the users that have a policy of their own (usually a
+ * few). AuthenticationPolicy is a documented filterable property of Get-User ("Filterable properties
+ * for the Filter parameter", learn.microsoft.com/powershell/exchange/filter-properties: "String
+ * (wildcards accepted) or $null"). The filter text is a constant: no user value is ever put in it.
+ * Users are matched to mailboxes through the run's bulk mailbox read (UPN, then primary address).
  */
 import type { RunContext } from '../types.js';
+import { readMailboxDirectory } from './mailbox-directory.js';
+
+/** The one Get-User call: users with a policy of their own. */
+export const USERS_WITH_POLICY_FILTER = 'AuthenticationPolicy -ne $null';
 
 export interface AuthenticationPolicyObservation {
   defaultPolicy: string | null;
@@ -33,15 +43,31 @@ export async function observeAuthenticationPolicies(
       return byName;
     }),
   ]);
+  const [ownPolicies, directory] = await Promise.all([readOwnPolicies(ctx), readMailboxDirectory(ctx)]);
   const assigned: Record<string, string | null> = {};
-  for (const mailbox of [...new Set(mailboxes)].sort()) {
-    assigned[mailbox] = await ctx.shared(`user-policy:${mailbox.toLowerCase()}`, async () => {
-      const { objects } = await ctx.session.invoke('Get-User', { Identity: mailbox });
-      const name = objects[0]?.AuthenticationPolicy;
-      return typeof name === 'string' && name.length > 0 ? name : null;
-    });
-  }
+  // A mailbox may be named by any of its addresses (a probe's canary by its UPN): match by its primary.
+  for (const mailbox of [...new Set(mailboxes)].sort()) assigned[mailbox] = ownPolicies.get((directory.resolve(mailbox) ?? mailbox).toLowerCase()) ?? null;
   return { defaultPolicy, policies, assigned };
+}
+
+/** Primary address (lower case) → the policy the user has of its own; read once per run. */
+function readOwnPolicies(ctx: RunContext): Promise<Map<string, string>> {
+  return ctx.shared('user-policies', async () => {
+    const directory = await readMailboxDirectory(ctx);
+    const own = new Map<string, string>();
+    for await (const user of ctx.session.stream('Get-User', { Filter: USERS_WITH_POLICY_FILTER, ResultSize: 'Unlimited' })) {
+      const name = user.AuthenticationPolicy;
+      if (typeof name !== 'string' || name.length === 0) continue;
+      for (const key of [user.UserPrincipalName, user.WindowsEmailAddress]) {
+        const primary = typeof key === 'string' && key.length > 0 ? directory.resolve(key) : undefined;
+        if (primary) {
+          own.set(primary.toLowerCase(), name);
+          break;
+        }
+      }
+    }
+    return own;
+  });
 }
 
 /** The policy that blocks Basic SMTP AUTH for the mailbox, or null when none does. */

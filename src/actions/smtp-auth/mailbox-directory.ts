@@ -9,6 +9,10 @@ import type { TriState } from '../../exchange/simulator/state.js';
 import type { RunContext } from '../types.js';
 import { toTriState } from './effective.js';
 
+/** The keys of the run's shared reads (ctx.shared) this file makes. */
+export const MAILBOXES_READ = 'mailboxes';
+export const TRANSPORT_CONFIG_READ = 'transport-config';
+
 /** Properties asked for by name: SmtpClientAuthenticationDisabled is in no property set. */
 export const BULK_READ_PROPERTIES = ['SmtpClientAuthenticationDisabled'] as const;
 
@@ -40,6 +44,20 @@ export class MailboxDirectory {
     return primary;
   }
 
+  /**
+   * Takes a fresh single read of one mailbox the bulk read saw (verify after apply re-reads only the
+   * mailboxes it wrote). False when the object names no mailbox of this directory.
+   */
+  refresh(object: PsObject): boolean {
+    const primary = stringOf(object.PrimarySmtpAddress);
+    const n = primary === undefined ? undefined : this.index.get(primary.toLowerCase());
+    if (n === undefined || !('SmtpClientAuthenticationDisabled' in object)) return false;
+    const value = toTriState(object.SmtpClientAuthenticationDisabled);
+    if (value === null) this.explicit.delete(n);
+    else this.explicit.set(n, value);
+    return true;
+  }
+
   /** The primary address of the mailbox an address, alias or UPN names, if the bulk read saw it. */
   resolve(identity: string): string | undefined {
     const n = this.index.get(normalise(identity));
@@ -63,7 +81,7 @@ export class MailboxDirectory {
 
 /** Streams the bulk read once per run; later callers get the same directory. */
 export function readMailboxDirectory(ctx: RunContext): Promise<MailboxDirectory> {
-  return ctx.shared('mailboxes', async () => {
+  return ctx.shared(MAILBOXES_READ, async () => {
     const directory = new MailboxDirectory();
     ctx.report('Reading every mailbox (Get-EXOCASMailbox -ResultSize Unlimited)');
     for await (const object of ctx.session.stream('Get-EXOCASMailbox', {
@@ -79,7 +97,7 @@ export function readMailboxDirectory(ctx: RunContext): Promise<MailboxDirectory>
 
 /** The organization's switch, read once per run. */
 export function readOrganizationDisabled(ctx: RunContext): Promise<boolean> {
-  return ctx.shared('transport-config', async () => {
+  return ctx.shared(TRANSPORT_CONFIG_READ, async () => {
     const { objects } = await ctx.session.invoke('Get-TransportConfig');
     return toTriState(objects[0]?.SmtpClientAuthenticationDisabled) === true;
   });

@@ -3,10 +3,12 @@
  * Semantics follow the team's EXCHANGE-FACTS notes (shared/EXCHANGE-FACTS.md) and match the stub ExchangeOnlineManagement module
  * (test/fixtures/modules), which works over the same state file; the conformance suite compares them.
  *
- * The state file is read once when the first session on it opens, and written back (atomically)
- * after every call that changed the tenant: writes, and Get-HistoricalSearch advancing a job. Sessions
- * opened on the same file in one process share one in-memory tenant, so a pool of sessions cannot
- * overwrite each other's changes with stale copies.
+ * The state file is read once when the first session on it opens. Every call that changed the tenant
+ * (writes, and Get-HistoricalSearch advancing a job) appends its changes to the file's change log
+ * before it returns (change-log.ts): a write costs the same on 100 mailboxes as on 100,000. The log is
+ * folded into the file (an atomic rewrite) when it grows long and when the last session closes.
+ * Sessions opened on the same file in one process share one in-memory tenant, so a pool of sessions
+ * cannot overwrite each other's changes with stale copies.
  */
 import { appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -23,10 +25,11 @@ import {
 } from '../session.js';
 import { findCmdlet, SIMULATED_CMDLETS } from './cmdlets/index.js';
 import type { CmdletContext } from './cmdlets/context.js';
-import { injectFault, simulateLatency } from './faults.js';
+import { injectFault, injectLostReply, simulateLatency } from './faults.js';
 import { bindParameters } from './parameters.js';
 import { commandNotFound } from './records.js';
-import { MailboxLineCache, readStateFile, writeStateFile } from './state-file.js';
+import { ChangeLog, shouldFold, type TenantChange } from './change-log.js';
+import { loadStateFile, MailboxLineCache, writeStateFile } from './state-file.js';
 import type { TenantState } from './state.js';
 import { Tenant } from './tenant.js';
 
@@ -46,10 +49,10 @@ interface SharedTenant {
   /** null for an in-memory tenant (fromState). */
   path: string | null;
   sessions: number;
-  /** Saves run one after another, each writing the then-current state. */
+  /** Appends and folds run one after another. */
   saving: Promise<void>;
-  /** The next save, while it has not started yet. */
-  queued: Promise<void> | null;
+  /** null for an in-memory tenant. */
+  log: ChangeLog | null;
   lines: MailboxLineCache;
 }
 
@@ -69,7 +72,7 @@ export class SimulatedSession implements ExchangeSession {
     const path = resolve(stateFile);
     let pending = openTenants.get(path);
     if (!pending) {
-      pending = readStateFile(path).then((state) => ({ tenant: new Tenant(state), path, sessions: 0, saving: Promise.resolve(), queued: null, lines: new MailboxLineCache() }));
+      pending = openShared(path);
       openTenants.set(path, pending);
       pending.catch(() => openTenants.delete(path));
     }
@@ -80,7 +83,7 @@ export class SimulatedSession implements ExchangeSession {
 
   /** A session over a tenant held only in memory (tests); nothing is written anywhere. */
   static fromState(state: TenantState, options: SimulatedSessionOptions = {}): SimulatedSession {
-    return new SimulatedSession({ tenant: new Tenant(state), path: null, sessions: 1, saving: Promise.resolve(), queued: null, lines: new MailboxLineCache() }, options);
+    return new SimulatedSession({ tenant: new Tenant(state), path: null, sessions: 1, saving: Promise.resolve(), log: null, lines: new MailboxLineCache() }, options);
   }
 
   /** The live tenant state (shared by all sessions on the same file). */
@@ -111,8 +114,15 @@ export class SimulatedSession implements ExchangeSession {
     this.closed = true;
     const shared = this.shared;
     shared.sessions--;
-    await shared.saving;
-    if (shared.sessions === 0 && shared.path) openTenants.delete(shared.path);
+    if (shared.sessions === 0 && shared.path) {
+      // The last session folds the log, so the file alone holds the tenant again for the next reader.
+      // The tenant stays open (and shared) until then: a session opened meanwhile reuses it.
+      await this.persist(async () => {
+        if (shared.log?.pending) await fold(shared);
+      });
+      if (shared.sessions === 0) openTenants.delete(shared.path);
+    }
+    await shared.saving.catch(() => undefined);
   }
 
   private async *execute(
@@ -134,7 +144,7 @@ export class SimulatedSession implements ExchangeSession {
     await simulateLatency(latency, cmdlet, options.timeoutMs, options.signal);
     injectFault(tenant.state.faults ?? {}, call, cmdlet);
 
-    let changed = false;
+    const changes: TenantChange[] = [];
     const context: CmdletContext = {
       cmdlet,
       tenant,
@@ -150,8 +160,8 @@ export class SimulatedSession implements ExchangeSession {
         if (bound.errorAction === 'SilentlyContinue' || bound.errorAction === 'Ignore') return;
         sink.errors.push(record);
       },
-      changed: () => {
-        changed = true;
+      changed: (change) => {
+        changes.push(change);
       },
     };
     try {
@@ -160,31 +170,31 @@ export class SimulatedSession implements ExchangeSession {
         yield object;
       }
     } finally {
-      if (changed) await this.save();
+      if (changes.length > 0) await this.save(changes);
     }
+    injectLostReply(tenant.state.faults ?? {}, call, cmdlet, changes.length > 0);
   }
 
-  private async save(): Promise<void> {
+  /** Logs one call's changes, and folds the log into the file when it has grown long. */
+  private async save(changes: readonly TenantChange[]): Promise<void> {
     const shared = this.shared;
-    if (!shared.path) return;
-    const path = shared.path;
-    // A save that is queued but not started yet will write the state as it is when it starts, which
-    // includes this call's change: join it instead of queueing another full rewrite (a pool of
-    // writers on a 100,000-mailbox tenant would otherwise write the whole file once per call).
-    if (!shared.queued) {
-      const queued = shared.saving
-        .catch(() => undefined)
-        .then(() => {
-          shared.queued = null;
-          return writeStateFile(path, shared.tenant.state, shared.lines);
-        });
-      shared.queued = queued;
-      shared.saving = queued;
-    }
+    const log = shared.log;
+    if (!log) return;
+    await this.persist(async () => {
+      await log.append(changes, shared.tenant.state);
+      if (shouldFold(log.pending, shared.tenant.state.mailboxes.length)) await fold(shared);
+    });
+  }
+
+  /** Runs one persistence step after the ones before it; a failure is this call's, not the next one's. */
+  private async persist(step: () => Promise<void>): Promise<void> {
+    const shared = this.shared;
+    const run = shared.saving.catch(() => undefined).then(step);
+    shared.saving = run;
     try {
-      await shared.queued;
+      await run;
     } catch (error) {
-      throw new SessionError(`could not save the simulated tenant to ${path}: ${(error as Error).message}`);
+      throw new SessionError(`could not save the simulated tenant to ${shared.path}: ${(error as Error).message}`);
     }
   }
 
@@ -196,6 +206,21 @@ export class SimulatedSession implements ExchangeSession {
     for (const [name, value] of Object.entries(parameters)) logged[name] = secret.has(name.toLowerCase()) ? '<redacted>' : value;
     appendFileSync(file, JSON.stringify({ cmdlet, parameters: logged }) + '\n');
   }
+}
+
+async function openShared(path: string): Promise<SharedTenant> {
+  const { state, replayed } = await loadStateFile(path);
+  const shared: SharedTenant = { tenant: new Tenant(state), path, sessions: 0, saving: Promise.resolve(), log: new ChangeLog(path), lines: new MailboxLineCache() };
+  // A log left by a killed process was replayed: fold it now, so this process's log starts clean.
+  if (replayed > 0) await fold(shared);
+  return shared;
+}
+
+/** The whole state to the file (atomic), then the log it now contains is dropped (change-log.ts). */
+async function fold(shared: SharedTenant): Promise<void> {
+  if (!shared.path || !shared.log) return;
+  await writeStateFile(shared.path, shared.tenant.state, shared.lines);
+  await shared.log.folded();
 }
 
 function withEnvDefaults(options: SimulatedSessionOptions): SimulatedSessionOptions {

@@ -8,11 +8,29 @@ import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../../errors.js';
+import { replayChangeLog } from './change-log.js';
 import type { SimMailbox, TenantState } from './state.js';
 
 const CHUNK_BYTES = 1 << 20;
 
+/** The tenant a state file holds: the file, plus the changes its change log adds (change-log.ts). */
 export async function readStateFile(path: string): Promise<TenantState> {
+  return (await loadStateFile(path)).state;
+}
+
+/** Like readStateFile, and says how many logged changes were replayed on top of the file. */
+export async function loadStateFile(path: string): Promise<{ state: TenantState; replayed: number }> {
+  const state = await readStateFileOnly(path);
+  let replayed: number;
+  try {
+    replayed = await replayChangeLog(path, state);
+  } catch (error) {
+    throw new InputError(`cannot read the change log of the simulated tenant ${path}: ${(error as Error).message}`);
+  }
+  return { state, replayed };
+}
+
+async function readStateFileOnly(path: string): Promise<TenantState> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -103,6 +103,9 @@ export interface SimFaults {
   transientEveryN?: number;
   /** The Nth call crashes the session (pwsh: the process exits; simulator: SessionError). */
   crashOnCall?: number;
+  /** The Nth call runs and its change is saved, then the session dies before it answers (a reply lost
+   * after Exchange committed the write). Only a call that changed the tenant dies this way. */
+  crashAfterCall?: number;
 }
 
 export interface TenantState {
@@ -130,4 +133,29 @@ export interface TenantState {
   /** How many Get-HistoricalSearch reads a new job takes to reach Done. */
   historicalSearchPolls: number;
   faults: SimFaults;
+  /** How the tenant answers SMTP AUTH probes (smtp-auth/probe, `probe`); absent: defaults below. */
+  smtp?: SimSmtpService;
+}
+
+/**
+ * What a device meets at smtp.office365.com:587 beyond the SMTP AUTH switches and authentication
+ * policies (which come from the rest of the state). docs/STATE-FILE.md "SMTP probes" says how the
+ * simulator combines them. Optional in the file; nothing in it is ever written by a cmdlet.
+ */
+export interface SimSmtpService {
+  /** Entra security defaults on: Basic sign-ins are refused ("basic authentication is disabled"). */
+  securityDefaults?: boolean;
+  /** A Conditional Access policy blocks legacy authentication for every user but these (addresses). */
+  conditionalAccessBlocksLegacyAuth?: boolean;
+  conditionalAccessExclusions?: string[];
+  /** Microsoft's default change (end of December 2026): Basic SMTP AUTH off by default for this tenant. */
+  basicAuthDefaultOff?: boolean;
+  /** Basic authentication for client submission removed: 550 5.7.30. */
+  basicAuthRetired?: boolean;
+  /** sha256 (hex) of a canary's password, by address (lower case). Mailboxes not listed accept any non-empty password. */
+  canaryPasswordSha256?: Record<string, string>;
+  /** A network fault every probe meets. */
+  fault?: 'timeout' | 'connection-refused' | 'tls-failure' | null;
+  /** The front-end server named in reply trailers. */
+  server?: string;
 }

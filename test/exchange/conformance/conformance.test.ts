@@ -65,7 +65,7 @@ describe.skipIf(noPwsh)('simulator and pwsh + stub agree', () => {
       } finally {
         await session.close();
       }
-      const state = readState(file);
+      const state = await readState(file);
       for (const job of state.historicalSearches) job.JobId = '<job>';
       states.push(state);
     }

@@ -3,10 +3,11 @@
  * a function of a backend; conformance.test.ts runs it against the simulator and against real pwsh
  * with the stub module.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionError } from '../../../src/errors.js';
 import { CmdletFailure, type CmdletErrorRecord, type ExchangeSession, type PsObject } from '../../../src/exchange/session.js';
+import { readStateFile } from '../../../src/exchange/simulator/state-file.js';
 import type { TenantState } from '../../../src/exchange/simulator/state.js';
 import { fixtureTenant, tempDir, writeState } from '../pwsh/pwsh-for-tests.js';
 
@@ -31,8 +32,9 @@ export async function failureOf(promise: Promise<unknown>): Promise<CmdletFailur
   return error as CmdletFailure;
 }
 
-export function readState(file: string): TenantState {
-  return JSON.parse(readFileSync(file, 'utf8')) as TenantState;
+/** The tenant as the next reader sees it: the file, plus the simulator's change log when one is open. */
+export async function readState(file: string): Promise<TenantState> {
+  return readStateFile(file);
 }
 
 export function defineSessionBehaviours(backend: Backend): void {
@@ -67,7 +69,7 @@ export function defineSessionBehaviours(backend: Backend): void {
       const text = "The command completed successfully but no settings of 'Transport Settings' have been modified.";
       expect(again.warnings).toEqual([text]);
       expect(warned).toEqual([text]);
-      expect(readState(stateFile).transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
+      expect((await readState(stateFile)).transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
     });
 
     it('streams every mailbox in one bulk read, with the switch only when asked for by name', async () => {
@@ -89,7 +91,7 @@ export function defineSessionBehaviours(backend: Backend): void {
         expect(set.errors).toEqual([]);
         const read = await s.invoke('Get-CASMailbox', { Identity: name });
         expect(read.objects[0]?.SmtpClientAuthenticationDisabled).toBe(value);
-        expect(readState(stateFile).mailboxes[3]!.SmtpClientAuthenticationDisabled).toBe(value);
+        expect((await readState(stateFile)).mailboxes[3]!.SmtpClientAuthenticationDisabled).toBe(value);
       }
     });
 
@@ -151,7 +153,7 @@ export function defineSessionBehaviours(backend: Backend): void {
 
       const second = (await s.invoke('Start-HistoricalSearch', { ReportTitle: 'again', ReportType: 'MessageTrace', StartDate: start, EndDate: initial.clock! })).objects[0]!;
       await s.invoke('Stop-HistoricalSearch', { JobId: String(second.JobId) });
-      const stored = readState(stateFile).historicalSearches;
+      const stored = (await readState(stateFile)).historicalSearches;
       expect(stored.map((j) => j.Status)).toEqual(['Done', 'Cancelled']);
       expect((await s.invoke('Get-HistoricalSearch')).objects.map((j) => j.Status)).toEqual(['Done', 'Cancelled']);
     });
@@ -174,7 +176,7 @@ export function defineSessionBehaviours(backend: Backend): void {
       expect(backwards.record.message).toContain('earlier than the StartDate');
       const quota = await failureOf(s.invoke('Start-HistoricalSearch', { ...base, StartDate: iso(2), EndDate: iso(1) }));
       expect(quota.record.message).toContain('250 historical searches');
-      expect(readState(stateFile).historicalSearches).toHaveLength(250);
+      expect((await readState(stateFile)).historicalSearches).toHaveLength(250);
     });
 
     it('reads authentication policies, the organization default and a user\'s policy', async () => {
@@ -196,6 +198,15 @@ export function defineSessionBehaviours(backend: Backend): void {
       expect(user).toMatchObject({ Name: initial.mailboxes[1]!.Name, AuthenticationPolicy: 'Allow SMTP' });
       const users = await s.invoke('Get-User', { ResultSize: 'Unlimited' });
       expect(users.objects).toHaveLength(initial.mailboxes.length);
+      // One call finds every user with a policy of its own (the allowlist step's bulk read).
+      const withPolicy = await s.invoke('Get-User', { Filter: 'AuthenticationPolicy -ne $null', ResultSize: 'Unlimited' });
+      const expected = initial.mailboxes.filter((m) => m.AuthenticationPolicy !== null);
+      expect(expected.length).toBeGreaterThan(0);
+      expect(withPolicy.objects.map((u) => [u.UserPrincipalName, u.AuthenticationPolicy])).toEqual(expected.map((m) => [m.UserPrincipalName, m.AuthenticationPolicy]));
+      expect((await s.invoke('Get-User', { Filter: 'AuthenticationPolicy -eq $null', ResultSize: 'Unlimited' })).objects).toHaveLength(initial.mailboxes.length - expected.length);
+      // A filter the fakes do not model is refused, never answered with a guess.
+      const unsupported = await failureOf(s.invoke('Get-User', { Filter: "Department -eq 'IT'" }));
+      expect(unsupported.record.message).toMatch(/supports only the filters/);
     });
 
     it('throttles every Nth call with the service text, and the retry succeeds', async () => {
@@ -225,6 +236,17 @@ export function defineSessionBehaviours(backend: Backend): void {
       expect(error).toBeInstanceOf(SessionError);
       expect((error as Error).message).toContain('Get-OrganizationConfig');
       expect((await s.invoke('Get-TransportConfig')).objects).toHaveLength(1);
+    });
+
+    it('crashAfterCall: the write is saved, then its reply is lost with a SessionError; the next call sees it', async () => {
+      const s = await open((state) => (state.faults = { crashAfterCall: 2 }));
+      expect((await s.invoke('Get-TransportConfig')).objects[0]).toMatchObject({ SmtpClientAuthenticationDisabled: false });
+      const error = await s.invoke('Set-TransportConfig', { SmtpClientAuthenticationDisabled: true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(SessionError);
+      expect((await s.invoke('Get-TransportConfig')).objects[0]).toMatchObject({ SmtpClientAuthenticationDisabled: true });
     });
 
     it('rejects an unknown parameter with PowerShell\'s binder error', async () => {

@@ -139,7 +139,7 @@ async function readEvidence(withValue: UsageWith, ctx: RunContext): Promise<Usag
   }
   if (withValue.signInLogs !== undefined || withValue.emailAppUsage !== undefined) {
     if (!ctx.graph) throw new InputError('the usage step reads Microsoft Graph (signInLogs / emailAppUsage), but this run has no Graph connection', undefined, 'run it through the exo-playbook CLI');
-    const graph = ctx.graph();
+    const graph = await ctx.graph();
     const policy: RequestPolicy = { ...DEFAULT_POLICY, sleep: (ms) => ctx.sleep(ms), signal: ctx.signal };
     if (withValue.signInLogs !== undefined) {
       ctx.report('Reading Entra sign-in logs (Authenticated SMTP) through Microsoft Graph');

@@ -1,6 +1,7 @@
 /** What a simulated cmdlet sees while it runs, and the shape every cmdlet definition has. */
 import { CmdletFailure, type CmdletErrorRecord, type PsObject } from '../../session.js';
 import type { BoundParameters, ParameterSpec } from '../parameters.js';
+import type { TenantChange } from '../change-log.js';
 import type { Tenant } from '../tenant.js';
 
 export interface CmdletContext {
@@ -11,8 +12,8 @@ export interface CmdletContext {
   warn(message: string): void;
   /** A non-terminating error: collected, or thrown when the caller asked for -ErrorAction Stop. */
   writeError(record: CmdletErrorRecord): void;
-  /** The tenant changed: the session persists the state file after the call. */
-  changed(): void;
+  /** The tenant changed: the session logs the change (change-log.ts) before the call returns. */
+  changed(change: TenantChange): void;
 }
 
 export interface CmdletDefinition {

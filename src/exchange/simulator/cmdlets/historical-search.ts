@@ -135,7 +135,7 @@ export const startHistoricalSearch: CmdletDefinition = {
       PollsRemaining: state.historicalSearchPolls,
     };
     state.historicalSearches.push(job);
-    context.changed();
+    context.changed({ section: 'historicalSearches' });
     yield jobView(job);
   },
 };
@@ -159,7 +159,7 @@ function advance(context: CmdletContext, job: SimHistoricalSearch): void {
     job.JobProgress = Math.min(99, Math.max(1, Math.round((100 * (total - job.PollsRemaining)) / total)));
     job.ReportStatusDescription = STATUS_DESCRIPTION.InProgress;
   }
-  context.changed();
+  context.changed({ section: 'historicalSearches' });
 }
 
 /** Rows of the report: SMTP AUTH activity records last seen inside the job's window. */
@@ -219,7 +219,7 @@ export const stopHistoricalSearch: CmdletDefinition = {
     job.Status = 'Cancelled';
     job.PollsRemaining = 0;
     job.ReportStatusDescription = STATUS_DESCRIPTION.Cancelled;
-    context.changed();
+    context.changed({ section: 'historicalSearches' });
     return NO_OUTPUT;
   },
 };

@@ -74,7 +74,7 @@ export const setTransportConfig: CmdletDefinition = {
       const desired = values.get('SmtpClientAuthenticationDisabled') as boolean;
       if (config.SmtpClientAuthenticationDisabled !== desired) {
         config.SmtpClientAuthenticationDisabled = desired;
-        context.changed();
+        context.changed({ section: 'transportConfig' });
         return NO_OUTPUT;
       }
     }

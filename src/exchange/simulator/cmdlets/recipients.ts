@@ -6,8 +6,8 @@
 import type { PsObject } from '../../session.js';
 import type { SimMailbox } from '../state.js';
 import { UNLIMITED } from '../parameters.js';
-import { objectNotFound } from '../records.js';
-import { NO_OUTPUT, stringParameter, type CmdletContext, type CmdletDefinition } from './context.js';
+import { objectNotFound, taskArgumentError } from '../records.js';
+import { fail, NO_OUTPUT, stringParameter, type CmdletContext, type CmdletDefinition } from './context.js';
 
 const DEFAULT_RESULT_SIZE = 1000;
 
@@ -63,10 +63,30 @@ function userView(m: SimMailbox): PsObject {
     Name: m.Name,
     DisplayName: m.DisplayName,
     UserPrincipalName: m.UserPrincipalName,
+    WindowsEmailAddress: m.PrimarySmtpAddress,
     Guid: m.Guid,
     RecipientTypeDetails: m.RecipientTypeDetails,
     AuthenticationPolicy: m.AuthenticationPolicy,
   };
+}
+
+/**
+ * The Get-User -Filter forms the simulator understands: whether the user has a policy of its own.
+ * AuthenticationPolicy is filterable on Get-User with a string or $null (Microsoft's "Filterable
+ * properties for the Filter parameter"). Any other filter is refused rather than guessed.
+ */
+const POLICY_FILTER = /^\s*\(?\s*AuthenticationPolicy\s+-(eq|ne)\s+\$null\s*\)?\s*$/i;
+
+function userFilter(context: CmdletContext, filter: string): (m: SimMailbox) => boolean {
+  const match = POLICY_FILTER.exec(filter);
+  if (!match) {
+    fail(
+      context,
+      taskArgumentError(context.cmdlet, 'SimulatorUnsupportedFilter', `The simulated tenant supports only the filters "AuthenticationPolicy -ne $null" and "AuthenticationPolicy -eq $null" on Get-User, not "${filter}".`),
+    );
+  }
+  const hasPolicy = match[1]!.toLowerCase() === 'ne';
+  return (m) => (m.AuthenticationPolicy !== null && m.AuthenticationPolicy !== '') === hasPolicy;
 }
 
 /**
@@ -78,6 +98,7 @@ function* readRecipients(
   identity: string | undefined,
   view: (m: SimMailbox) => PsObject,
   moreResultsWarning: string,
+  where?: (m: SimMailbox) => boolean,
 ): Generator<PsObject> {
   if (identity !== undefined) {
     const mailbox = context.tenant.findMailbox(identity);
@@ -87,11 +108,19 @@ function* readRecipients(
   }
   const resultSize = context.parameters.values.get('ResultSize');
   const limit = typeof resultSize === 'number' ? resultSize : DEFAULT_RESULT_SIZE;
-  const mailboxes = context.tenant.state.mailboxes;
-  const count = Math.min(limit, mailboxes.length);
-  for (let i = 0; i < count; i++) yield view(mailboxes[i]!);
+  let returned = 0;
+  let more = false;
+  for (const mailbox of context.tenant.state.mailboxes) {
+    if (where && !where(mailbox)) continue;
+    if (returned === limit) {
+      more = true;
+      break;
+    }
+    returned++;
+    yield view(mailbox);
+  }
   // The real cmdlets warn only when the default cut the list short.
-  if (limit !== UNLIMITED && resultSize === undefined && mailboxes.length > limit) context.warn(moreResultsWarning);
+  if (limit !== UNLIMITED && resultSize === undefined && more) context.warn(moreResultsWarning);
 }
 
 export const getCasMailbox: CmdletDefinition = {
@@ -156,9 +185,13 @@ function* filterByType(context: CmdletContext, objects: Iterable<PsObject>): Gen
 export const getUser: CmdletDefinition = {
   parameters: [
     { name: 'Identity', type: 'string' },
+    { name: 'Filter', type: 'string' },
     { name: 'ResultSize', type: 'result-size' },
   ],
-  run: (context) => readRecipients(context, stringParameter(context, 'Identity'), userView, RPS_MORE_RESULTS_WARNING),
+  run(context) {
+    const filter = stringParameter(context, 'Filter');
+    return readRecipients(context, stringParameter(context, 'Identity'), userView, RPS_MORE_RESULTS_WARNING, filter === undefined ? undefined : userFilter(context, filter));
+  },
 };
 
 export const setCasMailbox: CmdletDefinition = {
@@ -180,7 +213,7 @@ export const setCasMailbox: CmdletDefinition = {
       const desired = values.get('SmtpClientAuthenticationDisabled') as boolean | null;
       if (mailbox.SmtpClientAuthenticationDisabled !== desired) {
         mailbox.SmtpClientAuthenticationDisabled = desired;
-        context.changed();
+        context.changed({ mailbox });
         return NO_OUTPUT;
       }
     }

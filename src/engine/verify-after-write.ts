@@ -1,0 +1,76 @@
+/**
+ * What verify reads after apply or rollback wrote: only what the writes could have changed.
+ *
+ * The observe phase already read the tenant. Verify must read again what the writes touched (it
+ * proves the writes landed), but re-reading 100,000 mailboxes to check 40 of them costs minutes on a
+ * real tenant. So the verify context starts with the observe phase's shared reads, minus what the
+ * writes invalidated:
+ * - Set-TransportConfig: the organization switch is read again (one cheap call).
+ * - Set-CASMailbox: the bulk mailbox read is kept and each written mailbox is read again by itself
+ *   (Get-EXOCASMailbox -Identity, the identity the write used), failed and unknown writes included;
+ *   past a twentieth of the tenant, or when one of those reads is not a clean single object, the
+ *   whole bulk read is done again instead. Single lookups of allowlist entries are read again.
+ * - Any other write (the powershell escape hatch can call any allowlisted Set-/New-): nothing is
+ *   carried over; verify reads everything again, as if no observe had happened.
+ * Reads that writes of these cmdlets cannot change (authentication policies, the organization
+ * config, user policies) are carried over as they are.
+ */
+import type { RunContext } from '../actions/types.js';
+import { BULK_READ_PROPERTIES, MAILBOXES_READ, TRANSPORT_CONFIG_READ, type MailboxDirectory } from '../actions/smtp-auth/mailbox-directory.js';
+import type { Change } from '../actions/types.js';
+import { sharedReadsOf } from './context.js';
+import type { ChangeResult } from './types.js';
+
+const UNDERSTOOD_WRITES = new Set(['set-casmailbox', 'set-transportconfig']);
+
+/** The calls that may have reached the tenant: everything attempted (applied, failed, unknown), never skipped ones. */
+function attemptedCalls(changes: readonly Change[], results: readonly ChangeResult[]): Change['call'][] {
+  const attempted = new Set(results.filter((r) => r.status !== 'skipped').map((r) => r.changeId));
+  return changes.filter((c) => attempted.has(c.id)).map((c) => c.call);
+}
+
+/**
+ * The shared reads verify may start with, or undefined when it must read everything again.
+ * `session` is the one verify reads through (the written mailboxes are re-read on it here).
+ */
+export async function readsAfterWrites(
+  observed: RunContext,
+  verifier: Pick<RunContext, 'session'>,
+  changes: readonly Change[],
+  results: readonly ChangeResult[],
+): Promise<Map<string, Promise<unknown>> | undefined> {
+  const calls = attemptedCalls(changes, results);
+  if (calls.some((c) => !UNDERSTOOD_WRITES.has(c.cmdlet.toLowerCase()))) return undefined;
+  const mailboxWrites = calls.filter((c) => c.cmdlet.toLowerCase() === 'set-casmailbox');
+  const organizationWritten = calls.some((c) => c.cmdlet.toLowerCase() === 'set-transportconfig');
+
+  const seed = new Map<string, Promise<unknown>>();
+  for (const [key, read] of sharedReadsOf(observed)) {
+    if (key === TRANSPORT_CONFIG_READ && organizationWritten) continue;
+    if (key.startsWith('mailbox-lookup:') && mailboxWrites.length > 0) continue;
+    if (key === MAILBOXES_READ && mailboxWrites.length > 0) {
+      const directory = await read.then(
+        (d) => d as MailboxDirectory,
+        () => undefined,
+      );
+      if (directory && (await rereadWritten(directory, mailboxWrites, verifier))) seed.set(key, Promise.resolve(directory));
+      continue;
+    }
+    // A read that failed in observe is not carried: verify tries it again.
+    if (await read.then(() => true, () => false)) seed.set(key, read);
+  }
+  return seed;
+}
+
+/** Re-reads each written mailbox into the directory; false when a full bulk read is the better (or only safe) way. */
+async function rereadWritten(directory: MailboxDirectory, writes: readonly Change['call'][], verifier: Pick<RunContext, 'session'>): Promise<boolean> {
+  if (writes.some((w) => typeof w.parameters.Identity !== 'string' || w.parameters.Identity.length === 0)) return false;
+  const identities = [...new Set(writes.map((w) => w.parameters.Identity as string))];
+  if (identities.length > Math.max(100, directory.total / 20)) return false;
+  for (const identity of identities) {
+    const { objects, errors } = await verifier.session.invoke('Get-EXOCASMailbox', { Identity: identity, Properties: [...BULK_READ_PROPERTIES] });
+    // Not exactly one clean object: do not guess from a partial answer; read the whole tenant again.
+    if (errors.length > 0 || objects.length !== 1 || !directory.refresh(objects[0]!)) return false;
+  }
+  return true;
+}

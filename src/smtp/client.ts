@@ -1,0 +1,178 @@
+/**
+ * The real prober: nodemailer's SMTPConnection (nodemailer/lib/smtp-connection, pinned exactly in
+ * package.json; see docs/ARCHITECTURE.md for why this library). It does what a device does on port
+ * 587: greeting, EHLO, STARTTLS with the certificate verified, EHLO again, AUTH, then QUIT. It never
+ * calls send(), so no MAIL FROM is ever written.
+ */
+import { readFile } from 'node:fs/promises';
+import { rootCertificates } from 'node:tls';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { InputError } from '../errors.js';
+import { secretForms, Transcript, redactSecrets } from './transcript.js';
+import type { ProbeAnswer, ProbeRequest, ProbeStage, SmtpProber } from './types.js';
+
+/** Turns a request's secret reference into the secret, at the moment of AUTH (credentials.ts). */
+export type SecretSource = (request: ProbeRequest) => Promise<string>;
+
+const XOAUTH2_HANDLER = 'EXO-PLAYBOOK-XOAUTH2';
+
+/** How long QUIT may take before the socket is simply closed. */
+const QUIT_GRACE_MS = 2000;
+
+export class NodemailerProber implements SmtpProber {
+  readonly kind = 'smtp' as const;
+
+  constructor(
+    private readonly secretFor: SecretSource,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async probe(request: ProbeRequest, signal?: AbortSignal): Promise<ProbeAnswer> {
+    const ca = request.caFile ? await readCa(request.caFile) : undefined;
+    const secret = await this.secretFor(request);
+    const forms = secretForms(secret, request.mailbox);
+    const transcript = new Transcript(() => forms);
+    const conversation = new Conversation(transcript);
+    const connection = new SMTPConnection({
+      host: request.host,
+      port: request.port,
+      secure: false,
+      // STARTTLS or nothing: a probe must never send credentials in the clear.
+      requireTLS: true,
+      name: request.clientName,
+      connectionTimeout: request.timeoutMs,
+      greetingTimeout: request.timeoutMs,
+      socketTimeout: request.timeoutMs,
+      dnsTimeout: request.timeoutMs,
+      socketCloseTimeout: QUIT_GRACE_MS,
+      allowInternalNetworkInterfaces: true,
+      tls: { rejectUnauthorized: true, ...(ca ? { ca: [...rootCertificates, ca] } : {}) },
+      transactionLog: true,
+      logger: conversation.logger(),
+      // Under its own name: asked for "XOAUTH2" without a token generator, nodemailer quietly picks
+      // another advertised method (LOGIN), and a probe must never test something it was not asked to.
+      customAuth: { [XOAUTH2_HANDLER]: xoauth2(request.mailbox, secret) },
+    });
+    const ended = new Promise<void>((resolve) => connection.once('end', () => resolve()));
+    let failure: ProbeAnswer['failure'] = null;
+    const onAbort = () => connection.close();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    // A socket error, a timeout or the server hanging up can come at any point, also while AUTH waits
+    // for its answer: every step races against it, so a probe always ends.
+    const broken = new Promise<never>((_, reject) => {
+      connection.on('error', reject);
+      connection.once('end', () => reject(Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' })));
+    });
+    broken.catch(() => {});
+    try {
+      await Promise.race([broken, new Promise<void>((resolve) => connection.connect(() => resolve()))]);
+      conversation.stage = 'auth';
+      const method = request.mechanism === 'XOAUTH2' ? XOAUTH2_HANDLER : request.mechanism;
+      await Promise.race([
+        broken,
+        new Promise<void>((resolve, reject) => connection.login({ user: request.mailbox, pass: secret, method }, (error) => (error ? reject(error) : resolve()))),
+      ]);
+      conversation.stage = 'done';
+    } catch (error) {
+      failure = failureOf(error as NodeError, conversation.stage);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    // An error has already closed the connection; otherwise say goodbye properly.
+    if (!connection.destroyed) {
+      connection.quit();
+      await Promise.race([ended, new Promise((r) => setTimeout(r, QUIT_GRACE_MS).unref())]);
+      connection.close();
+    }
+    const serverLine = conversation.lastServerLine === null ? null : redactSecrets(conversation.lastServerLine, forms);
+    return {
+      stage: conversation.stage,
+      serverLine,
+      failure: failure ? { code: failure.code, message: redactSecrets(failure.message, forms) } : null,
+      transcript: transcript.toLines(),
+      at: this.now().toISOString(),
+    };
+  }
+}
+
+interface NodeError extends Error {
+  code?: string;
+  originalCode?: string;
+  response?: string;
+}
+
+/** Follows the conversation through nodemailer's transaction log: the transcript, the stage, the last reply. */
+class Conversation {
+  stage: ProbeStage = 'connect';
+  lastServerLine: string | null = null;
+  constructor(private readonly transcript: Transcript) {}
+
+  logger() {
+    const entry = (data: unknown, message?: unknown, ...args: unknown[]) => {
+      const tnx = (data as { tnx?: string } | undefined)?.tnx;
+      const text = typeof message === 'string' ? format(message, args) : '';
+      if (tnx === 'client') this.onClient(text);
+      else if (tnx === 'server') this.onServer(text);
+    };
+    return { trace: () => {}, debug: entry, info: entry, warn: entry, error: () => {}, fatal: () => {} };
+  }
+
+  private onClient(line: string): void {
+    this.transcript.client(line);
+    if (/^STARTTLS\b/i.test(line)) this.stage = 'starttls';
+    else if (/^EHLO\b/i.test(line) && this.stage !== 'auth') this.stage = 'ehlo';
+    else if (/^AUTH\b/i.test(line)) this.stage = 'auth';
+    else if (/^QUIT\b/i.test(line)) this.transcript.note('probe ends here: no MAIL FROM is ever sent');
+  }
+
+  private onServer(text: string): void {
+    this.transcript.server(text);
+    if (this.stage === 'connect') this.stage = 'greeting';
+    const lines = text.split(/\r?\n/).filter((l) => l !== '');
+    // QUIT's own 221 is not the answer the probe is about.
+    const last = lines.at(-1) ?? null;
+    if (last !== null && !/^221[ -]/.test(last)) this.lastServerLine = last;
+  }
+}
+
+function format(message: string, args: unknown[]): string {
+  let i = 0;
+  return message.replace(/%[sdj]/g, () => String(args[i++] ?? ''));
+}
+
+/** SASL XOAUTH2 (Microsoft Learn, "Authenticate an IMAP, POP or SMTP connection using OAuth"): base64("user=" + user + ^A + "auth=Bearer " + token + ^A^A). */
+function xoauth2(user: string, token: string) {
+  return async (ctx: { sendCommand(cmd: string): Promise<{ status: number; response: string }>; resolve(): void; reject(e: Error | string): void }) => {
+    const blob = Buffer.from(`user=${user}\u0001auth=Bearer ${token}\u0001\u0001`, 'utf8').toString('base64');
+    let reply = await ctx.sendCommand(`AUTH XOAUTH2 ${blob}`);
+    // A 334 carries a base64 JSON error; the client answers with an empty line to get the final reply.
+    if (reply.status === 334) reply = await ctx.sendCommand('');
+    if (reply.status === 235) ctx.resolve();
+    else ctx.reject(Object.assign(new Error('Invalid login'), { code: 'EAUTH', response: reply.response }));
+  };
+}
+
+const TLS_ERROR = /certificate|self[- ]signed|CERT_|ERR_TLS|SSL|TLS|handshake|unable to verify|altname/i;
+
+/** The transport failure, normalised to what classify.ts knows: TLS, TIMEOUT, ECONNREFUSED, or the code as is. */
+function failureOf(error: NodeError, stage: ProbeStage): { code: string; message: string } {
+  const codes = [error.code, error.originalCode].filter((c): c is string => typeof c === 'string');
+  const message = error.message;
+  if (codes.includes('EAUTH')) return { code: 'EAUTH', message };
+  if (codes.includes('ECONNREFUSED')) return { code: 'ECONNREFUSED', message };
+  if (codes.includes('ETIMEDOUT') || /timeout|timed out/i.test(message)) return { code: 'TIMEOUT', message };
+  if (codes.includes('ETLS') || (stage === 'starttls' && TLS_ERROR.test(message)) || codes.some((c) => TLS_ERROR.test(c))) {
+    return { code: 'TLS', message };
+  }
+  return { code: codes[0] ?? 'ERROR', message };
+}
+
+async function readCa(file: string): Promise<string> {
+  try {
+    const text = await readFile(file, 'utf8');
+    if (!/-----BEGIN CERTIFICATE-----/.test(text)) throw new Error('no PEM certificate in it');
+    return text;
+  } catch (error) {
+    throw new InputError(`cannot use the CA file ${file}: ${(error as Error).message}`, undefined, 'caFile names a PEM file of CA certificates to trust (for tests)');
+  }
+}

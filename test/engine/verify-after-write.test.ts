@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { readMailboxDirectory, readOrganizationDisabled } from '../../src/actions/smtp-auth/mailbox-directory.js';
+import type { Change } from '../../src/actions/types.js';
+import { createRunContext } from '../../src/engine/context.js';
+import type { ChangeResult } from '../../src/engine/types.js';
+import { readsAfterWrites } from '../../src/engine/verify-after-write.js';
+import { SimulatedSession } from '../../src/exchange/simulator/session.js';
+import { mailbox, tenant } from '../support/tenant.js';
+
+function setup() {
+  const session = SimulatedSession.fromState(tenant([mailbox('a', false), mailbox('b', null), mailbox('c', true)]));
+  return { session, observed: createRunContext({ session }) };
+}
+
+const change = (id: string, cmdlet: string, parameters: Change['call']['parameters']): Change => ({
+  id,
+  stepId: 's',
+  target: String(parameters.Identity ?? 'Organization'),
+  property: 'SmtpClientAuthenticationDisabled',
+  before: null,
+  after: null,
+  reason: '',
+  call: { cmdlet, parameters },
+  undo: null,
+});
+const result = (changeId: string, status: ChangeResult['status']): ChangeResult => ({
+  changeId, stepId: 's', target: '', property: '', status, before: null, after: null, attempts: 1, durationMs: 0, warnings: [],
+});
+
+describe('readsAfterWrites', () => {
+  it('carries the bulk read over with each written mailbox read again, and drops the organization switch it wrote', async () => {
+    const { session, observed } = setup();
+    await readMailboxDirectory(observed);
+    await readOrganizationDisabled(observed);
+    const changes = [change('1', 'Set-CASMailbox', { Identity: 'a@contoso.com', SmtpClientAuthenticationDisabled: null }), change('2', 'Set-TransportConfig', { SmtpClientAuthenticationDisabled: true })];
+    await session.invoke('Set-CASMailbox', { Identity: 'a@contoso.com', SmtpClientAuthenticationDisabled: null });
+    const seed = await readsAfterWrites(observed, { session }, changes, [result('1', 'applied'), result('2', 'failed')]);
+    expect([...seed!.keys()]).toEqual(['mailboxes']);
+    const fresh = createRunContext({ session, seed: seed! });
+    const directory = await readMailboxDirectory(fresh);
+    expect(directory.valueOf('a@contoso.com')).toBeNull(); // re-read: the write landed
+    expect(directory.valueOf('c@contoso.com')).toBe(true); // carried over
+  });
+
+  it('skipped changes were never sent: nothing to read again for them', async () => {
+    const { observed, session } = setup();
+    await readOrganizationDisabled(observed);
+    const seed = await readsAfterWrites(observed, { session }, [change('2', 'Set-TransportConfig', { SmtpClientAuthenticationDisabled: true })], [result('2', 'skipped')]);
+    expect([...seed!.keys()]).toEqual(['transport-config']);
+  });
+
+  it('reads everything again after a write it does not understand', async () => {
+    const { observed, session } = setup();
+    await readMailboxDirectory(observed);
+    const seed = await readsAfterWrites(observed, { session }, [change('1', 'Set-AuthenticationPolicy', { Identity: 'x', AllowBasicAuthSmtp: false })], [result('1', 'applied')]);
+    expect(seed).toBeUndefined();
+  });
+
+  it('reads the whole tenant again when a written mailbox cannot be read back cleanly', async () => {
+    const { observed, session } = setup();
+    await readMailboxDirectory(observed);
+    const seed = await readsAfterWrites(observed, { session }, [change('1', 'Set-CASMailbox', { Identity: 'ghost@contoso.com', SmtpClientAuthenticationDisabled: null })], [result('1', 'failed')]);
+    expect(seed!.has('mailboxes')).toBe(false);
+  });
+});
