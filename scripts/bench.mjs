@@ -2,7 +2,9 @@
 // Per-call overhead of the PowerShell bridge: N round trips of a trivial stub cmdlet
 // (Get-TransportConfig) through PwshSession, against the same N calls in a plain pwsh loop in one
 // process. Needs `npm run build` (imports dist/) and a pwsh (`npm run ensure-pwsh`).
-// Usage: npm run bench [-- --calls 500 --rounds 3]
+// Also: host start through the .NET tool's launcher (pwsh → dotnet pwsh.dll, two processes) against
+// `dotnet pwsh.dll` run directly (what the bridge does), alternated, median of --starts (default 7).
+// Usage: npm run bench [-- --calls 500 --rounds 3 --starts 7] ; only the start comparison: --starts-only
 import { $, argv, fs, os, path } from 'zx';
 
 $.quiet = true;
@@ -15,7 +17,7 @@ if (!(await fs.pathExists(dist))) {
   process.exit(1);
 }
 const { PwshSession } = await import(dist);
-const { findPwsh } = await import(path.join(root, 'dist', 'exchange', 'find-pwsh.js'));
+const { findPwsh, resolvePwshCommand } = await import(path.join(root, 'dist', 'exchange', 'find-pwsh.js'));
 const { generateTenant } = await import(path.join(root, 'dist', 'exchange', 'simulator', 'generate.js'));
 const pwsh = findPwsh()?.path;
 if (!pwsh) {
@@ -30,6 +32,33 @@ const modules = path.join(root, 'test', 'fixtures', 'modules');
 const env = { EXO_PLAYBOOK_STUB_STATE: stateFile };
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// Host start: launcher vs direct (only meaningful when pwsh is the .NET tool launcher).
+const direct = resolvePwshCommand(pwsh);
+if (direct.toolDll) {
+  const startsN = Number(argv.starts ?? 7);
+  const viaLauncher = [];
+  const viaDirect = [];
+  for (let r = 0; r < startsN; r++) {
+    for (const [command, out] of [
+      [{ command: pwsh, args: [] }, viaLauncher],
+      [direct, viaDirect],
+    ]) {
+      const t0 = performance.now();
+      const session = await PwshSession.start({ pwshPath: pwsh, command, modulePaths: [modules], env });
+      out.push(performance.now() - t0);
+      await session.close();
+    }
+  }
+  console.log(
+    `host start (spawn → module imported), median of ${startsN}, load average ${os.loadavg()[0].toFixed(2)}: ` +
+      `through the launcher ${median(viaLauncher).toFixed(0)} ms, dotnet pwsh.dll directly ${median(viaDirect).toFixed(0)} ms`,
+  );
+}
+if (argv['starts-only']) {
+  await fs.remove(dir);
+  process.exit(0);
+}
 
 const bridge = [];
 const starts = [];

@@ -77,13 +77,6 @@ async function assertStateFile(stateFile: string): Promise<void> {
   }
 }
 
-/** Only environment entries with a value: the child's env must be strings. */
-function definedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) if (value !== undefined) out[name] = value;
-  return out;
-}
-
 /** Environment variables the playbook's secrets (token, certificate password) are read from. */
 export function secretEnvNames(auth: Playbook['tenant']['auth']): string[] {
   const references = [auth.method === 'access-token' ? auth.token : undefined, auth.method === 'access-token' ? auth.graphToken : undefined, auth.method === 'certificate' ? auth.certificatePassword : undefined];
@@ -98,7 +91,7 @@ async function startPowerShell(
   const pwsh = findPwsh(options.env);
   if (!pwsh) {
     throw new SessionError(
-      'PowerShell 7 was not found (looked at $EXO_PLAYBOOK_PWSH, pwsh on PATH, .tools/pwsh/pwsh): install PowerShell 7.6, run `npm run ensure-pwsh`, or set EXO_PLAYBOOK_PWSH to its path',
+      'PowerShell 7 was not found (looked at $EXO_PLAYBOOK_PWSH, .tools/pwsh/pwsh, pwsh on PATH): install PowerShell 7.6, run `npm run ensure-pwsh`, or set EXO_PLAYBOOK_PWSH to its path',
     );
   }
   const showDeviceCode = options.onDeviceCode ?? ((message: string) => process.stderr.write(`${message}\n`));
@@ -113,7 +106,8 @@ async function startPowerShell(
   return PwshSession.start({
     pwshPath: pwsh.path,
     modulePaths: modulePathsFrom(options.env),
-    env: definedEnv(options.env),
+    // Only the allowlisted variables of the CLI's environment (src/exchange/pwsh/environment.ts).
+    baseEnv: options.env,
     withheldEnv,
     onStderr: consoleLine('stderr'),
     onStray: consoleLine('stdout'),
