@@ -22,7 +22,7 @@ export async function runPlan(options: PlanCommandOptions): Promise<PlanDocument
   const now = options.now ?? (() => new Date());
   const emitter = createEmitter(options.sinks ?? [], now);
   const target = normalizeTarget(options.target, options.cwd);
-  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: signInEnvFor(target) });
+  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: options.auth ? 'warn' : signInEnvFor(target) });
   emitter.emit('run-start', `plan ${source.playbook.name}`, { command: 'plan', playbook: source.playbook.name, change: source.playbook.change });
   const run = await openRunSession(options.deps, source, target, { env: options.env, readOnly: true, emitter, ...onDevice(options) });
   try {
@@ -50,7 +50,7 @@ export async function runVerify(options: RunOptions & { playbookFile: string }):
   const now = options.now ?? (() => new Date());
   const emitter = createEmitter(options.sinks ?? [], now);
   const target = normalizeTarget(options.target, options.cwd);
-  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: signInEnvFor(target) });
+  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: options.auth ? 'warn' : signInEnvFor(target) });
   emitter.emit('run-start', `verify ${source.playbook.name}`, { command: 'verify', playbook: source.playbook.name, change: source.playbook.change });
   const run = await openRunSession(options.deps, source, target, { env: options.env, readOnly: true, emitter, ...onDevice(options) });
   try {
@@ -77,6 +77,6 @@ export async function runVerify(options: RunOptions & { playbookFile: string }):
   }
 }
 
-export function onDevice(options: RunOptions): { onDeviceCode?: (message: string) => void } {
-  return options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {};
+export function onDevice(options: RunOptions): { onDeviceCode?: (message: string) => void; auth?: RunOptions['auth'] } {
+  return { ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}), ...(options.auth ? { auth: options.auth } : {}) };
 }

@@ -10,6 +10,7 @@ import type { Playbook } from '../playbook/schema.js';
 import { ConnectedSession } from './connect/connected-session.js';
 import { createConnector, DEVICE_CODE_TEXT, simulatorConnector, type ConnectorOptions, type Invoker } from './connect/connector.js';
 import { findPwsh } from './find-pwsh.js';
+import { GITHUB_OIDC_ENV } from './connect/workload-identity.js';
 import type { ExchangeSession } from './session.js';
 
 export type Target = { kind: 'exchange' } | { kind: 'sim'; stateFile: string };
@@ -80,7 +81,9 @@ async function assertStateFile(stateFile: string): Promise<void> {
 /** Environment variables the playbook's secrets (token, certificate password) are read from. */
 export function secretEnvNames(auth: Playbook['tenant']['auth']): string[] {
   const references = [auth.method === 'access-token' ? auth.token : undefined, auth.method === 'access-token' ? auth.graphToken : undefined, auth.method === 'certificate' ? auth.certificatePassword : undefined];
-  return references.flatMap((reference) => /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(reference ?? '')?.[1] ?? []);
+  const named = references.flatMap((reference) => /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(reference ?? '')?.[1] ?? []);
+  // The GitHub OIDC request token lets anyone holding it mint federated tokens: pwsh never needs it.
+  return auth.method === 'workload-identity' ? [...named, ...GITHUB_OIDC_ENV] : named;
 }
 
 async function startPowerShell(

@@ -53,6 +53,15 @@ export const authSchema = z.discriminatedUnion('method', [
     method: z.literal('azure-cli'),
   }),
   z.strictObject({
+    method: z.literal('workload-identity'),
+    appId: z.string().min(1).describe('Application (client) id of the app registration that has a federated identity credential for this workload (e.g. GitHub Actions OIDC).'),
+    tenantId: z.string().optional().describe('Directory (tenant) id or domain of the app registration; default tenant.organization.'),
+    tokenFile: z
+      .string()
+      .optional()
+      .describe('File holding the federated token (relative to the playbook); default $AZURE_FEDERATED_TOKEN_FILE, else the GitHub Actions OIDC endpoint of the job.'),
+  }),
+  z.strictObject({
     method: z.literal('access-token'),
     token: z.string().describe('A reference (${env:NAME} or ${file:path}) to an app-only access token.'),
     graphToken: z
