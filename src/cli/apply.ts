@@ -26,7 +26,7 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
     .command('apply')
     .argument('<playbook>', 'the playbook YAML file')
     .description('write the changes the plan shows (after confirmation or --yes), journaled, then verify');
-  withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'keepRuns', 'maxChars'], ['text', 'markdown', 'json', 'html']).action(
+  withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'acceptNoUsageEvidence', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'keepRuns', 'maxChars'], ['text', 'markdown', 'json', 'html']).action(
     wrap(async (file: string, flags: ApplyFlags) =>
       notifyAfter({ spec: flags.notifyWebhook, command: 'apply', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
       const sinks = sinksFor(io, flags, { progress: true });
@@ -39,6 +39,7 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
           target: flags.target,
           sinks: sinks.sinks,
           acceptBreakage: flags.acceptBreakage ?? [],
+          acceptNoUsageEvidence: flags.acceptNoUsageEvidence === true,
           ...writeRunOptions(io, flags, interrupt, sinks.settle),
         });
         await sinks.settle();

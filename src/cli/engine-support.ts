@@ -35,6 +35,7 @@ export interface CommonFlags {
   concurrency?: number;
   yes?: boolean;
   acceptBreakage?: string[];
+  acceptNoUsageEvidence?: boolean;
   /** --max-chars: the markdown budget. */
   maxChars?: number;
   /** --workload-identity <appId> (plan, verify). */

@@ -27,6 +27,11 @@ export const OPTION_TABLE = {
       ...prev,
       ...v.split(',').map((s) => s.trim()).filter(Boolean),
     ]),
+  acceptNoUsageEvidence: () =>
+    new Option(
+      '--accept-no-usage-evidence',
+      'let a plan take SMTP AUTH away although no usage source this run read covers the usage window',
+    ),
   notifyWebhook: () =>
     new Option(
       '--notify-webhook <url|env:NAME>',

@@ -21,7 +21,7 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
     .command('plan')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: show every change the playbook would make (target, property, before -> after, reason) and what is already as desired');
-  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'logFile', 'maxChars', 'workloadIdentity'], ['text', 'markdown', 'json', 'html', 'csv']).action(
+  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'acceptNoUsageEvidence', 'logFile', 'maxChars', 'workloadIdentity'], ['text', 'markdown', 'json', 'html', 'csv']).action(
     wrap(async (file: string, flags: PlanFlags) => {
       const sinks = sinksFor(io, flags, { progress: true });
       try {
@@ -33,6 +33,7 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
           cwd: io.cwd,
           sinks: sinks.sinks,
           acceptBreakage: flags.acceptBreakage ?? [],
+          acceptNoUsageEvidence: flags.acceptNoUsageEvidence === true,
           onDeviceCode: (message) => io.stderr.write(`${message}\n`),
           ...(flags.workloadIdentity ? { auth: { method: 'workload-identity' as const, appId: flags.workloadIdentity } } : {}),
         });

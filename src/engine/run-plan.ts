@@ -16,6 +16,8 @@ import { buildVerifyReport } from './verify.js';
 export interface PlanCommandOptions extends RunOptions {
   playbookFile: string;
   acceptBreakage?: readonly string[];
+  /** --accept-no-usage-evidence */
+  acceptNoUsageEvidence?: boolean;
 }
 
 export async function runPlan(options: PlanCommandOptions): Promise<PlanDocument> {
@@ -36,6 +38,7 @@ export async function runPlan(options: PlanCommandOptions): Promise<PlanDocument
       actions: options.deps.actions,
       checks: options.deps.planChecks,
       acceptBreakage: options.acceptBreakage ?? [],
+      acceptNoUsageEvidence: options.acceptNoUsageEvidence ?? false,
       createdAt: now(),
     });
     emitter.emit('plan', `${plan.summary.changes} change(s), ${plan.summary.inDesiredState} already as desired, ${plan.summary.blockingRisks} blocking risk(s)`, { summary: plan.summary });

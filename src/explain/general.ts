@@ -48,7 +48,7 @@ function plannedWrites(step: Step, now: Date): ExplainLine[] {
       ];
     case 'smtp-auth/allowlist': {
       const lines: ExplainLine[] = [
-        { comment: 'for each listed mailbox not already $false (Identity is then the mailbox\'s primary SMTP address):' },
+        { comment: 'for each listed mailbox not already $false (Identity is then the mailbox\'s Guid, as the bulk read returned it):' },
         ...step.with.mailboxes.map((mailbox) => ({ call: { cmdlet: 'Set-CASMailbox', parameters: { Identity: mailbox, [PROPERTY]: false } } })),
       ];
       if (step.with.exclusive) lines.push({ cmdlet: 'Set-CASMailbox', comment: `exclusive: every other mailbox with an explicit $false: Set-CASMailbox -Identity <mailbox> -${PROPERTY} $null -Confirm:$false` });

@@ -242,6 +242,14 @@ export const playbookSchema = z.strictObject({
     .array(smtpAddress)
     .default([])
     .describe('Senders still seen in usage data that may lose SMTP AUTH (the lockout guard lets them through).'),
+  acceptNoUsageEvidence: z
+    .strictObject({
+      reason: z.string().trim().min(10).max(500).describe('Why taking SMTP AUTH away without usage evidence is safe (a reviewer reads it).'),
+    })
+    .optional()
+    .describe(
+      'Lets a plan take SMTP AUTH away although no usage source this run read covers the usage window (the lockout guard refuses otherwise). Prefer `report:` on the usage step.',
+    ),
   steps: z.array(stepSchema).min(1),
 });
 export type Playbook = z.infer<typeof playbookSchema>;

@@ -88,21 +88,22 @@ describe('usage sources merged (built CLI, simulated tenant)', () => {
     const file = playbook(ws, ALL);
     const plan = await cli(['plan', file, '--target', `sim:${ws.state}`]);
     expect(plan.code, plan.stderr).toBe(2);
-    // dave signed in with his UPN: one dossier under the mailbox's primary address, the UPN listed.
-    expect(plan.stdout).toMatch(/dave@contoso\.com +also dave@contoso\.onmicrosoft\.com +Basic +- +2026-11-22 +2026-11-22 +10\.0\.0\.77 +sign-in logs, app usage +on -> off +no/);
-    expect(plan.stdout).toMatch(/scanner@contoso\.com +also scanner@contoso\.onmicrosoft\.com +Basic +40 +2026-11-02 +2026-11-22 +10\.0\.0\.5 +1\.0 +clients report, request report, sign-in logs, app usage +on -> on +yes/);
+    // dave signed in with his UPN: the dossier names him so, and names his mailbox.
+    expect(plan.stdout).toMatch(/dave@contoso\.onmicrosoft\.com +dave@contoso\.com +Basic +- +2026-11-22 +2026-11-22 +10\.0\.0\.77 +sign-in logs, app usage +on -> off +no/);
+    // scanner was seen as its primary address and its UPN: one dossier, every source.
+    expect(plan.stdout).toMatch(/scanner@contoso\.com +yes +Basic +40 +2026-11-02 +2026-11-22 +10\.0\.0\.5 +1\.0 +clients report, request report, sign-in logs, app usage +on -> on +yes/);
     expect(plan.stdout.match(/^ {4}\S+@/gm)).toHaveLength(3);
     expect(plan.stdout).toContain('warning scanner@contoso.com: breaks when Microsoft switches Basic SMTP AUTH off by default (end of December 2026), even though allowlisted');
     expect(plan.stdout).toContain('TLS 1.0/1.1: works only through smtp-legacy.office365.com');
-    expect(plan.stdout).toContain('BLOCKING dave@contoso.com: loses SMTP AUTH (Basic, last seen 2026-11-22)');
+    expect(plan.stdout).toContain('BLOCKING dave@contoso.onmicrosoft.com: loses SMTP AUTH (Basic, last seen 2026-11-22)');
     // The dated warning is for Basic senders that keep SMTP AUTH; dave loses it now (the guard's business).
-    expect(plan.stdout).not.toContain('warning dave@contoso.com');
+    expect(plan.stdout).not.toContain('warning dave@contoso.onmicrosoft.com');
     const shown = await cli(['sim', 'show', ws.state]);
     expect(shown.stdout).toContain('Graph: 2 SMTP sign-ins of 2 users (0 failed).');
 
     const refused = await cli(['apply', file, '--target', `sim:${ws.state}`, '--runs-dir', ws.file('runs'), '--yes', '--accept-breakage', 'alice@contoso.com']);
     expect(refused.code, refused.stdout + refused.stderr).toBe(4);
-    expect(refused.stdout + refused.stderr).toContain('dave@contoso.com');
+    expect(refused.stdout + refused.stderr).toContain('dave@contoso.onmicrosoft.com');
     // The plan apply shows before it asks (or refuses) carries the dated warning too.
     expect(refused.stdout + refused.stderr).toContain('warning scanner@contoso.com: breaks when Microsoft switches Basic SMTP AUTH off by default (end of December 2026), even though allowlisted');
     expect(ws.readState().transportConfig.SmtpClientAuthenticationDisabled).toBe(false);
@@ -139,17 +140,17 @@ describe('usage sources merged (built CLI, simulated tenant)', () => {
     const file = playbook(ws, '{ signInLogs: true, history: history.json }');
     const first = await cli(['verify', file, '--target', `sim:${ws.state}`]);
     expect(first.stdout).not.toContain('usage-new-sender');
-    expect(JSON.parse(readFileSync(ws.file('history.json'), 'utf8')).senders).toEqual(['dave@contoso.com', 'scanner@contoso.com']);
+    expect(JSON.parse(readFileSync(ws.file('history.json'), 'utf8')).senders).toEqual(['dave@contoso.onmicrosoft.com', 'scanner@contoso.onmicrosoft.com']);
     const again = await cli(['verify', file, '--target', `sim:${ws.state}`]);
     expect(again.stdout).not.toContain('usage-new-sender');
     const csv = await cli(['verify', file, '--target', `sim:${ws.state}`, '--format', 'csv']);
-    expect(csv.stdout.replace(/^\uFEFF/, '').split('\r\n').filter(Boolean).map((l) => l.split(',')[0])).toEqual(['Sender', 'dave@contoso.com', 'scanner@contoso.com']);
+    expect(csv.stdout.replace(/^\uFEFF/, '').split('\r\n').filter(Boolean).map((l) => l.split(',')[0])).toEqual(['Sender', 'dave@contoso.onmicrosoft.com', 'scanner@contoso.onmicrosoft.com']);
 
     const state = ws.readState();
     state.graph!.signIns.push({ id: '9', createdDateTime: '2026-11-23T08:00:00.000Z', userPrincipalName: 'erin@contoso.onmicrosoft.com', clientAppUsed: 'Authenticated SMTP', ipAddress: '10.0.0.99', status: { errorCode: 0, failureReason: null } });
     writeFileSync(ws.state, JSON.stringify(state));
     const drift = await cli(['verify', file, '--target', `sim:${ws.state}`]);
     expect(drift.code).toBe(2);
-    expect(drift.stdout).toMatch(/FAIL usage-new-sender erin@contoso\.com: submits with SMTP AUTH but was not seen at the previous run of this playbook/);
+    expect(drift.stdout).toMatch(/FAIL usage-new-sender erin@contoso\.onmicrosoft\.com: submits with SMTP AUTH but was not seen at the previous run of this playbook/);
   });
 });

@@ -1,10 +1,10 @@
 /** The per-sender dossier: merging sources, SMTP AUTH now and after, advice from the facts, CSV cells. */
 import { describe, expect, it } from 'vitest';
 import { adviceFor, buildDossiers, csvCell, dossierCsv } from '../../../src/actions/smtp-auth/usage/dossier.js';
-import { foldByMailbox, mergeEvidence, type UsageEvidence } from '../../../src/actions/smtp-auth/usage/evidence.js';
+import { foldByMailbox, mergeEvidence, type SourceReading } from '../../../src/actions/smtp-auth/usage/evidence.js';
 
-const source = (kind: UsageEvidence['source'], senders: UsageEvidence['senders']): UsageEvidence => ({ source: kind, label: kind, window: '', blindSpots: [], complete: true, senders, warnings: [] });
-const seen = (sender: string, extra: Partial<UsageEvidence['senders'][number]> = {}) => ({ sender, protocols: ['Basic' as const], messages: null, firstSeen: null, lastSeen: null, clientIps: [], tlsVersions: [], ...extra });
+const source = (kind: SourceReading['source'], senders: SourceReading['senders']): SourceReading => ({ source: kind, label: kind, window: '', blindSpots: [], complete: true, senders, warnings: [] });
+const seen = (sender: string, extra: Partial<SourceReading['senders'][number]> = {}) => ({ sender, protocols: ['Basic' as const], messages: null, firstSeen: null, lastSeen: null, clientIps: [], tlsVersions: [], ...extra });
 
 describe('merging sources per sender', () => {
   it('counts are not doubled across sources, dates widen, IPs and TLS versions unite, every source is named', () => {

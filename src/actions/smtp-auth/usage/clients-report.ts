@@ -9,7 +9,7 @@
  */
 import { InputError } from '../../../errors.js';
 import { CsvSyntaxError, detectSeparator, parseCsv, type CsvRecord } from './csv.js';
-import type { UsageEvidence } from './evidence.js';
+import type { SourceReading } from './evidence.js';
 import { printable } from '../../../graph/requests.js';
 import { mergeUsageRows, parseProtocol, type UsageRow } from './usage-table.js';
 
@@ -46,9 +46,9 @@ export function readClientsReport(text: string, file: string): UsageRow[] {
 }
 
 /** The report as evidence: one sender record per address, protocols and TLS versions merged. */
-export function clientsReportEvidence(text: string, file: string): UsageEvidence {
+export function clientsReportEvidence(text: string, file: string): SourceReading {
   const rows = parseClientsReport(text, file);
-  const bySender = new Map<string, UsageEvidence['senders'][number]>();
+  const bySender = new Map<string, SourceReading['senders'][number]>();
   for (const row of rows) {
     const seen = bySender.get(row.sender);
     if (!seen) {

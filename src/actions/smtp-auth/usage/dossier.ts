@@ -118,7 +118,7 @@ export function dossierTable(dossiers: readonly SenderDossier[], withAfter: bool
     columns: ['Sender', 'Mailbox', 'Protocol', 'Messages', 'First seen', 'Last seen', 'Client IPs', 'TLS', 'Seen by', withAfter ? 'SMTP AUTH now -> after' : 'SMTP AUTH', 'Allowlisted'],
     rows: dossiers.map((d) => [
       d.sender,
-      d.mailbox === null ? 'no mailbox' : d.addresses.filter((a) => a !== d.sender).length ? `also ${d.addresses.filter((a) => a !== d.sender).join(' ')}` : 'yes',
+      d.mailbox === null ? 'no mailbox' : d.mailbox.toLowerCase() === d.sender ? 'yes' : d.mailbox,
       d.protocols.join('+') || 'Unknown',
       d.messages,
       DAY(d.firstSeen),

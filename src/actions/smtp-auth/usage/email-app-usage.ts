@@ -14,7 +14,7 @@ import type { GraphClient } from '../../../graph/client.js';
 import { GraphError } from '../../../graph/client.js';
 import { getWithRetry, type RequestPolicy } from '../../../graph/requests.js';
 import { CsvSyntaxError, detectSeparator, parseCsv } from './csv.js';
-import type { SenderEvidence, UsageEvidence } from './evidence.js';
+import type { SenderEvidence, SourceReading } from './evidence.js';
 
 export type ReportPeriod = 'D7' | 'D30' | 'D90' | 'D180';
 
@@ -26,7 +26,7 @@ export function isConcealedName(name: string): boolean {
   return !name.includes('@') && /^[0-9a-f]{16,64}$/i.test(name);
 }
 
-export async function emailAppUsageEvidence(graph: GraphClient, period: ReportPeriod, policy: RequestPolicy): Promise<UsageEvidence> {
+export async function emailAppUsageEvidence(graph: GraphClient, period: ReportPeriod, policy: RequestPolicy): Promise<SourceReading> {
   const path = `/v1.0/reports/getEmailAppUsageUserDetail(period='${period}')`;
   const first = await getWithRetry(graph, path, policy, (r) =>
     r.status === 403 || r.status === 401 ? 'The app needs the Microsoft Graph application permission Reports.Read.All, with admin consent' : undefined,
@@ -42,7 +42,7 @@ export async function emailAppUsageEvidence(graph: GraphClient, period: ReportPe
   return parseEmailAppUsage(csv, `${graph.baseUrl}${path}`, period);
 }
 
-export function parseEmailAppUsage(csv: string, label: string, period: ReportPeriod): UsageEvidence {
+export function parseEmailAppUsage(csv: string, label: string, period: ReportPeriod): SourceReading {
   let records;
   try {
     records = parseCsv(csv, detectSeparator(csv));

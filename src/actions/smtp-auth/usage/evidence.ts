@@ -1,10 +1,50 @@
 /**
- * Usage evidence: what one source saw, per sender, and what it cannot see. Every source
- * (admin-center CSV, request-report CSV, Entra sign-in logs, Graph email app usage) yields one
- * UsageEvidence; mergeEvidence folds them into one record per sender. The lockout guard and verify
- * read the merged senders (a sender seen by any source counts).
+ * Usage evidence. Two views of what a source told this run:
+ * - UsageEvidence (the lockout guard's contract): the source, its window, whether this run read all of
+ *   it, and the senders it names. The guard trusts only complete evidence over the usage window.
+ * - SourceReading (the usage step's): the same source in full, per sender (protocols, counts, dates,
+ *   client IPs, TLS, failures) with what the source cannot see; mergeEvidence folds readings into one
+ *   record per sender for the dossier, and evidenceOf turns a reading into the guard's record.
  */
 import { mergeUsageRows, type AuthProtocol, type UsageRow } from './usage-table.js';
+
+export interface UsageEvidence {
+  /** Stable name of the source, e.g. "admin-center-csv", "historical-search". */
+  source: string;
+  /** For humans: which file, which job. */
+  detail: string;
+  /** The period the source covers (ISO-8601 UTC); both null when the source does not date itself. */
+  windowStart: string | null;
+  windowEnd: string | null;
+  /** True only when this run read all of it: its senders are every sender the source saw in its window. */
+  complete: boolean;
+  /** Sender addresses the source names, lower-case (empty when it was not read). */
+  senders: string[];
+  /** Why it is incomplete, in a reviewer's words. */
+  missing?: string;
+}
+
+/** Bounds may fall short of the usage window by this much: data is hours old, windows round to the hour. */
+const SLACK_MS = 24 * 3600_000;
+
+/**
+ * Whether the evidence covers the `days` before `observedAt`. A source that does not date itself (the
+ * admin center export has no date column) covers the period the admin chose when exporting it.
+ */
+export function coversWindow(evidence: UsageEvidence, days: number, observedAt: string | undefined): boolean {
+  if (!evidence.complete) return false;
+  if (evidence.windowStart === null && evidence.windowEnd === null) return true;
+  if (evidence.windowStart === null || evidence.windowEnd === null || observedAt === undefined) return false;
+  const end = Date.parse(observedAt);
+  const start = end - days * 24 * 3600_000;
+  return Date.parse(evidence.windowStart) <= start + SLACK_MS && Date.parse(evidence.windowEnd) >= end - SLACK_MS;
+}
+
+export function describeEvidence(evidence: UsageEvidence): string {
+  const window = evidence.windowStart && evidence.windowEnd ? ` ${evidence.windowStart.slice(0, 10)}..${evidence.windowEnd.slice(0, 10)}` : '';
+  return `${evidence.source} (${evidence.detail}${window})`;
+}
+
 
 export type UsageSourceKind = 'admin-center-report' | 'request-report' | 'entra-sign-ins' | 'email-app-usage';
 
@@ -29,7 +69,11 @@ export interface SenderEvidence {
   failures?: number;
 }
 
-export interface UsageEvidence {
+/**
+ * What one source showed this run, in full: per sender, with the period it covers and what it cannot
+ * see. The usage step keeps these (`readings`) for the dossier; `evidenceOf` gives the guard its view.
+ */
+export interface SourceReading {
   source: UsageSourceKind;
   /** The file read, or the Graph request. */
   label: string;
@@ -41,6 +85,9 @@ export interface UsageEvidence {
   complete: boolean;
   senders: SenderEvidence[];
   warnings: string[];
+  /** The period as dates (ISO), where the source's period is known (Graph); absent: undated. */
+  windowStart?: string | null;
+  windowEnd?: string | null;
 }
 
 export interface MergedSender extends SenderEvidence {
@@ -52,7 +99,7 @@ export interface MergedSender extends SenderEvidence {
 const SOURCE_ORDER: UsageSourceKind[] = ['admin-center-report', 'request-report', 'entra-sign-ins', 'email-app-usage'];
 const PROTOCOL_ORDER: AuthProtocol[] = ['Basic', 'OAuth', 'Unknown'];
 
-export function mergeEvidence(evidence: readonly UsageEvidence[]): MergedSender[] {
+export function mergeEvidence(evidence: readonly SourceReading[]): MergedSender[] {
   const bySender = new Map<string, MergedSender>();
   for (const source of evidence) {
     for (const seen of source.senders) {
@@ -79,7 +126,8 @@ export function mergeEvidence(evidence: readonly UsageEvidence[]): MergedSender[
 
 /**
  * One record per mailbox: addresses that resolve to the same mailbox (primary, proxy, UPN) are one
- * sender, named by the mailbox's primary address. Addresses no mailbox has stay as they are.
+ * sender, named as the sources named it (the primary address when a source used it, else the first
+ * address seen). Addresses no mailbox has stay as they are.
  */
 export function foldByMailbox(senders: readonly MergedSender[], mailboxOf: (address: string) => string | null): MergedSender[] {
   const byKey = new Map<string, MergedSender>();
@@ -87,9 +135,10 @@ export function foldByMailbox(senders: readonly MergedSender[], mailboxOf: (addr
     const key = (mailboxOf(s.sender) ?? s.sender).toLowerCase();
     const seen = byKey.get(key);
     if (!seen) {
-      byKey.set(key, { ...s, sender: key, addresses: [...s.addresses] });
+      byKey.set(key, { ...s, addresses: [...s.addresses] });
       continue;
     }
+    if (s.sender === key) seen.sender = key;
     seen.protocols = union(seen.protocols, s.protocols);
     seen.messages = seen.messages === null && s.messages === null ? null : Math.max(seen.messages ?? 0, s.messages ?? 0);
     seen.firstSeen = earliest(seen.firstSeen, s.firstSeen);
@@ -145,4 +194,25 @@ export function latest(a: string | null, b: string | null): string | null {
   if (a === null) return b;
   if (b === null) return a;
   return Date.parse(b) > Date.parse(a) ? b : a;
+}
+
+/** Guard names of the sources (the admin center export keeps the name the guard gave it first). */
+const GUARD_SOURCE: Record<UsageSourceKind, string> = {
+  'admin-center-report': 'admin-center-csv',
+  'request-report': 'request-report',
+  'entra-sign-ins': 'entra-sign-in-logs',
+  'email-app-usage': 'email-app-usage',
+};
+
+/** The lockout guard's view of a reading: complete or not, over which dates, naming whom. */
+export function evidenceOf(reading: SourceReading): UsageEvidence {
+  return {
+    source: GUARD_SOURCE[reading.source],
+    detail: reading.label,
+    windowStart: reading.windowStart ?? null,
+    windowEnd: reading.windowEnd ?? null,
+    complete: reading.complete,
+    senders: [...new Set(reading.senders.map((s) => s.sender.toLowerCase()))],
+    ...(reading.complete ? {} : { missing: reading.warnings.join('; ') || 'not read completely by this run' }),
+  };
 }

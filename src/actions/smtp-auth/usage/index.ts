@@ -19,13 +19,13 @@ import { usageWith } from '../../../playbook/schema.js';
 import type { ActionDefinition, Finding, PlanInput, RunContext, Risk, StepPlan } from '../../types.js';
 import { DEFAULT_POLICY, type RequestPolicy } from '../../../graph/requests.js';
 import { readMailboxDirectory, readOrganizationDisabled } from '../mailbox-directory.js';
-import { resolveMailboxes, type ResolvedMailbox } from '../resolve-mailboxes.js';
+import { resolveMailboxes, withAddresses, type ResolvedMailbox } from '../resolve-mailboxes.js';
 import { clientsReportEvidence } from './clients-report.js';
 import { decodeUsageText, readUsageFile } from './decode.js';
 import { basicDeadlineMessage, DOSSIER_TITLE, dossierTable } from './dossier.js';
 import { dossierLine, dossiersOf, driftFindings, driftNotes, evidenceSummary, mailboxLookup, sourceNote, switchesAfter } from './senders.js';
 import { emailAppUsageEvidence } from './email-app-usage.js';
-import { foldByMailbox, mergeEvidence, usageRowsOf, SOURCE_LABELS, type UsageEvidence } from './evidence.js';
+import { evidenceOf, foldByMailbox, mergeEvidence, usageRowsOf, SOURCE_LABELS, type SourceReading, type UsageEvidence } from './evidence.js';
 import { readHistory, writeHistory, type UsageHistory } from './history.js';
 import { requestReportEvidence } from './request-report.js';
 import { signInLogsEvidence } from './sign-in-logs.js';
@@ -50,13 +50,18 @@ export interface UsageObserved {
   source: 'report' | 'historical-search';
   /** The admin center CSV read (report:), as written in the playbook. */
   file?: string;
-  /** Every source read, in playbook order (report, requestReport, signInLogs, emailAppUsage). */
-  evidence?: UsageEvidence[];
+  /** What each source read showed, in playbook order (report, requestReport, signInLogs, emailAppUsage). */
+  readings?: SourceReading[];
   /** One row per sender and protocol, every source merged (what the lockout guard reads). */
   rows: UsageRow[];
   /** Each distinct sender resolved to its mailbox and switch (for the lockout guard). */
   senders: ResolvedMailbox[];
   organizationDisabled: boolean;
+  /**
+   * What each source told this run (src/actions/smtp-auth/usage/evidence.ts): the lockout guard
+   * trusts only complete evidence over the usage window.
+   */
+  evidence: UsageEvidence[];
   /** Historical search source: when observed (ISO), and the jobs Get-HistoricalSearch listed. */
   observedAt?: string;
   jobs?: HistoricalSearchJob[];
@@ -83,8 +88,8 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
   const organizationDisabled = await readOrganizationDisabled(ctx);
   const previous = withValue.history !== undefined ? { previous: await readHistory(pathFor(withValue.history, ctx), shown(pathFor(withValue.history, ctx))) } : {};
   if (hasEvidenceSource(withValue)) {
-    const evidence = await readEvidence(withValue, ctx);
-    const merged = mergeEvidence(evidence);
+    const readings = await readEvidence(withValue, ctx);
+    const merged = mergeEvidence(readings);
     // Every address any source used, resolved; then one record per mailbox for the guard.
     const senders = await resolveSenders(merged.map((m) => m.sender), ctx);
     const rows = usageRowsOf(foldByMailbox(merged, mailboxLookup(senders)));
@@ -92,12 +97,17 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
       kind: 'smtp-auth-usage',
       source: 'report',
       ...(withValue.report !== undefined ? { file: withValue.report } : {}),
-      evidence,
+      readings,
       rows,
       senders,
       organizationDisabled,
-      // No observedAt here: the observation is fingerprinted for saved plans, and a clock in it would
-      // make every saved plan stale a minute later.
+      // The lockout guard's view: each source, whether this run read all of it, and whom it names.
+      evidence: readings.map(evidenceOf),
+      // The guard compares dated (Graph) evidence with the usage window ending now. Rounded to the hour,
+      // and only when a source is dated: the observation is fingerprinted for saved plans.
+      ...(withValue.signInLogs !== undefined || withValue.emailAppUsage !== undefined
+        ? { observedAt: new Date(Math.floor(ctx.now().getTime() / 3600_000) * 3600_000).toISOString() }
+        : {}),
       ...previous,
     };
   }
@@ -109,6 +119,18 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
     rows: [],
     senders: [],
     organizationDisabled,
+    evidence: [
+      {
+        source: 'historical-search',
+        detail: `${withValue.reportType} "${withValue.reportTitle}"`,
+        windowStart: null,
+        windowEnd: null,
+        // The service mails the report (EXCHANGE-FACTS: it is not returned to PowerShell).
+        complete: false,
+        senders: [],
+        missing: 'its report is mailed and shown in the admin center, not read by this run',
+      },
+    ],
     // Rounded to the minute: the plan's search window is rounded to the hour anyway.
     observedAt: new Date(Math.floor(ctx.now().getTime() / 60_000) * 60_000).toISOString(),
     jobs,
@@ -125,8 +147,8 @@ function shown(file: string): string {
   return relative(process.cwd(), file) || file;
 }
 
-async function readEvidence(withValue: UsageWith, ctx: RunContext): Promise<UsageEvidence[]> {
-  const evidence: UsageEvidence[] = [];
+async function readEvidence(withValue: UsageWith, ctx: RunContext): Promise<SourceReading[]> {
+  const evidence: SourceReading[] = [];
   if (withValue.report !== undefined) {
     const file = pathFor(withValue.report, ctx);
     const { text } = decodeUsageText(await readUsageFile(file, shown(file), 'SMTP AUTH clients report'), shown(file));
@@ -144,14 +166,21 @@ async function readEvidence(withValue: UsageWith, ctx: RunContext): Promise<Usag
     if (withValue.signInLogs !== undefined) {
       ctx.report('Reading Entra sign-in logs (Authenticated SMTP) through Microsoft Graph');
       const days = withValue.signInLogs === true ? 30 : withValue.signInLogs.days;
-      evidence.push(await signInLogsEvidence(graph, days, ctx.now(), policy));
+      const now = ctx.now();
+      evidence.push({ ...(await signInLogsEvidence(graph, days, now, policy)), ...datedWindow(now, days) });
     }
     if (withValue.emailAppUsage !== undefined) {
       ctx.report('Reading the email app usage report through Microsoft Graph');
-      evidence.push(await emailAppUsageEvidence(graph, withValue.emailAppUsage === true ? 'D180' : withValue.emailAppUsage.period, policy));
+      const period = withValue.emailAppUsage === true ? 'D180' : withValue.emailAppUsage.period;
+      evidence.push({ ...(await emailAppUsageEvidence(graph, period, policy)), ...datedWindow(ctx.now(), Number(period.slice(1))) });
     }
   }
   return evidence;
+}
+
+/** A Graph source covers the `days` before now (the guard checks that against the usage window). */
+function datedWindow(now: Date, days: number): { windowStart: string; windowEnd: string } {
+  return { windowStart: new Date(now.getTime() - days * 86_400_000).toISOString(), windowEnd: now.toISOString() };
 }
 
 /**
@@ -161,7 +190,8 @@ async function readEvidence(withValue: UsageWith, ctx: RunContext): Promise<Usag
 async function resolveSenders(addresses: readonly string[], ctx: RunContext): Promise<ResolvedMailbox[]> {
   const senders = [...new Set(addresses.map((a) => a.toLowerCase()))].filter((s) => s.includes('@'));
   if (senders.length === 0) return [];
-  const resolved = await resolveMailboxes(senders, await readMailboxDirectory(ctx), ctx);
+  const directory = await readMailboxDirectory(ctx);
+  const resolved = await resolveMailboxes(senders, directory, ctx);
   const entries = new Set(resolved.map((r) => r.entry.toLowerCase()));
   for (const r of [...resolved]) {
     const primary = r.mailbox?.toLowerCase();
@@ -170,7 +200,7 @@ async function resolveSenders(addresses: readonly string[], ctx: RunContext): Pr
       resolved.push({ entry: primary, mailbox: r.mailbox, value: r.value });
     }
   }
-  return resolved;
+  return withAddresses(resolved, directory, ctx);
 }
 
 export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan {
@@ -178,7 +208,7 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
   const plan: StepPlan = { stepId, uses: 'smtp-auth/usage', changes: [], inDesiredState: [], notes: [], risks: [] };
   if (observed.source === 'report') {
     const messages = observed.rows.reduce((sum, r) => sum + r.messages, 0);
-    const evidence = observed.evidence ?? [];
+    const evidence = observed.readings ?? [];
     if (evidence.length === 0) {
       // A plan saved before sources existed: only the admin center rows.
       plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} message(s) submitted with SMTP AUTH`);
@@ -191,7 +221,7 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
     plan.notes.push(...driftNotes(observed));
     const dossiers = dossiersOf(input, null);
     plan.tables = [dossierTable(dossiers, false)];
-    plan.data = { source: 'report', ...(observed.file ? { file: observed.file } : {}), usage: observed.rows, dossier: dossiers, sources: evidence.map(evidenceSummary) };
+    plan.data = { source: 'report', ...(observed.file ? { file: observed.file } : {}), usage: observed.rows, dossier: dossiers, sources: evidence.map(evidenceSummary), evidence: observed.evidence };
     return plan;
   }
   const request = searchRequest(input.with);
@@ -202,7 +232,7 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
     plan.inDesiredState.push(
       `Historical search ${reusable.jobId} ("${reusable.reportTitle}", ${reusable.reportType}) submitted ${reusable.submitDate} is reused: ${reusable.status}`,
     );
-    plan.data = { source: 'historical-search', job: reusable, usage: [] };
+    plan.data = { source: 'historical-search', job: reusable, usage: [], evidence: observed.evidence };
     return plan;
   }
   const used = searchesInLast24Hours(jobs, observedAt);
@@ -213,7 +243,7 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
       message: `${used} historical searches were submitted in the last 24 hours; the tenant allows ${DAILY_SEARCH_QUOTA}. Wait, or reuse a recent job (reuseHours)`,
       blocking: true,
     });
-    plan.data = { source: 'historical-search', usage: [], searchesLast24Hours: used };
+    plan.data = { source: 'historical-search', usage: [], searchesLast24Hours: used, evidence: observed.evidence };
     return plan;
   }
   plan.changes.push({
@@ -225,7 +255,7 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
       `${used} of ${DAILY_SEARCH_QUOTA} searches used in the last 24 hours`,
   );
   if (input.with.wait === false) plan.notes.push('wait: false: apply records the JobId and does not poll');
-  plan.data = { source: 'historical-search', usage: [], searchesLast24Hours: used };
+  plan.data = { source: 'historical-search', usage: [], searchesLast24Hours: used, evidence: observed.evidence };
   return plan;
 }
 
@@ -233,7 +263,7 @@ export function verifyUsage(input: PlanInput<UsageWith, UsageObserved>): Finding
   const { stepId, observed } = input;
   if (observed.source === 'report') {
     const findings: Finding[] = [];
-    const evidence = observed.evidence ?? [];
+    const evidence = observed.readings ?? [];
     if (evidence.length === 0) findings.push({ stepId, check: 'usage-report', status: 'pass', subject: observed.file ?? 'report', message: `${observed.rows.length} sender row(s) read` });
     for (const e of evidence) {
       findings.push({

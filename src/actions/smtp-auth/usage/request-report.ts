@@ -7,7 +7,7 @@
  */
 import { InputError } from '../../../errors.js';
 import { CsvSyntaxError, detectSeparator, parseCsv, type CsvRecord } from './csv.js';
-import { earliest, latest, type SenderEvidence, type UsageEvidence } from './evidence.js';
+import { earliest, latest, type SenderEvidence, type SourceReading } from './evidence.js';
 import { parseProtocol } from './usage-table.js';
 import { printable } from '../../../graph/requests.js';
 
@@ -15,7 +15,7 @@ const REQUIRED = ['date', 'sendername', 'senderdomain', 'authmethod', 'message_c
 const OPTIONAL = ['original_client_ip', 'tls_version', 'tls_cipher', 'message_id'] as const;
 type Column = (typeof REQUIRED)[number] | (typeof OPTIONAL)[number];
 
-export function requestReportEvidence(text: string, file: string): UsageEvidence {
+export function requestReportEvidence(text: string, file: string): SourceReading {
   let records: CsvRecord[];
   try {
     records = parseCsv(text, detectSeparator(text));

@@ -6,7 +6,7 @@
 import type { Finding, PlanInput, StepPlan } from '../../types.js';
 import { isSmtpAuthState } from '../smtp-auth-state.js';
 import { buildDossiers, shortSource, type SenderDossier, type SwitchesAfter } from './dossier.js';
-import { foldByMailbox, mergeEvidence, SOURCE_LABELS, type UsageEvidence } from './evidence.js';
+import { foldByMailbox, mergeEvidence, SOURCE_LABELS, type SourceReading } from './evidence.js';
 import type { UsageObserved, UsageWith } from './index.js';
 import type { ResolvedMailbox } from '../resolve-mailboxes.js';
 
@@ -40,12 +40,12 @@ export function driftFindings(stepId: string, observed: UsageObserved): Finding[
   }));
 }
 
-export function sourceNote(e: UsageEvidence): string {
+export function sourceNote(e: SourceReading): string {
   const blind = e.blindSpots.length ? ` Cannot see: ${e.blindSpots.join('; ')}.` : '';
   return `${SOURCE_LABELS[e.source]} (${e.label}): ${e.senders.length} sender(s), covers ${e.window}${e.complete ? '' : ' (INCOMPLETE)'}.${blind}`;
 }
 
-export function evidenceSummary(e: UsageEvidence): Record<string, unknown> {
+export function evidenceSummary(e: SourceReading): Record<string, unknown> {
   return { source: e.source, label: e.label, window: e.window, complete: e.complete, blindSpots: e.blindSpots, senders: e.senders.length, warnings: e.warnings };
 }
 
@@ -80,7 +80,7 @@ function allowlistedOf(input: PlanInput<UsageWith, UsageObserved>): Set<string> 
 }
 
 export function dossiersOf(input: PlanInput<UsageWith, UsageObserved>, after: SwitchesAfter | null): SenderDossier[] {
-  const evidence = input.observed.evidence ?? [];
+  const evidence = input.observed.readings ?? [];
   const merged = mergeEvidence(
     evidence.length
       ? evidence

@@ -10,7 +10,7 @@
  */
 import type { GraphClient, GraphResponse } from '../../../graph/client.js';
 import { graphErrorBody, getAllPages, printable, type RequestPolicy } from '../../../graph/requests.js';
-import { earliest, latest, type SenderEvidence, type UsageEvidence } from './evidence.js';
+import { earliest, latest, type SenderEvidence, type SourceReading } from './evidence.js';
 
 /** Sign-in logs are kept 30 days with P1/P2 (7 on free tenants, which cannot call this API at all). */
 export const SIGN_IN_RETENTION_DAYS = 30;
@@ -40,7 +40,7 @@ interface SignIn {
   failed: boolean;
 }
 
-export async function signInLogsEvidence(graph: GraphClient, days: number, now: Date, policy: RequestPolicy): Promise<UsageEvidence> {
+export async function signInLogsEvidence(graph: GraphClient, days: number, now: Date, policy: RequestPolicy): Promise<SourceReading> {
   const since = new Date(now.getTime() - days * 86_400_000);
   const path = signInLogsPath(since);
   const result = await getAllPages<SignIn>(graph, path, policy, toSignIn, explainSignInError);
