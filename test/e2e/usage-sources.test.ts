@@ -124,6 +124,18 @@ describe('usage sources merged (built CLI, simulated tenant)', () => {
     expect(evil).toContain(",'=1+1,");
   });
 
+  it('Graph evidence counts for the guard when complete; concealed names leave it without evidence', async () => {
+    ws = workspace({ tenant: sourcesTenant() });
+    const withLogs = await cli(['plan', playbook(ws, '{ signInLogs: true }'), '--target', `sim:${ws.state}`, '--format', 'json']);
+    const kinds = (doc: string) => (JSON.parse(doc) as { risks: { kind: string }[] }).risks.map((r) => r.kind);
+    expect(kinds(withLogs.stdout)).not.toContain('no-usage-evidence');
+    const state = ws.readState();
+    state.graph!.concealedNames = true;
+    writeFileSync(ws.state, JSON.stringify(state));
+    const concealed = await cli(['plan', playbook(ws, '{ emailAppUsage: true }'), '--target', `sim:${ws.state}`]);
+    expect(concealed.stdout).toMatch(/BLOCKING usage: no usage evidence: .*email app usage .*concealed names/);
+  });
+
   it('the licence error stops the plan with what to do (exit 1)', async () => {
     const t = sourcesTenant();
     t.graph!.entraPremium = false;
