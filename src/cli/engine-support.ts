@@ -13,6 +13,7 @@ import { renderApplyJson, renderJson, renderVerifyJson } from '../report/json.js
 import { planTextIsCut, renderApplyText, renderPlanText, renderVerifyText } from '../report/text.js';
 import { confirmationQuestion } from '../engine/impact.js';
 import { renderVerifyJunit } from '../report/junit.js';
+import { renderPlanCsv, renderVerifyCsv } from '../report/dossier-csv.js';
 import { renderApplyHtml, renderPlanHtml, renderVerifyHtml } from '../report/html.js';
 import { FULL_MARKDOWN, renderApplyMarkdown, renderPlanMarkdown, renderVerifyMarkdown } from '../report/markdown.js';
 import type { CliIO } from './io.js';
@@ -91,6 +92,7 @@ export function sinksFor(io: CliIO, flags: CommonFlags, { progress }: { progress
 
 export function renderPlan(plan: PlanDocument, format: string, io: CliIO, maxChars?: number): string {
   if (format === 'json') return renderJson(plan);
+  if (format === 'csv') return renderPlanCsv(plan);
   if (format === 'html') return renderPlanHtml(plan);
   if (format === 'markdown') return renderPlanMarkdown(plan, markdownBudget(maxChars));
   return renderPlanText(plan, { color: io.color });
@@ -100,6 +102,7 @@ export function renderVerify(report: VerifyReport, format: string, io: CliIO, ma
   if (format === 'json') return renderVerifyJson(report);
   if (format === 'html') return renderVerifyHtml(report);
   if (format === 'junit') return renderVerifyJunit(report);
+  if (format === 'csv') return renderVerifyCsv(report);
   if (format === 'markdown') return renderVerifyMarkdown(report, markdownBudget(maxChars));
   return renderVerifyText(report, { color: io.color });
 }

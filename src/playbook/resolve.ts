@@ -21,6 +21,7 @@ import { didYouMean } from './suggest.js';
 export const SECRET_PATHS = [
   ['tenant', 'auth', 'certificatePassword'],
   ['tenant', 'auth', 'token'],
+  ['tenant', 'auth', 'graphToken'],
   // smtp-auth/probe: the canary's password or token, read only at the moment of AUTH.
   ['steps', '*', 'with', 'password'],
   ['steps', '*', 'with', 'token'],

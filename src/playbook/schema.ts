@@ -71,6 +71,10 @@ export const authSchema = z.discriminatedUnion('method', [
   z.strictObject({
     method: z.literal('access-token'),
     token: z.string().describe('A reference (${env:NAME} or ${file:path}) to an app-only access token.'),
+    graphToken: z
+      .string()
+      .optional()
+      .describe('A reference to a separate app-only token for Microsoft Graph (audience graph.microsoft.com), for the usage step\'s Graph sources.'),
   }),
 ]);
 export type AuthConfig = z.infer<typeof authSchema>;
@@ -98,7 +102,23 @@ export const usageWith = z.strictObject({
   report: z
     .string()
     .optional()
-    .describe('Path to an "SMTP AUTH clients report" CSV exported from the admin center. When set, no search is submitted.'),
+    .describe('Path to an "SMTP AUTH clients report" CSV exported from the admin center (UTF-8 or UTF-16, comma or semicolon). When any source is set, no search is submitted.'),
+  requestReport: z
+    .string()
+    .optional()
+    .describe('Path to the historical search\'s downloaded request report ("SmtpCSReport" CSV, UTF-16, one row per message).'),
+  signInLogs: z
+    .union([z.literal(true), z.strictObject({ days: z.number().int().min(1).max(30).default(30).describe('Days back (sign-in logs are kept 30 days).') })])
+    .optional()
+    .describe('Read Entra sign-in logs through Microsoft Graph (clientAppUsed "Authenticated SMTP"; Basic sign-ins only). Needs AuditLog.Read.All, Directory.Read.All and Entra ID P1/P2.'),
+  emailAppUsage: z
+    .union([z.literal(true), z.strictObject({ period: z.enum(['D7', 'D30', 'D90', 'D180']).default('D180').describe('The report period.') })])
+    .optional()
+    .describe('Read Graph\'s email app usage report ("SMTP App" column; no auth type, no counts). Needs Reports.Read.All.'),
+  history: z
+    .string()
+    .optional()
+    .describe('A file (relative to the playbook) where `verify` records the senders it saw; the next run reports senders not seen before.'),
   days: z.number().int().min(1).max(90).default(7).describe('How many days back the historical search covers (1-90).'),
   reportType: z.string().default('SmtpCSReport').describe('Start-HistoricalSearch -ReportType.'),
   reportTitle: z.string().min(1).max(128).default('SMTPBasicAuth_Audit').describe('Start-HistoricalSearch -ReportTitle.'),
@@ -231,6 +251,12 @@ export const playbookSchema = z.strictObject({
       )
       .describe('The tenant: its primary .onmicrosoft.com domain (e.g. contoso.onmicrosoft.com) or its tenant id.'),
     auth: authSchema,
+    graph: z
+      .strictObject({
+        baseUrl: z.string().default('https://graph.microsoft.com').describe('Microsoft Graph\'s origin: https://graph.microsoft.com (global), https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5), https://microsoftgraph.chinacloudapi.cn (21Vianet).'),
+      })
+      .optional()
+      .describe('Where the usage step\'s Graph sources go (sign-in logs, email app usage).'),
   }),
   fileRoots: z
     .array(z.string().min(1).regex(/^[^$]*$/, 'must be a plain folder path (no ${...} references)'))

@@ -58,6 +58,38 @@ export interface SimSmtpAuthActivity {
   messages: number;
   /** ISO-8601 UTC */
   lastSeen: string;
+  /** Optional detail for the request-report export (sim export-usage): when it started, from where, which TLS. */
+  firstSeen?: string;
+  clientIp?: string;
+  /** "TLS 1.0", "TLS 1.1", "TLS 1.2" (default "TLS 1.2"). */
+  tlsVersion?: string;
+}
+
+/**
+ * One Entra sign-in record as Graph's signIn resource has it (the fields the usage step reads):
+ * https://learn.microsoft.com/en-us/graph/api/resources/signin. Only Basic-auth SMTP sign-ins
+ * ("Authenticated SMTP") are simulated.
+ */
+export interface SimSignIn {
+  id: string;
+  /** ISO-8601 UTC */
+  createdDateTime: string;
+  userPrincipalName: string;
+  clientAppUsed: string;
+  ipAddress: string;
+  /** errorCode 0 is success; e.g. 50126 wrong credentials, 50057 disabled account. */
+  status: { errorCode: number; failureReason: string | null };
+}
+
+/** What the simulated tenant answers through Microsoft Graph (optional: absent = no Graph data). */
+export interface SimGraph {
+  signIns: SimSignIn[];
+  /** false: the sign-in logs API answers the licence error (no Entra ID P1/P2). Default true. */
+  entraPremium?: boolean;
+  /** true: usage reports conceal user names (adminReportSettings.displayConcealedNames). Default false. */
+  concealedNames?: boolean;
+  /** Throttle the Nth Graph request with 429 + Retry-After 1 (simulation knob). */
+  throttleRequest?: number;
 }
 
 /** Knobs that make the simulated service misbehave on purpose (all optional, default off). Calls are
@@ -125,6 +157,8 @@ export interface TenantState {
   mailboxes: SimMailbox[];
   historicalSearches: SimHistoricalSearch[];
   smtpAuthActivity: SimSmtpAuthActivity[];
+  /** Microsoft Graph's view of the tenant (sign-in logs, report settings); optional. */
+  graph?: SimGraph;
   /** The simulated clock (ISO-8601 UTC); null means the real clock. */
   clock: string | null;
   /** How many Get-HistoricalSearch reads a new job takes to reach Done. */
