@@ -8,6 +8,7 @@
  */
 import type { Change, Finding, ReportTable, Risk, StepPlan } from '../actions/types.js';
 import type { ApplyReport, PlanDocument, PlaybookRef, TenantRef, VerifyReport } from '../engine/types.js';
+import { dossierTable, type SenderDossier } from '../actions/smtp-auth/usage/dossier.js';
 
 const MAX_ROWS = 1000;
 const CHART_SENDERS = 20;
@@ -167,14 +168,30 @@ function findingsTable(findings: Finding[]): string {
   return table(['Status', 'Step', 'Check', 'Subject', 'Detail'], sorted.map((f) => [f.status.toUpperCase(), f.stepId, f.check, f.subject, f.message]), (row, i) => (i === 0 ? String(row[0]).toLowerCase() : undefined));
 }
 
+/** The usage step's per-sender dossiers, carried by its verify findings (one per sender). */
+function dossiersOf(findings: readonly Finding[]): SenderDossier[] {
+  const bySender = new Map<string, SenderDossier>();
+  for (const f of findings) {
+    const dossier = (f.data as { dossier?: SenderDossier } | undefined)?.dossier;
+    if (dossier && typeof dossier.sender === 'string' && !bySender.has(dossier.sender)) bySender.set(dossier.sender, dossier);
+  }
+  return [...bySender.values()];
+}
+
 function verifyBody(report: VerifyReport, title = `Verify: ${report.playbook.name}`): string[] {
   const { pass, fail, warn } = report.summary;
-  return [
+  const body = [
     header(title, report.playbook, report.tenant, report.checkedAt),
     `<p class="summary ${report.compliant ? (warn ? 'warn' : 'ok') : 'fail'}"><strong>${report.compliant ? 'COMPLIANT' : 'DRIFT'}</strong>: ${pass} pass, ${fail} fail, ${warn} warn.</p>`,
     '<h2>Findings</h2>',
     findingsTable(report.findings),
   ];
+  const dossiers = dossiersOf(report.findings);
+  if (dossiers.length > 0) {
+    const t = dossierTable(dossiers, false);
+    body.push(`<h2>${escapeHtml(t.title)}</h2>`, usageChart(t), table(t.columns, t.rows.map((r) => r.map((v) => (v === null ? '-' : v)))));
+  }
+  return body;
 }
 
 export function renderPlanHtml(plan: PlanDocument): string {

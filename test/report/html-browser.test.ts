@@ -110,6 +110,9 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
     expect(requests).toEqual([]);
     expect(await page.locator('.summary').innerText()).toMatch(/^DRIFT: \d+ pass, [1-9]\d* fail, \d+ warn\.$/);
     expect(await page.locator('h2:text-is("Findings") + table tbody tr').first().locator('td').first().innerText()).toBe('FAIL');
+    // The usage dossier with its chart of senders by protocol and messages, as on the plan page.
+    expect(await page.locator('figure svg rect.sender').count()).toBeGreaterThan(0);
+    expect(await page.locator('figcaption').innerText()).toMatch(/SMTP AUTH senders by protocol and messages/);
     expect(pngSize(shot).width).toBe(1280);
     await page.close();
   }, 120_000);
