@@ -16,6 +16,15 @@ export const TRANSPORT_CONFIG_READ = 'transport-config';
 /** Properties asked for by name: SmtpClientAuthenticationDisabled is in no property set. */
 export const BULK_READ_PROPERTIES = ['SmtpClientAuthenticationDisabled'] as const;
 
+/** What add()/refresh() read from each mailbox object: the bridge converts nothing else. */
+export const MAILBOX_OBJECT_PROPERTIES = [
+  'PrimarySmtpAddress',
+  'UserPrincipalName',
+  'Alias',
+  'EmailAddresses',
+  ...BULK_READ_PROPERTIES,
+] as const;
+
 export interface MailboxOverride {
   /** Primary SMTP address. */
   mailbox: string;
@@ -84,10 +93,11 @@ export function readMailboxDirectory(ctx: RunContext): Promise<MailboxDirectory>
   return ctx.shared(MAILBOXES_READ, async () => {
     const directory = new MailboxDirectory();
     ctx.report('Reading every mailbox (Get-EXOCASMailbox -ResultSize Unlimited)');
-    for await (const object of ctx.session.stream('Get-EXOCASMailbox', {
-      ResultSize: 'Unlimited',
-      Properties: [...BULK_READ_PROPERTIES],
-    })) {
+    for await (const object of ctx.session.stream(
+      'Get-EXOCASMailbox',
+      { ResultSize: 'Unlimited', Properties: [...BULK_READ_PROPERTIES] },
+      { select: MAILBOX_OBJECT_PROPERTIES },
+    )) {
       directory.add(object);
       if (directory.total % 10000 === 0) ctx.report(`Read ${directory.total} mailboxes`);
     }
