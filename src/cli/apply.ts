@@ -39,7 +39,7 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
           target: flags.target,
           sinks: sinks.sinks,
           acceptBreakage: flags.acceptBreakage ?? [],
-          ...writeRunOptions(io, flags, interrupt.signal),
+          ...writeRunOptions(io, flags, interrupt),
         });
         io.stdout.write(renderApply(report, flags.format, io));
         if (flags.keepRuns) await keepNewestRuns(io, resolve(io.cwd, flags.runsDir), report.plan.playbook.name, report, flags.keepRuns);
@@ -55,9 +55,16 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
 /** Shared with rollback: the exit code an apply-like report means. */
 export function applyExitCode(report: ApplyReport): number {
   if (report.interrupted) {
-    throw new RefusedError(`interrupted: ${report.summary.applied} change(s) applied before the stop, ${report.summary.skipped} not started`, 'interrupted', [
-      `the journal in ${report.runDir} records every write; \`exo-playbook rollback ${report.runDir}\` undoes them`,
-    ]);
+    const { applied, failed, skipped } = report.summary;
+    throw new RefusedError(
+      `interrupted: ${applied} change(s) applied${failed ? `, ${failed} failed` : ''} before the stop, ${skipped} skipped (not started)`,
+      'interrupted',
+      [
+        report.plan.kind === 'rollback'
+          ? `run the same rollback again to finish; the journal in ${report.runDir} records every write`
+          : `run apply again to finish, or rollback ${report.runDir} to undo (\`exo-playbook rollback ${report.runDir}\`)`,
+      ],
+    );
   }
   if (report.summary.failed > 0) return ExitCode.applyPartiallyFailed;
   if (report.verify && !report.verify.compliant) return ExitCode.changesOrDrift;

@@ -10,7 +10,8 @@ import { openEventLog } from '../engine/event-log.js';
 import { lineSink } from '../engine/events.js';
 import type { ApplyReport, EventSink, PlanDocument, VerifyReport } from '../engine/types.js';
 import { renderJson } from '../report/json.js';
-import { renderApplyText, renderPlanText, renderVerifyText } from '../report/text.js';
+import { planTextIsCut, renderApplyText, renderPlanText, renderVerifyText } from '../report/text.js';
+import { confirmationQuestion } from '../engine/impact.js';
 import { renderVerifyJunit } from '../report/junit.js';
 import { renderApplyMarkdown, renderPlanMarkdown, renderVerifyMarkdown } from '../report/markdown.js';
 import type { CliIO } from './io.js';
@@ -89,53 +90,124 @@ export function renderSummary(report: ApplyReport): string {
 }
 
 /** A yes/no question on the terminal; absent without one (then only --yes allows writes). */
-export function confirmFor(io: CliIO): ((plan: PlanDocument) => Promise<boolean>) | undefined {
+export function confirmFor(io: CliIO, signal?: AbortSignal, format = 'text'): ((plan: PlanDocument) => Promise<boolean>) | undefined {
   if (!io.interactive) return undefined;
   return async (plan) => {
+    // Keys typed before the question (while the plan was read, say) must not answer it.
+    await drainTerminalInput(io.stdin);
+    // The text rendering shortens long lists, and --format json shows no plan at all (markdown lists everything).
+    if ((format === 'text' && planTextIsCut(plan)) || format === 'json') io.stderr.write(`${seeAllHint(plan, format === 'json' ? 'No plan is shown with --format json.' : 'The plan above is shortened.')}\n`);
     const rl = createInterface({ input: io.stdin, output: io.stderr });
-    // Ctrl-C at the prompt means no (readline swallows the signal while it owns the terminal).
+    // Ctrl-C at the prompt means no (readline swallows the signal while it owns the terminal);
+    // SIGTERM or SIGHUP (the run's stop signal) ends the question too.
     const cancelled = new AbortController();
     rl.on('SIGINT', () => cancelled.abort());
+    const onStop = () => cancelled.abort();
+    signal?.addEventListener('abort', onStop, { once: true });
     try {
-      const verb = plan.kind === 'rollback' ? 'Roll back' : 'Apply';
-      const answer = await rl.question(`${verb} ${plan.summary.changes} change${plan.summary.changes === 1 ? '' : 's'} to ${plan.tenant.organization}? [y/N] `, {
-        signal: cancelled.signal,
-      });
+      const answer = await rl.question(confirmationQuestion(plan), { signal: cancelled.signal });
       return /^y(es)?$/i.test(answer.trim());
     } catch (error) {
       if (cancelled.signal.aborted) return false;
       throw error;
     } finally {
+      signal?.removeEventListener('abort', onStop);
       rl.close();
     }
   };
 }
 
+/** Where to read the whole plan when the text above the question was shortened. */
+function seeAllHint(plan: PlanDocument, why: string): string {
+  const target = plan.tenant.target === 'exchange' ? '--target exchange' : `--target ${quoteArg(plan.tenant.target)}`;
+  return `${why} To see all of it before answering, run in another terminal: exo-playbook plan ${quoteArg(plan.playbook.file)} ${target} --format markdown (or --format json, or --out plan.json)`;
+}
+
+function quoteArg(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
 /**
- * Ctrl-C during a write run: the first SIGINT asks the engine to stop after the writes in flight
- * (the journal stays consistent); a second one ends the process at once.
+ * Discards what is already waiting on a terminal's input (type-ahead). Raw mode for the moment, so a
+ * half-typed line is discarded too; what arrives after the question is written is the answer.
+ * Not a terminal (a test's stream): nothing to discard.
  */
-export function interruptOnSigint(io: CliIO): { signal: AbortSignal; dispose(): void } {
+async function drainTerminalInput(stdin: CliIO['stdin']): Promise<void> {
+  const tty = stdin as NodeJS.ReadStream;
+  if (!tty.isTTY || typeof tty.setRawMode !== 'function') return;
+  const wasRaw = tty.isRaw;
+  tty.setRawMode(true);
+  const discard = () => undefined;
+  tty.on('data', discard);
+  tty.resume();
+  // The kernel hands over everything already typed on the first read; a short pause lets it arrive.
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  tty.off('data', discard);
+  tty.pause();
+  // Anything the stream buffered internally is type-ahead too.
+  while (tty.read() !== null) {
+    /* discard */
+  }
+  tty.setRawMode(wasRaw);
+}
+
+/** The signals a write run handles like Ctrl-C: SIGTERM is what systemd sends on stop or timeout, SIGHUP a closed terminal. */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+export type RunPhase = 'reading' | 'writing' | 'verifying';
+
+export interface Interrupt {
+  signal: AbortSignal;
+  /** The engine says what it is doing, so the message on a stop tells the truth. */
+  onPhase(phase: RunPhase): void;
+  dispose(): void;
+}
+
+/**
+ * Ctrl-C (or SIGTERM, SIGHUP) during a write run: while reading, the run stops at once with nothing
+ * written; while writing, the writes in flight finish (the journal stays consistent) and no new one
+ * starts. Either way the journal gets its end record, the lock is released and the exit code is 4.
+ * A second signal ends the process at once.
+ */
+export function interruptOnSigint(io: CliIO): Interrupt {
   const controller = new AbortController();
-  const onSigint = () => {
+  let phase: RunPhase = 'reading';
+  const onSignal = (name: NodeJS.Signals) => {
     if (controller.signal.aborted) {
-      process.off('SIGINT', onSigint);
-      process.kill(process.pid, 'SIGINT');
+      for (const s of STOP_SIGNALS) process.off(s, onSignal);
+      process.kill(process.pid, name);
       return;
     }
-    io.stderr.write('\ninterrupt: finishing the write in flight, then stopping (Ctrl-C again to kill)\n');
+    const what = name === 'SIGINT' ? 'interrupt' : `${name} received`;
+    const again = name === 'SIGINT' ? 'Ctrl-C again to kill' : `${name} again to kill`;
+    const message =
+      phase === 'writing'
+        ? `finishing the write in flight, then stopping; the changes not started are skipped (${again})`
+        : phase === 'verifying'
+          ? `every write has finished; stopping the verify (${again})`
+          : `stopping; nothing has been written (${again})`;
+    io.stderr.write(`\n${what}: ${message}\n`);
     controller.abort();
   };
-  process.on('SIGINT', onSigint);
-  return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  return {
+    signal: controller.signal,
+    onPhase: (next) => {
+      phase = next;
+    },
+    dispose: () => {
+      for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    },
+  };
 }
 
 /**
  * What apply and rollback share: journaled writes under --runs-dir, the plan shown first, the TTY
  * confirmation (or --yes), progress, Ctrl-C, and the device-code prompt on stderr.
  */
-export function writeRunOptions(io: CliIO, flags: CommonFlags & { runsDir: string; concurrency: number }, signal: AbortSignal) {
-  const confirm = confirmFor(io);
+export function writeRunOptions(io: CliIO, flags: CommonFlags & { runsDir: string; concurrency: number }, interrupt: Pick<Interrupt, 'signal' | 'onPhase'>) {
+  const signal = interrupt.signal;
+  const confirm = confirmFor(io, signal, flags.format);
   return {
     env: io.env,
     cwd: io.cwd,
@@ -144,6 +216,7 @@ export function writeRunOptions(io: CliIO, flags: CommonFlags & { runsDir: strin
     ...(confirm ? { confirm } : {}),
     concurrency: flags.concurrency,
     signal,
+    onPhase: interrupt.onPhase,
     stepRunner: stepRunnerFor(io.interactive, flags.format),
     showPlan: (plan: PlanDocument) => {
       if (flags.format !== 'json') io.stdout.write(`${renderPlan(plan, flags.format, io)}\n`);

@@ -38,7 +38,7 @@ export function registerRollback(program: Command, io: CliIO, wrap: Wrap): void 
           target: flags.target,
           targetGiven: cmd.getOptionValueSource('target') !== 'default',
           sinks: sinks.sinks,
-          ...writeRunOptions(io, flags, interrupt.signal),
+          ...writeRunOptions(io, flags, interrupt),
         });
         io.stdout.write(renderApply(report, flags.format, io));
         if (flags.keepRuns) await keepNewestRuns(io, resolve(io.cwd, flags.runsDir), `${report.plan.playbook.name}-rollback`, report, flags.keepRuns);

@@ -10,20 +10,30 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ApplyOutcome, Change, RunContext, StepPlan } from '../actions/types.js';
-import type { ExchangeSession } from '../exchange/session.js';
+import { CmdletFailure, type ExchangeSession, type PsValue } from '../exchange/session.js';
+import { SessionError } from '../errors.js';
+import { stableStringify } from './fingerprint.js';
+import { canReadBack, readBack } from './readback.js';
 import type { Emitter } from './events.js';
-import type { Journal } from './journal.js';
+import type { Journal, ReadBackRecord } from './journal.js';
 import type { ActionTable } from './observe.js';
 import { redactParameters } from './redact.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import type { SessionPool } from './session-pool.js';
 import type { ChangeResult, PlanDocument } from './types.js';
 
+/** How a step's changes ended, so progress never shows a step as done when some were skipped or failed. */
+export interface StepOutcome {
+  applied: number;
+  failed: number;
+  skipped: number;
+}
+
 export interface StepTask {
   stepId: string;
   title: string;
   changes: number;
-  run(report: (message: string) => void): Promise<void>;
+  run(report: (message: string) => void): Promise<StepOutcome>;
 }
 
 /** Runs the step tasks in order. The default is a plain loop; the CLI passes a listr2 runner on a TTY. */
@@ -32,6 +42,14 @@ export type StepRunner = (tasks: StepTask[]) => Promise<void>;
 export const sequentialRunner: StepRunner = async (tasks) => {
   for (const task of tasks) await task.run(() => {});
 };
+
+/** The line a progress view shows for a finished step: never plain "done" when changes were skipped or failed. */
+export function stepOutcomeText(outcome: StepOutcome): string {
+  const parts = [`${outcome.applied} applied`];
+  if (outcome.failed) parts.push(`${outcome.failed} failed`);
+  if (outcome.skipped) parts.push(`${outcome.skipped} skipped`);
+  return parts.join(', ');
+}
 
 export interface ApplyPlanOptions {
   plan: PlanDocument;
@@ -75,12 +93,13 @@ export async function applyPlan(options: ApplyPlanOptions): Promise<ApplyPlanRes
       run: async (report) => {
         if (stopReason !== null || ctx.signal.aborted) {
           for (const change of step.changes) skip(change, stopReason ?? 'interrupted');
-          return;
+        } else {
+          const failed = await applyStep(step, options, results, report);
+          if (failed > 0 && !options.continueOnError?.[step.stepId]) {
+            stopReason = `not started: step "${step.stepId}" had ${failed} failed change${failed === 1 ? '' : 's'} (set continueOnError: true on it to go on)`;
+          }
         }
-        const failed = await applyStep(step, options, results, report);
-        if (failed > 0 && !options.continueOnError?.[step.stepId]) {
-          stopReason = `not started: step "${step.stepId}" had ${failed} failed change${failed === 1 ? '' : 's'} (set continueOnError: true on it to go on)`;
-        }
+        return summarizeResults(step.changes.map((c) => results.get(c.id)).filter((r): r is ChangeResult => r !== undefined));
       },
     }));
 
@@ -186,9 +205,17 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
         ctx.session
           .invoke(change.call.cmdlet, change.call.parameters, { secretParameters: options.secretParameters })
           .then((r) => ({ warnings: r.warnings, result: r.objects.length ? (r.objects as ApplyOutcome['result']) : undefined }));
+  // A transport failure (the host died, a timeout, a lost connection) says nothing about whether
+  // Exchange ran the write: it is never retried blindly, it is read back (below).
+  const lost = Symbol('reply lost');
+  const attempt = (): Promise<ApplyOutcome | { [lost]: unknown }> => write().catch((error: unknown) => {
+    if (error instanceof SessionError) return { [lost]: error };
+    throw error;
+  });
   let result: ChangeResult;
+  let readBackRecord: ReadBackRecord | undefined;
   try {
-    const { value, attempts } = await withRetry(write, {
+    const { value: outcome, attempts } = await withRetry(attempt, {
       policy: options.retry,
       sleep: (ms) => ctx.sleep(ms),
       onRetry: (attempt, delayMs, error) =>
@@ -198,17 +225,28 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
           delayMs,
         }),
     });
-    result = { ...baseResult(change), status: 'applied', attempts, durationMs: Math.round(performance.now() - started), warnings: value.warnings };
-    if (value.result !== undefined) result.result = value.result;
+    if (lost in outcome) {
+      ({ result, readBackRecord } = await afterLostReply(change, ctx.session, message(outcome[lost]), attempts, started));
+    } else {
+      const value = outcome;
+      result = { ...baseResult(change), status: 'applied', attempts, durationMs: Math.round(performance.now() - started), warnings: value.warnings };
+      if (value.result !== undefined) result.result = value.result;
+    }
   } catch (error) {
     const attempts = (error as { attempts?: number }).attempts ?? 1;
-    result = { ...baseResult(change), status: 'failed', error: message(error), attempts, durationMs: Math.round(performance.now() - started), warnings: [] };
+    if (isLostReply(error)) {
+      // e.g. a gateway timeout still there after the last retry: Exchange may have committed the write.
+      ({ result, readBackRecord } = await afterLostReply(change, ctx.session, message(error), attempts, started));
+    } else {
+      result = { ...baseResult(change), status: 'failed', error: message(error), attempts, durationMs: Math.round(performance.now() - started), warnings: [] };
+    }
   }
   journal.append({
     type: 'after',
     changeId: change.id,
-    outcome: result.status === 'applied' ? 'applied' : 'failed',
+    outcome: result.status === 'applied' ? 'applied' : readBackRecord?.verdict === 'unknown' ? 'unknown' : 'failed',
     ...(result.error !== undefined ? { error: result.error } : {}),
+    ...(readBackRecord ? { readBack: readBackRecord } : {}),
     attempts: result.attempts,
     durationMs: result.durationMs,
     warnings: result.warnings,
@@ -223,8 +261,76 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
   return result;
 }
 
+/**
+ * A cmdlet error that says the request or its answer was lost in transit, not that Exchange refused
+ * the write: a timeout (HTTP 408/504, "timed out") or a broken connection, as .NET reports them.
+ * Such a write may have been committed, so it is read back instead of being journaled failed.
+ */
+const LOST_REPLY = [
+  /\b(408|504)\b/,
+  /time-?out|timed out/i,
+  /HttpRequestException|TaskCanceledException|SocketException|WebException|System\.IO\.IOException/,
+  /connection (was|has been) (closed|reset|aborted|lost)|forcibly closed|unexpected EOF|remote party has closed/i,
+];
+
+export function isLostReply(error: unknown): boolean {
+  if (error instanceof SessionError) return true;
+  if (!(error instanceof CmdletFailure)) return false;
+  const text = `${error.record.exceptionType} ${error.record.fullyQualifiedErrorId} ${error.record.message}`;
+  return LOST_REPLY.some((re) => re.test(text));
+}
+
+async function afterLostReply(
+  change: Change,
+  session: ExchangeSession,
+  why: string,
+  attempts: number,
+  started: number,
+): Promise<{ result: ChangeResult; readBackRecord: ReadBackRecord }> {
+  const readBackRecord = await readBackAfterLostReply(change, session);
+  const durationMs = Math.round(performance.now() - started);
+  const result: ChangeResult =
+    readBackRecord.verdict === 'applied'
+      ? { ...baseResult(change), status: 'applied', attempts, durationMs, warnings: [`the reply was lost (${why}); a read-back shows the write happened`] }
+      : {
+          ...baseResult(change),
+          status: 'failed',
+          error:
+            readBackRecord.verdict === 'not-applied'
+              ? `${why}; a read-back shows the write did not happen (still ${show(change.before)})`
+              : `${why}; outcome unknown: ${readBackRecord.error} (rollback re-reads it)`,
+          attempts,
+          durationMs,
+          warnings: [],
+        };
+  result.readBack = readBackRecord;
+  return { result, readBackRecord };
+}
+
+/**
+ * After a lost reply: read the value the write targets. Equal to the written value: applied; equal to
+ * the value observed before: not applied; anything else, or a read that fails: unknown.
+ */
+async function readBackAfterLostReply(change: Change, session: ExchangeSession): Promise<ReadBackRecord> {
+  if (!canReadBack(change.call)) return { verdict: 'unknown', error: `${change.call.cmdlet} cannot be read back` };
+  let value: PsValue | undefined;
+  try {
+    value = await readBack(session, change.call);
+  } catch (error) {
+    return { verdict: 'unknown', error: `the read-back failed too (${message(error)})` };
+  }
+  if (value === undefined) return { verdict: 'unknown', error: 'the read-back returned no value' };
+  if (sameValue(value, change.after)) return { verdict: 'applied', value };
+  if (sameValue(value, change.before)) return { verdict: 'not-applied', value };
+  return { verdict: 'unknown', value, error: `the read-back found ${show(value)}, neither the value before (${show(change.before)}) nor the one written` };
+}
+
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function sameValue(a: PsValue | undefined, b: PsValue | undefined): boolean {
+  return stableStringify(a) === stableStringify(b);
 }
 
 export function show(value: unknown): string {

@@ -41,10 +41,31 @@ export interface BeforeWriteRecord extends RecordBase {
   undo: { cmdlet: string; parameters: CmdletParameters } | null;
 }
 
+/**
+ * What a read-back found after a write whose reply never came (the host died, a timeout, a lost
+ * connection): the value it read, and whether that is the written value (applied), the value before
+ * (not-applied), or neither or nothing (unknown: the read failed or someone else changed it).
+ */
+export interface ReadBackRecord {
+  verdict: 'applied' | 'not-applied' | 'unknown';
+  /** The value read (absent when the read itself failed). */
+  value?: PsValue;
+  /** Why the read-back could not tell. */
+  error?: string;
+}
+
 export interface AfterWriteRecord extends RecordBase {
   type: 'after';
   changeId: string;
-  outcome: 'applied' | 'failed';
+  /**
+   * applied: the tenant has the value (the reply said so, or a read-back after a lost reply showed it);
+   * failed: it does not (the cmdlet refused, or a read-back showed the before-value);
+   * unknown: the reply was lost and the read-back could not tell. Rollback re-reads failed and unknown
+   * writes and restores the before-value where it differs.
+   */
+  outcome: 'applied' | 'failed' | 'unknown';
+  /** Present when the write's reply was lost and the value was read back to find out. */
+  readBack?: ReadBackRecord;
   error?: string;
   attempts: number;
   durationMs: number;
@@ -56,6 +77,8 @@ export interface RunEndRecord extends RecordBase {
   type: 'run-end';
   summary: { applied: number; failed: number; skipped: number };
   interrupted: boolean;
+  /** The run ended on an error after it started writing (e.g. a read failed during the verify after apply). */
+  error?: string;
 }
 
 export type JournalRecord = RunStartRecord | BeforeWriteRecord | AfterWriteRecord | RunEndRecord;

@@ -4,7 +4,7 @@
  * instead (events.ts lineSink), and with --format json nothing but the result is printed.
  */
 import { Listr } from 'listr2';
-import { sequentialRunner, type StepRunner } from './apply.js';
+import { sequentialRunner, stepOutcomeText, type StepRunner } from './apply.js';
 
 export function listrStepRunner(): StepRunner {
   return async (tasks) => {
@@ -12,17 +12,22 @@ export function listrStepRunner(): StepRunner {
     const list = new Listr(
       tasks.map((step) => ({
         title: step.title,
-        task: async (_ctx: unknown, task: { output: string }) => {
-          await step.run((message) => {
+        task: async (_ctx: unknown, task: { output: string; title: string; skip(message?: string): void }) => {
+          const outcome = await step.run((message) => {
             task.output = message;
           });
+          // A step whose changes were not all applied must not end with a green tick.
+          if (outcome.failed > 0) throw new Error(`${step.title}: ${stepOutcomeText(outcome)}`);
+          if (outcome.skipped > 0) task.skip(`${step.title}: ${stepOutcomeText(outcome)}`);
         },
       })),
       // The engine decides what a failure means (failed changes are results, not thrown errors);
       // Ctrl-C is the CLI's to handle, so listr2 must not install its own signal listeners.
       { concurrent: false, exitOnError: false, registerSignalListeners: false },
     );
-    await list.run();
+    // exitOnError false: a failed step is shown (✖) and the next steps still get their say; the
+    // engine already holds every result, so nothing thrown here is news.
+    await list.run().catch(() => undefined);
   };
 }
 

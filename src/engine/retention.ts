@@ -1,11 +1,14 @@
 /**
- * --keep-runs N: after a run, delete all but the newest N run directories of the same playbook.
+ * --keep-runs N: after a run, delete old run directories of the same playbook, never the journal a
+ * rollback still needs (pruneRuns says the rule).
  * A run directory is `<UTC timestamp>-<playbook name>` (e.g. 20261123T101500Z-smtp-auth-disable,
  * optionally with a numeric suffix when two runs start in the same second). Only directories whose
  * name matches that shape exactly are ever touched, so a stray folder in --runs-dir is safe, and a
  * playbook named "smtp-auth" never prunes the runs of "smtp-auth-disable".
  */
+import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
+import { readJournal } from './journal.js';
 import { join, resolve } from 'node:path';
 
 const TIMESTAMP = '(\\d{8}T\\d{6}(?:\\d{3})?Z)';
@@ -45,17 +48,40 @@ export interface PruneResult {
 }
 
 /**
- * Delete all but the newest `keep` run directories of the playbook. `protect` (the run that just
- * finished) is never deleted, even if clocks disagree about what is newest.
+ * Did the run write to the tenant (or may it have)? Its journal has a "before" record: the record is on
+ * disk before the write starts, so a run without one never wrote. No journal: never wrote. A journal
+ * that cannot be read counts as writing (fail closed: it may be the only record of a write).
+ */
+export function runWroteToTenant(runPath: string): boolean {
+  const file = join(runPath, 'journal.jsonl');
+  if (!existsSync(file)) return false;
+  try {
+    return readJournal(file).some((r) => r.type === 'before');
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * --keep-runs N. A run that wrote to the tenant is deleted only when N newer writing runs exist (its
+ * journal is what rollback needs), so the newest writing run is always kept. Runs that wrote nothing
+ * (no-op, refused, failed before writing) fill the remaining places, newest first, and go first.
+ * `protect` (the run that just finished) is never deleted, even if clocks disagree about what is newest.
  */
 export async function pruneRuns(runsDir: string, playbookName: string, keep: number, protect?: string): Promise<PruneResult> {
   if (!Number.isInteger(keep) || keep < 1) throw new RangeError('keep must be a whole number of at least 1');
   const runs = await listRunDirectories(runsDir, playbookName);
   const protectedPath = protect ? resolve(protect) : undefined;
+  const writing = runs.filter((run) => runWroteToTenant(run.path));
+  const keepSet = new Set(writing.slice(0, keep).map((run) => run.path));
+  for (const run of runs) {
+    if (keepSet.size >= keep) break;
+    keepSet.add(run.path);
+  }
   const kept: string[] = [];
   const deleted: string[] = [];
-  for (const [index, run] of runs.entries()) {
-    if (index < keep || resolve(run.path) === protectedPath) {
+  for (const run of runs) {
+    if (keepSet.has(run.path) || resolve(run.path) === protectedPath) {
       kept.push(run.path);
       continue;
     }

@@ -1,8 +1,9 @@
 /**
- * Rollback, pure part: the inverse plan from a journal. Every write whose "after" record says applied,
- * and every write with only a "before" record (outcome unknown), is undone by its recorded undo call,
- * newest first. Current values (re-read) refine it: a value already back at its before-value needs no
- * write, and a value someone else changed since is restored but flagged.
+ * Rollback, pure part: the inverse plan from a journal, newest first. Every write the journal records
+ * (applied, failed, unknown, or only a "before" record) is a candidate: current values (re-read)
+ * decide. A value already back at its before-value needs no write; a write whose outcome was not
+ * "applied" is undone only where the current value differs from the before-value (a failed or lost
+ * write may still have reached the tenant); a value someone else changed since is restored but flagged.
  */
 import type { Change, Risk, StepPlan } from '../actions/types.js';
 import type { PsValue } from '../exchange/session.js';
@@ -13,8 +14,10 @@ import { containsRedacted } from './redact.js';
 
 export interface RollbackItem {
   change: Change;
-  /** false: the journal has no "after" record for the original write. */
+  /** false: the journal does not say the original write was applied (failed, unknown, or no "after" record). */
   known: boolean;
+  /** What the journal says about the original write ("missing": a "before" record without its "after"). */
+  outcome: 'applied' | 'failed' | 'unknown' | 'missing';
 }
 
 export interface RollbackCandidates {
@@ -24,7 +27,7 @@ export interface RollbackCandidates {
 }
 
 export function rollbackCandidates(records: readonly JournalRecord[], runDir: string): RollbackCandidates {
-  const outcome = new Map<string, 'applied' | 'failed'>();
+  const outcome = new Map<string, 'applied' | 'failed' | 'unknown'>();
   for (const r of records) if (r.type === 'after') outcome.set(r.changeId, r.outcome);
   const befores = records.filter((r): r is BeforeWriteRecord => r.type === 'before').sort((a, b) => b.seq - a.seq);
   const items: RollbackItem[] = [];
@@ -33,8 +36,7 @@ export function rollbackCandidates(records: readonly JournalRecord[], runDir: st
   for (const before of befores) {
     if (seen.has(before.changeId)) continue;
     seen.add(before.changeId);
-    const result = outcome.get(before.changeId);
-    if (result === 'failed') continue;
+    const result = outcome.get(before.changeId) ?? 'missing';
     const label = `${before.target} ${before.property}`;
     if (!before.undo) {
       notes.push(`${label}: the action recorded no undo for this write; restore ${show(before.before)} by hand`);
@@ -46,6 +48,7 @@ export function rollbackCandidates(records: readonly JournalRecord[], runDir: st
     }
     items.push({
       known: result === 'applied',
+      outcome: result,
       change: {
         id: before.changeId,
         stepId: before.stepId,
@@ -56,7 +59,9 @@ export function rollbackCandidates(records: readonly JournalRecord[], runDir: st
         reason:
           result === 'applied'
             ? `undo the write of run ${runDir}: restore ${show(before.before)}`
-            : `run ${runDir} was stopped during this write (no "after" record): restore ${show(before.before)} in case it happened`,
+            : result === 'missing'
+              ? `run ${runDir} was stopped during this write (no "after" record): restore ${show(before.before)} in case it happened`
+              : `run ${runDir} journaled this write as ${result}, but the value differs from ${show(before.before)}: restore it`,
         call: before.undo,
         undo: { cmdlet: before.cmdlet, parameters: before.parameters },
       },
@@ -76,7 +81,7 @@ export function sameValue(a: PsValue | undefined, b: PsValue | undefined): boole
 export function rollbackSteps(candidates: RollbackCandidates, current: ReadonlyMap<string, PsValue | undefined>): StepPlan[] {
   const steps: StepPlan[] = [];
   const byStep = new Map<string, StepPlan>();
-  for (const { change, known } of candidates.items) {
+  for (const { change, known, outcome } of candidates.items) {
     let step = byStep.get(change.stepId);
     if (!step) {
       step = { stepId: change.stepId, uses: 'rollback', changes: [], inDesiredState: [], notes: [], risks: [] };
@@ -85,8 +90,12 @@ export function rollbackSteps(candidates: RollbackCandidates, current: ReadonlyM
     }
     const now = current.get(change.id);
     if (now !== undefined && sameValue(now, change.after)) {
-      step.inDesiredState.push(`${change.target} ${change.property} is already ${show(change.after)}${known ? '' : ' (the interrupted write did not happen, or was already undone)'}`);
+      const why = known ? '' : outcome === 'missing' ? ' (the interrupted write did not happen, or was already undone)' : ` (the ${outcome} write did not happen, or was already undone)`;
+      step.inDesiredState.push(`${change.target} ${change.property} is already ${show(change.after)}${why}`);
       continue;
+    }
+    if (now === undefined && !known) {
+      step.risks.push(warning(change, `${change.target} ${change.property}: the current value cannot be read, and the journal says the write was ${outcome}; rollback writes ${show(change.after)} anyway (harmless if it is already there)`));
     }
     if (now !== undefined && !sameValue(now, change.before)) {
       step.risks.push(warning(change, `${change.target} ${change.property} is now ${show(now)}, not the ${show(change.before)} the run wrote: someone changed it since; rollback restores ${show(change.after)} anyway`));
@@ -94,7 +103,7 @@ export function rollbackSteps(candidates: RollbackCandidates, current: ReadonlyM
     step.changes.push(now !== undefined ? { ...change, before: now } : change);
   }
   if (steps.length === 0 && candidates.notes.length === 0) {
-    steps.push({ stepId: 'rollback', uses: 'rollback', changes: [], inDesiredState: [], notes: ['the journal records no applied writes: nothing to roll back'], risks: [] });
+    steps.push({ stepId: 'rollback', uses: 'rollback', changes: [], inDesiredState: [], notes: ['the journal records no writes: nothing to roll back'], risks: [] });
   }
   if (candidates.notes.length) (steps[0] ?? pushEmpty(steps)).notes.push(...candidates.notes);
   return steps;

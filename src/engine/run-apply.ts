@@ -27,9 +27,10 @@ import type { ApplyReport, PlanDocument } from './types.js';
 import { buildVerifyReport } from './verify.js';
 import { show } from './apply.js';
 import type { OpenedRun } from './connect.js';
+import type { RunContext } from '../actions/types.js';
 import type { ChangeResult, VerifyReport } from './types.js';
 import { readsAfterWrites } from './verify-after-write.js';
-import type { ExchangeSession } from '../exchange/session.js';
+import { clockOf, isWriteCmdlet, type ExchangeSession, type InvokeOptions } from '../exchange/session.js';
 
 export interface WriteRunOptions extends RunOptions {
   runsDir: string;
@@ -43,8 +44,10 @@ export interface WriteRunOptions extends RunOptions {
   onRunDir?: (runDir: string) => void;
   concurrency: number;
   retry?: RetryPolicy;
-  /** Ctrl-C: writes in flight finish, no new ones start. */
+  /** Ctrl-C, SIGTERM, SIGHUP: reads stop at once; writes in flight finish, no new ones start. */
   signal?: AbortSignal;
+  /** Told when the run starts writing and when it verifies (so a stop message can tell the truth). */
+  onPhase?: (phase: 'writing' | 'verifying') => void;
   stepRunner?: StepRunner;
   /** summary.md content; default JSON of the report's summary. */
   renderSummary?: (report: ApplyReport) => string;
@@ -76,9 +79,15 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     lock.release();
     throw error;
   });
+  const signal = options.signal;
   try {
-    const observeContext = run.newContext();
-    const observations = await observeSteps(source.playbook, options.deps.actions, observeContext, emitter);
+    // Reads get the stop signal (withReadSignal); observeContext itself keeps the shared reads verify reuses.
+    const observeContext = run.newContext(signal);
+    const observations = await observeSteps(source.playbook, options.deps.actions, withReadSignal(observeContext, signal), emitter).catch((error: unknown) => {
+      // Ctrl-C, SIGTERM or SIGHUP while reading: stop at once, nothing was written.
+      throw signal?.aborted ? interruptedBeforeWriting() : error;
+    });
+    if (signal?.aborted) throw interruptedBeforeWriting();
     let plan: PlanDocument;
     if (options.planFile) {
       const saved = readSavedPlan(options.planFile);
@@ -101,6 +110,7 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     options.showPlan?.(plan);
     // A saved plan was approved when it was reviewed; a fresh one needs --yes or a TTY answer.
     await guardWrite(plan, { ...options, approved: Boolean(options.planFile) }, emitter);
+    if (signal?.aborted) throw interruptedBeforeWriting();
 
     const continueOnError = Object.fromEntries(source.playbook.steps.map((s) => [s.id, s.continueOnError ?? false]));
     return await writeJournaled(plan, source, run, counting.total, { ...options, continueOnError, kind: 'apply' }, emitter, async (results) => {
@@ -109,7 +119,12 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
       const fresh =
         counting.total() === 0
           ? observations
-          : await observeSteps(source.playbook, options.deps.actions, run.newContext(undefined, await readsAfterWrites(observeContext, run, plan.steps.flatMap((s) => s.changes), results)), emitter);
+          : await observeSteps(
+              source.playbook,
+              options.deps.actions,
+              withReadSignal(run.newContext(signal, await readsAfterWrites(observeContext, withReadSignal(run.newContext(signal), signal), plan.steps.flatMap((s) => s.changes), results)), signal),
+              emitter,
+            );
       return buildVerifyReport({ playbook: source.playbook, playbookRef: plan.playbook, tenant, observations: fresh, actions: options.deps.actions, checkedAt: now() });
     });
   } finally {
@@ -183,6 +198,10 @@ export async function writeJournaled(
     onOpening: (index, of) => emitter.emit('connect', `opening session ${index} of ${of} for parallel writes`, { session: index }),
     onWarning: (message) => emitter.emit('warning', message),
   });
+  // Every journal ends with a run-end record, whatever fails after run-start (a read during the
+  // verify, a renderer, the journal itself as far as it still can be written).
+  let summary = { applied: 0, failed: 0, skipped: 0 };
+  let ended = false;
   try {
     journal.append({
       type: 'run-start',
@@ -193,6 +212,7 @@ export async function writeJournaled(
       pid: process.pid,
       ...(options.undoes ? { undoes: options.undoes } : {}),
     });
+    options.onPhase?.('writing');
     const { results, interrupted } = await applyPlan({
       plan,
       actions: source ? options.deps.actions : {},
@@ -208,19 +228,73 @@ export async function writeJournaled(
     // The extra sessions are done once the writes are: they sign out while verify reads through the
     // run's own session (close() never rejects; `finally` waits for it).
     void pool.close();
-    const summary = summarizeResults(results);
+    summary = summarizeResults(results);
     for (const r of results.filter((x) => x.status === 'failed')) emitter.emit('error', `failed: ${r.target} ${r.property} ${show(r.after)}: ${r.error}`, { changeId: r.changeId });
     const report: ApplyReport = { plan, runDir, results, summary, interrupted, writeCalls: writeCalls() };
     if (!interrupted) {
-      report.verify = await verify(results);
-      emitter.emit('verify', report.verify.compliant ? `compliant after ${options.kind}` : `drift after ${options.kind}: ${report.verify.summary.fail} failing check(s)`, { summary: report.verify.summary });
+      options.onPhase?.('verifying');
+      try {
+        // The verify's reads get the stop signal (the callers wrap them): a stop ends it at once, every write has finished.
+        report.verify = await verify(results);
+        emitter.emit('verify', report.verify.compliant ? `compliant after ${options.kind}` : `drift after ${options.kind}: ${report.verify.summary.fail} failing check(s)`, { summary: report.verify.summary });
+      } catch (error) {
+        if (!signal.aborted) throw error;
+        delete report.verify;
+        report.interrupted = true;
+      }
     }
-    journal.append({ type: 'run-end', summary, interrupted });
+    journal.append({ type: 'run-end', summary, interrupted: report.interrupted });
+    ended = true;
     writeRunFile(runDir, RUN_FILES.summary, options.renderSummary ? options.renderSummary(report) : `${JSON.stringify(report.summary)}\n`);
-    emitter.emit('run-end', `${summary.applied} applied, ${summary.failed} failed, ${summary.skipped} skipped${interrupted ? ' (interrupted)' : ''}`, { summary, interrupted, runDir });
+    emitter.emit('run-end', `${summary.applied} applied, ${summary.failed} failed, ${summary.skipped} skipped${report.interrupted ? ' (interrupted)' : ''}`, { summary, interrupted: report.interrupted, runDir });
     return report;
+  } catch (error) {
+    if (!ended) {
+      try {
+        journal.append({ type: 'run-end', summary, interrupted: signal.aborted, error: error instanceof Error ? error.message : String(error) });
+      } catch {
+        // The journal itself is what failed: the error below says so.
+      }
+    }
+    throw error;
   } finally {
     await pool.close();
     journal.close();
   }
+}
+
+/**
+ * A context whose reads are given the stop signal (the simulator and the pwsh bridge then end them at
+ * once). Writes never get it: a write in flight always finishes, so the journal can say what happened.
+ */
+export function withReadSignal(ctx: RunContext, signal: AbortSignal | undefined): RunContext {
+  if (!signal) return ctx;
+  const session = ctx.session;
+  const add = (cmdlet: string, options?: InvokeOptions): InvokeOptions | undefined => (isWriteCmdlet(cmdlet) ? options : { ...options, signal });
+  const reading: ExchangeSession = {
+    kind: session.kind,
+    ...clockOf(session),
+    invoke: (cmdlet, parameters, options) => {
+      if (!isWriteCmdlet(cmdlet) && signal.aborted) return Promise.reject(new InterruptedRead(cmdlet));
+      return session.invoke(cmdlet, parameters, add(cmdlet, options));
+    },
+    stream: (cmdlet, parameters, options) => {
+      if (!isWriteCmdlet(cmdlet) && signal.aborted) throw new InterruptedRead(cmdlet);
+      return session.stream(cmdlet, parameters, add(cmdlet, options));
+    },
+    close: () => session.close(),
+  };
+  return { ...ctx, session: reading };
+}
+
+class InterruptedRead extends Error {
+  constructor(cmdlet: string) {
+    super(`${cmdlet} was not started: the run was interrupted`);
+    this.name = 'InterruptedRead';
+  }
+}
+
+/** The refusal for a stop that came before any write: exit 4, and the truth that nothing was written. */
+export function interruptedBeforeWriting(): RefusedError {
+  return new RefusedError('interrupted while reading; nothing was written', 'interrupted');
 }

@@ -19,7 +19,7 @@ import type { PlaybookSource } from './playbook-source.js';
 import { readBack } from './readback.js';
 import { rollbackCandidates, rollbackSteps, sameValue } from './rollback.js';
 import { onDevice } from './run-plan.js';
-import { guardWrite, writeCounter, writeJournaled, type WriteRunOptions } from './run-apply.js';
+import { guardWrite, interruptedBeforeWriting, withReadSignal, writeCounter, writeJournaled, type WriteRunOptions } from './run-apply.js';
 import { RUN_FILES } from './rundir.js';
 import { readSavedPlan } from './saved-plan.js';
 import type { ApplyReport, PlanDocument } from './types.js';
@@ -50,9 +50,20 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
   });
   try {
     const candidates = rollbackCandidates(records, options.runDir);
+    const signal = options.signal;
+    const reading = withReadSignal(run.newContext(signal), signal).session;
     const readCurrent = async () => {
       const current = new Map<string, PsValue | undefined>();
-      for (const { change } of candidates.items) current.set(change.id, await readBack(run.session, change.call));
+      for (const { change } of candidates.items) {
+        if (signal?.aborted) throw interruptedBeforeWriting();
+        // A read that fails leaves the value unknown (undefined): rollbackSteps writes the undo anyway.
+        const value = await readBack(reading, change.call).catch((error: unknown) => {
+          if (signal?.aborted) throw interruptedBeforeWriting();
+          emitter.emit('warning', `${change.target} ${change.property}: cannot read the current value (${error instanceof Error ? error.message : String(error)})`);
+          return undefined;
+        });
+        current.set(change.id, value);
+      }
       return current;
     };
     const current = await readCurrent();
@@ -71,13 +82,21 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
     };
     options.showPlan?.(plan);
     await guardWrite(plan, { yes: options.yes, ...(options.confirm ? { confirm: options.confirm } : {}), approved: false }, emitter);
+    if (signal?.aborted) throw interruptedBeforeWriting();
     const continueOnError = Object.fromEntries(steps.map((s) => [s.stepId, true]));
     return await writeJournaled(plan, null, run, counting.total, { ...options, continueOnError, kind: 'rollback', undoes: options.runDir }, emitter, async () => {
-      const ctx = run.newContext();
+      const ctx = withReadSignal(run.newContext(signal), signal);
       const findings: Finding[] = [];
       for (const { change } of candidates.items) {
-        const value = await readBack(ctx.session, change.call);
         const subject = `${change.target} ${change.property}`;
+        let value: PsValue | undefined;
+        try {
+          value = await readBack(ctx.session, change.call);
+        } catch (error) {
+          // Rollback cannot tell whether the value is back: that is a failing check (non-zero exit).
+          findings.push({ stepId: change.stepId, check: 'restored', status: 'fail', subject, message: `cannot be re-read (${error instanceof Error ? error.message : String(error)}); expected ${show(change.after)}: check it by hand` });
+          continue;
+        }
         findings.push(
           value === undefined
             ? { stepId: change.stepId, check: 'restored', status: 'warn', subject, message: `cannot be re-read; expected ${show(change.after)}` }

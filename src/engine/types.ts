@@ -49,6 +49,8 @@ export interface ChangeResult {
   durationMs: number;
   warnings: string[];
   result?: PsValue;
+  /** The write's reply was lost and the value was read back to find out (journal.ts ReadBackRecord). */
+  readBack?: { verdict: 'applied' | 'not-applied' | 'unknown'; value?: PsValue; error?: string };
 }
 
 export interface VerifyReport {

@@ -159,6 +159,13 @@ export function renderApplyMarkdown(report: ApplyReport): string {
     header(`Apply: ${plan.playbook.name}`, plan.playbook, plan.tenant, plan.createdAt, [['Run directory', report.runDir]]),
     `**${applied} applied, ${failed} failed, ${skipped} skipped**${report.interrupted ? ' (interrupted)' : ''}.`,
   ];
+  if (report.interrupted) {
+    parts.push(
+      plan.kind === 'rollback'
+        ? 'Interrupted: run the same rollback again to finish.'
+        : `Interrupted: run apply again to finish, or \`exo-playbook rollback ${report.runDir}\` to undo.`,
+    );
+  }
   if (report.results.length > 0) parts.push(resultsBlock(report.results));
   if (report.verify) {
     const v = report.verify;

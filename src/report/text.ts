@@ -139,7 +139,18 @@ export function renderApplyText(report: ApplyReport, options: TextOptions): stri
   if (report.verify) {
     lines.push('', renderVerifyText(report.verify, options).trimEnd());
   } else if (report.interrupted) {
-    lines.push('', 'Not verified: the run was interrupted. The journal says which writes happened; `exo-playbook rollback` can undo them.');
+    lines.push(
+      '',
+      report.plan.kind === 'rollback'
+        ? 'Not verified: the rollback was interrupted. Run the same rollback again to finish.'
+        : `Not verified: the run was interrupted. Run apply again to finish, or rollback ${report.runDir} to undo.`,
+    );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** True when renderPlanText (at its default length) shortened some list: the plan shown is not all of it. */
+export function planTextIsCut(plan: PlanDocument, maxListed = DEFAULT_MAX): boolean {
+  const long = (n: number) => n > maxListed;
+  return long(plan.risks.length) || plan.steps.some((s) => long(s.changes.length) || long(s.inDesiredState.length) || long(s.risks.length) || (s.tables ?? []).some((t) => long(t.rows.length)));
 }

@@ -34,9 +34,22 @@ describe('apply on a terminal', () => {
     const code = await run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs'], t.io);
     expect(code).toBe(4);
     expect(t.out()).toContain('Organization  SmtpClientAuthenticationDisabled  $false -> $true');
-    expect(t.err()).toContain('Apply 6 changes to contoso.onmicrosoft.com? [y/N]');
+    // The question states the impact and the target (issue 10 point 8).
+    expect(t.err()).toContain(
+      `Turn SMTP AUTH off for the organization (6 mailboxes follow it), keep it for 1 allowlisted mailbox, reset 4 stray overrides. Target: SIMULATED tenant ${w.state} (contoso.onmicrosoft.com). Apply these 6 changes? [y/N]`,
+    );
+    expect(t.err()).not.toContain('The plan above is shortened');
     expect(t.err()).toContain('not confirmed');
     expect(w.readState()).toEqual(before);
+  });
+
+  it('with --format json (no plan shown) the question says where to read the plan first', async () => {
+    const w = new EngineWorkspace();
+    workspaces.push(w);
+    const t = ttyIO(w, 'n\n');
+    const code = await run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--format', 'json'], t.io);
+    expect(code).toBe(4);
+    expect(t.err()).toContain(`No plan is shown with --format json. To see all of it before answering, run in another terminal: exo-playbook plan ${w.playbook} --target sim:${w.state} --format markdown`);
   });
 
   it('asks; "y" applies (exit 0)', async () => {
@@ -47,5 +60,21 @@ describe('apply on a terminal', () => {
     expect(code, t.err()).toBe(0);
     expect(w.readState().transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
     expect(t.out()).toContain('Apply result: 6 applied, 0 failed, 0 skipped');
+  });
+});
+
+describe('rollback on a terminal', () => {
+  it('asks with the target named; "n" refuses with exit 4 and restores nothing', async () => {
+    const w = new EngineWorkspace();
+    workspaces.push(w);
+    const applied = ttyIO(w, 'y\n');
+    expect(await run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs'], applied.io), applied.err()).toBe(0);
+    const after = w.readState();
+    const runDir = applied.out().match(/Run directory: (\S+)/)![1]!;
+    const t = ttyIO(w, 'n\n');
+    const code = await run(['rollback', runDir, '--runs-dir', 'runs'], t.io);
+    expect(code).toBe(4);
+    expect(t.err()).toContain(`Roll back 6 changes (restore the values before the run). Target: SIMULATED tenant ${w.state} (contoso.onmicrosoft.com). Roll back? [y/N]`);
+    expect(w.readState()).toEqual(after);
   });
 });

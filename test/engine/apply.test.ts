@@ -80,6 +80,18 @@ describe('applyPlan', () => {
     expect(records.filter((r) => r.type === 'after').map((r) => (r as { outcome: string }).outcome)).toEqual(['applied', 'failed', 'applied']);
   });
 
+  it('a write whose reply was lost in transit (a timeout) is never journaled failed: it is read back, here unknown', async () => {
+    const session = fakeSession({ a: null, b: null });
+    // Set-Value has no Get counterpart the engine knows, so the read-back cannot tell.
+    session.failNext('a', 5, 'The operation has timed out.');
+    const { results, records } = await run(session, [{ id: 's1', values: { a: false, b: false } }]);
+    expect(results.map((r) => [r.target, r.status])).toEqual([['a', 'failed'], ['b', 'applied']]);
+    expect(results[0]!.error).toMatch(/timed out.*outcome unknown: Set-Value cannot be read back \(rollback re-reads it\)/);
+    const afters = records.filter((r): r is Extract<JournalRecord, { type: 'after' }> => r.type === 'after');
+    expect(afters.map((r) => r.outcome)).toEqual(['unknown', 'applied']);
+    expect(afters[0]!.readBack).toEqual({ verdict: 'unknown', error: 'Set-Value cannot be read back' });
+  });
+
   it('a step with a failure stops later steps unless it says continueOnError', async () => {
     const session = fakeSession({ a: null, b: null });
     session.failNext('a', 1, 'boom');

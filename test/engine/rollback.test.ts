@@ -25,7 +25,7 @@ function before(id: string, from: PsValue, to: PsValue): JournalRecord {
     undo: { cmdlet: 'Set-CASMailbox', parameters: { Identity: id, SmtpClientAuthenticationDisabled: from } },
   };
 }
-function after(id: string, outcome: 'applied' | 'failed'): JournalRecord {
+function after(id: string, outcome: 'applied' | 'failed' | 'unknown'): JournalRecord {
   seq += 1;
   return { seq, at: 't', type: 'after', changeId: id, outcome, attempts: 1, durationMs: 1, warnings: [] };
 }
@@ -33,23 +33,42 @@ function after(id: string, outcome: 'applied' | 'failed'): JournalRecord {
 describe('rollbackCandidates', () => {
   const records = [before('a', null, false), after('a', 'applied'), before('b', false, null), after('b', 'failed'), before('c', true, null), after('c', 'applied'), before('d', false, null)];
 
-  it('undoes applied writes and writes with only a "before", newest first, never failed ones; $null exactly', () => {
+  it('considers every journaled write, newest first (failed ones too: current values decide); $null exactly', () => {
     const { items } = rollbackCandidates(records, 'runs/r1');
     expect(items.map((i) => [i.change.target, i.known, i.change.call.parameters.SmtpClientAuthenticationDisabled])).toEqual([
       ['d', false, false],
       ['c', true, true],
+      ['b', false, false],
       ['a', true, null],
     ]);
-    expect(items[2]!.change.after).toBeNull();
+    expect(items[3]!.change.after).toBeNull();
     expect(items[0]!.change.reason).toMatch(/no "after" record/);
   });
 
   it('with current values: skips what is already restored, writes the rest', () => {
     const candidates = rollbackCandidates(records, 'runs/r1');
-    // d's interrupted write never happened (still $false); c is $null as the run left it; a cannot be read.
-    const steps = rollbackSteps(candidates, new Map<string, PsValue | undefined>([['d', false], ['c', null], ['a', undefined]]));
+    // d's interrupted write never happened (still $false); c is $null as the run left it; b's failed
+    // write did not happen (still $false); a cannot be read.
+    const steps = rollbackSteps(candidates, new Map<string, PsValue | undefined>([['d', false], ['c', null], ['b', false], ['a', undefined]]));
     expect(steps[0]!.changes.map((c) => c.target)).toEqual(['c', 'a']);
     expect(steps[0]!.inDesiredState[0]).toMatch(/^d .* already \$false/);
+    expect(steps[0]!.inDesiredState[1]).toMatch(/^b .* already \$false \(the failed write did not happen/);
+  });
+
+  it('restores a failed or unknown write that did reach the tenant (its value differs from the before-value)', () => {
+    const journal = [before('u', false, true), after('u', 'unknown'), before('f', null, false), after('f', 'failed')];
+    const steps = rollbackSteps(rollbackCandidates(journal, 'r'), new Map<string, PsValue | undefined>([['u', true], ['f', false]]));
+    expect(steps[0]!.changes.map((c) => [c.target, c.before, c.after])).toEqual([
+      ['f', false, null],
+      ['u', true, false],
+    ]);
+    expect(steps[0]!.changes[1]!.reason).toMatch(/journaled this write as unknown/);
+  });
+
+  it('an unknown write whose value cannot be read is restored anyway, with a warning that says so', () => {
+    const steps = rollbackSteps(rollbackCandidates([before('u', false, true), after('u', 'unknown')], 'r'), new Map([['u', undefined]]));
+    expect(steps[0]!.changes.map((c) => c.target)).toEqual(['u']);
+    expect(steps[0]!.risks[0]!.message).toMatch(/cannot be read, and the journal says the write was unknown/);
   });
 
   it('flags a value someone changed since the run, and still restores it', () => {

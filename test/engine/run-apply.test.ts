@@ -1,13 +1,14 @@
 /**
  * runApply in-process with fake dependencies: the exit code decisions after apply.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyExitCode } from '../../src/cli/apply.js';
 import { runApply } from '../../src/engine/run-apply.js';
-import { RefusedError } from '../../src/errors.js';
+import { RefusedError, SessionError } from '../../src/errors.js';
+import { readJournal } from '../../src/engine/journal.js';
 import { fakeApplyOptions, fakeSession, type FakeSession } from './fakes.js';
 
 let dirs: string[] = [];
@@ -50,12 +51,38 @@ describe('runApply outcomes', () => {
   });
 
   it('an interrupted run maps to RefusedError guard "interrupted" (exit 4)', async () => {
-    const { options } = setup(fakeSession({ a: null }), { a: false });
+    const { options } = setup(fakeSession({ a: null, b: null }), { a: false, b: false });
+    const controller = new AbortController();
+    // Interrupted once the first write started: that write finishes, the second never starts.
+    const report = await runApply({ ...options, signal: controller.signal, sinks: [{ emit: (e) => void (e.type === 'change-start' && controller.abort()) }] });
+    expect(report.interrupted).toBe(true);
+    expect(report.summary).toEqual({ applied: 1, failed: 0, skipped: 1 });
+    expect(() => applyExitCode(report)).toThrow(RefusedError);
+  });
+
+  it('interrupted while reading: refused (exit 4), nothing written, no run directory', async () => {
+    const session = fakeSession({ a: null });
+    const { options } = setup(session, { a: false });
     const controller = new AbortController();
     controller.abort();
-    const report = await runApply({ ...options, signal: controller.signal });
-    expect(report.interrupted).toBe(true);
-    expect(() => applyExitCode(report)).toThrow(RefusedError);
+    await expect(runApply({ ...options, signal: controller.signal })).rejects.toMatchObject({ guard: 'interrupted', exitCode: 4, message: expect.stringMatching(/nothing was written/) });
+    expect(session.calls.filter((c) => c.cmdlet.startsWith('Set-'))).toEqual([]);
+    expect(existsSync(join(options.runsDir))).toBe(false);
+  });
+
+  it('a read that fails during the verify after apply still leaves the journal with its end record', async () => {
+    const session = fakeSession({ a: null });
+    const invoke = session.invoke.bind(session);
+    session.invoke = async (cmdlet, parameters) => {
+      if (cmdlet === 'Get-All' && session.calls.some((c) => c.cmdlet === 'Set-Value')) throw new SessionError('the connection was lost');
+      return invoke(cmdlet, parameters);
+    };
+    const { options } = setup(session, { a: false });
+    await expect(runApply(options)).rejects.toThrow(/the connection was lost/);
+    const [runDir] = readdirSync(options.runsDir);
+    const records = readJournal(join(options.runsDir, runDir!, 'journal.jsonl'));
+    expect(records.map((r) => r.type)).toEqual(['run-start', 'before', 'after', 'run-end']);
+    expect(records.at(-1)).toMatchObject({ type: 'run-end', summary: { applied: 1, failed: 0, skipped: 0 }, error: expect.stringContaining('the connection was lost') });
   });
 
   it('a compliant tenant gets zero write calls and still a run directory with the journal', async () => {

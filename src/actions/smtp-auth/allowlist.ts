@@ -94,7 +94,8 @@ export function planAllowlist(input: PlanInput<AllowlistWith, SmtpAuthState>): S
       blocking: false,
     });
   }
-  plan.data = { allowlisted: [...allowlisted], totalMailboxes: observed.totalMailboxes };
+  // followingOrganization: mailboxes whose switch is $null before the plan (the confirmation prompt counts from it).
+  plan.data = { allowlisted: [...allowlisted], totalMailboxes: observed.totalMailboxes, followingOrganization: observed.totalMailboxes - observed.overrides.length };
   return plan;
 }
 

@@ -130,7 +130,9 @@ export class PwshSession implements ExchangeSession {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.queue.catch(() => undefined);
-    if (this.connected && this.host && !this.host.exited) {
+    // A host killed under a cancelled or timed-out call is gone: never start a fresh one (and sign in
+    // again) only to sign out.
+    if (this.connected && this.host && !this.host.exited && !this.host.killed) {
       await this.run('Disconnect-ExchangeOnline', {}, { timeoutMs: 10_000 }, collector().sink).catch(() => undefined);
     }
     this.closed = true;

@@ -16,6 +16,13 @@ export function injectFault(faults: SimFaults, call: number, cmdlet: string): vo
   if (faults.transientEveryN && call % faults.transientEveryN === 0) throw new CmdletFailure(cmdlet, serverBusy(cmdlet));
 }
 
+/** faults.crashAfterCall: the call's change is saved, then its reply is lost (the session died). */
+export function injectLostReply(faults: SimFaults, call: number, cmdlet: string, changed: boolean): void {
+  if (changed && faults.crashAfterCall !== undefined && call === faults.crashAfterCall) {
+    throw new SessionError(`the simulated Exchange session crashed after ${cmdlet} ran (call ${call}, faults.crashAfterCall); its reply was lost, the next call starts a new session`);
+  }
+}
+
 /** Waits `ms`, failing like a timed-out or cancelled call would. */
 export async function simulateLatency(ms: number, cmdlet: string, timeoutMs?: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) throw new SessionError(`${cmdlet} was cancelled`);

@@ -25,7 +25,7 @@ import {
 } from '../session.js';
 import { findCmdlet, SIMULATED_CMDLETS } from './cmdlets/index.js';
 import type { CmdletContext } from './cmdlets/context.js';
-import { injectFault, simulateLatency } from './faults.js';
+import { injectFault, injectLostReply, simulateLatency } from './faults.js';
 import { bindParameters } from './parameters.js';
 import { commandNotFound } from './records.js';
 import { ChangeLog, shouldFold, type TenantChange } from './change-log.js';
@@ -172,6 +172,7 @@ export class SimulatedSession implements ExchangeSession {
     } finally {
       if (changes.length > 0) await this.save(changes);
     }
+    injectLostReply(tenant.state.faults ?? {}, call, cmdlet, changes.length > 0);
   }
 
   /** Logs one call's changes, and folds the log into the file when it has grown long. */

@@ -71,6 +71,9 @@ export interface SimFaults {
   transientEveryN?: number;
   /** The Nth call crashes the session (pwsh: the process exits; simulator: SessionError). */
   crashOnCall?: number;
+  /** The Nth call runs and its change is saved, then the session dies before it answers (a reply lost
+   * after Exchange committed the write). Only a call that changed the tenant dies this way. */
+  crashAfterCall?: number;
 }
 
 export interface TenantState {

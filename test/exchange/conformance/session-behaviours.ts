@@ -238,6 +238,17 @@ export function defineSessionBehaviours(backend: Backend): void {
       expect((await s.invoke('Get-TransportConfig')).objects).toHaveLength(1);
     });
 
+    it('crashAfterCall: the write is saved, then its reply is lost with a SessionError; the next call sees it', async () => {
+      const s = await open((state) => (state.faults = { crashAfterCall: 2 }));
+      expect((await s.invoke('Get-TransportConfig')).objects[0]).toMatchObject({ SmtpClientAuthenticationDisabled: false });
+      const error = await s.invoke('Set-TransportConfig', { SmtpClientAuthenticationDisabled: true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(SessionError);
+      expect((await s.invoke('Get-TransportConfig')).objects[0]).toMatchObject({ SmtpClientAuthenticationDisabled: true });
+    });
+
     it('rejects an unknown parameter with PowerShell\'s binder error', async () => {
       const s = await open();
       const failure = await failureOf(s.invoke('Get-User', { NoSuchParameter: 'x' }));
