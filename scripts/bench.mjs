@@ -70,6 +70,16 @@ function timed(command, args, env) {
   });
 }
 
+/** Resident bytes of a process and its descendants (Linux /proc; 0 elsewhere). */
+async function treeRss(pid) {
+  if (!pid) return 0;
+  const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  let total = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+  const children = await fs.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  for (const child of children.split(/\s+/).filter(Boolean)) total += await treeRss(Number(child));
+  return total;
+}
+
 // --- 1. per-call overhead ---------------------------------------------------------------------
 if (want('per-call')) {
   const calls = Number(argv.calls ?? (quick ? 100 : 500));
@@ -149,10 +159,9 @@ if (want('bulk')) {
       let count = 0;
       for await (const object of session.stream('Get-EXOCASMailbox', bulk, { select })) {
         if (object) count++;
-        if (count % 5000 === 0) {
+        if (count % 1000 === 0) {
           cliRss = Math.max(cliRss, process.memoryUsage().rss);
-          const status = await fs.readFile(`/proc/${session.pid}/status`, 'utf8').catch(() => '');
-          hostRss = Math.max(hostRss, Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
+          hostRss = Math.max(hostRss, await treeRss(session.pid));
         }
       }
       bridge.push(performance.now() - t0);

@@ -188,6 +188,7 @@ function Invoke-Request([System.Text.Json.JsonElement]$Request) {
     $select = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
     foreach ($name in $field.Value.EnumerateArray()) { if ($name.ValueKind -eq 'String') { [void]$select.Add($name.GetString()) } }
   }
+  $names = if ($null -ne $select) { [string[]]@($select) } else { $null }
   $batch = [System.Collections.Generic.List[object]]::new()
   $clock = [System.Diagnostics.Stopwatch]::StartNew()
 
@@ -212,7 +213,20 @@ function Invoke-Request([System.Text.Json.JsonElement]$Request) {
         else {
           if ($batch.Count -eq 0) { $clock.Restart() }
           $base = if ($null -eq $item) { $null } else { $item.psobject.BaseObject }
-          if ($base -is [System.Management.Automation.PSCustomObject]) { $batch.Add((ConvertFrom-PropertyBag $item 0 $select)) }
+          if ($null -ne $names -and $base -is [System.Management.Automation.PSCustomObject]) {
+            # Inline, no function call: by name, only the selected properties (the common bulk-read case).
+            $table = [System.Collections.Generic.Dictionary[string, object]]::new()
+            $props = $item.psobject.Properties
+            foreach ($name in $names) {
+              $prop = $props[$name]
+              if ($null -eq $prop) { continue }
+              $value = $prop.Value
+              if ($null -eq $value -or $value -is [string] -or $value -is [bool] -or $value -is [int] -or $value -is [string[]]) { $table[$prop.Name] = $value }
+              else { $table[$prop.Name] = ConvertTo-PlainData $value 1 }
+            }
+            $batch.Add($table)
+          }
+          elseif ($base -is [System.Management.Automation.PSCustomObject]) { $batch.Add((ConvertFrom-PropertyBag $item 0 $select)) }
           else { $batch.Add((ConvertTo-PlainData $item)) }
           if ($batch.Count -ge $script:BatchSize -or $clock.ElapsedMilliseconds -ge $script:BatchMs) { Send-Batch $id $batch $clock }
         }
