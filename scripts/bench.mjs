@@ -7,8 +7,12 @@
 //     pwsh + the stub module (goal ≤ 1.10×);
 //  5. `apply --concurrency 3` vs `--concurrency 1` at 300 ms per call, through pwsh + stub and on the
 //     simulator (goal ≥ 2.5×).
+//  0. host start through the .NET tool's launcher (pwsh → dotnet pwsh.dll, two processes) against
+//     `dotnet pwsh.dll` run directly (what the bridge does), alternated, median of --starts (default 7);
+//     only when pwsh is the .NET tool launcher.
 // Benchmarks report; they never fail CI. Needs `npm run build` (imports dist/) and a pwsh.
-// Usage: npm run bench [-- --quick] [--only per-call,per-write,bulk,apply,concurrency] [--rounds 1]
+// Usage: npm run bench [-- --quick] [--only starts,per-call,per-write,bulk,apply,concurrency] [--rounds 1]
+//        [--starts 7] [--starts-only]
 import { spawn } from 'node:child_process';
 import { $, argv, fs, os, path } from 'zx';
 
@@ -27,7 +31,7 @@ if (!(await fs.pathExists(dist('exchange', 'pwsh', 'session.js')))) {
 }
 const { PwshSession } = await import(dist('exchange', 'pwsh', 'session.js'));
 const { SimulatedSession } = await import(dist('exchange', 'simulator', 'session.js'));
-const { findPwsh } = await import(dist('exchange', 'find-pwsh.js'));
+const { findPwsh, resolvePwshCommand } = await import(dist('exchange', 'find-pwsh.js'));
 const { generateTenant } = await import(dist('exchange', 'simulator', 'generate.js'));
 const pwsh = findPwsh()?.path;
 if (!pwsh) {
@@ -78,6 +82,36 @@ async function treeRss(pid) {
   const children = await fs.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
   for (const child of children.split(/\s+/).filter(Boolean)) total += await treeRss(Number(child));
   return total;
+}
+
+// --- 0. host start: launcher vs direct ------------------------------------------------------
+if (want('starts') || argv['starts-only']) {
+  const direct = resolvePwshCommand(pwsh);
+  if (direct.toolDll) {
+    const env = { EXO_PLAYBOOK_STUB_STATE: await writeTenant(generateTenant({ mailboxes: 50, seed: 1 })) };
+    const startsN = Number(argv.starts ?? (quick ? 3 : 7));
+    const viaLauncher = [];
+    const viaDirect = [];
+    for (let r = 0; r < startsN; r++) {
+      for (const [command, out] of [
+        [{ command: pwsh, args: [] }, viaLauncher],
+        [direct, viaDirect],
+      ]) {
+        const t0 = performance.now();
+        const session = await PwshSession.start({ pwshPath: pwsh, command, modulePaths: [modules], env });
+        out.push(performance.now() - t0);
+        await session.close();
+      }
+    }
+    say(
+      `host start (spawn → module imported), median of ${startsN}, load average ${os.loadavg()[0].toFixed(2)}: ` +
+        `through the launcher ${median(viaLauncher).toFixed(0)} ms, dotnet pwsh.dll directly ${median(viaDirect).toFixed(0)} ms`,
+    );
+  }
+  if (argv['starts-only']) {
+    await fs.remove(dir);
+    process.exit(0);
+  }
 }
 
 // --- 1. per-call overhead ---------------------------------------------------------------------

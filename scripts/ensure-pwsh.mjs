@@ -1,103 +1,56 @@
 #!/usr/bin/env zx
-// Make sure a PowerShell 7 is available for the bridge and its tests (`npm test` runs this first).
-// Lookup (same as src/exchange/find-pwsh.ts): $EXO_PLAYBOOK_PWSH, `pwsh` on PATH, .tools/pwsh/pwsh.
-// When none is found and `dotnet` is there: install PowerShell as a .NET tool into .tools/pwsh
-// (7.6.x, then 7.5.x rolled forward); if the package feed has neither, build the engine host
-// (scripts/pwsh-host: System.Management.Automation 7.6.9 behind a pwsh-compatible command line).
-// docs/PWSH-BRIDGE.md explains the engine host and what it lacks.
+// Make sure the PowerShell the bridge and its tests run is the pinned one (`npm test` runs this first).
+// The pin: package.json "config": { "pwshVersion": ... }, one exact version of the `PowerShell` .NET
+// tool. Tests and CI accept that minor version (7.6.x) and nothing else.
+// Lookup (same as src/exchange/find-pwsh.ts): $EXO_PLAYBOOK_PWSH, .tools/pwsh/pwsh, `pwsh` on PATH.
+//  - $EXO_PLAYBOOK_PWSH set: it must be PowerShell 7.6.x, else this fails (exit 1).
+//  - .tools/pwsh/VERSION records the pinned version: nothing to do (nothing is started).
+//  - otherwise, with `dotnet`: `dotnet tool install PowerShell --version <pin> --tool-path .tools/pwsh`.
+//  - no dotnet: a `pwsh` on PATH is used when it is 7.6.x; else fail under CI=true (warn elsewhere).
 import { $, fs, path, which } from 'zx';
 
 $.quiet = true;
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const pinned = JSON.parse(await fs.readFile(path.join(root, 'package.json'), 'utf8')).config?.pwshVersion;
+if (!/^\d+\.\d+\.\d+$/.test(pinned ?? '')) {
+  console.error('ensure-pwsh: package.json needs "config": { "pwshVersion": "<major.minor.patch>" }.');
+  process.exit(1);
+}
+const series = pinned.split('.').slice(0, 2).join('.');
 const toolDir = path.join(root, '.tools', 'pwsh');
 const toolPwsh = path.join(toolDir, process.platform === 'win32' ? 'pwsh.exe' : 'pwsh');
 const versionFile = path.join(toolDir, 'VERSION');
-const hostProject = path.join(root, 'scripts', 'pwsh-host');
+const recorded = `PowerShell ${pinned} (dotnet tool)`;
 
 async function isExecutable(p) {
   try {
     await fs.access(p, fs.constants.X_OK);
-    return true;
+    return (await fs.stat(p)).isFile();
   } catch {
     return false;
   }
 }
 
+/** $PSVersionTable.PSVersion of a pwsh, or undefined when it does not run. */
 async function versionOf(pwsh) {
   const r = await $`${pwsh} -NoLogo -NoProfile -NonInteractive -Command ${'$PSVersionTable.PSVersion.ToString()'}`.nothrow();
-  return r.exitCode === 0 ? r.stdout.trim() : `unknown (exit ${r.exitCode})`;
+  const text = r.stdout.trim().split('\n').pop()?.trim() ?? '';
+  return r.exitCode === 0 && /^\d+\.\d+/.test(text) ? text : undefined;
 }
 
-async function found() {
-  const fromEnv = process.env.EXO_PLAYBOOK_PWSH;
-  if (fromEnv && (await isExecutable(fromEnv))) return { path: fromEnv, source: '$EXO_PLAYBOOK_PWSH' };
-  const onPath = await which('pwsh', { nothrow: true });
-  if (onPath) return { path: onPath, source: 'PATH' };
-  if (await isExecutable(toolPwsh)) return { path: toolPwsh, source: '.tools/pwsh' };
-  return undefined;
-}
+const inSeries = (version) => version === series || version.startsWith(`${series}.`);
 
-/** The engine host is ours: rebuild it when its sources are newer than the build. */
-async function engineHostIsStale() {
-  if (!(await fs.pathExists(versionFile))) return false;
-  if (!(await fs.readFile(versionFile, 'utf8')).includes('engine')) return false;
-  const built = (await fs.stat(toolPwsh)).mtimeMs;
-  for (const name of ['Program.cs', 'pwsh-host.csproj']) {
-    if ((await fs.stat(path.join(hostProject, name))).mtimeMs > built) return true;
-  }
-  return false;
+function refuse(pwsh, from, version) {
+  console.error(
+    `ensure-pwsh: ${pwsh} (${from}) is ${version === undefined ? 'not a working PowerShell' : `PowerShell ${version}`}; ` +
+      `exo-playbook is tested with PowerShell ${series}.x only (pinned: ${pinned}). ` +
+      `Point EXO_PLAYBOOK_PWSH at a PowerShell ${series}, or unset it so that \`npm run ensure-pwsh\` installs ${pinned} into .tools/pwsh.`,
+  );
+  process.exit(1);
 }
-
-const existing = await found();
-if (existing && !(existing.source === '.tools/pwsh' && (await engineHostIsStale()))) {
-  const description =
-    existing.source === '.tools/pwsh' && (await fs.pathExists(versionFile))
-      ? (await fs.readFile(versionFile, 'utf8')).trim()
-      : `PowerShell ${await versionOf(existing.path)}`;
-  console.log(`ensure-pwsh: ${existing.path} (${existing.source}): ${description}`);
-  process.exit(0);
-}
-
-const dotnet = await which('dotnet', { nothrow: true });
-if (!dotnet) fail('no pwsh found and no `dotnet` to install one with.');
-
-await fs.ensureDir(toolDir);
-for (const [version, env] of [
-  ['7.6.*', {}],
-  ['7.5.*', { DOTNET_ROLL_FORWARD: 'Major' }],
-]) {
-  console.log(`ensure-pwsh: trying \`dotnet tool install PowerShell --version ${version}\`...`);
-  const r = await $({ env: { ...process.env, ...env } })`${dotnet} tool install PowerShell --version ${version} --tool-path ${toolDir}`.nothrow();
-  if (r.exitCode === 0 && (await isExecutable(toolPwsh))) {
-    const v = await versionOf(toolPwsh);
-    const description = `PowerShell ${v} (dotnet tool)`;
-    await fs.writeFile(versionFile, `${description}\n`);
-    console.log(`ensure-pwsh: installed ${toolPwsh}: ${description}`);
-    process.exit(0);
-  }
-  console.log(`ensure-pwsh: not available (${(r.stderr || r.stdout).trim().split('\n')[0]})`);
-}
-
-console.log('ensure-pwsh: building the PowerShell engine host from scripts/pwsh-host...');
-// ReadyToRun (precompiled) halves the host's start time, which every PwshSession pays; it needs the
-// crossgen package from the feed, so a plain (JIT) build is the fallback.
-const rid = `${process.platform === 'darwin' ? 'osx' : process.platform === 'win32' ? 'win' : 'linux'}-${process.arch === 'arm64' ? 'arm64' : 'x64'}`;
-let build = await $`${dotnet} publish ${hostProject} -c Release -o ${toolDir} --nologo -r ${rid} --self-contained false -p:PublishReadyToRun=true`.nothrow();
-if (build.exitCode !== 0) {
-  console.log('ensure-pwsh: ReadyToRun build failed; building without it.');
-  build = await $`${dotnet} publish ${hostProject} -c Release -o ${toolDir} --nologo`.nothrow();
-}
-if (build.exitCode !== 0 || !(await isExecutable(toolPwsh))) {
-  console.error(build.stdout, build.stderr);
-  fail('could not build the engine host (see the output above).');
-}
-const v = await versionOf(toolPwsh);
-const description = `PowerShell engine ${v} host (System.Management.Automation; no Utility/Management modules)`;
-await fs.writeFile(versionFile, `${description}\n`);
-console.log(`ensure-pwsh: installed ${toolPwsh}: ${description}`);
 
 function fail(why) {
-  const message = `ensure-pwsh: ${why} Install PowerShell 7.6 (https://aka.ms/powershell) or set EXO_PLAYBOOK_PWSH.`;
+  const message = `ensure-pwsh: ${why} Install the .NET SDK (then this installs PowerShell ${pinned}), install PowerShell ${series} (https://aka.ms/powershell), or set EXO_PLAYBOOK_PWSH.`;
   if (process.env.CI === 'true') {
     console.error(message);
     process.exit(1);
@@ -105,3 +58,57 @@ function fail(why) {
   console.warn(`${message}\nensure-pwsh: tests that need pwsh will be skipped (outside CI).`);
   process.exit(0);
 }
+
+// 1. An explicit choice is checked, never replaced.
+const fromEnv = process.env.EXO_PLAYBOOK_PWSH;
+if (fromEnv) {
+  if (!(await isExecutable(fromEnv))) refuse(fromEnv, '$EXO_PLAYBOOK_PWSH', undefined);
+  const version = await versionOf(fromEnv);
+  if (version === undefined || !inSeries(version)) refuse(fromEnv, '$EXO_PLAYBOOK_PWSH', version);
+  console.log(`ensure-pwsh: ${fromEnv} ($EXO_PLAYBOOK_PWSH): PowerShell ${version}`);
+  process.exit(0);
+}
+
+// 2. Our own install, recorded at the pinned version: done, without starting anything.
+if ((await isExecutable(toolPwsh)) && (await fs.pathExists(versionFile)) && (await fs.readFile(versionFile, 'utf8')).trim() === recorded) {
+  console.log(`ensure-pwsh: ${toolPwsh} (.tools/pwsh): ${recorded}`);
+  process.exit(0);
+}
+
+// 3. Install the pin (replacing any other version, or an engine host left by an older checkout).
+const dotnet = await which('dotnet', { nothrow: true });
+if (dotnet) {
+  await fs.remove(toolDir);
+  await fs.ensureDir(toolDir);
+  console.log(`ensure-pwsh: dotnet tool install PowerShell --version ${pinned} --tool-path .tools/pwsh`);
+  const r = await $`${dotnet} tool install PowerShell --version ${pinned} --tool-path ${toolDir}`.nothrow();
+  if (r.exitCode !== 0 || !(await isExecutable(toolPwsh))) {
+    fail(`\`dotnet tool install PowerShell --version ${pinned}\` failed: ${(r.stderr || r.stdout).trim().split('\n')[0]}.`);
+  }
+  const version = await versionOf(toolPwsh);
+  if (version !== pinned) fail(`the installed tool reports PowerShell ${version ?? '(does not run)'}, not ${pinned}.`);
+  await fs.writeFile(versionFile, `${recorded}\n`);
+  console.log(`ensure-pwsh: installed ${toolPwsh}: ${recorded}`);
+  process.exit(0);
+}
+
+// 4. No dotnet: an install in .tools/pwsh that is not recorded as the pin (the runtime would pick it
+// before PATH) or a pwsh on PATH will do if it is of the pinned minor version.
+if (await isExecutable(toolPwsh)) {
+  const version = await versionOf(toolPwsh);
+  if (version !== undefined && inSeries(version)) {
+    console.log(`ensure-pwsh: ${toolPwsh} (.tools/pwsh): PowerShell ${version}`);
+    process.exit(0);
+  }
+  fail(`${toolPwsh} is ${version === undefined ? 'not a working PowerShell' : `PowerShell ${version}`}, not ${series}.x, and there is no \`dotnet\` to install ${pinned} with: remove .tools/pwsh.`);
+}
+const onPath = await which('pwsh', { nothrow: true });
+if (onPath) {
+  const version = await versionOf(onPath);
+  if (version !== undefined && inSeries(version)) {
+    console.log(`ensure-pwsh: ${onPath} (PATH): PowerShell ${version}`);
+    process.exit(0);
+  }
+  fail(`\`pwsh\` on PATH (${onPath}) is ${version === undefined ? 'not a working PowerShell' : `PowerShell ${version}`}, not ${series}.x, and there is no \`dotnet\` to install ${pinned} with.`);
+}
+fail('no pwsh found and no `dotnet` to install one with.');

@@ -3,7 +3,7 @@
  */
 import { transportConfigWith } from '../playbook/schema.js';
 import type { z } from 'zod';
-import type { ActionDefinition, Change, Finding, PlanInput, StepPlan } from './types.js';
+import type { ActionDefinition, Change, Finding, JournaledWrite, PlanInput, StepPlan } from './types.js';
 import { readOrganizationDisabled } from './smtp-auth/mailbox-directory.js';
 import { psLiteral } from './smtp-auth/effective.js';
 
@@ -25,21 +25,38 @@ export function planTransportConfig(input: PlanInput<TransportConfigWith, Transp
     plan.inDesiredState.push(`Organization ${PROPERTY} is already ${psLiteral(desired)}`);
     return plan;
   }
-  const change: Change = {
+  plan.changes.push(
+    organizationChange(
+      stepId,
+      before,
+      desired,
+      desired
+        ? 'Turn SMTP AUTH off for the organization; only mailboxes with an explicit $false keep it'
+        : 'Turn SMTP AUTH on for the organization; every mailbox with $null gets it',
+    ),
+  );
+  return plan;
+}
+
+/** The one write builder for the organization's switch, used by plan and by rollback. */
+export function organizationChange(stepId: string, before: boolean, after: boolean, reason: string): Change {
+  return {
     id: `${stepId}:Organization:${PROPERTY}`,
     stepId,
     target: 'Organization',
     property: PROPERTY,
     before,
-    after: desired,
-    reason: desired
-      ? 'Turn SMTP AUTH off for the organization; only mailboxes with an explicit $false keep it'
-      : 'Turn SMTP AUTH on for the organization; every mailbox with $null gets it',
-    call: { cmdlet: 'Set-TransportConfig', parameters: { [PROPERTY]: desired } },
+    after,
+    reason,
+    call: { cmdlet: 'Set-TransportConfig', parameters: { [PROPERTY]: after } },
     undo: { cmdlet: 'Set-TransportConfig', parameters: { [PROPERTY]: before } },
   };
-  plan.changes.push(change);
-  return plan;
+}
+
+/** Rollback: the journaled organization write, inverted through organizationChange. */
+export function invertOrganizationWrite(write: JournaledWrite): Change | null {
+  if (write.property !== PROPERTY || write.target !== 'Organization' || typeof write.before !== 'boolean' || typeof write.after !== 'boolean') return null;
+  return { ...organizationChange(write.stepId, write.after, write.before, `restore ${psLiteral(write.before)}`), id: write.changeId };
 }
 
 export function verifyTransportConfig(input: PlanInput<TransportConfigWith, TransportConfigObserved>): Finding[] {
@@ -70,4 +87,5 @@ export const transportConfigAction: ActionDefinition<TransportConfigWith, Transp
   },
   plan: planTransportConfig,
   verify: verifyTransportConfig,
+  invert: invertOrganizationWrite,
 };

@@ -16,6 +16,11 @@ export interface Change {
   stepId: string;
   /** "Organization" or a mailbox's primary SMTP address, or a job title for searches. */
   target: string;
+  /**
+   * For a mailbox: the immutable id the bulk read returned (Guid). The call names the mailbox by it
+   * (an address can be ambiguous); `target` keeps the address for humans.
+   */
+  targetId?: string;
   property: string;
   before: PsValue;
   after: PsValue;
@@ -31,14 +36,21 @@ export interface Change {
 
 /** Something a plan knows that is not a change: already-desired items, notes, and risks. */
 export interface Risk {
-  kind: 'will-break' | 'quota' | 'warning';
+  /**
+   * will-break: a sender loses SMTP AUTH; no-usage-evidence: the plan takes SMTP AUTH away and no
+   * usage source the run read covers the window; unfinished-search: SMTP AUTH would go off before the
+   * search the run submits has finished (never acceptable); quota; warning.
+   */
+  kind: 'will-break' | 'no-usage-evidence' | 'unfinished-search' | 'quota' | 'warning';
   /** Who or what is affected, e.g. a sender address. */
   subject: string;
   message: string;
   /** For will-break: messages the sender submitted in the usage window. */
   messages?: number;
-  /** True when acceptBreakage (playbook or --accept-breakage) covers it. */
+  /** True when acceptBreakage (playbook or --accept-breakage) covers it, or for no-usage-evidence acceptNoUsageEvidence. */
   accepted?: boolean;
+  /** For will-break: the other addresses of the sender's mailbox (primary, proxies, UPN, alias); acceptance by any of them counts. */
+  addresses?: string[];
   /** A risk that blocks apply unless accepted (exit 4). */
   blocking: boolean;
 }
@@ -109,7 +121,9 @@ export interface ResolvedPlaybookView {
   name: string;
   change?: string | undefined;
   acceptBreakage: string[];
-  steps: { id: string; uses: string; with: unknown }[];
+  /** The playbook accepts taking SMTP AUTH away without usage evidence, and says why. */
+  acceptNoUsageEvidence?: { reason: string } | undefined;
+  steps: { id: string; uses: string; with: unknown; continueOnError?: boolean | undefined }[];
   /**
    * Where a value of the resolved playbook was written, by path (e.g. ['steps', 2, 'with', 'mailboxes', 5]);
    * LoadedPlaybook.locate. Optional: without it, errors name the step instead of a line.
@@ -140,6 +154,23 @@ export interface ActionDefinition<With = unknown, Observed = unknown> {
   apply?(change: Change, ctx: RunContext): Promise<ApplyOutcome>;
   /** Pure: findings from a fresh observation. */
   verify(input: PlanInput<With, Observed>): Finding[];
+  /**
+   * Pure: the change that restores a journaled write's before-value, built by this action's own write
+   * builder from the journal's values only (never from a call text in the file); null when those
+   * values are not a write this action makes. Absent: the action's writes cannot be undone.
+   */
+  invert?(write: JournaledWrite): Change | null;
+}
+
+/** The values of a journaled write rollback may trust: what was changed, from what, to what. */
+export interface JournaledWrite {
+  changeId: string;
+  stepId: string;
+  target: string;
+  targetId?: string | undefined;
+  property: string;
+  before: PsValue;
+  after: PsValue;
 }
 
 /** A check over the whole plan after every step planned (e.g. the SMTP AUTH lockout guard). Pure. */

@@ -11,6 +11,7 @@ import type { Wrap } from './program.js';
 interface DiffOptions {
   git?: string;
   format: 'text' | 'markdown' | 'json';
+  maxChars?: number;
 }
 
 export function registerDiff(program: Command, io: CliIO, wrap: Wrap): void {
@@ -20,6 +21,7 @@ export function registerDiff(program: Command, io: CliIO, wrap: Wrap): void {
     .argument('[files...]', '<old> <new> playbook files, or with --git: paths to limit the search to')
     .option('--git <range>', 'compare playbooks across git revisions: <rev> (against the working tree), <rev>..<rev>, or <base>...<head>')
     .addOption(OPTION_TABLE.format(['text', 'markdown', 'json']))
+    .addOption(OPTION_TABLE.maxChars())
     .addHelpText(
       'after',
       `
@@ -43,9 +45,9 @@ Examples:
         }
         const out =
           options.format === 'json'
-            ? JSON.stringify(report, null, 2) + '\n'
+            ? (await import('../report/json.js')).renderDiffJson(report)
             : options.format === 'markdown'
-              ? (await import('../report/markdown.js')).renderDiffMarkdown(report)
+              ? (await import('../report/markdown.js')).renderDiffMarkdown(report, options.maxChars === undefined ? {} : { budget: options.maxChars })
               : (await import('../diff/render-text.js')).renderDiffText(report);
         io.stdout.write(out);
         return report.changed ? ExitCode.changesOrDrift : ExitCode.ok;

@@ -7,16 +7,17 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultDeps, type EngineDeps } from '../engine/deps.js';
 import { openEventLog } from '../engine/event-log.js';
-import { lineSink } from '../engine/events.js';
 import type { ApplyReport, EventSink, PlanDocument, VerifyReport } from '../engine/types.js';
-import { renderJson } from '../report/json.js';
+import { renderApplyJson, renderJson, renderVerifyJson } from '../report/json.js';
 import { planTextIsCut, renderApplyText, renderPlanText, renderVerifyText } from '../report/text.js';
 import { confirmationQuestion } from '../engine/impact.js';
 import { renderVerifyJunit } from '../report/junit.js';
-import { renderApplyMarkdown, renderPlanMarkdown, renderVerifyMarkdown } from '../report/markdown.js';
+import { renderApplyHtml, renderPlanHtml, renderVerifyHtml } from '../report/html.js';
+import { FULL_MARKDOWN, renderApplyMarkdown, renderPlanMarkdown, renderVerifyMarkdown } from '../report/markdown.js';
 import type { CliIO } from './io.js';
 import { OPTION_TABLE, type OptionName } from './options.js';
-import { stepRunnerFor } from '../engine/progress.js';
+import { lineProgress, listrProgress, progressOnTerminal, stepRunnerFor, type ProgressDisplay } from '../engine/progress.js';
+import type { StepRunner } from '../engine/apply.js';
 import { pruneRuns } from '../engine/retention.js';
 
 /** Adds options from the one option table: a new common option is a one-line change per command. */
@@ -33,6 +34,15 @@ export interface CommonFlags {
   concurrency?: number;
   yes?: boolean;
   acceptBreakage?: string[];
+  acceptNoUsageEvidence?: boolean;
+  /** --max-chars: the markdown budget. */
+  maxChars?: number;
+  /** --workload-identity <appId> (plan, verify). */
+  workloadIdentity?: string;
+}
+
+function markdownBudget(maxChars: number | undefined): { budget?: number } {
+  return maxChars === undefined ? {} : { budget: maxChars };
 }
 
 let depsOverride: EngineDeps | undefined;
@@ -46,47 +56,57 @@ export async function engineDeps(): Promise<EngineDeps> {
 
 export interface Sinks {
   sinks: EventSink[];
+  /** Waits for the progress display to finish drawing: call before writing the report or prompting. */
+  settle(): Promise<void>;
   close(): void;
 }
 
 /**
- * Line-per-event progress on stderr when there is no TTY and the output is text; on a TTY listr2
- * shows progress instead, and json/junit/markdown keep stderr quiet except for errors.
+ * Progress on stderr whatever the format (stdout is only the report): listr2 when stderr is a terminal,
+ * else timestamped lines with heartbeats (src/engine/progress.ts). Plus --log-file.
  */
 export function sinksFor(io: CliIO, flags: CommonFlags, { progress }: { progress: boolean }): Sinks {
   const sinks: EventSink[] = [];
   const closers: (() => void)[] = [];
-  if (progress && !io.interactive && flags.format === 'text') sinks.push(lineSink((line) => io.stderr.write(line)));
+  let display: ProgressDisplay | undefined;
+  if (progress) {
+    display = progressOnTerminal(io.stderr) ? listrProgress(io.stderr as NodeJS.WriteStream) : lineProgress((line) => io.stderr.write(line));
+    sinks.push(display);
+    closers.push(() => display!.close());
+  }
   if (flags.logFile) {
     const log = openEventLog(resolve(io.cwd, flags.logFile));
     sinks.push(log);
     closers.push(() => log.close());
   }
-  return { sinks, close: () => closers.forEach((c) => c()) };
+  return { sinks, settle: () => display?.settle() ?? Promise.resolve(), close: () => closers.forEach((c) => c()) };
 }
 
-export function renderPlan(plan: PlanDocument, format: string, io: CliIO): string {
+export function renderPlan(plan: PlanDocument, format: string, io: CliIO, maxChars?: number): string {
   if (format === 'json') return renderJson(plan);
-  if (format === 'markdown') return renderPlanMarkdown(plan);
+  if (format === 'html') return renderPlanHtml(plan);
+  if (format === 'markdown') return renderPlanMarkdown(plan, markdownBudget(maxChars));
   return renderPlanText(plan, { color: io.color });
 }
 
-export function renderVerify(report: VerifyReport, format: string, io: CliIO): string {
-  if (format === 'json') return renderJson(report);
+export function renderVerify(report: VerifyReport, format: string, io: CliIO, maxChars?: number): string {
+  if (format === 'json') return renderVerifyJson(report);
+  if (format === 'html') return renderVerifyHtml(report);
   if (format === 'junit') return renderVerifyJunit(report);
-  if (format === 'markdown') return renderVerifyMarkdown(report);
+  if (format === 'markdown') return renderVerifyMarkdown(report, markdownBudget(maxChars));
   return renderVerifyText(report, { color: io.color });
 }
 
-export function renderApply(report: ApplyReport, format: string, io: CliIO): string {
-  if (format === 'json') return renderJson(report);
-  if (format === 'markdown') return renderApplyMarkdown(report);
+export function renderApply(report: ApplyReport, format: string, io: CliIO, maxChars?: number): string {
+  if (format === 'json') return renderApplyJson(report);
+  if (format === 'html') return renderApplyHtml(report);
+  if (format === 'markdown') return renderApplyMarkdown(report, markdownBudget(maxChars));
   return renderApplyText(report, { color: io.color });
 }
 
 /** summary.md of a run directory. */
 export function renderSummary(report: ApplyReport): string {
-  return renderApplyMarkdown(report);
+  return renderApplyMarkdown(report, FULL_MARKDOWN);
 }
 
 /** A yes/no question on the terminal; absent without one (then only --yes allows writes). */
@@ -205,9 +225,19 @@ export function interruptOnSigint(io: CliIO): Interrupt {
  * What apply and rollback share: journaled writes under --runs-dir, the plan shown first, the TTY
  * confirmation (or --yes), progress, Ctrl-C, and the device-code prompt on stderr.
  */
-export function writeRunOptions(io: CliIO, flags: CommonFlags & { runsDir: string; concurrency: number }, interrupt: Pick<Interrupt, 'signal' | 'onPhase'>) {
+export function writeRunOptions(
+  io: CliIO,
+  flags: CommonFlags & { runsDir: string; concurrency: number },
+  interrupt: Pick<Interrupt, 'signal' | 'onPhase'>,
+  settle: () => Promise<void> = async () => {},
+) {
   const signal = interrupt.signal;
-  const confirm = confirmFor(io, signal, flags.format);
+  const ask = confirmFor(io, signal, flags.format);
+  // The progress display finishes drawing before the plan is printed, and the plan before the question
+  // is asked or the writes' display starts.
+  let shown: Promise<void> = Promise.resolve();
+  const confirm = ask ? async (plan: PlanDocument) => (await shown, ask(plan)) : undefined;
+  const runner = stepRunnerFor(io.stderr);
   return {
     env: io.env,
     cwd: io.cwd,
@@ -217,9 +247,14 @@ export function writeRunOptions(io: CliIO, flags: CommonFlags & { runsDir: strin
     concurrency: flags.concurrency,
     signal,
     onPhase: interrupt.onPhase,
-    stepRunner: stepRunnerFor(io.interactive, flags.format),
+    stepRunner: (async (tasks) => {
+      await shown;
+      await runner(tasks);
+    }) as StepRunner,
     showPlan: (plan: PlanDocument) => {
-      if (flags.format !== 'json') io.stdout.write(`${renderPlan(plan, flags.format, io)}\n`);
+      if (flags.format === 'json' || flags.format === 'html') return;
+      const text = `${renderPlan(plan, flags.format, io)}\n`;
+      shown = settle().then(() => void io.stdout.write(text));
     },
     renderSummary,
     onDeviceCode: (message: string) => io.stderr.write(`${message}\n`),

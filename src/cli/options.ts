@@ -27,11 +27,27 @@ export const OPTION_TABLE = {
       ...prev,
       ...v.split(',').map((s) => s.trim()).filter(Boolean),
     ]),
+  acceptNoUsageEvidence: () =>
+    new Option(
+      '--accept-no-usage-evidence',
+      'let a plan take SMTP AUTH away although no usage source this run read covers the usage window',
+    ),
   notifyWebhook: () =>
     new Option(
       '--notify-webhook <url|env:NAME>',
       'post a summary to this Teams/Slack incoming webhook on drift or failure; env:NAME reads the URL from the environment (keeps it off the command line)',
     ),
+  workloadIdentity: () =>
+    new Option(
+      '--workload-identity <appId>',
+      'sign in through workload identity federation (e.g. GitHub Actions OIDC: no stored secret) with this app id, instead of tenant.auth',
+    ),
+  maxChars: () =>
+    new Option('--max-chars <n>', 'markdown: at most N characters (default 60000, under a pull-request comment\'s limit); long lists show their first rows').argParser((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 2000) throw new Error('--max-chars must be a whole number of at least 2000');
+      return n;
+    }),
   keepRuns: () =>
     new Option('--keep-runs <n>', 'keep only the newest N run directories of this playbook').argParser((v) => {
       const n = Number(v);

@@ -21,9 +21,9 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
     .command('plan')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: show every change the playbook would make (target, property, before -> after, reason) and what is already as desired');
-  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'logFile']).action(
+  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'acceptNoUsageEvidence', 'logFile', 'maxChars', 'workloadIdentity'], ['text', 'markdown', 'json', 'html']).action(
     wrap(async (file: string, flags: PlanFlags) => {
-      const sinks = sinksFor(io, flags, { progress: false });
+      const sinks = sinksFor(io, flags, { progress: true });
       try {
         const plan = await runPlan({
           deps: await engineDeps(),
@@ -33,12 +33,16 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
           cwd: io.cwd,
           sinks: sinks.sinks,
           acceptBreakage: flags.acceptBreakage ?? [],
+          acceptNoUsageEvidence: flags.acceptNoUsageEvidence === true,
           onDeviceCode: (message) => io.stderr.write(`${message}\n`),
+          ...(flags.workloadIdentity ? { auth: { method: 'workload-identity' as const, appId: flags.workloadIdentity } } : {}),
         });
         if (flags.out) writeFileSync(resolve(io.cwd, flags.out), renderJson(plan), { mode: 0o600 });
-        io.stdout.write(renderPlan(plan, flags.format, io));
+        await sinks.settle();
+        io.stdout.write(renderPlan(plan, flags.format, io, flags.maxChars));
         return plan.summary.changes > 0 ? ExitCode.changesOrDrift : ExitCode.ok;
       } finally {
+        await sinks.settle();
         sinks.close();
       }
     }),

@@ -38,13 +38,15 @@ export function registerRollback(program: Command, io: CliIO, wrap: Wrap): void 
           target: flags.target,
           targetGiven: cmd.getOptionValueSource('target') !== 'default',
           sinks: sinks.sinks,
-          ...writeRunOptions(io, flags, interrupt),
+          ...writeRunOptions(io, flags, interrupt, sinks.settle),
         });
+        await sinks.settle();
         io.stdout.write(renderApply(report, flags.format, io));
         if (flags.keepRuns) await keepNewestRuns(io, resolve(io.cwd, flags.runsDir), `${report.plan.playbook.name}-rollback`, report, flags.keepRuns);
         return { exitCode: applyExitCode(report), outcome: { playbook: report.plan.playbook, tenant: report.plan.tenant, apply: report } };
       } finally {
         interrupt.dispose();
+        await sinks.settle();
         sinks.close();
       }
     })),

@@ -16,10 +16,10 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
     .command('verify')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: check that the tenant matches the playbook (junit output for CI)');
-  withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook'], ['text', 'markdown', 'json', 'junit']).action(
+  withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook', 'maxChars', 'workloadIdentity'], ['text', 'markdown', 'json', 'junit', 'html']).action(
     wrap(async (file: string, flags: CommonFlags & { notifyWebhook?: string }) =>
       notifyAfter({ spec: flags.notifyWebhook, command: 'verify', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
-      const sinks = sinksFor(io, flags, { progress: false });
+      const sinks = sinksFor(io, flags, { progress: true });
       try {
         const report = await runVerify({
           deps: await engineDeps(),
@@ -29,10 +29,13 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
           cwd: io.cwd,
           sinks: sinks.sinks,
           onDeviceCode: (message) => io.stderr.write(`${message}\n`),
+          ...(flags.workloadIdentity ? { auth: { method: 'workload-identity' as const, appId: flags.workloadIdentity } } : {}),
         });
-        io.stdout.write(renderVerify(report, flags.format, io));
+        await sinks.settle();
+        io.stdout.write(renderVerify(report, flags.format, io, flags.maxChars));
         return { exitCode: report.compliant ? ExitCode.ok : ExitCode.changesOrDrift, outcome: { playbook: report.playbook, tenant: report.tenant, verify: report } };
       } finally {
+        await sinks.settle();
         sinks.close();
       }
     })),

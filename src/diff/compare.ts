@@ -17,7 +17,7 @@ export interface DiffSide {
 
 /** Paths whose change a reviewer must look at twice. */
 function isSensitivePath(path: string): boolean {
-  return path === 'tenant' || path.startsWith('tenant.') || path.startsWith('acceptBreakage') || /\.with\.allowWrite$/.test(path);
+  return path === 'tenant' || path.startsWith('tenant.') || path.startsWith('acceptBreakage') || path.startsWith('acceptNoUsageEvidence') || /\.with\.allowWrite$/.test(path);
 }
 
 function same(a: unknown, b: unknown): boolean {
@@ -195,6 +195,8 @@ export function comparePlaybooks(sideA: DiffSide | null, sideB: DiffSide | null)
   changes.push(...settingChanges({ apiVersion: a.apiVersion, name: a.name, description: a.description, change: a.change }, { apiVersion: b.apiVersion, name: b.name, description: b.description, change: b.change }, '', sideA, sideB));
   changes.push(...settingChanges(a.tenant, b.tenant, 'tenant', sideA, sideB));
   changes.push(...addressChanges({ added: 'breakage-accepted', removed: 'breakage-unaccepted' }, 'acceptBreakage', a.acceptBreakage, b.acceptBreakage, sideA, sideB));
+  // Taking SMTP AUTH away without usage evidence is a decision a reviewer must see (sensitive).
+  changes.push(...settingChanges({ acceptNoUsageEvidence: a.acceptNoUsageEvidence ?? null }, { acceptNoUsageEvidence: b.acceptNoUsageEvidence ?? null }, '', sideA, sideB));
 
   const idsA = a.steps.map((s) => s.id);
   const idsB = b.steps.map((s) => s.id);

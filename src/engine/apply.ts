@@ -185,6 +185,7 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
     changeId: change.id,
     stepId: change.stepId,
     target: change.target,
+    ...(change.targetId ? { targetId: change.targetId } : {}),
     property: change.property,
     before: change.before,
     after: change.after,

@@ -7,12 +7,14 @@ import { isAbsolute, resolve } from 'node:path';
 import type { RunContext } from '../actions/types.js';
 import { ALLOWED_CMDLETS, isWriteCmdlet, type ExchangeSession } from '../exchange/session.js';
 import { InputError } from '../errors.js';
+import type { AuthConfig } from '../playbook/schema.js';
 import { createRunContext } from './context.js';
 import type { EngineDeps } from './deps.js';
 import type { Emitter } from './events.js';
 import type { PlaybookSource } from './playbook-source.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { readOnlySession, retryingReads } from './session-guards.js';
+import { countingReads } from './progress.js';
 
 export function normalizeTarget(target: string, cwd: string): string {
   if (target === 'exchange') return target;
@@ -36,18 +38,20 @@ export async function openRunSession(
   deps: EngineDeps,
   source: PlaybookSource,
   target: string,
-  options: { env: NodeJS.ProcessEnv; readOnly: boolean; emitter: Emitter; onDeviceCode?: (message: string) => void; wrap?: (s: ExchangeSession) => ExchangeSession; retry?: RetryPolicy },
+  options: { env: NodeJS.ProcessEnv; readOnly: boolean; emitter: Emitter; onDeviceCode?: (message: string) => void; wrap?: (s: ExchangeSession) => ExchangeSession; retry?: RetryPolicy; auth?: AuthConfig },
 ): Promise<OpenedRun> {
   options.emitter.emit('connect', `connecting to ${source.playbook.tenant.organization} (${target})${options.readOnly ? ', read-only' : ''}`, { target });
   const openTarget = () =>
-    deps.openTarget(target, source.playbook.tenant, {
+    deps.openTarget(target, options.auth ? { ...source.playbook.tenant, auth: options.auth } : source.playbook.tenant, {
       env: options.env,
       baseDir: source.baseDir,
       cmdlets: options.readOnly ? READ_CMDLETS : ALL_CMDLETS,
       ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}),
       log: (message) => options.emitter.emit('connect', message),
     });
+  const signInStarted = Date.now();
   const raw = await openTarget();
+  options.emitter.emit('connect', `signed in to ${source.playbook.tenant.organization} in ${((Date.now() - signInStarted) / 1000).toFixed(1)} s`, { target });
   const instantSleep = raw.kind === 'simulator';
   // Every session of the run (the pool's extra ones too) gets the same guards and wrapper.
   const guard = (opened: ExchangeSession): ExchangeSession => {
@@ -56,7 +60,9 @@ export async function openRunSession(
       sleep: (ms) => (instantSleep ? Promise.resolve() : new Promise((r) => setTimeout(r, ms))),
       onRetry: (cmdlet, attempt, delayMs) => options.emitter.emit('retry', `${cmdlet}: throttled; retry ${attempt + 1} in ${delayMs} ms`, { cmdlet, attempt, delayMs }),
     });
-    const guarded = options.readOnly ? readOnlySession(retried) : retried;
+    // Bulk reads report a running count (progress.ts).
+    const counted = countingReads(retried, options.emitter);
+    const guarded = options.readOnly ? readOnlySession(counted) : counted;
     return options.wrap ? options.wrap(guarded) : guarded;
   };
   const session = guard(raw);

@@ -29,7 +29,10 @@ export interface BeforeWriteRecord extends RecordBase {
   type: 'before';
   changeId: string;
   stepId: string;
+  /** The address, for humans. */
   target: string;
+  /** The immutable id the write named the mailbox by (Guid), when it has one. */
+  targetId?: string;
   property: string;
   /** The exact value observed before the write (tri-state: null is $null). */
   before: PsValue;

@@ -19,6 +19,8 @@ export interface BuildPlanInput {
   checks: readonly PlanCheck[];
   /** Senders accepted from the command line; "all" accepts every will-break risk. */
   acceptBreakage?: readonly string[];
+  /** --accept-no-usage-evidence */
+  acceptNoUsageEvidence?: boolean;
   createdAt: Date;
   /** Where playbook values came from (the loaded playbook), so actions can locate their errors. */
   positions?: PlaybookPositions;
@@ -49,15 +51,19 @@ export function buildPlan(input: BuildPlanInput): PlanDocument {
     risks,
     summary: { changes: 0, inDesiredState: 0, blockingRisks: 0 },
   };
-  return acceptBreakage(plan, input.acceptBreakage ?? []);
+  return acceptBreakage(plan, input.acceptBreakage ?? [], { noUsageEvidence: input.acceptNoUsageEvidence ?? false });
 }
 
-/** Marks will-break risks accepted by the command line, and recomputes the summary. Returns a new plan. */
-export function acceptBreakage(plan: PlanDocument, accepted: readonly string[]): PlanDocument {
+/**
+ * Marks risks accepted by the command line (a will-break sender by any address of its mailbox; a
+ * missing usage evidence by --accept-no-usage-evidence), and recomputes the summary. Returns a new plan.
+ */
+export function acceptBreakage(plan: PlanDocument, accepted: readonly string[], options: { noUsageEvidence?: boolean } = {}): PlanDocument {
   const all = accepted.some((a) => a.toLowerCase() === 'all');
   const set = new Set(accepted.map((a) => a.toLowerCase()));
+  const covers = (risk: Risk) => all || [risk.subject, ...(risk.addresses ?? [])].some((a) => set.has(a.toLowerCase()));
   const mark = (risk: Risk): Risk =>
-    risk.kind === 'will-break' && (all || set.has(risk.subject.toLowerCase())) ? { ...risk, accepted: true } : risk;
+    (risk.kind === 'will-break' && covers(risk)) || (risk.kind === 'no-usage-evidence' && options.noUsageEvidence) ? { ...risk, accepted: true } : risk;
   const steps = plan.steps.map((s) => ({ ...s, risks: s.risks.map(mark) }));
   const risks = plan.risks.map(mark);
   const next = { ...plan, steps, risks };

@@ -27,7 +27,8 @@ export function playbookView(playbook: Playbook, positions: PlaybookPositions = 
     name: playbook.name,
     change: playbook.change,
     acceptBreakage: playbook.acceptBreakage ?? [],
-    steps: playbook.steps.map((s) => ({ id: s.id, uses: s.uses, with: s.with })),
+    ...(playbook.acceptNoUsageEvidence ? { acceptNoUsageEvidence: playbook.acceptNoUsageEvidence } : {}),
+    steps: playbook.steps.map((s) => ({ id: s.id, uses: s.uses, with: s.with, ...(s.continueOnError ? { continueOnError: true } : {}) })),
     ...(positions.locate ? { locate: (path: readonly (string | number)[]) => positions.locate!([...path]) } : {}),
     ...(positions.origins ? { origins: positions.origins } : {}),
   };

@@ -4,13 +4,17 @@
  * decide. A value already back at its before-value needs no write; a write whose outcome was not
  * "applied" is undone only where the current value differs from the before-value (a failed or lost
  * write may still have reached the tenant); a value someone else changed since is restored but flagged.
+ *
+ * The inverse is derived from the journal's values (target, id, property, before, after) through the
+ * action's own write builder (ActionDefinition.invert): a call text or `undo` read from the file is
+ * never run, so a forged journal can at most ask to restore a value through a write the action itself
+ * would make. A record no builder derives is not written and is named (`underivable`).
  */
-import type { Change, Risk, StepPlan } from '../actions/types.js';
+import type { Change, JournaledWrite, Risk, StepPlan } from '../actions/types.js';
 import type { PsValue } from '../exchange/session.js';
 import { show } from './apply.js';
 import { stableStringify } from './fingerprint.js';
 import type { BeforeWriteRecord, JournalRecord } from './journal.js';
-import { containsRedacted } from './redact.js';
 
 export interface RollbackItem {
   change: Change;
@@ -24,50 +28,62 @@ export interface RollbackCandidates {
   items: RollbackItem[];
   /** Writes that cannot be undone, and why. */
   notes: string[];
+  /** Writes whose inverse cannot be derived from the journal's values (forged or unknown): restore by hand. */
+  underivable: string[];
 }
 
-export function rollbackCandidates(records: readonly JournalRecord[], runDir: string): RollbackCandidates {
+/**
+ * The inverse of one journaled write: a Change (built by the action's builder), 'no-undo' when the
+ * action's writes cannot be undone (a submitted search, an escape-hatch call), or null when the
+ * values are not a write any action of the run makes.
+ */
+export type InvertWrite = (write: JournaledWrite) => Change | 'no-undo' | null;
+
+export function rollbackCandidates(records: readonly JournalRecord[], runDir: string, invert: InvertWrite): RollbackCandidates {
   const outcome = new Map<string, 'applied' | 'failed' | 'unknown'>();
   for (const r of records) if (r.type === 'after') outcome.set(r.changeId, r.outcome);
   const befores = records.filter((r): r is BeforeWriteRecord => r.type === 'before').sort((a, b) => b.seq - a.seq);
   const items: RollbackItem[] = [];
   const notes: string[] = [];
+  const underivable: string[] = [];
   const seen = new Set<string>();
   for (const before of befores) {
     if (seen.has(before.changeId)) continue;
     seen.add(before.changeId);
     const result = outcome.get(before.changeId) ?? 'missing';
     const label = `${before.target} ${before.property}`;
-    if (!before.undo) {
+    const inverse = invert({
+      changeId: before.changeId,
+      stepId: before.stepId,
+      target: before.target,
+      targetId: typeof before.targetId === 'string' ? before.targetId : undefined,
+      property: before.property,
+      before: before.before,
+      after: before.after,
+    });
+    if (inverse === 'no-undo') {
       notes.push(`${label}: the action recorded no undo for this write; restore ${show(before.before)} by hand`);
       continue;
     }
-    if (containsRedacted(before.undo.parameters)) {
-      notes.push(`${label}: its undo call carries a secret that was not journaled; restore it by hand`);
+    if (inverse === null) {
+      underivable.push(`${label}: no write of this run's actions restores ${show(before.before)} from the journal's values; nothing was written for it, restore it by hand`);
       continue;
     }
     items.push({
       known: result === 'applied',
       outcome: result,
       change: {
-        id: before.changeId,
-        stepId: before.stepId,
-        target: before.target,
-        property: before.property,
-        before: before.after,
-        after: before.before,
+        ...inverse,
         reason:
           result === 'applied'
             ? `undo the write of run ${runDir}: restore ${show(before.before)}`
             : result === 'missing'
               ? `run ${runDir} was stopped during this write (no "after" record): restore ${show(before.before)} in case it happened`
               : `run ${runDir} journaled this write as ${result}, but the value differs from ${show(before.before)}: restore it`,
-        call: before.undo,
-        undo: { cmdlet: before.cmdlet, parameters: before.parameters },
       },
     });
   }
-  return { items, notes };
+  return { items, notes: [...notes, ...underivable], underivable };
 }
 
 export function sameValue(a: PsValue | undefined, b: PsValue | undefined): boolean {

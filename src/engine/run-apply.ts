@@ -13,13 +13,13 @@ import { createEmitter, type Emitter } from './events.js';
 import { Journal } from './journal.js';
 import { acquireTenantLock } from './lock.js';
 import { observeSteps } from './observe.js';
-import { acceptBreakage, blockingRisks, buildPlan } from './plan.js';
+import { blockingRisks, buildPlan } from './plan.js';
 import { playbookRef, type PlaybookSource } from './playbook-source.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { onDevice } from './run-plan.js';
 import type { RunOptions } from './run-options.js';
 import { createRunDir, RUN_FILES, writeRunFile } from './rundir.js';
-import { assertPlanStillValid, readSavedPlan } from './saved-plan.js';
+import { assertPlanStillValid, assertSameChanges, readSavedPlan } from './saved-plan.js';
 import { createSessionPool } from './session-pool.js';
 import { countingSession, type CountingSession } from './session-guards.js';
 import { tenantRef } from './tenant-ref.js';
@@ -27,7 +27,7 @@ import type { ApplyReport, PlanDocument } from './types.js';
 import { buildVerifyReport } from './verify.js';
 import { show } from './apply.js';
 import type { OpenedRun } from './connect.js';
-import type { RunContext } from '../actions/types.js';
+import type { Risk, RunContext } from '../actions/types.js';
 import type { ChangeResult, VerifyReport } from './types.js';
 import { readsAfterWrites } from './verify-after-write.js';
 import { clockOf, isWriteCmdlet, type ExchangeSession, type InvokeOptions } from '../exchange/session.js';
@@ -58,6 +58,8 @@ export interface ApplyCommandOptions extends WriteRunOptions {
   /** --plan: apply exactly this saved plan. */
   planFile?: string;
   acceptBreakage?: readonly string[];
+  /** --accept-no-usage-evidence */
+  acceptNoUsageEvidence?: boolean;
 }
 
 export async function runApply(options: ApplyCommandOptions): Promise<ApplyReport> {
@@ -88,23 +90,24 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
       throw signal?.aborted ? interruptedBeforeWriting() : error;
     });
     if (signal?.aborted) throw interruptedBeforeWriting();
-    let plan: PlanDocument;
+    // The plan and every risk come from this observation, also with --plan: a saved plan is a
+    // promise of what will be written (its changes must equal these exactly), never a permission.
+    const plan = buildPlan({
+      playbook: source.playbook,
+      playbookRef: playbookRef(source),
+      positions: source,
+      tenant,
+      observations,
+      actions: options.deps.actions,
+      checks: options.deps.planChecks,
+      acceptBreakage: options.acceptBreakage ?? [],
+      acceptNoUsageEvidence: options.acceptNoUsageEvidence ?? false,
+      createdAt: now(),
+    });
     if (options.planFile) {
       const saved = readSavedPlan(options.planFile);
       assertPlanStillValid(saved, { playbookHash: source.hash, tenant, observations }, options.planFile);
-      plan = acceptBreakage(saved, options.acceptBreakage ?? []);
-    } else {
-      plan = buildPlan({
-        playbook: source.playbook,
-        playbookRef: playbookRef(source),
-      positions: source,
-        tenant,
-        observations,
-        actions: options.deps.actions,
-        checks: options.deps.planChecks,
-        acceptBreakage: options.acceptBreakage ?? [],
-        createdAt: now(),
-      });
+      assertSameChanges(saved, plan, options.planFile);
     }
     emitter.emit('plan', `${plan.summary.changes} change(s) to write`, { summary: plan.summary });
     options.showPlan?.(plan);
@@ -150,14 +153,22 @@ export function writeCounter(): { wrap: (s: ExchangeSession) => ExchangeSession;
 export async function guardWrite(plan: PlanDocument, options: Pick<WriteRunOptions, 'yes' | 'confirm'> & { approved: boolean }, emitter: Emitter): Promise<void> {
   const blocking = blockingRisks(plan);
   if (blocking.length) {
-    throw new RefusedError(
-      `${blocking.length} sender${blocking.length === 1 ? '' : 's'} would lose SMTP AUTH (blocking risks); nothing was written`,
-      'breakage',
-      [
-        ...blocking.map((r) => `${r.subject}: ${r.message}${r.messages !== undefined ? ` (${r.messages} messages)` : ''}`),
-        'add them to the allowlist, or accept them with --accept-breakage <a@x,b@y|all> or the playbook\'s acceptBreakage',
-      ],
-    );
+    const line = (r: Risk) => `${r.subject}: ${r.message}${r.messages !== undefined ? ` (${r.messages} messages)` : ''}`;
+    const unfinished = blocking.filter((r) => r.kind === 'unfinished-search');
+    const noEvidence = blocking.filter((r) => r.kind === 'no-usage-evidence');
+    const breaking = blocking.filter((r) => r.kind === 'will-break');
+    const other = blocking.filter((r) => !['unfinished-search', 'no-usage-evidence', 'will-break'].includes(r.kind));
+    const headline = unfinished.length
+      ? 'SMTP AUTH would go off before the historical search this run submits has finished; nothing was written'
+      : noEvidence.length
+        ? 'no usage evidence: nothing this run read says who still submits with SMTP AUTH, and the plan takes it away; nothing was written'
+        : breaking.length
+          ? `${breaking.length} sender${breaking.length === 1 ? '' : 's'} would lose SMTP AUTH (blocking risks); nothing was written`
+          : `${blocking.length} blocking risk${blocking.length === 1 ? '' : 's'}; nothing was written`;
+    throw new RefusedError(headline, 'breakage', [
+      ...[...unfinished, ...noEvidence, ...breaking, ...other].map(line),
+      ...(breaking.length ? ["add them to the allowlist, or accept them with --accept-breakage <a@x,b@y|all> or the playbook's acceptBreakage"] : []),
+    ]);
   }
   if (plan.summary.changes === 0 || options.approved || options.yes) return;
   if (!options.confirm) {

@@ -1,4 +1,5 @@
 /** Options every engine command takes (the CLI builds them from its flags). */
+import type { AuthConfig } from '../playbook/schema.js';
 import type { EngineDeps } from './deps.js';
 import type { EventSink } from './types.js';
 
@@ -11,4 +12,6 @@ export interface RunOptions {
   sinks?: readonly EventSink[];
   now?: () => Date;
   onDeviceCode?: (message: string) => void;
+  /** Sign in this way instead of tenant.auth (`--workload-identity <appId>` on a CI runner). */
+  auth?: AuthConfig;
 }

@@ -16,13 +16,15 @@ import { buildVerifyReport } from './verify.js';
 export interface PlanCommandOptions extends RunOptions {
   playbookFile: string;
   acceptBreakage?: readonly string[];
+  /** --accept-no-usage-evidence */
+  acceptNoUsageEvidence?: boolean;
 }
 
 export async function runPlan(options: PlanCommandOptions): Promise<PlanDocument> {
   const now = options.now ?? (() => new Date());
   const emitter = createEmitter(options.sinks ?? [], now);
   const target = normalizeTarget(options.target, options.cwd);
-  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: signInEnvFor(target) });
+  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: options.auth ? 'warn' : signInEnvFor(target) });
   emitter.emit('run-start', `plan ${source.playbook.name}`, { command: 'plan', playbook: source.playbook.name, change: source.playbook.change });
   const run = await openRunSession(options.deps, source, target, { env: options.env, readOnly: true, emitter, ...onDevice(options) });
   try {
@@ -36,6 +38,7 @@ export async function runPlan(options: PlanCommandOptions): Promise<PlanDocument
       actions: options.deps.actions,
       checks: options.deps.planChecks,
       acceptBreakage: options.acceptBreakage ?? [],
+      acceptNoUsageEvidence: options.acceptNoUsageEvidence ?? false,
       createdAt: now(),
     });
     emitter.emit('plan', `${plan.summary.changes} change(s), ${plan.summary.inDesiredState} already as desired, ${plan.summary.blockingRisks} blocking risk(s)`, { summary: plan.summary });
@@ -50,7 +53,7 @@ export async function runVerify(options: RunOptions & { playbookFile: string }):
   const now = options.now ?? (() => new Date());
   const emitter = createEmitter(options.sinks ?? [], now);
   const target = normalizeTarget(options.target, options.cwd);
-  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: signInEnvFor(target) });
+  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: options.auth ? 'warn' : signInEnvFor(target) });
   emitter.emit('run-start', `verify ${source.playbook.name}`, { command: 'verify', playbook: source.playbook.name, change: source.playbook.change });
   const run = await openRunSession(options.deps, source, target, { env: options.env, readOnly: true, emitter, ...onDevice(options) });
   try {
@@ -71,6 +74,6 @@ export async function runVerify(options: RunOptions & { playbookFile: string }):
   }
 }
 
-export function onDevice(options: RunOptions): { onDeviceCode?: (message: string) => void } {
-  return options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {};
+export function onDevice(options: RunOptions): { onDeviceCode?: (message: string) => void; auth?: RunOptions['auth'] } {
+  return { ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}), ...(options.auth ? { auth: options.auth } : {}) };
 }

@@ -49,7 +49,14 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
     throw error;
   });
   try {
-    const candidates = rollbackCandidates(records, options.runDir);
+    // Which action wrote a step comes from the run's plan; the action's own builder derives the
+    // inverse from the journal's values (and refuses values it would never write).
+    const usesOf = new Map(original.steps.map((step) => [step.stepId, step.uses]));
+    const candidates = rollbackCandidates(records, options.runDir, (write) => {
+      const action = options.deps.actions[usesOf.get(write.stepId) ?? ''];
+      if (!action) return null;
+      return action.invert ? action.invert(write) : 'no-undo';
+    });
     const signal = options.signal;
     const reading = withReadSignal(run.newContext(signal), signal).session;
     const readCurrent = async () => {
@@ -86,7 +93,8 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
     const continueOnError = Object.fromEntries(steps.map((s) => [s.stepId, true]));
     return await writeJournaled(plan, null, run, counting.total, { ...options, continueOnError, kind: 'rollback', undoes: options.runDir }, emitter, async () => {
       const ctx = withReadSignal(run.newContext(signal), signal);
-      const findings: Finding[] = [];
+      // A write rollback could not derive is not restored: that run ends not compliant (exit 2).
+      const findings: Finding[] = candidates.underivable.map((message) => ({ stepId: 'rollback', check: 'derivable', status: 'fail' as const, subject: message.split(':')[0]!, message }));
       for (const { change } of candidates.items) {
         const subject = `${change.target} ${change.property}`;
         let value: PsValue | undefined;

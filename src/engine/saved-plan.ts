@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError, RefusedError } from '../errors.js';
-import { fingerprintObservations } from './fingerprint.js';
+import type { Change } from '../actions/types.js';
+import { fingerprintObservations, stableStringify } from './fingerprint.js';
 import type { PlanDocument, TenantRef } from './types.js';
 
 export function readSavedPlan(file: string): PlanDocument {
@@ -52,4 +53,47 @@ export function assertPlanStillValid(
       'make a new plan and review it',
     ]);
   }
+}
+
+/**
+ * A saved plan is a promise of what will be written, never a permission: apply re-derives the plan
+ * from a fresh observation and writes only when the saved changes equal the fresh ones exactly (every
+ * field, in order). Risks and acceptances in the file count for nothing: the fresh plan's apply.
+ */
+export function assertSameChanges(saved: PlanDocument, fresh: PlanDocument, file: string): void {
+  const savedChanges = (Array.isArray(saved.steps) ? saved.steps : []).flatMap((s) => (Array.isArray(s?.changes) ? s.changes : []));
+  const freshChanges = fresh.steps.flatMap((s) => s.changes);
+  const byId = (changes: readonly Change[]) => new Map(changes.map((c) => [String(c?.id), c]));
+  const savedById = byId(savedChanges);
+  const freshById = byId(freshChanges);
+  const differences: string[] = [];
+  for (const change of freshChanges) {
+    const other = savedById.get(change.id);
+    if (!other) differences.push(`${change.id}: a fresh plan writes it (${describe(change)}), the saved plan does not`);
+    else {
+      const fields = changedFields(other, change);
+      if (fields.length) differences.push(`${change.id}: ${fields.join(', ')} differ${fields.length === 1 ? 's' : ''} (fresh: ${describe(change)})`);
+    }
+  }
+  for (const change of savedChanges) {
+    if (!freshById.has(String(change?.id))) differences.push(`${String(change?.id)}: in the saved plan, but a fresh plan does not write it`);
+  }
+  if (differences.length === 0 && stableStringify(savedChanges.map((c) => c.id)) !== stableStringify(freshChanges.map((c) => c.id))) {
+    differences.push('the changes are in another order than a fresh plan writes them');
+  }
+  if (differences.length === 0) return;
+  throw new RefusedError(`the saved plan ${file} and a fresh plan of the same playbook and tenant differ; nothing was written`, 'stale-plan', [
+    ...differences.slice(0, 10),
+    ...(differences.length > 10 ? [`… and ${differences.length - 10} more`] : []),
+    'a saved plan is applied only as `plan --out` wrote it: make a new plan and review it',
+  ]);
+}
+
+function changedFields(saved: Change, fresh: Change): string[] {
+  const keys = [...new Set([...Object.keys(saved ?? {}), ...Object.keys(fresh)])].sort();
+  return keys.filter((key) => stableStringify((saved as unknown as Record<string, unknown>)?.[key]) !== stableStringify((fresh as unknown as Record<string, unknown>)[key]));
+}
+
+function describe(change: Change): string {
+  return `${change.call.cmdlet} ${change.target} ${change.property} -> ${stableStringify(change.after)}`;
 }

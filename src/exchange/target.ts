@@ -10,6 +10,7 @@ import type { Playbook } from '../playbook/schema.js';
 import { ConnectedSession } from './connect/connected-session.js';
 import { createConnector, DEVICE_CODE_TEXT, simulatorConnector, type ConnectorOptions, type Invoker } from './connect/connector.js';
 import { findPwsh } from './find-pwsh.js';
+import { GITHUB_OIDC_ENV } from './connect/workload-identity.js';
 import type { ExchangeSession } from './session.js';
 
 export type Target = { kind: 'exchange' } | { kind: 'sim'; stateFile: string };
@@ -77,17 +78,12 @@ async function assertStateFile(stateFile: string): Promise<void> {
   }
 }
 
-/** Only environment entries with a value: the child's env must be strings. */
-function definedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) if (value !== undefined) out[name] = value;
-  return out;
-}
-
 /** Environment variables the playbook's secrets (token, certificate password) are read from. */
 export function secretEnvNames(auth: Playbook['tenant']['auth']): string[] {
   const references = [auth.method === 'access-token' ? auth.token : undefined, auth.method === 'certificate' ? auth.certificatePassword : undefined];
-  return references.flatMap((reference) => /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(reference ?? '')?.[1] ?? []);
+  const named = references.flatMap((reference) => /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(reference ?? '')?.[1] ?? []);
+  // The GitHub OIDC request token lets anyone holding it mint federated tokens: pwsh never needs it.
+  return auth.method === 'workload-identity' ? [...named, ...GITHUB_OIDC_ENV] : named;
 }
 
 async function startPowerShell(
@@ -98,7 +94,7 @@ async function startPowerShell(
   const pwsh = findPwsh(options.env);
   if (!pwsh) {
     throw new SessionError(
-      'PowerShell 7 was not found (looked at $EXO_PLAYBOOK_PWSH, pwsh on PATH, .tools/pwsh/pwsh): install PowerShell 7.6, run `npm run ensure-pwsh`, or set EXO_PLAYBOOK_PWSH to its path',
+      'PowerShell 7 was not found (looked at $EXO_PLAYBOOK_PWSH, .tools/pwsh/pwsh, pwsh on PATH): install PowerShell 7.6, run `npm run ensure-pwsh`, or set EXO_PLAYBOOK_PWSH to its path',
     );
   }
   const showDeviceCode = options.onDeviceCode ?? ((message: string) => process.stderr.write(`${message}\n`));
@@ -113,7 +109,8 @@ async function startPowerShell(
   return PwshSession.start({
     pwshPath: pwsh.path,
     modulePaths: modulePathsFrom(options.env),
-    env: definedEnv(options.env),
+    // Only the allowlisted variables of the CLI's environment (src/exchange/pwsh/environment.ts).
+    baseEnv: options.env,
     withheldEnv,
     onStderr: consoleLine('stderr'),
     onStray: consoleLine('stdout'),

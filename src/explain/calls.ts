@@ -3,7 +3,7 @@
  * `Confirm = $false` to every cmdlet that has a Confirm parameter, so a Set-* never prompts; the
  * printed line says so too, or it would not bind the same parameters (and would prompt when pasted).
  */
-import { isWriteCmdlet, type CmdletParameters } from '../exchange/session.js';
+import type { CmdletParameters } from '../exchange/session.js';
 import { formatCall } from './ps-literal.js';
 
 export interface CmdletCall {
@@ -11,9 +11,15 @@ export interface CmdletCall {
   parameters: CmdletParameters;
 }
 
-/** Cmdlets with SupportsShouldProcess: every write this tool may run, and Disconnect-ExchangeOnline. */
+/**
+ * The allowlisted cmdlets that have -Confirm in Exchange Online (Microsoft's cmdlet reference;
+ * ../shared/exo-cmdlet-signatures.json). Start-/Stop-HistoricalSearch have neither -Confirm nor
+ * -WhatIf: a pasted `-Confirm:$false` there fails to bind.
+ */
+const WITH_CONFIRM = new Set(['set-casmailbox', 'set-transportconfig', 'disconnect-exchangeonline']);
+
 export function hasConfirmParameter(cmdlet: string): boolean {
-  return isWriteCmdlet(cmdlet) && !/^Connect-/i.test(cmdlet);
+  return WITH_CONFIRM.has(cmdlet.toLowerCase());
 }
 
 export function asRunnerSendsIt(call: CmdletCall): CmdletCall {

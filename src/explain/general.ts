@@ -1,20 +1,28 @@
 /**
  * `explain` without a target: what each step would run against any tenant. Reads are recorded from
- * the action's own observe (against an empty tenant); writes are the calls the action plans, shown
- * with the playbook's values, each under a comment that says when it is made. Lines that depend on
- * the tenant (which mailboxes carry a stray $false) are comments, never made-up literals.
+ * the action's own observe (against an empty tenant), plus the reads an empty tenant cannot trigger
+ * (the authentication policies of listed mailboxes that exist); writes are the calls the action plans, shown with the
+ * playbook's values, each under a comment that says when it is made; rollback's reads are recorded
+ * from the engine's own read-back of each write. Lines that depend on the tenant (which mailboxes
+ * carry a stray $false) are comments, never made-up literals. The list of every
+ * cmdlet a run may make is what a least-privilege management role needs (docs/OPERATIONS.md).
  */
 import type { ActionDefinition } from '../actions/types.js';
 import { searchRequest } from '../actions/smtp-auth/usage/index.js';
 import { submitSearchChange } from '../actions/smtp-auth/usage/historical-search.js';
+import { USERS_WITH_POLICY_FILTER } from '../actions/smtp-auth/authentication-policies.js';
 import { createRunContext } from '../engine/context.js';
+import { readBack } from '../engine/readback.js';
 import { isWriteCmdlet, type CmdletParameters } from '../exchange/session.js';
 import type { Playbook, Step } from '../playbook/schema.js';
 import type { CmdletCall } from './calls.js';
 import { RecordingSession } from './recording-session.js';
 
-/** One printed line: a call, or a comment when there is no literal to print. */
-export type ExplainLine = { call: CmdletCall; comment?: string } | { comment: string };
+/**
+ * One printed line: a call, or a comment when there is no literal to print (`cmdlet`: the comment
+ * describes calls of that cmdlet whose values depend on the tenant).
+ */
+export type ExplainLine = { call: CmdletCall; comment?: string } | { comment: string; cmdlet?: string };
 
 export interface StepExplanation {
   stepId: string;
@@ -23,6 +31,8 @@ export interface StepExplanation {
   reads: ExplainLine[];
   /** What the step may write (only apply; only what differs). */
   writes: ExplainLine[];
+  /** What `rollback` reads to undo the step's writes (before and after restoring). */
+  rollbackReads?: ExplainLine[];
 }
 
 const PROPERTY = 'SmtpClientAuthenticationDisabled';
@@ -36,11 +46,11 @@ function plannedWrites(step: Step, now: Date): ExplainLine[] {
       ];
     case 'smtp-auth/allowlist': {
       const lines: ExplainLine[] = [
-        { comment: 'for each listed mailbox not already $false (Identity is then the mailbox\'s primary SMTP address):' },
+        { comment: 'for each listed mailbox not already $false (Identity is then the mailbox\'s Guid, as the bulk read returned it):' },
         ...step.with.mailboxes.map((mailbox) => ({ call: { cmdlet: 'Set-CASMailbox', parameters: { Identity: mailbox, [PROPERTY]: false } } })),
       ];
-      if (step.with.exclusive) lines.push({ comment: `exclusive: every other mailbox with an explicit $false: Set-CASMailbox -Identity <mailbox> -${PROPERTY} $null -Confirm:$false` });
-      if (step.with.explicitDisabled === 'inherit') lines.push({ comment: `explicitDisabled inherit: every other mailbox with an explicit $true: Set-CASMailbox -Identity <mailbox> -${PROPERTY} $null -Confirm:$false` });
+      if (step.with.exclusive) lines.push({ cmdlet: 'Set-CASMailbox', comment: `exclusive: every other mailbox with an explicit $false: Set-CASMailbox -Identity <mailbox> -${PROPERTY} $null -Confirm:$false` });
+      if (step.with.explicitDisabled === 'inherit') lines.push({ cmdlet: 'Set-CASMailbox', comment: `explicitDisabled inherit: every other mailbox with an explicit $true: Set-CASMailbox -Identity <mailbox> -${PROPERTY} $null -Confirm:$false` });
       return lines;
     }
     case 'smtp-auth/usage': {
@@ -50,7 +60,7 @@ function plannedWrites(step: Step, now: Date): ExplainLine[] {
         { comment: `when no matching search was submitted in the last ${request.reuseHours} hour(s) (dates are the run's own):` },
         { call: submitSearchChange(step.id, request, now.toISOString()).call },
       ];
-      if (step.with.wait) lines.push({ comment: 'then, until the job is Done or Cancelled: Get-HistoricalSearch -JobId <JobId>' });
+      if (step.with.wait) lines.push({ cmdlet: 'Get-HistoricalSearch', comment: 'then, until the job is Done or Cancelled: Get-HistoricalSearch -JobId <JobId>' });
       return lines;
     }
     case 'powershell': {
@@ -61,6 +71,63 @@ function plannedWrites(step: Step, now: Date): ExplainLine[] {
     default:
       return [];
   }
+}
+
+/**
+ * Reads an empty tenant cannot trigger: for each listed mailbox that exists, the authentication
+ * policy that applies to it (src/actions/smtp-auth/authentication-policies.ts), read once per run.
+ */
+function tenantDependentReads(step: Step): ExplainLine[] {
+  const policies =
+    step.uses === 'smtp-auth/allowlist' || (step.uses === 'smtp-auth/verify' && step.with.checkAuthenticationPolicies && (step.with.mailboxes?.length ?? 0) > 0);
+  if (!policies) return [];
+  return [
+    { comment: 'when a listed mailbox exists: the authentication policies that may block its Basic SMTP AUTH (once per run):' },
+    { call: { cmdlet: 'Get-OrganizationConfig', parameters: {} } },
+    { call: { cmdlet: 'Get-AuthenticationPolicy', parameters: {} } },
+    { call: { cmdlet: 'Get-User', parameters: { Filter: USERS_WITH_POLICY_FILTER, ResultSize: 'Unlimited' } } },
+  ];
+}
+
+/** What rollback reads for the step's writes: the engine's own read-back, recorded. */
+async function rollbackReads(writes: ExplainLine[]): Promise<ExplainLine[]> {
+  const session = new RecordingSession();
+  const lines: ExplainLine[] = [];
+  for (const line of writes) {
+    if ('call' in line) {
+      await readBack(session, line.call);
+      continue;
+    }
+    if (line.cmdlet === undefined || !isWriteCmdlet(line.cmdlet)) continue;
+    // A write whose mailbox depends on the tenant: record the read-back with a placeholder, print it as a comment.
+    const from = session.calls.length;
+    await readBack(session, { cmdlet: line.cmdlet, parameters: { Identity: '<mailbox>', [PROPERTY]: null } });
+    for (const call of session.since(from)) {
+      const shown = Object.entries(call.parameters).map(([name, value]) => `-${name} ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+      lines.push({ cmdlet: call.cmdlet, comment: `for each such mailbox: ${[call.cmdlet, ...shown].join(' ')}` });
+    }
+    session.calls.splice(from);
+  }
+  const seen = new Set<string>();
+  const calls: ExplainLine[] = [];
+  for (const call of session.calls) {
+    const key = JSON.stringify(call);
+    if (!seen.has(key)) calls.push({ call });
+    seen.add(key);
+  }
+  return [...calls, ...lines];
+}
+
+/** Every cmdlet the steps may run (reads, writes, rollback), sign-in aside: what a management role must allow. */
+export function cmdletsOf(steps: readonly StepExplanation[]): string[] {
+  const names = new Set<string>();
+  for (const step of steps) {
+    for (const line of [...step.reads, ...step.writes, ...(step.rollbackReads ?? [])]) {
+      const name = 'call' in line ? line.call.cmdlet : line.cmdlet;
+      if (name && !/^(Connect|Disconnect)-ExchangeOnline$/i.test(name)) names.add(name);
+    }
+  }
+  return [...names].sort();
 }
 
 /** Per-identity reads happen only for some entries; say so once, before the first of them. */
@@ -92,8 +159,10 @@ export async function explainGeneral(
       reads.push({ comment: `reads could not all be listed without a tenant: ${(error as Error).message}` });
     }
     reads.unshift(...annotateLookups(session.since(from)));
-    if (reads.length === 0 && plannedWrites(step, now).length === 0) reads.push({ comment: 'no reads of its own: it uses what earlier steps read (each read is made once per run)' });
-    out.push({ stepId: step.id, uses: step.uses, reads, writes: plannedWrites(step, now) });
+    reads.push(...tenantDependentReads(step));
+    const writes = plannedWrites(step, now);
+    if (reads.length === 0 && writes.length === 0) reads.push({ comment: 'no reads of its own: it uses what earlier steps read (each read is made once per run)' });
+    out.push({ stepId: step.id, uses: step.uses, reads, writes, rollbackReads: await rollbackReads(writes) });
   }
   return out;
 }

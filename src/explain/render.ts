@@ -3,7 +3,7 @@
  * saved and run in a session where Connect-ExchangeOnline has been done.
  */
 import { explainLine, asRunnerSendsIt } from './calls.js';
-import type { ExplainLine, StepExplanation } from './general.js';
+import { cmdletsOf, type ExplainLine, type StepExplanation } from './general.js';
 
 export interface ExplainHeader {
   playbook: string;
@@ -37,8 +37,12 @@ export function renderExplainText(header: ExplainHeader, steps: StepExplanation[
     out.push('', comment(`step ${step.stepId} (${step.uses})`));
     if (!header.target) out.push(...(step.reads.length ? [comment('reads:'), ...lines(step.reads)] : []), ...(step.writes.length ? [comment('writes:')] : []));
     out.push(...lines(step.writes));
+    if (!header.target && step.rollbackReads?.length) out.push(comment('rollback of these writes re-reads (before and after restoring):'), ...lines(step.rollbackReads).map((l) => (l.startsWith('#') ? l : `# ${l}`)));
   }
   if (header.target && steps.every((s) => s.writes.length === 0)) out.push('', comment('nothing to write: the tenant is already as the playbook says'));
+  if (!header.target) {
+    out.push('', comment(`cmdlets a run of this playbook may make (plan, apply, verify, rollback; sign-in aside): ${cmdletsOf(steps).join(', ')}`));
+  }
   return out.join('\n') + '\n';
 }
 
@@ -46,5 +50,15 @@ export function renderExplainText(header: ExplainHeader, steps: StepExplanation[
 export function explainJson(header: ExplainHeader, steps: StepExplanation[]): unknown {
   const json = (items: ExplainLine[]) =>
     items.map((item) => ('call' in item ? { ...asRunnerSendsIt(item.call), line: explainLine(item.call), ...(item.comment ? { comment: item.comment } : {}) } : { comment: item.comment }));
-  return { ...header, steps: steps.map((s) => ({ stepId: s.stepId, uses: s.uses, reads: json(s.reads), writes: json(s.writes) })) };
+  return {
+    ...header,
+    ...(header.target ? {} : { cmdlets: cmdletsOf(steps) }),
+    steps: steps.map((s) => ({
+      stepId: s.stepId,
+      uses: s.uses,
+      reads: json(s.reads),
+      writes: json(s.writes),
+      ...(header.target ? {} : { rollbackReads: json(s.rollbackReads ?? []) }),
+    })),
+  };
 }

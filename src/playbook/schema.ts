@@ -53,6 +53,15 @@ export const authSchema = z.discriminatedUnion('method', [
     method: z.literal('azure-cli'),
   }),
   z.strictObject({
+    method: z.literal('workload-identity'),
+    appId: z.string().min(1).describe('Application (client) id of the app registration that has a federated identity credential for this workload (e.g. GitHub Actions OIDC).'),
+    tenantId: z.string().optional().describe('Directory (tenant) id or domain of the app registration; default tenant.organization.'),
+    tokenFile: z
+      .string()
+      .optional()
+      .describe('File holding the federated token (relative to the playbook); default $AZURE_FEDERATED_TOKEN_FILE, else the GitHub Actions OIDC endpoint of the job.'),
+  }),
+  z.strictObject({
     method: z.literal('access-token'),
     token: z.string().describe('A reference (${env:NAME} or ${file:path}) to an app-only access token.'),
   }),
@@ -207,6 +216,14 @@ export const playbookSchema = z.strictObject({
     .array(smtpAddress)
     .default([])
     .describe('Senders still seen in usage data that may lose SMTP AUTH (the lockout guard lets them through).'),
+  acceptNoUsageEvidence: z
+    .strictObject({
+      reason: z.string().trim().min(10).max(500).describe('Why taking SMTP AUTH away without usage evidence is safe (a reviewer reads it).'),
+    })
+    .optional()
+    .describe(
+      'Lets a plan take SMTP AUTH away although no usage source this run read covers the usage window (the lockout guard refuses otherwise). Prefer `report:` on the usage step.',
+    ),
   steps: z.array(stepSchema).min(1),
 });
 export type Playbook = z.infer<typeof playbookSchema>;

@@ -1,7 +1,10 @@
 /**
  * JUnit XML for `verify --format junit`, so a CI server shows compliance as tests: one testsuite per
- * step, one testcase per finding; fail → <failure>, warn → a passing testcase with <system-out>
- * (a warning must not turn a pipeline red, but it must be visible), pass → an empty testcase.
+ * step, one testcase per finding; fail → <failure>, pass → an empty testcase, warn → <skipped> with the
+ * warning as its message, plus <system-out>. A warning must not turn a pipeline red, but it must not
+ * pass silently either: CI screens (Jenkins, GitLab, Azure DevOps, GitHub test reporters) show skipped
+ * tests apart from passes, with their message. The shape follows the common Ant/Jenkins JUnit schema
+ * (test/fixtures/junit/jenkins-junit.xsd; the tests validate against it).
  */
 import type { Finding } from '../actions/types.js';
 import type { VerifyReport } from '../engine/types.js';
@@ -32,7 +35,8 @@ function testcase(finding: Finding, suite: string): string {
   if (finding.status === 'fail') {
     return `${open}>\n      <failure${attrs({ message: finding.message, type: finding.check })}>${escapeXml(`${finding.subject}: ${finding.message}`)}</failure>\n    </testcase>`;
   }
-  return `${open}>\n      <system-out>${escapeXml(`WARN ${finding.subject}: ${finding.message}`)}</system-out>\n    </testcase>`;
+  const warning = `WARN ${finding.subject}: ${finding.message}`;
+  return `${open}>\n      <skipped${attrs({ message: warning })}/>\n      <system-out>${escapeXml(warning)}</system-out>\n    </testcase>`;
 }
 
 export function renderVerifyJunit(report: VerifyReport): string {
@@ -41,8 +45,9 @@ export function renderVerifyJunit(report: VerifyReport): string {
     const own = report.findings.filter((f) => f.stepId === stepId);
     const name = `${report.playbook.name}.${stepId}`;
     const failures = own.filter((f) => f.status === 'fail').length;
+    const skipped = own.filter((f) => f.status === 'warn').length;
     return [
-      `  <testsuite${attrs({ name, tests: own.length, failures, errors: 0, skipped: 0, timestamp: report.checkedAt.replace(/Z$/, ''), time: 0 })}>`,
+      `  <testsuite${attrs({ name, tests: own.length, failures, errors: 0, skipped, timestamp: report.checkedAt.replace(/Z$/, ''), time: 0 })}>`,
       ...own.map((f) => testcase(f, name)),
       '  </testsuite>',
     ].join('\n');

@@ -29,7 +29,10 @@ describe('smtp-auth/allowlist plan', () => {
   it('gives allowlisted mailboxes $false and leaves the others when not exclusive', async () => {
     const { plan: p } = await plan(withValue({ mailboxes: ['scanner@contoso.com', 'erp@contoso.com'] }));
     expect(p.changes.map((c) => [c.target, c.before, c.after])).toEqual([['scanner@contoso.com', null, false]]);
-    expect(p.changes[0]!.call).toEqual({ cmdlet: 'Set-CASMailbox', parameters: { Identity: 'scanner@contoso.com', SmtpClientAuthenticationDisabled: false } });
+    // The write names the mailbox by the Guid the bulk read returned; the address stays the target.
+    const scannerGuid = tenantWithStrays().mailboxes.find((m) => m.Name === 'scanner')!.Guid;
+    expect(p.changes[0]!.call).toEqual({ cmdlet: 'Set-CASMailbox', parameters: { Identity: scannerGuid, SmtpClientAuthenticationDisabled: false } });
+    expect(p.changes[0]!.targetId).toBe(scannerGuid);
     expect(p.changes[0]!.undo?.parameters.SmtpClientAuthenticationDisabled).toBeNull();
     expect(p.inDesiredState).toEqual(['erp@contoso.com SmtpClientAuthenticationDisabled is already $false (allowlisted)']);
     expect(p.risks.map((r) => r.subject)).toEqual(['stray1@contoso.com', 'stray2@contoso.com']);

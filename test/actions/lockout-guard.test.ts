@@ -1,3 +1,5 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ACTIONS, PLAN_CHECKS } from '../../src/actions/registry.js';
@@ -21,6 +23,8 @@ async function planPlaybook(steps: ResolvedPlaybookView['steps'], state = defaul
   return PLAN_CHECKS.flatMap((check) => check(plans, { playbook, observations }));
 }
 
+const dir = mkdtempSync(join(tmpdir(), 'exo-guard-'));
+
 function defaultTenant() {
   // scanner: $null (follows org, on); alice: $null; noreply-erp: explicit $true (already off).
   return tenant([mailbox('scanner'), mailbox('alice'), mailbox('noreply-erp', true), mailbox('bob')]);
@@ -34,24 +38,40 @@ describe('lockout guard', () => {
   it('lists senders the plan turns off as blocking will-break risks with their message counts', async () => {
     const risks = await planPlaybook([usage, org, allow(['scanner@contoso.com'])]);
     const breaking = risks.filter((r) => r.kind === 'will-break');
-    expect(breaking.map((r) => [r.subject, r.messages, r.blocking, r.accepted])).toEqual([
-      ['alice@contoso.com', 24, true, false],
-      ['ghost-printer@fabrikam.com', 3, true, false],
-    ]);
+    expect(breaking.map((r) => [r.subject, r.messages, r.blocking, r.accepted])).toEqual([['alice@contoso.com', 24, true, false]]);
     expect(breaking[0]!.message).toBe('loses SMTP AUTH (Basic, last seen 2026-11-22): the organization goes off and the mailbox follows it ($null). Allowlist it, or accept it with acceptBreakage');
-    expect(breaking[1]!.message).toContain('no mailbox has this address');
     // noreply-erp was already off: a warning, not a block.
     expect(risks.find((r) => r.subject === 'noreply-erp@contoso.com')).toMatchObject({ kind: 'warning', blocking: false });
+    // The CSV was read: it is evidence, so nothing is missing.
+    expect(risks.filter((r) => r.kind === 'no-usage-evidence')).toEqual([]);
+  });
+
+  it('reports a sender that names no mailbox (typo, deleted account) without blocking', async () => {
+    const risks = await planPlaybook([usage, org, allow(['scanner@contoso.com'])]);
+    const ghost = risks.filter((r) => r.subject === 'ghost-printer@fabrikam.com');
+    expect(ghost).toEqual([expect.objectContaining({ kind: 'warning', blocking: false })]);
+    expect(ghost[0]!.message).toContain('names no mailbox of this tenant');
   });
 
   it("marks senders the playbook's acceptBreakage lists as accepted", async () => {
     const risks = await planPlaybook([usage, org, allow(['scanner@contoso.com'])], defaultTenant(), {
       acceptBreakage: ['ALICE@contoso.com'],
     });
-    expect(risks.filter((r) => r.kind === 'will-break').map((r) => [r.subject, r.accepted])).toEqual([
-      ['alice@contoso.com', true],
-      ['ghost-printer@fabrikam.com', false],
-    ]);
+    expect(risks.filter((r) => r.kind === 'will-break').map((r) => [r.subject, r.accepted])).toEqual([['alice@contoso.com', true]]);
+  });
+
+  it('accepts a sender by any address of its mailbox: usage names the UPN, acceptBreakage the primary', async () => {
+    writeFileSync(join(dir, 'upn.csv'), 'Sender address,Messages sent\r\nalice@contoso.onmicrosoft.com,24\r\n');
+    const byUpn = { id: 'usage', uses: 'smtp-auth/usage', with: { report: join(dir, 'upn.csv') } };
+    const risks = await planPlaybook([byUpn, org, allow(['scanner@contoso.com'])], defaultTenant(), { acceptBreakage: ['alice@contoso.com'] });
+    expect(risks.filter((r) => r.kind === 'will-break').map((r) => [r.subject, r.accepted])).toEqual([['alice@contoso.onmicrosoft.com', true]]);
+  });
+
+  it('accepts a sender by any address of its mailbox: usage names the primary, acceptBreakage the UPN or the alias', async () => {
+    for (const entry of ['alice@contoso.onmicrosoft.com', 'alice']) {
+      const risks = await planPlaybook([usage, org, allow(['scanner@contoso.com'])], defaultTenant(), { acceptBreakage: [entry] });
+      expect(risks.filter((r) => r.kind === 'will-break').map((r) => [r.subject, r.accepted]), entry).toEqual([['alice@contoso.com', true]]);
+    }
   });
 
   it('is silent when every active sender stays on', async () => {
@@ -59,12 +79,42 @@ describe('lockout guard', () => {
       mailbox('scanner'),
       mailbox('alice'),
       mailbox('noreply-erp'),
-    ]), { acceptBreakage: ['ghost-printer@fabrikam.com'] });
-    expect(risks.filter((r) => r.kind === 'will-break' && !r.accepted)).toEqual([]);
+    ]));
+    expect(risks.filter((r) => r.blocking && !r.accepted)).toEqual([]);
   });
 
-  it('warns when SMTP AUTH is turned off with no usage data at all', async () => {
+  it('fails closed when SMTP AUTH is turned off with no usage step at all', async () => {
     const risks = await planPlaybook([org]);
-    expect(risks).toEqual([expect.objectContaining({ kind: 'warning', blocking: false, subject: 'usage' })]);
+    expect(risks).toEqual([expect.objectContaining({ kind: 'no-usage-evidence', blocking: true, accepted: false })]);
+    expect(risks[0]!.message).toContain('the playbook has no smtp-auth/usage step');
+  });
+
+  it("acceptNoUsageEvidence (with its reason) accepts the missing evidence", async () => {
+    const risks = await planPlaybook([org], defaultTenant(), { acceptNoUsageEvidence: { reason: 'CHG0042 approved by the CAB' } });
+    expect(risks).toEqual([expect.objectContaining({ kind: 'no-usage-evidence', blocking: true, accepted: true })]);
+    expect(risks[0]!.message).toContain('CHG0042 approved by the CAB');
+  });
+
+  it('a stray $false reset while the organization is already off takes SMTP AUTH away: evidence is needed', async () => {
+    const offTenant = tenant([mailbox('scanner'), mailbox('stray', false)], { transportConfig: { SmtpClientAuthenticationDisabled: true } });
+    const risks = await planPlaybook([allow(['scanner@contoso.com'])], offTenant);
+    expect(risks.map((r) => r.kind)).toEqual(['no-usage-evidence']);
+  });
+
+  it('refuses a search that would still run when SMTP AUTH goes off: after the turn-off step, or with continueOnError', async () => {
+    const search = { id: 'usage', uses: 'smtp-auth/usage', with: { days: 7 } };
+    const accept = { acceptNoUsageEvidence: { reason: 'no usage data exists for this test tenant' } };
+    const after = await planPlaybook([org, search], defaultTenant(), accept);
+    expect(after.find((r) => r.kind === 'unfinished-search')?.message).toContain("comes after step 'org'");
+    expect(after.filter((r) => r.kind === 'unfinished-search')).toEqual([expect.objectContaining({ blocking: true })]);
+    const goOn = await planPlaybook([{ ...search, continueOnError: true }, org], defaultTenant(), accept);
+    expect(goOn.filter((r) => r.kind === 'unfinished-search')).toEqual([expect.objectContaining({ blocking: true })]);
+    const waited = await planPlaybook([search, org], defaultTenant(), accept);
+    expect(waited.filter((r) => r.kind === 'unfinished-search')).toEqual([]);
+  });
+
+  it('needs no evidence for a plan that takes SMTP AUTH from nobody', async () => {
+    const risks = await planPlaybook([{ id: 'org', uses: 'transport-config', with: { smtpClientAuthenticationDisabled: false } }]);
+    expect(risks).toEqual([]);
   });
 });

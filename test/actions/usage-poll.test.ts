@@ -39,6 +39,10 @@ describe('smtp-auth/usage polling', () => {
     expect(sleeps).toEqual([30_000, 60_000]);
   });
 
+  it('a search still running at timeoutMinutes fails its change (so later steps never switch SMTP AUTH off before it finished)', async () => {
+    await expect(waitsFor({ pollSeconds: 600, timeoutMinutes: 5 }, 50)).rejects.toThrow(/still (NotStarted|InProgress) after 5 minute\(s\): later steps do not start/);
+  });
+
   it('refuses a pollSeconds outside 1..600 when the playbook is validated', () => {
     expect(usageWith.safeParse({ pollSeconds: 0 }).success).toBe(false);
     expect(usageWith.safeParse({ pollSeconds: 601 }).success).toBe(false);

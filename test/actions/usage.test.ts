@@ -108,10 +108,13 @@ describe('smtp-auth/usage from the admin center report', () => {
     const ctx = context(state, { baseDir: join(import.meta.dirname, 'fixtures') });
     const withValue = w({ report: 'smtp-auth-clients-report.csv' });
     const observed = await usageAction.observe(withValue, ctx, 'usage');
+    const guid = (name: string) => state.mailboxes.find((m) => m.Name === name)!.Guid;
+    // Each sender's mailbox with its Guid and every address it is known by (acceptance by any counts).
+    const addresses = (local: string) => [`${local}@contoso.com`, `${local}@contoso.onmicrosoft.com`, local];
     expect(observed.senders).toEqual([
-      { entry: 'scanner@contoso.com', mailbox: 'scanner@contoso.com', value: null },
-      { entry: 'noreply-erp@contoso.com', mailbox: 'noreply-erp@contoso.com', value: true },
-      { entry: 'alice@contoso.com', mailbox: 'alice@contoso.com', value: false },
+      { entry: 'scanner@contoso.com', mailbox: 'scanner@contoso.com', value: null, id: guid('scanner'), addresses: addresses('scanner') },
+      { entry: 'noreply-erp@contoso.com', mailbox: 'noreply-erp@contoso.com', value: true, id: guid('noreply-erp'), addresses: addresses('noreply-erp') },
+      { entry: 'alice@contoso.com', mailbox: 'alice@contoso.com', value: false, id: guid('alice'), addresses: addresses('alice') },
       { entry: 'ghost-printer@fabrikam.com', mailbox: null, value: null },
     ]);
     const plan = usageAction.plan(planInput('usage', withValue, observed));
@@ -127,7 +130,7 @@ describe('smtp-auth/usage table', () => {
     const rows = Array.from({ length: 12 }, (_, i) => ({ sender: `s${i}@contoso.com`, protocol: 'Basic' as const, messages: 100 - i, lastSeen: '2026-11-20T00:00:00Z' }));
     rows.push({ sender: 'never@contoso.com', protocol: 'Basic' as const, messages: 1, lastSeen: undefined as unknown as string });
     const plan = planUsage(
-      planInput('usage', usageWith.parse({ report: 'r.csv' }), { kind: 'smtp-auth-usage', source: 'report', file: 'r.csv', rows, senders: [], organizationDisabled: false }),
+      planInput('usage', usageWith.parse({ report: 'r.csv' }), { kind: 'smtp-auth-usage', source: 'report', file: 'r.csv', rows, senders: [], organizationDisabled: false, evidence: [] }),
     );
     expect(plan.notes).toEqual(['r.csv: 13 sender row(s), 1135 message(s) submitted with SMTP AUTH']);
     expect(plan.tables).toHaveLength(1);

@@ -33,6 +33,16 @@ describe('diff of two files', () => {
     expect(renderDiffText(report)).toContain('No meaningful changes');
   });
 
+  it('marks accepting "no usage evidence" as a sensitive change a reviewer must see', async () => {
+    const accepted = BASE.replace(/^steps:/m, 'acceptNoUsageEvidence: { reason: "devices moved to the relay (CHG0042)" }\nsteps:');
+    expect(accepted).not.toBe(BASE);
+    const [a, b] = await sides([BASE, ALLOWLIST], [accepted, ALLOWLIST]);
+    const report = await diffFiles(a, b);
+    expect(report.changed).toBe(true);
+    expect(report.sensitive).toBe(true);
+    expect(renderDiffText(report)).toContain('acceptNoUsageEvidence');
+  });
+
   it('names the allowlist addresses added and removed, and the file they are in', async () => {
     const [a, b] = await sides([BASE, ALLOWLIST], [BASE, ALLOWLIST_CHANGED]);
     const report = await diffFiles(a, b);

@@ -139,14 +139,14 @@ describe('confirmation without a TTY', () => {
     expect(yes.stderr).toMatch(/change-end +stray01@contoso.com SmtpClientAuthenticationDisabled: applied/);
   });
 
-  it('--format json prints only the report', () => {
+  it('--format json prints only the report on stdout (progress lines go to stderr)', () => {
     const w = ws();
     const r = w.run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes', '--format', 'json']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.summary).toEqual({ applied: 6, failed: 0, skipped: 0 });
     expect(report.verify.compliant).toBe(true);
-    expect(r.stderr).toBe('');
+    expect(r.stderr.split('\n').filter(Boolean).every((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z \S/.test(l))).toBe(true);
   });
 });
 

@@ -34,7 +34,9 @@ describe('exo-playbook explain', () => {
     expect(drifted.exitCode, drifted.stderr).toBe(0);
     const calls = drifted.stdout.split('\n').filter((l) => l && !l.startsWith('#'));
     expect(calls).toContain('Set-TransportConfig -SmtpClientAuthenticationDisabled $true -Confirm:$false');
-    expect(calls).toContain("Set-CASMailbox -Identity 'stray01@contoso.com' -SmtpClientAuthenticationDisabled $null -Confirm:$false");
+    // Writes name the mailbox by the Guid the bulk read returned.
+    const stray01 = state.mailboxes.find((m) => m.Name === 'stray01')!.Guid;
+    expect(calls).toContain(`Set-CASMailbox -Identity '${stray01}' -SmtpClientAuthenticationDisabled $null -Confirm:$false`);
     expect(calls.every((l) => /^Set-/.test(l))).toBe(true);
 
     const json = JSON.parse((await cli(['explain', 'playbook.yaml', '--target', 'sim:state.json', '--format', 'json'])).stdout);

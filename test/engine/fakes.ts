@@ -61,6 +61,20 @@ export function fakeSession(initial: Record<string, PsValue>, delayMs = 0): Fake
 const valuesWith = z.object({ values: z.record(z.string(), z.union([z.boolean(), z.null()])) });
 type ValuesWith = z.infer<typeof valuesWith>;
 
+function valueChange(stepId: string, key: string, before: PsValue, after: PsValue, reason: string): Change {
+  return {
+    id: `${stepId}:${key}:Value`,
+    stepId,
+    target: key,
+    property: 'Value',
+    before,
+    after,
+    reason,
+    call: { cmdlet: 'Set-Value', parameters: { Identity: key, Value: after } },
+    undo: { cmdlet: 'Set-Value', parameters: { Identity: key, Value: before } },
+  };
+}
+
 /** "fake/values": desired key → value; observe reads everything once per run through ctx.shared. */
 export const valuesAction: ActionDefinition<ValuesWith, Record<string, PsValue>> = {
   uses: 'fake/values',
@@ -78,21 +92,12 @@ export const valuesAction: ActionDefinition<ValuesWith, Record<string, PsValue>>
         plan.inDesiredState.push(`${key} is already ${String(after)}`);
         continue;
       }
-      const change: Change = {
-        id: `${stepId}:${key}:Value`,
-        stepId,
-        target: key,
-        property: 'Value',
-        before,
-        after,
-        reason: `want ${String(after)}`,
-        call: { cmdlet: 'Set-Value', parameters: { Identity: key, Value: after } },
-        undo: { cmdlet: 'Set-Value', parameters: { Identity: key, Value: before } },
-      };
-      plan.changes.push(change);
+      plan.changes.push(valueChange(stepId, key, before, after, `want ${String(after)}`));
     }
     return plan;
   },
+  // Rollback derives the inverse through the same builder, from the journal's values.
+  invert: (write) => (write.property === 'Value' ? { ...valueChange(write.stepId, write.target, write.after, write.before, 'restore'), id: write.changeId } : null),
   verify({ stepId, with: w, observed }) {
     return Object.entries(w.values).map(([key, want]) => ({
       stepId,

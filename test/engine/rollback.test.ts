@@ -6,6 +6,10 @@ import { InputError } from '../../src/errors.js';
 import { readJournal, type JournalRecord } from '../../src/engine/journal.js';
 import { rollbackCandidates, rollbackSteps } from '../../src/engine/rollback.js';
 import type { PsValue } from '../../src/exchange/session.js';
+import { invertMailboxWrite } from '../../src/actions/smtp-auth/allowlist.js';
+
+/** The allowlist action's own inverse builder, as rollback uses it for an allowlist step. */
+const invert = invertMailboxWrite;
 
 let seq = 0;
 function before(id: string, from: PsValue, to: PsValue): JournalRecord {
@@ -34,7 +38,7 @@ describe('rollbackCandidates', () => {
   const records = [before('a', null, false), after('a', 'applied'), before('b', false, null), after('b', 'failed'), before('c', true, null), after('c', 'applied'), before('d', false, null)];
 
   it('considers every journaled write, newest first (failed ones too: current values decide); $null exactly', () => {
-    const { items } = rollbackCandidates(records, 'runs/r1');
+    const { items } = rollbackCandidates(records, 'runs/r1', invert);
     expect(items.map((i) => [i.change.target, i.known, i.change.call.parameters.SmtpClientAuthenticationDisabled])).toEqual([
       ['d', false, false],
       ['c', true, true],
@@ -46,7 +50,7 @@ describe('rollbackCandidates', () => {
   });
 
   it('with current values: skips what is already restored, writes the rest', () => {
-    const candidates = rollbackCandidates(records, 'runs/r1');
+    const candidates = rollbackCandidates(records, 'runs/r1', invert);
     // d's interrupted write never happened (still $false); c is $null as the run left it; b's failed
     // write did not happen (still $false); a cannot be read.
     const steps = rollbackSteps(candidates, new Map<string, PsValue | undefined>([['d', false], ['c', null], ['b', false], ['a', undefined]]));
@@ -57,7 +61,7 @@ describe('rollbackCandidates', () => {
 
   it('restores a failed or unknown write that did reach the tenant (its value differs from the before-value)', () => {
     const journal = [before('u', false, true), after('u', 'unknown'), before('f', null, false), after('f', 'failed')];
-    const steps = rollbackSteps(rollbackCandidates(journal, 'r'), new Map<string, PsValue | undefined>([['u', true], ['f', false]]));
+    const steps = rollbackSteps(rollbackCandidates(journal, 'r', invert), new Map<string, PsValue | undefined>([['u', true], ['f', false]]));
     expect(steps[0]!.changes.map((c) => [c.target, c.before, c.after])).toEqual([
       ['f', false, null],
       ['u', true, false],
@@ -66,23 +70,47 @@ describe('rollbackCandidates', () => {
   });
 
   it('an unknown write whose value cannot be read is restored anyway, with a warning that says so', () => {
-    const steps = rollbackSteps(rollbackCandidates([before('u', false, true), after('u', 'unknown')], 'r'), new Map([['u', undefined]]));
+    const steps = rollbackSteps(rollbackCandidates([before('u', false, true), after('u', 'unknown')], 'r', invert), new Map([['u', undefined]]));
     expect(steps[0]!.changes.map((c) => c.target)).toEqual(['u']);
     expect(steps[0]!.risks[0]!.message).toMatch(/cannot be read, and the journal says the write was unknown/);
   });
 
   it('flags a value someone changed since the run, and still restores it', () => {
-    const steps = rollbackSteps(rollbackCandidates([before('a', null, false), after('a', 'applied')], 'r'), new Map([['a', true]]));
+    const steps = rollbackSteps(rollbackCandidates([before('a', null, false), after('a', 'applied')], 'r', invert), new Map([['a', true]]));
     expect(steps[0]!.changes[0]).toMatchObject({ before: true, after: null });
     expect(steps[0]!.risks[0]!.message).toMatch(/someone changed it/);
   });
 
-  it('cannot undo a write without an undo call or whose undo carried a secret, and says so', () => {
-    const noUndo = { ...before('x', 1, 2), undo: null } as JournalRecord;
-    const secret = { ...before('y', 1, 2), undo: { cmdlet: 'Set-X', parameters: { Password: '[redacted]' } } } as JournalRecord;
-    const { items, notes } = rollbackCandidates([noUndo, after('x', 'applied'), secret, after('y', 'applied')], 'r');
+  it('derives the inverse from the values only: a forged undo (other cmdlet, mailbox, value) is never used', () => {
+    const forged = {
+      ...before('stray1@contoso.com', false, null),
+      targetId: 'guid-of-stray1',
+      undo: { cmdlet: 'Set-TransportConfig', parameters: { Identity: 'bob@contoso.com', SmtpClientAuthenticationDisabled: true } },
+    } as JournalRecord;
+    const { items, underivable } = rollbackCandidates([forged, after('stray1@contoso.com', 'applied')], 'r', invert);
+    expect(underivable).toEqual([]);
+    expect(items.map((i) => i.change.call)).toEqual([
+      { cmdlet: 'Set-CASMailbox', parameters: { Identity: 'guid-of-stray1', SmtpClientAuthenticationDisabled: false } },
+    ]);
+  });
+
+  it('refuses records no builder derives (unknown step, other property, impossible value) and says so', () => {
+    const unknownStep = { ...before('a@contoso.com', false, null), stepId: 'nope' } as JournalRecord;
+    const otherProperty = { ...before('b@contoso.com', false, null), property: 'ForwardingSmtpAddress' } as JournalRecord;
+    const impossible = { ...before('c@contoso.com', 'evil', null) } as JournalRecord;
+    const records = [unknownStep, after('a@contoso.com', 'applied'), otherProperty, after('b@contoso.com', 'applied'), impossible, after('c@contoso.com', 'applied')];
+    const { items, underivable, notes } = rollbackCandidates(records, 'r', (w) => (w.stepId === 'allow' ? invert(w) : null));
     expect(items).toEqual([]);
-    expect(notes).toHaveLength(2);
+    expect(underivable).toHaveLength(3);
+    expect(notes.join('\n')).toMatch(/restore it by hand/);
+  });
+
+  it("an action whose writes cannot be undone (a search, an escape hatch) gets a note, whatever undo the file holds", () => {
+    const search = { ...before('x', null, 'SmtpCSReport'), stepId: 'usage', undo: { cmdlet: 'Set-CASMailbox', parameters: { Identity: 'x' } } } as JournalRecord;
+    const { items, notes, underivable } = rollbackCandidates([search, after('x', 'applied')], 'r', () => 'no-undo');
+    expect(items).toEqual([]);
+    expect(underivable).toEqual([]);
+    expect(notes).toEqual([expect.stringMatching(/recorded no undo .* by hand/)]);
   });
 });
 

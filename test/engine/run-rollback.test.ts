@@ -11,6 +11,7 @@ import { runRollback } from '../../src/engine/run-rollback.js';
 import { SessionError } from '../../src/errors.js';
 import type { ExchangeSession } from '../../src/exchange/session.js';
 import { fakeApplyOptions } from './fakes.js';
+import { transportConfigAction } from '../../src/actions/transport-config.js';
 
 let dirs: string[] = [];
 afterEach(() => {
@@ -34,10 +35,12 @@ describe('runRollback of an unknown write', () => {
   it('that can be neither read nor written: the undo fails, the check fails, exit 3', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'exo-run-rollback-'));
     dirs.push(dir);
-    const options = fakeApplyOptions(dir, async () => unreachable, [{ id: 'org', values: {} }]);
+    const fake = fakeApplyOptions(dir, async () => unreachable, [{ id: 'org', values: {} }]);
+    // Rollback derives the undo through the action that wrote the step (the run's plan names it).
+    const options = { ...fake, deps: { ...fake.deps, actions: { ...fake.deps.actions, 'transport-config': transportConfigAction } } };
     const runDir = join(dir, 'runs', '20261120T010000Z-fake');
     mkdirSync(runDir, { recursive: true });
-    const plan = { formatVersion: 1, kind: 'plan', steps: [], risks: [], fingerprint: 'f', createdAt: 't', summary: { changes: 1, inDesiredState: 0, blockingRisks: 0 }, playbook: { name: 'fake', file: options.playbookFile, hash: 'h1' }, tenant: { organization: 'contoso.onmicrosoft.com', target: options.target } };
+    const plan = { formatVersion: 1, kind: 'plan', steps: [{ stepId: 'org', uses: 'transport-config', changes: [], inDesiredState: [], notes: [], risks: [] }], risks: [], fingerprint: 'f', createdAt: 't', summary: { changes: 1, inDesiredState: 0, blockingRisks: 0 }, playbook: { name: 'fake', file: options.playbookFile, hash: 'h1' }, tenant: { organization: 'contoso.onmicrosoft.com', target: options.target } };
     writeFileSync(join(runDir, 'plan.json'), JSON.stringify(plan));
     const records = [
       { seq: 1, at: 't', type: 'run-start', kind: 'apply', playbook: plan.playbook, tenant: plan.tenant, host: 'h', pid: 1 },

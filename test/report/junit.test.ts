@@ -32,12 +32,15 @@ describe('renderVerifyJunit', () => {
     expect(doc.testsuites['@_failures']).toBe('1');
   });
 
-  it('turns fail into <failure> and warn into <system-out>, with the text intact after parsing', () => {
+  it('turns fail into <failure> and warn into <skipped> with a message (not a silent pass), with the text intact after parsing', () => {
     const [fail, warn] = doc.testsuites.testsuite[1].testcase;
     expect(fail.failure['@_message']).toBe("is $null, wants $false & 'more'");
     expect(fail['@_name']).toBe('allowlisted-on: a&b <"x">@contoso.com');
     expect(warn.failure).toBeUndefined();
+    expect(warn.skipped['@_message']).toBe('WARN c@contoso.com: policy blocks Basic\ufffd');
     expect(warn['system-out']).toContain('WARN c@contoso.com');
+    expect(doc.testsuites.testsuite[1]['@_skipped']).toBe('1');
+    expect(doc.testsuites.testsuite[0]['@_skipped']).toBe('0');
   });
 
   it('escapes the five XML specials', () => {

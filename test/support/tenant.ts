@@ -2,12 +2,14 @@
  * Small hand-made tenants in the simulator's state file format (src/exchange/simulator/state.ts),
  * shared by the action tests and the end-to-end tests.
  */
+import { createHash } from 'node:crypto';
 import type { SimMailbox, TenantState, TriState } from '../../src/exchange/simulator/state.js';
 
 /** A user mailbox `<local>@contoso.com` with an onmicrosoft alias and UPN, and the given SMTP AUTH switch. */
 export function mailbox(local: string, value: TriState = null, extra: Partial<SimMailbox> = {}): SimMailbox {
   const address = `${local}@contoso.com`;
-  const hex = Buffer.from(local).toString('hex').padEnd(12, '0').slice(0, 12);
+  // Unique per local part (writes name mailboxes by Guid: two mailboxes must never share one).
+  const hex = createHash('sha256').update(local).digest('hex').slice(0, 12);
   return {
     Guid: `00000000-0000-4000-8000-${hex}`,
     Name: local,

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { InputError } from '../../errors.js';
 import { allowlistWith } from '../../playbook/schema.js';
 import { formatLocation, locateAddress } from '../locate.js';
-import type { ActionDefinition, Change, Finding, PlanInput, ResolvedPlaybookView, StepPlan } from '../types.js';
+import type { ActionDefinition, Change, Finding, JournaledWrite, PlanInput, ResolvedPlaybookView, StepPlan } from '../types.js';
 import { effectiveSmtpAuthDisabled, psLiteral } from './effective.js';
 import type { ResolvedMailbox } from './resolve-mailboxes.js';
 import { observeSmtpAuthState, type SmtpAuthState } from './smtp-auth-state.js';
@@ -17,17 +17,24 @@ import type { TriState } from '../../exchange/simulator/state.js';
 export type AllowlistWith = z.infer<typeof allowlistWith>;
 const PROPERTY = 'SmtpClientAuthenticationDisabled';
 
-export function mailboxChange(stepId: string, mailbox: string, before: TriState, after: TriState, reason: string): Change {
+/**
+ * The one write builder for a mailbox's switch, used by plan and by rollback. The call names the
+ * mailbox by its immutable id when the read returned one (Set-CASMailbox -Identity takes a GUID),
+ * so an ambiguous address can never send the write to another mailbox.
+ */
+export function mailboxChange(stepId: string, mailbox: string, before: TriState, after: TriState, reason: string, id?: string): Change {
+  const identity = id || mailbox;
   return {
     id: `${stepId}:${mailbox}:${PROPERTY}`,
     stepId,
     target: mailbox,
+    ...(id ? { targetId: id } : {}),
     property: PROPERTY,
     before,
     after,
     reason,
-    call: { cmdlet: 'Set-CASMailbox', parameters: { Identity: mailbox, [PROPERTY]: after } },
-    undo: { cmdlet: 'Set-CASMailbox', parameters: { Identity: mailbox, [PROPERTY]: before } },
+    call: { cmdlet: 'Set-CASMailbox', parameters: { Identity: identity, [PROPERTY]: after } },
+    undo: { cmdlet: 'Set-CASMailbox', parameters: { Identity: identity, [PROPERTY]: before } },
   };
 }
 
@@ -58,7 +65,7 @@ export function planAllowlist(input: PlanInput<AllowlistWith, SmtpAuthState>): S
   assertAllResolved(input, listed);
 
   const allowlisted = new Set<string>();
-  for (const { entry, mailbox, value } of listed) {
+  for (const { entry, mailbox, value, id } of listed) {
     if (mailbox === null) continue;
     if (allowlisted.has(mailbox)) {
       plan.notes.push(`${entry} is ${mailbox}, already listed`);
@@ -66,21 +73,21 @@ export function planAllowlist(input: PlanInput<AllowlistWith, SmtpAuthState>): S
     }
     allowlisted.add(mailbox);
     if (value === false) plan.inDesiredState.push(`${mailbox} ${PROPERTY} is already $false (allowlisted)`);
-    else plan.changes.push(mailboxChange(stepId, mailbox, value, false, `Allowlisted: keeps SMTP AUTH (was ${psLiteral(value)})`));
+    else plan.changes.push(mailboxChange(stepId, mailbox, value, false, `Allowlisted: keeps SMTP AUTH (was ${psLiteral(value)})`, id));
   }
 
   const keptTrue: string[] = [];
   const strayFalse: string[] = [];
-  for (const { mailbox, value } of observed.overrides) {
+  for (const { mailbox, value, id } of observed.overrides) {
     if (allowlisted.has(mailbox)) continue;
     if (value === false) {
       if (input.with.exclusive) {
         plan.changes.push(
-          mailboxChange(stepId, mailbox, false, null, 'Not allowlisted (exclusive allowlist): stray $false removed; follows the organization'),
+          mailboxChange(stepId, mailbox, false, null, 'Not allowlisted (exclusive allowlist): stray $false removed; follows the organization', id),
         );
       } else strayFalse.push(mailbox);
     } else if (input.with.explicitDisabled === 'inherit') {
-      plan.changes.push(mailboxChange(stepId, mailbox, true, null, 'Not allowlisted: explicit $true reset to $null (explicitDisabled: inherit)'));
+      plan.changes.push(mailboxChange(stepId, mailbox, true, null, 'Not allowlisted: explicit $true reset to $null (explicitDisabled: inherit)', id));
     } else keptTrue.push(mailbox);
   }
   if (keptTrue.length) {
@@ -170,6 +177,15 @@ function onlyInheritedOn(input: PlanInput<AllowlistWith, SmtpAuthState>): Findin
   return findings;
 }
 
+const isTriState = (value: unknown): value is TriState => value === null || value === true || value === false;
+
+/** Rollback: the journaled mailbox write, inverted through mailboxChange. */
+export function invertMailboxWrite(write: JournaledWrite): Change | null {
+  if (write.property !== PROPERTY || write.target === 'Organization' || !isTriState(write.before) || !isTriState(write.after)) return null;
+  if (write.target.trim() === '') return null;
+  return { ...mailboxChange(write.stepId, write.target, write.after, write.before, `restore ${psLiteral(write.before)}`, write.targetId), id: write.changeId };
+}
+
 export const allowlistAction: ActionDefinition<AllowlistWith, SmtpAuthState> = {
   uses: 'smtp-auth/allowlist',
   summary: 'Keeps SMTP AUTH on ($false) for the listed mailboxes and, with exclusive, for no other mailbox.',
@@ -177,4 +193,5 @@ export const allowlistAction: ActionDefinition<AllowlistWith, SmtpAuthState> = {
   observe: (withValue, ctx) => observeSmtpAuthState(withValue.mailboxes, ctx, { authenticationPolicies: true }),
   plan: planAllowlist,
   verify: verifyAllowlist,
+  invert: invertMailboxWrite,
 };

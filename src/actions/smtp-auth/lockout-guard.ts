@@ -1,74 +1,170 @@
 /**
- * The lockout guard (a PlanCheck over the whole plan): a sender seen in usage data whose SMTP AUTH
- * is effectively ON before the plan and OFF after it "will break". Effective = the mailbox's value
- * after the plan if not $null, else the organization's value after the plan. Such a risk blocks apply
- * (exit 4) unless the playbook's acceptBreakage lists the sender (the engine adds --accept-breakage).
- * A sender already off before the plan is not broken by it: it gets a non-blocking warning instead.
+ * The lockout guard (a PlanCheck over the whole plan). It fails closed:
+ * - A plan that takes SMTP AUTH away from any mailbox (the organization goes off, or a mailbox's
+ *   effective switch goes from on to off) needs usage evidence: at least one source this run READ
+ *   that covers the usage window (usage/evidence.ts). Without it a blocking `no-usage-evidence` risk
+ *   names what is missing; the playbook's acceptNoUsageEvidence (with a reason) or
+ *   --accept-no-usage-evidence accepts it.
+ * - SMTP AUTH must not go off before a historical search this run submits has finished: a search
+ *   with `wait: false` in such a plan is a blocking `unfinished-search` risk nothing accepts.
+ * - A sender seen in usage data whose SMTP AUTH is effectively ON before the plan and OFF after it
+ *   "will break" (blocking unless acceptBreakage names any address of its mailbox). A sender already
+ *   off before the plan gets a non-blocking warning; a sender that names no mailbox (a typo, a
+ *   deleted account, another tenant) is reported, never blocking.
  */
-import type { PlanCheck, Risk, StepPlan } from '../types.js';
+import type { Change, PlanCheck, ResolvedPlaybookView, Risk, StepPlan } from '../types.js';
 import { effectiveSmtpAuthDisabled } from './effective.js';
 import type { UsageObserved } from './usage/index.js';
+import { coversWindow, describeEvidence } from './usage/evidence.js';
 import { mergeUsageRows, type UsageRow } from './usage/usage-table.js';
 import type { TriState } from '../../exchange/simulator/state.js';
 
 const PROPERTY = 'SmtpClientAuthenticationDisabled';
+const DEFAULT_DAYS = 7;
 
 function isUsage(value: unknown): value is UsageObserved {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'smtp-auth-usage';
+}
+
+function switchChanges(plans: readonly StepPlan[]): Change[] {
+  return plans.flatMap((p) => p.changes).filter((c) => c.property === PROPERTY);
 }
 
 /** What the plan leaves: the organization's value and each changed mailbox's value. */
 function valuesAfter(plans: readonly StepPlan[]): { organization: boolean | undefined; mailboxes: Map<string, TriState> } {
   let organization: boolean | undefined;
   const mailboxes = new Map<string, TriState>();
-  for (const change of plans.flatMap((p) => p.changes)) {
-    if (change.property !== PROPERTY) continue;
+  for (const change of switchChanges(plans)) {
     if (change.call.cmdlet === 'Set-TransportConfig') organization = change.after === true;
     else if (change.call.cmdlet === 'Set-CASMailbox') mailboxes.set(change.target.toLowerCase(), change.after as TriState);
   }
   return { organization, mailboxes };
 }
 
-export const lockoutGuard: PlanCheck = (plans, { playbook, observations }) => {
-  const usage = [...observations.values()].filter(isUsage);
-  const after = valuesAfter(plans);
-  const turnsOff = after.organization === true || [...after.mailboxes.values()].includes(true);
-  if (usage.length === 0) {
-    return turnsOff
-      ? [{ kind: 'warning', subject: 'usage', message: 'this plan turns SMTP AUTH off but the playbook has no smtp-auth/usage step: nobody can say who breaks', blocking: false }]
-      : [];
+/** The organization's switch as observed (any step that read it); undefined when none did. */
+function organizationObserved(plans: readonly StepPlan[], observations: ReadonlyMap<string, unknown>): boolean | undefined {
+  const org = switchChanges(plans).find((c) => c.call.cmdlet === 'Set-TransportConfig');
+  if (org) return org.before === true;
+  for (const observed of observations.values()) {
+    if (typeof observed !== 'object' || observed === null) continue;
+    const o = observed as { organizationDisabled?: unknown; smtpClientAuthenticationDisabled?: unknown };
+    if (typeof o.organizationDisabled === 'boolean') return o.organizationDisabled;
+    if (typeof o.smtpClientAuthenticationDisabled === 'boolean') return o.smtpClientAuthenticationDisabled;
   }
-  const accepted = new Set(playbook.acceptBreakage.map((a) => a.toLowerCase()));
+  return undefined;
+}
+
+/** Whether the plan takes SMTP AUTH away from any mailbox. An organization it cannot see counts as off. */
+function takesSmtpAuthAway(plans: readonly StepPlan[], observations: ReadonlyMap<string, unknown>): boolean {
+  const before = organizationObserved(plans, observations);
+  const after = valuesAfter(plans).organization ?? before;
+  if (before !== true && after === true) return true;
+  return switchChanges(plans)
+    .filter((c) => c.call.cmdlet === 'Set-CASMailbox')
+    .some((c) => !effectiveSmtpAuthDisabled(c.before as TriState, before ?? false) && effectiveSmtpAuthDisabled(c.after as TriState, after ?? true));
+}
+
+function usageDays(playbook: ResolvedPlaybookView, stepId: string): number {
+  const days = (playbook.steps.find((s) => s.id === stepId)?.with as { days?: unknown } | undefined)?.days;
+  return typeof days === 'number' ? days : DEFAULT_DAYS;
+}
+
+/** The no-usage-evidence risk when nothing the run read covers the window; undefined when evidence exists. */
+function evidenceRisk(usage: readonly [string, UsageObserved][], playbook: ResolvedPlaybookView): Risk | undefined {
+  const missing: string[] = [];
+  for (const [stepId, observed] of usage) {
+    const days = usageDays(playbook, stepId);
+    const evidence = observed.evidence ?? [];
+    if (evidence.some((e) => coversWindow(e, days, observed.observedAt))) return undefined;
+    if (evidence.length === 0) missing.push(`step '${stepId}': no source`);
+    for (const e of evidence) {
+      const why = !e.complete ? (e.missing ?? 'not read completely by this run') : `does not cover the last ${days} day(s)`;
+      missing.push(`step '${stepId}': ${describeEvidence(e).replace(/^[a-z-]+/, (name) => `the ${name.replace(/-/g, ' ')}`)}: ${why}`);
+    }
+  }
+  if (usage.length === 0) missing.push('the playbook has no smtp-auth/usage step');
+  const reason = playbook.acceptNoUsageEvidence?.reason;
+  return {
+    kind: 'no-usage-evidence',
+    subject: 'usage',
+    message:
+      `no usage evidence: this plan takes SMTP AUTH away, but no usage source this run read says who still submits with it (${missing.join('; ')}). ` +
+      (reason
+        ? `Accepted by the playbook's acceptNoUsageEvidence: ${reason}`
+        : "Export the admin center's SMTP AUTH clients report and set `report:` on the usage step, or accept it with the playbook's acceptNoUsageEvidence: { reason: ... } or --accept-no-usage-evidence"),
+    accepted: reason !== undefined,
+    blocking: true,
+  };
+}
+
+/**
+ * A search the run submits would still run when SMTP AUTH goes off if apply does not wait for it
+ * (wait: false), if a failed or timed-out search does not stop the later steps (continueOnError), or
+ * if its step comes after a step that takes SMTP AUTH away.
+ */
+function unfinishedSearchRisks(plans: readonly StepPlan[], playbook: ResolvedPlaybookView): Risk[] {
+  const firstTakeAway = plans.findIndex((p) => p.changes.some((c) => c.property === PROPERTY));
   const risks: Risk[] = [];
-  for (const observed of usage) {
-    if (observed.source === 'historical-search' && turnsOff) {
+  for (const [index, plan] of plans.entries()) {
+    for (const c of plan.changes.filter((change) => change.call.cmdlet === 'Start-HistoricalSearch')) {
+      const step = playbook.steps.find((s) => s.id === c.stepId);
+      const why =
+        c.applyOptions?.wait === false
+          ? `step '${c.stepId}' has wait: false`
+          : step?.continueOnError === true
+            ? `step '${c.stepId}' has continueOnError: true, so the later steps run even when the search fails or times out`
+            : firstTakeAway >= 0 && index > firstTakeAway
+              ? `step '${c.stepId}' comes after step '${plans[firstTakeAway]!.stepId}'`
+              : undefined;
+      if (!why) continue;
       risks.push({
-        kind: 'warning',
-        subject: 'usage',
-        message: 'usage comes from a historical search whose report is mailed, not read here: the lockout guard has no senders to check (use report: with the admin center CSV)',
-        blocking: false,
+        kind: 'unfinished-search',
+        subject: c.target,
+        message: `SMTP AUTH would go off before the historical search this run submits has finished (${why}). Wait for the search before the switch, or run the audit alone first`,
+        blocking: true,
       });
     }
+  }
+  return risks;
+}
+
+export const lockoutGuard: PlanCheck = (plans, { playbook, observations }) => {
+  const usage = [...observations.entries()].filter((entry): entry is [string, UsageObserved] => isUsage(entry[1]));
+  const risks: Risk[] = [];
+  if (takesSmtpAuthAway(plans, observations)) {
+    risks.push(...unfinishedSearchRisks(plans, playbook));
+    const noEvidence = evidenceRisk(usage, playbook);
+    if (noEvidence) risks.push(noEvidence);
+  }
+  const after = valuesAfter(plans);
+  const accepted = new Set(playbook.acceptBreakage.map((a) => a.toLowerCase()));
+  for (const [, observed] of usage) {
     const bySender = new Map(observed.senders.map((s) => [s.entry.toLowerCase(), s]));
     const organizationBefore = observed.organizationDisabled;
     const organizationAfter = after.organization ?? organizationBefore;
     for (const row of perSender(observed.rows)) {
       const resolved = bySender.get(row.sender.toLowerCase());
       const mailbox = resolved?.mailbox ?? null;
+      const seen = [row.protocol === 'Unknown' ? '' : row.protocol, row.lastSeen ? `last seen ${row.lastSeen.slice(0, 10)}` : ''].filter(Boolean).join(', ');
+      if (mailbox === null) {
+        // SMTP AUTH signs in as a mailbox: a sender that names none cannot be cut off by this plan.
+        risks.push({
+          kind: 'warning',
+          subject: row.sender,
+          message: `seen in usage data${seen ? ` (${seen})` : ''} but names no mailbox of this tenant: a typo in the data, a deleted account, or another tenant's sender. Not checked`,
+          blocking: false,
+        });
+        continue;
+      }
       const before: TriState = resolved?.value ?? null;
-      const changed = mailbox !== null && after.mailboxes.has(mailbox.toLowerCase());
-      const valueAfter: TriState = changed ? (after.mailboxes.get(mailbox!.toLowerCase()) as TriState) : before;
+      const changed = after.mailboxes.has(mailbox.toLowerCase());
+      const valueAfter: TriState = changed ? (after.mailboxes.get(mailbox.toLowerCase()) as TriState) : before;
       const offBefore = effectiveSmtpAuthDisabled(before, organizationBefore);
       const offAfter = effectiveSmtpAuthDisabled(valueAfter, organizationAfter);
       if (!offAfter) continue;
       // The renderers print the subject and the message count beside the message: say only the why.
-      const why =
-        valueAfter === null
-          ? mailbox === null
-            ? 'no mailbox has this address, so the organization setting (off) applies'
-            : `the organization goes off and ${mailbox === row.sender ? 'the mailbox' : mailbox} follows it ($null)`
-          : `${mailbox === row.sender ? 'the mailbox' : mailbox} is set to $true`;
-      const seen = [row.protocol === 'Unknown' ? '' : row.protocol, row.lastSeen ? `last seen ${row.lastSeen.slice(0, 10)}` : ''].filter(Boolean).join(', ');
+      const who = mailbox.toLowerCase() === row.sender.toLowerCase() ? 'the mailbox' : mailbox;
+      const why = valueAfter === null ? `the organization goes off and ${who} follows it ($null)` : `${who} is set to $true`;
       if (offBefore) {
         risks.push({
           kind: 'warning',
@@ -78,12 +174,14 @@ export const lockoutGuard: PlanCheck = (plans, { playbook, observations }) => {
         });
         continue;
       }
+      const addresses = [...new Set([mailbox, ...(resolved?.addresses ?? [])].map((a) => a.toLowerCase()))].filter((a) => a !== row.sender.toLowerCase());
       risks.push({
         kind: 'will-break',
         subject: row.sender,
         message: `loses SMTP AUTH${seen ? ` (${seen})` : ''}: ${why}. Allowlist it, or accept it with acceptBreakage`,
         messages: row.messages,
-        accepted: accepted.has(row.sender.toLowerCase()) || (mailbox !== null && accepted.has(mailbox.toLowerCase())),
+        accepted: [row.sender.toLowerCase(), ...addresses].some((a) => accepted.has(a)),
+        addresses,
         blocking: true,
       });
     }

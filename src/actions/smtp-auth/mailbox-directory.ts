@@ -28,11 +28,15 @@ export const MAILBOX_OBJECT_PROPERTIES = [
 export interface MailboxOverride {
   /** Primary SMTP address. */
   mailbox: string;
+  /** The immutable id the bulk read returned (Guid); writes name the mailbox by it. */
+  id?: string;
   value: boolean;
 }
 
 export class MailboxDirectory {
   private readonly primaries: string[] = [];
+  /** mailbox number → the immutable id the read returned (Guid), '' when it returned none. */
+  private readonly ids: string[] = [];
   private readonly index = new Map<string, number>();
   /** mailbox number → explicit value; absent means $null. */
   private readonly explicit = new Map<number, boolean>();
@@ -45,8 +49,14 @@ export class MailboxDirectory {
   add(object: PsObject): string | undefined {
     const primary = stringOf(object.PrimarySmtpAddress);
     if (!primary) return undefined;
-    const known = this.index.get(primary.toLowerCase());
+    const id = stringOf(object.Guid) ?? stringOf(object.ExternalDirectoryObjectId) ?? '';
+    const claimed = this.index.get(primary.toLowerCase());
+    // The same mailbox read twice, not another mailbox whose UPN or proxy happens to equal this address.
+    const known = claimed !== undefined && this.primaries[claimed]!.toLowerCase() === primary.toLowerCase() && (!id || !this.ids[claimed] || this.ids[claimed] === id) ? claimed : undefined;
     const n = known ?? this.primaries.push(primary) - 1;
+    if (known === undefined) this.ids.push(id);
+    // A mailbox's own primary address names it, whatever another mailbox claimed first.
+    if (claimed !== undefined && known === undefined) this.index.set(primary.toLowerCase(), n);
     for (const key of identityKeys(object)) if (!this.index.has(key)) this.index.set(key, n);
     const value = toTriState(object.SmtpClientAuthenticationDisabled);
     if (value !== null) this.explicit.set(n, value);
@@ -61,6 +71,9 @@ export class MailboxDirectory {
     const primary = stringOf(object.PrimarySmtpAddress);
     const n = primary === undefined ? undefined : this.index.get(primary.toLowerCase());
     if (n === undefined || !('SmtpClientAuthenticationDisabled' in object)) return false;
+    // Another mailbox answering for this address is no fresh read of this one.
+    const id = stringOf(object.Guid);
+    if (id && this.ids[n] && this.ids[n]!.toLowerCase() !== id.toLowerCase()) return false;
     const value = toTriState(object.SmtpClientAuthenticationDisabled);
     if (value === null) this.explicit.delete(n);
     else this.explicit.set(n, value);
@@ -73,6 +86,32 @@ export class MailboxDirectory {
     return n === undefined ? undefined : this.primaries[n];
   }
 
+  /**
+   * The immutable id (Guid) of the mailbox an address names, as the bulk read returned it. Writes and
+   * read-backs use it: an address can be ambiguous, the id names exactly the mailbox observed.
+   */
+  idOf(identity: string): string | undefined {
+    const n = this.index.get(normalise(identity));
+    return n === undefined ? undefined : this.ids[n] || undefined;
+  }
+
+  /** Every address each named mailbox is known by (primary, SMTP proxies, and UPN/alias when read), lower-case; one pass. */
+  addressesOf(identities: readonly string[]): Map<string, string[]> {
+    const wanted = new Map<number, string>();
+    for (const identity of identities) {
+      const n = this.index.get(normalise(identity));
+      if (n !== undefined) wanted.set(n, identity);
+    }
+    const out = new Map<string, string[]>([...wanted.values()].map((identity) => [identity, []]));
+    if (wanted.size === 0) return out;
+    for (const [key, n] of this.index) {
+      const identity = wanted.get(n);
+      // Guids are ids, not addresses.
+      if (identity !== undefined && key !== this.ids[n]?.toLowerCase()) out.get(identity)!.push(key);
+    }
+    return out;
+  }
+
   /** The mailbox's switch, by primary address (or any indexed identity). */
   valueOf(identity: string): TriState {
     const n = this.index.get(normalise(identity));
@@ -83,7 +122,7 @@ export class MailboxDirectory {
   /** Every explicit $true/$false, sorted by address (stable plans). */
   overrides(): MailboxOverride[] {
     return [...this.explicit]
-      .map(([n, value]) => ({ mailbox: this.primaries[n] as string, value }))
+      .map(([n, value]) => ({ mailbox: this.primaries[n] as string, ...(this.ids[n] ? { id: this.ids[n] } : {}), value }))
       .sort((a, b) => a.mailbox.localeCompare(b.mailbox));
   }
 }

@@ -63,7 +63,7 @@ export function createConnector(tenant: Tenant, options: ConnectorOptions): Conn
   if (auth.method === 'access-token') {
     return new TokenConnector(describe(tenant), suppliedTokenSource(auth.token, context), options);
   }
-  if (auth.method === 'azure-cli' || auth.signIn === 'token') {
+  if (auth.method === 'azure-cli' || auth.method === 'workload-identity' || auth.signIn === 'token') {
     const makeCredential = options.credentialFor ?? credentialFor;
     let source: AccessTokenSource | null = null;
     // The credential is built on first use: building one may already read files or the environment.
@@ -89,9 +89,9 @@ export function simulatorConnector(organization: string, cmdlets: readonly strin
 
 function describe(tenant: Tenant): SignInDescription {
   const auth = tenant.auth;
-  const signIn = auth.method === 'access-token' || auth.method === 'azure-cli' ? 'token' : auth.signIn;
+  const signIn = auth.method === 'access-token' || auth.method === 'azure-cli' || auth.method === 'workload-identity' ? 'token' : auth.signIn;
   const description: SignInDescription = { organization: tenant.organization, method: auth.method, signIn };
-  if (auth.method === 'certificate') description.appId = auth.appId;
+  if (auth.method === 'certificate' || auth.method === 'workload-identity') description.appId = auth.appId;
   if ((auth.method === 'managed-identity' || auth.method === 'device-code') && auth.clientId) description.clientId = auth.clientId;
   return description;
 }

@@ -16,9 +16,10 @@ import {
 import { InputError } from '../../errors.js';
 import type { AuthConfig } from '../../playbook/schema.js';
 import type { SignInContext } from './context.js';
+import { workloadIdentityCredential } from './workload-identity.js';
 
 /** The auth methods that get a token through @azure/identity (access-token brings its own). */
-export type CredentialAuth = Extract<AuthConfig, { method: 'certificate' | 'managed-identity' | 'device-code' | 'azure-cli' }>;
+export type CredentialAuth = Extract<AuthConfig, { method: 'certificate' | 'managed-identity' | 'device-code' | 'azure-cli' | 'workload-identity' }>;
 
 export async function credentialFor(auth: CredentialAuth, context: SignInContext): Promise<TokenCredential> {
   switch (auth.method) {
@@ -35,6 +36,8 @@ export async function credentialFor(auth: CredentialAuth, context: SignInContext
       });
     case 'azure-cli':
       return new AzureCliCredential({ tenantId: context.organization });
+    case 'workload-identity':
+      return workloadIdentityCredential(auth, context);
   }
 }
 

@@ -5,12 +5,9 @@
  * A password must never be pasted into script text or passed on argv, so it travels over stdin as
  * data in this shape:
  *     "CertificatePassword": { "$secureString": "<the password>" }
- * The host must turn any parameter value that is an object with exactly the one key "$secureString"
- * into a SecureString before splatting, without ConvertTo-SecureString (the engine host has no
- * Microsoft.PowerShell.Security/Utility modules):
- *     $s = [System.Security.SecureString]::new()
- *     foreach ($c in $text.ToCharArray()) { $s.AppendChar($c) }
- *     $s.MakeReadOnly()
+ * The host turns any parameter value that is an object with exactly the one key "$secureString"
+ * into a SecureString before splatting (an empty password included):
+ *     [System.Net.NetworkCredential]::new('', $text).SecurePassword
  * The parameter name is also listed in InvokeOptions.secretParameters, so it is redacted in logs.
  */
 import { resolve } from 'node:path';

@@ -33,6 +33,8 @@ const CHECKS: Record<string, (d: SignInDescription) => string> = {
   'device-code': (d) =>
     `that the sign-in was completed in the browser in time, by an account with the Exchange Administrator role in ${d.organization}`,
   'azure-cli': (d) => `that \`az login --tenant ${d.organization}\` was run by an account with the Exchange Administrator role (see \`az account show\`)`,
+  'workload-identity': (d) =>
+    `that app ${d.appId ?? ''} in ${d.organization} has a federated identity credential whose issuer, subject and audience (api://AzureADTokenExchange) match this workload (in GitHub Actions: repository, branch or environment, and \`permissions: id-token: write\`), and that it has the Exchange.ManageAsApp permission and the Exchange Administrator role`,
   'access-token': (d) =>
     `that the token is an app-only token for https://outlook.office365.com issued by ${d.organization}, and not expired`,
   simulator: (d) => `that tenant.organization (${d.organization}) is the simulated tenant's organization (organization.Name in the state file)`,

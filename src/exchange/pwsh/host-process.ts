@@ -2,12 +2,18 @@
  * One running `pwsh -File host.ps1`: starts it, performs the hello/ready handshake, and turns the
  * token-prefixed stdout lines into messages. It knows nothing about calls, timeouts or restarts
  * (src/exchange/pwsh/session.ts does); it only reports lines and its own death.
+ *
+ * No PowerShell outlives its HostProcess: behind a .NET tool launcher it runs `dotnet pwsh.dll`
+ * directly (one process, find-pwsh.ts); it starts pwsh in a process group of its own and kills the
+ * whole group; and host.ps1 kills itself when its stdin closes without "quit" (this process died).
+ * The group also keeps a Ctrl-C at the terminal from reaching pwsh: the CLI decides what a Ctrl-C
+ * does to the call in flight.
  */
 import { randomBytes } from 'node:crypto';
-import { delimiter } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { SessionError } from '../../errors.js';
+import { resolvePwshCommand, type PwshCommand } from '../find-pwsh.js';
 import type { CmdletErrorRecord, PsObject } from '../session.js';
 
 /** A message from host.ps1 (after the token prefix). */
@@ -23,11 +29,12 @@ export type HostMessage =
 
 export interface HostProcessOptions {
   pwshPath: string;
+  /** How to run it; default resolvePwshCommand(pwshPath) (`dotnet pwsh.dll` behind a .NET tool launcher). */
+  command?: PwshCommand;
   hostScript: string;
   moduleName: string;
-  modulePaths: string[];
-  /** The whole environment of pwsh; a key set to undefined is withheld, not inherited. */
-  env: Record<string, string | undefined>;
+  /** The whole environment of pwsh (nothing is inherited): see environment.ts. */
+  env: Record<string, string>;
   startTimeoutMs: number;
   onMessage: (message: HostMessage) => void;
   onStderr: (line: string) => void;
@@ -54,11 +61,13 @@ export class HostProcess {
   private readonly stdoutLines: Interface;
 
   private constructor(private readonly options: HostProcessOptions) {
-    const inherited = options.env.PSModulePath ?? process.env.PSModulePath ?? '';
-    const psModulePath = [...options.modulePaths, ...(inherited ? [inherited] : [])].join(delimiter);
+    const { command, args } = options.command ?? resolvePwshCommand(options.pwshPath, options.env);
     // argv carries no secret and no token: both travel over stdin.
-    this.child = execa(options.pwshPath, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', options.hostScript], {
-      env: { ...options.env, PSModulePath: psModulePath, NO_COLOR: '1' },
+    this.child = execa(command, [...args, '-NoLogo', '-NoProfile', '-NonInteractive', '-File', options.hostScript], {
+      env: options.env,
+      extendEnv: false,
+      // Its own process group (POSIX): kill() ends the group, and a terminal's Ctrl-C does not reach it.
+      detached: process.platform !== 'win32',
       stdin: 'pipe',
       stdout: 'pipe',
       stderr: 'pipe',
@@ -141,9 +150,20 @@ export class HostProcess {
     this.stdoutLines.resume();
   }
 
+  /** SIGKILL to pwsh's whole process group (a launcher and its child alike). */
   kill(): void {
     this.killed = true;
-    if (!this.exited) this.child.kill('SIGKILL');
+    if (this.exited) return;
+    const pid = this.child.pid;
+    if (pid !== undefined && process.platform !== 'win32') {
+      try {
+        process.kill(-pid, 'SIGKILL');
+        return;
+      } catch {
+        // No such group (already gone): fall through to the process itself.
+      }
+    }
+    this.child.kill('SIGKILL');
   }
 
   /** Ask the host to quit; kill it when it has not exited after the grace period. */

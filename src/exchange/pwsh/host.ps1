@@ -6,19 +6,31 @@
 # session, so banners and stray writes cannot corrupt the protocol.
 #
 # Parameters are bound from data by splatting a hashtable; no user value is ever pasted into script
-# text. Only the core language and .NET APIs are used (no ConvertTo-Json, Select-Object, Write-Host...)
-# so this runs the same on a real pwsh 7.6 and on the engine host built from System.Management.Automation.
+# text. JSON is read with System.Text.Json (ConvertFrom-Json would turn a date-like string into a
+# DateTime, and an identity is data, not a date) and written with Newtonsoft.Json (both ship with
+# PowerShell 7.6; Newtonsoft is several times faster than ConvertTo-Json on a bulk read).
+#
+# Scope: when pwsh runs a script with -File, the script's scope IS the global scope, and a module's
+# functions see the global preferences. So the host sets only the preferences meant for every
+# command (no prompts, no progress, plain text) globally; its own strictness lives in the child scope
+# below, so the module runs with PowerShell's defaults (ErrorActionPreference Continue: a service
+# error stays the non-terminating error record the module writes).
+#
+# Lifetime: a reader thread owns stdin. When stdin closes without a "quit" line first, the session's
+# process is gone (crashed, killed with SIGKILL): the host kills itself at once, even in the middle of
+# a cmdlet, so no PowerShell outlives the exo-playbook that started it.
 param()
 
-Set-StrictMode -Version 3.0
-$ErrorActionPreference = 'Stop'
-$ConfirmPreference = 'None'
-$ProgressPreference = 'SilentlyContinue'
-$InformationPreference = 'SilentlyContinue'
-if ($ExecutionContext.SessionState.PSVariable.Get('PSStyle')) { $PSStyle.OutputRendering = 'PlainText' }
+$global:ConfirmPreference = 'None'
+$global:ProgressPreference = 'SilentlyContinue'
+$global:InformationPreference = 'SilentlyContinue'
+$PSStyle.OutputRendering = 'PlainText'
 $utf8 = [System.Text.UTF8Encoding]::new($false)
 [Console]::InputEncoding = $utf8
 [Console]::OutputEncoding = $utf8
+
+& {
+Set-StrictMode -Version 3.0
 
 # The host's own copy of ALLOWED_CMDLETS (src/exchange/session.ts): it refuses anything else itself.
 $script:AllowedCmdlets = [System.Collections.Generic.HashSet[string]]::new(
@@ -73,14 +85,10 @@ function ConvertFrom-JsonElement([System.Text.Json.JsonElement]$Element) {
       return , $items.ToArray()
     }
     'Object' {
-      # {"$secureString": "..."} is how a SecureString parameter (-CertificatePassword) travels: built
-      # here char by char, since ConvertTo-SecureString is not in the engine host.
+      # {"$secureString": "..."} is how a SecureString parameter (-CertificatePassword) travels.
       $fields = @($Element.EnumerateObject())
       if ($fields.Count -eq 1 -and $fields[0].Name -eq '$secureString' -and $fields[0].Value.ValueKind -eq 'String') {
-        $secure = [System.Security.SecureString]::new()
-        foreach ($c in $fields[0].Value.GetString().ToCharArray()) { $secure.AppendChar($c) }
-        $secure.MakeReadOnly()
-        return $secure
+        return [System.Net.NetworkCredential]::new('', $fields[0].Value.GetString()).SecurePassword
       }
       $table = [ordered]@{}
       foreach ($prop in $Element.EnumerateObject()) { $table[$prop.Name] = ConvertFrom-JsonElement $prop.Value }
@@ -186,14 +194,14 @@ function Invoke-Request([System.Text.Json.JsonElement]$Request) {
   foreach ($field in $Request.EnumerateObject()) {
     if ($field.Name -ne 'select' -or $field.Value.ValueKind -ne 'Array') { continue }
     $select = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
-    foreach ($name in $field.Value.EnumerateArray()) { if ($name.ValueKind -eq 'String') { [void]$select.Add($name.GetString()) } }
+    foreach ($wanted in $field.Value.EnumerateArray()) { if ($wanted.ValueKind -eq 'String') { [void]$select.Add($wanted.GetString()) } }
   }
   $names = if ($null -ne $select) { [string[]]@($select) } else { $null }
   $batch = [System.Collections.Generic.List[object]]::new()
   $clock = [System.Diagnostics.Stopwatch]::StartNew()
 
-  # Non-terminating errors must stay non-terminating (the host's own preference is Stop); a request
-  # that wants them terminal passes ErrorAction = 'Stop'.
+  # Non-terminating errors stay non-terminating (PowerShell's default, which the module sees too); a
+  # request that wants them terminal passes ErrorAction = 'Stop'.
   $ErrorActionPreference = 'Continue'
   try {
     # 3>&1 2>&1: warnings and non-terminating errors join the output in the order they happen. Objects
@@ -217,8 +225,8 @@ function Invoke-Request([System.Text.Json.JsonElement]$Request) {
             # Inline, no function call: by name, only the selected properties (the common bulk-read case).
             $table = [System.Collections.Generic.Dictionary[string, object]]::new()
             $props = $item.psobject.Properties
-            foreach ($name in $names) {
-              $prop = $props[$name]
+            foreach ($propName in $names) {
+              $prop = $props[$propName]
               if ($null -eq $prop) { continue }
               $value = $prop.Value
               if ($null -eq $value -or $value -is [string] -or $value -is [bool] -or $value -is [int] -or $value -is [string[]]) { $table[$prop.Name] = $value }
@@ -243,10 +251,45 @@ function Invoke-Request([System.Text.Json.JsonElement]$Request) {
   }
 }
 
+# --- stdin reader ----------------------------------------------------------------------------------
+# Its own runspace (a thread) reads stdin into $inbox, so the end of stdin is seen even while the main
+# thread runs a cmdlet. Lines queued before the end are still served only when a "quit" came first.
+$inbox = [System.Collections.Concurrent.BlockingCollection[string]]::new()
+$reader = [powershell]::Create()
+$null = $reader.AddScript({
+    param($Inbox, $Stdin)
+    $quit = $false
+    while ($true) {
+      $line = $Stdin.ReadLine()
+      if ($null -eq $line) { break }
+      if (-not $quit) {
+        try {
+          $document = [System.Text.Json.JsonDocument]::Parse($line)
+          $type = [System.Text.Json.JsonElement]::new()
+          $quit = $document.RootElement.ValueKind -eq 'Object' -and $document.RootElement.TryGetProperty('type', [ref]$type) -and
+            $type.ValueKind -eq 'String' -and $type.GetString() -eq 'quit'
+          $document.Dispose()
+        }
+        catch { $quit = $false }
+      }
+      $Inbox.Add($line)
+    }
+    $Inbox.CompleteAdding()
+    # stdin closed without "quit": whoever started this host is gone. Nothing may outlive it.
+    if (-not $quit) { [System.Diagnostics.Process]::GetCurrentProcess().Kill() }
+  }).AddArgument($inbox).AddArgument([Console]::In)
+$null = $reader.BeginInvoke()
+
+function Read-Request {
+  $line = $null
+  # Take() ends (returns $false) once the reader has seen the end of stdin and the queue is empty.
+  if ($inbox.TryTake([ref]$line, -1)) { return $line }
+  return $null
+}
+
 # --- main loop -----------------------------------------------------------------------------------
-$stdin = [Console]::In
-$helloLine = $stdin.ReadLine()
-if ($null -eq $helloLine) { exit 2 }
+$helloLine = Read-Request
+if ($null -eq $helloLine) { [Environment]::Exit(2) }
 $hello = [System.Text.Json.JsonDocument]::Parse($helloLine).RootElement
 $script:Token = $hello.GetProperty('token').GetString()
 $moduleName = $hello.GetProperty('module').GetString()
@@ -262,11 +305,11 @@ try {
 }
 catch {
   Send-Response ([ordered]@{ type = 'fatal'; record = (ConvertTo-ErrorData $_) })
-  exit 3
+  [Environment]::Exit(3)
 }
 
 while ($true) {
-  $line = $stdin.ReadLine()
+  $line = Read-Request
   if ($null -eq $line) { break }
   if ($line.Length -eq 0) { continue }
   try {
@@ -288,4 +331,6 @@ while ($true) {
     }
   }
 }
-exit 0
+}
+# Environment.Exit, not exit: the reader thread may still be blocked on stdin.
+[Environment]::Exit(0)

@@ -5,7 +5,7 @@
  * and `onRestart` lets the sign-in layer run Connect-ExchangeOnline again there.
  */
 import { SessionError } from '../../errors.js';
-import { findPwsh, hostScriptPath } from '../find-pwsh.js';
+import { findPwsh, hostScriptPath, type PwshCommand } from '../find-pwsh.js';
 import {
   CmdletFailure,
   type CmdletErrorRecord,
@@ -15,22 +15,30 @@ import {
   type InvokeResult,
   type PsObject,
 } from '../session.js';
+import { pwshEnvironment } from './environment.js';
 import { describeExit, HostProcess, tail, type HostInfo, type HostMessage } from './host-process.js';
 import { ObjectBuffer } from './object-buffer.js';
 import { redactor, type Redact } from './redact.js';
 
 export interface PwshSessionOptions {
-  /** Default: findPwsh() ($EXO_PLAYBOOK_PWSH, PATH, .tools/pwsh). */
+  /** Default: findPwsh() ($EXO_PLAYBOOK_PWSH, .tools/pwsh, PATH). */
   pwshPath?: string;
+  /** How to run pwshPath; default resolvePwshCommand (`dotnet pwsh.dll` behind a .NET tool launcher). */
+  command?: PwshCommand;
   /** Directories put in front of PSModulePath (tests: test/fixtures/modules). */
   modulePaths?: string[];
   /** Imported at host start. Default ExchangeOnlineManagement. */
   moduleName?: string;
-  /** Extra environment for pwsh (merged over this process's). */
+  /**
+   * The environment pwsh's allowlisted variables come from (environment.ts: PATH, HOME, temp,
+   * locale, PSModulePath, DOTNET_*, proxy…); default process.env. Nothing else of it reaches pwsh.
+   */
+  baseEnv?: NodeJS.ProcessEnv;
+  /** Variables set for pwsh explicitly, over the allowlisted ones (tests: the stub's state file). */
   env?: Record<string, string>;
   /**
-   * Variables pwsh must not inherit, e.g. the ones holding a token or certificate password:
-   * secrets reach the host over stdin only, so they need not sit in its environment.
+   * Never passed, even when allowlisted: the variables holding the run's token or certificate
+   * password. Secrets reach the host over stdin only.
    */
   withheldEnv?: readonly string[];
   onStderr?: (line: string) => void;
@@ -156,10 +164,15 @@ export class PwshSession implements ExchangeSession {
     const self: { host?: HostProcess } = {};
     self.host = await HostProcess.start({
       pwshPath: options.pwshPath,
+      ...(options.command ? { command: options.command } : {}),
       hostScript: hostScriptPath,
       moduleName: options.moduleName,
-      modulePaths: options.modulePaths ?? [],
-      env: withhold({ ...(process.env as Record<string, string>), ...options.env }, options.withheldEnv ?? []),
+      env: pwshEnvironment({
+        base: options.baseEnv ?? process.env,
+        ...(options.env ? { extra: options.env } : {}),
+        withheld: options.withheldEnv ?? [],
+        modulePaths: options.modulePaths ?? [],
+      }),
       startTimeoutMs: options.startTimeoutMs ?? 60_000,
       onMessage: (message) => this.onMessage(message),
       onStderr: (line) => options.onStderr?.(this.active ? this.active.redact(line) : line),
@@ -310,9 +323,4 @@ function redactRecord(record: CmdletErrorRecord, redact: Redact): CmdletErrorRec
 
 function unknownFailure(cmdlet: string): CmdletErrorRecord {
   return { exceptionType: 'Unknown', fullyQualifiedErrorId: 'Unknown', message: `${cmdlet} failed without an error record.` };
-}
-
-function withhold(env: Record<string, string>, names: readonly string[]): Record<string, string | undefined> {
-  // execa drops a key whose value is undefined instead of inheriting it from process.env.
-  return { ...env, ...Object.fromEntries(names.map((name) => [name, undefined])) };
 }

@@ -140,7 +140,8 @@ export class SimulatedSession implements ExchangeSession {
     const bound = bindParameters(cmdlet, definition.parameters, parameters, definition.shouldProcess ?? false);
 
     const { tenant } = this.shared;
-    const latency = this.options.latencyMs ?? tenant.state.faults?.latencyMs ?? 0;
+    const faults = tenant.state.faults ?? {};
+    const latency = this.options.latencyMs ?? faults.latencyByCmdlet?.[cmdlet] ?? faults.latencyMs ?? 0;
     await simulateLatency(latency, cmdlet, options.timeoutMs, options.signal);
     injectFault(tenant.state.faults ?? {}, call, cmdlet);
 
@@ -165,9 +166,12 @@ export class SimulatedSession implements ExchangeSession {
       },
     };
     try {
+      let streamed = 0;
       for (const object of definition.run(context)) {
         if (options.signal?.aborted) throw new SessionError(`${cmdlet} was cancelled`);
         yield object;
+        streamed += 1;
+        if (faults.streamDelayMs && streamed % 500 === 0) await simulateLatency(faults.streamDelayMs, cmdlet, undefined, options.signal);
       }
     } finally {
       if (changes.length > 0) await this.save(changes);

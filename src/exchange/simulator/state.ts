@@ -65,6 +65,10 @@ export interface SimSmtpAuthActivity {
 export interface SimFaults {
   /** Milliseconds added to every call. */
   latencyMs?: number;
+  /** Milliseconds added to calls of the named cmdlets instead of latencyMs (e.g. a slow Connect-ExchangeOnline sign-in). */
+  latencyByCmdlet?: Record<string, number>;
+  /** Milliseconds of pause after every 500 objects a cmdlet streams (a slow bulk read, as a large tenant pages). Simulator only. */
+  streamDelayMs?: number;
   /** Every Nth call fails with the throttling error text (then succeeds when retried). */
   throttleEveryN?: number;
   /** Every Nth call fails with a transient "Server Busy" error. */

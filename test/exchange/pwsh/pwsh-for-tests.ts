@@ -1,11 +1,12 @@
 /**
  * How tests get PowerShell: the same lookup as the runtime (findPwsh). Under CI=true a missing pwsh
- * fails the tests that need it; elsewhere they are skipped, loudly.
+ * fails the tests that need it; elsewhere they are skipped, loudly. A pwsh that is not of the pinned
+ * minor version (7.6.x) fails every session the tests start.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { findPwsh } from '../../../src/exchange/find-pwsh.js';
+import { findPwsh, requiredPwshSeries } from '../../../src/exchange/find-pwsh.js';
 import { generateTenant } from '../../../src/exchange/simulator/generate.js';
 import type { TenantState } from '../../../src/exchange/simulator/state.js';
 import { PwshSession, type PwshSessionOptions } from '../../../src/exchange/pwsh/session.js';
@@ -43,11 +44,17 @@ export function writeState(dir: string, state: TenantState): string {
 }
 
 /** A PwshSession on the stub module over `stateFile`, recording calls to `callsFile` when given. */
-export function startStubSession(stateFile: string, callsFile?: string, extra: PwshSessionOptions = {}): Promise<PwshSession> {
-  return PwshSession.start({
+export async function startStubSession(stateFile: string, callsFile?: string, extra: PwshSessionOptions = {}): Promise<PwshSession> {
+  const session = await PwshSession.start({
     pwshPath: pwshPath!,
     modulePaths: [stubModulePath],
     ...extra,
     env: { EXO_PLAYBOOK_STUB_STATE: stateFile, ...(callsFile ? { EXO_PLAYBOOK_STUB_CALLS: callsFile } : {}), ...extra.env },
   });
+  const version = session.hostInfo?.psVersion ?? '';
+  if (!version.startsWith(`${requiredPwshSeries()}.`)) {
+    await session.close();
+    throw new Error(`${pwshPath} is PowerShell ${version}; the tests need ${requiredPwshSeries()}.x (package.json config.pwshVersion)`);
+  }
+  return session;
 }

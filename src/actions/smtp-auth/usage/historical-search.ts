@@ -136,8 +136,10 @@ export async function submitAndPoll(change: Change, ctx: RunContext, options: Po
   while (!(FINAL_STATUSES as readonly string[]).includes(job.status)) {
     if (ctx.signal.aborted) break;
     if (ctx.now().getTime() >= deadline || pollsLeft-- <= 0) {
-      warnings.push(`Historical search ${job.jobId} still ${job.status} after ${options.timeoutMinutes} minute(s); check Get-HistoricalSearch -JobId ${job.jobId}`);
-      break;
+      // A failed change stops the later steps: SMTP AUTH never goes off before the search finished.
+      throw new Error(
+        `Historical search ${job.jobId} still ${job.status} after ${options.timeoutMinutes} minute(s): later steps do not start before it finishes; check Get-HistoricalSearch -JobId ${job.jobId}`,
+      );
     }
     await ctx.sleep(delay);
     delay = Math.min(delay * 2, MAX_POLL_MS);

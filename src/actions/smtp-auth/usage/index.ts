@@ -14,7 +14,7 @@ import { InputError } from '../../../errors.js';
 import { usageWith } from '../../../playbook/schema.js';
 import type { ActionDefinition, Finding, PlanInput, RunContext, ReportTable, StepPlan } from '../../types.js';
 import { readMailboxDirectory, readOrganizationDisabled } from '../mailbox-directory.js';
-import { resolveMailboxes, type ResolvedMailbox } from '../resolve-mailboxes.js';
+import { resolveMailboxes, withAddresses, type ResolvedMailbox } from '../resolve-mailboxes.js';
 import { readClientsReport } from './clients-report.js';
 import {
   DAILY_SEARCH_QUOTA,
@@ -28,6 +28,7 @@ import {
   type SearchRequest,
 } from './historical-search.js';
 import type { UsageRow } from './usage-table.js';
+import type { UsageEvidence } from './evidence.js';
 
 export type UsageWith = z.infer<typeof usageWith>;
 
@@ -40,6 +41,11 @@ export interface UsageObserved {
   /** Each distinct sender resolved to its mailbox and switch (for the lockout guard). */
   senders: ResolvedMailbox[];
   organizationDisabled: boolean;
+  /**
+   * What each source told this run (src/actions/smtp-auth/usage/evidence.ts): the lockout guard
+   * trusts only complete evidence over the usage window.
+   */
+  evidence: UsageEvidence[];
   /** Historical search source: when observed (ISO), and the jobs Get-HistoricalSearch listed. */
   observedAt?: string;
   jobs?: HistoricalSearchJob[];
@@ -72,7 +78,24 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
     }
     // Errors name the file as the user can open it from where they ran the command.
     const rows = readClientsReport(text, relative(process.cwd(), file) || file);
-    return { kind: 'smtp-auth-usage', source: 'report', file: withValue.report, rows, senders: await resolveSenders(rows, ctx), organizationDisabled };
+    const evidence: UsageEvidence = {
+      source: 'admin-center-csv',
+      detail: withValue.report,
+      // The export has no date column: it covers the period chosen when it was exported.
+      windowStart: null,
+      windowEnd: null,
+      complete: true,
+      senders: [...new Set(rows.map((r) => r.sender.toLowerCase()))],
+    };
+    return {
+      kind: 'smtp-auth-usage',
+      source: 'report',
+      file: withValue.report,
+      rows,
+      senders: await resolveSenders(rows, ctx),
+      organizationDisabled,
+      evidence: [evidence],
+    };
   }
   const { objects } = await ctx.session.invoke('Get-HistoricalSearch');
   const jobs = objects.map(toJob).sort((a, b) => a.submitDate.localeCompare(b.submitDate));
@@ -82,6 +105,18 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
     rows: [],
     senders: [],
     organizationDisabled,
+    evidence: [
+      {
+        source: 'historical-search',
+        detail: `${withValue.reportType} "${withValue.reportTitle}"`,
+        windowStart: null,
+        windowEnd: null,
+        // The service mails the report (EXCHANGE-FACTS: it is not returned to PowerShell).
+        complete: false,
+        senders: [],
+        missing: 'its report is mailed and shown in the admin center, not read by this run',
+      },
+    ],
     // Rounded to the minute: the plan's search window is rounded to the hour anyway.
     observedAt: new Date(Math.floor(ctx.now().getTime() / 60_000) * 60_000).toISOString(),
     jobs,
@@ -91,7 +126,8 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
 async function resolveSenders(rows: readonly UsageRow[], ctx: RunContext): Promise<ResolvedMailbox[]> {
   const senders = [...new Set(rows.map((r) => r.sender.toLowerCase()))];
   if (senders.length === 0) return [];
-  return resolveMailboxes(senders, await readMailboxDirectory(ctx), ctx);
+  const directory = await readMailboxDirectory(ctx);
+  return withAddresses(await resolveMailboxes(senders, directory, ctx), directory, ctx);
 }
 
 /** The usage table every report shows: who submitted with SMTP AUTH, how, how much, how lately. */
@@ -110,7 +146,7 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
     const messages = observed.rows.reduce((sum, r) => sum + r.messages, 0);
     plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} message(s) submitted with SMTP AUTH`);
     plan.tables = [usageTable(observed.rows)];
-    plan.data = { source: 'report', file: observed.file, usage: observed.rows };
+    plan.data = { source: 'report', file: observed.file, usage: observed.rows, evidence: observed.evidence };
     return plan;
   }
   const request = searchRequest(input.with);
@@ -121,7 +157,7 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
     plan.inDesiredState.push(
       `Historical search ${reusable.jobId} ("${reusable.reportTitle}", ${reusable.reportType}) submitted ${reusable.submitDate} is reused: ${reusable.status}`,
     );
-    plan.data = { source: 'historical-search', job: reusable, usage: [] };
+    plan.data = { source: 'historical-search', job: reusable, usage: [], evidence: observed.evidence };
     return plan;
   }
   const used = searchesInLast24Hours(jobs, observedAt);
@@ -132,7 +168,7 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
       message: `${used} historical searches were submitted in the last 24 hours; the tenant allows ${DAILY_SEARCH_QUOTA}. Wait, or reuse a recent job (reuseHours)`,
       blocking: true,
     });
-    plan.data = { source: 'historical-search', usage: [], searchesLast24Hours: used };
+    plan.data = { source: 'historical-search', usage: [], searchesLast24Hours: used, evidence: observed.evidence };
     return plan;
   }
   plan.changes.push({
@@ -144,7 +180,7 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
       `${used} of ${DAILY_SEARCH_QUOTA} searches used in the last 24 hours`,
   );
   if (input.with.wait === false) plan.notes.push('wait: false: apply records the JobId and does not poll');
-  plan.data = { source: 'historical-search', usage: [], searchesLast24Hours: used };
+  plan.data = { source: 'historical-search', usage: [], searchesLast24Hours: used, evidence: observed.evidence };
   return plan;
 }
 

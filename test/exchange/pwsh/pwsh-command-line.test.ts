@@ -1,20 +1,21 @@
 /**
- * The pwsh command line the bridge relies on, whichever pwsh findPwsh() picked (a real pwsh 7.6 or
- * the engine host from scripts/pwsh-host): -Version, -File with arguments and `exit N`, -Command,
- * UTF-8 without BOM both ways, and Import-Module by name through PSModulePath.
+ * The pwsh command line the bridge relies on, for the pwsh findPwsh() picked (PowerShell 7.6.x, the
+ * pinned version): -Version, -File with arguments and `exit N`, -Command, UTF-8 without BOM both
+ * ways, and Import-Module by name through PSModulePath.
  */
 import { writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { requiredPwshSeries } from '../../../src/exchange/find-pwsh.js';
 import { noPwsh, pwshPath, stubModulePath, tempDir } from './pwsh-for-tests.js';
 
 const flags = ['-NoLogo', '-NoProfile', '-NonInteractive'];
 
 describe.skipIf(noPwsh)('the pwsh command line', () => {
-  it('prints its version', async () => {
+  it('is PowerShell of the pinned minor version (package.json config.pwshVersion)', async () => {
     const result = await execa(pwshPath!, ['-Version']);
-    expect(result.stdout).toMatch(/^PowerShell 7\.\d+\.\d+/);
+    expect(result.stdout.startsWith(`PowerShell ${requiredPwshSeries()}.`), result.stdout).toBe(true);
   });
 
   it('runs -File with arguments, streams output, and exits with the script\'s code', async () => {
