@@ -16,9 +16,14 @@ export const TRANSPORT_CONFIG_READ = 'transport-config';
 /** Properties asked for by name: SmtpClientAuthenticationDisabled is in no property set. */
 export const BULK_READ_PROPERTIES = ['SmtpClientAuthenticationDisabled'] as const;
 
-/** What add()/refresh() read from each mailbox object: the bridge converts nothing else. */
+/**
+ * What add()/refresh() read from each mailbox object: the bridge converts nothing else, so a property
+ * read here but missing from this list arrives undefined (keep the two in step).
+ */
 export const MAILBOX_OBJECT_PROPERTIES = [
   'PrimarySmtpAddress',
+  'Guid',
+  'ExternalDirectoryObjectId',
   'UserPrincipalName',
   'Alias',
   'EmailAddresses',
