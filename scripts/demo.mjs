@@ -8,6 +8,7 @@
  *   .demo/smtp-auth-disable.yaml             a copy of playbooks/smtp-auth-disable.yaml
  *   .demo/allowlist.txt                      the devices that keep SMTP AUTH
  *   .demo/smtp-auth-clients-report.csv       the admin center's SMTP AUTH clients report, as exported
+ *                                            (written by `exo-playbook sim export-usage`)
  *
  * Then: plan (exit 2, will-break listed) → apply (refused, exit 4) → apply accepting those senders
  * (exit 0) → verify (exit 0) → probes of SMTP submission (simulated): the allowlisted device accepted,
@@ -45,6 +46,7 @@ const state = generateTenant({
   explicitEnabled: 12,
   activeSenders: 9,
   clock: new Date().toISOString(),
+  usageDetail: true,
 });
 const statePath = join(demo, 'tenant.json');
 await writeStateFile(statePath, state);
@@ -61,26 +63,9 @@ await writeFile(
   ['# Devices that keep SMTP AUTH (demo)', ...allowlisted.map((a) => `${a}   # active SMTP AUTH sender`), ''].join('\n'),
 );
 
-// 3. The usage report as the admin center exports it (BOM, CRLF, quoted fields).
-const displayName = new Map(state.mailboxes.map((m) => [m.PrimarySmtpAddress.toLowerCase(), m.DisplayName]));
-const quote = (v) => (/[",\r\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
-const csv = [
-  ['Sender address', 'Display name', 'Domain', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2', 'Authentication protocol', 'Messages sent', 'Last activity (UTC)'],
-  ...state.smtpAuthActivity.map((a) => [
-    a.sender,
-    displayName.get(a.sender.toLowerCase()) ?? '',
-    a.sender.split('@')[1],
-    '0%',
-    '0%',
-    '100%',
-    a.protocol,
-    a.messages.toLocaleString('en-US'),
-    a.lastSeen,
-  ]),
-]
-  .map((row) => row.map(quote).join(','))
-  .join('\r\n');
-await writeFile(join(demo, 'smtp-auth-clients-report.csv'), `\uFEFF${csv}\r\n`);
+// 3. The usage report as the admin center exports it (UTF-8 with BOM, CRLF, no date column), written
+//    by the CLI itself: the same file an admin would download for this tenant.
+await $({ cwd: root, quiet: true })`node ${cli} sim export-usage ${statePath} --kind clients-report --out ${join(demo, 'smtp-auth-clients-report.csv')}`;
 
 // 4. The shipped disable playbook, pointed at the demo allowlist and tenant.
 const shipped = await readFile(join(root, 'playbooks', 'smtp-auth-disable.yaml'), 'utf8');

@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 import { InputError } from '../errors.js';
-import { ALLOWED_CMDLETS, isWriteCmdlet, type CmdletParameters, type PsObject } from '../exchange/session.js';
+import { ALLOWED_CMDLETS, isWriteCmdlet, withoutErrors, type CmdletParameters, type PsObject } from '../exchange/session.js';
 import { formatCall } from '../explain/ps-literal.js';
 import { powershellWith } from '../playbook/schema.js';
 import { locateInStep } from './locate.js';
@@ -99,7 +99,8 @@ export const powershellAction: ActionDefinition<PowershellWith, PowershellObserv
     const cmdlet = allowedName(withValue.cmdlet);
     // Refused cmdlets and writes do not run here: plan explains why, or plans the write.
     if (!cmdlet || isWriteCmdlet(cmdlet)) return { kind: 'powershell', objects: null, warnings: [] };
-    const { objects, warnings } = await ctx.session.invoke(cmdlet, withValue.parameters as CmdletParameters);
+    // A read that reported an error is not an answer: it fails the run with the service's words.
+    const { objects, warnings } = withoutErrors(cmdlet, await ctx.session.invoke(cmdlet, withValue.parameters as CmdletParameters));
     return { kind: 'powershell', objects, warnings };
   },
   plan: planPowershell,

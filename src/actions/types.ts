@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import type { SourceLocation } from '../errors.js';
 import type { CmdletParameters, ExchangeSession, PsValue } from '../exchange/session.js';
+import type { GraphClient } from '../graph/client.js';
 import type { SmtpProber } from '../smtp/types.js';
 
 /** One write the plan proposes. Serialisable: it is saved in plan.json and in the journal. */
@@ -84,6 +85,8 @@ export interface Finding {
   /** What the finding is about: "Organization", a mailbox address. */
   subject: string;
   message: string;
+  /** Structured detail for machine outputs (JSON, --format csv), e.g. a sender's dossier. */
+  data?: Record<string, unknown>;
 }
 
 /** What observe and apply may use. Created by the engine per run. */
@@ -102,6 +105,13 @@ export interface RunContext {
    * Optional so older engines keep working; actions fall back to process.cwd().
    */
   baseDir?: string;
+  /** Folders files named in `with` may be read from (the playbook's folder and its fileRoots); default [baseDir]. */
+  fileRoots?: readonly string[];
+  /**
+   * Microsoft Graph for the same tenant (usage sources), opened on first use. Optional: engines and
+   * tests without Graph leave it out, and a step that needs it says so.
+   */
+  graph?: () => Promise<GraphClient>;
   /** SMTP submission probes (smtp-auth/probe): a real server for `exchange`, the state file for `sim:`. Absent when the engine has none. */
   smtp?: SmtpProber;
 }
@@ -154,6 +164,13 @@ export interface ActionDefinition<With = unknown, Observed = unknown> {
   apply?(change: Change, ctx: RunContext): Promise<ApplyOutcome>;
   /** Pure: findings from a fresh observation. */
   verify(input: PlanInput<With, Observed>): Finding[];
+  /**
+   * Pure, optional: completes this step's plan once every step planned (the usage dossier needs the
+   * SMTP AUTH values the whole plan leaves). Runs before the whole-plan checks.
+   */
+  completePlan?(input: PlanInput<With, Observed>, own: StepPlan, plans: readonly StepPlan[]): StepPlan;
+  /** Optional: after a `verify` command, remember what this run saw for the next one (a local file, never the tenant). */
+  record?(withValue: With, observed: Observed, ctx: RunContext, playbook: string): Promise<void>;
   /**
    * Pure: the change that restores a journaled write's before-value, built by this action's own write
    * builder from the journal's values only (never from a call text in the file); null when those

@@ -6,12 +6,14 @@ import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultDeps, type EngineDeps } from '../engine/deps.js';
+import { InputError } from '../errors.js';
 import { openEventLog } from '../engine/event-log.js';
 import type { ApplyReport, EventSink, PlanDocument, VerifyReport } from '../engine/types.js';
 import { renderApplyJson, renderJson, renderVerifyJson } from '../report/json.js';
 import { planTextIsCut, renderApplyText, renderPlanText, renderVerifyText } from '../report/text.js';
 import { confirmationQuestion } from '../engine/impact.js';
 import { renderVerifyJunit } from '../report/junit.js';
+import { renderPlanCsv, renderVerifyCsv } from '../report/dossier-csv.js';
 import { renderApplyHtml, renderPlanHtml, renderVerifyHtml } from '../report/html.js';
 import { FULL_MARKDOWN, renderApplyMarkdown, renderPlanMarkdown, renderVerifyMarkdown } from '../report/markdown.js';
 import type { CliIO } from './io.js';
@@ -75,7 +77,13 @@ export function sinksFor(io: CliIO, flags: CommonFlags, { progress }: { progress
     closers.push(() => display!.close());
   }
   if (flags.logFile) {
-    const log = openEventLog(resolve(io.cwd, flags.logFile));
+    const file = resolve(io.cwd, flags.logFile);
+    let log;
+    try {
+      log = openEventLog(file);
+    } catch (error) {
+      throw new InputError(`--log-file ${flags.logFile}: cannot open it for writing (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, undefined, 'point --log-file at a file in a folder this account can write to');
+    }
     sinks.push(log);
     closers.push(() => log.close());
   }
@@ -84,6 +92,7 @@ export function sinksFor(io: CliIO, flags: CommonFlags, { progress }: { progress
 
 export function renderPlan(plan: PlanDocument, format: string, io: CliIO, maxChars?: number): string {
   if (format === 'json') return renderJson(plan);
+  if (format === 'csv') return renderPlanCsv(plan);
   if (format === 'html') return renderPlanHtml(plan);
   if (format === 'markdown') return renderPlanMarkdown(plan, markdownBudget(maxChars));
   return renderPlanText(plan, { color: io.color });
@@ -93,6 +102,7 @@ export function renderVerify(report: VerifyReport, format: string, io: CliIO, ma
   if (format === 'json') return renderVerifyJson(report);
   if (format === 'html') return renderVerifyHtml(report);
   if (format === 'junit') return renderVerifyJunit(report);
+  if (format === 'csv') return renderVerifyCsv(report);
   if (format === 'markdown') return renderVerifyMarkdown(report, markdownBudget(maxChars));
   return renderVerifyText(report, { color: io.color });
 }

@@ -51,7 +51,7 @@ apply sends them. Values are PowerShell literals (single-quoted, '' doubled).`,
         } else {
           // No connection, so no secret is needed: unset environment references get placeholders.
           const env = { ...envPlaceholders(await readText(file)).env, ...io.env };
-          const source = await deps.loadPlaybook(file, { env });
+          const source = await deps.loadPlaybook(file, { env, runFiles: 'warn' });
           header = { playbook: source.playbook.name, change: source.playbook.change, organization: source.playbook.tenant.organization };
           steps = await explainGeneral(source.playbook, deps.actions, { baseDir: source.baseDir });
         }

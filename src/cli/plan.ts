@@ -2,10 +2,10 @@
  * `exo-playbook plan <playbook>`: connect read-only, observe, show what would change and why.
  * Exit 0 nothing to change, 2 changes pending, 1 error.
  */
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ExitCode } from '../errors.js';
+import { ExitCode, InputError } from '../errors.js';
 import { runPlan } from '../engine/run-plan.js';
 import { renderJson } from '../report/json.js';
 import type { CliIO } from './io.js';
@@ -21,8 +21,10 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
     .command('plan')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: show every change the playbook would make (target, property, before -> after, reason) and what is already as desired');
-  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'acceptNoUsageEvidence', 'logFile', 'maxChars', 'workloadIdentity'], ['text', 'markdown', 'json', 'html']).action(
+  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'acceptNoUsageEvidence', 'logFile', 'maxChars', 'workloadIdentity'], ['text', 'markdown', 'json', 'html', 'csv']).action(
     wrap(async (file: string, flags: PlanFlags) => {
+      // Before connecting: a plan that cannot be saved is not worth the reads.
+      if (flags.out) assertWritableOut(resolve(io.cwd, flags.out), flags.out);
       const sinks = sinksFor(io, flags, { progress: true });
       try {
         const plan = await runPlan({
@@ -37,7 +39,13 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
           onDeviceCode: (message) => io.stderr.write(`${message}\n`),
           ...(flags.workloadIdentity ? { auth: { method: 'workload-identity' as const, appId: flags.workloadIdentity } } : {}),
         });
-        if (flags.out) writeFileSync(resolve(io.cwd, flags.out), renderJson(plan), { mode: 0o600 });
+        if (flags.out) {
+          try {
+            writeFileSync(resolve(io.cwd, flags.out), renderJson(plan), { mode: 0o600 });
+          } catch (error) {
+            throw new InputError(`--out ${flags.out}: cannot write the plan (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, undefined, OUT_HINT);
+          }
+        }
         await sinks.settle();
         io.stdout.write(renderPlan(plan, flags.format, io, flags.maxChars));
         return plan.summary.changes > 0 ? ExitCode.changesOrDrift : ExitCode.ok;
@@ -47,4 +55,17 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
       }
     }),
   );
+}
+
+const OUT_HINT = 'point --out at a file in an existing folder this account can write to';
+
+function assertWritableOut(file: string, given: string): void {
+  const folder = dirname(file);
+  let isFolder = false;
+  try {
+    isFolder = statSync(folder).isDirectory();
+  } catch {
+    // missing: said below
+  }
+  if (!isFolder) throw new InputError(`--out ${given}: the folder ${folder} does not exist`, undefined, OUT_HINT);
 }

@@ -4,6 +4,8 @@ import { processIO, type CliIO } from './io.js';
 import { PlaybookInvalid, formatProblem } from '../playbook/problems.js';
 import path from 'node:path';
 import { VERSION } from '../version.js';
+import { CmdletFailure } from '../exchange/session.js';
+import { describeServiceError } from '../exchange/service-error.js';
 import { registerValidate } from './validate.js';
 import { registerPlan } from './plan.js';
 import { registerApply } from './apply.js';
@@ -90,9 +92,15 @@ export function reportError(error: unknown, io: CliIO): number {
   }
   if (error instanceof ExoPlaybookError) {
     io.stderr.write(`error: ${error.message}\n`);
+    if (error instanceof InputError && error.hint) io.stderr.write(`  hint: ${error.hint}\n`);
     const details = (error as { details?: string[] }).details;
     if (details?.length) io.stderr.write(details.map((d) => `  - ${d}`).join('\n') + '\n');
     return error.exitCode;
+  }
+  if (error instanceof CmdletFailure) {
+    // The service refused a read (or a call outside apply's journaled writes): its own words, no stack.
+    io.stderr.write(`error: ${error.cmdlet} failed: ${describeServiceError(error.record)}\n`);
+    return ExitCode.error;
   }
   // A bug: say so, with the stack.
   io.stderr.write(`internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

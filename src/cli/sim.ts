@@ -3,7 +3,7 @@
  * playbooks against with `--target sim:<state.json>`. `exo-playbook sim show <state.json>`: what a
  * state file holds (organization switch, overrides, senders).
  */
-import { access } from 'node:fs/promises';
+import { access, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliIO } from './io.js';
@@ -12,6 +12,7 @@ import { ExitCode, InputError } from '../errors.js';
 import { generateTenant, MAX_MAILBOXES, MIN_MAILBOXES } from '../exchange/simulator/generate.js';
 import { readStateFile, writeStateFile } from '../exchange/simulator/state-file.js';
 import { describeTenant, summarizeTenant } from '../exchange/simulator/summary.js';
+import { clientsReportCsv, requestReportCsv } from '../exchange/simulator/usage-export.js';
 
 interface InitOptions {
   mailboxes: number;
@@ -68,8 +69,9 @@ exists (without --force) or an option is wrong.`,
     .action(
       wrap(async (file: string, options: InitOptions) => {
         const target = path.resolve(io.cwd, file);
-        if (!options.force && (await exists(target))) {
-          throw new InputError(`${file} already exists; pass --force to replace it (or choose another file name)`);
+        if (await exists(target)) {
+          if (!options.force) throw new InputError(`${file} already exists; pass --force to replace it (or choose another file name)`);
+          await assertReplaceable(target, file);
         }
         const state = generateTenant({
           mailboxes: options.mailboxes,
@@ -77,6 +79,7 @@ exists (without --force) or an option is wrong.`,
           organization: options.organization,
           orgSmtpAuthDisabled: options.orgSmtpAuth === 'disabled',
           ...(options.clock ? { clock: options.clock } : {}),
+          usageDetail: true,
         });
         await writeStateFile(target, state).catch((error: Error) => {
           throw new InputError(`cannot write ${file}: ${error.message} (check that the directory exists and is writable)`);
@@ -84,6 +87,39 @@ exists (without --force) or an option is wrong.`,
         const summary = summarizeTenant(state);
         if (options.format === 'json') io.stdout.write(JSON.stringify({ file: target, ...summary }, null, 2) + '\n');
         else io.stdout.write(`Wrote ${file}. ${describeTenant(summary)}\nUse it with: --target sim:${file}\n`);
+        return ExitCode.ok;
+      }),
+    );
+
+  sim
+    .command('export-usage')
+    .description('write the usage file an admin would download for a simulated tenant (to feed smtp-auth/usage)')
+    .argument('<state.json>', 'the state file')
+    .addOption(
+      new Option('--kind <kind>', 'clients-report: the admin center SMTP AUTH clients report (UTF-8 CSV); request-report: the historical search download (SmtpCSReport, UTF-16 CSV)')
+        .choices(['clients-report', 'request-report'])
+        .default('clients-report'),
+    )
+    .requiredOption('--out <file>', 'the CSV file to write')
+    .addOption(new Option('--days <n>', 'the period covered, back from the tenant clock (1-90)').default(30).argParser(parseDays))
+    .addOption(new Option('--force', 'replace an existing file'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  exo-playbook sim export-usage tenant.json --out smtp-auth-clients-report.csv
+  exo-playbook sim export-usage tenant.json --kind request-report --out SmtpCSReport.csv`,
+    )
+    .action(
+      wrap(async (file: string, options: { kind: 'clients-report' | 'request-report'; out: string; days: number; force?: boolean }) => {
+        const state = await readStateFile(path.resolve(io.cwd, file));
+        const out = path.resolve(io.cwd, options.out);
+        if (!options.force && (await exists(out))) throw new InputError(`${options.out} already exists; pass --force to replace it`);
+        const bytes = options.kind === 'clients-report' ? clientsReportCsv(state, options.days) : requestReportCsv(state, options.days);
+        await writeFile(out, bytes).catch((error: Error) => {
+          throw new InputError(`cannot write ${options.out}: ${error.message}`);
+        });
+        io.stdout.write(`Wrote ${options.out} (${options.kind}, last ${options.days} day(s), ${bytes.length} bytes)\n`);
         return ExitCode.ok;
       }),
     );
@@ -101,6 +137,30 @@ exists (without --force) or an option is wrong.`,
         return ExitCode.ok;
       }),
     );
+}
+
+/**
+ * --force replaces a simulated tenant, never anything else: a playbook, a plan or a state file too
+ * broken to recognise stays, and the user decides what to do with it.
+ */
+async function assertReplaceable(target: string, file: string): Promise<void> {
+  const info = await stat(target);
+  if (info.isFile() && info.size === 0) return;
+  const refuse = (why: string): never => {
+    throw new InputError(`${file} ${why}; sim init --force replaces only a simulated tenant state file`, undefined, 'choose another file name, or move the file away yourself if it really should go');
+  };
+  if (!info.isFile()) refuse('is not a regular file');
+  try {
+    await readStateFile(target);
+  } catch {
+    refuse('is not a simulated tenant state file');
+  }
+}
+
+function parseDays(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 90) throw new InvalidArgumentError('use a whole number of days from 1 to 90.');
+  return n;
 }
 
 async function exists(file: string): Promise<boolean> {

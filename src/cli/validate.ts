@@ -64,7 +64,7 @@ async function validateFile(file: string, io: CliIO, signInEnv: 'require' | 'war
   try {
     // Loaded on use: the loader (zod, js-yaml) is not needed for --help or other commands.
     const { loadPlaybook } = await import('../playbook/load.js');
-    const loaded = await loadPlaybook(path.resolve(io.cwd, file), { env: io.env, signInEnv }).catch((error: unknown) => {
+    const loaded = await loadPlaybook(path.resolve(io.cwd, file), { env: io.env, signInEnv, checkSignInFiles: signInEnv === 'require', runFiles: signInEnv }).catch((error: unknown) => {
       // Messages name the file as the user typed it, not the absolute path we read.
       if (error instanceof PlaybookInvalid) throw new PlaybookInvalid(error.problems.map((p) => relativeTo(p, io.cwd)));
       throw error;

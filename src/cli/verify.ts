@@ -16,7 +16,7 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
     .command('verify')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: check that the tenant matches the playbook (junit output for CI)');
-  withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook', 'maxChars', 'workloadIdentity'], ['text', 'markdown', 'json', 'junit', 'html']).action(
+  withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook', 'maxChars', 'workloadIdentity'], ['text', 'markdown', 'json', 'junit', 'html', 'csv']).action(
     wrap(async (file: string, flags: CommonFlags & { notifyWebhook?: string }) =>
       notifyAfter({ spec: flags.notifyWebhook, command: 'verify', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
       const sinks = sinksFor(io, flags, { progress: true });

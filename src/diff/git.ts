@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { InputError } from '../errors.js';
+import { readConfinedTextOrThrow } from '../playbook/confined-file.js';
+import { MAX_SOURCE_BYTES } from '../playbook/source.js';
 
 export interface GitRange {
   /** Revision of the old side. */
@@ -77,8 +79,11 @@ export class GitRepo {
   }
 
   /** A readFile for the loader at `rev`: a missing file fails like a missing file on disk. */
-  reader(rev: string | null): (absolute: string) => Promise<string> {
-    return async (absolute) => {
+  reader(rev: string | null): (absolute: string, roots?: readonly string[]) => Promise<string> {
+    return async (absolute, roots) => {
+      // The working tree is the file system: read it as the runner would (inside the roots, capped,
+      // a symlink out refused). A revision's blob is a symlink's own text, never what it points to.
+      if (rev === null && roots) return readConfinedTextOrThrow(absolute, { roots, maxBytes: MAX_SOURCE_BYTES });
       const text = await this.read(rev, absolute);
       if (text === undefined) {
         const error = new Error(`no such file at ${rev ?? 'the working tree'}: ${this.relative(absolute)}`) as NodeJS.ErrnoException;

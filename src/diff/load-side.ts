@@ -18,13 +18,13 @@ export interface EnvPlaceholders {
   display(value: unknown): unknown;
 }
 
-/** Placeholders are domain-shaped so `organization: ${env:ORG}` still validates. */
+/** Placeholders are shaped like a tenant's .onmicrosoft.com domain so `organization: ${env:ORG}` still validates. */
 export function envPlaceholders(text: string): EnvPlaceholders {
   const names = [...new Set([...text.matchAll(ENV_REFERENCE)].map((m) => m[1]!))];
-  const byPlaceholder = new Map(names.map((name, i) => [`env-placeholder-${i}.exo-playbook.invalid`, name]));
+  const byPlaceholder = new Map(names.map((name, i) => [`exo-env-placeholder-${i}.onmicrosoft.com`, name]));
   const env: NodeJS.ProcessEnv = {};
   for (const [placeholder, name] of byPlaceholder) env[name] = placeholder;
-  const pattern = /env-placeholder-\d+\.exo-playbook\.invalid/g;
+  const pattern = /exo-env-placeholder-\d+\.onmicrosoft\.com/g;
   const display = (value: unknown): unknown => {
     if (typeof value === 'string') return value.replace(pattern, (p) => (byPlaceholder.has(p) ? `\${env:${byPlaceholder.get(p)}}` : p));
     if (Array.isArray(value)) return value.map(display);
@@ -57,8 +57,8 @@ export interface LoadSideInput {
   /** Where the playbook is (as given, or relative to cwd for git): ${file:} references resolve from its folder. */
   file: string;
   version: PlaybookVersion;
-  /** Reads an allowlist at this side's revision. */
-  readFile: (absolutePath: string) => Promise<string>;
+  /** Reads an allowlist at this side's revision (from disk: only inside `roots`, see LoadOptions.readFile). */
+  readFile: (absolutePath: string, roots: readonly string[]) => Promise<string>;
 }
 
 export async function loadSide(input: LoadSideInput): Promise<DiffSide> {
@@ -67,7 +67,7 @@ export async function loadSide(input: LoadSideInput): Promise<DiffSide> {
   const secrets = secretFiles(input.text, baseDir);
   const loaded: LoadedPlaybook = await loadPlaybookFromText(input.text, input.file, {
     env,
-    readFile: (absolute) => (secrets.has(absolute) ? Promise.resolve('(not read by diff)') : input.readFile(absolute)),
+    readFile: (absolute, roots) => (secrets.has(absolute) ? Promise.resolve('(not read by diff)') : input.readFile(absolute, roots)),
   });
   const playbookDir = path.dirname(input.file);
   // Where each listed address was written: origins covers allowlist steps; locate covers the rest

@@ -4,6 +4,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { PlaybookInvalid } from '../playbook/problems.js';
+import { readConfinedTextOrThrow } from '../playbook/confined-file.js';
+import { MAX_SOURCE_BYTES } from '../playbook/source.js';
 import { comparePlaybooks, type DiffSide } from './compare.js';
 import { GitRepo, playbooksInRange, type GitRange } from './git.js';
 import { loadSide } from './load-side.js';
@@ -29,7 +32,8 @@ async function readPlaybookFile(file: string): Promise<string> {
 
 /** `exo-playbook diff <old> <new>`: each side's allowlists are read from beside that side's file. */
 export async function diffFiles(oldFile: string, newFile: string): Promise<DiffReport> {
-  const fsRead = (absolute: string) => readFile(absolute, 'utf8');
+  // From disk, an allowlist is read as the runner reads it: inside the playbook's roots, capped.
+  const fsRead = (absolute: string, roots: readonly string[]) => readConfinedTextOrThrow(absolute, { roots, maxBytes: MAX_SOURCE_BYTES });
   const [a, b] = await Promise.all(
     [oldFile, newFile].map(async (file) => loadSide({ text: await readPlaybookFile(file), file, version: { file, label: file }, readFile: fsRead })),
   );
@@ -45,6 +49,7 @@ async function sideAt(repo: GitRepo, rev: string | null, label: string, absolute
     return await loadSide({ text, file, version: { file: repo.relative(absolute), label }, readFile: repo.reader(rev) });
   } catch (error) {
     // Say which revision was invalid: the line numbers are that revision's.
+    if (error instanceof PlaybookInvalid && rev !== null) throw new PlaybookInvalid(error.problems.map((p) => ({ ...p, message: `at ${label}: ${p.message}` })));
     if (error instanceof InputError && rev !== null) throw new InputError(`at ${label}: ${error.message}`, error.location, error.hint);
     throw error;
   }
@@ -67,16 +72,21 @@ export async function diffGit(spec: string, paths: string[], cwd: string): Promi
 
 /**
  * A file that is invalid at both revisions with the same text (a fixture of bad playbooks, say) did
- * not change: skip it rather than fail the whole diff. An invalid file that changed is an error.
+ * not change: skip it rather than fail the whole diff. An invalid file that changed is an error, and
+ * so is one whose problem sits in a file it references (an allowlist) that changed.
  */
 async function unlessUnchangedAndInvalid<T>(repo: GitRepo, range: GitRange, file: string, load: () => Promise<T>): Promise<T | undefined> {
   try {
     return await load();
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
-    const [before, after] = await Promise.all([repo.read(range.old, file), repo.read(range.new, file)]);
-    if (before !== undefined && before === after) return undefined;
-    throw error;
+    const involved = new Set([file]);
+    if (error instanceof PlaybookInvalid) for (const problem of error.problems) involved.add(path.resolve(problem.location.file));
+    for (const each of involved) {
+      const [before, after] = await Promise.all([repo.read(range.old, each), repo.read(range.new, each)]);
+      if (before === undefined || before !== after) throw error;
+    }
+    return undefined;
   }
 }
 

@@ -10,6 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ApplyOutcome, Change, RunContext, StepPlan } from '../actions/types.js';
+import { parseServiceError } from '../exchange/service-error.js';
 import { CmdletFailure, type ExchangeSession, type PsValue } from '../exchange/session.js';
 import { SessionError } from '../errors.js';
 import { stableStringify } from './fingerprint.js';
@@ -205,7 +206,11 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
       : // The in-flight write is deliberately not given the abort signal: Ctrl-C lets it finish.
         ctx.session
           .invoke(change.call.cmdlet, change.call.parameters, { secretParameters: options.secretParameters })
-          .then((r) => ({ warnings: r.warnings, result: r.objects.length ? (r.objects as ApplyOutcome['result']) : undefined }));
+          .then((r) => {
+            // A write that produced any error record has failed, whatever else it returned.
+            if (r.errors[0]) throw new CmdletFailure(change.call.cmdlet, r.errors[0]);
+            return { warnings: r.warnings, result: r.objects.length ? (r.objects as ApplyOutcome['result']) : undefined };
+          });
   // A transport failure (the host died, a timeout, a lost connection) says nothing about whether
   // Exchange ran the write: it is never retried blindly, it is read back (below).
   const lost = Symbol('reply lost');
@@ -241,12 +246,14 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
     } else {
       result = { ...baseResult(change), status: 'failed', error: message(error), attempts, durationMs: Math.round(performance.now() - started), warnings: [] };
     }
+    if (error instanceof CmdletFailure) result.serviceError = parseServiceError(error.record);
   }
   journal.append({
     type: 'after',
     changeId: change.id,
     outcome: result.status === 'applied' ? 'applied' : readBackRecord?.verdict === 'unknown' ? 'unknown' : 'failed',
     ...(result.error !== undefined ? { error: result.error } : {}),
+    ...(result.serviceError ? { serviceError: result.serviceError } : {}),
     ...(readBackRecord ? { readBack: readBackRecord } : {}),
     attempts: result.attempts,
     durationMs: result.durationMs,

@@ -79,6 +79,15 @@ export async function openRunSession(
     ...(source.playbook.tenant.auth.method === 'device-code' && !target.startsWith('sim:') ? {} : { openExtra: async () => guard(await openTarget()) }),
     // One context per phase: a fresh observation (verify after apply) must not reuse cached reads.
     newContext: (signal, seed) =>
-      createRunContext({ session, instantSleep, ...(signal ? { signal } : {}), ...(seed ? { seed } : {}), baseDir: source.baseDir, ...(smtp ? { smtp } : {}) }),
+      createRunContext({
+        session,
+        instantSleep,
+        ...(signal ? { signal } : {}),
+        ...(seed ? { seed } : {}),
+        baseDir: source.baseDir,
+        ...(source.fileRoots ? { fileRoots: source.fileRoots } : {}),
+        ...(smtp ? { smtp } : {}),
+        ...(deps.openGraph ? { openGraph: () => deps.openGraph!(target, source.playbook.tenant, { env: options.env, baseDir: source.baseDir, ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}) }) } : {}),
+      }),
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { RunContext } from '../actions/types.js';
 import type { ExchangeSession } from '../exchange/session.js';
+import type { GraphClient } from '../graph/client.js';
 import type { SmtpProber } from '../smtp/types.js';
 
 export interface RunContextOptions {
@@ -16,6 +17,10 @@ export interface RunContextOptions {
   report?: (message: string) => void;
   /** The playbook's folder (relative paths in `with` resolve against it). */
   baseDir?: string;
+  /** The playbook's folder and its fileRoots: where `with` files may be read from. */
+  fileRoots?: readonly string[];
+  /** Opens Microsoft Graph for the tenant (called at most once per context, on first use). */
+  openGraph?: () => Promise<GraphClient>;
   smtp?: SmtpProber;
   /** Shared reads this context starts with (verify after apply carries over what writes cannot have changed). */
   seed?: ReadonlyMap<string, Promise<unknown>>;
@@ -59,8 +64,15 @@ export function createRunContext(options: RunContextOptions): RunContext {
     report: options.report ?? (() => {}),
     signal,
     ...(options.baseDir ? { baseDir: options.baseDir } : {}),
+    ...(options.fileRoots ? { fileRoots: options.fileRoots } : {}),
+    ...(options.openGraph ? { graph: once(options.openGraph) } : {}),
     ...(options.smtp ? { smtp: options.smtp } : {}),
   };
   memos.set(ctx, memo);
   return ctx;
+}
+
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
 }

@@ -5,6 +5,7 @@
  */
 import type { PlanCheck } from '../actions/types.js';
 import type { ExchangeSession } from '../exchange/session.js';
+import type { GraphClient } from '../graph/client.js';
 import type { Playbook } from '../playbook/schema.js';
 import type { SmtpProber } from '../smtp/types.js';
 import type { ActionTable } from './observe.js';
@@ -20,10 +21,13 @@ export interface OpenTargetOptions {
 }
 
 export interface EngineDeps {
-  loadPlaybook(file: string, options: { env: NodeJS.ProcessEnv; signInEnv?: 'require' | 'warn' }): Promise<PlaybookSource>;
+  /** runFiles 'warn': a missing usage CSV is no error (explain and rollback never read it). */
+  loadPlaybook(file: string, options: { env: NodeJS.ProcessEnv; signInEnv?: 'require' | 'warn'; runFiles?: 'require' | 'warn' }): Promise<PlaybookSource>;
   openTarget(target: string, tenant: Playbook['tenant'], options: OpenTargetOptions): Promise<ExchangeSession>;
   actions: ActionTable;
   planChecks: readonly PlanCheck[];
+  /** Microsoft Graph for the tenant (usage sources); `target` is normalized. Optional for test doubles. */
+  openGraph?(target: string, tenant: Playbook['tenant'], options: { env: NodeJS.ProcessEnv; baseDir: string; onDeviceCode?: (message: string) => void }): Promise<GraphClient>;
   /** The SMTP prober for smtp-auth/probe steps on this target. Optional: engines without one refuse probe steps. */
   openProber?(target: string, tenant: Playbook['tenant'], options: Pick<OpenTargetOptions, 'env' | 'baseDir' | 'onDeviceCode'>): Promise<SmtpProber>;
 }
@@ -39,6 +43,8 @@ export async function defaultDeps(): Promise<EngineDeps> {
     openTarget: (t, tenant, options) => target.openTarget(t, tenant, { ...options, cmdlets: [...options.cmdlets] }),
     actions: registry.ACTIONS,
     planChecks: registry.PLAN_CHECKS,
+    // Only usage steps with Graph sources load the Graph client (and @azure/identity with it).
+    openGraph: async (t, tenant, options) => (await import('../graph/open.js')).openGraph(t, tenant, options),
     // Only playbooks with probe steps load the SMTP client.
     openProber: async (t, tenant, options) => (await import('../smtp/open.js')).openProber(t, { ...options, tenant }),
   };

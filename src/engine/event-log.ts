@@ -3,7 +3,7 @@
  * killed still leaves every event before the kill on disk. A scheduled job has no terminal: this
  * file is what the operator reads the next morning, so it must never carry a secret.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { EventSink, RunEvent } from './types.js';
 
@@ -42,9 +42,25 @@ export interface EventLog extends EventSink {
   close(): void;
 }
 
+/**
+ * Creates the missing folders of `dir` one level at a time. Not mkdirSync({ recursive: true }): on
+ * a path under /proc that never ends (each mkdir says ENOENT and Node tries the parent again).
+ */
+export function makeFolders(dir: string): void {
+  const missing: string[] = [];
+  let current = dir;
+  while (!existsSync(current)) {
+    missing.unshift(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const folder of missing) mkdirSync(folder);
+}
+
 /** Open (append) the log file; the directory is created when missing. */
 export function openEventLog(file: string, options: EventLogOptions = {}): EventLog {
-  mkdirSync(dirname(file), { recursive: true });
+  makeFolders(dirname(file));
   let fd: number | null = openSync(file, 'a', 0o600);
   return {
     file,

@@ -4,6 +4,7 @@
  * "after" means the write may or may not have reached the tenant: rollback re-reads to find out.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { ServiceErrorParts } from '../exchange/service-error.js';
 import type { CmdletParameters, PsValue } from '../exchange/session.js';
 import { InputError } from '../errors.js';
 import type { PlaybookRef, TenantRef } from './types.js';
@@ -70,6 +71,8 @@ export interface AfterWriteRecord extends RecordBase {
   /** Present when the write's reply was lost and the value was read back to find out. */
   readBack?: ReadBackRecord;
   error?: string;
+  /** The service's error, taken apart: code, exception type, text (and HTTP status for the REST form). */
+  serviceError?: ServiceErrorParts;
   attempts: number;
   durationMs: number;
   warnings: string[];

@@ -1,13 +1,13 @@
 /**
  * One run per tenant at a time. The lock is a file created with O_EXCL (so exactly one process wins),
- * keyed by organization + target, holding who took it. A lock left by a dead process on this host is
+ * keyed by organization + the real identity of the target (targetIdentity), holding who took it. A lock left by a dead process on this host is
  * taken over atomically: the stale file is renamed away (only one contender's rename succeeds), and
  * the contender checks it moved the file it judged stale before creating its own.
  */
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, unlinkSync, linkSync, writeFileSync, openSync, writeSync, fsyncSync, closeSync } from 'node:fs';
+import { chmodSync, mkdirSync, realpathSync, readFileSync, renameSync, unlinkSync, linkSync, writeFileSync, openSync, writeSync, fsyncSync, closeSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { RefusedError } from '../errors.js';
 import { sha256 } from './fingerprint.js';
 
@@ -49,8 +49,28 @@ export function lockDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function lockPath(dir: string, organization: string, target: string): string {
-  const key = sha256(`${organization.toLowerCase()}\n${target}`).slice(0, 24);
-  return join(dir, `${organization.toLowerCase().replace(/[^a-z0-9.-]/g, '_')}-${key}.lock`);
+  const identity = targetIdentity(target);
+  // A simulated tenant is its state file, whichever way a playbook names the organization (its
+  // .onmicrosoft.com domain or its tenant id): the file alone is the key.
+  const simulated = identity.startsWith('sim:');
+  const key = sha256(simulated ? identity : `${organization.toLowerCase()}\n${identity}`).slice(0, 24);
+  const label = simulated ? 'sim' : organization.toLowerCase().replace(/[^a-z0-9.-]/g, '_');
+  return join(dir, `${label}-${key}.lock`);
+}
+
+/**
+ * The real identity of a target: a simulated tenant is its state file as the file system resolves it
+ * (symlinks, `..`, another spelling of the same path all name one tenant, so one lock); a state
+ * file that does not exist yet keeps the path as given. Anything else names itself.
+ */
+export function targetIdentity(target: string): string {
+  if (!target.startsWith('sim:')) return target;
+  const file = target.slice('sim:'.length);
+  try {
+    return `sim:${realpathSync(file)}`;
+  } catch {
+    return `sim:${resolve(file)}`;
+  }
 }
 
 export function processAlive(pid: number): boolean {

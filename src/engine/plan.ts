@@ -28,15 +28,19 @@ export interface BuildPlanInput {
 
 export function buildPlan(input: BuildPlanInput): PlanDocument {
   const view = playbookView(input.playbook, input.positions);
-  const steps: StepPlan[] = input.playbook.steps.map((step) =>
-    actionFor(input.actions, step.uses, step.id).plan({
-      stepId: step.id,
-      with: step.with,
-      observed: input.observations.get(step.id),
-      playbook: view,
-      observations: input.observations,
-    }),
-  );
+  const inputOf = (step: Playbook['steps'][number]) => ({
+    stepId: step.id,
+    with: step.with,
+    observed: input.observations.get(step.id),
+    playbook: view,
+    observations: input.observations,
+  });
+  const planned: StepPlan[] = input.playbook.steps.map((step) => actionFor(input.actions, step.uses, step.id).plan(inputOf(step)));
+  // A step whose plan depends on the whole plan (the usage dossier: SMTP AUTH after) completes it now.
+  const steps = input.playbook.steps.map((step, i) => {
+    const action = actionFor(input.actions, step.uses, step.id);
+    return action.completePlan ? action.completePlan(inputOf(step), planned[i]!, planned) : planned[i]!;
+  });
   const risks = input.checks.flatMap((check) => check(steps, { playbook: view, observations: input.observations }));
   const { fingerprint, steps: stepFingerprints } = fingerprintObservations(input.observations);
   const plan: PlanDocument = {

@@ -11,6 +11,8 @@ export interface PlaybookSource {
   /** Path as given on the command line. */
   file: string;
   baseDir: string;
+  /** The playbook's folder and its fileRoots (LoadedPlaybook.fileRoots); default [baseDir]. */
+  fileRoots?: readonly string[];
   playbook: Playbook;
   /** sha256 of the playbook and every file it references. */
   hash: string;

@@ -2,6 +2,7 @@
  * Retry on throttling: the texts Exchange Online returns when it wants the caller to back off
  * (EXCHANGE-FACTS.md "Throttling"). Anything else fails at once: retrying a real error only hides it.
  */
+import { isThrottlingRecord } from '../exchange/service-error.js';
 import { CmdletFailure } from '../exchange/session.js';
 
 const THROTTLING = [
@@ -15,6 +16,7 @@ const THROTTLING = [
 ];
 
 export function isThrottling(error: unknown): boolean {
+  if (error instanceof CmdletFailure && isThrottlingRecord(error.record)) return true;
   const text =
     error instanceof CmdletFailure
       ? `${error.record.message} ${error.record.exceptionType} ${error.record.fullyQualifiedErrorId}`
@@ -45,6 +47,8 @@ export async function withRetry<T>(
   options: {
     policy: RetryPolicy;
     sleep: (ms: number) => Promise<void>;
+    /** Which failures are worth another attempt. Default: throttling only (safe for writes). */
+    retryable?: (error: unknown) => boolean;
     onRetry?: (attempt: number, delayMs: number, error: unknown) => void;
   },
 ): Promise<{ value: T; attempts: number }> {
@@ -52,7 +56,7 @@ export async function withRetry<T>(
     try {
       return { value: await operation(attempt), attempts: attempt };
     } catch (error) {
-      if (attempt >= options.policy.attempts || !isThrottling(error)) {
+      if (attempt >= options.policy.attempts || !(options.retryable ?? isThrottling)(error)) {
         throw Object.assign(error instanceof Error ? error : new Error(String(error)), { attempts: attempt });
       }
       const delay = backoffDelay(attempt, options.policy);

@@ -41,7 +41,13 @@ export type InvertWrite = (write: JournaledWrite) => Change | 'no-undo' | null;
 
 export function rollbackCandidates(records: readonly JournalRecord[], runDir: string, invert: InvertWrite): RollbackCandidates {
   const outcome = new Map<string, 'applied' | 'failed' | 'unknown'>();
-  for (const r of records) if (r.type === 'after') outcome.set(r.changeId, r.outcome);
+  // A write the service refused with an error record did not happen (issue 9): nothing to restore.
+  const refused = new Set<string>();
+  for (const r of records) {
+    if (r.type !== 'after') continue;
+    outcome.set(r.changeId, r.outcome);
+    if (r.outcome === 'failed' && r.serviceError) refused.add(r.changeId);
+  }
   const befores = records.filter((r): r is BeforeWriteRecord => r.type === 'before').sort((a, b) => b.seq - a.seq);
   const items: RollbackItem[] = [];
   const notes: string[] = [];
@@ -50,6 +56,7 @@ export function rollbackCandidates(records: readonly JournalRecord[], runDir: st
   for (const before of befores) {
     if (seen.has(before.changeId)) continue;
     seen.add(before.changeId);
+    if (refused.has(before.changeId)) continue;
     const result = outcome.get(before.changeId) ?? 'missing';
     const label = `${before.target} ${before.property}`;
     const inverse = invert({

@@ -57,7 +57,8 @@ export async function runVerify(options: RunOptions & { playbookFile: string }):
   emitter.emit('run-start', `verify ${source.playbook.name}`, { command: 'verify', playbook: source.playbook.name, change: source.playbook.change });
   const run = await openRunSession(options.deps, source, target, { env: options.env, readOnly: true, emitter, ...onDevice(options) });
   try {
-    const observations = await observeSteps(source.playbook, options.deps.actions, run.newContext(), emitter);
+    const ctx = run.newContext();
+    const observations = await observeSteps(source.playbook, options.deps.actions, ctx, emitter);
     const report = buildVerifyReport({
       playbook: source.playbook,
       playbookRef: playbookRef(source),
@@ -66,6 +67,11 @@ export async function runVerify(options: RunOptions & { playbookFile: string }):
       actions: options.deps.actions,
       checkedAt: now(),
     });
+    // Steps that keep a memory between runs (the usage step's history: for the drift check) record it now.
+    for (const step of source.playbook.steps) {
+      const action = options.deps.actions[step.uses];
+      if (action?.record) await action.record(step.with, observations.get(step.id), ctx, source.playbook.name);
+    }
     emitter.emit('verify', `${report.summary.pass} pass, ${report.summary.fail} fail, ${report.summary.warn} warn`, { summary: report.summary, compliant: report.compliant });
     emitter.emit('run-end', report.compliant ? 'compliant' : 'drift found', { compliant: report.compliant });
     return report;

@@ -128,7 +128,7 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
 async function playbookForTarget(options: RollbackCommandOptions, original: PlanDocument, target: string): Promise<PlaybookSource> {
   const file = original.playbook.file;
   try {
-    const source = await options.deps.loadPlaybook(file, { env: options.env, signInEnv: signInEnvFor(target) });
+    const source = await options.deps.loadPlaybook(file, { env: options.env, signInEnv: signInEnvFor(target), runFiles: 'warn' });
     if (source.playbook.tenant.organization.toLowerCase() !== original.tenant.organization.toLowerCase()) {
       throw new RefusedError(`${file} now names ${source.playbook.tenant.organization}, but the run was against ${original.tenant.organization}`, 'other');
     }

@@ -1,6 +1,7 @@
 /**
  * The documents the engine produces. Reports (src/report/) render them; plan.json is a PlanDocument.
  */
+import type { ServiceErrorParts } from '../exchange/service-error.js';
 import type { Finding, Risk, StepPlan } from '../actions/types.js';
 import type { PsValue } from '../exchange/session.js';
 
@@ -45,6 +46,8 @@ export interface ChangeResult {
   before: PsValue;
   after: PsValue;
   error?: string;
+  /** A failure the service reported, taken apart (code, exception type, text, HTTP status). */
+  serviceError?: ServiceErrorParts;
   attempts: number;
   durationMs: number;
   warnings: string[];

@@ -13,6 +13,9 @@ export type CmdletParameters = Record<string, PsValue>;
 /** One output object of a cmdlet, as plain data (property name → value; dates as ISO-8601 strings). */
 export type PsObject = Record<string, PsValue>;
 
+import { SessionError } from '../errors.js';
+import { describeServiceError } from './service-error.js';
+
 /** A PowerShell error record, as data. */
 export interface CmdletErrorRecord {
   /** e.g. "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException" */
@@ -20,6 +23,8 @@ export interface CmdletErrorRecord {
   /** e.g. "Ex6F9304,Microsoft.Exchange.Management.RecipientTasks.GetCASMailbox" */
   fullyQualifiedErrorId: string;
   message: string;
+  /** The service's error code when the module gave one (`Ex6F9304|<type>|<text>`); absent for the empty-code form. */
+  code?: string;
   /** The object the error is about, when the cmdlet says. */
   target?: string | null;
   /** PowerShell's ErrorCategory name, e.g. "NotSpecified", "ObjectNotFound". */
@@ -30,6 +35,12 @@ export interface InvokeOptions {
   /** Per-call timeout; the call fails with SessionError (pwsh: the host is restarted). */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * stream() only: the read may start over from its first object (a throttled or lost bulk read is
+   * retried as a fresh, complete read). Called before the objects of the new attempt arrive: drop
+   * everything collected so far. Without it, a read that fails after yielding objects is not retried.
+   */
+  onRestart?: () => void;
   /** Called for each warning as it arrives (e.g. "no settings ... have been modified"). */
   onWarning?: (message: string) => void;
   /** Parameter names whose values must never be logged or shown (e.g. AccessToken). */
@@ -55,10 +66,26 @@ export class CmdletFailure extends Error {
     readonly cmdlet: string,
     readonly record: CmdletErrorRecord,
   ) {
-    super(`${cmdlet}: ${record.message}`);
+    super(`${cmdlet}: ${describeServiceError(record)}`);
     this.name = 'CmdletFailure';
   }
 }
+
+/**
+ * The result of a call that must not have failed: any error record (non-terminating, as the v3
+ * cmdlets report most failures) becomes a CmdletFailure, so a failed read is never taken for a state.
+ */
+export function withoutErrors(cmdlet: string, result: InvokeResult): InvokeResult {
+  const first = result.errors[0];
+  if (first) throw new CmdletFailure(cmdlet, first);
+  return result;
+}
+
+/**
+ * The session lost the call: the PowerShell host died (or the simulated one crashed) while the call
+ * ran, and the next call starts a fresh one. A read may be retried; a write's outcome is unknown.
+ */
+export class SessionLost extends SessionError {}
 
 export interface ExchangeSession {
   /** "pwsh" or "simulator": shown in plans and journals. */
@@ -67,7 +94,8 @@ export interface ExchangeSession {
   invoke(cmdlet: string, parameters?: CmdletParameters, options?: InvokeOptions): Promise<InvokeResult>;
   /**
    * Run a cmdlet and yield its output objects as they arrive, without holding them all in memory.
-   * Warnings go to options.onWarning; non-terminating errors are thrown as CmdletFailure at the end.
+   * Warnings go to options.onWarning; non-terminating errors are thrown as CmdletFailure at the end
+   * (the first one; a bulk read cut off mid-stream ends that way after the objects it did yield).
    */
   stream(cmdlet: string, parameters?: CmdletParameters, options?: InvokeOptions): AsyncIterable<PsObject>;
   /** Disconnect and release the process or file. Idempotent. */

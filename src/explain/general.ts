@@ -8,7 +8,9 @@
  * cmdlet a run may make is what a least-privilege management role needs (docs/OPERATIONS.md).
  */
 import type { ActionDefinition } from '../actions/types.js';
-import { searchRequest } from '../actions/smtp-auth/usage/index.js';
+import { hasEvidenceSource, searchRequest, type UsageWith } from '../actions/smtp-auth/usage/index.js';
+import { signInLogsPath } from '../actions/smtp-auth/usage/sign-in-logs.js';
+import { SimulatedGraphClient } from '../graph/simulated.js';
 import { submitSearchChange } from '../actions/smtp-auth/usage/historical-search.js';
 import { USERS_WITH_POLICY_FILTER } from '../actions/smtp-auth/authentication-policies.js';
 import { createRunContext } from '../engine/context.js';
@@ -54,7 +56,7 @@ function plannedWrites(step: Step, now: Date): ExplainLine[] {
       return lines;
     }
     case 'smtp-auth/usage': {
-      if (step.with.report) return [{ comment: `reads the SMTP AUTH clients report ${step.with.report}; submits no search` }];
+      if (hasEvidenceSource(step.with)) return usageSourceLines(step.with);
       const request = searchRequest(step.with);
       const lines: ExplainLine[] = [
         { comment: `when no matching search was submitted in the last ${request.reuseHours} hour(s) (dates are the run's own):` },
@@ -148,7 +150,10 @@ export async function explainGeneral(
   const now = options.now ?? new Date();
   const session = new RecordingSession();
   // One context for the run, as the engine does: a read shared by two steps is made once, by the first.
-  const ctx = createRunContext({ session, instantSleep: true, baseDir: options.baseDir, now: () => now });
+  // Graph reads are listed from the playbook (usageSourceLines); here they answer empty so the
+  // mailbox reads after them can still be listed.
+  const noGraphData = new SimulatedGraphClient(async () => ({ schemaVersion: 1, organization: { Name: '', Server: '' }, transportConfig: { SmtpClientAuthenticationDisabled: false }, organizationConfig: { DefaultAuthenticationPolicy: null }, authenticationPolicies: [], mailboxes: [], historicalSearches: [], smtpAuthActivity: [], clock: null, historicalSearchPolls: 3, faults: {} }));
+  const ctx = createRunContext({ session, instantSleep: true, baseDir: options.baseDir, now: () => now, openGraph: async () => noGraphData });
   const out: StepExplanation[] = [];
   for (const step of playbook.steps) {
     const from = session.calls.length;
@@ -165,4 +170,21 @@ export async function explainGeneral(
     out.push({ stepId: step.id, uses: step.uses, reads, writes, rollbackReads: await rollbackReads(writes) });
   }
   return out;
+}
+
+/** The usage step's sources: files it reads and the Microsoft Graph requests it makes (no PowerShell). */
+function usageSourceLines(withValue: UsageWith): ExplainLine[] {
+  const lines: ExplainLine[] = [];
+  if (withValue.report) lines.push({ comment: `reads the SMTP AUTH clients report ${withValue.report}` });
+  if (withValue.requestReport) lines.push({ comment: `reads the request report ${withValue.requestReport}` });
+  if (withValue.signInLogs) {
+    const days = withValue.signInLogs === true ? 30 : withValue.signInLogs.days;
+    lines.push({ comment: `Microsoft Graph: GET ${decodeURIComponent(signInLogsPath(new Date(0))).replace('1970-01-01T00:00:00Z', `<now - ${days} days>`)} (every @odata.nextLink page)` });
+  }
+  if (withValue.emailAppUsage) {
+    const period = withValue.emailAppUsage === true ? 'D180' : withValue.emailAppUsage.period;
+    lines.push({ comment: `Microsoft Graph: GET /v1.0/reports/getEmailAppUsageUserDetail(period='${period}') (then the report's download URL)` });
+  }
+  lines.push({ comment: 'submits no search' });
+  return lines;
 }

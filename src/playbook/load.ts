@@ -12,7 +12,9 @@ import { PlaybookInvalid, orderProblems, type Problem } from './problems.js';
 import { Resolver } from './resolve.js';
 import { schemaProblems } from './schema-problems.js';
 import { checkSemantics } from './semantics.js';
-import { checkTextSize, decodeSource, readTextFile } from './source.js';
+import { checkTextSize, decodeSource, MAX_SOURCE_BYTES } from './source.js';
+import { readConfinedTextOrThrow } from './confined-file.js';
+import { checkReferencedFiles } from './referenced-files.js';
 import { parseYamlTree } from './yaml-tree.js';
 import { readFile } from 'node:fs/promises';
 
@@ -21,14 +23,26 @@ export { resolveSecret } from './resolve.js';
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
-  /** Reads ${file:} targets (diff reads them at a git revision). Default: the file system. */
-  readFile?: (absolutePath: string) => Promise<string>;
+  /**
+   * Reads ${file:} targets (diff reads them at a git revision). Default: the file system, confined
+   * to `roots` (the playbook's folder and its fileRoots), which a file system reader must honour.
+   */
+  readFile?: (absolutePath: string, roots: readonly string[]) => Promise<string>;
   /**
    * 'require' (default): a missing environment variable under tenant.auth is an error, as it must
    * be before signing in to a real tenant. 'warn': it becomes a warning and the reference text is
    * kept (validate without --require-env, --target sim:, diff, explain without a tenant).
    */
   signInEnv?: 'require' | 'warn';
+  /** Also check that the sign-in certificate file exists and is readable (validate --require-env). */
+  checkSignInFiles?: boolean;
+  /**
+   * A missing usage CSV (smtp-auth/usage report:) is an error ('require', default: plan, apply,
+   * verify), or a warning ('warn': validate without --require-env, since the CSV is exported on the
+   * machine that runs). A file that is there but unsafe (outside the roots, a FIFO, too large) is
+   * always an error.
+   */
+  runFiles?: 'require' | 'warn';
 }
 
 export interface LoadedPlaybook {
@@ -41,6 +55,8 @@ export interface LoadedPlaybook {
   hash: string;
   /** Absolute paths of the allowlist files the playbook references (not secret files). */
   referencedFiles: string[];
+  /** Absolute folders files may be read from: the playbook's folder, then its fileRoots. */
+  fileRoots: string[];
   /** Where the value at `path` was written (or its nearest written ancestor). */
   locate(path: (string | number)[]): SourceLocation | undefined;
   /** Lower-cased address in an smtp-auth/allowlist step → each place it was written. */
@@ -74,11 +90,12 @@ export async function loadPlaybookFromText(text: string, file: string, options: 
   const problems: Problem[] = [...tree.problems];
   const warnings: Problem[] = [];
   const referenced = new Map<string, string>();
+  const fileRoots = [baseDir, ...declaredRoots(tree.root, baseDir)];
   const resolver = new Resolver(tree.root, {
     displayFile: file,
     baseDir,
     env: options.env ?? process.env,
-    readFile: options.readFile ?? readTextFile,
+    readFile: options.readFile ? (absolute) => options.readFile!(absolute, fileRoots) : confinedReader(fileRoots),
     problems,
     signInEnv: options.signInEnv ?? 'require',
     warnings,
@@ -98,6 +115,13 @@ export async function loadPlaybookFromText(text: string, file: string, options: 
   }
   const semantics = checkSemantics(resolved);
   problems.push(...semantics.problems);
+  // Files read later (the usage CSV at observe, the certificate at sign-in) are checked now, so
+  // validate catches a missing one; not when the files come from a git revision (diff).
+  if (!options.readFile) {
+    const checked = await checkReferencedFiles(resolved, { baseDir, fileRoots, checkSignInFiles: options.checkSignInFiles ?? false, runFiles: options.runFiles ?? 'require' });
+    problems.push(...checked.problems);
+    warnings.push(...checked.warnings);
+  }
   if (problems.length > 0 || !parsed.success) throw new PlaybookInvalid(orderProblems(problems));
 
   const referencedFiles = [...referenced.keys()].sort();
@@ -107,6 +131,7 @@ export async function loadPlaybookFromText(text: string, file: string, options: 
     playbook: parsed.data,
     hash: playbookHash(text, baseDir, referencedFiles.map((f) => [f, referenced.get(f)!])),
     referencedFiles,
+    fileRoots,
     locate: (at: PathSegment[]) => locateIn(resolved as Located, at),
     origins: semantics.origins,
     warnings: orderProblems(warnings),
@@ -124,4 +149,16 @@ function sourceHint(reason: string): string | undefined {
   if (reason === 'not-utf8') return 'save the file as UTF-8';
   if (reason === 'too-large') return 'a playbook or allowlist over 1 MiB is refused; split the allowlist';
   return undefined;
+}
+
+/** fileRoots as written (plain strings, relative to the playbook's folder); the schema checks their shape. */
+function declaredRoots(root: Located, baseDir: string): string[] {
+  const list = root.kind === 'map' ? root.entries.get('fileRoots')?.value : undefined;
+  if (list?.kind !== 'seq') return [];
+  return list.items.flatMap((item) => (item.kind === 'scalar' && typeof item.value === 'string' && !item.value.includes('${') ? [path.resolve(baseDir, item.value)] : []));
+}
+
+/** The default reader of ${file:} targets: inside the roots, regular files only, size-capped. */
+function confinedReader(roots: readonly string[]): (absolutePath: string) => Promise<string> {
+  return (absolutePath) => readConfinedTextOrThrow(absolutePath, { roots, maxBytes: MAX_SOURCE_BYTES });
 }

@@ -7,20 +7,21 @@
  * there. Secrets (tenant.auth.certificatePassword / token) must be one ${env:}/${file:} reference
  * and stay unresolved until sign-in (resolveSecret): they never enter plans, journals or hashes.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, type SourceLocation } from '../errors.js';
 import { SECRET_REFERENCE_PATTERN } from './schema.js';
 import { parseAllowlist } from './allowlist-file.js';
 import type { Located, LocatedMapping, LocatedScalar, LocatedSequence, PathSegment } from './located.js';
 import { pathToString, type Problem } from './problems.js';
-import { checkTextSize } from './source.js';
+import { checkTextSize, MAX_SOURCE_BYTES } from './source.js';
+import { readConfinedText } from './confined-file.js';
 import { didYouMean } from './suggest.js';
 
 /** Paths whose value is a secret reference, never resolved at load ('*': any step). */
 export const SECRET_PATHS = [
   ['tenant', 'auth', 'certificatePassword'],
   ['tenant', 'auth', 'token'],
+  ['tenant', 'auth', 'graphToken'],
   // smtp-auth/probe: the canary's password or token, read only at the moment of AUTH.
   ['steps', '*', 'with', 'password'],
   ['steps', '*', 'with', 'token'],
@@ -237,9 +238,7 @@ export class Resolver {
   private async loadAllowlist(relative: string, absolute: string, loc: SourceLocation, at: PathSegment[]): Promise<LocatedSequence | undefined> {
     const displayFile = path.isAbsolute(relative) ? relative : path.join(path.dirname(this.ctx.displayFile), relative);
     const text = await readReferencedFile(this.ctx.readFile, absolute);
-    if (!text.ok) {
-      return this.problem(loc, `cannot read ${displayFile}: ${text.detail}`, at, `\${file:...} paths are relative to the playbook's folder (${this.ctx.baseDir})`);
-    }
+    if (!text.ok) return this.problem(loc, `cannot read ${relative}: ${text.detail}`, at, fileHint(text.code, this.ctx.baseDir));
     this.ctx.referencedFiles.set(absolute, text.text);
     return { kind: 'seq', loc, items: parseAllowlist(text.text, displayFile) };
   }
@@ -258,7 +257,7 @@ export class Resolver {
     }
     if (reference.kind === 'file') {
       const result = await readReferencedFile(this.ctx.readFile, path.resolve(this.ctx.baseDir, reference.path));
-      if (!result.ok) this.problem(node.loc, `cannot read secret file ${reference.path}: ${result.detail}`, at, "the path is relative to the playbook's folder");
+      if (!result.ok) this.problem(node.loc, `cannot read secret file ${reference.path}: ${result.detail}`, at, fileHint(result.code, this.ctx.baseDir));
     }
   }
 }
@@ -284,15 +283,23 @@ function describe(reference: Reference): string {
 async function readReferencedFile(
   read: (absolutePath: string) => Promise<string>,
   absolute: string,
-): Promise<{ ok: true; text: string } | { ok: false; detail: string }> {
+): Promise<{ ok: true; text: string } | { ok: false; detail: string; code: string | undefined }> {
   try {
     const text = await read(absolute);
     const sized = checkTextSize(text);
-    return sized.ok ? { ok: true, text } : { ok: false, detail: sized.detail };
+    return sized.ok ? { ok: true, text } : { ok: false, detail: sized.detail, code: 'too-large' };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return { ok: false, detail: code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file' : (error as Error).message };
+    return { ok: false, detail: code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file' : (error as Error).message, code };
   }
+}
+
+/** What to do about a ${file:} target that could not be read (confined-file.ts reasons or errno codes). */
+function fileHint(code: string | undefined, baseDir: string): string {
+  if (code === 'outside-root') return `\${file:} reads only inside the playbook's folder (${baseDir}); copy the file there, or name its folder under fileRoots:`;
+  if (code === 'not-regular') return '${file:} reads regular files only (not a folder, FIFO or device)';
+  if (code === 'too-large') return 'a referenced file over 1 MiB is refused; split it';
+  return `\${file:...} paths are relative to the playbook's folder (${baseDir})`;
 }
 
 /**
@@ -307,9 +314,9 @@ export async function resolveSecret(reference: string, env: NodeJS.ProcessEnv, b
     if (!value) throw new InputError(`secret environment variable ${parsed.name} is not set`, undefined, `export ${parsed.name}`);
     return value;
   }
-  try {
-    return (await readFile(path.resolve(baseDir, parsed.path), 'utf8')).replace(/\r?\n$/, '');
-  } catch (error) {
-    throw new InputError(`cannot read secret file ${parsed.path}: ${(error as Error).message}`);
-  }
+  // The loader already checked the file is inside the playbook's roots; here it must still be a
+  // regular file of sane size (a secret file swapped for /dev/zero must not fill memory).
+  const read = await readConfinedText(path.resolve(baseDir, parsed.path), { roots: [], maxBytes: MAX_SOURCE_BYTES });
+  if (!read.ok) throw new InputError(`cannot read secret file ${parsed.path}: ${read.detail}`);
+  return read.text.replace(/\r?\n$/, '');
 }

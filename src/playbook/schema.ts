@@ -18,7 +18,7 @@ const id = z
   .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes, starting with a letter');
 
 /** Checked for syntax and hostile characters by the loader's semantic pass (it knows positions). */
-export const smtpAddress = z.string().min(3).max(320);
+export const smtpAddress = z.string().min(1).max(320);
 
 const duration = z.number().int().positive();
 
@@ -35,9 +35,16 @@ export const authSchema = z.discriminatedUnion('method', [
   z.strictObject({
     method: z.literal('certificate'),
     appId: z.string().min(1).describe('Application (client) id of the app registration.'),
-    certificatePath: z.string().min(1).describe('Path to the certificate: PEM for signIn token, PFX or PEM for module.'),
+    certificatePath: z
+      .string()
+      .min(1)
+      .describe('Path to the certificate with its private key: a PEM file (token sign-in) or a .pfx/.p12 file (module sign-in).'),
     certificatePassword: z.string().optional().describe('A reference (${env:NAME}) to the certificate password.'),
-    signIn: signIn.default('module'),
+    signIn: signIn
+      .optional()
+      .describe(
+        'Default: token for a PEM file, module for a .pfx/.p12 file. Connect-ExchangeOnline -CertificateFilePath loads a PEM without its private key, so module sign-in needs a .pfx; token sign-in (@azure/identity) needs a PEM.',
+      ),
   }),
   z.strictObject({
     method: z.literal('managed-identity'),
@@ -64,9 +71,24 @@ export const authSchema = z.discriminatedUnion('method', [
   z.strictObject({
     method: z.literal('access-token'),
     token: z.string().describe('A reference (${env:NAME} or ${file:path}) to an app-only access token.'),
+    graphToken: z
+      .string()
+      .optional()
+      .describe('A reference to a separate app-only token for Microsoft Graph (audience graph.microsoft.com), for the usage step\'s Graph sources.'),
   }),
 ]);
 export type AuthConfig = z.infer<typeof authSchema>;
+
+/** A PKCS#12 file by its name: the only certificate file Connect-ExchangeOnline -CertificateFilePath signs in with. */
+export const PFX_FILE = /\.(pfx|p12)$/i;
+
+/**
+ * How a certificate signs in when the playbook does not say: the module with a .pfx/.p12 file, a
+ * token from @azure/identity with anything else (a PEM): the module loads a PEM without its key.
+ */
+export function certificateSignIn(auth: { certificatePath: string; signIn?: 'module' | 'token' | undefined }): 'module' | 'token' {
+  return auth.signIn ?? (PFX_FILE.test(auth.certificatePath) ? 'module' : 'token');
+}
 
 // ---------------------------------------------------------------------------------------------
 // Per-action `with` blocks.
@@ -80,7 +102,23 @@ export const usageWith = z.strictObject({
   report: z
     .string()
     .optional()
-    .describe('Path to an "SMTP AUTH clients report" CSV exported from the admin center. When set, no search is submitted.'),
+    .describe('Path to an "SMTP AUTH clients report" CSV exported from the admin center (UTF-8 or UTF-16, comma or semicolon). When any source is set, no search is submitted.'),
+  requestReport: z
+    .string()
+    .optional()
+    .describe('Path to the historical search\'s downloaded request report ("SmtpCSReport" CSV, UTF-16, one row per message).'),
+  signInLogs: z
+    .union([z.literal(true), z.strictObject({ days: z.number().int().min(1).max(30).default(30).describe('Days back (sign-in logs are kept 30 days).') })])
+    .optional()
+    .describe('Read Entra sign-in logs through Microsoft Graph (clientAppUsed "Authenticated SMTP"; Basic sign-ins only). Needs AuditLog.Read.All, Directory.Read.All and Entra ID P1/P2.'),
+  emailAppUsage: z
+    .union([z.literal(true), z.strictObject({ period: z.enum(['D7', 'D30', 'D90', 'D180']).default('D180').describe('The report period.') })])
+    .optional()
+    .describe('Read Graph\'s email app usage report ("SMTP App" column; no auth type, no counts). Needs Reports.Read.All.'),
+  history: z
+    .string()
+    .optional()
+    .describe('A file (relative to the playbook) where `verify` records the senders it saw; the next run reports senders not seen before.'),
   days: z.number().int().min(1).max(90).default(7).describe('How many days back the historical search covers (1-90).'),
   reportType: z.string().default('SmtpCSReport').describe('Start-HistoricalSearch -ReportType.'),
   reportTitle: z.string().min(1).max(128).default('SMTPBasicAuth_Audit').describe('Start-HistoricalSearch -ReportTitle.'),
@@ -204,10 +242,28 @@ export const playbookSchema = z.strictObject({
   tenant: z.strictObject({
     organization: z
       .string()
-      .regex(/^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+$/i, 'must be a domain such as contoso.onmicrosoft.com')
-      .describe('The tenant, e.g. contoso.onmicrosoft.com.'),
+      // Connect-ExchangeOnline -Organization accepts the tenant's initial (primary) .onmicrosoft.com
+      // domain or its tenant id, nothing else (Microsoft's Connect-ExchangeOnline reference, parameter
+      // Organization); sovereign clouds have their own initial domains (.onmicrosoft.us, .partner.onmschina.cn).
+      .regex(
+        /^([a-z0-9][a-z0-9-]{0,62}\.(onmicrosoft\.com|onmicrosoft\.us|partner\.onmschina\.cn)|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i,
+        "must be the tenant's primary .onmicrosoft.com domain (e.g. contoso.onmicrosoft.com) or its tenant id (a GUID), as Connect-ExchangeOnline -Organization takes them",
+      )
+      .describe('The tenant: its primary .onmicrosoft.com domain (e.g. contoso.onmicrosoft.com) or its tenant id.'),
     auth: authSchema,
+    graph: z
+      .strictObject({
+        baseUrl: z.string().default('https://graph.microsoft.com').describe('Microsoft Graph\'s origin: https://graph.microsoft.com (global), https://graph.microsoft.us (US Government L4), https://dod-graph.microsoft.us (L5), https://microsoftgraph.chinacloudapi.cn (21Vianet).'),
+      })
+      .optional()
+      .describe('Where the usage step\'s Graph sources go (sign-in logs, email app usage).'),
   }),
+  fileRoots: z
+    .array(z.string().min(1).regex(/^[^$]*$/, 'must be a plain folder path (no ${...} references)'))
+    .default([])
+    .describe(
+      "Folders, besides the playbook's own, that ${file:} references and smtp-auth/usage report: may read from (relative to the playbook's folder, or absolute). A path that leaves them (also through a symlink) is refused.",
+    ),
   vars: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.union([z.string(), z.array(z.string()), z.number(), z.boolean()]))
     .default({})

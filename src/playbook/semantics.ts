@@ -20,13 +20,13 @@ export function checkSemantics(root: Located): SemanticResult {
   const problem = (location: SourceLocation, message: string, at: PathSegment[], hint?: string) =>
     problems.push({ location, message, path: pathToString(at), ...(hint ? { hint } : {}) });
 
-  const checkAddressList = (list: Located | undefined, at: PathSegment[], recordOrigins: boolean) => {
+  const checkAddressList = (list: Located | undefined, at: PathSegment[], recordOrigins: boolean, alias = false) => {
     if (list?.kind !== 'seq') return;
     const firstSeen = new Map<string, SourceLocation>();
     list.items.forEach((item, index) => {
       const address = stringAt(item);
       if (address === undefined) return;
-      checkAddress(item, address, [...at, index]);
+      checkAddress(item, address, [...at, index], alias);
       const key = address.toLowerCase();
       if (recordOrigins) origins.set(key, [...(origins.get(key) ?? []), item.loc]);
       const first = firstSeen.get(key);
@@ -38,9 +38,9 @@ export function checkSemantics(root: Located): SemanticResult {
       }
     });
   };
-  const checkAddress = (node: Located, address: string, at: PathSegment[]) => {
-    const why = addressProblem(address);
-    if (why) problem(node.loc, `invalid mailbox address ${JSON.stringify(address)}: it ${why}`, at, 'write one address such as user@contoso.com');
+  const checkAddress = (node: Located, address: string, at: PathSegment[], alias = false) => {
+    const why = addressProblem(address, { alias });
+    if (why) problem(node.loc, `invalid mailbox ${alias ? 'address or alias' : 'address'} ${JSON.stringify(address)}: it ${why}`, at, alias ? 'write one address (user@contoso.com), UPN or alias a line' : 'write one address such as user@contoso.com');
   };
 
   checkAddressList(child(root, 'acceptBreakage'), ['acceptBreakage'], false);
@@ -61,10 +61,10 @@ export function checkSemantics(root: Located): SemanticResult {
       const withBlock = child(step, 'with');
       switch (uses) {
         case 'smtp-auth/allowlist':
-          checkAddressList(child(withBlock, 'mailboxes'), [...at, 'with', 'mailboxes'], true);
+          checkAddressList(child(withBlock, 'mailboxes'), [...at, 'with', 'mailboxes'], true, true);
           break;
         case 'smtp-auth/verify':
-          checkAddressList(child(withBlock, 'mailboxes'), [...at, 'with', 'mailboxes'], false);
+          checkAddressList(child(withBlock, 'mailboxes'), [...at, 'with', 'mailboxes'], false, true);
           break;
         case 'smtp-auth/usage': {
           const notify = child(withBlock, 'notifyAddress');

@@ -8,6 +8,13 @@ import type { SourceLocation } from '../errors.js';
 
 /** Playbooks and allowlist files are small; anything above this is a mistake or an attack. */
 export const MAX_SOURCE_BYTES = 1024 * 1024;
+/**
+ * The usage CSV (smtp-auth/usage report:): the admin center's export runs to one row per sender and
+ * day, about 100 bytes a row; 16 MiB holds 90 days of a large tenant. A bigger file is refused
+ * before it is read: every row is kept in memory and in reports (measured: a 13.7 MB CSV of 150,000
+ * rows takes `plan --format json` to about 750 MB resident, so 50 MB would not fit a jump host).
+ */
+export const MAX_USAGE_REPORT_BYTES = 16 * 1024 * 1024;
 
 export type SourceReadResult = { ok: true; text: string } | { ok: false; reason: 'missing' | 'too-large' | 'not-utf8' | 'unreadable'; detail: string };
 

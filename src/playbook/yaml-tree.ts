@@ -9,6 +9,7 @@ import type { SourceLocation } from '../errors.js';
 import type { Located, LocatedMapping, PathSegment } from './located.js';
 import { LineIndex } from './source.js';
 import { pathToString, type Problem } from './problems.js';
+import { LONE_SURROGATE } from './addresses.js';
 
 const STRING_TAGS = new Set(['!!str', '!<tag:yaml.org,2002:str>']);
 
@@ -74,7 +75,14 @@ export function parseYamlTree(text: string, file: string): YamlTree {
         }
         if (event.style === SCALAR_STYLE.PLAIN) {
           const value = CORE_SCHEMA.resolveImplicitScalarTag(source).value as string | number | boolean | null;
+          if (typeof value === 'number') {
+            const inexact = inexactNumber(source, value);
+            if (inexact) problems.push({ location: loc, message: `the number ${source} ${inexact}`, path: pathToString(path), hint: 'write a smaller number, or quote it if it is text' });
+          }
           return { kind: 'scalar', loc, value, verbatim: true };
+        }
+        if (LONE_SURROGATE.test(source)) {
+          problems.push({ location: loc, message: 'the value contains a lone UTF-16 surrogate (a broken \\u escape), which is not a character', path: pathToString(path), hint: 'write the character itself, or a complete \\u pair' });
         }
         return { kind: 'scalar', loc, value: source, verbatim: false };
       }
@@ -149,4 +157,19 @@ export function parseYamlTree(text: string, file: string): YamlTree {
     else problems.push({ location: content.loc, message: 'a playbook file holds one YAML document', path: '', hint: 'remove the `---` and what follows, or split it into another file' });
   }
   return { ...(root ? { root } : {}), problems };
+}
+
+/**
+ * Why a YAML number cannot be used as written, or undefined: integers beyond 2^53 and decimals with
+ * more digits than a double holds would be silently rounded (99999999999999999999 becomes
+ * 100000000000000000000), so they are refused instead.
+ */
+function inexactNumber(source: string, value: number): string | undefined {
+  if (!Number.isFinite(value)) return /nan/i.test(source) ? undefined : 'is too large';
+  const digits = source.replace(/^[-+]/, '').replace(/_/g, '');
+  if (/^(0x|0o)/i.test(digits) || /^[0-9]+$/.test(digits)) {
+    return Number.isSafeInteger(value) ? undefined : `is beyond ${Number.MAX_SAFE_INTEGER} and would be rounded`;
+  }
+  const significant = digits.replace(/e.*$/i, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+  return significant.length > 15 ? 'has more digits than can be kept exactly and would be rounded' : undefined;
 }

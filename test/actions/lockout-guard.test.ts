@@ -8,7 +8,8 @@ import { context, mailbox, playbookView, tenant } from './builders.js';
 
 /** Observes and plans a playbook's steps the way the engine does, then runs the whole-plan checks. */
 async function planPlaybook(steps: ResolvedPlaybookView['steps'], state = defaultTenant(), extra: Partial<ResolvedPlaybookView> = {}) {
-  const ctx = context(state, { baseDir: join(import.meta.dirname, 'fixtures') });
+  // The CSVs a test writes live in its temp folder: a root besides the fixtures (playbook fileRoots).
+  const ctx = context(state, { baseDir: join(import.meta.dirname, 'fixtures'), fileRoots: [join(import.meta.dirname, 'fixtures'), dir] });
   const playbook = playbookView(steps, extra);
   const observations = new Map<string, unknown>();
   for (const step of steps) {

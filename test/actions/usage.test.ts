@@ -125,7 +125,7 @@ describe('smtp-auth/usage from the admin center report', () => {
 });
 
 describe('smtp-auth/usage table', () => {
-  it('puts every sender in the plan\'s usage table (sender, protocol, messages, last seen) and the full rows in data.usage', async () => {
+  it('puts every sender in the plan\'s sender table (sender, mailbox, protocol, messages, first and last seen) and the full rows in data.usage', async () => {
     const { planUsage } = await import('../../src/actions/smtp-auth/usage/index.js');
     const rows = Array.from({ length: 12 }, (_, i) => ({ sender: `s${i}@contoso.com`, protocol: 'Basic' as const, messages: 100 - i, lastSeen: '2026-11-20T00:00:00Z' }));
     rows.push({ sender: 'never@contoso.com', protocol: 'Basic' as const, messages: 1, lastSeen: undefined as unknown as string });
@@ -134,9 +134,9 @@ describe('smtp-auth/usage table', () => {
     );
     expect(plan.notes).toEqual(['r.csv: 13 sender row(s), 1135 message(s) submitted with SMTP AUTH']);
     expect(plan.tables).toHaveLength(1);
-    expect(plan.tables![0]!.columns).toEqual(['Sender', 'Protocol', 'Messages', 'Last seen']);
-    expect(plan.tables![0]!.rows[0]).toEqual(['s0@contoso.com', 'Basic', 100, '2026-11-20']);
-    expect(plan.tables![0]!.rows.at(-1)).toEqual(['never@contoso.com', 'Basic', 1, null]);
+    expect(plan.tables![0]!.columns.slice(0, 6)).toEqual(['Sender', 'Mailbox', 'Protocol', 'Messages', 'First seen', 'Last seen']);
+    expect(plan.tables![0]!.rows[0]!.slice(0, 6)).toEqual(['s0@contoso.com', 'no mailbox', 'Basic', 100, null, '2026-11-20']);
+    expect(plan.tables![0]!.rows.at(-1)!.slice(0, 6)).toEqual(['never@contoso.com', 'no mailbox', 'Basic', 1, null, null]);
     expect((plan.data as { usage: unknown[] }).usage).toHaveLength(13);
   });
 });

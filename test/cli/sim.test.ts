@@ -45,6 +45,13 @@ describe('exo-playbook sim init', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('tenant.json already exists; pass --force to replace it');
     expect(await readFile(file, 'utf8')).toBe('precious');
+    // --force replaces only a state file: anything else stays (issue 10: it once replaced a playbook).
+    const notState = await cli('sim', 'init', 'tenant.json', '--force');
+    expect(notState.code).toBe(1);
+    expect(notState.stderr).toContain('tenant.json is not a simulated tenant state file; sim init --force replaces only a simulated tenant state file');
+    expect(await readFile(file, 'utf8')).toBe('precious');
+    expect((await cli('sim', 'init', path.join(dir, 'fresh.json'), '--mailboxes', '10')).code).toBe(0);
+    await writeFile(file, await readFile(path.join(dir, 'fresh.json')));
     const forced = await cli('sim', 'init', 'tenant.json', '--force', '--mailboxes', '10', '--org-smtp-auth', 'disabled');
     expect(forced.code).toBe(0);
     expect(JSON.parse(await readFile(file, 'utf8')).transportConfig.SmtpClientAuthenticationDisabled).toBe(true);

@@ -27,10 +27,22 @@ beforeAll(() => {
   if (!existsSync('dist/cli/main.js')) execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
 });
 
+/** Where the shipped disable playbook names its usage CSV (line:col of the value). */
+const CSV_AT = (() => {
+  const lines = readFileSync('playbooks/smtp-auth-disable.yaml', 'utf8').split('\n');
+  const line = lines.findIndex((l) => /with: \{ report: /.test(l));
+  return { line: line + 1, col: lines[line]!.indexOf('report:') + 'report: '.length + 1 };
+})();
+
+const CSV_WARNING =
+  `playbooks/smtp-auth-disable.yaml:${CSV_AT.line}:${CSV_AT.col}: warning: cannot read the usage report smtp-auth-clients-report.csv: no such file (needed by plan and apply) (steps.0.with.report)\n` +
+  "  hint: report: is a path relative to the playbook's folder; export Reports > Mail flow > SMTP AUTH clients report as CSV there\n";
+
 describe('exo-playbook validate', () => {
   it('prints "ok  <file>" for each shipped playbook and exits 0, in well under a second', () => {
     const result = validate(shipped, placeholderEnv(shipped));
-    expect(result.stderr).toBe('');
+    // The usage CSV is exported on the machine that runs: here its absence is only a located warning.
+    expect(result.stderr).toBe(CSV_WARNING);
     expect(result.stdout.trim().split('\n')).toEqual(shipped.map((f) => `ok  ${f}`));
     expect(result.code).toBe(0);
     // Best of three: the machine is shared, and one slow start says little about validate itself.
@@ -59,7 +71,8 @@ describe('exo-playbook validate', () => {
     expect(result.stdout).toContain('ok  playbooks/smtp-auth-disable.yaml');
     expect(result.stderr).toBe(
       'test/fixtures/bad-playbooks/unknown-action.yaml:9:11: unknown action `smtp-auth/usge`; did you mean `smtp-auth/usage`? (steps.0.uses)\n' +
-        '  hint: one of: transport-config, smtp-auth/usage, smtp-auth/allowlist, smtp-auth/verify, smtp-auth/probe, powershell\n',
+        '  hint: one of: transport-config, smtp-auth/usage, smtp-auth/allowlist, smtp-auth/verify, smtp-auth/probe, powershell\n' +
+        CSV_WARNING,
     );
   });
 
@@ -68,7 +81,12 @@ describe('exo-playbook validate', () => {
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout) as { files: { file: string; valid: boolean; problems: unknown[] }[] };
     expect(report.files).toEqual([
-      { file: 'playbooks/smtp-auth-disable.yaml', valid: true, problems: [], warnings: [] },
+      {
+        file: 'playbooks/smtp-auth-disable.yaml',
+        valid: true,
+        problems: [],
+        warnings: [expect.objectContaining({ line: CSV_AT.line, col: CSV_AT.col, path: 'steps.0.with.report', message: expect.stringContaining('no such file') })],
+      },
       {
         file: 'test/fixtures/bad-playbooks/duplicate-step-id.yaml',
         valid: false,

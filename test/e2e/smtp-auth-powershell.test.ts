@@ -40,6 +40,42 @@ describe('powershell steps (built CLI)', () => {
     expect(journal).toContain('bob@contoso.com');
   });
 
+  it('journals a write that returned a non-terminating error record as failed, exits 3, and rollback restores nothing', async () => {
+    ws = workspace();
+    const file = playbookWith(
+      ws,
+      [
+        '  - id: lock-ghost',
+        '    uses: powershell',
+        '    with:',
+        '      cmdlet: Set-CASMailbox',
+        '      parameters: { Identity: ghost@contoso.com, SmtpClientAuthenticationDisabled: true }',
+        '      allowWrite: true',
+      ].join('\n'),
+    );
+    const before = readFileSync(ws.state, 'utf8');
+    const apply = await cli(['apply', file, '--target', `sim:${ws.state}`, '--runs-dir', ws.file('runs'), '--yes']);
+    expect(apply.code, apply.stdout + apply.stderr).toBe(3);
+    expect(apply.stdout + apply.stderr).toContain("couldn't be found");
+    expect(apply.stderr).not.toContain('internal error');
+    const [run] = readdirSync(ws.file('runs'));
+    const records = readFileSync(join(ws.file('runs'), run!, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const after = records.find((r) => r.type === 'after');
+    expect(after).toMatchObject({ outcome: 'failed' });
+    expect(after.error).toContain("object 'ghost@contoso.com' couldn't be found");
+    expect(after.serviceError).toMatchObject({
+      code: 'Ex6F9304',
+      exceptionType: 'Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException',
+      text: expect.stringContaining("object 'ghost@contoso.com' couldn't be found"),
+    });
+    expect(records.find((r) => r.type === 'run-end').summary).toEqual({ applied: 0, failed: 1, skipped: 0 });
+
+    const rollback = await cli(['rollback', join(ws.file('runs'), run!), '--target', `sim:${ws.state}`, '--runs-dir', ws.file('runs'), '--yes']);
+    expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
+    expect(rollback.stdout).toContain('nothing to roll back');
+    expect(readFileSync(ws.state, 'utf8')).toBe(before);
+  });
+
   it('refuses a cmdlet outside the allowlist at plan time, at its line, running nothing', async () => {
     ws = workspace();
     const before = readFileSync(ws.state, 'utf8');

@@ -23,7 +23,7 @@ function wrapperFromDocs(): string {
   const block = /```sh\n(#!\/bin\/sh\n# \/usr\/local\/bin\/exo-playbook-drift-check\n[\s\S]*?)```/.exec(doc);
   if (!block) throw new Error('docs/OPERATIONS.md no longer has the cron wrapper this test runs');
   return block[1]!
-    .replaceAll('/usr/bin/exo-playbook', `node ${CLI}`)
+    .replace(/\/usr\/local\/bin\/exo-playbook(?= )/g, `node ${CLI}`)
     .replaceAll('/etc/exo-playbook', join(dir, 'etc'))
     .replaceAll('/var/lib/exo-playbook', join(dir, 'lib'))
     .replaceAll('/var/log/exo-playbook', join(dir, 'log'))

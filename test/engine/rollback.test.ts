@@ -69,6 +69,16 @@ describe('rollbackCandidates', () => {
     expect(steps[0]!.changes[1]!.reason).toMatch(/journaled this write as unknown/);
   });
 
+  it('never restores a write the service refused with an error record (journaled failed with serviceError)', () => {
+    const refused: JournalRecord = {
+      ...after('s', 'failed'),
+      serviceError: { code: null, exceptionType: 'Microsoft.Exchange.Management.Tasks.RecipientTaskException', text: 'The mailbox is being moved.', httpStatus: null },
+    } as JournalRecord;
+    const candidates = rollbackCandidates([before('s', null, false), refused, before('f', null, true), after('f', 'failed')], 'r', invert);
+    expect(candidates.items.map((i) => i.change.id)).toEqual(['f']);
+    expect(candidates.notes).toEqual([]);
+  });
+
   it('an unknown write whose value cannot be read is restored anyway, with a warning that says so', () => {
     const steps = rollbackSteps(rollbackCandidates([before('u', false, true), after('u', 'unknown')], 'r', invert), new Map([['u', undefined]]));
     expect(steps[0]!.changes.map((c) => c.target)).toEqual(['u']);

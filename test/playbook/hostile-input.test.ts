@@ -38,15 +38,19 @@ describe('hostile input', () => {
   });
 
   it.each([
-    ['a@contoso.com"; Remove-Mailbox x', 'quote'],
+    ['a@contoso.com"; Remove-Mailbox x', 'space'],
     ['a@contoso.com\r\nb@contoso.com', 'control character'],
-    ['`whoami`@contoso.com', 'backtick'],
-    ['$(Get-Secret)@contoso.com', '$('],
-    ['a@contoso.com;b@contoso.com', 'semicolon'],
+    ['$(Get-Secret)@contoso.com', 'with `(`'],
+    ['a;b@contoso.com', 'with `;`'],
     ['a@@contoso.com', 'more than one @'],
     ['a@contoso', 'invalid domain'],
   ])('address %j is refused (%s)', (address, why) => {
     expect(addressProblem(address)).toContain(why);
+  });
+
+  // Legal atext that a shell or PowerShell would treat specially: accepted, and bound as data.
+  it.each(["o'brien@contoso.com", '`whoami`@contoso.com', '${x}@contoso.com'])('address %s is accepted', (address) => {
+    expect(addressProblem(address)).toBeUndefined();
   });
 
   it.each(['a@contoso.com', 'first.last+tag@sub.contoso.co.uk', 'SCANNER-2@Contoso.onmicrosoft.com'])('address %s is accepted', (address) => {

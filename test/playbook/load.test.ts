@@ -36,7 +36,6 @@ describe('loadPlaybook', () => {
       appId: 'app-id',
       certificatePath: 'certs/app.pfx',
       certificatePassword: '${env:EXO_TEST_CERT_PASSWORD}',
-      signIn: 'module',
     });
     expect(playbook.acceptBreakage).toEqual(['legacy-crm@contoso.com']);
     const allow = playbook.steps.find((s) => s.id === 'allow');

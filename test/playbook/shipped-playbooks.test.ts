@@ -19,7 +19,8 @@ describe('shipped playbooks', () => {
 
   it.each(shipped)('playbooks/%s is valid', async (file) => {
     const full = path.resolve('playbooks', file);
-    const loaded = await loadPlaybook(full, { env: placeholderEnv([full]) });
+    // The usage CSV is exported on the machine that runs; its absence here is a warning only.
+    const loaded = await loadPlaybook(full, { env: placeholderEnv([full]), runFiles: 'warn' });
     expect(loaded.playbook.apiVersion).toBe('exo-playbook/v1');
     expect(loaded.playbook.steps.length).toBeGreaterThan(0);
   });

@@ -10,6 +10,8 @@
  * (wildcards accepted) or $null"). The filter text is a constant: no user value is ever put in it.
  * Users are matched to mailboxes through the run's bulk mailbox read (UPN, then primary address).
  */
+import { SessionError } from '../../errors.js';
+import { withoutErrors } from '../../exchange/session.js';
 import type { RunContext } from '../types.js';
 import { readMailboxDirectory } from './mailbox-directory.js';
 
@@ -30,12 +32,13 @@ export async function observeAuthenticationPolicies(
 ): Promise<AuthenticationPolicyObservation> {
   const [defaultPolicy, policies] = await Promise.all([
     ctx.shared('organization-config', async () => {
-      const { objects } = await ctx.session.invoke('Get-OrganizationConfig');
+      const { objects } = withoutErrors('Get-OrganizationConfig', await ctx.session.invoke('Get-OrganizationConfig'));
+      if (objects.length !== 1) throw new SessionError(`Get-OrganizationConfig returned ${objects.length} objects: the default authentication policy is unknown`);
       const name = objects[0]?.DefaultAuthenticationPolicy;
       return typeof name === 'string' && name.length > 0 ? name : null;
     }),
     ctx.shared('authentication-policies', async () => {
-      const { objects } = await ctx.session.invoke('Get-AuthenticationPolicy');
+      const { objects } = withoutErrors('Get-AuthenticationPolicy', await ctx.session.invoke('Get-AuthenticationPolicy'));
       const byName: Record<string, boolean> = {};
       for (const policy of objects) {
         if (typeof policy.Name === 'string') byName[policy.Name] = policy.AllowBasicAuthSmtp !== false;
@@ -55,7 +58,10 @@ function readOwnPolicies(ctx: RunContext): Promise<Map<string, string>> {
   return ctx.shared('user-policies', async () => {
     const directory = await readMailboxDirectory(ctx);
     const own = new Map<string, string>();
-    for await (const user of ctx.session.stream('Get-User', { Filter: USERS_WITH_POLICY_FILTER, ResultSize: 'Unlimited' })) {
+    // A failed Get-User is not "the default policy applies": its error ends the stream and the run.
+    // Throttled part-way, it starts over from the first user (onRestart drops what was read).
+    const users = ctx.session.stream('Get-User', { Filter: USERS_WITH_POLICY_FILTER, ResultSize: 'Unlimited' }, { onRestart: () => own.clear() });
+    for await (const user of users) {
       const name = user.AuthenticationPolicy;
       if (typeof name !== 'string' || name.length === 0) continue;
       for (const key of [user.UserPrincipalName, user.WindowsEmailAddress]) {

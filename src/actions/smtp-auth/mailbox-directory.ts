@@ -4,7 +4,8 @@
  * (primary address, proxy addresses, UPN → mailbox number) and the explicit overrides of the
  * tri-state switch. 100,000 mailboxes cost 100,000 small strings, never 100,000 objects.
  */
-import type { PsObject, PsValue } from '../../exchange/session.js';
+import { SessionError } from '../../errors.js';
+import { withoutErrors, type PsObject, type PsValue } from '../../exchange/session.js';
 import type { TriState } from '../../exchange/simulator/state.js';
 import type { RunContext } from '../types.js';
 import { toTriState } from './effective.js';
@@ -132,16 +133,27 @@ export class MailboxDirectory {
   }
 }
 
-/** Streams the bulk read once per run; later callers get the same directory. */
+/**
+ * Streams the bulk read once per run; later callers get the same directory. A read that fails
+ * part-way is never kept: throttling (or a lost PowerShell host) restarts it from the first mailbox
+ * (onRestart drops what was read), anything else fails the run.
+ */
 export function readMailboxDirectory(ctx: RunContext): Promise<MailboxDirectory> {
   return ctx.shared(MAILBOXES_READ, async () => {
-    const directory = new MailboxDirectory();
+    let directory = new MailboxDirectory();
     ctx.report('Reading every mailbox (Get-EXOCASMailbox -ResultSize Unlimited)');
-    for await (const object of ctx.session.stream(
+    const objects = ctx.session.stream(
       'Get-EXOCASMailbox',
       { ResultSize: 'Unlimited', Properties: [...BULK_READ_PROPERTIES] },
-      { select: MAILBOX_OBJECT_PROPERTIES },
-    )) {
+      {
+        select: MAILBOX_OBJECT_PROPERTIES,
+        onRestart: () => {
+          directory = new MailboxDirectory();
+          ctx.report('Reading every mailbox again, from the start (the read was throttled)');
+        },
+      },
+    );
+    for await (const object of objects) {
       directory.add(object);
       if (directory.total % 10000 === 0) ctx.report(`Read ${directory.total} mailboxes`);
     }
@@ -149,11 +161,15 @@ export function readMailboxDirectory(ctx: RunContext): Promise<MailboxDirectory>
   });
 }
 
-/** The organization's switch, read once per run. */
+/** The organization's switch, read once per run. No object is no answer: never "organization on". */
 export function readOrganizationDisabled(ctx: RunContext): Promise<boolean> {
   return ctx.shared(TRANSPORT_CONFIG_READ, async () => {
-    const { objects } = await ctx.session.invoke('Get-TransportConfig');
-    return toTriState(objects[0]?.SmtpClientAuthenticationDisabled) === true;
+    const { objects } = withoutErrors('Get-TransportConfig', await ctx.session.invoke('Get-TransportConfig'));
+    const value = toTriState(objects[0]?.SmtpClientAuthenticationDisabled);
+    if (objects.length !== 1 || value === null) {
+      throw new SessionError(`Get-TransportConfig returned ${objects.length === 1 ? 'no SmtpClientAuthenticationDisabled' : `${objects.length} objects`}: the organization's SMTP AUTH switch is unknown, so nothing is planned`);
+    }
+    return value;
   });
 }
 

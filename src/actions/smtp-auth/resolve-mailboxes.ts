@@ -3,7 +3,8 @@
  * bulk read, then, for the few the index does not know (a UPN or alias the bulk read does not
  * carry), one Get-EXOMailbox -Identity each. Never one Get per mailbox of the tenant.
  */
-import { CmdletFailure } from '../../exchange/session.js';
+import { isNotFoundRecord } from '../../exchange/service-error.js';
+import { CmdletFailure, withoutErrors } from '../../exchange/session.js';
 import type { TriState } from '../../exchange/simulator/state.js';
 import type { RunContext } from '../types.js';
 import type { MailboxDirectory } from './mailbox-directory.js';
@@ -58,10 +59,12 @@ export async function withAddresses(resolved: readonly ResolvedMailbox[], direct
     const details = await ctx.shared(`mailbox-addresses:${identity.toLowerCase()}`, async () => {
       try {
         // Asked for by name, so the answer carries them whatever the minimum property set holds.
-        const { objects } = await ctx.session.invoke('Get-EXOMailbox', { Identity: identity, Properties: ['UserPrincipalName', 'Alias'] });
-        return objects[0] ?? null;
+        const result = await ctx.session.invoke('Get-EXOMailbox', { Identity: identity, Properties: ['UserPrincipalName', 'Alias'] });
+        // Only "not found" is no answer; any other error record fails the read.
+        if (result.errors.length > 0 && result.errors.every(isNotFoundRecord)) return null;
+        return withoutErrors('Get-EXOMailbox', result).objects[0] ?? null;
       } catch (error) {
-        if (error instanceof CmdletFailure && isNotFound(error)) return null;
+        if (error instanceof CmdletFailure && isNotFoundRecord(error.record)) return null;
         throw error;
       }
     });
@@ -80,22 +83,21 @@ export async function withAddresses(resolved: readonly ResolvedMailbox[], direct
 
 async function lookUp(identity: string, directory: MailboxDirectory, ctx: RunContext): Promise<{ mailbox: string; id: string | undefined } | null> {
   return ctx.shared(`mailbox-lookup:${identity.toLowerCase()}`, async () => {
+    let result;
     try {
-      const { objects } = await ctx.session.invoke('Get-EXOMailbox', { Identity: identity });
-      const primary = objects[0]?.PrimarySmtpAddress;
-      if (typeof primary !== 'string') return null;
-      const guid = objects[0]?.Guid;
-      // The bulk read knows the mailbox by its primary address, and so its switch.
-      const mailbox = directory.resolve(primary) ?? primary;
-      return { mailbox, id: directory.idOf(mailbox) ?? (typeof guid === 'string' && guid ? guid : undefined) };
+      result = await ctx.session.invoke('Get-EXOMailbox', { Identity: identity });
     } catch (error) {
-      if (error instanceof CmdletFailure && isNotFound(error)) return null;
+      if (error instanceof CmdletFailure && isNotFoundRecord(error.record)) return null;
       throw error;
     }
+    // Only "not found" means no such mailbox; any other error record is a failed read.
+    if (result.errors.length > 0 && result.errors.every(isNotFoundRecord)) return null;
+    const { objects } = withoutErrors('Get-EXOMailbox', result);
+    const primary = objects[0]?.PrimarySmtpAddress;
+    if (typeof primary !== 'string') return null;
+    const guid = objects[0]?.Guid;
+    // The bulk read knows the mailbox by its primary address, and so its switch.
+    const mailbox = directory.resolve(primary) ?? primary;
+    return { mailbox, id: directory.idOf(mailbox) ?? (typeof guid === 'string' && guid ? guid : undefined) };
   });
-}
-
-function isNotFound(error: CmdletFailure): boolean {
-  const { exceptionType, fullyQualifiedErrorId, message } = error.record;
-  return /ManagementObjectNotFound|NotFound/i.test(`${exceptionType} ${fullyQualifiedErrorId}`) || /couldn't be found/i.test(message);
 }

@@ -5,14 +5,14 @@
 import type { TokenCredential } from '@azure/identity';
 import { SessionError } from '../../errors.js';
 import { resolveSecret } from '../../playbook/resolve.js';
-import type { Playbook } from '../../playbook/schema.js';
+import { certificateSignIn, type Playbook } from '../../playbook/schema.js';
 import type { ExchangeSession } from '../session.js';
 import type { SignInContext } from './context.js';
 import { credentialFor, type CredentialAuth } from './credentials.js';
 import { moduleConnectRequest, type ModuleSignInAuth } from './module-sign-in.js';
 import { baseConnectParameters, tokenConnectRequest, type ConnectRequest } from './parameters.js';
 import { signInFailed, type SignInDescription } from './sign-in-error.js';
-import { credentialTokenSource, suppliedTokenSource, type AccessTokenGrant, type AccessTokenSource } from './token-source.js';
+import { credentialTokenSource, suppliedTokenSource, tokenPartner, type AccessTokenGrant, type AccessTokenSource } from './token-source.js';
 
 export type Tenant = Playbook['tenant'];
 
@@ -63,7 +63,7 @@ export function createConnector(tenant: Tenant, options: ConnectorOptions): Conn
   if (auth.method === 'access-token') {
     return new TokenConnector(describe(tenant), suppliedTokenSource(auth.token, context), options);
   }
-  if (auth.method === 'azure-cli' || auth.method === 'workload-identity' || auth.signIn === 'token') {
+  if (signInOf(auth) === 'token') {
     const makeCredential = options.credentialFor ?? credentialFor;
     let source: AccessTokenSource | null = null;
     // The credential is built on first use: building one may already read files or the environment.
@@ -73,6 +73,7 @@ export function createConnector(tenant: Tenant, options: ConnectorOptions): Conn
     };
     return new TokenConnector(describe(tenant), lazySource, options);
   }
+  if (auth.method === 'azure-cli' || auth.method === 'workload-identity') throw new Error(`unreachable: ${auth.method} signs in with a token`);
   return new ModuleConnector(describe(tenant), auth, context, options);
 }
 
@@ -87,9 +88,16 @@ export function simulatorConnector(organization: string, cmdlets: readonly strin
   };
 }
 
+/** token or module: as the playbook says, a certificate by its file when it does not say. */
+function signInOf(auth: Tenant['auth']): 'token' | 'module' {
+  if (auth.method === 'access-token' || auth.method === 'azure-cli' || auth.method === 'workload-identity') return 'token';
+  if (auth.method === 'certificate') return certificateSignIn(auth);
+  return auth.signIn;
+}
+
 function describe(tenant: Tenant): SignInDescription {
   const auth = tenant.auth;
-  const signIn = auth.method === 'access-token' || auth.method === 'azure-cli' || auth.method === 'workload-identity' ? 'token' : auth.signIn;
+  const signIn = signInOf(auth);
   const description: SignInDescription = { organization: tenant.organization, method: auth.method, signIn };
   if (auth.method === 'certificate' || auth.method === 'workload-identity') description.appId = auth.appId;
   if ((auth.method === 'managed-identity' || auth.method === 'device-code') && auth.clientId) description.clientId = auth.clientId;
@@ -150,8 +158,17 @@ class TokenConnector implements Connector {
       this.options.log?.(`sign-in: the access token was not renewed (expires ${grant.expiresOn?.toISOString() ?? 'unknown'})`);
       return;
     }
-    this.options.log?.(`sign-in: connecting to ${this.description.organization} with a token (${reason})`);
-    await runConnect(session, tokenConnectRequest(this.description.organization, this.options.cmdlets, grant.token), this.description, [
+    // Delegated tokens (a person's: device code, Azure CLI) name their user; app-only ones the tenant.
+    const expected = this.description.method === 'device-code' || this.description.method === 'azure-cli' ? 'delegated' : 'app';
+    const partner = tokenPartner(grant.token, expected);
+    if (partner.kind === 'delegated-without-upn') {
+      throw new SessionError(
+        `Sign-in to ${this.description.organization} failed (${this.description.method}): the access token is a delegated (user) token without a upn claim, so Connect-ExchangeOnline cannot be given -UserPrincipalName. Use an app-only token, or sign in as a user with a UPN.`,
+      );
+    }
+    const upn = partner.kind === 'delegated' ? partner.userPrincipalName : undefined;
+    this.options.log?.(`sign-in: connecting to ${this.description.organization} with ${upn ? `a delegated token for ${upn}` : 'an app-only token'} (${reason})`);
+    await runConnect(session, tokenConnectRequest(this.description.organization, this.options.cmdlets, grant.token, upn), this.description, [
       grant.token,
     ]);
     this.current = grant;

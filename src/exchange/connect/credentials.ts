@@ -11,6 +11,7 @@ import {
   ClientCertificateCredential,
   DeviceCodeCredential,
   ManagedIdentityCredential,
+  type ClientCertificateCredentialOptions,
   type TokenCredential,
 } from '@azure/identity';
 import { InputError } from '../../errors.js';
@@ -21,10 +22,14 @@ import { workloadIdentityCredential } from './workload-identity.js';
 /** The auth methods that get a token through @azure/identity (access-token brings its own). */
 export type CredentialAuth = Extract<AuthConfig, { method: 'certificate' | 'managed-identity' | 'device-code' | 'azure-cli' | 'workload-identity' }>;
 
-export async function credentialFor(auth: CredentialAuth, context: SignInContext): Promise<TokenCredential> {
+/**
+ * `clientOptions` reach the credential unchanged; tests pass an in-process httpClient (no network)
+ * so the whole token request, the signed client assertion included, runs for real.
+ */
+export async function credentialFor(auth: CredentialAuth, context: SignInContext, clientOptions: ClientCertificateCredentialOptions = {}): Promise<TokenCredential> {
   switch (auth.method) {
     case 'certificate':
-      return certificateCredential(auth, context);
+      return certificateCredential(auth, context, clientOptions);
     case 'managed-identity':
       // Reads IDENTITY_ENDPOINT & co. from the process environment itself (MSAL does, not configurable).
       return new ManagedIdentityCredential(auth.clientId ? { clientId: auth.clientId } : {});
@@ -48,6 +53,7 @@ const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCR
 async function certificateCredential(
   auth: Extract<AuthConfig, { method: 'certificate' }>,
   context: SignInContext,
+  clientOptions: ClientCertificateCredentialOptions,
 ): Promise<TokenCredential> {
   const file = resolve(context.baseDir, auth.certificatePath);
   const pem = await readCertificate(file);
@@ -62,10 +68,12 @@ async function certificateCredential(
   const certificatePassword = auth.certificatePassword ? await context.resolveSecret(auth.certificatePassword) : undefined;
   if (encrypted && certificatePassword !== undefined) assertPasswordOpensKey(pem, certificatePassword, file);
   // The tenant's domain name is a valid tenant id for the token authority.
-  return new ClientCertificateCredential(context.organization, auth.appId, {
-    certificate: pem,
-    ...(certificatePassword !== undefined ? { certificatePassword } : {}),
-  });
+  return new ClientCertificateCredential(
+    context.organization,
+    auth.appId,
+    { certificate: pem, ...(certificatePassword !== undefined ? { certificatePassword } : {}) },
+    clientOptions,
+  );
 }
 
 async function readCertificate(file: string): Promise<string> {

@@ -43,10 +43,20 @@ export function baseConnectParameters(organization: string, cmdlets: readonly st
   return parameters;
 }
 
-/** Token sign-in: the runner got an app-only token; the module only uses it. */
-export function tokenConnectRequest(organization: string, cmdlets: readonly string[], accessToken: string): ConnectRequest {
-  return {
-    parameters: { ...baseConnectParameters(organization, cmdlets), AccessToken: accessToken },
-    secretParameters: ['AccessToken'],
-  };
+/**
+ * Token sign-in: the runner got a token; the module only uses it. An app-only token goes with
+ * -Organization, a delegated one with -UserPrincipalName (the token's user) instead.
+ */
+export function tokenConnectRequest(
+  organization: string,
+  cmdlets: readonly string[],
+  accessToken: string,
+  userPrincipalName?: string,
+): ConnectRequest {
+  const parameters: CmdletParameters = { ...baseConnectParameters(organization, cmdlets), AccessToken: accessToken };
+  if (userPrincipalName !== undefined) {
+    delete parameters.Organization;
+    parameters.UserPrincipalName = userPrincipalName;
+  }
+  return { parameters, secretParameters: ['AccessToken'] };
 }

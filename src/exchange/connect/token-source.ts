@@ -40,13 +40,38 @@ export function suppliedTokenSource(reference: string, context: SignInContext): 
  * runner only wants to know when to stop using it). null for anything that is not a JWT with exp.
  */
 export function jwtExpiry(token: string): Date | null {
-  const payload = token.split('.')[1];
-  if (token.split('.').length !== 3 || !payload) return null;
+  const exp = jwtClaims(token)?.exp;
+  return typeof exp === 'number' && Number.isFinite(exp) ? new Date(exp * 1000) : null;
+}
+
+/** The claims of a JWT, unverified; null for anything that is not a JWT with a JSON object payload. */
+export function jwtClaims(token: string): Record<string, unknown> | null {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts[1]) return null;
   try {
-    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    const exp = (claims as { exp?: unknown }).exp;
-    return typeof exp === 'number' && Number.isFinite(exp) ? new Date(exp * 1000) : null;
+    const claims: unknown = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+    return claims && typeof claims === 'object' && !Array.isArray(claims) ? (claims as Record<string, unknown>) : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * Which Connect-ExchangeOnline parameter goes with -AccessToken: an app-only token (idtyp app, or
+ * roles and no scp) with -Organization, a delegated one (scp) with -UserPrincipalName, the signed-in
+ * user (Connect-ExchangeOnline reference, -AccessToken; EXCHANGE-FACTS "Connecting"). A token whose
+ * claims cannot be read is taken for what the auth method issues.
+ */
+export type TokenPartner = { kind: 'app' } | { kind: 'delegated'; userPrincipalName: string };
+
+export function tokenPartner(token: string, expected: 'app' | 'delegated'): TokenPartner | { kind: 'delegated-without-upn' } {
+  const claims = jwtClaims(token);
+  let kind: 'app' | 'delegated' = expected;
+  if (claims) {
+    if (claims.idtyp === 'app' || (claims.scp === undefined && claims.roles !== undefined)) kind = 'app';
+    else if (claims.scp !== undefined || claims.idtyp === 'user') kind = 'delegated';
+  }
+  if (kind === 'app') return { kind: 'app' };
+  const upn = [claims?.upn, claims?.preferred_username, claims?.unique_name].find((v): v is string => typeof v === 'string' && v.includes('@'));
+  return upn ? { kind: 'delegated', userPrincipalName: upn } : { kind: 'delegated-without-upn' };
 }

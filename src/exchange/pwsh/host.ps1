@@ -150,18 +150,23 @@ function ConvertTo-ErrorData([System.Management.Automation.ErrorRecord]$Record) 
   $exception = $Record.Exception
   $message = if ($Record.ErrorDetails -and $Record.ErrorDetails.Message) { $Record.ErrorDetails.Message } else { $exception.Message }
   $exceptionType = $exception.GetType().FullName
-  if ($message -match '^(?<code>[A-Za-z0-9]+)\|(?<type>[\w.]+)\|(?<text>[\s\S]*)$') {
+  $code = $null
+  # The code may be empty: "|Microsoft.Exchange.Management.Tasks.RecipientTaskException|<text>".
+  if ($message -match '^(?<code>[A-Za-z0-9]*)\|(?<type>[\w.]+)\|(?<text>[\s\S]*)$') {
     $exceptionType = $Matches['type']
     $message = $Matches['text']
+    if ($Matches['code']) { $code = $Matches['code'] }
   }
   $target = if ($null -eq $Record.TargetObject) { $null } else { [string]$Record.TargetObject }
-  return [ordered]@{
+  $data = [ordered]@{
     exceptionType         = $exceptionType
     fullyQualifiedErrorId = [string]$Record.FullyQualifiedErrorId
     message               = $message
     target                = $target
     category              = $Record.CategoryInfo.Category.ToString()
   }
+  if ($code) { $data['code'] = $code }
+  return $data
 }
 
 function New-HostError([string]$Id, [string]$Message) {

@@ -14,6 +14,7 @@ import {
   type InvokeOptions,
   type InvokeResult,
   type PsObject,
+  SessionLost,
 } from '../session.js';
 import { pwshEnvironment } from './environment.js';
 import { describeExit, HostProcess, tail, type HostInfo, type HostMessage } from './host-process.js';
@@ -184,7 +185,7 @@ export class PwshSession implements ExchangeSession {
         if (!call || !started || this.host !== started) return;
         const stderr = started.stderrTail;
         call.finish(
-          new SessionError(
+          new SessionLost(
             call.redact(
               `PowerShell exited during ${call.cmdlet} (${describeExit(code, signal)}); the next call starts a fresh PowerShell${tail(stderr)}`,
             ),

@@ -8,7 +8,7 @@
 import { InputError } from '../../errors.js';
 import { DEVICE_MAILBOXES, EQUIPMENT_NAMES, FIRST_NAMES, LAST_NAMES, ROOM_NAMES, SHARED_MAILBOX_NAMES } from './names.js';
 import { seededRandom, type Random } from './random.js';
-import type { SimMailbox, SimSmtpAuthActivity, TenantState } from './state.js';
+import type { SimGraph, SimMailbox, SimSignIn, SimSmtpAuthActivity, TenantState } from './state.js';
 
 export interface GenerateTenantOptions {
   mailboxes: number;
@@ -25,6 +25,13 @@ export interface GenerateTenantOptions {
   activeSenders?: number;
   /** The simulated clock (ISO-8601); default null (the real clock). Activity is dated relative to it. */
   clock?: string;
+  /**
+   * Also make what the other usage sources see (default false, so older fixtures stay as they were):
+   * first seen, client IP and TLS version per sender (the request-report export), and Graph's view:
+   * Basic SMTP sign-ins of the Basic senders, plus a sender that only the sign-in logs know (it never
+   * reached the SMTP AUTH clients report window) and a device whose sign-ins already fail.
+   */
+  usageDetail?: boolean;
 }
 
 export const MIN_MAILBOXES = 10;
@@ -72,9 +79,11 @@ export function generateTenant(options: GenerateTenantOptions): TenantState {
   const senders = chooseSenders(random, options.activeSenders ?? clamp(Math.round(total * 0.02), 5, total), enabled, following);
   const smtpAuthActivity = senders.map((m) => activityOf(random, m, reference));
 
+  const server = serverName(random);
+  const graph = options.usageDetail ? usageDetail(seededRandom(`${String(options.seed)}:usage`), smtpAuthActivity, following.filter((m) => !senders.includes(m)), reference) : undefined;
   return {
     schemaVersion: 1,
-    organization: { Name: organization, Server: serverName(random) },
+    organization: { Name: organization, Server: server },
     transportConfig: { SmtpClientAuthenticationDisabled: options.orgSmtpAuthDisabled ?? false },
     organizationConfig: { DefaultAuthenticationPolicy: null },
     authenticationPolicies: [
@@ -84,6 +93,7 @@ export function generateTenant(options: GenerateTenantOptions): TenantState {
     mailboxes,
     historicalSearches: [],
     smtpAuthActivity,
+    ...(graph ? { graph } : {}),
     clock: options.clock ?? null,
     historicalSearchPolls: 3,
     faults: {},
@@ -203,6 +213,43 @@ function activityOf(random: Random, m: SimMailbox, reference: Date): SimSmtpAuth
   // Reports lag 1 to 4 hours behind; activity spans the last 30 days.
   const ago = HOUR_MS * 4 + Math.floor(random.next() * (29 * DAY_MS));
   return { sender: m.PrimarySmtpAddress, protocol, messages, lastSeen: new Date(reference.getTime() - ago).toISOString() };
+}
+
+/** SMTP AUTH failures Entra records for Basic sign-ins (signIn.status.errorCode). */
+const WRONG_PASSWORD = { errorCode: 50126, failureReason: 'Error validating credentials due to invalid username or password.' };
+
+function usageDetail(random: Random, activity: SimSmtpAuthActivity[], quiet: SimMailbox[], reference: Date): SimGraph {
+  const signIns: SimSignIn[] = [];
+  const signIn = (upn: string, at: number, ip: string, failed: boolean) =>
+    signIns.push({
+      id: random.guid(),
+      createdDateTime: new Date(at).toISOString(),
+      userPrincipalName: upn,
+      clientAppUsed: 'Authenticated SMTP',
+      ipAddress: ip,
+      status: failed ? { ...WRONG_PASSWORD } : { errorCode: 0, failureReason: null },
+    });
+  const ip = () => (random.chance(0.7) ? `10.${random.int(0, 30)}.${random.int(0, 255)}.${random.int(2, 254)}` : `203.0.113.${random.int(2, 254)}`);
+  for (const a of activity) {
+    const last = Date.parse(a.lastSeen);
+    a.firstSeen = new Date(last - random.int(0, 20) * DAY_MS - random.int(0, 23) * HOUR_MS).toISOString();
+    a.clientIp = ip();
+    a.tlsVersion = a.protocol === 'Basic' && random.chance(0.25) ? random.pick(['TLS 1.0', 'TLS 1.1']) : 'TLS 1.2';
+    // Entra logs Basic SMTP sign-ins only (an OAuth client signs in for a token instead).
+    if (a.protocol !== 'Basic') continue;
+    const first = Math.max(Date.parse(a.firstSeen), reference.getTime() - 29 * DAY_MS);
+    for (let i = 0, n = random.int(1, 3); i < n; i++) signIn(a.sender, first + Math.floor(random.next() * Math.max(1, last - first)), a.clientIp, false);
+  }
+  // Only the sign-in logs see these two: a device that signed in lately (after the exported report's
+  // window) and one whose password is wrong (already broken: it fails before SMTP AUTH matters).
+  const [lately, broken] = quiet;
+  if (lately) signIn(lately.UserPrincipalName, reference.getTime() - 2 * HOUR_MS, ip(), false);
+  if (broken) {
+    const at = ip();
+    for (let i = 1; i <= 3; i++) signIn(broken.UserPrincipalName, reference.getTime() - i * DAY_MS, at, true);
+  }
+  signIns.sort((x, y) => y.createdDateTime.localeCompare(x.createdDateTime));
+  return { signIns, entraPremium: true, concealedNames: false };
 }
 
 function slug(text: string): string {

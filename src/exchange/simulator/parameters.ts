@@ -19,6 +19,8 @@ export type ParameterType =
   | 'nullable-bool'
   | 'switch'
   | 'date'
+  /** A System.Guid: the canonical lower-case text of a GUID. */
+  | 'guid'
   /** "Unlimited" or a positive whole number. */
   | 'result-size'
   /** Accepted and ignored by the simulation (e.g. a SecureString password). */
@@ -26,7 +28,13 @@ export type ParameterType =
 
 export interface ParameterSpec {
   name: string;
+  /** How the simulation binds the value. */
   type: ParameterType;
+  /**
+   * The .NET type the real cmdlet declares (test/fixtures/exo-cmdlet-signatures.json): a test fails
+   * when a simulated cmdlet takes a parameter the real one lacks, or names another type.
+   */
+  clr: string;
   mandatory?: boolean;
 }
 
@@ -44,13 +52,22 @@ const COMMON: ParameterSpec[] = [
   'OutVariable',
   'OutBuffer',
   'PipelineVariable',
-].map((name) => ({ name, type: name === 'Verbose' || name === 'Debug' ? 'switch' : 'any' }) as ParameterSpec);
+].map((name) => ({ name, type: name === 'Verbose' || name === 'Debug' ? 'switch' : 'any', clr: 'common' }) as ParameterSpec);
 
-/** Cmdlets declared with SupportsShouldProcess also take -WhatIf and -Confirm. */
-const SHOULD_PROCESS: ParameterSpec[] = [
-  { name: 'WhatIf', type: 'switch' },
-  { name: 'Confirm', type: 'switch' },
-];
+/** The .NET type names the tables use most. */
+export const CLR = {
+  object: 'System.Object',
+  objects: 'System.Object[]',
+  string: 'System.String',
+  strings: 'System.String[]',
+  bool: 'System.Boolean',
+  switch: 'System.Management.Automation.SwitchParameter',
+  dateTime: 'System.DateTime',
+  guid: 'System.Guid',
+  secureString: 'System.Security.SecureString',
+  unlimited: 'Microsoft.Exchange.Management.RestApiClient.Unlimited`1[System.UInt32]',
+  multiValued: 'Microsoft.Exchange.Data.MultiValuedProperty`1[System.String]',
+} as const;
 
 export type BoundValue = string | string[] | boolean | null | Date | number | PsValue;
 
@@ -65,13 +82,8 @@ export interface BoundParameters {
 /** ResultSize "Unlimited" is represented as Infinity. */
 export const UNLIMITED = Number.POSITIVE_INFINITY;
 
-export function bindParameters(
-  cmdlet: string,
-  specs: readonly ParameterSpec[],
-  parameters: CmdletParameters,
-  shouldProcess: boolean,
-): BoundParameters {
-  const all = [...specs, ...COMMON, ...(shouldProcess ? SHOULD_PROCESS : [])];
+export function bindParameters(cmdlet: string, specs: readonly ParameterSpec[], parameters: CmdletParameters): BoundParameters {
+  const all = [...specs, ...COMMON];
   const values = new Map<string, BoundValue>();
   for (const [given, raw] of Object.entries(parameters)) {
     const spec = resolveName(cmdlet, all, given);
@@ -136,6 +148,13 @@ function convert(cmdlet: string, spec: ParameterSpec, raw: PsValue): BoundValue 
       return fail(
         `Cannot convert value "${String(raw)}" to type "System.Boolean". Boolean parameters accept only Boolean values and numbers, such as $True, $False, 1 or 0.`,
       );
+    case 'guid': {
+      const text = typeof raw === 'string' ? raw.trim().replace(/^\{(.*)\}$/, '$1') : '';
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text)) {
+        return fail(`Cannot convert value "${String(raw)}" to type "System.Guid". Error: "Guid should contain 32 digits with 4 dashes (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)."`);
+      }
+      return text.toLowerCase();
+    }
     case 'date': {
       const time = typeof raw === 'string' || typeof raw === 'number' ? new Date(raw) : null;
       if (!time || Number.isNaN(time.getTime())) return fail(`Cannot convert value "${String(raw)}" to type "System.DateTime".`);

@@ -34,6 +34,7 @@ export function objectNotFound(cmdlet: string, identity: string, server: string)
     exceptionType: 'Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException',
     fullyQualifiedErrorId: `Ex6F9304,${taskClass(cmdlet)}`,
     message: `The operation couldn't be performed because object '${identity}' couldn't be found on '${server}'.`,
+    code: 'Ex6F9304',
     target: identity,
     category: 'NotSpecified',
   };
@@ -97,6 +98,7 @@ export function taskArgumentError(cmdlet: string, code: string, message: string,
     exceptionType: 'Microsoft.Exchange.Configuration.Tasks.TaskArgumentException',
     fullyQualifiedErrorId: `${code},${taskClass(cmdlet)}`,
     message,
+    code,
     target,
     category: 'InvalidArgument',
   };
@@ -107,7 +109,53 @@ export const THROTTLING_MESSAGE =
   'You have reached the maximum number of concurrent requests per tenant. Please wait and try again';
 export const SERVER_BUSY_MESSAGE = 'Server Busy';
 
+/** The REST cmdlets' classes, as they end the FullyQualifiedErrorId of a REST-form error. */
+const REST_CLASS: Record<string, string> = {
+  'Get-EXOCASMailbox': 'Microsoft.Exchange.Management.RestApiClient.GetExoCasMailbox',
+  'Get-EXOMailbox': 'Microsoft.Exchange.Management.RestApiClient.GetExoMailbox',
+};
+
+export function isRestCmdlet(cmdlet: string): boolean {
+  return cmdlet in REST_CLASS;
+}
+
+const REST_CODES: Record<number, string> = { 400: 'BadRequest', 403: 'Forbidden', 404: 'NotFound', 408: 'RequestTimeout', 429: 'TooManyRequests', 500: 'InternalServerError', 503: 'ServiceUnavailable', 504: 'GatewayTimeout' };
+
+/**
+ * The Get-EXO* form: `Error while querying REST service. HttpStatusCode=<n> ErrorMessage={json}`,
+ * RestClientException, category ProtocolError (observed: MicrosoftDocs/office-docs-powershell#4333).
+ */
+export function restError(cmdlet: string, httpStatus: number, text: string): CmdletErrorRecord {
+  const body = {
+    error: {
+      code: REST_CODES[httpStatus] ?? 'Error',
+      message: text,
+      innererror: { message: text, type: 'Microsoft.Exchange.Admin.OData.Core.ODataServiceException' },
+    },
+  };
+  return {
+    exceptionType: 'Microsoft.Exchange.Management.RestApiClient.RestClientException',
+    fullyQualifiedErrorId: `An error occurred while processing this request.,${REST_CLASS[cmdlet] ?? taskClass(cmdlet)}`,
+    message: `Error while querying REST service. HttpStatusCode=${httpStatus} ErrorMessage=${JSON.stringify(body)}`,
+    target: null,
+    category: 'ProtocolError',
+  };
+}
+
+/** The empty-code form `|Microsoft.Exchange.Management.Tasks.RecipientTaskException|<text>` (EXCHANGE-FACTS). */
+export function recipientTaskError(cmdlet: string, text: string, target: string | null = null): CmdletErrorRecord {
+  return {
+    exceptionType: 'Microsoft.Exchange.Management.Tasks.RecipientTaskException',
+    fullyQualifiedErrorId: `RecipientTaskException,${taskClass(cmdlet)}`,
+    message: text,
+    target,
+    category: 'NotSpecified',
+  };
+}
+
+/** Throttled: the REST form with HTTP 429 for Get-EXO*, the service text in the piped form otherwise. */
 export function throttled(cmdlet: string): CmdletErrorRecord {
+  if (isRestCmdlet(cmdlet)) return restError(cmdlet, 429, THROTTLING_MESSAGE);
   return {
     exceptionType: 'Microsoft.Exchange.Management.RestApiClient.RestClientException',
     fullyQualifiedErrorId: `Throttled,${taskClass(cmdlet)}`,
@@ -118,6 +166,7 @@ export function throttled(cmdlet: string): CmdletErrorRecord {
 }
 
 export function serverBusy(cmdlet: string): CmdletErrorRecord {
+  if (isRestCmdlet(cmdlet)) return restError(cmdlet, 503, SERVER_BUSY_MESSAGE);
   return {
     exceptionType: 'Microsoft.Exchange.Management.RestApiClient.RestClientException',
     fullyQualifiedErrorId: `ServerBusy,${taskClass(cmdlet)}`,

@@ -11,6 +11,7 @@
  * cannot overwrite each other's changes with stale copies.
  */
 import { appendFileSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { SessionError } from '../../errors.js';
 import {
@@ -62,6 +63,8 @@ export class SimulatedSession implements ExchangeSession {
   readonly kind = 'simulator' as const;
   private calls = 0;
   private closed = false;
+  /** How often each faults.errors entry fired in this session (its `times`). */
+  private readonly faultHits = new Map<number, number>();
 
   private constructor(
     private readonly shared: SharedTenant,
@@ -69,7 +72,9 @@ export class SimulatedSession implements ExchangeSession {
   ) {}
 
   static async open(stateFile: string, options: SimulatedSessionOptions = {}): Promise<SimulatedSession> {
-    const path = resolve(stateFile);
+    // The file a symlink or another spelling names: its change log sits beside the real file, so
+    // every path to one tenant reads and writes the same log (and shares one tenant in-process).
+    const path = await realpath(resolve(stateFile)).catch(() => resolve(stateFile));
     let pending = openTenants.get(path);
     if (!pending) {
       pending = openShared(path);
@@ -137,13 +142,13 @@ export class SimulatedSession implements ExchangeSession {
     const cmdlet = findCmdlet(cmdletName);
     if (!cmdlet) throw new CmdletFailure(cmdletName, commandNotFound(cmdletName));
     const definition = SIMULATED_CMDLETS[cmdlet];
-    const bound = bindParameters(cmdlet, definition.parameters, parameters, definition.shouldProcess ?? false);
+    const bound = bindParameters(cmdlet, definition.parameters, parameters);
 
     const { tenant } = this.shared;
     const faults = tenant.state.faults ?? {};
     const latency = this.options.latencyMs ?? faults.latencyByCmdlet?.[cmdlet] ?? faults.latencyMs ?? 0;
     await simulateLatency(latency, cmdlet, options.timeoutMs, options.signal);
-    injectFault(tenant.state.faults ?? {}, call, cmdlet);
+    const fault = injectFault(faults, { call, cmdlet, parameters: bound, server: tenant.server, hits: this.faultHits });
 
     const changes: TenantChange[] = [];
     const context: CmdletContext = {
@@ -165,14 +170,22 @@ export class SimulatedSession implements ExchangeSession {
         changes.push(change);
       },
     };
+    if (fault && fault.afterObjects === undefined) {
+      // The service refused the call: nothing ran, nothing changed.
+      context.writeError(fault.record);
+      return;
+    }
     try {
       let streamed = 0;
       for (const object of definition.run(context)) {
         if (options.signal?.aborted) throw new SessionError(`${cmdlet} was cancelled`);
+        if (fault && streamed >= fault.afterObjects!) break;
         yield object;
         streamed += 1;
         if (faults.streamDelayMs && streamed % 500 === 0) await simulateLatency(faults.streamDelayMs, cmdlet, undefined, options.signal);
       }
+      // A bulk read cut off mid-stream: the objects so far, then the error record, then nothing more.
+      if (fault) context.writeError(fault.record);
     } finally {
       if (changes.length > 0) await this.save(changes);
     }

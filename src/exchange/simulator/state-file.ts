@@ -4,7 +4,7 @@
  * half of one. Large lists are written one object a line: the file stays diffable, and a 100,000
  * mailbox tenant is written in chunks instead of one giant string.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../../errors.js';
@@ -49,7 +49,7 @@ export function parseState(text: string, path: string): TenantState {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`${path} is not valid JSON: ${(error as Error).message} (recreate it with \`exo-playbook sim init ${path} --force\`)`);
+    throw new InputError(`${path} is not valid JSON: ${(error as Error).message} (restore it from a copy, or delete it and make a new one with \`exo-playbook sim init\`)`);
   }
   const state = parsed as Partial<TenantState> | null;
   if (!state || typeof state !== 'object' || state.schemaVersion !== 1) {
@@ -58,6 +58,7 @@ export function parseState(text: string, path: string): TenantState {
   for (const key of ['organization', 'transportConfig', 'mailboxes'] as const) {
     if (state[key] === undefined) throw new InputError(`${path}: the state file has no "${key}" (see docs/STATE-FILE.md)`);
   }
+  checkStateShape(state as Record<string, unknown>, path);
   // Optional parts a hand-written file may leave out.
   state.organizationConfig ??= { DefaultAuthenticationPolicy: null };
   state.authenticationPolicies ??= [];
@@ -67,6 +68,43 @@ export function parseState(text: string, path: string): TenantState {
   state.historicalSearchPolls ??= 3;
   state.faults ??= {};
   return state as TenantState;
+}
+
+/**
+ * The parts the simulator reads, checked once at load: a hand-edited file with a wrong type there
+ * is an input error naming the field (not a crash deep inside a cmdlet, or a silently wrong clock).
+ * Parts other workstreams add (more fault knobs, usage data) are left to their readers.
+ */
+function checkStateShape(state: Record<string, unknown>, path: string): void {
+  const fail = (field: string, expected: string): never => {
+    throw new InputError(`${path}: ${field} must be ${expected} (see docs/STATE-FILE.md)`, undefined, 'fix the field, or make a new tenant with `exo-playbook sim init`');
+  };
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const isTri = (v: unknown) => v === true || v === false || v === null;
+  const organization = state.organization;
+  if (!isObject(organization) || typeof organization.Name !== 'string' || organization.Name === '') fail('organization.Name', 'the tenant name, e.g. "contoso.onmicrosoft.com"');
+  if (organization && isObject(organization) && organization.Server !== undefined && typeof organization.Server !== 'string') fail('organization.Server', 'a string');
+  const transport = state.transportConfig;
+  if (!isObject(transport) || typeof transport.SmtpClientAuthenticationDisabled !== 'boolean') fail('transportConfig.SmtpClientAuthenticationDisabled', 'true or false');
+  if (!Array.isArray(state.mailboxes)) fail('mailboxes', 'a list');
+  (state.mailboxes as unknown[]).forEach((mailbox, i) => {
+    if (!isObject(mailbox)) return fail(`mailboxes[${i}]`, 'an object');
+    for (const key of ['Guid', 'PrimarySmtpAddress'] as const) if (typeof mailbox[key] !== 'string') fail(`mailboxes[${i}].${key}`, 'a string');
+    if (!isTri(mailbox.SmtpClientAuthenticationDisabled)) fail(`mailboxes[${i}].SmtpClientAuthenticationDisabled`, 'true, false or null');
+    if (mailbox.EmailAddresses !== undefined && !Array.isArray(mailbox.EmailAddresses)) fail(`mailboxes[${i}].EmailAddresses`, 'a list');
+  });
+  for (const key of ['authenticationPolicies', 'historicalSearches', 'smtpAuthActivity'] as const) {
+    if (state[key] !== undefined && !Array.isArray(state[key])) fail(key, 'a list');
+  }
+  if (state.clock !== undefined && state.clock !== null) {
+    if (typeof state.clock !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(state.clock) || Number.isNaN(Date.parse(state.clock))) {
+      fail('clock', 'null (the real clock) or an ISO-8601 UTC time such as "2026-11-20T09:00:00Z"');
+    }
+  }
+  if (state.historicalSearchPolls !== undefined && !(Number.isInteger(state.historicalSearchPolls) && (state.historicalSearchPolls as number) >= 0)) {
+    fail('historicalSearchPolls', 'a whole number, 0 or more');
+  }
+  if (state.faults !== undefined && !isObject(state.faults)) fail('faults', 'an object');
 }
 
 /**
@@ -107,7 +145,10 @@ export function* serializeState(state: TenantState, cache?: MailboxLineCache): G
   yield '}\n';
 }
 
-export async function writeStateFile(path: string, state: TenantState, cache?: MailboxLineCache): Promise<void> {
+export async function writeStateFile(given: string, state: TenantState, cache?: MailboxLineCache): Promise<void> {
+  // Write through a symlink to the file it names: renaming over the link would replace the link
+  // with a copy, and the tenant behind it would silently stop changing.
+  const path = await realpath(given).catch(() => given);
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const file = await open(temp, 'w', 0o600);
   try {

@@ -58,6 +58,38 @@ export interface SimSmtpAuthActivity {
   messages: number;
   /** ISO-8601 UTC */
   lastSeen: string;
+  /** Optional detail for the request-report export (sim export-usage): when it started, from where, which TLS. */
+  firstSeen?: string;
+  clientIp?: string;
+  /** "TLS 1.0", "TLS 1.1", "TLS 1.2" (default "TLS 1.2"). */
+  tlsVersion?: string;
+}
+
+/**
+ * One Entra sign-in record as Graph's signIn resource has it (the fields the usage step reads):
+ * https://learn.microsoft.com/en-us/graph/api/resources/signin. Only Basic-auth SMTP sign-ins
+ * ("Authenticated SMTP") are simulated.
+ */
+export interface SimSignIn {
+  id: string;
+  /** ISO-8601 UTC */
+  createdDateTime: string;
+  userPrincipalName: string;
+  clientAppUsed: string;
+  ipAddress: string;
+  /** errorCode 0 is success; e.g. 50126 wrong credentials, 50057 disabled account. */
+  status: { errorCode: number; failureReason: string | null };
+}
+
+/** What the simulated tenant answers through Microsoft Graph (optional: absent = no Graph data). */
+export interface SimGraph {
+  signIns: SimSignIn[];
+  /** false: the sign-in logs API answers the licence error (no Entra ID P1/P2). Default true. */
+  entraPremium?: boolean;
+  /** true: usage reports conceal user names (adminReportSettings.displayConcealedNames). Default false. */
+  concealedNames?: boolean;
+  /** Throttle the Nth Graph request with 429 + Retry-After 1 (simulation knob). */
+  throttleRequest?: number;
 }
 
 /** Knobs that make the simulated service misbehave on purpose (all optional, default off). Calls are
@@ -73,11 +105,36 @@ export interface SimFaults {
   throttleEveryN?: number;
   /** Every Nth call fails with a transient "Server Busy" error. */
   transientEveryN?: number;
-  /** The Nth call crashes the session (pwsh: the process exits; simulator: SessionError). */
+  /** The Nth call crashes the session (pwsh: the process exits; simulator: SessionLost). */
   crashOnCall?: number;
   /** The Nth call runs and its change is saved, then the session dies before it answers (a reply lost
    * after Exchange committed the write). Only a call that changed the tenant dies this way. */
   crashAfterCall?: number;
+  /** Service errors in the shapes the v3 cmdlets give them, as non-terminating error records. */
+  errors?: SimErrorFault[];
+}
+
+/**
+ * One service error a cmdlet reports as a NON-terminating error record (what the v3 module does for
+ * most failures; -ErrorAction Stop makes it terminating). A write so failed changes nothing.
+ */
+export interface SimErrorFault {
+  /** The cmdlet that fails (case-insensitive). */
+  cmdlet: string;
+  /**
+   * not-found: `Ex6F9304|...ManagementObjectNotFoundException|...couldn't be found...`;
+   * recipient-task: the empty-code `|Microsoft.Exchange.Management.Tasks.RecipientTaskException|<message>`;
+   * rest: `Error while querying REST service. HttpStatusCode=<httpStatus> ErrorMessage={...}` (RestClientException, ProtocolError).
+   */
+  shape: 'not-found' | 'recipient-task' | 'rest';
+  /** The service's text (not-found: the object name instead defaults to the call's identity). */
+  message?: string;
+  /** rest: the HTTP status (default 500; 429 and 503 are throttling). */
+  httpStatus?: number;
+  /** Bulk reads: the error comes after this many objects, and the read stops there (cut off mid-stream). */
+  afterObjects?: number;
+  /** Only the first N matching calls fail (counted per session, per process for the stub); default every one. */
+  times?: number;
 }
 
 export interface TenantState {
@@ -87,6 +144,8 @@ export interface TenantState {
     Name: string;
     /** The server name used in error texts, e.g. "DM6PR11MB1234.PROD.OUTLOOK.COM" */
     Server: string;
+    /** The tenant id (a GUID); Connect-ExchangeOnline -Organization accepts it as well as Name. Optional. */
+    TenantId?: string;
   };
   transportConfig: {
     SmtpClientAuthenticationDisabled: boolean;
@@ -98,6 +157,8 @@ export interface TenantState {
   mailboxes: SimMailbox[];
   historicalSearches: SimHistoricalSearch[];
   smtpAuthActivity: SimSmtpAuthActivity[];
+  /** Microsoft Graph's view of the tenant (sign-in logs, report settings); optional. */
+  graph?: SimGraph;
   /** The simulated clock (ISO-8601 UTC); null means the real clock. */
   clock: string | null;
   /** How many Get-HistoricalSearch reads a new job takes to reach Done. */

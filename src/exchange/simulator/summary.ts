@@ -11,6 +11,8 @@ export interface TenantSummary {
   followingOrganization: number;
   senders: number;
   basicSenders: number;
+  /** Graph's view (absent without `graph` in the state): sign-in records, and the users they name. */
+  graph?: { signIns: number; signInUsers: number; failedSignIns: number; entraPremium: boolean; concealedNames: boolean };
   oauthSenders: number;
   sendersWithExplicitFalse: number;
   sendersFollowingOrganization: number;
@@ -47,6 +49,17 @@ export function summarizeTenant(state: TenantState): TenantSummary {
     sendersWithExplicitFalse: activity.filter((a) => switchByAddress.get(a.sender.toLowerCase()) === false).length,
     sendersFollowingOrganization: activity.filter((a) => switchByAddress.get(a.sender.toLowerCase()) === null).length,
     historicalSearches: state.historicalSearches.length,
+    ...(state.graph
+      ? {
+          graph: {
+            signIns: state.graph.signIns.length,
+            signInUsers: new Set(state.graph.signIns.map((x) => x.userPrincipalName.toLowerCase())).size,
+            failedSignIns: state.graph.signIns.filter((x) => x.status.errorCode !== 0).length,
+            entraPremium: state.graph.entraPremium !== false,
+            concealedNames: state.graph.concealedNames === true,
+          },
+        }
+      : {}),
     clock: state.clock,
     faults: Object.fromEntries(Object.entries(state.faults ?? {}).filter(([, v]) => typeof v === 'number' && v > 0)) as Record<string, number>,
   };
@@ -66,6 +79,10 @@ export function describeTenant(s: TenantSummary): string {
     `${s.senders} SMTP AUTH senders in the activity data (${s.basicSenders} Basic, ${s.oauthSenders} OAuth): ` +
     `${s.sendersWithExplicitFalse} with an explicit $false, ${s.sendersFollowingOrganization} following the organization` +
     `${s.historicalSearches ? `; ${s.historicalSearches} historical searches on record` : ''}.` +
+    (s.graph
+      ? ` Graph: ${s.graph.signIns} SMTP sign-ins of ${s.graph.signInUsers} users (${s.graph.failedSignIns} failed)` +
+        `${s.graph.entraPremium ? '' : ', no Entra ID P1/P2 (sign-in logs refused)'}${s.graph.concealedNames ? ', report names concealed' : ''}.`
+      : '') +
     (s.clock ? ` Simulated clock: ${s.clock}.` : '') +
     (Object.keys(s.faults).length
       ? ` Fault knobs: ${Object.entries(s.faults)

@@ -6,15 +6,18 @@
 import { writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionError } from '../../../src/errors.js';
-import { CmdletFailure, type CmdletErrorRecord, type ExchangeSession, type PsObject } from '../../../src/exchange/session.js';
+import { CmdletFailure, SessionLost, type CmdletErrorRecord, type ExchangeSession, type PsObject } from '../../../src/exchange/session.js';
 import { readStateFile } from '../../../src/exchange/simulator/state-file.js';
 import type { TenantState } from '../../../src/exchange/simulator/state.js';
+import { parseServiceError } from '../../../src/exchange/service-error.js';
 import { fixtureTenant, tempDir, writeState } from '../pwsh/pwsh-for-tests.js';
 
 export interface Backend {
   name: string;
   open(stateFile: string): Promise<ExchangeSession>;
 }
+
+const REST_EXCEPTION = 'Microsoft.Exchange.Management.RestApiClient.RestClientException';
 
 export const THROTTLING = 'You have reached the maximum number of concurrent requests per tenant. Please wait and try again';
 
@@ -106,6 +109,7 @@ export function defineSessionBehaviours(backend: Backend): void {
         message: `The operation couldn't be performed because object 'no.such@contoso.com' couldn't be found on '${initial.organization.Server}'.`,
         target: 'no.such@contoso.com',
         category: 'NotSpecified',
+        code: 'Ex6F9304',
       };
       expect(normalizeRecord('Get-CASMailbox', result.errors[0]!)).toEqual(expected);
       const failure = await failureOf(s.invoke('Get-CASMailbox', { Identity: 'no.such@contoso.com', ErrorAction: 'Stop' }));
@@ -209,22 +213,97 @@ export function defineSessionBehaviours(backend: Backend): void {
       expect(unsupported.record.message).toMatch(/supports only the filters/);
     });
 
-    it('throttles every Nth call with the service text, and the retry succeeds', async () => {
+    it('throttles every Nth call with a non-terminating error in the service text, and the retry succeeds', async () => {
       const s = await open((state) => (state.faults = { throttleEveryN: 2 }));
       await s.invoke('Get-TransportConfig');
-      const throttled = await failureOf(s.invoke('Get-TransportConfig'));
-      expect(throttled.record.message).toBe(THROTTLING);
+      const throttled = await s.invoke('Get-TransportConfig');
+      expect(throttled.objects).toEqual([]);
+      expect(throttled.errors.map((e) => e.message)).toEqual([THROTTLING]);
       expect((await s.invoke('Get-TransportConfig')).objects).toHaveLength(1);
+      // Get-EXO* says it the REST way: HTTP 429 with the text inside ErrorMessage.
+      const rest = await s.invoke('Get-EXOCASMailbox', { ResultSize: 1 });
+      expect(rest.objects).toEqual([]);
+      expect(parseServiceError(rest.errors[0]!)).toEqual({ code: 'TooManyRequests', exceptionType: REST_EXCEPTION, text: THROTTLING, httpStatus: 429 });
+      expect(rest.errors[0]!.category).toBe('ProtocolError');
     });
 
-    it('fails every Nth call with the transient "Server Busy" error', async () => {
+    it('fails every Nth call with the transient "Server Busy" error, non-terminating', async () => {
       const s = await open((state) => (state.faults = { transientEveryN: 3 }));
       await s.invoke('Get-TransportConfig');
       await s.invoke('Get-OrganizationConfig');
-      const busy = await failureOf(s.invoke('Get-User', { ResultSize: 1 }));
-      expect(busy.record).toMatchObject({ message: 'Server Busy', exceptionType: 'Microsoft.Exchange.Management.RestApiClient.RestClientException' });
+      const busy = await s.invoke('Get-User', { ResultSize: 1 });
+      expect(busy.objects).toEqual([]);
+      expect(busy.errors[0]).toMatchObject({ message: 'Server Busy', exceptionType: REST_EXCEPTION });
       expect((await s.invoke('Get-User', { ResultSize: 1 })).objects).toHaveLength(1);
+      await s.invoke('Get-TransportConfig');
+      const terminal = await failureOf(s.invoke('Get-User', { ResultSize: 1, ErrorAction: 'Stop' }));
+      expect(terminal.record.message).toBe('Server Busy');
     });
+
+    it('reports each service error shape as a non-terminating error on a write, changing nothing', async () => {
+      const s = await open((state) => {
+        state.faults = {
+          errors: [
+            { cmdlet: 'Set-CASMailbox', shape: 'recipient-task', message: 'The mailbox is being moved. Try again later.', times: 1 },
+            { cmdlet: 'Set-CASMailbox', shape: 'rest', httpStatus: 500, times: 1 },
+            { cmdlet: 'Set-TransportConfig', shape: 'not-found' },
+          ],
+        };
+      });
+      const name = initial.mailboxes[3]!.Name;
+      const first = await s.invoke('Set-CASMailbox', { Identity: name, SmtpClientAuthenticationDisabled: false });
+      expect(first.errors.map((e) => normalizeRecord('Set-CASMailbox', e))).toEqual([
+        {
+          exceptionType: 'Microsoft.Exchange.Management.Tasks.RecipientTaskException',
+          fullyQualifiedErrorId: 'RecipientTaskException,Microsoft.Exchange.Management.RecipientTasks.SetCASMailbox',
+          message: 'The mailbox is being moved. Try again later.',
+          target: name,
+          category: 'NotSpecified',
+        },
+      ]);
+      const second = await s.invoke('Set-CASMailbox', { Identity: name, SmtpClientAuthenticationDisabled: false });
+      expect(parseServiceError(second.errors[0]!)).toMatchObject({ exceptionType: REST_EXCEPTION, httpStatus: 500, code: 'InternalServerError' });
+      const org = await s.invoke('Set-TransportConfig', { SmtpClientAuthenticationDisabled: !initial.transportConfig.SmtpClientAuthenticationDisabled });
+      expect(parseServiceError(org.errors[0]!)).toMatchObject({ code: 'Ex6F9304', exceptionType: 'Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException' });
+      expect((await readState(stateFile)).mailboxes[3]!.SmtpClientAuthenticationDisabled).toBe(initial.mailboxes[3]!.SmtpClientAuthenticationDisabled);
+      expect((await readState(stateFile)).transportConfig).toEqual(initial.transportConfig);
+      // times: 1 each: the third write goes through.
+      expect((await s.invoke('Set-CASMailbox', { Identity: name, SmtpClientAuthenticationDisabled: false })).errors).toEqual([]);
+      expect((await readState(stateFile)).mailboxes[3]!.SmtpClientAuthenticationDisabled).toBe(false);
+    });
+
+    it('reports a service error on a single read as a non-terminating error without objects', async () => {
+      const s = await open((state) => (state.faults = { errors: [{ cmdlet: 'Get-User', shape: 'recipient-task', message: 'The user is locked.' }, { cmdlet: 'Get-EXOMailbox', shape: 'rest', httpStatus: 500 }] }));
+      const user = await s.invoke('Get-User', { Identity: initial.mailboxes[1]!.UserPrincipalName });
+      expect(user.objects).toEqual([]);
+      expect(parseServiceError(user.errors[0]!)).toEqual({ code: null, exceptionType: 'Microsoft.Exchange.Management.Tasks.RecipientTaskException', text: 'The user is locked.', httpStatus: null });
+      const mailbox = await s.invoke('Get-EXOMailbox', { Identity: initial.mailboxes[1]!.UserPrincipalName });
+      expect(mailbox.objects).toEqual([]);
+      expect(normalizeRecord('Get-EXOMailbox', mailbox.errors[0]!)).toMatchObject({
+        exceptionType: REST_EXCEPTION,
+        fullyQualifiedErrorId: 'An error occurred while processing this request.,Microsoft.Exchange.Management.RestApiClient.GetExoMailbox',
+        category: 'ProtocolError',
+      });
+      expect(mailbox.errors[0]!.message).toMatch(/^Error while querying REST service\. HttpStatusCode=500 ErrorMessage=\{/);
+    });
+
+    it('cuts a bulk read off mid-stream: some objects, then the error record, then nothing', async () => {
+      const s = await open((state) => (state.faults = { errors: [{ cmdlet: 'Get-EXOCASMailbox', shape: 'rest', httpStatus: 503, message: 'Server Busy', afterObjects: 3, times: 1 }] }));
+      const cut = await s.invoke('Get-EXOCASMailbox', { ResultSize: 'Unlimited', Properties: ['SmtpClientAuthenticationDisabled'] });
+      expect(cut.objects.map((o) => o.Name)).toEqual(initial.mailboxes.slice(0, 3).map((m) => m.Name));
+      expect(parseServiceError(cut.errors[0]!)).toMatchObject({ httpStatus: 503, text: 'Server Busy' });
+      // stream(): the same objects, then a CmdletFailure.
+      const again = await open((state) => (state.faults = { errors: [{ cmdlet: 'Get-EXOCASMailbox', shape: 'rest', httpStatus: 500, afterObjects: 2 }] }));
+      const seen: PsObject[] = [];
+      const failure = await failureOf((async () => {
+        for await (const o of again.stream('Get-EXOCASMailbox', { ResultSize: 'Unlimited' })) seen.push(o);
+      })());
+      expect(seen).toHaveLength(2);
+      expect(parseServiceError(failure.record).httpStatus).toBe(500);
+      // times: 1: the next read of the first session is whole.
+      expect((await s.invoke('Get-EXOCASMailbox', { ResultSize: 'Unlimited' })).objects).toHaveLength(initial.mailboxes.length);
+      await s.close();
+    }, 90_000);
 
     it('loses the call that crashes the session with a SessionError, and the next call works', async () => {
       const s = await open((state) => (state.faults = { crashOnCall: 2 }));
@@ -234,6 +313,8 @@ export function defineSessionBehaviours(backend: Backend): void {
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(SessionError);
+      // SessionLost: a read so lost may be retried (the engine does), a write's outcome is unknown.
+      expect(error).toBeInstanceOf(SessionLost);
       expect((error as Error).message).toContain('Get-OrganizationConfig');
       expect((await s.invoke('Get-TransportConfig')).objects).toHaveLength(1);
     });

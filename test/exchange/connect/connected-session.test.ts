@@ -222,6 +222,8 @@ describe('access-token sign-in', () => {
   });
 });
 
+const DELEGATED = `e30.${Buffer.from(JSON.stringify({ scp: 'Exchange.Manage', upn: 'admin@contoso.onmicrosoft.com' })).toString('base64url')}.c2ln`;
+
 describe('device-code sign-in', () => {
   it('token sign-in: the credential prompt reaches onDeviceCode', async () => {
     const shown: string[] = [];
@@ -237,7 +239,7 @@ describe('device-code sign-in', () => {
         credentialFor: async (_auth, context) => ({
           getToken: async () => {
             context.onDeviceCode(prompt);
-            return { token: 'delegated', expiresOnTimestamp: Date.now() + 3_600_000 };
+            return { token: DELEGATED, expiresOnTimestamp: Date.now() + 3_600_000 };
           },
         }),
       },
@@ -245,7 +247,10 @@ describe('device-code sign-in', () => {
     const session = new RecordingSession();
     await ConnectedSession.open(session, connector);
     expect(shown).toEqual([prompt]);
-    expect(session.calls[0]?.parameters.AccessToken).toBe('delegated');
+    expect(session.calls[0]?.parameters.AccessToken).toBe(DELEGATED);
+    // A delegated token names its user, not the tenant (Connect-ExchangeOnline -AccessToken).
+    expect(session.calls[0]?.parameters.UserPrincipalName).toBe('admin@contoso.onmicrosoft.com');
+    expect(session.calls[0]?.parameters).not.toHaveProperty('Organization');
   });
 
   it('module sign-in: a prompt the module emits as a warning reaches onDeviceCode, other warnings only the log', async () => {

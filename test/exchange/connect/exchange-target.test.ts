@@ -15,6 +15,7 @@ import type { PwshSession } from '../../../src/exchange/pwsh/session.js';
 import type { TenantState } from '../../../src/exchange/simulator/state.js';
 import { writeStateFile } from '../../../src/exchange/simulator/state-file.js';
 import { openTarget } from '../../../src/exchange/target.js';
+import { makeCertificates } from '../../support/certificates.js';
 import { smallTenant } from './tenant-state.js';
 
 const ORG = 'contoso.onmicrosoft.com';
@@ -134,6 +135,8 @@ describe.skipIf(!pwsh)('--target exchange with the stub module', () => {
   it('certificate module sign-in: the password arrives as a SecureString built from stdin data, never in argv', async () => {
     const { env, calls } = await setUp('certificate');
     const password = `pfx-password-${process.pid}`;
+    // The stub opens the file as the module does: it must be a real .pfx that the password opens.
+    makeCertificates(join(dir, 'certs'), password, join(dir, 'certs/exo.pfx'));
     const session = await openTarget(
       'exchange',
       {

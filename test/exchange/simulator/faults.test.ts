@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedSession } from '../../../src/exchange/simulator/session.js';
-import { CmdletFailure } from '../../../src/exchange/session.js';
+import { CmdletFailure, SessionLost } from '../../../src/exchange/session.js';
 import { SessionError } from '../../../src/errors.js';
 import { smallTenant } from './tenant-fixture.js';
 
@@ -8,8 +8,9 @@ async function outcomes(s: SimulatedSession, calls: number): Promise<string[]> {
   const seen: string[] = [];
   for (let i = 0; i < calls; i++) {
     try {
-      await s.invoke('Get-TransportConfig');
-      seen.push('ok');
+      const result = await s.invoke('Get-TransportConfig');
+      // Service errors are non-terminating: the call returns its error records, and no object.
+      seen.push(result.errors[0] ? `${result.errors[0].message}${result.objects.length ? ' +objects' : ''}` : 'ok');
     } catch (error) {
       seen.push(error instanceof CmdletFailure ? error.record.message : `${(error as Error).name}`);
     }
@@ -30,12 +31,20 @@ describe('fault knobs', () => {
     expect(await outcomes(SimulatedSession.fromState(state), 4)).toEqual(['ok', 'Server Busy', 'ok', 'Server Busy']);
   });
 
+  it('errors[] fails the named cmdlet in the chosen shape, `times` times, as a non-terminating error', async () => {
+    const state = { ...smallTenant(), faults: { errors: [{ cmdlet: 'get-transportconfig', shape: 'recipient-task' as const, message: 'Nope.', times: 2 }] } };
+    expect(await outcomes(SimulatedSession.fromState(state), 3)).toEqual(['Nope.', 'Nope.', 'ok']);
+    const stop = await SimulatedSession.fromState(state).invoke('Get-TransportConfig', { ErrorAction: 'Stop' }).catch((e: unknown) => e);
+    expect(stop).toBeInstanceOf(CmdletFailure);
+    expect((stop as CmdletFailure).record.exceptionType).toBe('Microsoft.Exchange.Management.Tasks.RecipientTaskException');
+  });
+
   it('crashOnCall loses that call with a SessionError; the next call works and nothing was written', async () => {
     const state = { ...smallTenant(), faults: { crashOnCall: 2 } };
     const s = SimulatedSession.fromState(state);
     await s.invoke('Get-TransportConfig');
     const crash = await s.invoke('Set-TransportConfig', { SmtpClientAuthenticationDisabled: true }).catch((e: unknown) => e);
-    expect(crash).toBeInstanceOf(SessionError);
+    expect(crash).toBeInstanceOf(SessionLost);
     expect((crash as Error).message).toContain('crashed during Set-TransportConfig');
     expect(s.state.transportConfig.SmtpClientAuthenticationDisabled).toBe(false);
     await s.invoke('Set-TransportConfig', { SmtpClientAuthenticationDisabled: true });

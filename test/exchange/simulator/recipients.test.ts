@@ -90,6 +90,7 @@ describe('not found', () => {
         message: `The operation couldn't be performed because object 'nobody@contoso.com' couldn't be found on '${SERVER}'.`,
         target: 'nobody@contoso.com',
         category: 'NotSpecified',
+        code: 'Ex6F9304',
       },
     ]);
   });
@@ -131,9 +132,10 @@ describe('Set-CASMailbox, the tri-state switch', () => {
     expect(s.state).toEqual(before);
   });
 
-  it('-WhatIf changes nothing', async () => {
+  it('has no -WhatIf in Exchange Online (the binder refuses it, nothing changes)', async () => {
     const s = session();
-    await s.invoke('Set-CASMailbox', { Identity: 'j.doe', SmtpClientAuthenticationDisabled: false, WhatIf: true });
+    const error = await failure(s.invoke('Set-CASMailbox', { Identity: 'j.doe', SmtpClientAuthenticationDisabled: false, WhatIf: true }));
+    expect(error.record.fullyQualifiedErrorId).toBe('NamedParameterNotFound,Set-CASMailbox');
     expect(s.state.mailboxes[1]!.SmtpClientAuthenticationDisabled).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 /**
- * RFC 4180 CSV with positions: quoted fields may hold commas, doubled quotes and newlines; a UTF-8
- * BOM and CRLF or LF line ends are accepted. Every record keeps the line its fields start on, so
+ * RFC 4180 CSV with positions: quoted fields may hold separators, doubled quotes and newlines; a
+ * BOM and CRLF or LF line ends are accepted. The separator is a comma or, as locales with a decimal
+ * comma export it, a semicolon (detectSeparator reads the header line). Every record keeps the line its fields start on, so
  * errors about a row can name file:line:col.
  */
 
@@ -22,8 +23,29 @@ export class CsvSyntaxError extends Error {
   }
 }
 
-export function parseCsv(text: string): CsvRecord[] {
+export type CsvSeparator = ',' | ';' | '\t';
+
+/** The separator the header line uses most outside quotes (comma when tied or none). */
+export function detectSeparator(text: string): CsvSeparator {
+  const counts = { ',': 0, ';': 0, '\t': 0 };
+  let quoted = false;
+  for (let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '\n' || c === '\r')) break;
+    else if (!quoted && (c === ',' || c === ';' || c === '\t')) counts[c]++;
+  }
+  if (counts[';'] > counts[','] && counts[';'] >= counts['\t']) return ';';
+  if (counts['\t'] > counts[','] && counts['\t'] > counts[';']) return '\t';
+  return ',';
+}
+
+export function parseCsv(text: string, separator: CsvSeparator = ','): CsvRecord[] {
   const records: CsvRecord[] = [];
+  const sep = separator.charCodeAt(0);
+  const QUOTE = 34;
+  const LF = 10;
+  const CR = 13;
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 1;
   let lineStart = i;
@@ -31,43 +53,47 @@ export function parseCsv(text: string): CsvRecord[] {
     const record: CsvRecord = { line, fields: [], cols: [] };
     for (;;) {
       record.cols.push(i - lineStart + 1);
-      let field = '';
-      if (text[i] === '"') {
+      let field: string;
+      if (text.charCodeAt(i) === QUOTE) {
         const openLine = line;
         const openCol = i - lineStart + 1;
+        const parts: string[] = [];
         i++;
         for (;;) {
-          if (i >= text.length) throw new CsvSyntaxError('a quoted field is never closed', openLine, openCol);
-          const c = text[i]!;
-          if (c === '"') {
-            if (text[i + 1] === '"') {
-              field += '"';
-              i += 2;
-              continue;
-            }
-            i++;
-            break;
-          }
-          if (c === '\n') {
+          const close = text.indexOf('"', i);
+          if (close < 0) throw new CsvSyntaxError('a quoted field is never closed', openLine, openCol);
+          const chunk = text.slice(i, close);
+          // Newlines inside the quotes still count as lines of the file.
+          for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', nl + 1)) {
             line++;
-            lineStart = i + 1;
+            lineStart = i + nl + 1;
           }
-          field += c;
-          i++;
+          parts.push(chunk);
+          if (text.charCodeAt(close + 1) === QUOTE) {
+            parts.push('"');
+            i = close + 2;
+            continue;
+          }
+          i = close + 1;
+          break;
         }
-        if (i < text.length && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') {
+        field = parts.join('');
+        const c = text.charCodeAt(i);
+        if (i < text.length && c !== sep && c !== LF && c !== CR) {
           throw new CsvSyntaxError('unexpected text after a closing quote (quotes inside a field are doubled: "")', line, i - lineStart + 1);
         }
       } else {
-        while (i < text.length && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') field += text[i++];
+        const start = i;
+        for (let c = text.charCodeAt(i); i < text.length && c !== sep && c !== LF && c !== CR; c = text.charCodeAt(++i));
+        field = text.slice(start, i);
       }
       record.fields.push(field);
-      if (text[i] === ',') {
+      if (text.charCodeAt(i) === sep) {
         i++;
         continue;
       }
-      if (text[i] === '\r') i++;
-      if (text[i] === '\n') i++;
+      if (text.charCodeAt(i) === CR) i++;
+      if (text.charCodeAt(i) === LF) i++;
       line++;
       lineStart = i;
       break;

@@ -1,10 +1,12 @@
 /**
- * Usage evidence: what one source told this run about who submits with SMTP AUTH. The lockout guard
- * trusts only evidence the run actually READ (complete) over the usage window; a source it could not
- * read (a historical search whose report is mailed) is listed too, incomplete, so the refusal can say
- * what is missing. A new usage source (Graph sign-in logs, the request-report CSV) plugs in by adding
- * one UsageEvidence to the usage step's observation; nothing else changes.
+ * Usage evidence. Two views of what a source told this run:
+ * - UsageEvidence (the lockout guard's contract): the source, its window, whether this run read all of
+ *   it, and the senders it names. The guard trusts only complete evidence over the usage window.
+ * - SourceReading (the usage step's): the same source in full, per sender (protocols, counts, dates,
+ *   client IPs, TLS, failures) with what the source cannot see; mergeEvidence folds readings into one
+ *   record per sender for the dossier, and evidenceOf turns a reading into the guard's record.
  */
+import { mergeUsageRows, type AuthProtocol, type UsageRow } from './usage-table.js';
 
 export interface UsageEvidence {
   /** Stable name of the source, e.g. "admin-center-csv", "historical-search". */
@@ -41,4 +43,176 @@ export function coversWindow(evidence: UsageEvidence, days: number, observedAt: 
 export function describeEvidence(evidence: UsageEvidence): string {
   const window = evidence.windowStart && evidence.windowEnd ? ` ${evidence.windowStart.slice(0, 10)}..${evidence.windowEnd.slice(0, 10)}` : '';
   return `${evidence.source} (${evidence.detail}${window})`;
+}
+
+
+export type UsageSourceKind = 'admin-center-report' | 'request-report' | 'entra-sign-ins' | 'email-app-usage';
+
+export const SOURCE_LABELS: Record<UsageSourceKind, string> = {
+  'admin-center-report': 'admin center SMTP AUTH clients report',
+  'request-report': 'historical search request report (SmtpCSReport)',
+  'entra-sign-ins': 'Entra sign-in logs (Graph)',
+  'email-app-usage': 'email app usage report (Graph)',
+};
+
+export interface SenderEvidence {
+  /** Lower-case address as the source names it. */
+  sender: string;
+  protocols: AuthProtocol[];
+  /** null when the source has no counts (sign-in logs, email app usage). */
+  messages: number | null;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  clientIps: string[];
+  tlsVersions: string[];
+  /** Entra sign-ins only: failed Basic sign-ins (devices already broken). */
+  failures?: number;
+}
+
+/**
+ * What one source showed this run, in full: per sender, with the period it covers and what it cannot
+ * see. The usage step keeps these (`readings`) for the dossier; `evidenceOf` gives the guard its view.
+ */
+export interface SourceReading {
+  source: UsageSourceKind;
+  /** The file read, or the Graph request. */
+  label: string;
+  /** The period the source covers, in words (some sources carry no dates at all). */
+  window: string;
+  /** What this source cannot see. */
+  blindSpots: string[];
+  /** False when the source stopped early (page cap, cycle) or hid names: absence proves nothing. */
+  complete: boolean;
+  senders: SenderEvidence[];
+  warnings: string[];
+  /** The period as dates (ISO), where the source's period is known (Graph); absent: undated. */
+  windowStart?: string | null;
+  windowEnd?: string | null;
+}
+
+export interface MergedSender extends SenderEvidence {
+  sources: UsageSourceKind[];
+  /** Every address the sources used for it (a device may sign in with the UPN and send as the primary). */
+  addresses: string[];
+}
+
+const SOURCE_ORDER: UsageSourceKind[] = ['admin-center-report', 'request-report', 'entra-sign-ins', 'email-app-usage'];
+const PROTOCOL_ORDER: AuthProtocol[] = ['Basic', 'OAuth', 'Unknown'];
+
+export function mergeEvidence(evidence: readonly SourceReading[]): MergedSender[] {
+  const bySender = new Map<string, MergedSender>();
+  for (const source of evidence) {
+    for (const seen of source.senders) {
+      const key = seen.sender.toLowerCase();
+      const merged = bySender.get(key);
+      if (!merged) {
+        bySender.set(key, { ...seen, sender: key, protocols: [...seen.protocols], clientIps: [...seen.clientIps], tlsVersions: [...seen.tlsVersions], sources: [source.source], addresses: [key] });
+        continue;
+      }
+      merged.protocols = union(merged.protocols, seen.protocols);
+      // Two sources count the same submissions (the clients report and the request report of one
+      // period): the larger count is the better estimate, a sum would double them.
+      merged.messages = merged.messages === null && seen.messages === null ? null : Math.max(merged.messages ?? 0, seen.messages ?? 0);
+      merged.firstSeen = earliest(merged.firstSeen, seen.firstSeen);
+      merged.lastSeen = latest(merged.lastSeen, seen.lastSeen);
+      merged.clientIps = union(merged.clientIps, seen.clientIps);
+      merged.tlsVersions = union(merged.tlsVersions, seen.tlsVersions);
+      if (seen.failures !== undefined) merged.failures = (merged.failures ?? 0) + seen.failures;
+      if (!merged.sources.includes(source.source)) merged.sources.push(source.source);
+    }
+  }
+  return tidy([...bySender.values()]);
+}
+
+/**
+ * One record per mailbox: addresses that resolve to the same mailbox (primary, proxy, UPN) are one
+ * sender, named as the sources named it (the primary address when a source used it, else the first
+ * address seen). Addresses no mailbox has stay as they are.
+ */
+export function foldByMailbox(senders: readonly MergedSender[], mailboxOf: (address: string) => string | null): MergedSender[] {
+  const byKey = new Map<string, MergedSender>();
+  for (const s of senders) {
+    const key = (mailboxOf(s.sender) ?? s.sender).toLowerCase();
+    const seen = byKey.get(key);
+    if (!seen) {
+      byKey.set(key, { ...s, addresses: [...s.addresses] });
+      continue;
+    }
+    if (s.sender === key) seen.sender = key;
+    seen.protocols = union(seen.protocols, s.protocols);
+    seen.messages = seen.messages === null && s.messages === null ? null : Math.max(seen.messages ?? 0, s.messages ?? 0);
+    seen.firstSeen = earliest(seen.firstSeen, s.firstSeen);
+    seen.lastSeen = latest(seen.lastSeen, s.lastSeen);
+    seen.clientIps = union(seen.clientIps, s.clientIps);
+    seen.tlsVersions = union(seen.tlsVersions, s.tlsVersions);
+    if (s.failures !== undefined) seen.failures = (seen.failures ?? 0) + s.failures;
+    seen.sources = union(seen.sources, s.sources);
+    seen.addresses = union(seen.addresses, s.addresses);
+  }
+  return tidy([...byKey.values()]);
+}
+
+function tidy(senders: MergedSender[]): MergedSender[] {
+  for (const merged of senders) {
+    // A known protocol makes "Unknown" (a source without auth type) redundant.
+    if (merged.protocols.some((p) => p !== 'Unknown')) merged.protocols = merged.protocols.filter((p) => p !== 'Unknown');
+    merged.protocols.sort((a, b) => PROTOCOL_ORDER.indexOf(a) - PROTOCOL_ORDER.indexOf(b));
+    merged.clientIps.sort();
+    merged.tlsVersions.sort();
+    merged.addresses.sort();
+    merged.sources.sort((a, b) => SOURCE_ORDER.indexOf(a) - SOURCE_ORDER.indexOf(b));
+  }
+  return senders.sort((a, b) => (b.messages ?? 0) - (a.messages ?? 0) || a.sender.localeCompare(b.sender));
+}
+
+/** The rows the lockout guard reads: one per sender and protocol, every source included. */
+export function usageRowsOf(senders: readonly MergedSender[]): UsageRow[] {
+  return mergeUsageRows(
+    senders.flatMap((s) =>
+      (s.protocols.length ? s.protocols : (['Unknown'] as AuthProtocol[])).map((protocol, i) => ({
+        sender: s.sender,
+        protocol,
+        // Counts are per sender, not per protocol, in the merged view: give them to the first protocol.
+        messages: i === 0 ? (s.messages ?? 0) : 0,
+        lastSeen: s.lastSeen,
+      })),
+    ),
+  );
+}
+
+function union<T>(a: readonly T[], b: readonly T[]): T[] {
+  return [...new Set([...a, ...b])];
+}
+
+export function earliest(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Date.parse(b) < Date.parse(a) ? b : a;
+}
+
+export function latest(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Date.parse(b) > Date.parse(a) ? b : a;
+}
+
+/** Guard names of the sources (the admin center export keeps the name the guard gave it first). */
+const GUARD_SOURCE: Record<UsageSourceKind, string> = {
+  'admin-center-report': 'admin-center-csv',
+  'request-report': 'request-report',
+  'entra-sign-ins': 'entra-sign-in-logs',
+  'email-app-usage': 'email-app-usage',
+};
+
+/** The lockout guard's view of a reading: complete or not, over which dates, naming whom. */
+export function evidenceOf(reading: SourceReading): UsageEvidence {
+  return {
+    source: GUARD_SOURCE[reading.source],
+    detail: reading.label,
+    windowStart: reading.windowStart ?? null,
+    windowEnd: reading.windowEnd ?? null,
+    complete: reading.complete,
+    senders: [...new Set(reading.senders.map((s) => s.sender.toLowerCase()))],
+    ...(reading.complete ? {} : { missing: reading.warnings.join('; ') || 'not read completely by this run' }),
+  };
 }

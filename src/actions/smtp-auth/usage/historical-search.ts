@@ -3,7 +3,7 @@
  * SmtpCSReport ...), as pure planning plus the apply-time submit-and-poll loop. Observe only lists
  * jobs (Get-HistoricalSearch); submitting is a planned Change with no undo (quota spent is spent).
  */
-import type { PsObject, PsValue } from '../../../exchange/session.js';
+import { withoutErrors, type PsObject, type PsValue } from '../../../exchange/session.js';
 import type { Change, RunContext } from '../../types.js';
 
 /** Searches per tenant per 24 hours, cancelled ones included (EXCHANGE-FACTS). */
@@ -122,7 +122,7 @@ export interface PollOptions {
 /** Submits the search and, when asked to wait, polls with backoff until it ends or the timeout passes. */
 export async function submitAndPoll(change: Change, ctx: RunContext, options: PollOptions): Promise<{ job: HistoricalSearchJob; warnings: string[] }> {
   const warnings: string[] = [];
-  const submitted = await ctx.session.invoke(change.call.cmdlet, change.call.parameters);
+  const submitted = withoutErrors(change.call.cmdlet, await ctx.session.invoke(change.call.cmdlet, change.call.parameters));
   warnings.push(...submitted.warnings);
   const first = submitted.objects[0];
   let job = first ? toJob(first) : undefined;
@@ -143,7 +143,7 @@ export async function submitAndPoll(change: Change, ctx: RunContext, options: Po
     }
     await ctx.sleep(delay);
     delay = Math.min(delay * 2, MAX_POLL_MS);
-    const polled = await ctx.session.invoke('Get-HistoricalSearch', { JobId: job.jobId });
+    const polled = withoutErrors('Get-HistoricalSearch', await ctx.session.invoke('Get-HistoricalSearch', { JobId: job.jobId }));
     const next = polled.objects[0];
     if (next) job = toJob(next);
     ctx.report(`Historical search ${job.jobId}: ${job.status}${job.jobProgress !== null ? ` (${job.jobProgress}%)` : ''}`);

@@ -17,9 +17,8 @@ export interface CmdletContext {
 }
 
 export interface CmdletDefinition {
+  /** Exactly the real cmdlet's parameters that the simulation models (names and .NET types), common ones aside. */
   parameters: readonly ParameterSpec[];
-  /** Declared with SupportsShouldProcess (takes -Confirm and -WhatIf). */
-  shouldProcess?: boolean;
   /** Yields output objects lazily so bulk reads stream. */
   run(context: CmdletContext): Iterable<PsObject>;
 }

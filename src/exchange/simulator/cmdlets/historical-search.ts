@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PsObject } from '../../session.js';
 import type { SimHistoricalSearch, TenantState } from '../state.js';
+import { CLR } from '../parameters.js';
 import { argumentTransformation, objectNotFound, taskArgumentError } from '../records.js';
 import { fail, NO_OUTPUT, stringParameter, type CmdletContext, type CmdletDefinition } from './context.js';
 
@@ -60,16 +61,16 @@ function jobView(job: SimHistoricalSearch): PsObject {
 }
 
 export const startHistoricalSearch: CmdletDefinition = {
+  // No -Confirm and no -WhatIf (EXCHANGE-FACTS; Microsoft's reference for Start-HistoricalSearch).
   parameters: [
-    { name: 'ReportTitle', type: 'string', mandatory: true },
-    { name: 'ReportType', type: 'string', mandatory: true },
-    { name: 'StartDate', type: 'date', mandatory: true },
-    { name: 'EndDate', type: 'date', mandatory: true },
-    { name: 'NotifyAddress', type: 'string[]' },
-    { name: 'SenderAddress', type: 'string[]' },
-    { name: 'RecipientAddress', type: 'string[]' },
+    { name: 'ReportTitle', type: 'string', clr: CLR.string, mandatory: true },
+    { name: 'ReportType', type: 'string', clr: 'Microsoft.Exchange.Management.ReportingTask.HistoricalSearchReportType', mandatory: true },
+    { name: 'StartDate', type: 'date', clr: CLR.dateTime, mandatory: true },
+    { name: 'EndDate', type: 'date', clr: CLR.dateTime, mandatory: true },
+    { name: 'NotifyAddress', type: 'string[]', clr: CLR.multiValued },
+    { name: 'SenderAddress', type: 'string[]', clr: CLR.multiValued },
+    { name: 'RecipientAddress', type: 'string[]', clr: CLR.multiValued },
   ],
-  shouldProcess: true,
   *run(context) {
     const values = context.parameters.values;
     const reportType = stringParameter(context, 'ReportType') ?? '';
@@ -119,7 +120,6 @@ export const startHistoricalSearch: CmdletDefinition = {
         ),
       );
     }
-    if (values.get('WhatIf') === true) return;
     const job: SimHistoricalSearch = {
       JobId: randomUUID(),
       ReportTitle: stringParameter(context, 'ReportTitle') ?? '',
@@ -173,7 +173,7 @@ function countActivity(state: TenantState, job: SimHistoricalSearch): number {
 }
 
 export const getHistoricalSearch: CmdletDefinition = {
-  parameters: [{ name: 'JobId', type: 'string' }],
+  parameters: [{ name: 'JobId', type: 'guid', clr: CLR.guid }],
   *run(context) {
     const jobId = stringParameter(context, 'JobId');
     const listed = submittedSince(context.tenant.state, context.now().getTime() - LISTED_DAYS * DAY_MS);
@@ -195,8 +195,7 @@ export const getHistoricalSearch: CmdletDefinition = {
 };
 
 export const stopHistoricalSearch: CmdletDefinition = {
-  parameters: [{ name: 'JobId', type: 'string', mandatory: true }],
-  shouldProcess: true,
+  parameters: [{ name: 'JobId', type: 'guid', clr: CLR.guid, mandatory: true }],
   run(context) {
     const jobId = stringParameter(context, 'JobId') ?? '';
     const job = context.tenant.state.historicalSearches.find((j) => j.JobId.toLowerCase() === jobId.toLowerCase());
@@ -215,7 +214,6 @@ export const stopHistoricalSearch: CmdletDefinition = {
         ),
       );
     }
-    if (context.parameters.values.get('WhatIf') === true) return NO_OUTPUT;
     job.Status = 'Cancelled';
     job.PollsRemaining = 0;
     job.ReportStatusDescription = STATUS_DESCRIPTION.Cancelled;

@@ -5,6 +5,7 @@
 import type { PsObject } from '../../session.js';
 import type { SimAuthenticationPolicy } from '../state.js';
 import { objectNotFound, taskArgumentError } from '../records.js';
+import { CLR } from '../parameters.js';
 import { fail, NO_OUTPUT, stringParameter, type CmdletDefinition } from './context.js';
 import { noSettingsModified } from './recipients.js';
 
@@ -13,22 +14,26 @@ export const TRANSPORT_CONFIG_IDENTITY = 'Transport Settings';
 
 export const connectExchangeOnline: CmdletDefinition = {
   parameters: [
-    { name: 'AccessToken', type: 'any' },
-    { name: 'Organization', type: 'string' },
-    { name: 'AppId', type: 'string' },
-    { name: 'CertificateFilePath', type: 'string' },
-    { name: 'CertificatePassword', type: 'any' },
-    { name: 'ManagedIdentity', type: 'switch' },
-    { name: 'ManagedIdentityAccountId', type: 'string' },
-    { name: 'Device', type: 'switch' },
-    { name: 'ShowBanner', type: 'switch' },
-    { name: 'SkipLoadingFormatData', type: 'switch' },
-    { name: 'CommandName', type: 'string[]' },
+    { name: 'AccessToken', type: 'string', clr: CLR.string },
+    { name: 'Organization', type: 'string', clr: CLR.string },
+    { name: 'UserPrincipalName', type: 'string', clr: CLR.string },
+    { name: 'DelegatedOrganization', type: 'string', clr: CLR.string },
+    { name: 'AppId', type: 'string', clr: CLR.string },
+    { name: 'CertificateFilePath', type: 'string', clr: CLR.string },
+    { name: 'CertificatePassword', type: 'any', clr: CLR.secureString },
+    { name: 'ManagedIdentity', type: 'switch', clr: CLR.switch },
+    { name: 'ManagedIdentityAccountId', type: 'string', clr: CLR.string },
+    { name: 'Device', type: 'switch', clr: CLR.switch },
+    { name: 'ShowBanner', type: 'switch', clr: CLR.switch },
+    { name: 'SkipLoadingFormatData', type: 'switch', clr: CLR.switch },
+    { name: 'CommandName', type: 'string[]', clr: CLR.strings },
   ],
   run(context) {
     const organization = stringParameter(context, 'Organization');
     const actual = context.tenant.state.organization.Name;
-    if (organization !== undefined && organization.toLowerCase() !== actual.toLowerCase()) {
+    // -Organization names the tenant by its initial domain or its tenant id (Connect-ExchangeOnline reference).
+    const names = [actual, context.tenant.state.organization.TenantId].filter((n): n is string => typeof n === 'string').map((n) => n.toLowerCase());
+    if (organization !== undefined && !names.includes(organization.toLowerCase())) {
       fail(
         context,
         taskArgumentError(
@@ -44,13 +49,16 @@ export const connectExchangeOnline: CmdletDefinition = {
 };
 
 export const disconnectExchangeOnline: CmdletDefinition = {
-  parameters: [],
-  shouldProcess: true,
+  parameters: [
+    { name: 'Confirm', type: 'switch', clr: CLR.switch },
+    { name: 'WhatIf', type: 'switch', clr: CLR.switch },
+  ],
   *run() {},
 };
 
+/** Exchange Online's Get-/Set-TransportConfig take no -Identity (EXCHANGE-FACTS). */
 export const getTransportConfig: CmdletDefinition = {
-  parameters: [{ name: 'Identity', type: 'string' }],
+  parameters: [],
   *run(context) {
     yield {
       Identity: TRANSPORT_CONFIG_IDENTITY,
@@ -62,13 +70,12 @@ export const getTransportConfig: CmdletDefinition = {
 
 export const setTransportConfig: CmdletDefinition = {
   parameters: [
-    { name: 'Identity', type: 'string' },
-    { name: 'SmtpClientAuthenticationDisabled', type: 'bool' },
+    { name: 'SmtpClientAuthenticationDisabled', type: 'bool', clr: CLR.bool },
+    // The module's generated function declares -Confirm itself; it has no -WhatIf.
+    { name: 'Confirm', type: 'switch', clr: CLR.switch },
   ],
-  shouldProcess: true,
   run(context) {
     const values = context.parameters.values;
-    if (values.get('WhatIf') === true) return NO_OUTPUT;
     const config = context.tenant.state.transportConfig;
     if (values.has('SmtpClientAuthenticationDisabled')) {
       const desired = values.get('SmtpClientAuthenticationDisabled') as boolean;
@@ -100,7 +107,7 @@ function policyView(policy: SimAuthenticationPolicy): PsObject {
 }
 
 export const getAuthenticationPolicy: CmdletDefinition = {
-  parameters: [{ name: 'Identity', type: 'string' }],
+  parameters: [{ name: 'Identity', type: 'string', clr: CLR.object }],
   *run(context) {
     const identity = stringParameter(context, 'Identity');
     const policies = context.tenant.state.authenticationPolicies;

@@ -5,7 +5,7 @@
  */
 import type { PsObject } from '../../session.js';
 import type { SimMailbox } from '../state.js';
-import { UNLIMITED } from '../parameters.js';
+import { CLR, UNLIMITED } from '../parameters.js';
 import { objectNotFound, taskArgumentError } from '../records.js';
 import { fail, NO_OUTPUT, stringParameter, type CmdletContext, type CmdletDefinition } from './context.js';
 
@@ -125,20 +125,20 @@ function* readRecipients(
 
 export const getCasMailbox: CmdletDefinition = {
   parameters: [
-    { name: 'Identity', type: 'string' },
-    { name: 'ResultSize', type: 'result-size' },
+    { name: 'Identity', type: 'string', clr: CLR.object },
+    { name: 'ResultSize', type: 'result-size', clr: CLR.object },
   ],
   run: (context) => readRecipients(context, stringParameter(context, 'Identity'), casView, RPS_MORE_RESULTS_WARNING),
 };
 
 export const getExoCasMailbox: CmdletDefinition = {
   parameters: [
-    { name: 'Identity', type: 'string' },
-    { name: 'PrimarySmtpAddress', type: 'string' },
-    { name: 'UserPrincipalName', type: 'string' },
-    { name: 'ResultSize', type: 'result-size' },
-    { name: 'Properties', type: 'string[]' },
-    { name: 'PropertySets', type: 'string[]' },
+    { name: 'Identity', type: 'string', clr: CLR.string },
+    { name: 'PrimarySmtpAddress', type: 'string', clr: CLR.string },
+    { name: 'UserPrincipalName', type: 'string', clr: CLR.string },
+    { name: 'ResultSize', type: 'result-size', clr: CLR.unlimited },
+    { name: 'Properties', type: 'string[]', clr: CLR.strings },
+    { name: 'PropertySets', type: 'string[]', clr: 'Microsoft.Exchange.Management.RestApiClient.GetExoCasMailbox+PropertySet[]' },
   ],
   run: (context) => {
     const properties = (context.parameters.values.get('Properties') as string[] | undefined) ?? [];
@@ -150,22 +150,22 @@ export const getExoCasMailbox: CmdletDefinition = {
 
 export const getMailbox: CmdletDefinition = {
   parameters: [
-    { name: 'Identity', type: 'string' },
-    { name: 'ResultSize', type: 'result-size' },
-    { name: 'RecipientTypeDetails', type: 'string[]' },
+    { name: 'Identity', type: 'string', clr: CLR.object },
+    { name: 'ResultSize', type: 'result-size', clr: CLR.object },
+    { name: 'RecipientTypeDetails', type: 'string[]', clr: CLR.objects },
   ],
   run: (context) => filterByType(context, readRecipients(context, stringParameter(context, 'Identity'), mailboxView, RPS_MORE_RESULTS_WARNING)),
 };
 
 export const getExoMailbox: CmdletDefinition = {
   parameters: [
-    { name: 'Identity', type: 'string' },
-    { name: 'PrimarySmtpAddress', type: 'string' },
-    { name: 'UserPrincipalName', type: 'string' },
-    { name: 'ResultSize', type: 'result-size' },
-    { name: 'RecipientTypeDetails', type: 'string[]' },
-    { name: 'Properties', type: 'string[]' },
-    { name: 'PropertySets', type: 'string[]' },
+    { name: 'Identity', type: 'string', clr: CLR.string },
+    { name: 'PrimarySmtpAddress', type: 'string', clr: CLR.string },
+    { name: 'UserPrincipalName', type: 'string', clr: CLR.string },
+    { name: 'ResultSize', type: 'result-size', clr: CLR.unlimited },
+    { name: 'RecipientTypeDetails', type: 'string[]', clr: CLR.strings },
+    { name: 'Properties', type: 'string[]', clr: CLR.strings },
+    { name: 'PropertySets', type: 'string[]', clr: 'Microsoft.Exchange.Management.RestApiClient.GetExoMailbox+PropertySet[]' },
   ],
   run: (context) => {
     const identity =
@@ -184,9 +184,9 @@ function* filterByType(context: CmdletContext, objects: Iterable<PsObject>): Gen
 
 export const getUser: CmdletDefinition = {
   parameters: [
-    { name: 'Identity', type: 'string' },
-    { name: 'Filter', type: 'string' },
-    { name: 'ResultSize', type: 'result-size' },
+    { name: 'Identity', type: 'string', clr: CLR.object },
+    { name: 'Filter', type: 'string', clr: CLR.string },
+    { name: 'ResultSize', type: 'result-size', clr: CLR.object },
   ],
   run(context) {
     const filter = stringParameter(context, 'Filter');
@@ -196,10 +196,12 @@ export const getUser: CmdletDefinition = {
 
 export const setCasMailbox: CmdletDefinition = {
   parameters: [
-    { name: 'Identity', type: 'string', mandatory: true },
-    { name: 'SmtpClientAuthenticationDisabled', type: 'nullable-bool' },
+    { name: 'Identity', type: 'string', clr: CLR.object, mandatory: true },
+    // System.Object in the module: $true, $false and $null all bind (the service takes the tri-state).
+    { name: 'SmtpClientAuthenticationDisabled', type: 'nullable-bool', clr: CLR.object },
+    // The module's generated function declares -Confirm itself; it has no -WhatIf.
+    { name: 'Confirm', type: 'switch', clr: CLR.switch },
   ],
-  shouldProcess: true,
   run(context) {
     const identity = stringParameter(context, 'Identity') ?? '';
     const mailbox = context.tenant.findMailbox(identity);
@@ -208,7 +210,6 @@ export const setCasMailbox: CmdletDefinition = {
       return NO_OUTPUT;
     }
     const values = context.parameters.values;
-    if (values.get('WhatIf') === true) return NO_OUTPUT;
     if (values.has('SmtpClientAuthenticationDisabled')) {
       const desired = values.get('SmtpClientAuthenticationDisabled') as boolean | null;
       if (mailbox.SmtpClientAuthenticationDisabled !== desired) {
