@@ -15,10 +15,10 @@ afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.close()));
 });
 
-async function connected(stateFile: string): Promise<PwshSession> {
+async function connected(stateFile: string, organization: string): Promise<PwshSession> {
   const session = await startStubSession(stateFile);
   sessions.push(session);
-  await session.invoke('Connect-ExchangeOnline', { AccessToken: 't', ShowBanner: false });
+  await session.invoke('Connect-ExchangeOnline', { AccessToken: 't', Organization: organization, ShowBanner: false });
   return session;
 }
 
@@ -31,8 +31,8 @@ describe.skipIf(noPwsh)('stub module change log', () => {
     const stateFile = writeState(tempDir('stublog'), initial);
     const [a, b] = [initial.mailboxes[0]!.PrimarySmtpAddress, initial.mailboxes[1]!.PrimarySmtpAddress];
     const before = statSync(stateFile);
-    const one = await connected(stateFile);
-    const two = await connected(stateFile);
+    const one = await connected(stateFile, initial.organization.Name);
+    const two = await connected(stateFile, initial.organization.Name);
     expect(await switchOf(two, a)).not.toBe(true);
 
     await one.invoke('Set-CASMailbox', { Identity: a, SmtpClientAuthenticationDisabled: true });
