@@ -1,131 +1,307 @@
 #!/usr/bin/env zx
-// Per-call overhead of the PowerShell bridge: N round trips of a trivial stub cmdlet
-// (Get-TransportConfig) through PwshSession, against the same N calls in a plain pwsh loop in one
-// process. Needs `npm run build` (imports dist/) and a pwsh (`npm run ensure-pwsh`).
-// Also: host start through the .NET tool's launcher (pwsh → dotnet pwsh.dll, two processes) against
-// `dotnet pwsh.dll` run directly (what the bridge does), alternated, median of --starts (default 7).
-// Usage: npm run bench [-- --calls 500 --rounds 3 --starts 7] ; only the start comparison: --starts-only
+// Side by side, in one run (ratios are what count: the machine may be loaded by others):
+//  1. per-call overhead of the PowerShell bridge (PwshSession round trip vs a plain pwsh loop);
+//  2. per-write cost on the simulated tenant at 1,000 / 10,000 / 100,000 mailboxes (goal: 100k ≤ 3× 1k);
+//  3. a bulk read through the bridge vs the same read in a plain pwsh loop, same stub (goal ≤ 1.5×);
+//  4. `apply` (+ its verify) vs scripts/bench/hand-written-apply.ps1 (+ one verify read) through
+//     pwsh + the stub module (goal ≤ 1.10×);
+//  5. `apply --concurrency 3` vs `--concurrency 1` at 300 ms per call, through pwsh + stub and on the
+//     simulator (goal ≥ 2.5×).
+//  0. host start through the .NET tool's launcher (pwsh → dotnet pwsh.dll, two processes) against
+//     `dotnet pwsh.dll` run directly (what the bridge does), alternated, median of --starts (default 7);
+//     only when pwsh is the .NET tool launcher.
+// Benchmarks report; they never fail CI. Needs `npm run build` (imports dist/) and a pwsh.
+// Usage: npm run bench [-- --quick] [--only starts,per-call,per-write,bulk,apply,concurrency] [--rounds 1]
+//        [--starts 7] [--starts-only]
+import { spawn } from 'node:child_process';
 import { $, argv, fs, os, path } from 'zx';
 
 $.quiet = true;
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const calls = Number(argv.calls ?? 500);
-const rounds = Number(argv.rounds ?? 3);
-const dist = path.join(root, 'dist', 'exchange', 'pwsh', 'session.js');
-if (!(await fs.pathExists(dist))) {
+const quick = Boolean(argv.quick);
+const only = argv.only ? new Set(String(argv.only).split(',')) : null;
+const want = (section) => !only || only.has(section);
+const rounds = Number(argv.rounds ?? (quick ? 1 : 3));
+const sizes = (full, small) => (argv.sizes ? String(argv.sizes).split(',').map(Number) : quick ? small : full);
+const cli = path.join(root, 'bin', 'exo-playbook.js');
+const dist = (...p) => path.join(root, 'dist', ...p);
+if (!(await fs.pathExists(dist('exchange', 'pwsh', 'session.js')))) {
   console.error('bench: dist/ is missing: run `npm run build` first.');
   process.exit(1);
 }
-const { PwshSession } = await import(dist);
-const { findPwsh, resolvePwshCommand } = await import(path.join(root, 'dist', 'exchange', 'find-pwsh.js'));
-const { generateTenant } = await import(path.join(root, 'dist', 'exchange', 'simulator', 'generate.js'));
+const { PwshSession } = await import(dist('exchange', 'pwsh', 'session.js'));
+const { SimulatedSession } = await import(dist('exchange', 'simulator', 'session.js'));
+const { findPwsh, resolvePwshCommand } = await import(dist('exchange', 'find-pwsh.js'));
+const { generateTenant } = await import(dist('exchange', 'simulator', 'generate.js'));
 const pwsh = findPwsh()?.path;
 if (!pwsh) {
   console.error('bench: no pwsh: run `npm run ensure-pwsh`.');
   process.exit(1);
 }
-
-const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'exo-bench-'));
-const stateFile = path.join(dir, 'state.json');
-await fs.writeFile(stateFile, JSON.stringify(generateTenant({ mailboxes: 50, seed: 1 }), null, 2));
 const modules = path.join(root, 'test', 'fixtures', 'modules');
-const env = { EXO_PLAYBOOK_STUB_STATE: stateFile };
-
+const psModulePath = [modules, process.env.PSModulePath].filter(Boolean).join(path.delimiter);
+const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'exo-bench-'));
+const TOKEN = 'eyJ0eXAiOiJKV1QifQ.bench.c2ln';
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const lines = [];
+const say = (line) => {
+  lines.push(line);
+  console.log(line);
+};
+const version = (await $`${pwsh} -Version`.nothrow()).stdout.trim();
+const mem = (os.totalmem() / 2 ** 30).toFixed(1);
+say(`machine: ${os.cpus().length} CPUs, ${mem} GiB; load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${version}; node ${process.version}${quick ? '; --quick' : ''}`);
 
-// Host start: launcher vs direct (only meaningful when pwsh is the .NET tool launcher).
-const direct = resolvePwshCommand(pwsh);
-if (direct.toolDll) {
-  const startsN = Number(argv.starts ?? 7);
-  const viaLauncher = [];
-  const viaDirect = [];
-  for (let r = 0; r < startsN; r++) {
-    for (const [command, out] of [
-      [{ command: pwsh, args: [] }, viaLauncher],
-      [direct, viaDirect],
-    ]) {
+let seq = 0;
+async function writeTenant(state) {
+  const file = path.join(dir, `tenant-${++seq}.json`);
+  await fs.writeFile(file, `${JSON.stringify(state, null, 2)}\n`);
+  return file;
+}
+function pwshRun(script, env, args = []) {
+  return $({ env: { ...process.env, ...env, PSModulePath: psModulePath } })`${pwsh} -NoLogo -NoProfile -NonInteractive -Command ${script} ${args}`;
+}
+/** Wall time and exit of a child process (the CLI or a pwsh script). */
+function timed(command, args, env) {
+  const started = performance.now();
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, out, ms: performance.now() - started }));
+  });
+}
+
+/** Resident bytes of a process and its descendants (Linux /proc; 0 elsewhere). */
+async function treeRss(pid) {
+  if (!pid) return 0;
+  const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  let total = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+  const children = await fs.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  for (const child of children.split(/\s+/).filter(Boolean)) total += await treeRss(Number(child));
+  return total;
+}
+
+// --- 0. host start: launcher vs direct ------------------------------------------------------
+if (want('starts') || argv['starts-only']) {
+  const direct = resolvePwshCommand(pwsh);
+  if (direct.toolDll) {
+    const env = { EXO_PLAYBOOK_STUB_STATE: await writeTenant(generateTenant({ mailboxes: 50, seed: 1 })) };
+    const startsN = Number(argv.starts ?? (quick ? 3 : 7));
+    const viaLauncher = [];
+    const viaDirect = [];
+    for (let r = 0; r < startsN; r++) {
+      for (const [command, out] of [
+        [{ command: pwsh, args: [] }, viaLauncher],
+        [direct, viaDirect],
+      ]) {
+        const t0 = performance.now();
+        const session = await PwshSession.start({ pwshPath: pwsh, command, modulePaths: [modules], env });
+        out.push(performance.now() - t0);
+        await session.close();
+      }
+    }
+    say(
+      `host start (spawn → module imported), median of ${startsN}, load average ${os.loadavg()[0].toFixed(2)}: ` +
+        `through the launcher ${median(viaLauncher).toFixed(0)} ms, dotnet pwsh.dll directly ${median(viaDirect).toFixed(0)} ms`,
+    );
+  }
+  if (argv['starts-only']) {
+    await fs.remove(dir);
+    process.exit(0);
+  }
+}
+
+// --- 1. per-call overhead ---------------------------------------------------------------------
+if (want('per-call')) {
+  const calls = Number(argv.calls ?? (quick ? 100 : 500));
+  const env = { EXO_PLAYBOOK_STUB_STATE: await writeTenant(generateTenant({ mailboxes: 50, seed: 1 })) };
+  const bridge = [];
+  const loop = [];
+  for (let r = 0; r < rounds; r++) {
+    const session = await PwshSession.start({ pwshPath: pwsh, modulePaths: [modules], env });
+    for (let i = 0; i < 20; i++) await session.invoke('Get-TransportConfig'); // warm-up (JIT)
+    const t1 = performance.now();
+    for (let i = 0; i < calls; i++) await session.invoke('Get-TransportConfig');
+    bridge.push((performance.now() - t1) / calls);
+    await session.close();
+    const script = [
+      'Import-Module ExchangeOnlineManagement',
+      'for ($i = 0; $i -lt 20; $i++) { $null = Get-TransportConfig }',
+      '$sw = [Diagnostics.Stopwatch]::StartNew()',
+      `for ($i = 0; $i -lt ${calls}; $i++) { $null = Get-TransportConfig }`,
+      '$sw.Elapsed.TotalMilliseconds.ToString([cultureinfo]::InvariantCulture)',
+    ].join('; ');
+    loop.push(Number((await pwshRun(script, env)).stdout.trim().split('\n').pop()) / calls);
+  }
+  const b = median(bridge);
+  const l = median(loop);
+  say(`per call: bridge ${b.toFixed(3)} ms, plain pwsh loop ${l.toFixed(3)} ms (ratio ${(b / l).toFixed(2)}×, ${calls} calls)`);
+}
+
+// --- 2. per-write cost on the simulated tenant -------------------------------------------------
+if (want('per-write')) {
+  const writes = Number(argv.writes ?? 1000);
+  const costs = [];
+  {
+    // JIT warm-up on a small tenant, untimed: the first size measured must not pay for it.
+    const warm = await SimulatedSession.open(await writeTenant(generateTenant({ mailboxes: 1000, seed: 4 })));
+    for (let i = 0; i < 500; i++) await warm.invoke('Set-CASMailbox', { Identity: warm.state.mailboxes[i % 1000].PrimarySmtpAddress, SmtpClientAuthenticationDisabled: i % 2 === 0 });
+    await warm.close();
+  }
+  for (const n of sizes([1000, 10000, 100000], [1000, 10000, 100000])) {
+    const state = generateTenant({ mailboxes: n, seed: 5 });
+    const file = await writeTenant(state);
+    const targets = state.mailboxes.map((m) => m.PrimarySmtpAddress);
+    const session = await SimulatedSession.open(file);
+    // Untimed warm-up: the first write builds the identity index (a one-time cost per session, not per write).
+    for (let i = 0; i < 10; i++) await session.invoke('Set-CASMailbox', { Identity: targets[i], SmtpClientAuthenticationDisabled: true });
+    const t0 = performance.now();
+    for (let i = 0; i < writes; i++) {
+      const value = i % 2 === 0;
+      await session.invoke('Set-CASMailbox', { Identity: targets[(i * 7919) % targets.length], SmtpClientAuthenticationDisabled: value });
+    }
+    const perWrite = (performance.now() - t0) / writes;
+    const t1 = performance.now();
+    await session.close();
+    costs.push([n, perWrite]);
+    say(`per write, simulated tenant of ${n}: ${(perWrite * 1000).toFixed(0)} µs (${writes} writes; close/fold ${(performance.now() - t1).toFixed(0)} ms)`);
+  }
+  if (costs.length > 1) {
+    const [first, last] = [costs[0], costs.at(-1)];
+    say(`per write ${last[0]} / ${first[0]}: ${(last[1] / first[1]).toFixed(2)}× (goal ≤ 3×)`);
+  }
+}
+
+// --- 3. bulk read: bridge vs plain pwsh --------------------------------------------------------
+if (want('bulk')) {
+  const select = ['PrimarySmtpAddress', 'UserPrincipalName', 'Alias', 'EmailAddresses', 'SmtpClientAuthenticationDisabled'];
+  const bulk = { ResultSize: 'Unlimited', Properties: ['SmtpClientAuthenticationDisabled'] };
+  for (const n of sizes([10000, 100000], [2000, 10000])) {
+    const env = { EXO_PLAYBOOK_STUB_STATE: await writeTenant(generateTenant({ mailboxes: n, seed: 2 })) };
+    const bridge = [];
+    const plain = [];
+    let hostRss = 0;
+    const cliRss0 = process.memoryUsage().rss;
+    let cliRss = 0;
+    for (let r = 0; r < rounds; r++) {
+      const session = await PwshSession.start({ pwshPath: pwsh, modulePaths: [modules], env });
+      await session.invoke('Get-TransportConfig'); // loads the state file: both sides time only the read
       const t0 = performance.now();
-      const session = await PwshSession.start({ pwshPath: pwsh, command, modulePaths: [modules], env });
-      out.push(performance.now() - t0);
+      let count = 0;
+      for await (const object of session.stream('Get-EXOCASMailbox', bulk, { select })) {
+        if (object) count++;
+        if (count % 1000 === 0) {
+          cliRss = Math.max(cliRss, process.memoryUsage().rss);
+          hostRss = Math.max(hostRss, await treeRss(session.pid));
+        }
+      }
+      bridge.push(performance.now() - t0);
       await session.close();
+      const script = [
+        'Import-Module ExchangeOnlineManagement',
+        '$null = Get-TransportConfig',
+        '$sw = [Diagnostics.Stopwatch]::StartNew()',
+        '$n = 0; Get-EXOCASMailbox -ResultSize Unlimited -Properties SmtpClientAuthenticationDisabled | ForEach-Object { $n++ }',
+        '$sw.Elapsed.TotalMilliseconds.ToString([cultureinfo]::InvariantCulture)',
+      ].join('; ');
+      plain.push(Number((await pwshRun(script, env)).stdout.trim().split('\n').pop()));
+    }
+    const b = median(bridge);
+    const p = median(plain);
+    const mb = (x) => (x / 2 ** 20).toFixed(0);
+    say(
+      `bulk read of ${n}: bridge ${(b / 1000).toFixed(2)} s, plain pwsh ${(p / 1000).toFixed(2)} s, ratio ${(b / p).toFixed(2)}× (goal ≤ 1.5×); ` +
+        `peak RSS: pwsh host ${mb(hostRss)} MB, bench process ${mb(cliRss)} MB (${mb(cliRss0)} MB before)`,
+    );
+  }
+}
+
+/** A tenant whose apply makes `strays` writes: every mailbox follows the org except `strays` explicit $false; no usage. */
+function applyTenant(n, strays, latencyMs) {
+  const state = generateTenant({ mailboxes: n, seed: 3, activeSenders: 0, explicitEnabled: 0, explicitDisabled: 0 });
+  state.smtpAuthActivity = [];
+  const users = state.mailboxes.filter((m) => m.RecipientTypeDetails === 'UserMailbox');
+  for (const m of users.slice(0, strays)) m.SmtpClientAuthenticationDisabled = false;
+  if (latencyMs) state.faults = { ...(state.faults ?? {}), latencyMs };
+  return { state, allow: users.slice(0, 2).map((m) => m.PrimarySmtpAddress) };
+}
+const playbook = (allow) => `apiVersion: exo-playbook/v1
+name: bench
+tenant:
+  organization: contoso.onmicrosoft.com
+  auth: { method: access-token, token: "\${env:EXO_TOKEN}" }
+steps:
+  - id: org
+    uses: transport-config
+    with: { smtpClientAuthenticationDisabled: true }
+  - id: allow
+    uses: smtp-auth/allowlist
+    with: { mailboxes: [${allow.join(', ')}], exclusive: true }
+`;
+async function applyCli(stateFile, allow, target, concurrency) {
+  const file = path.join(dir, `playbook-${++seq}.yaml`);
+  await fs.writeFile(file, playbook(allow));
+  const env = {
+    NO_COLOR: '1',
+    EXO_TOKEN: TOKEN,
+    EXO_PLAYBOOK_PWSH: pwsh,
+    EXO_PLAYBOOK_MODULE_PATH: modules,
+    EXO_PLAYBOOK_STUB_STATE: stateFile,
+    EXO_PLAYBOOK_LOCK_DIR: path.join(dir, 'locks'),
+  };
+  const targetArg = target === 'exchange' ? 'exchange' : `sim:${stateFile}`;
+  const args = [cli, 'apply', file, '--target', targetArg, '--runs-dir', path.join(dir, `runs-${seq}`), '--yes', '--concurrency', String(concurrency)];
+  const result = await timed(process.execPath, args, env);
+  if (result.code !== 0) say(`  (apply exited ${result.code}: ${result.out.trim().split('\n').slice(-3).join(' | ')})`);
+  return result;
+}
+
+// --- 4. apply + verify vs a hand-written script ------------------------------------------------
+if (want('apply')) {
+  for (const n of sizes([1000, 10000], [1000])) {
+    const strays = Math.max(20, Math.round(n * 0.01));
+    const cli = [];
+    const hand = [];
+    for (let r = 0; r < rounds; r++) {
+      const { state, allow } = applyTenant(n, strays);
+      const a = await applyCli(await writeTenant(state), allow, 'exchange', 1);
+      cli.push(a.ms);
+      const handState = await writeTenant(state);
+      const h = await timed(pwsh, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', path.join(root, 'scripts', 'bench', 'hand-written-apply.ps1'), '-Allowlist', allow.join(',')], {
+        EXO_TOKEN: TOKEN,
+        EXO_PLAYBOOK_STUB_STATE: handState,
+        PSModulePath: psModulePath,
+      });
+      if (h.code !== 0 || !/wrong=0/.test(h.out)) say(`  (hand-written script: exit ${h.code}: ${h.out.trim().split('\n').slice(-3).join(' | ')})`);
+      hand.push(h.ms);
+    }
+    const c = median(cli);
+    const h = median(hand);
+    say(`apply + verify of ${n} (${strays + 1} writes) through pwsh + stub: exo-playbook ${(c / 1000).toFixed(1)} s, hand-written script ${(h / 1000).toFixed(1)} s, ratio ${(c / h).toFixed(2)}× (goal ≤ 1.10×)`);
+  }
+}
+
+// --- 5. concurrency 3 vs 1 at 300 ms per call --------------------------------------------------
+if (want('concurrency')) {
+  const latency = 300;
+  const strays = Number(argv.strays ?? 150);
+  for (const target of ['exchange', 'simulator']) {
+    for (const n of sizes([1000, 10000], [1000])) {
+      const times = {};
+      for (const concurrency of [1, 3]) {
+        const { state, allow } = applyTenant(n, strays, latency);
+        times[concurrency] = (await applyCli(await writeTenant(state), allow, target, concurrency)).ms;
+      }
+      say(
+        `apply of ${n} (${strays + 1} writes, ${latency} ms per call) on ${target === 'exchange' ? 'pwsh + stub' : 'the simulator'}: ` +
+          `--concurrency 1 ${(times[1] / 1000).toFixed(1)} s, 3 ${(times[3] / 1000).toFixed(1)} s, speed-up ${(times[1] / times[3]).toFixed(2)}× (goal ≥ 2.5×)`,
+      );
     }
   }
-  console.log(
-    `host start (spawn → module imported), median of ${startsN}, load average ${os.loadavg()[0].toFixed(2)}: ` +
-      `through the launcher ${median(viaLauncher).toFixed(0)} ms, dotnet pwsh.dll directly ${median(viaDirect).toFixed(0)} ms`,
-  );
-}
-if (argv['starts-only']) {
-  await fs.remove(dir);
-  process.exit(0);
 }
 
-const bridge = [];
-const starts = [];
-for (let r = 0; r < rounds; r++) {
-  const t0 = performance.now();
-  const session = await PwshSession.start({ pwshPath: pwsh, modulePaths: [modules], env });
-  starts.push(performance.now() - t0);
-  for (let i = 0; i < 20; i++) await session.invoke('Get-TransportConfig'); // warm-up (JIT)
-  const t1 = performance.now();
-  for (let i = 0; i < calls; i++) await session.invoke('Get-TransportConfig');
-  bridge.push((performance.now() - t1) / calls);
-  await session.close();
-}
-
-const loop = [];
-const script = [
-  'Import-Module ExchangeOnlineManagement',
-  'for ($i = 0; $i -lt 20; $i++) { $null = Get-TransportConfig }',
-  '$sw = [Diagnostics.Stopwatch]::StartNew()',
-  `for ($i = 0; $i -lt ${calls}; $i++) { $null = Get-TransportConfig }`,
-  '$sw.Elapsed.TotalMilliseconds.ToString([cultureinfo]::InvariantCulture)',
-].join('; ');
-for (let r = 0; r < rounds; r++) {
-  const result = await $({
-    env: { ...process.env, ...env, PSModulePath: [modules, process.env.PSModulePath].filter(Boolean).join(path.delimiter) },
-  })`${pwsh} -NoLogo -NoProfile -NonInteractive -Command ${script}`;
-  loop.push(Number(result.stdout.trim().split('\n').pop()) / calls);
-}
-// Streaming: one bulk read of `mailboxes` objects, through the bridge and in-process.
-const mailboxes = Number(argv.mailboxes ?? 3000);
-const bigState = path.join(dir, 'big.json');
-await fs.writeFile(bigState, JSON.stringify(generateTenant({ mailboxes, seed: 2 }), null, 2));
-const bulk = { ResultSize: 'Unlimited', Properties: ['SmtpClientAuthenticationDisabled'] };
-const streamed = [];
-for (let r = 0; r < rounds; r++) {
-  const session = await PwshSession.start({ pwshPath: pwsh, modulePaths: [modules], env: { EXO_PLAYBOOK_STUB_STATE: bigState } });
-  await session.invoke('Get-TransportConfig');
-  const t0 = performance.now();
-  let n = 0;
-  for await (const object of session.stream('Get-EXOCASMailbox', bulk)) if (object) n++;
-  streamed.push((performance.now() - t0) / n);
-  await session.close();
-}
-const bulkScript = [
-  'Import-Module ExchangeOnlineManagement',
-  '$null = Get-TransportConfig',
-  '$sw = [Diagnostics.Stopwatch]::StartNew()',
-  '$n = 0; Get-EXOCASMailbox -ResultSize Unlimited -Properties SmtpClientAuthenticationDisabled | ForEach-Object { $n++ }',
-  '($sw.Elapsed.TotalMilliseconds / $n).ToString([cultureinfo]::InvariantCulture)',
-].join('; ');
-const inProcess = [];
-for (let r = 0; r < rounds; r++) {
-  const result = await $({
-    env: { ...process.env, EXO_PLAYBOOK_STUB_STATE: bigState, PSModulePath: [modules, process.env.PSModulePath].filter(Boolean).join(path.delimiter) },
-  })`${pwsh} -NoLogo -NoProfile -NonInteractive -Command ${bulkScript}`;
-  inProcess.push(Number(result.stdout.trim().split('\n').pop()));
-}
+say(`load average at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${new Date().toISOString()}`);
 await fs.remove(dir);
-
-const b = median(bridge);
-const l = median(loop);
-const version = (await $`${pwsh} -Version`.nothrow()).stdout.trim();
-console.log(`pwsh: ${pwsh} (${version}); ${os.cpus().length} CPUs; load average ${os.loadavg()[0].toFixed(2)}`);
-console.log(`host start (hello → module imported): median ${median(starts).toFixed(0)} ms over ${rounds}`);
-console.log(`bridge (PwshSession.invoke round trip): ${b.toFixed(3)} ms/call (median of ${rounds} × ${calls} calls)`);
-console.log(`plain pwsh loop (same cmdlet, in-process): ${l.toFixed(3)} ms/call`);
-console.log(`bridge overhead: ${(b - l).toFixed(3)} ms/call; ratio ${(b / l).toFixed(2)}×`);
-const s = median(streamed);
-const p = median(inProcess);
-console.log(`bulk read of ${mailboxes} mailboxes: bridge ${s.toFixed(3)} ms/object, in-process ${p.toFixed(3)} ms/object (ratio ${(s / p).toFixed(2)}×)`);

@@ -45,6 +45,11 @@ export interface InvokeOptions {
   onWarning?: (message: string) => void;
   /** Parameter names whose values must never be logged or shown (e.g. AccessToken). */
   secretParameters?: readonly string[];
+  /**
+   * The only properties the caller reads from each object: the pwsh bridge converts just these (a
+   * bulk read's cost is per converted property); other backends may return more.
+   */
+  select?: readonly string[];
 }
 
 /** The outcome of a call that did not fail terminally. */

@@ -13,6 +13,7 @@ import { CmdletFailure } from '../../src/exchange/session.js';
 import { explainPlan } from '../../src/explain/targeted.js';
 import { renderExplainText } from '../../src/explain/render.js';
 import { fixtureTenant, noPwsh, pwshPath, startStubSession, stubModulePath, tempDir, writeState } from '../exchange/pwsh/pwsh-for-tests.js';
+import { replayChangeLogSync } from '../../src/exchange/simulator/change-log.js';
 
 /** Every quote PowerShell knows, a subexpression, a backtick escape, a statement separator. */
 const HOSTILE = "it's \u2018q\u2019 \u201Ar\u201B $(Get-Date) `n; exit 1 ''";
@@ -120,7 +121,9 @@ steps:
     expect(JSON.stringify(fromScript)).toContain(JSON.stringify(HOSTILE_GUID));
     // Both left the tenant the same (except the search's own random JobId and time).
     const tenant = (f: string) => {
+      // File plus the change log the stub module leaves beside it (docs/STATE-FILE.md).
       const s = JSON.parse(readFileSync(f, 'utf8'));
+      replayChangeLogSync(f, s);
       return { transport: s.transportConfig, mailboxes: s.mailboxes };
     };
     expect(tenant(scriptState)).toEqual(tenant(runnerState));

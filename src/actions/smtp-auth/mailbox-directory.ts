@@ -17,6 +17,20 @@ export const TRANSPORT_CONFIG_READ = 'transport-config';
 /** Properties asked for by name: SmtpClientAuthenticationDisabled is in no property set. */
 export const BULK_READ_PROPERTIES = ['SmtpClientAuthenticationDisabled'] as const;
 
+/**
+ * What add()/refresh() read from each mailbox object: the bridge converts nothing else, so a property
+ * read here but missing from this list arrives undefined (keep the two in step).
+ */
+export const MAILBOX_OBJECT_PROPERTIES = [
+  'PrimarySmtpAddress',
+  'Guid',
+  'ExternalDirectoryObjectId',
+  'UserPrincipalName',
+  'Alias',
+  'EmailAddresses',
+  ...BULK_READ_PROPERTIES,
+] as const;
+
 export interface MailboxOverride {
   /** Primary SMTP address. */
   mailbox: string;
@@ -132,6 +146,7 @@ export function readMailboxDirectory(ctx: RunContext): Promise<MailboxDirectory>
       'Get-EXOCASMailbox',
       { ResultSize: 'Unlimited', Properties: [...BULK_READ_PROPERTIES] },
       {
+        select: MAILBOX_OBJECT_PROPERTIES,
         onRestart: () => {
           directory = new MailboxDirectory();
           ctx.report('Reading every mailbox again, from the start (the read was throttled)');

@@ -21,6 +21,8 @@ export type HostMessage =
   | { type: 'ready'; psVersion: string; module: string | null; moduleVersion: string | null }
   | { type: 'fatal'; record: CmdletErrorRecord }
   | { type: 'object'; id: number; data: PsObject }
+  /** Several objects in output order (host.ps1 batches them: one line per 256 objects or 50 ms). */
+  | { type: 'objects'; id: number; data: PsObject[] }
   | { type: 'warning'; id: number; message: string }
   | { type: 'error'; id: number; record: CmdletErrorRecord }
   | { type: 'end'; id: number; ok: boolean; record?: CmdletErrorRecord };

@@ -45,6 +45,17 @@ $script:Token = $null
 $script:Stdout = [Console]::Out
 $script:MaxDepth = 4
 
+# Objects per "objects" line, and the longest an object waits for its batch while more arrive.
+$script:BatchSize = 256
+$script:BatchMs = 50
+
+function Send-Batch([int]$Id, [System.Collections.Generic.List[object]]$Batch, [System.Diagnostics.Stopwatch]$Clock) {
+  if ($Batch.Count -eq 0) { return }
+  Send-Response ([ordered]@{ id = $Id; type = 'objects'; data = $Batch })
+  $Batch.Clear()
+  $Clock.Restart()
+}
+
 function Send-Response([System.Collections.IDictionary]$Message) {
   $json = [Newtonsoft.Json.JsonConvert]::SerializeObject($Message, [Newtonsoft.Json.Formatting]::None)
   $script:Stdout.WriteLine($script:Token + ' ' + $json)
@@ -117,11 +128,11 @@ function ConvertTo-PlainData($Value, [int]$Depth = 0) {
   return ConvertFrom-PropertyBag $Value $Depth
 }
 
-function ConvertFrom-PropertyBag($Value, [int]$Depth) {
+function ConvertFrom-PropertyBag($Value, [int]$Depth, [System.Collections.Generic.HashSet[string]]$Select) {
   if ($Depth -ge $script:MaxDepth) { return $Value.ToString() }
-  $table = [ordered]@{}
+  $table = [System.Collections.Generic.Dictionary[string, object]]::new()
   foreach ($prop in $Value.psobject.Properties) {
-    if (-not $prop.IsGettable) { continue }
+    if (-not $prop.IsGettable -or ($null -ne $Select -and -not $Select.Contains($prop.Name))) { continue }
     # Assigned inside try, not `$x = try {...}`: that would unroll a one-element array into a scalar.
     $propValue = $null
     try { $propValue = $prop.Value } catch { $propValue = $null }
@@ -182,23 +193,58 @@ function Invoke-Request([System.Text.Json.JsonElement]$Request) {
   # Set-* never prompts, whatever the module's ConfirmImpact.
   if ($command.Parameters.ContainsKey('Confirm') -and -not $parameters.ContainsKey('Confirm')) { $parameters['Confirm'] = $false }
 
+  # Only these properties of each output object are converted (the request's optional "select": the
+  # caller names what it reads, e.g. a bulk read of 100,000 mailboxes that needs 8 of them).
+  $select = $null
+  foreach ($field in $Request.EnumerateObject()) {
+    if ($field.Name -ne 'select' -or $field.Value.ValueKind -ne 'Array') { continue }
+    $select = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
+    foreach ($wanted in $field.Value.EnumerateArray()) { if ($wanted.ValueKind -eq 'String') { [void]$select.Add($wanted.GetString()) } }
+  }
+  $names = if ($null -ne $select) { [string[]]@($select) } else { $null }
+  $batch = [System.Collections.Generic.List[object]]::new()
+  $clock = [System.Diagnostics.Stopwatch]::StartNew()
+
   # Non-terminating errors stay non-terminating (PowerShell's default, which the module sees too); a
   # request that wants them terminal passes ErrorAction = 'Stop'.
   $ErrorActionPreference = 'Continue'
   try {
-    # 3>&1 2>&1: warnings and non-terminating errors join the output in the order they happen.
-    & $command @parameters 3>&1 2>&1 | ForEach-Object {
-      $item = $_
-      if ($item -is [System.Management.Automation.WarningRecord]) {
-        Send-Response ([ordered]@{ id = $id; type = 'warning'; message = $item.Message })
-      }
-      elseif ($item -is [System.Management.Automation.ErrorRecord]) {
-        Send-Response ([ordered]@{ id = $id; type = 'error'; record = (ConvertTo-ErrorData $item) })
-      }
-      else {
-        Send-Response ([ordered]@{ id = $id; type = 'object'; data = (ConvertTo-PlainData $item) })
-      }
-    }
+    # 3>&1 2>&1: warnings and non-terminating errors join the output in the order they happen. Objects
+    # travel in batches (one "objects" line per $script:BatchSize objects or $script:BatchMs ms); a
+    # warning or error first sends the objects before it, so the order the session sees is the order
+    # the cmdlet wrote. `& { process {} }`, not ForEach-Object: a third of the cost per object.
+    & $command @parameters 3>&1 2>&1 | & { process {
+        $item = $_
+        if ($item -is [System.Management.Automation.WarningRecord]) {
+          Send-Batch $id $batch $clock
+          Send-Response ([ordered]@{ id = $id; type = 'warning'; message = $item.Message })
+        }
+        elseif ($item -is [System.Management.Automation.ErrorRecord]) {
+          Send-Batch $id $batch $clock
+          Send-Response ([ordered]@{ id = $id; type = 'error'; record = (ConvertTo-ErrorData $item) })
+        }
+        else {
+          if ($batch.Count -eq 0) { $clock.Restart() }
+          $base = if ($null -eq $item) { $null } else { $item.psobject.BaseObject }
+          if ($null -ne $names -and $base -is [System.Management.Automation.PSCustomObject]) {
+            # Inline, no function call: by name, only the selected properties (the common bulk-read case).
+            $table = [System.Collections.Generic.Dictionary[string, object]]::new()
+            $props = $item.psobject.Properties
+            foreach ($propName in $names) {
+              $prop = $props[$propName]
+              if ($null -eq $prop) { continue }
+              $value = $prop.Value
+              if ($null -eq $value -or $value -is [string] -or $value -is [bool] -or $value -is [int] -or $value -is [string[]]) { $table[$prop.Name] = $value }
+              else { $table[$prop.Name] = ConvertTo-PlainData $value 1 }
+            }
+            $batch.Add($table)
+          }
+          elseif ($base -is [System.Management.Automation.PSCustomObject]) { $batch.Add((ConvertFrom-PropertyBag $item 0 $select)) }
+          else { $batch.Add((ConvertTo-PlainData $item)) }
+          if ($batch.Count -ge $script:BatchSize -or $clock.ElapsedMilliseconds -ge $script:BatchMs) { Send-Batch $id $batch $clock }
+        }
+      } }
+    Send-Batch $id $batch $clock
     Send-Response ([ordered]@{ id = $id; type = 'end'; ok = $true })
   }
   catch {

@@ -260,7 +260,7 @@ export class PwshSession implements ExchangeSession {
           onAbort = () => abandon(`${cmdlet} was cancelled; PowerShell was stopped and the next call starts a fresh one.`);
           options.signal.addEventListener('abort', onAbort, { once: true });
         }
-        host.send({ type: 'invoke', id, cmdlet, parameters });
+        host.send({ type: 'invoke', id, cmdlet, parameters, ...(options.select ? { select: options.select } : {}) });
       });
       if (/^Connect-ExchangeOnline$/i.test(cmdlet)) this.connected = true;
       if (/^Disconnect-ExchangeOnline$/i.test(cmdlet)) this.connected = false;
@@ -277,6 +277,10 @@ export class PwshSession implements ExchangeSession {
     switch (message.type) {
       case 'object':
         call.onObject(message.data);
+        break;
+      case 'objects':
+        // Still one by one to the caller: a batch is only how they travel.
+        for (const object of message.data) call.onObject(object);
         break;
       case 'warning':
         call.onWarning(message.message);

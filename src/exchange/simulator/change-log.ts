@@ -49,7 +49,9 @@ async function fileIdentity(statePath: string): Promise<LogHeader['changeLogFor'
 }
 
 function sameIdentity(a: LogHeader['changeLogFor'], b: LogHeader['changeLogFor']): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+  // Times within 1 µs: the stub module (PowerShell, .NET) writes headers too, and .NET keeps 100 ns
+  // ticks where Node keeps nanoseconds.
+  return a.ino === b.ino && a.size === b.size && Math.abs(a.mtimeMs - b.mtimeMs) < 0.001;
 }
 
 /**

@@ -1,0 +1,63 @@
+/**
+ * The stub module writes like the simulator: a Set appends one line to `<state>.changes` (the file
+ * itself is not rewritten), a second pwsh host on the same file sees the first one's writes through
+ * the log, the simulator's reader replays the stub's log, and Disconnect-ExchangeOnline folds it in.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { changeLogPath } from '../../../src/exchange/simulator/change-log.js';
+import { readStateFile } from '../../../src/exchange/simulator/state-file.js';
+import type { PwshSession } from '../../../src/exchange/pwsh/session.js';
+import { fixtureTenant, noPwsh, startStubSession, tempDir, writeState } from './pwsh-for-tests.js';
+
+const sessions: PwshSession[] = [];
+afterEach(async () => {
+  await Promise.all(sessions.splice(0).map((s) => s.close()));
+});
+
+async function connected(stateFile: string, organization: string): Promise<PwshSession> {
+  const session = await startStubSession(stateFile);
+  sessions.push(session);
+  await session.invoke('Connect-ExchangeOnline', { AccessToken: 't', Organization: organization, ShowBanner: false });
+  return session;
+}
+
+const switchOf = async (session: PwshSession, identity: string) =>
+  (await session.invoke('Get-EXOCASMailbox', { Identity: identity, Properties: ['SmtpClientAuthenticationDisabled'] })).objects[0]?.SmtpClientAuthenticationDisabled;
+
+describe.skipIf(noPwsh)('stub module change log', () => {
+  it('appends writes to the log, shares them between hosts on one file, and folds them in at Disconnect', async () => {
+    const initial = fixtureTenant();
+    const stateFile = writeState(tempDir('stublog'), initial);
+    const [a, b] = [initial.mailboxes[0]!.PrimarySmtpAddress, initial.mailboxes[1]!.PrimarySmtpAddress];
+    const before = statSync(stateFile);
+    const one = await connected(stateFile, initial.organization.Name);
+    const two = await connected(stateFile, initial.organization.Name);
+    expect(await switchOf(two, a)).not.toBe(true);
+
+    await one.invoke('Set-CASMailbox', { Identity: a, SmtpClientAuthenticationDisabled: true });
+    expect(await switchOf(two, a)).toBe(true); // host two sees host one's write through the log
+    await two.invoke('Set-CASMailbox', { Identity: b, SmtpClientAuthenticationDisabled: false });
+    await two.invoke('Set-TransportConfig', { SmtpClientAuthenticationDisabled: true });
+    expect(await switchOf(one, b)).toBe(false);
+
+    // The file was not rewritten: the writes are lines in the log, which the simulator's reader replays.
+    const during = statSync(stateFile);
+    expect([during.ino, during.size, during.mtimeMs]).toEqual([before.ino, before.size, before.mtimeMs]);
+    const log = readFileSync(changeLogPath(stateFile), 'utf8').trim().split('\n');
+    expect(JSON.parse(log[0]!)).toEqual({ changeLogFor: { ino: before.ino, size: before.size, mtimeMs: expect.closeTo(before.mtimeMs, 3) } });
+    expect(log).toHaveLength(4);
+    const replayed = await readStateFile(stateFile);
+    expect(replayed.mailboxes[0]!.SmtpClientAuthenticationDisabled).toBe(true);
+    expect(replayed.mailboxes[1]!.SmtpClientAuthenticationDisabled).toBe(false);
+    expect(replayed.transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
+
+    // Disconnect (close) folds the log into the file and deletes it.
+    await Promise.all(sessions.splice(0).map((s) => s.close()));
+    expect(existsSync(changeLogPath(stateFile))).toBe(false);
+    const folded = JSON.parse(readFileSync(stateFile, 'utf8')) as typeof initial;
+    expect(folded.mailboxes[0]!.SmtpClientAuthenticationDisabled).toBe(true);
+    expect(folded.mailboxes[1]!.SmtpClientAuthenticationDisabled).toBe(false);
+    expect(folded.transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
+  });
+});
