@@ -80,10 +80,23 @@ function plannedWrites(step: Step, now: Date): ExplainLine[] {
  * policy that applies to it (src/actions/smtp-auth/authentication-policies.ts), read once per run.
  */
 function tenantDependentReads(step: Step): ExplainLine[] {
+  const lines: ExplainLine[] = [];
+  // Senders the usage sources name, and allowlist entries the bulk read did not index, are looked up
+  // one by one (src/actions/smtp-auth/resolve-mailboxes.ts).
+  if (step.uses === 'smtp-auth/usage' || step.uses === 'smtp-auth/allowlist' || step.uses === 'smtp-auth/verify') {
+    lines.push({
+      cmdlet: 'Get-EXOMailbox',
+      comment:
+        step.uses === 'smtp-auth/usage'
+          ? 'for each sender the usage sources name: Get-EXOMailbox -Identity <sender> -Properties UserPrincipalName,Alias'
+          : 'for each listed entry the bulk read did not find: Get-EXOMailbox -Identity <entry>',
+    });
+  }
   const policies =
     step.uses === 'smtp-auth/allowlist' || (step.uses === 'smtp-auth/verify' && step.with.checkAuthenticationPolicies && (step.with.mailboxes?.length ?? 0) > 0);
-  if (!policies) return [];
+  if (!policies) return lines;
   return [
+    ...lines,
     { comment: 'when a listed mailbox exists: the authentication policies that may block its Basic SMTP AUTH (once per run):' },
     { call: { cmdlet: 'Get-OrganizationConfig', parameters: {} } },
     { call: { cmdlet: 'Get-AuthenticationPolicy', parameters: {} } },
