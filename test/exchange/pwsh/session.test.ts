@@ -12,6 +12,7 @@ import { PwshSession } from '../../../src/exchange/pwsh/session.js';
 import { CmdletFailure, type PsValue } from '../../../src/exchange/session.js';
 import { generateTenant } from '../../../src/exchange/simulator/generate.js';
 import type { TenantState } from '../../../src/exchange/simulator/state.js';
+import { makeCertificates } from '../../support/certificates.js';
 import { fixtureTenant, noPwsh, pwshPath, startStubSession, tempDir, writeState } from './pwsh-for-tests.js';
 
 interface Setup {
@@ -85,12 +86,14 @@ describe.skipIf(noPwsh)('PwshSession', () => {
   });
 
   it('binds from data: -Confirm:$false added to Set-*, ISO dates into [DateTime], a SecureString from {$secureString}', async () => {
-    const { session, state, callsFile } = await setup();
+    const { session, state, callsFile, dir } = await setup();
+    // The stub opens the certificate as the module does: a real .pfx, protected by the password sent.
+    const { pfx } = makeCertificates(join(dir, 'certs'), 'pa$$ w0rd');
     await session.invoke('Set-CASMailbox', { Identity: state.mailboxes[0]!.Name, SmtpClientAuthenticationDisabled: null });
     await session.invoke('Start-HistoricalSearch', { ReportTitle: 't', ReportType: 'MessageTrace', StartDate: '2026-11-19T10:00:00Z', EndDate: '2026-11-20T09:30:00.250Z' });
     await session.invoke(
       'Connect-ExchangeOnline',
-      { AppId: 'app', CertificateFilePath: '/x.pfx', CertificatePassword: { $secureString: 'pa$$ w0rd' }, Organization: state.organization.Name, ShowBanner: false },
+      { AppId: 'app', CertificateFilePath: pfx, CertificatePassword: { $secureString: 'pa$$ w0rd' }, Organization: state.organization.Name, ShowBanner: false },
       { secretParameters: ['CertificatePassword'] },
     );
     const [set, start, connect] = calls(callsFile);
