@@ -34,7 +34,9 @@ export function injectFault(faults: SimFaults, { call, cmdlet, parameters, serve
   }
   if (faults.throttleEveryN && call % faults.throttleEveryN === 0) return { record: throttled(cmdlet) };
   if (faults.transientEveryN && call % faults.transientEveryN === 0) return { record: serverBusy(cmdlet) };
-  const index = (faults.errors ?? []).findIndex((f, i) => f.cmdlet.toLowerCase() === cmdlet.toLowerCase() && (f.times === undefined || (hits.get(i) ?? 0) < f.times));
+  const index = (faults.errors ?? []).findIndex(
+    (f, i) => f.cmdlet.toLowerCase() === cmdlet.toLowerCase() && (f.fromCall === undefined || call >= f.fromCall) && (f.times === undefined || (hits.get(i) ?? 0) < f.times),
+  );
   if (index < 0) return undefined;
   hits.set(index, (hits.get(index) ?? 0) + 1);
   const fault = faults.errors![index]!;

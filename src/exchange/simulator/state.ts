@@ -135,6 +135,8 @@ export interface SimErrorFault {
   afterObjects?: number;
   /** Only the first N matching calls fail (counted per session, per process for the stub); default every one. */
   times?: number;
+  /** Simulator only: calls numbered before this one are not affected (e.g. fail a read-back, not the observe before it). */
+  fromCall?: number;
 }
 
 export interface TenantState {
