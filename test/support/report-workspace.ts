@@ -10,6 +10,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { run } from '../../src/cli/program.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { generateTenant } from '../../src/exchange/simulator/generate.js';
+import { requestReportCsv } from '../../src/exchange/simulator/usage-export.js';
 import { writeStateFile } from '../../src/exchange/simulator/state-file.js';
 
 const PLAYBOOKS = resolve(import.meta.dirname, '..', '..', 'playbooks');
@@ -42,6 +43,8 @@ export async function reportWorkspace(mailboxes: number, seed = 'report-workspac
     ...state.smtpAuthActivity.map((a) => [a.sender, '', a.sender.split('@')[1], '0%', '0%', '100%', a.protocol, String(a.messages), a.lastSeen].join(',')),
   ].join('\r\n');
   writeFileSync(join(dir, 'smtp-auth-clients-report.csv'), `\uFEFF${csv}\r\n`);
+  // The shipped usage playbook also reads the request report, as `sim export-usage` writes it.
+  writeFileSync(join(dir, 'SmtpCSReport.csv'), requestReportCsv(state, 30));
   return { dir, target: ['--target', `sim:${join(dir, 'tenant.json')}`], cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
