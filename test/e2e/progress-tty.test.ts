@@ -63,7 +63,7 @@ describe.runIf(hasTmux)('progress on a terminal (tmux)', () => {
   it('apply: the display is finished before the plan and the question; "y" writes with a display per step', async () => {
     writeFileSync(
       join(w.dir, 'org-off.yaml'),
-      'apiVersion: exo-playbook/v1\nname: org-off\ntenant:\n  organization: contoso.onmicrosoft.com\n  auth: { method: azure-cli }\nsteps:\n  - id: org\n    uses: transport-config\n    with: { smtpClientAuthenticationDisabled: true }\n',
+      'apiVersion: exo-playbook/v1\nname: org-off\ntenant:\n  organization: contoso.onmicrosoft.com\n  auth: { method: azure-cli }\n# No usage step: the guard would refuse (exit 4) without this reviewed acceptance.\nacceptNoUsageEvidence: { reason: a display test on a simulated tenant }\nsteps:\n  - id: org\n    uses: transport-config\n    with: { smtpClientAuthenticationDisabled: true }\n',
     );
     const node = JSON.stringify(process.execPath);
     const name = 'apply';
