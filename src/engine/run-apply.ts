@@ -13,10 +13,10 @@ import { createEmitter, type Emitter } from './events.js';
 import { Journal } from './journal.js';
 import { acquireTenantLock } from './lock.js';
 import { observeSteps } from './observe.js';
-import { blockingRisks, buildPlan } from './plan.js';
-import { playbookRef, type PlaybookSource } from './playbook-source.js';
+import { blockingRisks } from './plan.js';
+import type { PlaybookSource } from './playbook-source.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-import { onDevice } from './run-plan.js';
+import { onDevice, planFromObservations } from './run-plan.js';
 import type { RunOptions } from './run-options.js';
 import { createRunDir, RUN_FILES, writeRunFile } from './rundir.js';
 import { assertPlanStillValid, assertSameChanges, readSavedPlan } from './saved-plan.js';
@@ -92,18 +92,7 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     if (signal?.aborted) throw interruptedBeforeWriting();
     // The plan and every risk come from this observation, also with --plan: a saved plan is a
     // promise of what will be written (its changes must equal these exactly), never a permission.
-    const plan = buildPlan({
-      playbook: source.playbook,
-      playbookRef: playbookRef(source),
-      positions: source,
-      tenant,
-      observations,
-      actions: options.deps.actions,
-      checks: options.deps.planChecks,
-      acceptBreakage: options.acceptBreakage ?? [],
-      acceptNoUsageEvidence: options.acceptNoUsageEvidence ?? false,
-      createdAt: now(),
-    });
+    const plan = planFromObservations(source, tenant, observations, options, now());
     if (options.planFile) {
       const saved = readSavedPlan(options.planFile);
       assertPlanStillValid(saved, { playbookHash: source.hash, tenant, observations }, options.planFile);

@@ -8,9 +8,9 @@ import { normalizeTarget, openRunSession } from './connect.js';
 import { createEmitter } from './events.js';
 import { observeSteps } from './observe.js';
 import { buildPlan } from './plan.js';
-import { playbookRef } from './playbook-source.js';
+import { playbookRef, type PlaybookSource } from './playbook-source.js';
 import type { RunOptions } from './run-options.js';
-import type { PlanDocument, VerifyReport } from './types.js';
+import type { PlanDocument, TenantRef, VerifyReport } from './types.js';
 import { buildVerifyReport } from './verify.js';
 
 export interface PlanCommandOptions extends RunOptions {
@@ -18,6 +18,31 @@ export interface PlanCommandOptions extends RunOptions {
   acceptBreakage?: readonly string[];
   /** --accept-no-usage-evidence */
   acceptNoUsageEvidence?: boolean;
+}
+
+/**
+ * The pure plan phase as plan and apply both run it: the playbook, what was observed, and the
+ * command's acceptances (apply re-derives a saved plan the same way, so the two cannot drift apart).
+ */
+export function planFromObservations(
+  source: PlaybookSource,
+  tenant: TenantRef,
+  observations: ReadonlyMap<string, unknown>,
+  options: Pick<PlanCommandOptions, 'deps' | 'acceptBreakage' | 'acceptNoUsageEvidence'>,
+  createdAt: Date,
+): PlanDocument {
+  return buildPlan({
+    playbook: source.playbook,
+    playbookRef: playbookRef(source),
+    positions: source,
+    tenant,
+    observations,
+    actions: options.deps.actions,
+    checks: options.deps.planChecks,
+    acceptBreakage: options.acceptBreakage ?? [],
+    acceptNoUsageEvidence: options.acceptNoUsageEvidence ?? false,
+    createdAt,
+  });
 }
 
 export async function runPlan(options: PlanCommandOptions): Promise<PlanDocument> {
@@ -29,18 +54,7 @@ export async function runPlan(options: PlanCommandOptions): Promise<PlanDocument
   const run = await openRunSession(options.deps, source, target, { env: options.env, readOnly: true, emitter, ...onDevice(options) });
   try {
     const observations = await observeSteps(source.playbook, options.deps.actions, run.newContext(), emitter);
-    const plan = buildPlan({
-      playbook: source.playbook,
-      playbookRef: playbookRef(source),
-      positions: source,
-      tenant: tenantRef(source, target),
-      observations,
-      actions: options.deps.actions,
-      checks: options.deps.planChecks,
-      acceptBreakage: options.acceptBreakage ?? [],
-      acceptNoUsageEvidence: options.acceptNoUsageEvidence ?? false,
-      createdAt: now(),
-    });
+    const plan = planFromObservations(source, tenantRef(source, target), observations, options, now());
     emitter.emit('plan', `${plan.summary.changes} change(s), ${plan.summary.inDesiredState} already as desired, ${plan.summary.blockingRisks} blocking risk(s)`, { summary: plan.summary });
     emitter.emit('run-end', 'plan done', { changes: plan.summary.changes });
     return plan;
