@@ -2,10 +2,10 @@
  * A run stopped in the middle of apply (SIGKILL, or Ctrl-C) leaves a journal from which rollback
  * restores the original tenant exactly, $null included.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { assertBuilt, driftedTenant, EngineWorkspace, sim } from './engine-support.js';
+import { assertBuilt, EngineWorkspace, sim, slowDriftedTenant } from './engine-support.js';
 
 let workspaces: EngineWorkspace[] = [];
 // Each test spawns the CLI several times; on a loaded 2-core machine that can take a while.
@@ -16,18 +16,7 @@ afterEach(() => {
   workspaces = [];
 });
 
-function slowTenant(latencyMs: number) {
-  const tenant = driftedTenant(12); // 14 changes: org, device, 12 strays
-  tenant.faults = { latencyMs };
-  return tenant;
-}
 
-function journalLines(w: EngineWorkspace): string[] {
-  if (!existsSync(w.runsDir)) return [];
-  const dir = readdirSync(w.runsDir).find((d) => d.endsWith('smtp-auth-disable'));
-  if (!dir || !existsSync(join(w.runsDir, dir, 'journal.jsonl'))) return [];
-  return readFileSync(join(w.runsDir, dir, 'journal.jsonl'), 'utf8').split('\n').filter(Boolean);
-}
 
 function runDirOf(w: EngineWorkspace): string {
   return join(w.runsDir, readdirSync(w.runsDir).find((d) => d.endsWith('smtp-auth-disable'))!);
@@ -62,19 +51,19 @@ function withoutLatency(w: EngineWorkspace): void {
 
 describe('rollback after a killed apply', () => {
   it('restores the original state exactly from the journal of a SIGKILLed run', async () => {
-    const w = new EngineWorkspace(slowTenant(250));
+    const w = new EngineWorkspace(slowDriftedTenant(250));
     workspaces.push(w);
     const original = settings(w);
 
     const child = w.spawn(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']);
     const done = exited(child);
     // run-start + 3 writes journaled (before/after each) + the 4th write's "before"
-    await until(() => journalLines(w).length >= 8);
+    await until(() => w.journalLines().length >= 8);
     child.kill('SIGKILL');
     const { signal } = await done;
     expect(signal).toBe('SIGKILL');
 
-    const records = journalLines(w).map((l) => JSON.parse(l) as { type: string });
+    const records = w.journalLines().map((l) => JSON.parse(l) as { type: string });
     const befores = records.filter((r) => r.type === 'before').length;
     expect(befores).toBeGreaterThanOrEqual(4);
     expect(befores).toBeLessThan(14); // really stopped in the middle
@@ -139,19 +128,19 @@ describe('rollback targets', () => {
 
 describe('Ctrl-C during apply', () => {
   it('finishes the write in flight, leaves a consistent journal, exits 4; rollback restores', async () => {
-    const w = new EngineWorkspace(slowTenant(250));
+    const w = new EngineWorkspace(slowDriftedTenant(250));
     workspaces.push(w);
     const original = settings(w);
 
     const child = w.spawn(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']);
     const done = exited(child);
-    await until(() => journalLines(w).length >= 5);
+    await until(() => w.journalLines().length >= 5);
     child.kill('SIGINT');
     const { code, stderr } = await done;
     expect(code).toBe(4);
     expect(stderr).toMatch(/interrupted/);
 
-    const records = journalLines(w).map((l) => JSON.parse(l) as { type: string; changeId?: string; interrupted?: boolean });
+    const records = w.journalLines().map((l) => JSON.parse(l) as { type: string; changeId?: string; interrupted?: boolean });
     const befores = records.filter((r) => r.type === 'before').map((r) => r.changeId);
     const afters = records.filter((r) => r.type === 'after').map((r) => r.changeId);
     expect(afters).toEqual(befores); // every write that started also finished and was recorded

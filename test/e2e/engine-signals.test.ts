@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { assertBuilt, driftedTenant, EngineWorkspace, sim } from './engine-support.js';
+import { assertBuilt, EngineWorkspace, sim, slowDriftedTenant } from './engine-support.js';
 
 let workspaces: EngineWorkspace[] = [];
 vi.setConfig({ testTimeout: 120_000 });
@@ -17,19 +17,11 @@ afterEach(() => {
 });
 
 function slowWorkspace(latencyMs: number): EngineWorkspace {
-  const tenant = driftedTenant(12); // 14 changes: org, device, 12 strays
-  tenant.faults = { latencyMs };
-  const w = new EngineWorkspace(tenant);
+  const w = new EngineWorkspace(slowDriftedTenant(latencyMs));
   workspaces.push(w);
   return w;
 }
 
-function journalLines(w: EngineWorkspace): string[] {
-  if (!existsSync(w.runsDir)) return [];
-  const dir = readdirSync(w.runsDir).find((d) => d.endsWith('smtp-auth-disable'));
-  if (!dir || !existsSync(join(w.runsDir, dir, 'journal.jsonl'))) return [];
-  return readFileSync(join(w.runsDir, dir, 'journal.jsonl'), 'utf8').split('\n').filter(Boolean);
-}
 
 async function until(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -56,14 +48,14 @@ describe.each(['SIGTERM', 'SIGHUP'] as const)('%s during apply', (signal) => {
     const w = slowWorkspace(250);
     const child = w.spawn(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']);
     const { out, done } = watch(child);
-    await until(() => journalLines(w).length >= 5); // run-start + 2 writes + the 3rd "before"
+    await until(() => w.journalLines().length >= 5); // run-start + 2 writes + the 3rd "before"
     child.kill(signal);
     const { code, signal: killedBy } = await done;
     expect(killedBy).toBeNull();
     expect(code, out.stderr).toBe(4);
     expect(out.stderr).toContain(`${signal} received: finishing the write in flight`);
 
-    const records = journalLines(w).map((l) => JSON.parse(l) as { type: string; changeId?: string });
+    const records = w.journalLines().map((l) => JSON.parse(l) as { type: string; changeId?: string });
     const befores = records.filter((r) => r.type === 'before').map((r) => r.changeId);
     expect(records.filter((r) => r.type === 'after').map((r) => r.changeId)).toEqual(befores);
     expect(befores.length).toBeLessThan(14);
@@ -120,7 +112,7 @@ describe('Ctrl-C during writes, without a terminal', () => {
     const w = slowWorkspace(250);
     const child = w.spawn(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']);
     const { out, done } = watch(child);
-    await until(() => journalLines(w).length >= 5);
+    await until(() => w.journalLines().length >= 5);
     child.kill('SIGINT');
     const { code } = await done;
     expect(code, out.stderr).toBe(4);

@@ -4,7 +4,7 @@
  * with no TTY (stdio are pipes), a private lock folder and a call log.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { replayChangeLogSync } from '../../src/exchange/simulator/change-log.js';
@@ -23,6 +23,13 @@ export function driftedTenant(strays = 4): TenantState {
   const mailboxes = [mailbox('device', null), mailbox('locked', true), mailbox('alice', null), mailbox('bob', null)];
   for (let i = 1; i <= strays; i += 1) mailboxes.push(mailbox(`stray${String(i).padStart(2, '0')}`, false));
   return tenant(mailboxes);
+}
+
+/** driftedTenant(12) (14 changes: org, device, 12 strays) with every call slowed down, to stop a run in the middle. */
+export function slowDriftedTenant(latencyMs: number): TenantState {
+  const tenant = driftedTenant(12);
+  tenant.faults = { latencyMs };
+  return tenant;
 }
 
 export const PLAYBOOK = `apiVersion: exo-playbook/v1
@@ -89,6 +96,14 @@ export class EngineWorkspace {
 
   spawn(args: string[]): ChildProcess {
     return spawn(process.execPath, [CLI, ...args], { cwd: this.dir, env: this.env(), stdio: ['pipe', 'pipe', 'pipe'] });
+  }
+
+  /** The journal of the apply run in runs/ (as far as it was written; empty before it exists). */
+  journalLines(): string[] {
+    if (!existsSync(this.runsDir)) return [];
+    const dir = readdirSync(this.runsDir).find((d) => d.endsWith('smtp-auth-disable'));
+    if (!dir || !existsSync(join(this.runsDir, dir, 'journal.jsonl'))) return [];
+    return readFileSync(join(this.runsDir, dir, 'journal.jsonl'), 'utf8').split('\n').filter(Boolean);
   }
 
   /** Cmdlets the simulator saw, in order. */

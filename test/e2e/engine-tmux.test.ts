@@ -8,8 +8,6 @@
  * Needs tmux: under CI=true a missing tmux fails.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { assertBuilt, CLI, driftedTenant, EngineWorkspace } from './engine-support.js';
 
@@ -48,12 +46,6 @@ async function until(condition: () => boolean, what: string, timeoutMs = 60_000)
   }
 }
 
-function journalLines(w: EngineWorkspace): string[] {
-  if (!existsSync(w.runsDir)) return [];
-  const dir = readdirSync(w.runsDir).find((d) => d.endsWith('smtp-auth-disable'));
-  if (!dir || !existsSync(join(w.runsDir, dir, 'journal.jsonl'))) return [];
-  return readFileSync(join(w.runsDir, dir, 'journal.jsonl'), 'utf8').split('\n').filter(Boolean);
-}
 
 describe.skipIf(!hasTmux)('apply on a real terminal (tmux)', () => {
   it('type-ahead does not answer the prompt; the prompt states impact and target and how to see the whole plan', async () => {
@@ -91,7 +83,7 @@ describe.skipIf(!hasTmux)('apply on a real terminal (tmux)', () => {
     start(w, ['apply', 'playbook.yaml', '--target', `sim:${w.state}`, '--runs-dir', 'runs']);
     await until(() => screen().includes('[y/N]'), 'the prompt');
     tmux('send-keys', '-t', 'run', 'y', 'Enter');
-    await until(() => journalLines(w).length >= 7, 'three writes'); // run-start, org, 2 mailboxes, the 4th "before"
+    await until(() => w.journalLines().length >= 7, 'three writes'); // run-start, org, 2 mailboxes, the 4th "before"
     tmux('send-keys', '-t', 'run', 'C-c');
     await until(() => screen().includes('EXIT='), 'the exit');
     const text = screen();
