@@ -243,7 +243,7 @@ steps:
     uses: smtp-auth/allowlist
     with: { mailboxes: [${allow.join(', ')}], exclusive: true }
 `;
-async function applyCli(stateFile, allow, target, concurrency) {
+async function applyCli(stateFile, allow, target, concurrency, logFile) {
   const file = path.join(dir, `playbook-${++seq}.yaml`);
   await fs.writeFile(file, playbook(allow));
   const env = {
@@ -255,7 +255,7 @@ async function applyCli(stateFile, allow, target, concurrency) {
     EXO_PLAYBOOK_LOCK_DIR: path.join(dir, 'locks'),
   };
   const targetArg = target === 'exchange' ? 'exchange' : `sim:${stateFile}`;
-  const args = [cli, 'apply', file, '--target', targetArg, '--runs-dir', path.join(dir, `runs-${seq}`), '--yes', '--concurrency', String(concurrency)];
+  const args = [cli, 'apply', file, '--target', targetArg, '--runs-dir', path.join(dir, `runs-${seq}`), '--yes', '--concurrency', String(concurrency), ...(logFile ? ['--log-file', logFile] : [])];
   const result = await timed(process.execPath, args, env);
   if (result.code !== 0) say(`  (apply exited ${result.code}: ${result.out.trim().split('\n').slice(-3).join(' | ')})`);
   return result;
@@ -295,7 +295,10 @@ if (want('concurrency')) {
       const times = {};
       for (const concurrency of [1, 3]) {
         const { state, allow } = applyTenant(n, strays, latency);
-        times[concurrency] = (await applyCli(await writeTenant(state), allow, target, concurrency)).ms;
+        // --log-dir DIR keeps each run's --log-file (events with timestamps: where the time went).
+        const logFile = argv['log-dir'] ? path.resolve(String(argv['log-dir']), `concurrency-${target}-${n}-c${concurrency}.jsonl`) : undefined;
+        if (logFile) await fs.ensureDir(path.dirname(logFile));
+        times[concurrency] = (await applyCli(await writeTenant(state), allow, target, concurrency, logFile)).ms;
       }
       say(
         `apply of ${n} (${strays + 1} writes, ${latency} ms per call) on ${target === 'exchange' ? 'pwsh + stub' : 'the simulator'}: ` +

@@ -28,8 +28,11 @@ export const ALL_CMDLETS = ALLOWED_CMDLETS.filter((c) => !/^(Connect|Disconnect)
 
 export interface OpenedRun {
   session: ExchangeSession;
-  /** Opens one more session on the same target, signed in and wrapped like `session` (the write pool). Optional: test doubles may omit it. */
-  openExtra?: () => Promise<ExchangeSession>;
+  /**
+   * Opens one more session on the same target, signed in and wrapped like `session` (the write pool).
+   * `signal` abandons it: a host still starting or signing in is killed. Optional: test doubles may omit it.
+   */
+  openExtra?: (signal?: AbortSignal) => Promise<ExchangeSession>;
   /** A context with its own shared reads; `seed` pre-fills some of them (verify-after-write.ts). */
   newContext(signal?: AbortSignal, seed?: ReadonlyMap<string, Promise<unknown>>): RunContext;
 }
@@ -41,13 +44,14 @@ export async function openRunSession(
   options: { env: NodeJS.ProcessEnv; readOnly: boolean; emitter: Emitter; onDeviceCode?: (message: string) => void; wrap?: (s: ExchangeSession) => ExchangeSession; retry?: RetryPolicy; auth?: AuthConfig },
 ): Promise<OpenedRun> {
   options.emitter.emit('connect', `connecting to ${source.playbook.tenant.organization} (${target})${options.readOnly ? ', read-only' : ''}`, { target });
-  const openTarget = () =>
+  const openTarget = (signal?: AbortSignal) =>
     deps.openTarget(target, options.auth ? { ...source.playbook.tenant, auth: options.auth } : source.playbook.tenant, {
       env: options.env,
       baseDir: source.baseDir,
       cmdlets: options.readOnly ? READ_CMDLETS : ALL_CMDLETS,
       ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}),
       log: (message) => options.emitter.emit('connect', message),
+      ...(signal ? { signal } : {}),
     });
   const signInStarted = Date.now();
   const raw = await openTarget();
@@ -76,7 +80,7 @@ export async function openRunSession(
     session,
     // A second sign-in on the same target, for the write pool (session-pool.ts). Not with device-code
     // sign-in: each extra session would make the person at the terminal type another code.
-    ...(source.playbook.tenant.auth.method === 'device-code' && !target.startsWith('sim:') ? {} : { openExtra: async () => guard(await openTarget()) }),
+    ...(source.playbook.tenant.auth.method === 'device-code' && !target.startsWith('sim:') ? {} : { openExtra: async (signal?: AbortSignal) => guard(await openTarget(signal)) }),
     // One context per phase: a fresh observation (verify after apply) must not reuse cached reads.
     newContext: (signal, seed) =>
       createRunContext({

@@ -18,6 +18,8 @@ export interface OpenTargetOptions {
   cmdlets: readonly string[];
   onDeviceCode?: (message: string) => void;
   log?: (message: string) => void;
+  /** Abandons the opening (the write pool closing): a session still starting or signing in is killed, the promise rejects. */
+  signal?: AbortSignal;
 }
 
 export interface EngineDeps {

@@ -20,7 +20,7 @@ import { onDevice, planFromObservations } from './run-plan.js';
 import type { RunOptions } from './run-options.js';
 import { createRunDir, RUN_FILES, writeRunFile } from './rundir.js';
 import { assertPlanStillValid, assertSameChanges, readSavedPlan } from './saved-plan.js';
-import { createSessionPool } from './session-pool.js';
+import { createSessionPool, type SessionPool } from './session-pool.js';
 import { countingSession, type CountingSession } from './session-guards.js';
 import { tenantRef } from './tenant-ref.js';
 import type { ApplyReport, PlanDocument } from './types.js';
@@ -82,6 +82,11 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     throw error;
   });
   const signal = options.signal;
+  // --concurrency > 1: the extra sessions start signing in now, while the observe phase reads, so
+  // they are ready at the first write. A run that then writes nothing (no change, declined, refused,
+  // interrupted) closes them unused: a sign-in changes nothing in the tenant.
+  const pool = writePool(run, options, emitter);
+  if (options.concurrency > 1) pool.openAll();
   try {
     // Reads get the stop signal (withReadSignal); observeContext itself keeps the shared reads verify reuses.
     const observeContext = run.newContext(signal);
@@ -105,7 +110,7 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     if (signal?.aborted) throw interruptedBeforeWriting();
 
     const continueOnError = Object.fromEntries(source.playbook.steps.map((s) => [s.id, s.continueOnError ?? false]));
-    return await writeJournaled(plan, source, run, counting.total, { ...options, continueOnError, kind: 'apply' }, emitter, async (results) => {
+    return await writeJournaled(plan, source, run, counting.total, { ...options, continueOnError, kind: 'apply', pool }, emitter, async (results) => {
       // Nothing written: the observation is still the tenant's state, so verify reads nothing again.
       // Otherwise it reads again only what the writes could have changed (verify-after-write.ts).
       const fresh =
@@ -120,9 +125,26 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
       return buildVerifyReport({ playbook: source.playbook, playbookRef: plan.playbook, tenant, observations: fresh, actions: options.deps.actions, checkedAt: now() });
     });
   } finally {
-    await run.session.close();
+    // The extras (killed if still signing in) and the run's own session close side by side.
+    await Promise.all([pool.close(), run.session.close()]);
     lock.release();
   }
+}
+
+/**
+ * The sessions of the write phase (session-pool.ts): the run's own and, with --concurrency > 1, up to
+ * two more, opened by `openAll()` or at the first step with several changes.
+ */
+export function writePool(run: OpenedRun, options: Pick<WriteRunOptions, 'concurrency' | 'signal'>, emitter: Emitter): SessionPool {
+  return createSessionPool({
+    primary: run.session,
+    ...(run.openExtra ? { openExtra: run.openExtra } : {}),
+    max: options.concurrency,
+    ...(options.signal ? { signal: options.signal } : {}),
+    onOpening: (index, of) => emitter.emit('connect', `opening session ${index} of ${of} for parallel writes`, { session: index }),
+    onOpened: (index, of) => emitter.emit('connect', `session ${index} of ${of} signed in for parallel writes`, { session: index }),
+    onWarning: (message) => emitter.emit('warning', message),
+  });
 }
 
 /** Counts write calls over every session of a run (the write pool opens more than one). */
@@ -179,7 +201,7 @@ export async function writeJournaled(
   source: Pick<PlaybookSource, 'playbook'> | null,
   run: OpenedRun,
   writeCalls: () => number,
-  options: WriteRunOptions & { continueOnError: Record<string, boolean>; kind: 'apply' | 'rollback'; undoes?: string },
+  options: WriteRunOptions & { continueOnError: Record<string, boolean>; kind: 'apply' | 'rollback'; undoes?: string; pool?: SessionPool },
   emitter: Emitter,
   verify: (results: readonly ChangeResult[]) => Promise<VerifyReport>,
 ): Promise<ApplyReport> {
@@ -189,15 +211,9 @@ export async function writeJournaled(
   options.onRunDir?.(runDir);
   const journal = Journal.open(join(runDir, RUN_FILES.journal), now);
   const signal = options.signal ?? new AbortController().signal;
-  // Extra sessions for --concurrency > 1, opened only when a step has several changes to write.
-  const pool = createSessionPool({
-    primary: run.session,
-    ...(run.openExtra ? { openExtra: run.openExtra } : {}),
-    max: options.concurrency,
-    signal,
-    onOpening: (index, of) => emitter.emit('connect', `opening session ${index} of ${of} for parallel writes`, { session: index }),
-    onWarning: (message) => emitter.emit('warning', message),
-  });
+  // Extra sessions for --concurrency > 1: the caller's (apply opened them early), or opened only when
+  // a step has several changes to write.
+  const pool = options.pool ?? writePool(run, { concurrency: options.concurrency, signal }, emitter);
   // Every journal ends with a run-end record, whatever fails after run-start (a read during the
   // verify, a renderer, the journal itself as far as it still can be written).
   let summary = { applied: 0, failed: 0, skipped: 0 };

@@ -11,6 +11,7 @@ import { ConnectedSession } from './connect/connected-session.js';
 import { createConnector, DEVICE_CODE_TEXT, simulatorConnector, type ConnectorOptions, type Invoker } from './connect/connector.js';
 import { findPwsh } from './find-pwsh.js';
 import { GITHUB_OIDC_ENV } from './connect/workload-identity.js';
+import type { PwshSession } from './pwsh/session.js';
 import type { ExchangeSession } from './session.js';
 
 export type Target = { kind: 'exchange' } | { kind: 'sim'; stateFile: string };
@@ -25,6 +26,11 @@ export interface OpenTargetOptions {
   log?: (line: string) => void;
   /** Where a relative sim:<path> starts; default process.cwd(). */
   cwd?: string;
+  /**
+   * Abandons the opening (the write pool closed before this extra session was signed in): a pwsh
+   * host still starting or signing in is killed, process group and all, and the promise rejects.
+   */
+  signal?: AbortSignal;
   /** Test seams, passed to the connector. */
   connector?: Pick<ConnectorOptions, 'resolveSecret' | 'credentialFor' | 'now'>;
 }
@@ -67,7 +73,19 @@ export async function openTarget(target: string, tenant: Playbook['tenant'], opt
     // A fresh host starts signed out: sign in there before the call that needed it runs.
     await connector.connect({ invoke }, 'restart');
   });
-  return ConnectedSession.open(session, connector, { ...sessionOptions, reconnectAfterFailure: false });
+  // Abandoned while signing in: kill the host rather than wait for the sign-in (and then a sign-out).
+  const signal = options.signal;
+  const abandon = () => void session.kill();
+  signal?.addEventListener('abort', abandon, { once: true });
+  try {
+    if (signal?.aborted) {
+      await session.kill();
+      throw new SessionError('the session was no longer needed before it was signed in');
+    }
+    return await ConnectedSession.open(session, connector, { ...sessionOptions, reconnectAfterFailure: false });
+  } finally {
+    signal?.removeEventListener('abort', abandon);
+  }
 }
 
 async function assertStateFile(stateFile: string): Promise<void> {
@@ -90,7 +108,7 @@ async function startPowerShell(
   options: OpenTargetOptions,
   withheldEnv: string[],
   onRestart: (invoke: Invoker['invoke']) => Promise<void>,
-): Promise<ExchangeSession> {
+): Promise<PwshSession> {
   const pwsh = findPwsh(options.env);
   if (!pwsh) {
     throw new SessionError(
@@ -115,5 +133,6 @@ async function startPowerShell(
     onStderr: consoleLine('stderr'),
     onStray: consoleLine('stdout'),
     onRestart,
+    ...(options.signal ? { signal: options.signal } : {}),
   });
 }

@@ -1,7 +1,9 @@
 /**
  * The write pool behind `--concurrency N`: at most N writes in flight, never two on one session,
- * extra sessions opened only when a step has several changes, and every session closed whatever
- * happens (a failed change, a failure after the writes, Ctrl-C, a refused sign-in).
+ * apply's extra sessions signed in before the first write (they open while the observe phase reads),
+ * nothing extra with --concurrency 1, and every session closed whatever happens (a failed change, a
+ * failure after the writes, Ctrl-C, a refused sign-in, a run that writes nothing); closing kills a
+ * sign-in still in progress instead of waiting for it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import { createSessionPool } from '../../src/engine/session-pool.js';
 import type { ExchangeSession } from '../../src/exchange/session.js';
 import type { PsValue } from '../../src/exchange/session.js';
 import type { EventSink, RunEvent } from '../../src/engine/types.js';
+import { RefusedError } from '../../src/errors.js';
 import { fakeApplyOptions, fakePlaybook, fakeSession, type FakeSession } from './fakes.js';
 
 let dirs: string[] = [];
@@ -28,13 +31,23 @@ interface TrackedSession extends FakeSession {
 }
 
 /** A tenant every opened session shares (like one Exchange org), with global in-flight accounting. */
-function fakeTenant(initial: Record<string, PsValue>, options: { delayMs?: number; refuseAfter?: number } = {}) {
+function fakeTenant(initial: Record<string, PsValue>, options: { delayMs?: number; refuseAfter?: number; hangAfter?: number } = {}) {
   const store = new Map(Object.entries(initial));
   const sessions: TrackedSession[] = [];
-  const tenant = { store, sessions, inFlight: 0, maxInFlight: 0, opens: 0 };
-  const openTarget = async (): Promise<ExchangeSession> => {
+  const tenant = { store, sessions, inFlight: 0, maxInFlight: 0, opens: 0, abandoned: 0 };
+  const openTarget: EngineDeps['openTarget'] = async (_target, _tenant, openOptions): Promise<ExchangeSession> => {
     tenant.opens += 1;
     if (options.refuseAfter !== undefined && tenant.opens > options.refuseAfter) throw new Error('AADSTS50126: sign-in refused');
+    if (options.hangAfter !== undefined && tenant.opens > options.hangAfter) {
+      // A sign-in that never finishes: only abandoning it (the pool closing) ends it, as a killed host would.
+      await new Promise((_resolve, reject) => {
+        if (!openOptions.signal) return;
+        openOptions.signal.addEventListener('abort', () => {
+          tenant.abandoned += 1;
+          reject(new Error('PowerShell was stopped while signing in'));
+        });
+      });
+    }
     const session = fakeSession({}, options.delayMs ?? 0) as TrackedSession;
     session.store = store;
     session.closes = 0;
@@ -92,20 +105,78 @@ describe('apply --concurrency with a session pool', () => {
     expect([...tenant.store.values()].every((v) => v === false)).toBe(true);
   });
 
-  it('opens no extra session when no step has more than one change to write', async () => {
-    const { tenant, openTarget } = fakeTenant({ a: null, b: null });
-    const { options } = setup(openTarget, [{ id: 's1', values: { a: false } }, { id: 's2', values: { b: false } }], 3);
+  it('--concurrency 3 signs the extra sessions in before the first write: they open while the reads run', async () => {
+    const { tenant, openTarget } = fakeTenant(allNull(6), { delayMs: 5 });
+    const { options, events } = setup(openTarget, [{ id: 'allow', values: allFalse(6) }], 3);
     const report = await runApply(options);
-    expect(report.summary.applied).toBe(2);
-    expect(tenant.opens).toBe(1);
+    expect(report.summary.applied).toBe(6);
+    expect(tenant.opens).toBe(3);
+    const at = (predicate: (e: RunEvent) => boolean) => events.findIndex(predicate);
+    const firstRead = at((e) => e.type === 'observe');
+    const firstWrite = at((e) => e.type === 'change-start');
+    for (const slot of [2, 3]) {
+      expect(at((e) => e.message === `opening session ${slot} of 3 for parallel writes`)).toBeLessThan(firstRead);
+      const signedIn = at((e) => e.message === `session ${slot} of 3 signed in for parallel writes`);
+      expect(signedIn).toBeGreaterThan(-1);
+      expect(signedIn).toBeLessThan(firstWrite);
+    }
+    expect(tenant.sessions.map((s) => s.writes > 0)).toEqual([true, true, true]);
+    expect(tenant.sessions.map((s) => s.closes)).toEqual([1, 1, 1]);
   });
 
-  it('opens only as many sessions as the step has changes, and keeps them for later steps', async () => {
-    const { tenant, openTarget } = fakeTenant(allNull(4), { delayMs: 5 });
-    const { options } = setup(openTarget, [{ id: 's1', values: { m1: false, m2: false } }, { id: 's2', values: { m3: false, m4: false } }], 3);
+  it('--concurrency 1 opens no extra session', async () => {
+    const { tenant, openTarget } = fakeTenant(allNull(6), { delayMs: 5 });
+    const { options, events } = setup(openTarget, [{ id: 'allow', values: allFalse(6) }], 1);
     const report = await runApply(options);
-    expect(report.summary.applied).toBe(4);
-    expect(tenant.opens).toBe(2);
+    expect(report.summary.applied).toBe(6);
+    expect(tenant.opens).toBe(1);
+    expect(events.filter((e) => /parallel writes/.test(e.message))).toEqual([]);
+  });
+
+  it('a run with nothing to write closes the extra sessions it opened, unused', async () => {
+    const { tenant, openTarget } = fakeTenant(allFalse(4), { delayMs: 5 });
+    const { options } = setup(openTarget, [{ id: 'allow', values: allFalse(4) }], 3);
+    const report = await runApply(options);
+    expect(report.summary).toEqual({ applied: 0, failed: 0, skipped: 0 });
+    expect(report.writeCalls).toBe(0);
+    expect(tenant.sessions).toHaveLength(3);
+    expect(tenant.sessions.map((s) => s.writes)).toEqual([0, 0, 0]);
+    expect(tenant.sessions.map((s) => s.closes)).toEqual([1, 1, 1]);
+  });
+
+  it('a declined plan writes nothing and closes every session, the extras included', async () => {
+    const { tenant, openTarget } = fakeTenant(allNull(4), { delayMs: 5 });
+    const { options } = setup(openTarget, [{ id: 'allow', values: allFalse(4) }], 3);
+    const declined = runApply({ ...options, yes: false, confirm: async () => false });
+    await expect(declined).rejects.toBeInstanceOf(RefusedError);
+    await expect(declined).rejects.toThrow('not confirmed; nothing was written');
+    expect([...tenant.store.values()].every((v) => v === null)).toBe(true);
+    expect(tenant.sessions).toHaveLength(3);
+    expect(tenant.sessions.map((s) => s.writes)).toEqual([0, 0, 0]);
+    expect(tenant.sessions.map((s) => s.closes)).toEqual([1, 1, 1]);
+  });
+
+  it('an extra session still signing in when the run ends is abandoned, not waited for, and not reported as a failure', async () => {
+    // Session 3's sign-in never finishes on its own: the run would hang if the pool waited for it.
+    const { tenant, openTarget } = fakeTenant(allNull(6), { delayMs: 5, hangAfter: 2 });
+    const { options, events } = setup(openTarget, [{ id: 'allow', values: allFalse(6) }], 3);
+    const report = await runApply(options);
+    expect(report.summary).toEqual({ applied: 6, failed: 0, skipped: 0 });
+    expect(report.verify?.compliant).toBe(true);
+    expect(tenant.opens).toBe(3);
+    expect(tenant.abandoned).toBe(1);
+    expect(tenant.sessions).toHaveLength(2);
+    expect(tenant.sessions.map((s) => s.closes)).toEqual([1, 1]);
+    expect(events.filter((e) => e.type === 'warning')).toEqual([]);
+  });
+
+  it('a refused plan (blocked by a guard) abandons a sign-in in progress and closes the rest', async () => {
+    const { tenant, openTarget } = fakeTenant(allNull(4), { delayMs: 5, hangAfter: 2 });
+    const { options } = setup(openTarget, [{ id: 'allow', values: allFalse(4) }], 3);
+    // No --yes and no terminal to ask: the guard refuses before any write.
+    await expect(runApply({ ...options, yes: false })).rejects.toThrow('no terminal to confirm the plan');
+    expect(tenant.abandoned).toBe(1);
+    expect(tenant.sessions.map((s) => s.writes)).toEqual([0, 0]);
     expect(tenant.sessions.map((s) => s.closes)).toEqual([1, 1]);
   });
 
@@ -180,12 +251,12 @@ describe('apply --concurrency with a session pool', () => {
     const { options } = setup(openTarget, [{ id: 'allow', values: allFalse(6) }], 2);
     let opens = 0;
     let writesWhenSignedIn = -1;
-    options.deps.openTarget = async () => {
+    options.deps.openTarget = async (...args) => {
       if (++opens === 2) {
         await new Promise((r) => setTimeout(r, 300));
         writesWhenSignedIn = tenant.sessions[0]!.writes;
       }
-      return openTarget();
+      return openTarget(...args);
     };
     const report = await runApply(options);
     expect(report.summary.applied).toBe(6);
@@ -225,6 +296,77 @@ describe('createSessionPool', () => {
     expect(await settle(pool.slots(2))).toEqual(three.slice(0, 2));
     expect(opened).toBe(2);
     await pool.close();
+  });
+
+  it('without openAll(), opens only as many sessions as asked for, and keeps them for the next ask', async () => {
+    let opened = 0;
+    const pool = createSessionPool({ primary, max: 3, openExtra: async () => (opened++, fakeSession({})) });
+    const two = await settle(pool.slots(2));
+    expect(two).toHaveLength(2);
+    expect(opened).toBe(1);
+    const three = await settle(pool.slots(3));
+    expect(three.slice(0, 2)).toEqual(two);
+    expect(opened).toBe(2);
+    await pool.close();
+  });
+
+  it('openAll() starts every extra sign-in at once; slots() then hands out those same sessions', async () => {
+    const events: string[] = [];
+    let opened = 0;
+    const pool = createSessionPool({
+      primary,
+      max: 3,
+      onOpening: (slot, of) => events.push(`opening ${slot}/${of}`),
+      onOpened: (slot, of) => events.push(`opened ${slot}/${of}`),
+      openExtra: async () => (opened++, fakeSession({})),
+    });
+    pool.openAll();
+    expect(opened).toBe(2);
+    const slots = await settle(pool.slots(3));
+    expect(new Set(slots).size).toBe(3);
+    expect(opened).toBe(2);
+    expect(events).toEqual(['opening 2/3', 'opening 3/3', 'opened 2/3', 'opened 3/3']);
+    await pool.close();
+  });
+
+  it('with a maximum of 1, openAll() opens nothing', async () => {
+    let opened = 0;
+    const pool = createSessionPool({ primary, max: 1, openExtra: async () => (opened++, fakeSession({})) });
+    pool.openAll();
+    expect(await settle(pool.slots(3))).toEqual([primary]);
+    expect(opened).toBe(0);
+    await pool.close();
+  });
+
+  it('close() abandons a sign-in in progress instead of waiting for it, closes the signed-in ones, and warns of nothing', async () => {
+    const warnings: string[] = [];
+    const ready = fakeSession({});
+    let readyClosed = 0;
+    ready.close = async () => {
+      readyClosed += 1;
+    };
+    const signals: AbortSignal[] = [];
+    let calls = 0;
+    const pool = createSessionPool({
+      primary,
+      max: 3,
+      onWarning: (m) => warnings.push(m),
+      openExtra: (signal) => {
+        signals.push(signal);
+        // The first extra signs in at once; the second never does unless abandoned (a killed host).
+        if (++calls === 1) return Promise.resolve(ready);
+        return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('PowerShell was stopped while signing in'))));
+      },
+    });
+    pool.openAll();
+    const slots = pool.slots(3);
+    await slots[1];
+    expect(signals.map((s) => s.aborted)).toEqual([false, false]);
+    await pool.close();
+    expect(signals.map((s) => s.aborted)).toEqual([true, true]);
+    expect(await settle(slots)).toEqual([primary, ready, undefined]);
+    expect(readyClosed).toBe(1);
+    expect(warnings).toEqual([]);
   });
 
   it('opens nothing after Ctrl-C, and a session that finishes signing in after close() is closed at once', async () => {

@@ -41,6 +41,8 @@ export interface HostProcessOptions {
   /** Console output without the token: a banner or a module's stray write. Never protocol. */
   onStray: (line: string) => void;
   onExit: (code: number | null, signal: string | null) => void;
+  /** Abandons the start: the host is killed (its process group) and start() rejects. */
+  signal?: AbortSignal;
 }
 
 export interface HostInfo {
@@ -124,6 +126,9 @@ export class HostProcess {
       () => settle?.(new SessionError(`PowerShell (${options.pwshPath}) did not start within ${options.startTimeoutMs} ms${tail(host.stderrTail)}`)),
       options.startTimeoutMs,
     );
+    const abandon = () => settle?.(new SessionError('PowerShell was stopped while starting: its session is no longer needed'));
+    options.signal?.addEventListener('abort', abandon, { once: true });
+    if (options.signal?.aborted) abandon();
     host.send({ type: 'hello', token: host.token, module: options.moduleName });
     try {
       await ready;
@@ -133,6 +138,7 @@ export class HostProcess {
       throw error;
     } finally {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', abandon);
       settle = undefined;
     }
   }

@@ -53,6 +53,8 @@ export interface PwshSessionOptions {
   startTimeoutMs?: number;
   /** How long close() waits for the host to quit before killing it. */
   closeGraceMs?: number;
+  /** Abandons start(): a host still starting is killed (its process group) and start() rejects. */
+  signal?: AbortSignal;
 }
 
 /** The call in flight: where its messages go and how it ends. */
@@ -93,7 +95,7 @@ export class PwshSession implements ExchangeSession {
       );
     }
     const session = new PwshSession({ ...options, pwshPath, moduleName: options.moduleName ?? 'ExchangeOnlineManagement' });
-    session.host = await session.startHost();
+    session.host = await session.startHost(options.signal);
     return session;
   }
 
@@ -149,6 +151,20 @@ export class PwshSession implements ExchangeSession {
     this.host = undefined;
   }
 
+  /**
+   * Ends the host at once, without signing out: SIGKILL to its process group, then waits for its exit
+   * (a call in flight, e.g. a Connect-ExchangeOnline, fails with SessionLost). For a session
+   * abandoned before it was ever used; the session is closed afterwards.
+   */
+  async kill(): Promise<void> {
+    this.closed = true;
+    const host = this.host;
+    if (!host) return;
+    host.kill();
+    await host.quit(0);
+    if (this.host === host) this.host = undefined;
+  }
+
   /** Calls share one pwsh, so they run one after another. */
   private serialized<T>(task: () => Promise<T>): Promise<T> {
     const result = this.queue.then(task);
@@ -159,7 +175,7 @@ export class PwshSession implements ExchangeSession {
     return result;
   }
 
-  private async startHost(): Promise<HostProcess> {
+  private async startHost(signal?: AbortSignal): Promise<HostProcess> {
     const { options } = this;
     // Set once started; an exit before that is reported by HostProcess.start itself.
     const self: { host?: HostProcess } = {};
@@ -175,6 +191,7 @@ export class PwshSession implements ExchangeSession {
         modulePaths: options.modulePaths ?? [],
       }),
       startTimeoutMs: options.startTimeoutMs ?? 60_000,
+      ...(signal ? { signal } : {}),
       onMessage: (message) => this.onMessage(message),
       onStderr: (line) => options.onStderr?.(this.active ? this.active.redact(line) : line),
       onStray: (line) => options.onStray?.(this.active ? this.active.redact(line) : line),
