@@ -181,7 +181,8 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
   const { ctx, journal, emitter } = options;
   const action = options.actions[uses];
   const parameters = redactParameters(change.call.parameters, options.secretParameters);
-  journal.append({
+  // On disk before the cmdlet runs (a kill now leaves "before" without "after": rollback re-reads).
+  await journal.appendDurable({
     type: 'before',
     changeId: change.id,
     stepId: change.stepId,
@@ -248,7 +249,7 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
     }
     if (error instanceof CmdletFailure) result.serviceError = parseServiceError(error.record);
   }
-  journal.append({
+  await journal.appendDurable({
     type: 'after',
     changeId: change.id,
     outcome: result.status === 'applied' ? 'applied' : readBackRecord?.verdict === 'unknown' ? 'unknown' : 'failed',

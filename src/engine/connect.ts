@@ -33,6 +33,8 @@ export interface OpenedRun {
    * `signal` abandons it: a host still starting or signing in is killed. Optional: test doubles may omit it.
    */
   openExtra?: (signal?: AbortSignal) => Promise<ExchangeSession>;
+  /** Kills (or signs out) the early extra sessions (`extraSessions`) that `openExtra` never handed out. Optional: test doubles may omit it. */
+  abandonExtras?: () => Promise<void>;
   /** A context with its own shared reads; `seed` pre-fills some of them (verify-after-write.ts). */
   newContext(signal?: AbortSignal, seed?: ReadonlyMap<string, Promise<unknown>>): RunContext;
 }
@@ -41,10 +43,23 @@ export async function openRunSession(
   deps: EngineDeps,
   source: PlaybookSource,
   target: string,
-  options: { env: NodeJS.ProcessEnv; readOnly: boolean; emitter: Emitter; onDeviceCode?: (message: string) => void; wrap?: (s: ExchangeSession) => ExchangeSession; retry?: RetryPolicy; auth?: AuthConfig },
+  options: {
+    env: NodeJS.ProcessEnv;
+    readOnly: boolean;
+    emitter: Emitter;
+    onDeviceCode?: (message: string) => void;
+    wrap?: (s: ExchangeSession) => ExchangeSession;
+    retry?: RetryPolicy;
+    auth?: AuthConfig;
+    /**
+     * How many extra sessions the write pool will want (apply --concurrency N: N - 1). Their hosts
+     * start now, beside the run's own, and sign in once it has; `openExtra` hands them out first.
+     */
+    extraSessions?: number;
+  },
 ): Promise<OpenedRun> {
   options.emitter.emit('connect', `connecting to ${source.playbook.tenant.organization} (${target})${options.readOnly ? ', read-only' : ''}`, { target });
-  const openTarget = (signal?: AbortSignal) =>
+  const openTarget = (signal?: AbortSignal, signInAfter?: Promise<void>) =>
     deps.openTarget(target, options.auth ? { ...source.playbook.tenant, auth: options.auth } : source.playbook.tenant, {
       env: options.env,
       baseDir: source.baseDir,
@@ -52,9 +67,49 @@ export async function openRunSession(
       ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}),
       log: (message) => options.emitter.emit('connect', message),
       ...(signal ? { signal } : {}),
+      ...(signInAfter ? { signInAfter } : {}),
     });
+  // A second sign-in on the same target, for the write pool (session-pool.ts). Not with device-code
+  // sign-in: each extra session would make the person at the terminal type another code.
+  const extrasAllowed = !(source.playbook.tenant.auth.method === 'device-code' && !target.startsWith('sim:')) && !options.readOnly;
   const signInStarted = Date.now();
-  const raw = await openTarget();
+  const own = openTarget();
+  // The extra hosts start now, right after the run's own (a pwsh start is mostly CPU, a sign-in
+  // mostly waiting), and sign in only once the run's own session did: a refused sign-in is tried
+  // once, not three times.
+  let ownSignIn: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  const early: { opening: Promise<ExchangeSession>; abandon: AbortController }[] = [];
+  if (extrasAllowed && (options.extraSessions ?? 0) > 0) {
+    const signedIn = new Promise<void>((resolve, reject) => (ownSignIn = { resolve, reject }));
+    signedIn.catch(() => undefined);
+    for (let i = 0; i < options.extraSessions!; i++) {
+      const abandon = new AbortController();
+      const opening = openTarget(abandon.signal, signedIn);
+      opening.catch(() => undefined);
+      early.push({ opening, abandon });
+    }
+  }
+  // Early extra sessions nobody took (the run stopped before its writes): killed, or signed out when
+  // they already signed in.
+  const abandonExtras = async (): Promise<void> => {
+    await Promise.all(
+      early.splice(0).map(async ({ opening, abandon }) => {
+        abandon.abort();
+        const extra = await opening.catch(() => undefined);
+        await extra?.close().catch(() => undefined);
+      }),
+    );
+  };
+  let raw: ExchangeSession;
+  try {
+    raw = await own;
+  } catch (error) {
+    // The run's own sign-in failed: the early hosts never sign in; they are gone before this throws.
+    ownSignIn?.reject(error);
+    await abandonExtras();
+    throw error;
+  }
+  ownSignIn?.resolve();
   options.emitter.emit('connect', `signed in to ${source.playbook.tenant.organization} in ${((Date.now() - signInStarted) / 1000).toFixed(1)} s`, { target });
   const instantSleep = raw.kind === 'simulator';
   // Every session of the run (the pool's extra ones too) gets the same guards and wrapper.
@@ -72,15 +127,28 @@ export async function openRunSession(
   const session = guard(raw);
   // Probes talk SMTP, not PowerShell: a prober only when a step needs one.
   const needsProber = source.playbook.steps.some((step) => step.uses === 'smtp-auth/probe');
-  const smtp =
-    needsProber && deps.openProber
-      ? await deps.openProber(target, source.playbook.tenant, { env: options.env, baseDir: source.baseDir, ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}) })
-      : undefined;
+  let smtp;
+  try {
+    smtp =
+      needsProber && deps.openProber
+        ? await deps.openProber(target, source.playbook.tenant, { env: options.env, baseDir: source.baseDir, ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}) })
+        : undefined;
+  } catch (error) {
+    await Promise.all([abandonExtras(), session.close().catch(() => undefined)]);
+    throw error;
+  }
+  const openExtra = async (signal?: AbortSignal): Promise<ExchangeSession> => {
+    const next = early.shift();
+    if (!next) return guard(await openTarget(signal));
+    // An early host: abandoning it now kills it wherever it is (starting, waiting, signing in).
+    if (signal?.aborted) next.abandon.abort();
+    else signal?.addEventListener('abort', () => next.abandon.abort(), { once: true });
+    return guard(await next.opening);
+  };
   return {
     session,
-    // A second sign-in on the same target, for the write pool (session-pool.ts). Not with device-code
-    // sign-in: each extra session would make the person at the terminal type another code.
-    ...(source.playbook.tenant.auth.method === 'device-code' && !target.startsWith('sim:') ? {} : { openExtra: async (signal?: AbortSignal) => guard(await openTarget(signal)) }),
+    ...(extrasAllowed ? { openExtra } : {}),
+    abandonExtras,
     // One context per phase: a fresh observation (verify after apply) must not reuse cached reads.
     newContext: (signal, seed) =>
       createRunContext({

@@ -20,7 +20,7 @@ import { onDevice, planFromObservations } from './run-plan.js';
 import type { RunOptions } from './run-options.js';
 import { createRunDir, RUN_FILES, writeRunFile } from './rundir.js';
 import { assertPlanStillValid, assertSameChanges, readSavedPlan } from './saved-plan.js';
-import { createSessionPool, type SessionPool } from './session-pool.js';
+import { createSessionPool, MAX_SESSIONS, type SessionPool } from './session-pool.js';
 import { countingSession, type CountingSession } from './session-guards.js';
 import { tenantRef } from './tenant-ref.js';
 import type { ApplyReport, PlanDocument } from './types.js';
@@ -77,14 +77,16 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     emitter,
     ...onDevice(options),
     wrap: counting.wrap,
+    // --concurrency N: the N - 1 extra hosts start beside the run's own (session-pool.ts).
+    extraSessions: Math.min(MAX_SESSIONS, Math.max(1, Math.floor(options.concurrency))) - 1,
   }).catch((error) => {
     lock.release();
     throw error;
   });
   const signal = options.signal;
-  // --concurrency > 1: the extra sessions start signing in now, while the observe phase reads, so
-  // they are ready at the first write. A run that then writes nothing (no change, declined, refused,
-  // interrupted) closes them unused: a sign-in changes nothing in the tenant.
+  // --concurrency > 1: the extra hosts started beside the run's own and sign in now, while the
+  // observe phase reads, so they are ready at the first write. A run that then writes nothing (no
+  // change, declined, refused, interrupted) closes them unused: a sign-in changes nothing in the tenant.
   const pool = writePool(run, options, emitter);
   if (options.concurrency > 1) pool.openAll();
   try {
@@ -126,7 +128,7 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     });
   } finally {
     // The extras (killed if still signing in) and the run's own session close side by side.
-    await Promise.all([pool.close(), run.session.close()]);
+    await Promise.all([pool.close(), run.session.close(), run.abandonExtras?.()]);
     lock.release();
   }
 }

@@ -31,6 +31,12 @@ export interface OpenTargetOptions {
    * host still starting or signing in is killed, process group and all, and the promise rejects.
    */
   signal?: AbortSignal;
+  /**
+   * Sign in only once this resolves (the run's own session signed in): the host starts at once, so
+   * its start overlaps the run's own sign-in, but a refused sign-in is never tried three times. When
+   * it rejects, the host is killed and the opening rejects with that error.
+   */
+  signInAfter?: Promise<void>;
   /** Test seams, passed to the connector. */
   connector?: Pick<ConnectorOptions, 'resolveSecret' | 'credentialFor' | 'now'>;
 }
@@ -58,6 +64,7 @@ export async function openTarget(target: string, tenant: Playbook['tenant'], opt
   if (parsed.kind === 'sim') {
     await assertStateFile(parsed.stateFile);
     const { SimulatedSession } = await import('./simulator/session.js');
+    if (options.signInAfter) await options.signInAfter;
     const session = await SimulatedSession.open(parsed.stateFile);
     return ConnectedSession.open(session, simulatorConnector(tenant.organization, options.cmdlets), sessionOptions);
   }
@@ -73,19 +80,35 @@ export async function openTarget(target: string, tenant: Playbook['tenant'], opt
     // A fresh host starts signed out: sign in there before the call that needed it runs.
     await connector.connect({ invoke }, 'restart');
   });
-  // Abandoned while signing in: kill the host rather than wait for the sign-in (and then a sign-out).
+  // Abandoned while starting or signing in: kill the host rather than wait for the sign-in (and a sign-out).
   const signal = options.signal;
-  const abandon = () => void session.kill();
+  let killing: Promise<void> | undefined;
+  const abandon = () => {
+    killing ??= session.kill();
+  };
   signal?.addEventListener('abort', abandon, { once: true });
   try {
-    if (signal?.aborted) {
-      await session.kill();
-      throw new SessionError('the session was no longer needed before it was signed in');
-    }
+    if (signal?.aborted) abandon();
+    if (options.signInAfter && !killing) await Promise.race([options.signInAfter, whenAborted(signal)]);
+    if (killing) throw new SessionError('PowerShell was stopped before it signed in: its session was no longer needed');
     return await ConnectedSession.open(session, connector, { ...sessionOptions, reconnectAfterFailure: false });
+  } catch (error) {
+    // Never signed in, so nothing to sign out of: the host goes, and is gone before this rejects.
+    await (killing ?? session.kill());
+    throw error;
   } finally {
     signal?.removeEventListener('abort', abandon);
   }
+}
+
+/** Rejects when the signal fires; never settles without one. */
+function whenAborted(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (!signal) return;
+    const stop = () => reject(new SessionError('the opening was abandoned'));
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
 }
 
 async function assertStateFile(stateFile: string): Promise<void> {

@@ -1,7 +1,10 @@
 /**
  * `apply --concurrency 3` against --target exchange (real pwsh + the stub ExchangeOnlineManagement
  * module, 300 ms per call, 61 mailbox writes): three pwsh hosts each signed in once, the same end
- * state as a serial run, three writes in flight (how much faster: npm run bench). Needs pwsh (src/exchange/find-pwsh.ts): under CI=true a missing pwsh fails.
+ * state as a serial run, three writes in flight (how much faster: npm run bench). The extra hosts
+ * start with the run (before its reads), so a run that then writes nothing (no change, or refused)
+ * must change nothing and leave no PowerShell behind. Needs pwsh (src/exchange/find-pwsh.ts): under
+ * CI=true a missing pwsh fails.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findPwsh } from '../../src/exchange/find-pwsh.js';
 import type { TenantState } from '../../src/exchange/simulator/state.js';
+import { powershellWith } from '../exchange/pwsh/processes.js';
 import { assertBuilt, CLI, driftedTenant, EngineWorkspace, ROOT, type Result } from './engine-support.js';
 
 const pwsh = findPwsh();
@@ -39,8 +43,7 @@ const workspaces: EngineWorkspace[] = [];
 afterEach(() => workspaces.splice(0).forEach((w) => w.cleanup()));
 beforeAll(() => assertBuilt());
 
-function slowTenant(): EngineWorkspace {
-  const tenant: TenantState = { ...driftedTenant(STRAYS), faults: { latencyMs: LATENCY_MS } };
+function slowTenant(tenant: TenantState = { ...driftedTenant(STRAYS), faults: { latencyMs: LATENCY_MS } }): EngineWorkspace {
   const w = new EngineWorkspace(tenant);
   writeFileSync(w.playbook, PLAYBOOK);
   workspaces.push(w);
@@ -48,7 +51,7 @@ function slowTenant(): EngineWorkspace {
 }
 
 /** The built CLI against the stub module over this workspace's state file; resolves with the wall time. */
-function applyViaPwsh(w: EngineWorkspace, concurrency: number): Promise<Result & { ms: number }> {
+function applyViaPwsh(w: EngineWorkspace, concurrency: number, yes = true): Promise<Result & { ms: number }> {
   const stubCalls = join(w.dir, 'stub-calls.jsonl');
   const env = {
     ...w.env(),
@@ -59,7 +62,7 @@ function applyViaPwsh(w: EngineWorkspace, concurrency: number): Promise<Result &
     EXO_PLAYBOOK_STUB_STATE: w.state,
     EXO_PLAYBOOK_STUB_CALLS: stubCalls,
   };
-  const args = ['apply', w.playbook, '--target', 'exchange', '--runs-dir', w.runsDir, '--yes', '--concurrency', String(concurrency), '--log-file', join(w.dir, 'run.jsonl')];
+  const args = ['apply', w.playbook, '--target', 'exchange', '--runs-dir', w.runsDir, ...(yes ? ['--yes'] : []), '--concurrency', String(concurrency), '--log-file', join(w.dir, 'run.jsonl')];
   const started = performance.now();
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: w.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -80,6 +83,14 @@ function stubCalls(w: EngineWorkspace): string[] {
     .split('\n')
     .filter(Boolean)
     .map((line) => (JSON.parse(line) as { cmdlet: string }).cmdlet);
+}
+
+/** The run's --log-file events, in order. */
+function logEvents(w: EngineWorkspace): { type: string; message: string }[] {
+  return readFileSync(join(w.dir, 'run.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { type: string; message: string });
 }
 
 /** The most writes in flight at once, from the run's --log-file events. */
@@ -122,9 +133,43 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     expect(maxWritesInFlight(parallel)).toBe(3);
     expect(three.stdout + three.stderr).not.toMatch(/could not open session/);
     expect(three.stdout + three.stderr).not.toContain(TOKEN);
+    // The extra hosts were asked for before the reads, not at the first write.
+    const events = logEvents(parallel);
+    const at = (message: string) => events.findIndex((e) => e.message === message);
+    expect(at('opening session 3 of 3 for parallel writes')).toBeGreaterThan(-1);
+    expect(at('opening session 3 of 3 for parallel writes')).toBeLessThan(events.findIndex((e) => e.type === 'observe'));
+    expect(at('session 3 of 3 signed in for parallel writes')).toBeGreaterThan(-1);
+    // Every host this run started is gone once the CLI has exited.
+    if (process.platform === 'linux') expect(powershellWith(parallel.dir)).toEqual([]);
     // How much faster is a benchmark's question (npm run bench, docs/PERFORMANCE.md), not a timed
     // assertion that fails on a loaded 2-core machine; three writes in flight at once is what this proves.
   }, 180_000);
+
+  it('--concurrency 3 with nothing to write: exit 0, no write reaches the tenant, no PowerShell left behind', async () => {
+    // device is already $false and there is no stray: the plan is empty.
+    const compliant = driftedTenant(0);
+    compliant.mailboxes.find((m) => m.PrimarySmtpAddress === 'device@contoso.com')!.SmtpClientAuthenticationDisabled = false;
+    const w = slowTenant({ ...compliant, faults: { latencyMs: LATENCY_MS } });
+    const before = switches(w.readState());
+    const run = await applyViaPwsh(w, 3);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/0 change/);
+    expect(stubCalls(w).filter((c) => /^(Set|New|Remove|Add|Enable|Disable)-/.test(c))).toEqual([]);
+    expect(switches(w.readState())).toEqual(before);
+    expect(run.stdout + run.stderr).not.toMatch(/could not open session|did not close cleanly/);
+    if (process.platform === 'linux') expect(powershellWith(w.dir)).toEqual([]);
+  }, 120_000);
+
+  it('--concurrency 3 refused before writing (no --yes, no terminal): exit 4, nothing written, no PowerShell left behind', async () => {
+    const w = slowTenant({ ...driftedTenant(4), faults: { latencyMs: LATENCY_MS } });
+    const before = switches(w.readState());
+    const run = await applyViaPwsh(w, 3, false);
+    expect(run.code, run.stdout + run.stderr).toBe(4);
+    expect(run.stdout + run.stderr).toContain('nothing was written');
+    expect(stubCalls(w).filter((c) => /^(Set|New|Remove|Add|Enable|Disable)-/.test(c))).toEqual([]);
+    expect(switches(w.readState())).toEqual(before);
+    if (process.platform === 'linux') expect(powershellWith(w.dir)).toEqual([]);
+  }, 120_000);
 });
 
 describe('apply --concurrency against a simulated tenant', () => {
