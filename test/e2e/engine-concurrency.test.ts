@@ -13,7 +13,9 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findPwsh } from '../../src/exchange/find-pwsh.js';
 import type { TenantState } from '../../src/exchange/simulator/state.js';
-import { powershellWith } from '../exchange/pwsh/processes.js';
+import { openTarget } from '../../src/exchange/target.js';
+import type { Playbook } from '../../src/playbook/schema.js';
+import { powershellWith, until } from '../exchange/pwsh/processes.js';
 import { assertBuilt, CLI, driftedTenant, EngineWorkspace, ROOT, type Result } from './engine-support.js';
 
 const pwsh = findPwsh();
@@ -158,6 +160,42 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     expect(switches(w.readState())).toEqual(before);
     expect(run.stdout + run.stderr).not.toMatch(/could not open session|did not close cleanly/);
     if (process.platform === 'linux') expect(powershellWith(w.dir)).toEqual([]);
+  }, 120_000);
+
+  it("a refused sign-in is tried once: the extra hosts never sign in when the run's own sign-in fails", async () => {
+    const w = slowTenant({ ...driftedTenant(4), faults: { latencyMs: LATENCY_MS } });
+    // The playbook names another organization than the tenant's: Connect-ExchangeOnline refuses it.
+    writeFileSync(w.playbook, PLAYBOOK.replace('contoso.onmicrosoft.com', 'fabrikam.onmicrosoft.com'));
+    const run = await applyViaPwsh(w, 3);
+    expect(run.code, run.stdout + run.stderr).not.toBe(0);
+    expect(run.stdout + run.stderr).toMatch(/fabrikam\.onmicrosoft\.com/);
+    expect(stubCalls(w).filter((c) => c === 'Connect-ExchangeOnline')).toHaveLength(1);
+    expect(stubCalls(w).filter((c) => /^Set-/.test(c))).toEqual([]);
+    if (process.platform === 'linux') expect(powershellWith(w.dir)).toEqual([]);
+  }, 120_000);
+
+  it.skipIf(process.platform !== 'linux')('an extra session abandoned while it signs in: its PowerShell is killed, not waited for', async () => {
+    // Every stub call takes ten minutes: the sign-in below never finishes by itself within the test.
+    const w = slowTenant({ ...driftedTenant(0), faults: { latencyMs: 600_000 } });
+    const calls = join(w.dir, 'stub-calls.jsonl');
+    const abandon = new AbortController();
+    const tenant = { organization: 'contoso.onmicrosoft.com', auth: { method: 'access-token', token: '${env:EXO_TOKEN}' } } as unknown as Playbook['tenant'];
+    const opening = openTarget('exchange', tenant, {
+      env: { ...process.env, EXO_TOKEN: TOKEN, EXO_PLAYBOOK_PWSH: pwsh!.path, EXO_PLAYBOOK_MODULE_PATH: join(ROOT, 'test', 'fixtures', 'modules'), EXO_PLAYBOOK_STUB_STATE: w.state, EXO_PLAYBOOK_STUB_CALLS: calls },
+      baseDir: w.dir,
+      cmdlets: ['Get-EXOCASMailbox', 'Set-CASMailbox'],
+      signal: abandon.signal,
+    });
+    const failure = opening.then(
+      () => new Error('expected the opening to be abandoned'),
+      (error: unknown) => error as Error,
+    );
+    await until(() => existsSync(calls) && readFileSync(calls, 'utf8').includes('Connect-ExchangeOnline'), 'the sign-in to start', 90_000);
+    expect(powershellWith(w.dir)).toHaveLength(1);
+    abandon.abort();
+    expect((await failure).message).toMatch(/PowerShell exited during Connect-ExchangeOnline \(killed by SIGKILL\)/);
+    // Gone by the time the opening rejected: nothing to poll for.
+    expect(powershellWith(w.dir)).toEqual([]);
   }, 120_000);
 
   it('--concurrency 3 refused before writing (no --yes, no terminal): exit 4, nothing written, no PowerShell left behind', async () => {
