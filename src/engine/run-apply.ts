@@ -112,7 +112,7 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     if (signal?.aborted) throw interruptedBeforeWriting();
 
     const continueOnError = Object.fromEntries(source.playbook.steps.map((s) => [s.id, s.continueOnError ?? false]));
-    return await writeJournaled(plan, source, run, counting.total, { ...options, continueOnError, kind: 'apply', pool }, emitter, async (results) => {
+    return await writeJournaled(plan, source, run, counting.total, { ...options, continueOnError, kind: 'apply', pool }, emitter, async (results, readers) => {
       // Nothing written: the observation is still the tenant's state, so verify reads nothing again.
       // Otherwise it reads again only what the writes could have changed (verify-after-write.ts).
       const fresh =
@@ -121,7 +121,7 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
           : await observeSteps(
               source.playbook,
               options.deps.actions,
-              withReadSignal(run.newContext(signal, await readsAfterWrites(observeContext, withReadSignal(run.newContext(signal), signal), plan.steps.flatMap((s) => s.changes), results)), signal),
+              withReadSignal(run.newContext(signal, await readsAfterWrites(observeContext, withReadSignal(run.newContext(signal), signal), plan.steps.flatMap((s) => s.changes), results, readers)), signal),
               emitter,
             );
       return buildVerifyReport({ playbook: source.playbook, playbookRef: plan.playbook, tenant, observations: fresh, actions: options.deps.actions, checkedAt: now() });
@@ -205,7 +205,8 @@ export async function writeJournaled(
   writeCalls: () => number,
   options: WriteRunOptions & { continueOnError: Record<string, boolean>; kind: 'apply' | 'rollback'; undoes?: string; pool?: SessionPool },
   emitter: Emitter,
-  verify: (results: readonly ChangeResult[]) => Promise<VerifyReport>,
+  /** `readers`: the pool's extra sessions, still signed in, for reads verify may spread over them. */
+  verify: (results: readonly ChangeResult[], readers: readonly ExchangeSession[]) => Promise<VerifyReport>,
 ): Promise<ApplyReport> {
   const now = options.now ?? (() => new Date());
   const runDir = createRunDir(options.runsDir, options.kind === 'rollback' ? `${plan.playbook.name}-rollback` : plan.playbook.name, now());
@@ -243,9 +244,10 @@ export async function writeJournaled(
       continueOnError: options.continueOnError,
       ...(options.stepRunner ? { stepRunner: options.stepRunner } : {}),
     });
-    // The extra sessions are done once the writes are: they sign out while verify reads through the
-    // run's own session (close() never rejects; `finally` waits for it).
-    void pool.close();
+    // A pool of its own is done once the writes are: it signs out while verify reads through the run's
+    // own session (close() never rejects; `finally` waits for it). A pool the caller gave lends its
+    // sessions to verify's reads, and the caller closes it beside the run's own session.
+    if (!options.pool) void pool.close();
     summary = summarizeResults(results);
     for (const r of results.filter((x) => x.status === 'failed')) emitter.emit('error', `failed: ${r.target} ${r.property} ${show(r.after)}: ${r.error}`, { changeId: r.changeId });
     const report: ApplyReport = { plan, runDir, results, summary, interrupted, writeCalls: writeCalls() };
@@ -253,7 +255,7 @@ export async function writeJournaled(
       options.onPhase?.('verifying');
       try {
         // The verify's reads get the stop signal (the callers wrap them): a stop ends it at once, every write has finished.
-        report.verify = await verify(results);
+        report.verify = await verify(results, options.pool ? pool.ready().map((s) => readingSession(s, signal)) : []);
         emitter.emit('verify', report.verify.compliant ? `compliant after ${options.kind}` : `drift after ${options.kind}: ${report.verify.summary.fail} failing check(s)`, { summary: report.verify.summary });
       } catch (error) {
         if (!signal.aborted) throw error;
@@ -276,7 +278,7 @@ export async function writeJournaled(
     }
     throw error;
   } finally {
-    await pool.close();
+    if (!options.pool) await pool.close();
     journal.close();
   }
 }
@@ -287,7 +289,12 @@ export async function writeJournaled(
  */
 export function withReadSignal(ctx: RunContext, signal: AbortSignal | undefined): RunContext {
   if (!signal) return ctx;
-  const session = ctx.session;
+  return { ...ctx, session: readingSession(ctx.session, signal) };
+}
+
+/** A session whose reads are given the stop signal (see withReadSignal); writes never are. */
+export function readingSession(session: ExchangeSession, signal: AbortSignal | undefined): ExchangeSession {
+  if (!signal) return session;
   const add = (cmdlet: string, options?: InvokeOptions): InvokeOptions | undefined => (isWriteCmdlet(cmdlet) ? options : { ...options, signal });
   const reading: ExchangeSession = {
     kind: session.kind,
@@ -302,7 +309,7 @@ export function withReadSignal(ctx: RunContext, signal: AbortSignal | undefined)
     },
     close: () => session.close(),
   };
-  return { ...ctx, session: reading };
+  return reading;
 }
 
 class InterruptedRead extends Error {

@@ -31,6 +31,8 @@ export interface SessionPool {
   slots(wanted: number): readonly Promise<ExchangeSession | undefined>[];
   /** Starts opening every extra session now (up to the maximum), without waiting for any of them. */
   openAll(): void;
+  /** The extra sessions signed in so far and not closed (e.g. to spread verify's reads over them). */
+  ready(): readonly ExchangeSession[];
   /**
    * Kills the hosts still starting or signing in, then closes every signed-in extra session in
    * parallel (the run's own belongs to its opener). Idempotent, and never throws: it runs in
@@ -114,6 +116,9 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
     slots: slotsFor,
     openAll() {
       slotsFor(max);
+    },
+    ready() {
+      return closed ? [] : [...opened];
     },
     close() {
       // Memoised: a second caller (the run's `finally`) waits for the same closing.

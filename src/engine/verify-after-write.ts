@@ -20,6 +20,7 @@ import { BULK_READ_PROPERTIES, MAILBOXES_READ, TRANSPORT_CONFIG_READ, type Mailb
 import type { Change } from '../actions/types.js';
 import { sharedReadsOf } from './context.js';
 import type { ChangeResult } from './types.js';
+import type { ExchangeSession } from '../exchange/session.js';
 
 const UNDERSTOOD_WRITES = new Set(['set-casmailbox', 'set-transportconfig']);
 
@@ -31,13 +32,16 @@ function attemptedCalls(changes: readonly Change[], results: readonly ChangeResu
 
 /**
  * The shared reads verify may start with, or undefined when it must read everything again.
- * `session` is the one verify reads through (the written mailboxes are re-read on it here).
+ * `session` is the one verify reads through (the written mailboxes are re-read on it here);
+ * `readers`, more signed-in sessions (apply --concurrency's pool), re-read beside it, one call each
+ * at a time.
  */
 export async function readsAfterWrites(
   observed: RunContext,
   verifier: Pick<RunContext, 'session'>,
   changes: readonly Change[],
   results: readonly ChangeResult[],
+  readers: readonly ExchangeSession[] = [],
 ): Promise<Map<string, Promise<unknown>> | undefined> {
   const calls = attemptedCalls(changes, results);
   if (calls.some((c) => !UNDERSTOOD_WRITES.has(c.cmdlet.toLowerCase()))) return undefined;
@@ -53,7 +57,7 @@ export async function readsAfterWrites(
         (d) => d as MailboxDirectory,
         () => undefined,
       );
-      if (directory && (await rereadWritten(directory, mailboxWrites, verifier))) seed.set(key, Promise.resolve(directory));
+      if (directory && (await rereadWritten(directory, mailboxWrites, [verifier.session, ...readers]))) seed.set(key, Promise.resolve(directory));
       continue;
     }
     // A read that failed in observe is not carried: verify tries it again.
@@ -62,15 +66,31 @@ export async function readsAfterWrites(
   return seed;
 }
 
-/** Re-reads each written mailbox into the directory; false when a full bulk read is the better (or only safe) way. */
-async function rereadWritten(directory: MailboxDirectory, writes: readonly Change['call'][], verifier: Pick<RunContext, 'session'>): Promise<boolean> {
+/**
+ * Re-reads each written mailbox into the directory, spread over the sessions (each reads one at a
+ * time); false when a full bulk read is the better (or only safe) way.
+ */
+async function rereadWritten(directory: MailboxDirectory, writes: readonly Change['call'][], sessions: readonly ExchangeSession[]): Promise<boolean> {
   if (writes.some((w) => typeof w.parameters.Identity !== 'string' || w.parameters.Identity.length === 0)) return false;
   const identities = [...new Set(writes.map((w) => w.parameters.Identity as string))];
   if (identities.length > Math.max(100, directory.total / 20)) return false;
-  for (const identity of identities) {
-    const { objects, errors } = await verifier.session.invoke('Get-EXOCASMailbox', { Identity: identity, Properties: [...BULK_READ_PROPERTIES] });
-    // Not exactly one clean object: do not guess from a partial answer; read the whole tenant again.
-    if (errors.length > 0 || objects.length !== 1 || !directory.refresh(objects[0]!)) return false;
-  }
-  return true;
+  const queue = [...identities];
+  let clean = true;
+  const reader = async (session: ExchangeSession) => {
+    for (let identity = queue.shift(); identity !== undefined && clean; identity = queue.shift()) {
+      const { objects, errors } = await session.invoke('Get-EXOCASMailbox', { Identity: identity, Properties: [...BULK_READ_PROPERTIES] });
+      // Not exactly one clean object: do not guess from a partial answer; read the whole tenant again.
+      if (errors.length > 0 || objects.length !== 1 || !directory.refresh(objects[0]!)) clean = false;
+    }
+  };
+  // A reader that throws (a stop, a lost session) stops the others from starting new reads too.
+  const readers = sessions.map((session) =>
+    reader(session).catch((error: unknown) => {
+      clean = false;
+      throw error;
+    }),
+  );
+  await Promise.all(readers.map((r) => r.catch(() => undefined)));
+  await Promise.all(readers);
+  return clean;
 }

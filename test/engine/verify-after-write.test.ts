@@ -4,6 +4,7 @@ import type { Change } from '../../src/actions/types.js';
 import { createRunContext } from '../../src/engine/context.js';
 import type { ChangeResult } from '../../src/engine/types.js';
 import { readsAfterWrites } from '../../src/engine/verify-after-write.js';
+import type { ExchangeSession } from '../../src/exchange/session.js';
 import { SimulatedSession } from '../../src/exchange/simulator/session.js';
 import { mailbox, tenant } from '../support/tenant.js';
 
@@ -40,6 +41,41 @@ describe('readsAfterWrites', () => {
     const directory = await readMailboxDirectory(fresh);
     expect(directory.valueOf('a@contoso.com')).toBeNull(); // re-read: the write landed
     expect(directory.valueOf('c@contoso.com')).toBe(true); // carried over
+  });
+
+  it('with more sessions (apply --concurrency 3) the written mailboxes are re-read over all of them, one call at a time on each', async () => {
+    const { session, observed } = setup();
+    await readMailboxDirectory(observed);
+    const written = ['a', 'b', 'c'];
+    for (const m of written) await session.invoke('Set-CASMailbox', { Identity: `${m}@contoso.com`, SmtpClientAuthenticationDisabled: false });
+    // Three sessions on the one tenant, each counting its reads and its calls in flight.
+    const readers = [0, 1, 2].map(() => {
+      const counted = { reads: 0, inFlight: 0, maxInFlight: 0 };
+      const reader: ExchangeSession = {
+        kind: session.kind,
+        invoke: async (cmdlet, parameters, options) => {
+          counted.reads += 1;
+          counted.maxInFlight = Math.max(counted.maxInFlight, ++counted.inFlight);
+          try {
+            await new Promise((r) => setTimeout(r, 5));
+            return await session.invoke(cmdlet, parameters, options);
+          } finally {
+            counted.inFlight -= 1;
+          }
+        },
+        stream: (cmdlet, parameters, options) => session.stream(cmdlet, parameters, options),
+        close: async () => {},
+      };
+      return { reader, counted };
+    });
+    const changes = written.map((m, i) => change(String(i), 'Set-CASMailbox', { Identity: `${m}@contoso.com`, SmtpClientAuthenticationDisabled: false }));
+    const [first, ...others] = readers;
+    const seed = await readsAfterWrites(observed, { session: first!.reader }, changes, changes.map((c) => result(c.id, 'applied')), others.map((o) => o.reader));
+    expect([...seed!.keys()]).toEqual(['mailboxes']);
+    expect(readers.map((r) => r.counted.reads)).toEqual([1, 1, 1]);
+    expect(readers.map((r) => r.counted.maxInFlight)).toEqual([1, 1, 1]);
+    const directory = await readMailboxDirectory(createRunContext({ session, seed: seed! }));
+    for (const m of written) expect(directory.valueOf(`${m}@contoso.com`)).toBe(false);
   });
 
   it('skipped changes were never sent: nothing to read again for them', async () => {
