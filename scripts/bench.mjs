@@ -320,12 +320,11 @@ if (want('concurrency')) {
         `apply of ${n} (${one.writes} writes, ${latency} ms per call) on ${target === 'exchange' ? 'pwsh + stub' : 'the simulator'}: ` +
           `--concurrency 1 ${s1(one.ms)}, 3 ${s1(three.ms)}, speed-up ${(one.ms / three.ms).toFixed(2)}× (goal ≥ 2.5×); load ${loads.join(' → ')}`,
       );
-      // The pool's own share: how much faster the writes got, and what the rest of the run (the same
-      // work whatever the concurrency) leaves as the best speed-up these writes could give.
-      const ceiling = one.ms / (one.restMs + one.writesMs / 3);
+      // The pool's own share: how much faster the writes got; the rest (node and pwsh start, sign-in,
+      // the observe reads, verify, closing) is what keeps the whole run under 3×.
       say(
-        `  writes ${s1(one.writesMs)} → ${s1(three.writesMs)} (${(one.writesMs / three.writesMs).toFixed(2)}×); the rest ${s1(one.restMs)} → ${s1(three.restMs)}; ` +
-          `ceiling with this rest and the writes at 3×: ${ceiling.toFixed(2)}×`,
+        `  writes ${s1(one.writesMs)} → ${s1(three.writesMs)} (${(one.writesMs / three.writesMs).toFixed(2)}×); ` +
+          `the rest (start, sign-in, reads, verify, exit) ${s1(one.restMs)} → ${s1(three.restMs)}`,
       );
     }
   }
