@@ -115,15 +115,14 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     return await writeJournaled(plan, source, run, counting.total, { ...options, continueOnError, kind: 'apply', pool }, emitter, async (results, readers) => {
       // Nothing written: the observation is still the tenant's state, so verify reads nothing again.
       // Otherwise it reads again only what the writes could have changed (verify-after-write.ts).
-      const fresh =
-        counting.total() === 0
-          ? observations
-          : await observeSteps(
-              source.playbook,
-              options.deps.actions,
-              withReadSignal(run.newContext(signal, await readsAfterWrites(observeContext, withReadSignal(run.newContext(signal), signal), plan.steps.flatMap((s) => s.changes), results, readers)), signal),
-              emitter,
-            );
+      let fresh = observations;
+      if (counting.total() > 0) {
+        const seed = await readsAfterWrites(observeContext, withReadSignal(run.newContext(signal), signal), plan.steps.flatMap((s) => s.changes), results, readers);
+        // The extras have done their share (the re-reads above): they sign out while the rest of
+        // verify reads through the run's own session (close() never rejects; `finally` waits for it).
+        void pool.close();
+        fresh = await observeSteps(source.playbook, options.deps.actions, withReadSignal(run.newContext(signal, seed), signal), emitter);
+      }
       return buildVerifyReport({ playbook: source.playbook, playbookRef: plan.playbook, tenant, observations: fresh, actions: options.deps.actions, checkedAt: now() });
     });
   } finally {
