@@ -13,7 +13,9 @@
  * sessions the pool has, and the caller is told.
  *
  * Closing never waits for a sign-in: a host still starting or signing in is killed (process group,
- * PwshSession.kill), and the signed-in ones sign out and quit in parallel. Opening a session changes
+ * PwshSession.kill), and the signed-in ones sign out and quit in parallel. Killing a host leaves
+ * nothing open at the service: the module's cmdlets use REST API connections, with no remote
+ * PowerShell session behind them (learn.microsoft.com/powershell/exchange/exchange-online-powershell-v2). Opening a session changes
  * nothing in the tenant, so a run that ends up writing nothing (no changes, declined, refused) has
  * only spent the sign-ins, and leaves no process behind.
  */
