@@ -74,16 +74,6 @@ function timed(command, args, env) {
   });
 }
 
-/** Resident bytes of a process and its descendants (Linux /proc; 0 elsewhere). */
-async function treeRss(pid) {
-  if (!pid) return 0;
-  const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  let total = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
-  const children = await fs.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
-  for (const child of children.split(/\s+/).filter(Boolean)) total += await treeRss(Number(child));
-  return total;
-}
-
 // --- 0. host start: launcher vs direct ------------------------------------------------------
 if (want('starts') || argv['starts-only']) {
   const direct = resolvePwshCommand(pwsh);
@@ -176,6 +166,20 @@ if (want('per-write')) {
 }
 
 // --- 3. bulk read: bridge vs plain pwsh --------------------------------------------------------
+// Wall time is the goal; CPU seconds of the pwsh process during the read (bridge: the host, from /proc;
+// plain: TotalProcessorTime) are printed too, as they move less with the other engineers' load. Peak RSS
+// is each pwsh's high-water mark (VmHWM / PeakWorkingSet64, the state load included) and the bench
+// process's (the CLI side: PwshSession and its object buffer) sampled during the stream.
+/** CPU seconds (user + system) a process has used so far (Linux /proc; 0 elsewhere). */
+async function cpuSeconds(pid) {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+}
+async function peakRss(pid) {
+  const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+}
 if (want('bulk')) {
   const select = ['PrimarySmtpAddress', 'UserPrincipalName', 'Alias', 'EmailAddresses', 'SmtpClientAuthenticationDisabled'];
   const bulk = { ResultSize: 'Unlimited', Properties: ['SmtpClientAuthenticationDisabled'] };
@@ -183,38 +187,50 @@ if (want('bulk')) {
     const env = { EXO_PLAYBOOK_STUB_STATE: await writeTenant(generateTenant({ mailboxes: n, seed: 2 })) };
     const bridge = [];
     const plain = [];
+    const bridgeCpu = [];
+    const plainCpu = [];
     let hostRss = 0;
+    let plainRss = 0;
     const cliRss0 = process.memoryUsage().rss;
     let cliRss = 0;
     for (let r = 0; r < rounds; r++) {
       const session = await PwshSession.start({ pwshPath: pwsh, modulePaths: [modules], env });
       await session.invoke('Get-TransportConfig'); // loads the state file: both sides time only the read
+      const cpu0 = await cpuSeconds(session.pid);
       const t0 = performance.now();
       let count = 0;
       for await (const object of session.stream('Get-EXOCASMailbox', bulk, { select })) {
         if (object) count++;
-        if (count % 1000 === 0) {
-          cliRss = Math.max(cliRss, process.memoryUsage().rss);
-          hostRss = Math.max(hostRss, await treeRss(session.pid));
-        }
+        if (count % 1000 === 0) cliRss = Math.max(cliRss, process.memoryUsage().rss);
       }
       bridge.push(performance.now() - t0);
+      bridgeCpu.push((await cpuSeconds(session.pid)) - cpu0);
+      hostRss = Math.max(hostRss, await peakRss(session.pid));
+      if (count !== n) throw new Error(`bench: the bridge read ${count} of ${n} mailboxes`);
       await session.close();
       const script = [
         'Import-Module ExchangeOnlineManagement',
         '$null = Get-TransportConfig',
+        '$me = [Diagnostics.Process]::GetCurrentProcess(); $cpu = $me.TotalProcessorTime',
         '$sw = [Diagnostics.Stopwatch]::StartNew()',
         '$n = 0; Get-EXOCASMailbox -ResultSize Unlimited -Properties SmtpClientAuthenticationDisabled | ForEach-Object { $n++ }',
-        '$sw.Elapsed.TotalMilliseconds.ToString([cultureinfo]::InvariantCulture)',
+        '$ms = $sw.Elapsed.TotalMilliseconds; $me.Refresh()',
+        '"{0} {1} {2} {3}" -f $ms.ToString([cultureinfo]::InvariantCulture), ($me.TotalProcessorTime - $cpu).TotalSeconds.ToString([cultureinfo]::InvariantCulture), $me.PeakWorkingSet64, $n',
       ].join('; ');
-      plain.push(Number((await pwshRun(script, env)).stdout.trim().split('\n').pop()));
+      const [ms, cpu, peak, read] = (await pwshRun(script, env)).stdout.trim().split('\n').pop().split(' ').map(Number);
+      if (read !== n) throw new Error(`bench: the plain loop read ${read} of ${n} mailboxes`);
+      plain.push(ms);
+      plainCpu.push(cpu);
+      plainRss = Math.max(plainRss, peak);
     }
     const b = median(bridge);
     const p = median(plain);
     const mb = (x) => (x / 2 ** 20).toFixed(0);
     say(
       `bulk read of ${n}: bridge ${(b / 1000).toFixed(2)} s, plain pwsh ${(p / 1000).toFixed(2)} s, ratio ${(b / p).toFixed(2)}× (goal ≤ 1.5×); ` +
-        `peak RSS: pwsh host ${mb(hostRss)} MB, bench process ${mb(cliRss)} MB (${mb(cliRss0)} MB before)`,
+        `pwsh CPU during the read: host ${median(bridgeCpu).toFixed(2)} s, plain ${median(plainCpu).toFixed(2)} s; ` +
+        `peak RSS: pwsh host ${mb(hostRss)} MB, plain pwsh ${mb(plainRss)} MB, bench process ${mb(cliRss)} MB (${mb(cliRss0)} MB before); ` +
+        `load average ${os.loadavg()[0].toFixed(2)}`,
     );
   }
 }
