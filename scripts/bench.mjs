@@ -11,7 +11,7 @@
 //     `dotnet pwsh.dll` run directly (what the bridge does), alternated, median of --starts (default 7);
 //     only when pwsh is the .NET tool launcher.
 // Benchmarks report; they never fail CI. Needs `npm run build` (imports dist/) and a pwsh.
-// Usage: npm run bench [-- --quick] [--only starts,per-call,per-write,bulk,apply,concurrency] [--rounds 1]
+// Usage: npm run bench [-- --quick] [--only starts,per-call,per-write,bulk,memory,apply,concurrency] [--rounds 1]
 //        [--starts 7] [--starts-only]
 import { spawn } from 'node:child_process';
 import { $, argv, fs, os, path } from 'zx';
@@ -189,6 +189,7 @@ if (want('bulk')) {
     const plain = [];
     const bridgeCpu = [];
     const plainCpu = [];
+    const nodeCpu = [];
     let hostRss = 0;
     let plainRss = 0;
     const cliRss0 = process.memoryUsage().rss;
@@ -197,6 +198,7 @@ if (want('bulk')) {
       const session = await PwshSession.start({ pwshPath: pwsh, modulePaths: [modules], env });
       await session.invoke('Get-TransportConfig'); // loads the state file: both sides time only the read
       const cpu0 = await cpuSeconds(session.pid);
+      const node0 = process.cpuUsage();
       const t0 = performance.now();
       let count = 0;
       for await (const object of session.stream('Get-EXOCASMailbox', bulk, { select })) {
@@ -204,6 +206,8 @@ if (want('bulk')) {
         if (count % 1000 === 0) cliRss = Math.max(cliRss, process.memoryUsage().rss);
       }
       bridge.push(performance.now() - t0);
+      const node1 = process.cpuUsage(node0);
+      nodeCpu.push((node1.user + node1.system) / 1e6);
       bridgeCpu.push((await cpuSeconds(session.pid)) - cpu0);
       hostRss = Math.max(hostRss, await peakRss(session.pid));
       if (count !== n) throw new Error(`bench: the bridge read ${count} of ${n} mailboxes`);
@@ -228,7 +232,7 @@ if (want('bulk')) {
     const mb = (x) => (x / 2 ** 20).toFixed(0);
     say(
       `bulk read of ${n}: bridge ${(b / 1000).toFixed(2)} s, plain pwsh ${(p / 1000).toFixed(2)} s, ratio ${(b / p).toFixed(2)}× (goal ≤ 1.5×); ` +
-        `pwsh CPU during the read: host ${median(bridgeCpu).toFixed(2)} s, plain ${median(plainCpu).toFixed(2)} s; ` +
+        `CPU during the read: host ${median(bridgeCpu).toFixed(2)} s + bench process ${median(nodeCpu).toFixed(2)} s, plain pwsh ${median(plainCpu).toFixed(2)} s; ` +
         `peak RSS: pwsh host ${mb(hostRss)} MB, plain pwsh ${mb(plainRss)} MB, bench process ${mb(cliRss)} MB (${mb(cliRss0)} MB before); ` +
         `load average ${os.loadavg()[0].toFixed(2)}`,
     );
@@ -275,6 +279,60 @@ async function applyCli(stateFile, allow, target, concurrency) {
   const result = await timed(process.execPath, args, env);
   if (result.code !== 0) say(`  (apply exited ${result.code}: ${result.out.trim().split('\n').slice(-3).join(' | ')})`);
   return result;
+}
+
+// --- 3b. memory: the CLI and its pwsh host during a big apply ---------------------------------------
+// `apply` (org off + exclusive allowlist, 20 writes) of a big tenant on the simulator and through pwsh +
+// stub; the peak resident size (VmHWM) of the CLI process and of its pwsh host, polled every 100 ms.
+/** Pids of a process's descendants (Linux /proc). */
+async function descendants(pid) {
+  const children = (await fs.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).split(/\s+/).filter(Boolean).map(Number);
+  const all = [...children];
+  for (const child of children) all.push(...(await descendants(child)));
+  return all;
+}
+if (want('memory')) {
+  for (const n of sizes([100000], [10000])) {
+    for (const target of ['sim', 'exchange']) {
+      const { state, allow } = applyTenant(n, 20, 0);
+      const stateFile = await writeTenant(state);
+      const file = path.join(dir, `playbook-${++seq}.yaml`);
+      await fs.writeFile(file, playbook(allow));
+      const env = {
+        ...process.env,
+        NO_COLOR: '1',
+        EXO_TOKEN: TOKEN,
+        EXO_PLAYBOOK_PWSH: pwsh,
+        EXO_PLAYBOOK_MODULE_PATH: modules,
+        EXO_PLAYBOOK_STUB_STATE: stateFile,
+        EXO_PLAYBOOK_LOCK_DIR: path.join(dir, 'locks'),
+      };
+      const targetArg = target === 'exchange' ? 'exchange' : `sim:${stateFile}`;
+      const args = [cli, 'apply', file, '--target', targetArg, '--runs-dir', path.join(dir, `runs-${seq}`), '--yes'];
+      const t0 = performance.now();
+      const child = spawn(process.execPath, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      const exited = new Promise((done) => child.on('close', done));
+      let cliPeak = 0;
+      let hostPeak = 0;
+      let running = true;
+      void exited.then(() => (running = false));
+      while (running) {
+        cliPeak = Math.max(cliPeak, await peakRss(child.pid));
+        for (const pid of await descendants(child.pid)) hostPeak = Math.max(hostPeak, await peakRss(pid));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const code = await exited;
+      const mb = (x) => (x / 2 ** 20).toFixed(0);
+      say(
+        `memory, apply of ${n} ${target === 'sim' ? 'on the simulator' : 'through pwsh + stub'}: exit ${code}, ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
+          `peak RSS: CLI ${mb(cliPeak)} MB${target === 'sim' ? '' : `, pwsh host ${mb(hostPeak)} MB`} (goal ≤ 300 MB each); load average ${os.loadavg()[0].toFixed(2)}`,
+      );
+      if (code !== 0) say(`  (apply exited ${code}: ${out.trim().split('\n').slice(-3).join(' | ')})`);
+    }
+  }
 }
 
 // --- 4. apply + verify vs a hand-written script ------------------------------------------------
