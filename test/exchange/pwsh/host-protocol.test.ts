@@ -192,4 +192,40 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
     expect(read.stderr).toContain('the compiled object writer is unavailable, converting in PowerShell');
     expect(read.objects).toEqual((await bulkRead(modules, every)).objects);
   });
+
+  it('sends the objects a cmdlet wrote before a terminating error, then the failed end, with select and without', async () => {
+    const modules = tempDir('failmod');
+    mkdirSync(join(modules, 'ExchangeOnlineManagement'));
+    writeFileSync(
+      join(modules, 'ExchangeOnlineManagement', 'ExchangeOnlineManagement.psm1'),
+      [
+        'function Get-EXOCASMailbox {',
+        '  [CmdletBinding()] param([object]$ResultSize)',
+        '  for ($i = 0; $i -lt 3; $i++) { [pscustomobject]@{ PrimarySmtpAddress = "u$i@contoso.com" } }',
+        "  $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new([System.InvalidOperationException]::new('gone mid-read'), 'Gone', 'InvalidOperation', $null))",
+        '}',
+      ].join('\n'),
+    );
+    for (const select of [['PrimarySmtpAddress'], undefined]) {
+      const token = 'abad1deaabad1deaabad1deaabad1dea';
+      const input = [
+        { type: 'hello', token, module: 'ExchangeOnlineManagement' },
+        { type: 'invoke', id: 4, cmdlet: 'Get-EXOCASMailbox', parameters: { ResultSize: 'Unlimited' }, ...(select ? { select } : {}) },
+        { type: 'quit' },
+      ]
+        .map((line) => JSON.stringify(line))
+        .join('\n');
+      const result = await execa(pwshPath!, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', hostScriptPath], {
+        input: `${input}\n`,
+        env: { PSModulePath: [modules, process.env.PSModulePath ?? ''].filter(Boolean).join(delimiter) },
+        reject: false,
+      });
+      const protocol = result.stdout
+        .split('\n')
+        .filter((l) => l.startsWith(`${token} `))
+        .map((l) => JSON.parse(l.slice(token.length + 1)) as { type: string; ok?: boolean; data?: { PrimarySmtpAddress: string }[]; record?: { message: string } });
+      expect(protocol.flatMap((m) => (m.type === 'objects' ? m.data!.map((o) => o.PrimarySmtpAddress) : [])), String(select)).toEqual(['u0@contoso.com', 'u1@contoso.com', 'u2@contoso.com']);
+      expect(protocol.at(-1)).toMatchObject({ type: 'end', ok: false, record: { message: 'gone mid-read' } });
+    }
+  });
 });
