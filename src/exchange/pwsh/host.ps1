@@ -42,7 +42,12 @@ $script:AllowedCmdlets = [System.Collections.Generic.HashSet[string]]::new(
   [System.StringComparer]::OrdinalIgnoreCase)
 
 $script:Token = $null
-$script:Stdout = [Console]::Out
+# Our own writer on fd 1, not [Console]::Out: that one has a 256-character buffer and flushes every
+# write, so a 64 KB batch line left the host as 256 write(2) calls (a wake-up of the session each).
+# Every response is flushed at its end, so nothing waits in this buffer while a module runs (a module's
+# own console output still goes through [Console]::Out, between whole lines).
+$script:Stdout = [System.IO.StreamWriter]::new([Console]::OpenStandardOutput(), $utf8, 65536)
+$script:Stdout.AutoFlush = $false
 $script:MaxDepth = 4
 
 # Objects per "objects" line, and the longest an object waits for its batch while more arrive.
