@@ -58,7 +58,7 @@ $script:BatchMs = 50
 # A bulk read converts every object; in PowerShell that is a script block, a dictionary and a dozen type
 # tests per object, more than the module's own work. The C# below does the same conversion (the rules of
 # ConvertTo-PlainData / ConvertFrom-PropertyBag) and writes each batch's JSON with Newtonsoft's writer.
-# Compiling costs 1.5-2.5 s, so it happens once per machine: the assembly is cached under the user's cache
+# Compiling costs 1.5-3 s, so it happens once per machine: the assembly is cached under the user's cache
 # folder, named by a hash of this source and the PowerShell version, and later hosts load it in tens of ms.
 # It is loaded at the first request that has a "select", never at start. When it cannot be compiled or
 # loaded, the PowerShell path below serves every request as before (and the host says why on stderr).
@@ -296,7 +296,9 @@ function Import-ObjectWriter {
       }
       finally { [System.IO.File]::Delete($temp) }
     }
-    Import-Module -Assembly ([System.Reflection.Assembly]::LoadFrom($dll)) -ErrorAction Stop
+    # A cached file that does not load (damaged) is removed, so the next host compiles it again.
+    try { $assembly = [System.Reflection.Assembly]::LoadFrom($dll) } catch { [System.IO.File]::Delete($dll); throw }
+    Import-Module -Assembly $assembly -ErrorAction Stop
     $script:WriterState = 'loaded'
     return $true
   }

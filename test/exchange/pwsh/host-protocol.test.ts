@@ -3,7 +3,7 @@
  * hello line, one `end` per request, a line that is not a request does not stop the host, and quit
  * ends it with exit code 0.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -191,6 +191,23 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
     const read = await bulkRead(modules, every, { XDG_CACHE_HOME: cache });
     expect(read.stderr).toContain('the compiled object writer is unavailable, converting in PowerShell');
     expect(read.objects).toEqual((await bulkRead(modules, every)).objects);
+  });
+
+  it('a damaged cached writer is not used: that host converts in PowerShell and removes it, the next one compiles it again', async () => {
+    const modules = typedModule();
+    const cache = tempDir('cache');
+    const first = await bulkRead(modules, every, { XDG_CACHE_HOME: cache }); // compiles into this cache
+    expect(first.stderr).not.toContain('unavailable');
+    const folder = join(cache, 'exo-playbook');
+    const dll = readdirSync(folder).find((name) => name.startsWith('host-writer-') && name.endsWith('.dll'));
+    expect(dll).toBeDefined();
+    writeFileSync(join(folder, dll!), 'not an assembly');
+    const damaged = await bulkRead(modules, every, { XDG_CACHE_HOME: cache });
+    expect(damaged.stderr).toContain('the compiled object writer is unavailable, converting in PowerShell');
+    expect(damaged.objects).toEqual(first.objects);
+    const healed = await bulkRead(modules, every, { XDG_CACHE_HOME: cache });
+    expect(healed.stderr).not.toContain('unavailable');
+    expect(healed.objects).toEqual(first.objects);
   });
 
   it('sends the objects a cmdlet wrote before a terminating error, then the failed end, with select and without', async () => {
