@@ -60,7 +60,8 @@ $script:BatchMs = 50
 # ConvertTo-PlainData / ConvertFrom-PropertyBag) and writes each batch's JSON with Newtonsoft's writer.
 # Compiling costs 1.5-3 s, so it happens once per machine: the assembly is cached under the user's cache
 # folder, named by a hash of this source and the PowerShell version, and later hosts load it in tens of ms.
-# It is loaded at the first request that has a "select", never at start. When it cannot be compiled or
+# It is compiled at the first request that has a "select", never at start (a cached one is loaded right
+# after "ready"). When it cannot be compiled or
 # loaded, the PowerShell path below serves every request as before (and the host says why on stderr).
 $script:WriterSource = @'
 // exo-playbook host: output objects → one "objects" JSON line per batch, in C# (no script block, no
@@ -274,16 +275,20 @@ function Get-WriterCacheFolder {
   return $null
 }
 
-function Import-ObjectWriter {
+# -CachedOnly (at start, once "ready" is sent): load it only when it is already compiled, else leave it
+# for the first "select" request.
+function Import-ObjectWriter([switch]$CachedOnly) {
   if ($script:WriterState -ne 'not loaded') { return $script:WriterState -eq 'loaded' }
-  $script:WriterState = 'unavailable'
   try {
     $folder = Get-WriterCacheFolder
+    if (-not $folder -and $CachedOnly) { return $false }
     if (-not $folder) { throw 'no cache folder (neither XDG_CACHE_HOME, LOCALAPPDATA nor HOME is set)' }
     $newtonsoft = [Newtonsoft.Json.JsonConvert].Assembly
     $key = $script:WriterSource + '|' + $PSVersionTable.PSVersion + '|' + $newtonsoft.FullName
     $hash = [System.Convert]::ToHexString([System.Security.Cryptography.SHA256]::HashData([System.Text.Encoding]::UTF8.GetBytes($key))).Substring(0, 16).ToLowerInvariant()
     $dll = [System.IO.Path]::Combine($folder, "host-writer-$hash.dll")
+    if ($CachedOnly -and -not [System.IO.File]::Exists($dll)) { return $false }
+    $script:WriterState = 'unavailable'
     if (-not [System.IO.File]::Exists($dll)) {
       $null = [System.IO.Directory]::CreateDirectory($folder)
       # Compiled beside its final name, then renamed: hosts compiling at once never load a partial file.
@@ -303,6 +308,7 @@ function Import-ObjectWriter {
     return $true
   }
   catch {
+    $script:WriterState = 'unavailable'
     [Console]::Error.WriteLine("exo-playbook host: the compiled object writer is unavailable, converting in PowerShell: $($_.Exception.Message)")
     return $false
   }
@@ -588,6 +594,8 @@ catch {
   Send-Response ([ordered]@{ type = 'fatal'; record = (ConvertTo-ErrorData $_) })
   [Environment]::Exit(3)
 }
+# While the session reads "ready" and sends its first request: the compiled writer, if already cached.
+$null = Import-ObjectWriter -CachedOnly
 
 while ($true) {
   $line = Read-Request
