@@ -6,12 +6,13 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 /**
  * Longest files first across both projects (vitest's own order runs one project's files before the
  * other's, which leaves the slow pwsh files of test/exchange/ for the end): durations from the last
- * run (vitest's cache), files never timed first, then larger files first.
+ * run (vitest's cache, node_modules/.vite), files never timed first, then larger files first.
  */
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const key = (f: TestSpecification) => `${f.project.name}:${relative(this.ctx.config.root, f.moduleId)}`;
-    const duration = (f: TestSpecification) => this.ctx.cache.getFileTestResults(key(f))?.duration;
+    // A run without projects (an older checkout, a single file) recorded the file under ":<path>".
+    const duration = (f: TestSpecification) => (this.ctx.cache.getFileTestResults(key(f)) ?? this.ctx.cache.getFileTestResults(`:${relative(this.ctx.config.root, f.moduleId)}`))?.duration;
     const size = (f: TestSpecification) => this.ctx.cache.getFileStats(key(f))?.size ?? 0;
     return [...files].sort((a, b) => {
       const [da, db] = [duration(a), duration(b)];
