@@ -1,7 +1,7 @@
 /**
  * `apply --concurrency 3` against --target exchange (real pwsh + the stub ExchangeOnlineManagement
  * module, 300 ms per call, 61 mailbox writes): three pwsh hosts each signed in once, the same end
- * state as a serial run, three writes in flight (how much faster: npm run bench). Needs pwsh (src/exchange/find-pwsh.ts): under CI=true a missing pwsh fails.
+ * state as a serial run (the reference, at 30 ms per call), three writes in flight (how much faster: npm run bench). Needs pwsh (src/exchange/find-pwsh.ts): under CI=true a missing pwsh fails.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
