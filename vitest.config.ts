@@ -31,9 +31,12 @@ class LongestFirst extends BaseSequencer {
  * Override with `npx vitest run --maxWorkers N`. docs/PERFORMANCE.md ("Test suite").
  *
  * Two projects: test/e2e/ (the built CLI as a user runs it, some in-process with process-wide state:
- * signals, process.env) keeps a fresh process per file; the other files share their worker processes
- * (isolate: false), which saves importing src/ again for every file.
+ * signals, process.env) and OWN_PROCESS keep a fresh process per file; the other files share their
+ * worker processes (isolate: false), which saves importing src/ again for every file.
  */
+/** Files outside test/e2e/ that need a process of their own (MSAL caches its managed-identity source per process). */
+const OWN_PROCESS = ['test/exchange/connect/managed-identity.test.ts'];
+
 export default defineConfig({
   test: {
     // Four files at once on two cores: a test that waits on child processes takes longer than alone.
@@ -43,8 +46,8 @@ export default defineConfig({
     maxWorkers: Math.max(4, availableParallelism()),
     sequence: { sequencer: LongestFirst },
     projects: [
-      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'] } },
-      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/e2e/**'], isolate: false } },
+      { extends: true, test: { name: 'isolated', include: ['test/e2e/**/*.test.ts', ...OWN_PROCESS] } },
+      { extends: true, test: { name: 'shared', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/e2e/**', ...OWN_PROCESS], isolate: false } },
     ],
   },
 });
