@@ -208,7 +208,7 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
     const healed = await bulkRead(modules, every, { XDG_CACHE_HOME: cache });
     expect(healed.stderr).not.toContain('unavailable');
     expect(healed.objects).toEqual(first.objects);
-  });
+  }, 180_000); // two compiles (1.5-3 s each idle, several times that on a loaded 2-core machine) and three hosts
 
   it('sends the objects a cmdlet wrote before a terminating error, then the failed end, with select and without', async () => {
     const modules = tempDir('failmod');
