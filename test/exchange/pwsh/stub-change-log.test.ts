@@ -70,7 +70,7 @@ describe.skipIf(noPwsh)('stub module change log', () => {
     const session = await connected(stateFile, initial.organization.Name);
     // Identities resolve case-insensitively, as before.
     await session.invoke('Set-CASMailbox', { Identity: String(first!.PrimarySmtpAddress).toUpperCase(), SmtpClientAuthenticationDisabled: true });
-    await session.invoke('Set-CASMailbox', { Identity: second!.PrimarySmtpAddress, SmtpClientAuthenticationDisabled: false });
+    await session.invoke('Set-CASMailbox', { Identity: String(second!.PrimarySmtpAddress), SmtpClientAuthenticationDisabled: false });
     const read = await session.invoke('Get-EXOCASMailbox', { ResultSize: 'Unlimited', Properties: ['SmtpClientAuthenticationDisabled'] });
     expect(read.objects.map((o) => o.PrimarySmtpAddress)).toEqual(initial.mailboxes.map((m) => m.PrimarySmtpAddress));
     expect(read.objects.slice(0, 2).map((o) => o.SmtpClientAuthenticationDisabled)).toEqual([true, false]);
