@@ -290,16 +290,28 @@ function Import-ObjectWriter([switch]$CachedOnly) {
     if ($CachedOnly -and -not [System.IO.File]::Exists($dll)) { return $false }
     $script:WriterState = 'unavailable'
     if (-not [System.IO.File]::Exists($dll)) {
-      $null = [System.IO.Directory]::CreateDirectory($folder)
+      if ($IsWindows) { $null = [System.IO.Directory]::CreateDirectory($folder) }
+      else { $null = [System.IO.Directory]::CreateDirectory($folder, [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute') }
       # Compiled beside its final name, then renamed: hosts compiling at once never load a partial file.
       $temp = [System.IO.Path]::Combine($folder, "host-writer-$hash.$PID.tmp.dll")
       try {
         # -IgnoreWarnings: Newtonsoft.Json names an older System.Runtime (warning CS1701, harmless).
         Add-Type -TypeDefinition $script:WriterSource -ReferencedAssemblies $newtonsoft.Location, ([psobject].Assembly.Location) `
           -OutputAssembly $temp -OutputType Library -IgnoreWarnings -ErrorAction Stop
+        # Owner-only, whatever the umask: the check below refuses a file others may write.
+        if (-not $IsWindows) { [System.IO.File]::SetUnixFileMode($temp, [System.IO.UnixFileMode]'UserRead, UserWrite') }
         try { [System.IO.File]::Move($temp, $dll, $false) } catch [System.IO.IOException] { }
       }
       finally { [System.IO.File]::Delete($temp) }
+    }
+    # Loading a file runs its code in the signed-in host: on Unix, a folder or file that someone other
+    # than its owner may write (group or others) is not trusted, and the PowerShell path serves instead.
+    if (-not $IsWindows) {
+      $loose = [System.IO.UnixFileMode]::GroupWrite -bor [System.IO.UnixFileMode]::OtherWrite
+      foreach ($path in @($folder, $dll)) {
+        $mode = if ($path -eq $folder) { [System.IO.File]::GetUnixFileMode($folder) } else { [System.IO.File]::GetUnixFileMode($dll) }
+        if ($mode -band $loose) { throw "the cache $path may be written by other users (chmod go-w to use it)" }
+      }
     }
     # A cached file that does not load (damaged) is removed, so the next host compiles it again.
     try { $assembly = [System.Reflection.Assembly]::LoadFrom($dll) } catch { [System.IO.File]::Delete($dll); throw }

@@ -3,7 +3,7 @@
  * hello line, one `end` per request, a line that is not a request does not stop the host, and quit
  * ends it with exit code 0.
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -208,6 +208,12 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
     const healed = await bulkRead(modules, every, { XDG_CACHE_HOME: cache });
     expect(healed.stderr).not.toContain('unavailable');
     expect(healed.objects).toEqual(first.objects);
+    // A cached writer others may write is never loaded into a signed-in host: the PowerShell path serves.
+    expect(statSync(join(folder, dll!)).mode & 0o022).toBe(0);
+    chmodSync(join(folder, dll!), 0o666);
+    const loose = await bulkRead(modules, every, { XDG_CACHE_HOME: cache });
+    expect(loose.stderr).toContain('may be written by other users');
+    expect(loose.objects).toEqual(first.objects);
   }, 180_000); // two compiles (1.5-3 s each idle, several times that on a loaded 2-core machine) and three hosts
 
   it('sends the objects a cmdlet wrote before a terminating error, then the failed end, with select and without', async () => {
