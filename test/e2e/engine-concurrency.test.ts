@@ -1,10 +1,10 @@
 /**
  * `apply --concurrency 3` against --target exchange (real pwsh + the stub ExchangeOnlineManagement
  * module, 300 ms per call, 61 mailbox writes): three pwsh hosts each signed in once, the same end
- * state as a serial run, three writes in flight (how much faster: npm run bench). The extra hosts
- * start with the run (before its reads), so a run that then writes nothing (no change, or refused)
- * must change nothing and leave no PowerShell behind. Needs pwsh (src/exchange/find-pwsh.ts): under
- * CI=true a missing pwsh fails.
+ * state as a serial run (the reference, at 30 ms per call), three writes in flight (how much faster:
+ * npm run bench). The extra hosts start with the run (before its reads), so a run that then writes
+ * nothing (no change, or refused) must change nothing and leave no PowerShell behind. Needs pwsh
+ * (src/exchange/find-pwsh.ts): under CI=true a missing pwsh fails.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,7 @@ if (!pwsh) {
 
 const TOKEN = `eyJ0eXAiOiJKV1QifQ.concurrency-e2e-${process.pid}.c2ln`;
 const LATENCY_MS = 300;
+const SERIAL_LATENCY_MS = 30;
 /** Enough writes that the pool's extra sign-ins (a pwsh start each, ~2-3 s here) pay for themselves. */
 const STRAYS = 60;
 
@@ -45,7 +46,12 @@ const workspaces: EngineWorkspace[] = [];
 afterEach(() => workspaces.splice(0).forEach((w) => w.cleanup()));
 beforeAll(() => assertBuilt());
 
-function slowTenant(tenant: TenantState = { ...driftedTenant(STRAYS), faults: { latencyMs: LATENCY_MS } }): EngineWorkspace {
+function slowTenant(latencyMs = LATENCY_MS): EngineWorkspace {
+  return workspaceOf({ ...driftedTenant(STRAYS), faults: { latencyMs } });
+}
+
+/** A workspace over this tenant with the allowlist-only playbook. */
+function workspaceOf(tenant: TenantState): EngineWorkspace {
   const w = new EngineWorkspace(tenant);
   writeFileSync(w.playbook, PLAYBOOK);
   workspaces.push(w);
@@ -111,14 +117,16 @@ const switches = (state: TenantState) => Object.fromEntries(state.mailboxes.map(
 
 describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
   it('--concurrency 3 ends in the same state as --concurrency 1, signs in three hosts, and keeps three writes in flight', async () => {
-    const serial = slowTenant();
+    // The serial run is the reference end state and proves one host, one write at a time: it needs
+    // calls that take a while (so overlapping writes would show), not 300 ms each (18 s of waiting).
+    const serial = slowTenant(SERIAL_LATENCY_MS);
     const parallel = slowTenant();
 
     const one = await applyViaPwsh(serial, 1);
     expect(one.code, one.stdout + one.stderr).toBe(0);
     const three = await applyViaPwsh(parallel, 3);
     expect(three.code, three.stdout + three.stderr).toBe(0);
-    console.log(`apply of ${STRAYS + 1} writes at ${LATENCY_MS} ms per call: --concurrency 1 took ${one.ms} ms, --concurrency 3 took ${three.ms} ms`);
+    console.log(`apply of ${STRAYS + 1} writes: --concurrency 1 (${SERIAL_LATENCY_MS} ms per call) took ${one.ms} ms, --concurrency 3 (${LATENCY_MS} ms per call) took ${three.ms} ms`);
 
     // Same end state: every stray $false back to $null, device $false, nothing else touched.
     expect(switches(parallel.readState())).toEqual(switches(serial.readState()));
@@ -151,7 +159,7 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     // device is already $false and there is no stray: the plan is empty.
     const compliant = driftedTenant(0);
     compliant.mailboxes.find((m) => m.PrimarySmtpAddress === 'device@contoso.com')!.SmtpClientAuthenticationDisabled = false;
-    const w = slowTenant({ ...compliant, faults: { latencyMs: LATENCY_MS } });
+    const w = workspaceOf({ ...compliant, faults: { latencyMs: LATENCY_MS } });
     const before = switches(w.readState());
     const run = await applyViaPwsh(w, 3);
     expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -163,7 +171,7 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
   }, 120_000);
 
   it("a refused sign-in is tried once: the extra hosts never sign in when the run's own sign-in fails", async () => {
-    const w = slowTenant({ ...driftedTenant(4), faults: { latencyMs: LATENCY_MS } });
+    const w = workspaceOf({ ...driftedTenant(4), faults: { latencyMs: LATENCY_MS } });
     // The playbook names another organization than the tenant's: Connect-ExchangeOnline refuses it.
     writeFileSync(w.playbook, PLAYBOOK.replace('contoso.onmicrosoft.com', 'fabrikam.onmicrosoft.com'));
     const run = await applyViaPwsh(w, 3);
@@ -176,7 +184,7 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
 
   it.skipIf(process.platform !== 'linux')('an extra session abandoned while it signs in: its PowerShell is killed, not waited for', async () => {
     // Every stub call takes ten minutes: the sign-in below never finishes by itself within the test.
-    const w = slowTenant({ ...driftedTenant(0), faults: { latencyMs: 600_000 } });
+    const w = workspaceOf({ ...driftedTenant(0), faults: { latencyMs: 600_000 } });
     const calls = join(w.dir, 'stub-calls.jsonl');
     const abandon = new AbortController();
     const tenant = { organization: 'contoso.onmicrosoft.com', auth: { method: 'access-token', token: '${env:EXO_TOKEN}' } } as unknown as Playbook['tenant'];
@@ -199,7 +207,7 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
   }, 120_000);
 
   it('--concurrency 3 refused before writing (no --yes, no terminal): exit 4, nothing written, no PowerShell left behind', async () => {
-    const w = slowTenant({ ...driftedTenant(4), faults: { latencyMs: LATENCY_MS } });
+    const w = workspaceOf({ ...driftedTenant(4), faults: { latencyMs: LATENCY_MS } });
     const before = switches(w.readState());
     const run = await applyViaPwsh(w, 3, false);
     expect(run.code, run.stdout + run.stderr).toBe(4);
