@@ -105,15 +105,18 @@ async function startPowerShell(
     else options.log?.(`pwsh ${stream}: ${line}`);
   };
   // Loaded only for this target: a simulated run never needs the PowerShell bridge.
-  const { PwshSession } = await import('./pwsh/session.js');
-  return PwshSession.start({
+  const [{ PwshSession }, { claimEarlyHost }] = await Promise.all([import('./pwsh/session.js'), import('./pwsh/early-host.js')]);
+  const recipe = {
     pwshPath: pwsh.path,
     modulePaths: modulePathsFrom(options.env),
     // Only the allowlisted variables of the CLI's environment (src/exchange/pwsh/environment.ts).
     baseEnv: options.env,
     withheldEnv,
-    onStderr: consoleLine('stderr'),
-    onStray: consoleLine('stdout'),
-    onRestart,
-  });
+  };
+  const hooks = { onStderr: consoleLine('stderr'), onStray: consoleLine('stdout'), onRestart };
+  // The host the CLI started at launch, when it is this very one (same pwsh and environment): it is
+  // still signed out, like a host started now (early-host.ts).
+  const early = claimEarlyHost(recipe, hooks);
+  if (early) return early;
+  return PwshSession.start({ ...recipe, modulePaths: [...recipe.modulePaths], ...hooks });
 }

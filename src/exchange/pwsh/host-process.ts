@@ -41,6 +41,8 @@ export interface HostProcessOptions {
   /** Console output without the token: a banner or a module's stray write. Never protocol. */
   onStray: (line: string) => void;
   onExit: (code: number | null, signal: string | null) => void;
+  /** Aborting it while the host is still starting kills it and rejects start() (an early host nobody claimed). */
+  startSignal?: AbortSignal;
 }
 
 export interface HostInfo {
@@ -124,6 +126,9 @@ export class HostProcess {
       () => settle?.(new SessionError(`PowerShell (${options.pwshPath}) did not start within ${options.startTimeoutMs} ms${tail(host.stderrTail)}`)),
       options.startTimeoutMs,
     );
+    const onAbort = () => settle?.(new SessionError('PowerShell was stopped while starting: the run did not need it'));
+    if (options.startSignal?.aborted) onAbort();
+    options.startSignal?.addEventListener('abort', onAbort, { once: true });
     host.send({ type: 'hello', token: host.token, module: options.moduleName });
     try {
       await ready;
@@ -133,6 +138,7 @@ export class HostProcess {
       throw error;
     } finally {
       clearTimeout(timer);
+      options.startSignal?.removeEventListener('abort', onAbort);
       settle = undefined;
     }
   }

@@ -53,6 +53,8 @@ export interface PwshSessionOptions {
   startTimeoutMs?: number;
   /** How long close() waits for the host to quit before killing it. */
   closeGraceMs?: number;
+  /** Aborting it while the first host is starting kills that host and rejects start() (early-host.ts). */
+  startSignal?: AbortSignal;
 }
 
 /** The call in flight: where its messages go and how it ends. */
@@ -93,7 +95,7 @@ export class PwshSession implements ExchangeSession {
       );
     }
     const session = new PwshSession({ ...options, pwshPath, moduleName: options.moduleName ?? 'ExchangeOnlineManagement' });
-    session.host = await session.startHost();
+    session.host = await session.startHost(options.startSignal);
     return session;
   }
 
@@ -159,7 +161,7 @@ export class PwshSession implements ExchangeSession {
     return result;
   }
 
-  private async startHost(): Promise<HostProcess> {
+  private async startHost(startSignal?: AbortSignal): Promise<HostProcess> {
     const { options } = this;
     // Set once started; an exit before that is reported by HostProcess.start itself.
     const self: { host?: HostProcess } = {};
@@ -175,6 +177,7 @@ export class PwshSession implements ExchangeSession {
         modulePaths: options.modulePaths ?? [],
       }),
       startTimeoutMs: options.startTimeoutMs ?? 60_000,
+      ...(startSignal ? { startSignal } : {}),
       onMessage: (message) => this.onMessage(message),
       onStderr: (line) => options.onStderr?.(this.active ? this.active.redact(line) : line),
       onStray: (line) => options.onStray?.(this.active ? this.active.redact(line) : line),

@@ -1,0 +1,100 @@
+/**
+ * At launch, before the CLI loads its modules: when the command line is `apply <playbook>` against
+ * `--target exchange` (the default), start the PowerShell host now (src/exchange/pwsh/early-host.ts)
+ * so it starts while Node parses and validates the playbook and takes the lock. Nothing signs in or
+ * touches the tenant here; the run claims the host after validation, or main.ts kills it.
+ *
+ * The command line is read conservatively: anything this reader does not understand (an unknown
+ * option, --help, another command, a sim: target) means no early start, and the run behaves exactly
+ * as before. Commander still parses the command line for real; a disagreement only costs the host.
+ */
+import { readFileSync } from 'node:fs';
+import { delimiter, resolve } from 'node:path';
+import { findPwsh } from '../exchange/find-pwsh.js';
+
+/** apply's options that take a value (src/cli/options.ts); the others are switches. */
+const VALUE_OPTIONS = new Set(['--target', '--format', '--plan', '--accept-breakage', '--runs-dir', '--concurrency', '--log-file', '--notify-webhook', '--keep-runs', '--max-chars']);
+const SWITCHES = new Set(['--yes', '-y', '--accept-no-usage-evidence', '--no-color']);
+/** Names PowerShell never needs and never gets (workload identity's OIDC request variables). */
+const ALWAYS_WITHHELD = ['ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
+
+export interface EarlyApply {
+  playbook: string;
+  target: string;
+}
+
+/** `apply <playbook>` with its target, or null when the command line is anything else. */
+export function earlyApplyOf(argv: readonly string[]): EarlyApply | null {
+  let command: string | undefined;
+  let playbook: string | undefined;
+  let target = 'exchange';
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      // Everything after is positional: the playbook, when it is not known yet.
+      if (command && !playbook && argv[i + 1] !== undefined) playbook = argv[i + 1];
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      if (!command) command = arg;
+      else if (!playbook) playbook = arg;
+      else return null;
+      continue;
+    }
+    if (!command) {
+      if (arg !== '--no-color') return null;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    if (SWITCHES.has(name) && eq < 0) continue;
+    if (!VALUE_OPTIONS.has(name)) return null;
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) return null;
+    if (name === '--target') target = value;
+  }
+  if (command !== 'apply' || !playbook) return null;
+  return { playbook, target };
+}
+
+/**
+ * Every `env:NAME` the playbook's text mentions: a superset of the variables its secrets come from
+ * (a secret is always one ${env:NAME} or ${file:path} reference: src/playbook/resolve.ts), withheld
+ * from the early host as target.ts withholds the secrets' variables. Null when the file cannot be read
+ * as text (then no early start).
+ */
+export function envNamesIn(text: string): string[] {
+  return [...new Set([...text.matchAll(/env:\s*([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!))];
+}
+
+function playbookText(file: string): string | null {
+  try {
+    const text = readFileSync(file, 'utf8');
+    // Not UTF-8 text (the loader will say so): do not guess which variables it names.
+    return text.includes('\uFFFD') || text.includes('\u0000') ? null : text;
+  } catch {
+    return null;
+  }
+}
+
+export interface EarlyStart {
+  /** Kills the host if the run did not claim it. */
+  discard(): Promise<void>;
+}
+
+/** Starts the host for an `apply --target exchange`; null when the command line is anything else. */
+export async function startEarly(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<EarlyStart | null> {
+  const apply = earlyApplyOf(argv);
+  if (!apply || apply.target !== 'exchange') return null;
+  const text = playbookText(resolve(cwd, apply.playbook));
+  const pwsh = text === null ? null : findPwsh(env);
+  if (text === null || !pwsh) return null;
+  const { startEarlyHost, discardEarlyHost } = await import('../exchange/pwsh/early-host.js');
+  startEarlyHost({
+    pwshPath: pwsh.path,
+    modulePaths: (env.EXO_PLAYBOOK_MODULE_PATH ?? '').split(delimiter).filter((dir) => dir.trim() !== ''),
+    baseEnv: env,
+    withheldEnv: [...envNamesIn(text), ...ALWAYS_WITHHELD],
+  });
+  return { discard: discardEarlyHost };
+}
