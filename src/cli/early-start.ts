@@ -10,13 +10,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { delimiter, resolve } from 'node:path';
+import { GITHUB_OIDC_ENV } from '../exchange/connect/oidc-env.js';
 import { findPwsh } from '../exchange/find-pwsh.js';
 
 /** apply's options that take a value (src/cli/options.ts); the others are switches. */
 const VALUE_OPTIONS = new Set(['--target', '--format', '--plan', '--accept-breakage', '--runs-dir', '--concurrency', '--log-file', '--notify-webhook', '--keep-runs', '--max-chars']);
 const SWITCHES = new Set(['--yes', '-y', '--accept-no-usage-evidence', '--no-color']);
-/** Names PowerShell never needs and never gets (workload identity's OIDC request variables). */
-const ALWAYS_WITHHELD = ['ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
 
 export interface EarlyApply {
   playbook: string;
@@ -94,7 +93,7 @@ export async function startEarly(argv: readonly string[], env: NodeJS.ProcessEnv
     pwshPath: pwsh.path,
     modulePaths: (env.EXO_PLAYBOOK_MODULE_PATH ?? '').split(delimiter).filter((dir) => dir.trim() !== ''),
     baseEnv: env,
-    withheldEnv: [...envNamesIn(text), ...ALWAYS_WITHHELD],
+    withheldEnv: [...envNamesIn(text), ...GITHUB_OIDC_ENV],
   });
   return { discard: discardEarlyHost };
 }

@@ -10,7 +10,7 @@ import type { Playbook } from '../playbook/schema.js';
 import { ConnectedSession } from './connect/connected-session.js';
 import { createConnector, DEVICE_CODE_TEXT, simulatorConnector, type ConnectorOptions, type Invoker } from './connect/connector.js';
 import { findPwsh } from './find-pwsh.js';
-import { GITHUB_OIDC_ENV } from './connect/workload-identity.js';
+import { GITHUB_OIDC_ENV } from './connect/oidc-env.js';
 import type { ExchangeSession } from './session.js';
 
 export type Target = { kind: 'exchange' } | { kind: 'sim'; stateFile: string };
