@@ -1,6 +1,6 @@
 /**
- * At launch, before the CLI loads its modules: when the command line is `apply <playbook>` against
- * `--target exchange` (the default), start the PowerShell host now (src/exchange/pwsh/early-host.ts)
+ * At launch, before the CLI loads its modules: when the command line is `apply`, `plan` or `verify`
+ * `<playbook>` against `--target exchange` (the default), start the PowerShell host now (src/exchange/pwsh/early-host.ts)
  * so it starts while Node parses and validates the playbook and takes the lock. Nothing signs in or
  * touches the tenant here; the run claims the host after validation, or main.ts kills it.
  *
@@ -13,17 +13,28 @@ import { delimiter, resolve } from 'node:path';
 import { GITHUB_OIDC_ENV } from '../exchange/connect/oidc-env.js';
 import { findPwsh } from '../exchange/find-pwsh.js';
 
-/** apply's options that take a value (src/cli/options.ts); the others are switches. */
-const VALUE_OPTIONS = new Set(['--target', '--format', '--plan', '--accept-breakage', '--runs-dir', '--concurrency', '--log-file', '--notify-webhook', '--keep-runs', '--max-chars']);
-const SWITCHES = new Set(['--yes', '-y', '--accept-no-usage-evidence', '--no-color']);
+/** The options of apply, plan and verify (src/cli/options.ts) that take a value; the others are switches. */
+const VALUE_OPTIONS: Record<EarlyRun['command'], ReadonlySet<string>> = {
+  apply: new Set(['--target', '--format', '--plan', '--accept-breakage', '--runs-dir', '--concurrency', '--log-file', '--notify-webhook', '--keep-runs', '--max-chars']),
+  plan: new Set(['--target', '--format', '--out', '--accept-breakage', '--log-file', '--max-chars', '--workload-identity']),
+  verify: new Set(['--target', '--format', '--log-file', '--notify-webhook', '--max-chars', '--workload-identity']),
+};
+const SWITCHES: Record<EarlyRun['command'], ReadonlySet<string>> = {
+  apply: new Set(['--yes', '-y', '--accept-no-usage-evidence', '--no-color']),
+  plan: new Set(['--accept-no-usage-evidence', '--no-color']),
+  verify: new Set(['--no-color']),
+};
 
-export interface EarlyApply {
+export interface EarlyRun {
+  command: 'apply' | 'plan' | 'verify';
   playbook: string;
   target: string;
 }
 
-/** `apply <playbook>` with its target, or null when the command line is anything else. */
-export function earlyApplyOf(argv: readonly string[]): EarlyApply | null {
+const isEarlyCommand = (name: string | undefined): name is EarlyRun['command'] => name === 'apply' || name === 'plan' || name === 'verify';
+
+/** `apply|plan|verify <playbook>` with its target, or null when the command line is anything else. */
+export function earlyRunOf(argv: readonly string[]): EarlyRun | null {
   let command: string | undefined;
   let playbook: string | undefined;
   let target = 'exchange';
@@ -44,16 +55,17 @@ export function earlyApplyOf(argv: readonly string[]): EarlyApply | null {
       if (arg !== '--no-color') return null;
       continue;
     }
+    if (!isEarlyCommand(command)) return null;
     const eq = arg.indexOf('=');
     const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (SWITCHES.has(name) && eq < 0) continue;
-    if (!VALUE_OPTIONS.has(name)) return null;
+    if (SWITCHES[command].has(name) && eq < 0) continue;
+    if (!VALUE_OPTIONS[command].has(name)) return null;
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined) return null;
     if (name === '--target') target = value;
   }
-  if (command !== 'apply' || !playbook) return null;
-  return { playbook, target };
+  if (!isEarlyCommand(command) || !playbook) return null;
+  return { command, playbook, target };
 }
 
 /**
@@ -81,11 +93,11 @@ export interface EarlyStart {
   discard(): Promise<void>;
 }
 
-/** Starts the host for an `apply --target exchange`; null when the command line is anything else. */
+/** Starts the host for `apply|plan|verify --target exchange`; null when the command line is anything else. */
 export async function startEarly(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Promise<EarlyStart | null> {
-  const apply = earlyApplyOf(argv);
-  if (!apply || apply.target !== 'exchange') return null;
-  const text = playbookText(resolve(cwd, apply.playbook));
+  const run = earlyRunOf(argv);
+  if (!run || run.target !== 'exchange') return null;
+  const text = playbookText(resolve(cwd, run.playbook));
   const pwsh = text === null ? null : findPwsh(env);
   if (text === null || !pwsh) return null;
   const { startEarlyHost, discardEarlyHost } = await import('../exchange/pwsh/early-host.js');

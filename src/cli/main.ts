@@ -3,7 +3,7 @@
  */
 import { startEarly } from './early-start.js';
 
-// `apply --target exchange`: PowerShell starts now, while the modules below load and the playbook is
+// `apply`, `plan`, `verify` against --target exchange: PowerShell starts now, while the modules below load and the playbook is
 // validated (early-start.ts); it signs in only once the run claims it, and is killed if none does.
 const early = await startEarly(process.argv.slice(2), process.env, process.cwd()).catch(() => null);
 const { run } = await import('./program.js');

@@ -1,6 +1,6 @@
 /**
- * `apply --target exchange` starts PowerShell at launch, while it validates the playbook and takes the
- * lock (src/cli/early-start.ts, src/exchange/pwsh/early-host.ts). What a user must still see: a
+ * `apply --target exchange` (and plan, verify) starts PowerShell at launch, while it validates the
+ * playbook and takes the lock (src/cli/early-start.ts, src/exchange/pwsh/early-host.ts). What a user must still see: a
  * playbook that fails validation, or a lock held by another run, ends with the same message and exit
  * code as before, no PowerShell is left running, and the tenant got no call at all (not even a
  * sign-in). A good run signs in on that host and ends in the same state. Real pwsh + the stub module
@@ -54,6 +54,18 @@ describe.skipIf(!pwsh || !linux)('apply starts PowerShell early, and only a vali
     expect(existsSync(w.calls)).toBe(false);
     expect(readFileSync(w.state, 'utf8')).toBe(before);
     expect(existsSync(w.file('runs'))).toBe(false);
+  }, 120_000);
+
+  it('plan and verify too: a playbook that fails validation leaves no PowerShell and no call', async () => {
+    const w = tokenWorkspace();
+    writeFileSync(w.playbook, readFileSync(w.playbook, 'utf8').replace('uses: smtp-auth/allowlist', 'uses: smtp-auth/alowlist'));
+    for (const command of ['plan', 'verify']) {
+      const r = await cli([command, w.playbook], w.env, w.dir);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/smtp-auth-disable\.yaml:\d+:\d+: .*alowlist/);
+      expect(await untilNone(() => powershellWith(w.dir))).toEqual([]);
+    }
+    expect(existsSync(w.calls)).toBe(false);
   }, 120_000);
 
   it('another run holds the lock: exit 4, no PowerShell left, no call reached the tenant', async () => {

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { earlyApplyOf, envNamesIn, startEarly } from '../../../src/cli/early-start.js';
+import { earlyRunOf, envNamesIn, startEarly } from '../../../src/cli/early-start.js';
 import { claimEarlyHost, discardEarlyHost, type HostRecipe } from '../../../src/exchange/pwsh/early-host.js';
 import { powershellWith, until, untilNone } from './processes.js';
 import { fixtureTenant, noPwsh, pwshPath, stubModulePath, tempDir, writeState } from './pwsh-for-tests.js';
@@ -15,16 +15,18 @@ import { fixtureTenant, noPwsh, pwshPath, stubModulePath, tempDir, writeState } 
 afterEach(() => discardEarlyHost());
 
 describe('which command lines start PowerShell at launch', () => {
-  it('apply against exchange (the default target), whatever the order of its options', () => {
-    expect(earlyApplyOf(['apply', 'p.yaml'])).toEqual({ playbook: 'p.yaml', target: 'exchange' });
-    expect(earlyApplyOf(['--no-color', 'apply', '--yes', '--concurrency', '3', 'p.yaml', '--log-file=run.jsonl'])).toEqual({ playbook: 'p.yaml', target: 'exchange' });
-    expect(earlyApplyOf(['apply', 'p.yaml', '--target', 'sim:t.json'])).toEqual({ playbook: 'p.yaml', target: 'sim:t.json' });
-    expect(earlyApplyOf(['apply', '--target=exchange', '-y', '--', 'p.yaml'])).toEqual({ playbook: 'p.yaml', target: 'exchange' });
+  it('apply, plan and verify, with their target (exchange by default), whatever the order of their options', () => {
+    expect(earlyRunOf(['apply', 'p.yaml'])).toEqual({ command: 'apply', playbook: 'p.yaml', target: 'exchange' });
+    expect(earlyRunOf(['--no-color', 'apply', '--yes', '--concurrency', '3', 'p.yaml', '--log-file=run.jsonl'])).toEqual({ command: 'apply', playbook: 'p.yaml', target: 'exchange' });
+    expect(earlyRunOf(['apply', 'p.yaml', '--target', 'sim:t.json'])).toEqual({ command: 'apply', playbook: 'p.yaml', target: 'sim:t.json' });
+    expect(earlyRunOf(['apply', '--target=exchange', '-y', '--', 'p.yaml'])).toEqual({ command: 'apply', playbook: 'p.yaml', target: 'exchange' });
+    expect(earlyRunOf(['plan', 'p.yaml', '--out', 'plan.json', '--format', 'json'])).toEqual({ command: 'plan', playbook: 'p.yaml', target: 'exchange' });
+    expect(earlyRunOf(['verify', '--workload-identity', '00000000-0000-0000-0000-000000000000', 'p.yaml'])).toEqual({ command: 'verify', playbook: 'p.yaml', target: 'exchange' });
   });
 
-  it('nothing else: other commands, help, an option it does not know, a missing playbook', () => {
-    for (const argv of [['plan', 'p.yaml'], ['apply', 'p.yaml', '--help'], ['--version'], ['apply', 'p.yaml', '--frobnicate'], ['apply'], ['apply', 'p.yaml', '--target'], ['apply', 'a.yaml', 'b.yaml']]) {
-      expect(earlyApplyOf(argv), argv.join(' ')).toBeNull();
+  it('nothing else: other commands, help, an option it does not know or the command does not take, a missing playbook', () => {
+    for (const argv of [['validate', 'p.yaml'], ['rollback', 'runs/x'], ['apply', 'p.yaml', '--help'], ['--version'], ['apply', 'p.yaml', '--frobnicate'], ['verify', 'p.yaml', '--yes'], ['plan', 'p.yaml', '--plan', 'x.json'], ['apply'], ['apply', 'p.yaml', '--target'], ['apply', 'a.yaml', 'b.yaml']]) {
+      expect(earlyRunOf(argv), argv.join(' ')).toBeNull();
     }
   });
 
