@@ -98,14 +98,19 @@ export async function startEarly(argv: readonly string[], env: NodeJS.ProcessEnv
   const run = earlyRunOf(argv);
   if (!run || run.target !== 'exchange') return null;
   const text = playbookText(resolve(cwd, run.playbook));
-  const pwsh = text === null ? null : findPwsh(env);
-  if (text === null || !pwsh) return null;
+  if (text === null) return null;
+  const names = envNamesIn(text);
+  // A variable it names is not set: against a real tenant that fails validation (resolve.ts), so a
+  // host started now would only be killed again.
+  if (names.some((name) => env[name] === undefined)) return null;
+  const pwsh = findPwsh(env);
+  if (!pwsh) return null;
   const { startEarlyHost, discardEarlyHost } = await import('../exchange/pwsh/early-host.js');
   startEarlyHost({
     pwshPath: pwsh.path,
     modulePaths: (env.EXO_PLAYBOOK_MODULE_PATH ?? '').split(delimiter).filter((dir) => dir.trim() !== ''),
     baseEnv: env,
-    withheldEnv: [...envNamesIn(text), ...GITHUB_OIDC_ENV],
+    withheldEnv: [...names, ...GITHUB_OIDC_ENV],
   });
   return { discard: discardEarlyHost };
 }

@@ -59,9 +59,10 @@ describe.skipIf(noPwsh || process.platform !== 'linux')('the early host', () => 
   });
 
   it('is handed to the run that would start the same host, and is that process', async () => {
-    const { dir, env } = setup();
+    const { dir, env: base } = setup();
+    const env = { ...base, EXO_TOKEN: 'eyJ0eXAiOiJKV1QifQ.early.c2ln' };
     writeFileSync(join(dir, 'p.yaml'), 'tenant:\n  auth: { method: access-token, token: "${env:EXO_TOKEN}" }\n');
-    await startEarly(['apply', 'p.yaml'], env, dir);
+    expect(await startEarly(['apply', 'p.yaml'], env, dir)).not.toBeNull();
     const recipe: HostRecipe = { pwshPath: pwshPath!, modulePaths: [stubModulePath], baseEnv: env, withheldEnv: ['EXO_TOKEN'] };
     const claimed = claimEarlyHost(recipe, {});
     expect(claimed).toBeDefined();
@@ -86,11 +87,13 @@ describe.skipIf(noPwsh || process.platform !== 'linux')('the early host', () => 
     expect(await untilNone(() => powershellWith(dir))).toEqual([]);
   });
 
-  it('sim: targets and unreadable playbooks start nothing', async () => {
+  it('sim: targets, unreadable playbooks and playbooks naming an unset variable start nothing', async () => {
     const { dir, env } = setup();
     expect(await startEarly(['apply', 'missing.yaml'], env, dir)).toBeNull();
     writeFileSync(join(dir, 'p.yaml'), 'tenant: {}\n');
     expect(await startEarly(['apply', 'p.yaml', '--target', 'sim:t.json'], env, dir)).toBeNull();
+    writeFileSync(join(dir, 'unset.yaml'), 'tenant:\n  auth: { method: access-token, token: "${env:EXO_TOKEN_NOT_SET}" }\n');
+    expect(await startEarly(['apply', 'unset.yaml'], env, dir)).toBeNull();
     expect(powershellWith(dir)).toEqual([]);
   });
 });
