@@ -12,7 +12,7 @@
 //     only when pwsh is the .NET tool launcher.
 // Benchmarks report; they never fail CI. Needs `npm run build` (imports dist/) and a pwsh.
 // Usage: npm run bench [-- --quick] [--only starts,per-call,per-write,bulk,apply,concurrency] [--rounds 1]
-//        [--starts 7] [--starts-only]
+//        [--starts 7] [--starts-only] [--hand-env DOTNET_TieredPGO=0]
 import { spawn } from 'node:child_process';
 import { $, argv, fs, os, path } from 'zx';
 
@@ -265,6 +265,14 @@ async function applyCli(stateFile, allow, target, concurrency) {
 // Rounds alternate which of the two runs first (neither always gets the warmer file cache or the
 // quieter moment), and the line gives the best round besides the median: on a machine shared with
 // other work the best of N is the closer estimate of what each costs alone.
+// --hand-env NAME=VALUE[,NAME=VALUE]: run the script with these variables too (e.g. DOTNET_TieredPGO=0,
+// which the CLI sets for its own host: the script on equal runtime settings).
+const handEnv = Object.fromEntries(
+  String(argv['hand-env'] ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
 if (want('apply')) {
   for (const n of sizes([1000, 10000], [1000])) {
     const strays = Math.max(20, Math.round(n * 0.01));
@@ -276,6 +284,7 @@ if (want('apply')) {
         EXO_TOKEN: TOKEN,
         EXO_PLAYBOOK_STUB_STATE: await writeTenant(state),
         PSModulePath: psModulePath,
+        ...handEnv,
       });
       if (h.code !== 0 || !/wrong=0/.test(h.out)) say(`  (hand-written script: exit ${h.code}: ${h.out.trim().split('\n').slice(-3).join(' | ')})`);
       hand.push(h.ms);
@@ -295,7 +304,7 @@ if (want('apply')) {
     const s = (ms) => (ms / 1000).toFixed(2);
     const best = (xs) => Math.min(...xs);
     say(
-      `apply + verify of ${n} (${strays + 1} writes) through pwsh + stub, ${rounds} round(s), load ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}: ` +
+      `apply + verify of ${n} (${strays + 1} writes) through pwsh + stub${Object.keys(handEnv).length ? ` (script with ${Object.entries(handEnv).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}, ${rounds} round(s), load ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}: ` +
         `median exo-playbook ${s(median(cli))} s, hand-written script ${s(median(hand))} s, ratio ${(median(cli) / median(hand)).toFixed(2)}×; ` +
         `best ${s(best(cli))} s vs ${s(best(hand))} s, ratio ${(best(cli) / best(hand)).toFixed(2)}× (goal ≤ 1.10×)`,
     );
