@@ -11,7 +11,7 @@
 //     `dotnet pwsh.dll` run directly (what the bridge does), alternated, median of --starts (default 7);
 //     only when pwsh is the .NET tool launcher.
 // Benchmarks report; they never fail CI. Needs `npm run build` (imports dist/) and a pwsh.
-// Usage: npm run bench [-- --quick] [--only starts,per-call,per-write,bulk,apply,concurrency] [--rounds 1]
+// Usage: npm run bench [-- --quick] [--only starts,per-call,per-write,bulk,memory,apply,concurrency] [--rounds 1]
 //        [--starts 7] [--starts-only] [--hand-env DOTNET_TieredPGO=0]
 import { spawn } from 'node:child_process';
 import { $, argv, fs, os, path } from 'zx';
@@ -72,16 +72,6 @@ function timed(command, args, env) {
     child.on('error', fail);
     child.on('close', (code) => done({ code, out, ms: performance.now() - started }));
   });
-}
-
-/** Resident bytes of a process and its descendants (Linux /proc; 0 elsewhere). */
-async function treeRss(pid) {
-  if (!pid) return 0;
-  const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  let total = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
-  const children = await fs.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
-  for (const child of children.split(/\s+/).filter(Boolean)) total += await treeRss(Number(child));
-  return total;
 }
 
 // --- 0. host start: launcher vs direct ------------------------------------------------------
@@ -176,6 +166,20 @@ if (want('per-write')) {
 }
 
 // --- 3. bulk read: bridge vs plain pwsh --------------------------------------------------------
+// Wall time is the goal; CPU seconds of the pwsh process during the read (bridge: the host, from /proc;
+// plain: TotalProcessorTime) are printed too, as they move less with the other engineers' load. Peak RSS
+// is each pwsh's high-water mark (VmHWM / PeakWorkingSet64, the state load included) and the bench
+// process's (the CLI side: PwshSession and its object buffer) sampled during the stream.
+/** CPU seconds (user + system) a process has used so far (Linux /proc; 0 elsewhere). */
+async function cpuSeconds(pid) {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+}
+async function peakRss(pid) {
+  const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+}
 if (want('bulk')) {
   const select = ['PrimarySmtpAddress', 'UserPrincipalName', 'Alias', 'EmailAddresses', 'SmtpClientAuthenticationDisabled'];
   const bulk = { ResultSize: 'Unlimited', Properties: ['SmtpClientAuthenticationDisabled'] };
@@ -183,38 +187,54 @@ if (want('bulk')) {
     const env = { EXO_PLAYBOOK_STUB_STATE: await writeTenant(generateTenant({ mailboxes: n, seed: 2 })) };
     const bridge = [];
     const plain = [];
+    const bridgeCpu = [];
+    const plainCpu = [];
+    const nodeCpu = [];
     let hostRss = 0;
+    let plainRss = 0;
     const cliRss0 = process.memoryUsage().rss;
     let cliRss = 0;
     for (let r = 0; r < rounds; r++) {
       const session = await PwshSession.start({ pwshPath: pwsh, modulePaths: [modules], env });
       await session.invoke('Get-TransportConfig'); // loads the state file: both sides time only the read
+      const cpu0 = await cpuSeconds(session.pid);
+      const node0 = process.cpuUsage();
       const t0 = performance.now();
       let count = 0;
       for await (const object of session.stream('Get-EXOCASMailbox', bulk, { select })) {
         if (object) count++;
-        if (count % 1000 === 0) {
-          cliRss = Math.max(cliRss, process.memoryUsage().rss);
-          hostRss = Math.max(hostRss, await treeRss(session.pid));
-        }
+        if (count % 1000 === 0) cliRss = Math.max(cliRss, process.memoryUsage().rss);
       }
       bridge.push(performance.now() - t0);
+      const node1 = process.cpuUsage(node0);
+      nodeCpu.push((node1.user + node1.system) / 1e6);
+      bridgeCpu.push((await cpuSeconds(session.pid)) - cpu0);
+      hostRss = Math.max(hostRss, await peakRss(session.pid));
+      if (count !== n) throw new Error(`bench: the bridge read ${count} of ${n} mailboxes`);
       await session.close();
       const script = [
         'Import-Module ExchangeOnlineManagement',
         '$null = Get-TransportConfig',
+        '$me = [Diagnostics.Process]::GetCurrentProcess(); $cpu = $me.TotalProcessorTime',
         '$sw = [Diagnostics.Stopwatch]::StartNew()',
         '$n = 0; Get-EXOCASMailbox -ResultSize Unlimited -Properties SmtpClientAuthenticationDisabled | ForEach-Object { $n++ }',
-        '$sw.Elapsed.TotalMilliseconds.ToString([cultureinfo]::InvariantCulture)',
+        '$ms = $sw.Elapsed.TotalMilliseconds; $me.Refresh()',
+        '"{0} {1} {2} {3}" -f $ms.ToString([cultureinfo]::InvariantCulture), ($me.TotalProcessorTime - $cpu).TotalSeconds.ToString([cultureinfo]::InvariantCulture), $me.PeakWorkingSet64, $n',
       ].join('; ');
-      plain.push(Number((await pwshRun(script, env)).stdout.trim().split('\n').pop()));
+      const [ms, cpu, peak, read] = (await pwshRun(script, env)).stdout.trim().split('\n').pop().split(' ').map(Number);
+      if (read !== n) throw new Error(`bench: the plain loop read ${read} of ${n} mailboxes`);
+      plain.push(ms);
+      plainCpu.push(cpu);
+      plainRss = Math.max(plainRss, peak);
     }
     const b = median(bridge);
     const p = median(plain);
     const mb = (x) => (x / 2 ** 20).toFixed(0);
     say(
       `bulk read of ${n}: bridge ${(b / 1000).toFixed(2)} s, plain pwsh ${(p / 1000).toFixed(2)} s, ratio ${(b / p).toFixed(2)}× (goal ≤ 1.5×); ` +
-        `peak RSS: pwsh host ${mb(hostRss)} MB, bench process ${mb(cliRss)} MB (${mb(cliRss0)} MB before)`,
+        `CPU during the read: host ${median(bridgeCpu).toFixed(2)} s + bench process ${median(nodeCpu).toFixed(2)} s, plain pwsh ${median(plainCpu).toFixed(2)} s; ` +
+        `peak RSS: pwsh host ${mb(hostRss)} MB, plain pwsh ${mb(plainRss)} MB, bench process ${mb(cliRss)} MB (${mb(cliRss0)} MB before); ` +
+        `load average ${os.loadavg()[0].toFixed(2)}`,
     );
   }
 }
@@ -259,6 +279,60 @@ async function applyCli(stateFile, allow, target, concurrency) {
   const result = await timed(process.execPath, args, env);
   if (result.code !== 0) say(`  (apply exited ${result.code}: ${result.out.trim().split('\n').slice(-3).join(' | ')})`);
   return result;
+}
+
+// --- 3b. memory: the CLI and its pwsh host during a big apply ---------------------------------------
+// `apply` (org off + exclusive allowlist, 20 writes) of a big tenant on the simulator and through pwsh +
+// stub; the peak resident size (VmHWM) of the CLI process and of its pwsh host, polled every 100 ms.
+/** Pids of a process's descendants (Linux /proc). */
+async function descendants(pid) {
+  const children = (await fs.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).split(/\s+/).filter(Boolean).map(Number);
+  const all = [...children];
+  for (const child of children) all.push(...(await descendants(child)));
+  return all;
+}
+if (want('memory')) {
+  for (const n of sizes([100000], [10000])) {
+    for (const target of ['sim', 'exchange']) {
+      const { state, allow } = applyTenant(n, 20, 0);
+      const stateFile = await writeTenant(state);
+      const file = path.join(dir, `playbook-${++seq}.yaml`);
+      await fs.writeFile(file, playbook(allow));
+      const env = {
+        ...process.env,
+        NO_COLOR: '1',
+        EXO_TOKEN: TOKEN,
+        EXO_PLAYBOOK_PWSH: pwsh,
+        EXO_PLAYBOOK_MODULE_PATH: modules,
+        EXO_PLAYBOOK_STUB_STATE: stateFile,
+        EXO_PLAYBOOK_LOCK_DIR: path.join(dir, 'locks'),
+      };
+      const targetArg = target === 'exchange' ? 'exchange' : `sim:${stateFile}`;
+      const args = [cli, 'apply', file, '--target', targetArg, '--runs-dir', path.join(dir, `runs-${seq}`), '--yes'];
+      const t0 = performance.now();
+      const child = spawn(process.execPath, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      const exited = new Promise((done) => child.on('close', done));
+      let cliPeak = 0;
+      let hostPeak = 0;
+      let running = true;
+      void exited.then(() => (running = false));
+      while (running) {
+        cliPeak = Math.max(cliPeak, await peakRss(child.pid));
+        for (const pid of await descendants(child.pid)) hostPeak = Math.max(hostPeak, await peakRss(pid));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const code = await exited;
+      const mb = (x) => (x / 2 ** 20).toFixed(0);
+      say(
+        `memory, apply of ${n} ${target === 'sim' ? 'on the simulator' : 'through pwsh + stub'}: exit ${code}, ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
+          `peak RSS: CLI ${mb(cliPeak)} MB${target === 'sim' ? '' : `, pwsh host ${mb(hostPeak)} MB`} (goal ≤ 300 MB each); load average ${os.loadavg()[0].toFixed(2)}`,
+      );
+      if (code !== 0) say(`  (apply exited ${code}: ${out.trim().split('\n').slice(-3).join(' | ')})`);
+    }
+  }
 }
 
 // --- 4. apply + verify vs a hand-written script ------------------------------------------------

@@ -1,7 +1,7 @@
 /**
  * `apply --concurrency 3` against --target exchange (real pwsh + the stub ExchangeOnlineManagement
  * module, 300 ms per call, 61 mailbox writes): three pwsh hosts each signed in once, the same end
- * state as a serial run, three writes in flight (how much faster: npm run bench). Needs pwsh (src/exchange/find-pwsh.ts): under CI=true a missing pwsh fails.
+ * state as a serial run (the reference, at 30 ms per call), three writes in flight (how much faster: npm run bench). Needs pwsh (src/exchange/find-pwsh.ts): under CI=true a missing pwsh fails.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ if (!pwsh) {
 
 const TOKEN = `eyJ0eXAiOiJKV1QifQ.concurrency-e2e-${process.pid}.c2ln`;
 const LATENCY_MS = 300;
+const SERIAL_LATENCY_MS = 30;
 /** Enough writes that the pool's extra sign-ins (a pwsh start each, ~2-3 s here) pay for themselves. */
 const STRAYS = 60;
 
@@ -39,8 +40,8 @@ const workspaces: EngineWorkspace[] = [];
 afterEach(() => workspaces.splice(0).forEach((w) => w.cleanup()));
 beforeAll(() => assertBuilt());
 
-function slowTenant(): EngineWorkspace {
-  const tenant: TenantState = { ...driftedTenant(STRAYS), faults: { latencyMs: LATENCY_MS } };
+function slowTenant(latencyMs = LATENCY_MS): EngineWorkspace {
+  const tenant: TenantState = { ...driftedTenant(STRAYS), faults: { latencyMs } };
   const w = new EngineWorkspace(tenant);
   writeFileSync(w.playbook, PLAYBOOK);
   workspaces.push(w);
@@ -98,14 +99,16 @@ const switches = (state: TenantState) => Object.fromEntries(state.mailboxes.map(
 
 describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
   it('--concurrency 3 ends in the same state as --concurrency 1, signs in three hosts, and keeps three writes in flight', async () => {
-    const serial = slowTenant();
+    // The serial run is the reference end state and proves one host, one write at a time: it needs
+    // calls that take a while (so overlapping writes would show), not 300 ms each (18 s of waiting).
+    const serial = slowTenant(SERIAL_LATENCY_MS);
     const parallel = slowTenant();
 
     const one = await applyViaPwsh(serial, 1);
     expect(one.code, one.stdout + one.stderr).toBe(0);
     const three = await applyViaPwsh(parallel, 3);
     expect(three.code, three.stdout + three.stderr).toBe(0);
-    console.log(`apply of ${STRAYS + 1} writes at ${LATENCY_MS} ms per call: --concurrency 1 took ${one.ms} ms, --concurrency 3 took ${three.ms} ms`);
+    console.log(`apply of ${STRAYS + 1} writes: --concurrency 1 (${SERIAL_LATENCY_MS} ms per call) took ${one.ms} ms, --concurrency 3 (${LATENCY_MS} ms per call) took ${three.ms} ms`);
 
     // Same end state: every stray $false back to $null, device $false, nothing else touched.
     expect(switches(parallel.readState())).toEqual(switches(serial.readState()));

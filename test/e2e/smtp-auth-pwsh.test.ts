@@ -40,7 +40,8 @@ describe.skipIf(!pwsh)('smtp-auth-disable through pwsh + stub module', () => {
     const sim = tokenWorkspace();
     const real = tokenWorkspace();
     const accept = ['--yes', '--accept-breakage', 'alice@contoso.com'];
-    const env = { EXO_TOKEN: TOKEN };
+    // A lock folder of its own: the default one in the temp folder is shared with every other run on the machine.
+    const env = { EXO_TOKEN: TOKEN, EXO_PLAYBOOK_LOCK_DIR: sim.file('locks') };
 
     const viaSim = await cli(['apply', sim.playbook, '--target', `sim:${sim.state}`, '--runs-dir', sim.file('runs'), ...accept], env);
     expect(viaSim.code, viaSim.stdout + viaSim.stderr).toBe(0);

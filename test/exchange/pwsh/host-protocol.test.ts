@@ -3,7 +3,7 @@
  * hello line, one `end` per request, a line that is not a request does not stop the host, and quit
  * ends it with exit code 0.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -103,5 +103,152 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
     const objects = protocol.flatMap((m) => (m.type === 'objects' ? m.data! : []));
     expect(objects[0]).toEqual({ PrimarySmtpAddress: 'u0@contoso.com', SmtpClientAuthenticationDisabled: null });
     expect(objects[304]).toEqual({ PrimarySmtpAddress: 'u304@contoso.com', SmtpClientAuthenticationDisabled: true });
+  });
+
+  // A module whose bulk read writes one object with every kind of value a real mailbox read can hold.
+  function typedModule(): string {
+    const modules = tempDir('typedmod');
+    mkdirSync(join(modules, 'ExchangeOnlineManagement'));
+    writeFileSync(
+      join(modules, 'ExchangeOnlineManagement', 'ExchangeOnlineManagement.psm1'),
+      [
+        'function Get-EXOCASMailbox {',
+        '  [CmdletBinding()] param([object]$ResultSize)',
+        '  foreach ($switch in $null, $true, $false) {',
+        '    [pscustomobject][ordered]@{',
+        '      SmtpClientAuthenticationDisabled = $switch',
+        "      Guid = [guid]'3640e451-e7e8-4fce-a5a9-38d24a489dbe'",
+        "      WhenCreated = [datetime]::new(2026, 3, 1, 8, 30, 0, [System.DateTimeKind]::Utc)",
+        "      EmailAddresses = [string[]]@('SMTP:ann@contoso.com', 'smtp:ann@contoso.onmicrosoft.com')",
+        "      Proxies = [System.Collections.Generic.List[object]]@('x500:/o=a', 7)",
+        '      Count = 42; Big = [long]50000000000; Ratio = 1.5; Day = [System.DayOfWeek]::Monday',
+        "      Policy = [ordered]@{ Name = 'Block'; AllowBasicAuthSmtp = $false }",
+        "      Nested = [pscustomobject]@{ When = [datetimeoffset]::new(2026, 3, 1, 10, 0, 0, [timespan]::FromHours(2)); Empty = @() }",
+        "      Secret = (ConvertTo-SecureString 'p' -AsPlainText -Force)",
+        '    }',
+        '  }',
+        '}',
+      ].join('\n'),
+    );
+    return modules;
+  }
+
+  async function bulkRead(modules: string, select: string[] | undefined, env: Record<string, string> = {}) {
+    const token = 'c0ffeec0ffeec0ffeec0ffeec0ffeec0';
+    const input = [
+      { type: 'hello', token, module: 'ExchangeOnlineManagement' },
+      { type: 'invoke', id: 3, cmdlet: 'Get-EXOCASMailbox', parameters: { ResultSize: 'Unlimited' }, ...(select ? { select } : {}) },
+      { type: 'quit' },
+    ]
+      .map((line) => JSON.stringify(line))
+      .join('\n');
+    const result = await execa(pwshPath!, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', hostScriptPath], {
+      input: `${input}\n`,
+      env: { PSModulePath: [modules, process.env.PSModulePath ?? ''].filter(Boolean).join(delimiter), ...env },
+      reject: false,
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const protocol = result.stdout
+      .split('\n')
+      .filter((l) => l.startsWith(`${token} `))
+      .map((l) => JSON.parse(l.slice(token.length + 1)) as { type: string; ok?: boolean; data?: Record<string, unknown>[] });
+    expect(protocol.at(-1)).toMatchObject({ type: 'end', ok: true });
+    return { objects: protocol.flatMap((m) => (m.type === 'objects' ? m.data! : [])), stderr: result.stderr };
+  }
+
+  const every = ['SmtpClientAuthenticationDisabled', 'Guid', 'WhenCreated', 'EmailAddresses', 'Proxies', 'Count', 'Big', 'Ratio', 'Day', 'Policy', 'Nested', 'Secret'];
+
+  it('a read with select (compiled writer) gives the same values as one without (PowerShell conversion): null/true/false, Guids, dates, string lists, numbers, nested objects', async () => {
+    const modules = typedModule();
+    const selected = await bulkRead(modules, every);
+    const whole = await bulkRead(modules, undefined);
+    expect(selected.stderr).not.toContain('unavailable'); // the compiled writer did this read
+    expect(selected.objects).toEqual(whole.objects);
+    expect(selected.objects.map((o) => o.SmtpClientAuthenticationDisabled)).toEqual([null, true, false]);
+    expect(selected.objects[0]).toEqual({
+      SmtpClientAuthenticationDisabled: null,
+      Guid: '3640e451-e7e8-4fce-a5a9-38d24a489dbe',
+      WhenCreated: '2026-03-01T08:30:00.000Z',
+      EmailAddresses: ['SMTP:ann@contoso.com', 'smtp:ann@contoso.onmicrosoft.com'],
+      Proxies: ['x500:/o=a', 7],
+      Count: 42,
+      Big: 50000000000,
+      Ratio: 1.5,
+      Day: 'Monday',
+      Policy: { Name: 'Block', AllowBasicAuthSmtp: false },
+      Nested: { When: '2026-03-01T08:00:00.000Z', Empty: [] },
+      Secret: '[redacted]',
+    });
+    // Only what was selected.
+    expect((await bulkRead(modules, ['guid', 'Count'])).objects[2]).toEqual({ Guid: '3640e451-e7e8-4fce-a5a9-38d24a489dbe', Count: 42 });
+  });
+
+  it('still reads, converting in PowerShell, when the compiled writer has no cache folder to live in, and says so on stderr', async () => {
+    const modules = typedModule();
+    // The cache folder's place is taken by a file (pwsh itself still gets a usable XDG_CACHE_HOME).
+    const cache = tempDir('nocache');
+    writeFileSync(join(cache, 'exo-playbook'), 'not a folder');
+    const read = await bulkRead(modules, every, { XDG_CACHE_HOME: cache });
+    expect(read.stderr).toContain('the compiled object writer is unavailable, converting in PowerShell');
+    expect(read.objects).toEqual((await bulkRead(modules, every)).objects);
+  });
+
+  it('a damaged cached writer is not used: that host converts in PowerShell and removes it, the next one compiles it again', async () => {
+    const modules = typedModule();
+    const cache = tempDir('cache');
+    const first = await bulkRead(modules, every, { XDG_CACHE_HOME: cache }); // compiles into this cache
+    expect(first.stderr).not.toContain('unavailable');
+    const folder = join(cache, 'exo-playbook');
+    const dll = readdirSync(folder).find((name) => name.startsWith('host-writer-') && name.endsWith('.dll'));
+    expect(dll).toBeDefined();
+    writeFileSync(join(folder, dll!), 'not an assembly');
+    const damaged = await bulkRead(modules, every, { XDG_CACHE_HOME: cache });
+    expect(damaged.stderr).toContain('the compiled object writer is unavailable, converting in PowerShell');
+    expect(damaged.objects).toEqual(first.objects);
+    const healed = await bulkRead(modules, every, { XDG_CACHE_HOME: cache });
+    expect(healed.stderr).not.toContain('unavailable');
+    expect(healed.objects).toEqual(first.objects);
+    // A cached writer others may write is never loaded into a signed-in host: the PowerShell path serves.
+    expect(statSync(join(folder, dll!)).mode & 0o022).toBe(0);
+    chmodSync(join(folder, dll!), 0o666);
+    const loose = await bulkRead(modules, every, { XDG_CACHE_HOME: cache });
+    expect(loose.stderr).toContain('may be written by other users');
+    expect(loose.objects).toEqual(first.objects);
+  }, 180_000); // two compiles (1.5-3 s each idle, several times that on a loaded 2-core machine) and three hosts
+
+  it('sends the objects a cmdlet wrote before a terminating error, then the failed end, with select and without', async () => {
+    const modules = tempDir('failmod');
+    mkdirSync(join(modules, 'ExchangeOnlineManagement'));
+    writeFileSync(
+      join(modules, 'ExchangeOnlineManagement', 'ExchangeOnlineManagement.psm1'),
+      [
+        'function Get-EXOCASMailbox {',
+        '  [CmdletBinding()] param([object]$ResultSize)',
+        '  for ($i = 0; $i -lt 3; $i++) { [pscustomobject]@{ PrimarySmtpAddress = "u$i@contoso.com" } }',
+        "  $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new([System.InvalidOperationException]::new('gone mid-read'), 'Gone', 'InvalidOperation', $null))",
+        '}',
+      ].join('\n'),
+    );
+    for (const select of [['PrimarySmtpAddress'], undefined]) {
+      const token = 'abad1deaabad1deaabad1deaabad1dea';
+      const input = [
+        { type: 'hello', token, module: 'ExchangeOnlineManagement' },
+        { type: 'invoke', id: 4, cmdlet: 'Get-EXOCASMailbox', parameters: { ResultSize: 'Unlimited' }, ...(select ? { select } : {}) },
+        { type: 'quit' },
+      ]
+        .map((line) => JSON.stringify(line))
+        .join('\n');
+      const result = await execa(pwshPath!, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', hostScriptPath], {
+        input: `${input}\n`,
+        env: { PSModulePath: [modules, process.env.PSModulePath ?? ''].filter(Boolean).join(delimiter) },
+        reject: false,
+      });
+      const protocol = result.stdout
+        .split('\n')
+        .filter((l) => l.startsWith(`${token} `))
+        .map((l) => JSON.parse(l.slice(token.length + 1)) as { type: string; ok?: boolean; data?: { PrimarySmtpAddress: string }[]; record?: { message: string } });
+      expect(protocol.flatMap((m) => (m.type === 'objects' ? m.data!.map((o) => o.PrimarySmtpAddress) : [])), String(select)).toEqual(['u0@contoso.com', 'u1@contoso.com', 'u2@contoso.com']);
+      expect(protocol.at(-1)).toMatchObject({ type: 'end', ok: false, record: { message: 'gone mid-read' } });
+    }
   });
 });

@@ -60,4 +60,26 @@ describe.skipIf(noPwsh)('stub module change log', () => {
     expect(folded.mailboxes[1]!.SmtpClientAuthenticationDisabled).toBe(false);
     expect(folded.transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
   });
+
+  it('keeps what the file says of each mailbox through a write and a fold: fields it does not know, fields it lacks, the order of the list', async () => {
+    const initial = fixtureTenant();
+    const [first, second] = initial.mailboxes as unknown as Record<string, unknown>[];
+    first!.Department = 'Facilities'; // not a field the stub models: kept as it is
+    delete second!.AuthenticationPolicy; // absent: stays absent (the simulator leaves it out too)
+    const stateFile = writeState(tempDir('stubkeep'), initial);
+    const session = await connected(stateFile, initial.organization.Name);
+    // Identities resolve case-insensitively, as before.
+    await session.invoke('Set-CASMailbox', { Identity: String(first!.PrimarySmtpAddress).toUpperCase(), SmtpClientAuthenticationDisabled: true });
+    await session.invoke('Set-CASMailbox', { Identity: String(second!.PrimarySmtpAddress), SmtpClientAuthenticationDisabled: false });
+    const read = await session.invoke('Get-EXOCASMailbox', { ResultSize: 'Unlimited', Properties: ['SmtpClientAuthenticationDisabled'] });
+    expect(read.objects.map((o) => o.PrimarySmtpAddress)).toEqual(initial.mailboxes.map((m) => m.PrimarySmtpAddress));
+    expect(read.objects.slice(0, 2).map((o) => o.SmtpClientAuthenticationDisabled)).toEqual([true, false]);
+    await Promise.all(sessions.splice(0).map((s) => s.close()));
+    expect(existsSync(changeLogPath(stateFile))).toBe(false);
+    const folded = JSON.parse(readFileSync(stateFile, 'utf8')) as { mailboxes: Record<string, unknown>[] };
+    expect(folded.mailboxes[0]).toEqual({ ...first, SmtpClientAuthenticationDisabled: true });
+    expect(folded.mailboxes[1]).toEqual({ ...second, SmtpClientAuthenticationDisabled: false });
+    expect('AuthenticationPolicy' in folded.mailboxes[1]!).toBe(false);
+    expect(folded.mailboxes.slice(2)).toEqual(initial.mailboxes.slice(2));
+  });
 });
