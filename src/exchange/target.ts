@@ -10,7 +10,7 @@ import type { Playbook } from '../playbook/schema.js';
 import { ConnectedSession } from './connect/connected-session.js';
 import { createConnector, DEVICE_CODE_TEXT, simulatorConnector, type ConnectorOptions, type Invoker } from './connect/connector.js';
 import { findPwsh } from './find-pwsh.js';
-import { GITHUB_OIDC_ENV } from './connect/workload-identity.js';
+import { GITHUB_OIDC_ENV } from './connect/oidc-env.js';
 import type { PwshSession } from './pwsh/session.js';
 import type { ExchangeSession } from './session.js';
 
@@ -146,16 +146,19 @@ async function startPowerShell(
     else options.log?.(`pwsh ${stream}: ${line}`);
   };
   // Loaded only for this target: a simulated run never needs the PowerShell bridge.
-  const { PwshSession } = await import('./pwsh/session.js');
-  return PwshSession.start({
+  const [{ PwshSession }, { claimEarlyHost }] = await Promise.all([import('./pwsh/session.js'), import('./pwsh/early-host.js')]);
+  const recipe = {
     pwshPath: pwsh.path,
     modulePaths: modulePathsFrom(options.env),
     // Only the allowlisted variables of the CLI's environment (src/exchange/pwsh/environment.ts).
     baseEnv: options.env,
     withheldEnv,
-    onStderr: consoleLine('stderr'),
-    onStray: consoleLine('stdout'),
-    onRestart,
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  };
+  const hooks = { onStderr: consoleLine('stderr'), onStray: consoleLine('stdout'), onRestart };
+  // The host the CLI started at launch, when it is this very one (same pwsh and environment): it is
+  // still signed out, like a host started now (early-host.ts).
+  const early = claimEarlyHost(recipe, hooks);
+  if (early) return early;
+  // A write pool's extra session may be abandoned while its host starts (options.signal).
+  return PwshSession.start({ ...recipe, modulePaths: [...recipe.modulePaths], ...hooks, ...(options.signal ? { startSignal: options.signal } : {}) });
 }

@@ -8,7 +8,7 @@ import { resolveSecret } from '../../playbook/resolve.js';
 import { certificateSignIn, type Playbook } from '../../playbook/schema.js';
 import type { ExchangeSession } from '../session.js';
 import type { SignInContext } from './context.js';
-import { credentialFor, type CredentialAuth } from './credentials.js';
+import type { CredentialAuth } from './credentials.js';
 import { moduleConnectRequest, type ModuleSignInAuth } from './module-sign-in.js';
 import { baseConnectParameters, tokenConnectRequest, type ConnectRequest } from './parameters.js';
 import { signInFailed, type SignInDescription } from './sign-in-error.js';
@@ -64,7 +64,8 @@ export function createConnector(tenant: Tenant, options: ConnectorOptions): Conn
     return new TokenConnector(describe(tenant), suppliedTokenSource(auth.token, context), options);
   }
   if (signInOf(auth) === 'token') {
-    const makeCredential = options.credentialFor ?? credentialFor;
+    // @azure/identity loads only for the methods that use it (not for access-token, nor the simulator).
+    const makeCredential = options.credentialFor ?? (async (a: CredentialAuth, c: SignInContext) => (await import('./credentials.js')).credentialFor(a, c));
     let source: AccessTokenSource | null = null;
     // The credential is built on first use: building one may already read files or the environment.
     const lazySource: AccessTokenSource = async () => {

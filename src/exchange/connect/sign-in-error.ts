@@ -2,7 +2,6 @@
  * A failed sign-in as a SessionError a person can act on: which method, which app, what the
  * service said, and what to check. Secrets are scrubbed from anything quoted.
  */
-import { AuthenticationError } from '@azure/identity';
 import { ExoPlaybookError, SessionError } from '../../errors.js';
 import { CmdletFailure } from '../session.js';
 
@@ -40,11 +39,19 @@ const CHECKS: Record<string, (d: SignInDescription) => string> = {
   simulator: (d) => `that tenant.organization (${d.organization}) is the simulated tenant's organization (organization.Name in the state file)`,
 };
 
+/**
+ * @azure/identity's AuthenticationError, recognised by its name and shape: importing the library
+ * only to test instanceof would load it (~0.2 s) for every run, also those that never use it.
+ */
+function isAuthenticationError(cause: unknown): cause is Error & { errorResponse: { errorDescription?: string } } {
+  return cause instanceof Error && cause.name === 'AuthenticationError' && typeof (cause as { errorResponse?: unknown }).errorResponse === 'object' && (cause as { errorResponse?: unknown }).errorResponse !== null;
+}
+
 /** The message the service (or library) gave, first line only: AADSTS texts go on with trace ids. */
 export function serviceMessage(cause: unknown): string {
   let text: string;
   if (cause instanceof CmdletFailure) text = cause.record.message;
-  else if (cause instanceof AuthenticationError) text = cause.errorResponse.errorDescription || cause.message;
+  else if (isAuthenticationError(cause)) text = cause.errorResponse.errorDescription || cause.message;
   else if (cause instanceof Error) text = cause.message;
   else text = String(cause);
   const firstLine = text.split(/\r?\n/).find((line) => line.trim() !== '') ?? text;

@@ -25,8 +25,7 @@ export const FEDERATION_AUDIENCE = 'api://AzureADTokenExchange';
 
 export type WorkloadIdentityAuth = Extract<AuthConfig, { method: 'workload-identity' }>;
 
-/** The environment variables that carry the GitHub OIDC request: secrets, never passed to pwsh. */
-export const GITHUB_OIDC_ENV = ['ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'] as const;
+export { GITHUB_OIDC_ENV } from './oidc-env.js';
 
 /** A function that returns a fresh federated token each time Entra needs an assertion. */
 export function federatedAssertion(auth: WorkloadIdentityAuth, context: Pick<SignInContext, 'env' | 'baseDir'>, fetchImpl: typeof fetch = fetch): () => Promise<string> {

@@ -59,6 +59,15 @@ const PREFIXES = ['LC_', 'DOTNET_', 'EXO_PLAYBOOK_STUB_'];
 /** Set for every host: no colour codes, no telemetry or update check over the network at start. */
 const FIXED = { NO_COLOR: '1', POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off' };
 
+/**
+ * Set unless the CLI's environment sets them. DOTNET_TieredPGO=0 turns off .NET's dynamic
+ * profile-guided optimisation (a runtime knob, on by default since .NET 8: learn.microsoft.com
+ * /dotnet/core/runtime-config/compilation, "Profile-guided optimization"): its
+ * instrumented first tier costs PowerShell about 0.9 s of CPU in a run of this size (a third of it)
+ * and the run is too short to win it back (docs/PERFORMANCE.md, "apply").
+ */
+const DEFAULTS = { DOTNET_TieredPGO: '0' };
+
 export function isAllowedName(name: string): boolean {
   return NAMES.has(name) || PREFIXES.some((prefix) => name.startsWith(prefix));
 }
@@ -85,5 +94,5 @@ export function pwshEnvironment(options: PwshEnvironmentOptions): Record<string,
   const modulePath = [...(options.modulePaths ?? []), ...(inherited ? [inherited] : [])].join(delimiter);
   if (modulePath) env.PSModulePath = modulePath;
   else delete env.PSModulePath;
-  return { ...env, ...FIXED };
+  return { ...DEFAULTS, ...env, ...FIXED };
 }

@@ -9,9 +9,9 @@
  * The group also keeps a Ctrl-C at the terminal from reaching pwsh: the CLI decides what a Ctrl-C
  * does to the call in flight.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface, type Interface } from 'node:readline';
-import { execa, type ResultPromise } from 'execa';
 import { SessionError } from '../../errors.js';
 import { resolvePwshCommand, type PwshCommand } from '../find-pwsh.js';
 import type { CmdletErrorRecord, PsObject } from '../session.js';
@@ -41,8 +41,8 @@ export interface HostProcessOptions {
   /** Console output without the token: a banner or a module's stray write. Never protocol. */
   onStray: (line: string) => void;
   onExit: (code: number | null, signal: string | null) => void;
-  /** Abandons the start: the host is killed (its process group) and start() rejects. */
-  signal?: AbortSignal;
+  /** Aborting it while the host is still starting kills it and rejects start() (an early host nobody claimed). */
+  startSignal?: AbortSignal;
 }
 
 export interface HostInfo {
@@ -59,23 +59,20 @@ export class HostProcess {
   /** Set at kill(), before the exit event: a killed host takes no more calls. */
   killed = false;
   info: HostInfo | undefined;
-  private readonly child: ResultPromise;
+  private readonly child: ChildProcess;
   private readonly stdoutLines: Interface;
 
   private constructor(private readonly options: HostProcessOptions) {
     const { command, args } = options.command ?? resolvePwshCommand(options.pwshPath, options.env);
-    // argv carries no secret and no token: both travel over stdin.
-    this.child = execa(command, [...args, '-NoLogo', '-NoProfile', '-NonInteractive', '-File', options.hostScript], {
+    // argv carries no secret and no token: both travel over stdin. node:child_process, not execa:
+    // importing execa cost ~0.1 s before PowerShell could even start (docs/PERFORMANCE.md).
+    this.child = spawn(command, [...args, '-NoLogo', '-NoProfile', '-NonInteractive', '-File', options.hostScript], {
+      // The whole environment: nothing of the CLI's is inherited (environment.ts).
       env: options.env,
-      extendEnv: false,
       // Its own process group (POSIX): kill() ends the group, and a terminal's Ctrl-C does not reach it.
       detached: process.platform !== 'win32',
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      buffer: false,
-      reject: false,
-      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+      windowsHide: true,
     });
     // 'close', not 'exit': it comes after stdout and stderr are drained, so the last stderr lines
     // (often the reason it died) are in stderrTail when the death is reported.
@@ -92,7 +89,8 @@ export class HostProcess {
       if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
       options.onStderr(line);
     });
-    void this.child.catch(() => undefined);
+    // A spawn failure (ENOENT, EACCES) is followed by 'close' (code -2…), which reports it above.
+    this.child.on('error', () => undefined);
   }
 
   get pid(): number | undefined {
@@ -126,9 +124,9 @@ export class HostProcess {
       () => settle?.(new SessionError(`PowerShell (${options.pwshPath}) did not start within ${options.startTimeoutMs} ms${tail(host.stderrTail)}`)),
       options.startTimeoutMs,
     );
-    const abandon = () => settle?.(new SessionError('PowerShell was stopped while starting: its session is no longer needed'));
-    options.signal?.addEventListener('abort', abandon, { once: true });
-    if (options.signal?.aborted) abandon();
+    const onAbort = () => settle?.(new SessionError('PowerShell was stopped while starting: the run did not need it'));
+    if (options.startSignal?.aborted) onAbort();
+    options.startSignal?.addEventListener('abort', onAbort, { once: true });
     host.send({ type: 'hello', token: host.token, module: options.moduleName });
     try {
       await ready;
@@ -138,7 +136,7 @@ export class HostProcess {
       throw error;
     } finally {
       clearTimeout(timer);
-      options.signal?.removeEventListener('abort', abandon);
+      options.startSignal?.removeEventListener('abort', onAbort);
       settle = undefined;
     }
   }

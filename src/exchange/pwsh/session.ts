@@ -53,8 +53,8 @@ export interface PwshSessionOptions {
   startTimeoutMs?: number;
   /** How long close() waits for the host to quit before killing it. */
   closeGraceMs?: number;
-  /** Abandons start(): a host still starting is killed (its process group) and start() rejects. */
-  signal?: AbortSignal;
+  /** Aborting it while the first host is starting kills that host and rejects start() (early-host.ts). */
+  startSignal?: AbortSignal;
 }
 
 /** The call in flight: where its messages go and how it ends. */
@@ -95,7 +95,7 @@ export class PwshSession implements ExchangeSession {
       );
     }
     const session = new PwshSession({ ...options, pwshPath, moduleName: options.moduleName ?? 'ExchangeOnlineManagement' });
-    session.host = await session.startHost(options.signal);
+    session.host = await session.startHost(options.startSignal);
     return session;
   }
 
@@ -175,7 +175,7 @@ export class PwshSession implements ExchangeSession {
     return result;
   }
 
-  private async startHost(signal?: AbortSignal): Promise<HostProcess> {
+  private async startHost(startSignal?: AbortSignal): Promise<HostProcess> {
     const { options } = this;
     // Set once started; an exit before that is reported by HostProcess.start itself.
     const self: { host?: HostProcess } = {};
@@ -191,7 +191,7 @@ export class PwshSession implements ExchangeSession {
         modulePaths: options.modulePaths ?? [],
       }),
       startTimeoutMs: options.startTimeoutMs ?? 60_000,
-      ...(signal ? { signal } : {}),
+      ...(startSignal ? { startSignal } : {}),
       onMessage: (message) => this.onMessage(message),
       onStderr: (line) => options.onStderr?.(this.active ? this.active.redact(line) : line),
       onStray: (line) => options.onStray?.(this.active ? this.active.redact(line) : line),

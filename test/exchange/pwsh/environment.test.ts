@@ -36,11 +36,17 @@ describe('pwshEnvironment', () => {
       HTTPS_PROXY: 'http://proxy.contoso.com:3128',
       PSModulePath: '/stub/modules:/opt/modules',
       EXO_PLAYBOOK_STUB_STATE: '/tmp/state.json',
+      DOTNET_TieredPGO: '0',
       NO_COLOR: '1',
       POWERSHELL_TELEMETRY_OPTOUT: '1',
       POWERSHELL_UPDATECHECK: 'Off',
     });
     expect(JSON.stringify(env)).not.toMatch(/secret-\d/);
+  });
+
+  it("turns .NET's dynamic PGO off (DOTNET_TieredPGO=0) unless the CLI's environment chooses", () => {
+    expect(pwshEnvironment({ base: CLI_ENV }).DOTNET_TieredPGO).toBe('0');
+    expect(pwshEnvironment({ base: { ...CLI_ENV, DOTNET_TieredPGO: '1' } }).DOTNET_TieredPGO).toBe('1');
   });
 
   it('never passes a withheld variable, even an allowlisted or explicit one', () => {
