@@ -7,14 +7,21 @@
 //     pwsh + the stub module (goal ≤ 1.10×);
 //  5. `apply --concurrency 3` vs `--concurrency 1` at 300 ms per call, through pwsh + stub and on the
 //     simulator (goal ≥ 2.5×).
+//  6. the whole `npm test` (wall time; goal: about 3 minutes on a 2-core machine), only in a full run
+//     or with --only tests.
+// At the end, one table: every figure issue 14 sets a goal for, measured in this run, and whether it met it.
+// Both sides run on the same .NET settings: the bridge's hosts get DOTNET_TieredPGO=0
+// (src/exchange/pwsh/environment.ts), so the plain pwsh loops and the hand-written script get it too
+// (--hand-env '' gives them .NET's defaults instead: the script exactly as an admin would run it).
 //  0. host start through the .NET tool's launcher (pwsh → dotnet pwsh.dll, two processes) against
 //     `dotnet pwsh.dll` run directly (what the bridge does), alternated, median of --starts (default 7);
 //     only when pwsh is the .NET tool launcher.
 // Benchmarks report; they never fail CI. Needs `npm run build` (imports dist/) and a pwsh.
 // Usage: npm run bench [-- --quick] [--only starts,per-call,per-write,bulk,memory,apply,concurrency] [--rounds 1]
-//        [--starts 7] [--starts-only] [--hand-env DOTNET_TieredPGO=0] [--strays 150]
+//        [--starts 7] [--starts-only] [--hand-env NAME=VALUE,...] [--strays 150]
 //        [--log-dir DIR (keeps the concurrency runs' --log-file)]
 import { spawn } from 'node:child_process';
+import { stripVTControlCharacters } from 'node:util';
 import { $, argv, fs, os, path } from 'zx';
 
 $.quiet = true;
@@ -22,6 +29,9 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const quick = Boolean(argv.quick);
 const only = argv.only ? new Set(String(argv.only).split(',')) : null;
 const want = (section) => !only || only.has(section);
+/** Figures with a goal, for the closing table: [what, value, goal text, met]. */
+const figures = [];
+const figure = (what, value, goal, met) => figures.push({ what, value, goal, met });
 const rounds = Number(argv.rounds ?? (quick ? 1 : 3));
 const sizes = (full, small) => (argv.sizes ? String(argv.sizes).split(',').map(Number) : quick ? small : full);
 const cli = path.join(root, 'bin', 'exo-playbook.js');
@@ -59,8 +69,17 @@ async function writeTenant(state) {
   await fs.writeFile(file, `${JSON.stringify(state, null, 2)}\n`);
   return file;
 }
+// --hand-env NAME=VALUE[,NAME=VALUE]: the environment of the plain pwsh loops and the hand-written script
+// on top of the bench's; default DOTNET_TieredPGO=0, as the bridge's hosts get (same runtime on both sides).
+const handEnv = Object.fromEntries(
+  String(argv['hand-env'] ?? `DOTNET_TieredPGO=${process.env.DOTNET_TieredPGO ?? '0'}`)
+    .split(',')
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
+const handEnvText = Object.keys(handEnv).length ? Object.entries(handEnv).map(([k, v]) => `${k}=${v}`).join(' ') : '.NET defaults';
 function pwshRun(script, env, args = []) {
-  return $({ env: { ...process.env, ...env, PSModulePath: psModulePath } })`${pwsh} -NoLogo -NoProfile -NonInteractive -Command ${script} ${args}`;
+  return $({ env: { ...process.env, ...handEnv, ...env, PSModulePath: psModulePath } })`${pwsh} -NoLogo -NoProfile -NonInteractive -Command ${script} ${args}`;
 }
 /** Wall time and exit of a child process (the CLI or a pwsh script). */
 function timed(command, args, env) {
@@ -162,7 +181,9 @@ if (want('per-write')) {
   }
   if (costs.length > 1) {
     const [first, last] = [costs[0], costs.at(-1)];
-    say(`per write ${last[0]} / ${first[0]}: ${(last[1] / first[1]).toFixed(2)}× (goal ≤ 3×)`);
+    const ratio = last[1] / first[1];
+    say(`per write ${last[0]} / ${first[0]}: ${ratio.toFixed(2)}× (goal ≤ 3×)`);
+    figure(`per write on the simulated tenant, ${last[0]} vs ${first[0]} mailboxes`, `${ratio.toFixed(2)}× (${(last[1] * 1000).toFixed(0)} vs ${(first[1] * 1000).toFixed(0)} µs)`, '≤ 3×', ratio <= 3);
   }
 }
 
@@ -231,6 +252,9 @@ if (want('bulk')) {
     const b = median(bridge);
     const p = median(plain);
     const mb = (x) => (x / 2 ** 20).toFixed(0);
+    figure(`bulk read of ${n} through the bridge vs plain pwsh`, `${(b / p).toFixed(2)}× (${(b / 1000).toFixed(2)} vs ${(p / 1000).toFixed(2)} s)`, '≤ 1.5×', b / p <= 1.5);
+    figure(`peak RSS of the pwsh host, bulk read of ${n}`, `${mb(hostRss)} MB`, '≤ 300 MB', hostRss <= 300 * 2 ** 20);
+    figure(`peak RSS of the bench process (PwshSession), bulk read of ${n}`, `${mb(cliRss)} MB`, '≤ 300 MB', cliRss <= 300 * 2 ** 20);
     say(
       `bulk read of ${n}: bridge ${(b / 1000).toFixed(2)} s, plain pwsh ${(p / 1000).toFixed(2)} s, ratio ${(b / p).toFixed(2)}× (goal ≤ 1.5×); ` +
         `CPU during the read: host ${median(bridgeCpu).toFixed(2)} s + bench process ${median(nodeCpu).toFixed(2)} s, plain pwsh ${median(plainCpu).toFixed(2)} s; ` +
@@ -327,6 +351,9 @@ if (want('memory')) {
       }
       const code = await exited;
       const mb = (x) => (x / 2 ** 20).toFixed(0);
+      const where = target === 'sim' ? 'on the simulator' : 'through pwsh + stub';
+      figure(`peak RSS of the CLI, apply of ${n} ${where}`, `${mb(cliPeak)} MB`, '≤ 300 MB', code === 0 && cliPeak <= 300 * 2 ** 20);
+      if (target !== 'sim') figure(`peak RSS of the pwsh host, apply of ${n}`, `${mb(hostPeak)} MB`, '≤ 300 MB', code === 0 && hostPeak <= 300 * 2 ** 20);
       say(
         `memory, apply of ${n} ${target === 'sim' ? 'on the simulator' : 'through pwsh + stub'}: exit ${code}, ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
           `peak RSS: CLI ${mb(cliPeak)} MB${target === 'sim' ? '' : `, pwsh host ${mb(hostPeak)} MB`} (goal ≤ 300 MB each); load average ${os.loadavg()[0].toFixed(2)}`,
@@ -340,14 +367,7 @@ if (want('memory')) {
 // Rounds alternate which of the two runs first (neither always gets the warmer file cache or the
 // quieter moment), and the line gives the best round besides the median: on a machine shared with
 // other work the best of N is the closer estimate of what each costs alone.
-// --hand-env NAME=VALUE[,NAME=VALUE]: run the script with these variables too (e.g. DOTNET_TieredPGO=0,
-// which the CLI sets for its own host: the script on equal runtime settings).
-const handEnv = Object.fromEntries(
-  String(argv['hand-env'] ?? '')
-    .split(',')
-    .filter(Boolean)
-    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
-);
+// The script runs with --hand-env (default DOTNET_TieredPGO=0, as the CLI's host: equal runtime settings).
 if (want('apply')) {
   for (const n of sizes([1000, 10000], [1000])) {
     const strays = Math.max(20, Math.round(n * 0.01));
@@ -378,8 +398,10 @@ if (want('apply')) {
     }
     const s = (ms) => (ms / 1000).toFixed(2);
     const best = (xs) => Math.min(...xs);
+    const ratio = median(cli) / median(hand);
+    figure(`apply + verify of ${n} vs the hand-written script (median of ${rounds})`, `${ratio.toFixed(2)}× (${s(median(cli))} vs ${s(median(hand))} s)`, '≤ 1.10×', ratio <= 1.1);
     say(
-      `apply + verify of ${n} (${strays + 1} writes) through pwsh + stub${Object.keys(handEnv).length ? ` (script with ${Object.entries(handEnv).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}, ${rounds} round(s), load ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}: ` +
+      `apply + verify of ${n} (${strays + 1} writes) through pwsh + stub (script with ${handEnvText}), ${rounds} round(s), load ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}: ` +
         `median exo-playbook ${s(median(cli))} s, hand-written script ${s(median(hand))} s, ratio ${(median(cli) / median(hand)).toFixed(2)}×; ` +
         `best ${s(best(cli))} s vs ${s(best(hand))} s, ratio ${(best(cli) / best(hand)).toFixed(2)}× (goal ≤ 1.10×)`,
     );
@@ -416,6 +438,8 @@ if (want('concurrency')) {
         loads.push(load());
       }
       const [one, three] = [runs[1], runs[3]];
+      const speedUp = one.ms / three.ms;
+      figure(`--concurrency 3 vs 1, ${n} mailboxes, ${one.writes} writes, ${target === 'exchange' ? 'pwsh + stub' : 'simulator'}`, `${speedUp.toFixed(2)}× (${s1(one.ms)} vs ${s1(three.ms)})`, '≥ 2.5×', speedUp >= 2.5);
       say(
         `apply of ${n} (${one.writes} writes, ${latency} ms per call) on ${target === 'exchange' ? 'pwsh + stub' : 'the simulator'}: ` +
           `--concurrency 1 ${s1(one.ms)}, 3 ${s1(three.ms)}, speed-up ${(one.ms / three.ms).toFixed(2)}× (goal ≥ 2.5×); load ${loads.join(' → ')}`,
@@ -430,5 +454,34 @@ if (want('concurrency')) {
   }
 }
 
+// --- 6. the whole test suite --------------------------------------------------------------------
+// `npm test` exactly as README says (typecheck, lint, build, every test), wall time. Only in a full run
+// or with --only tests: it takes minutes and loads the machine.
+if ((!quick && !only) || only?.has('tests')) {
+  const load0 = os.loadavg()[0];
+  const npm = process.env.npm_execpath && /\.[cm]?js$/.test(process.env.npm_execpath) ? [process.execPath, [process.env.npm_execpath, 'test']] : ['npm', ['test']];
+  const started = performance.now();
+  const result = await new Promise((done, fail) => {
+    const child = spawn(npm[0], npm[1], { cwd: root, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, out }));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const tests = /Tests\s+(\d+) passed/.exec(stripVTControlCharacters(result.out))?.[1] ?? '?';
+  say(`npm test: exit ${result.code}, ${tests} tests passed, ${seconds.toFixed(0)} s (goal: about 180 s); load average ${load0.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}`);
+  figure(`npm test (${tests} tests)`, `${seconds.toFixed(0)} s, exit ${result.code}`, '≈ 180 s', result.code === 0 && seconds <= 190);
+}
+
 say(`load average at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${new Date().toISOString()}`);
+if (figures.length) {
+  const width = Math.max(...figures.map((f) => f.what.length));
+  say('');
+  say(`${'figure'.padEnd(width)} | measured | goal | met`);
+  for (const f of figures) say(`${f.what.padEnd(width)} | ${f.value} | ${f.goal} | ${f.met ? 'yes' : 'NO'}`);
+  const missed = figures.filter((f) => !f.met).length;
+  say(missed ? `${missed} of ${figures.length} figures miss their goal` : `all ${figures.length} figures meet their goal`);
+}
 await fs.remove(dir);
