@@ -254,7 +254,8 @@ if (want('bulk')) {
     const mb = (x) => (x / 2 ** 20).toFixed(0);
     figure(`bulk read of ${n} through the bridge vs plain pwsh`, `${(b / p).toFixed(2)}× (${(b / 1000).toFixed(2)} vs ${(p / 1000).toFixed(2)} s)`, '≤ 1.5×', b / p <= 1.5);
     figure(`peak RSS of the pwsh host, bulk read of ${n}`, `${mb(hostRss)} MB`, '≤ 300 MB', hostRss <= 300 * 2 ** 20);
-    figure(`peak RSS of the bench process (PwshSession), bulk read of ${n}`, `${mb(cliRss)} MB`, '≤ 300 MB', cliRss <= 300 * 2 ** 20);
+    // The bench process holds the generated tenants too: its growth during the stream is the bridge's share.
+    figure(`growth of the bench process (PwshSession) during the bulk read of ${n}`, `${mb(Math.max(0, cliRss - cliRss0))} MB`, '≤ 300 MB', cliRss - cliRss0 <= 300 * 2 ** 20);
     say(
       `bulk read of ${n}: bridge ${(b / 1000).toFixed(2)} s, plain pwsh ${(p / 1000).toFixed(2)} s, ratio ${(b / p).toFixed(2)}× (goal ≤ 1.5×); ` +
         `CPU during the read: host ${median(bridgeCpu).toFixed(2)} s + bench process ${median(nodeCpu).toFixed(2)} s, plain pwsh ${median(plainCpu).toFixed(2)} s; ` +
@@ -424,7 +425,8 @@ if (want('concurrency')) {
   };
   const s1 = (ms) => `${(ms / 1000).toFixed(1)} s`;
   const load = () => os.loadavg()[0].toFixed(1);
-  for (const target of ['exchange', 'simulator']) {
+  // --targets exchange|simulator: only one of the two.
+  for (const target of argv.targets ? String(argv.targets).split(',') : ['exchange', 'simulator']) {
     for (const n of sizes([1000, 10000], [1000])) {
       const runs = {};
       const loads = [load()];

@@ -14,11 +14,14 @@
  *   carried over; verify reads everything again, as if no observe had happened.
  * Reads that writes of these cmdlets cannot change (authentication policies, the organization
  * config, user policies) are carried over as they are.
+ * With more sessions (apply --concurrency), the organization switch is read again on a spare one
+ * while the mailboxes are read again (singly or in bulk) on the others, side by side. A read that
+ * fails here is not carried: verify reads it again on the run's own session.
  */
 import type { RunContext } from '../actions/types.js';
-import { BULK_READ_PROPERTIES, MAILBOXES_READ, TRANSPORT_CONFIG_READ, type MailboxDirectory } from '../actions/smtp-auth/mailbox-directory.js';
+import { BULK_READ_PROPERTIES, MAILBOXES_READ, readMailboxDirectory, readOrganizationSwitch, TRANSPORT_CONFIG_READ, type MailboxDirectory } from '../actions/smtp-auth/mailbox-directory.js';
 import type { Change } from '../actions/types.js';
-import { sharedReadsOf } from './context.js';
+import { createRunContext, sharedReadsOf } from './context.js';
 import type { ChangeResult } from './types.js';
 import type { ExchangeSession } from '../exchange/session.js';
 
@@ -49,6 +52,9 @@ export async function readsAfterWrites(
   const organizationWritten = calls.some((c) => c.cmdlet.toLowerCase() === 'set-transportconfig');
 
   const seed = new Map<string, Promise<unknown>>();
+  const [spare] = readers;
+  const organizationRead = organizationWritten && spare ? readOrganizationSwitch(spare) : undefined;
+  organizationRead?.catch(() => undefined);
   for (const [key, read] of sharedReadsOf(observed)) {
     if (key === TRANSPORT_CONFIG_READ && organizationWritten) continue;
     if (key.startsWith('mailbox-lookup:') && mailboxWrites.length > 0) continue;
@@ -58,11 +64,17 @@ export async function readsAfterWrites(
         () => undefined,
       );
       if (directory && (await rereadWritten(directory, mailboxWrites, [verifier.session, ...readers]))) seed.set(key, Promise.resolve(directory));
+      else if (organizationRead) {
+        // The whole tenant again, on the run's own session, beside the organization read on the spare.
+        const again = readMailboxDirectory(createRunContext({ session: verifier.session }));
+        if (await again.then(() => true, () => false)) seed.set(key, again);
+      }
       continue;
     }
     // A read that failed in observe is not carried: verify tries it again.
     if (await read.then(() => true, () => false)) seed.set(key, read);
   }
+  if (organizationRead && (await organizationRead.then(() => true, () => false))) seed.set(TRANSPORT_CONFIG_READ, organizationRead);
   return seed;
 }
 

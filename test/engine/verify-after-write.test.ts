@@ -98,4 +98,56 @@ describe('readsAfterWrites', () => {
     const seed = await readsAfterWrites(observed, { session }, [change('1', 'Set-CASMailbox', { Identity: 'ghost@contoso.com', SmtpClientAuthenticationDisabled: null })], [result('1', 'failed')]);
     expect(seed!.has('mailboxes')).toBe(false);
   });
+
+  it('with a spare session, the organization switch is read again there while the whole tenant is read again on the run\'s own, and both are carried', async () => {
+    const { observed, session } = setup();
+    await readMailboxDirectory(observed);
+    await readOrganizationDisabled(observed);
+    // One write that cannot be read back singly (no such mailbox): the bulk read is done again.
+    await session.invoke('Set-TransportConfig', { SmtpClientAuthenticationDisabled: false });
+    const calls: string[] = [];
+    let inFlight = 0;
+    let overlapped = false;
+    const recording = (name: string): ExchangeSession => ({
+      kind: session.kind,
+      invoke: async (cmdlet, parameters, options) => {
+        calls.push(`${name} ${cmdlet}${parameters?.Identity ? ' -Identity' : ''}`);
+        overlapped ||= ++inFlight > 1;
+        try {
+          await new Promise((r) => setTimeout(r, 20));
+          return await session.invoke(cmdlet, parameters, options);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+      stream: async function* (cmdlet, parameters, options) {
+        calls.push(`${name} ${cmdlet} (bulk)`);
+        overlapped ||= ++inFlight > 1;
+        try {
+          await new Promise((r) => setTimeout(r, 20));
+          yield* session.stream(cmdlet, parameters, options);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+      close: async () => {},
+    });
+    const changes = [change('1', 'Set-TransportConfig', { SmtpClientAuthenticationDisabled: false }), change('2', 'Set-CASMailbox', { Identity: 'ghost@contoso.com', SmtpClientAuthenticationDisabled: null })];
+    const seed = await readsAfterWrites(observed, { session: recording('own') }, changes, [result('1', 'applied'), result('2', 'failed')], [recording('spare')]);
+    expect(calls).toEqual(expect.arrayContaining(['spare Get-TransportConfig', 'own Get-EXOCASMailbox (bulk)']));
+    expect(overlapped).toBe(true);
+    expect([...seed!.keys()].sort()).toEqual(['mailboxes', 'transport-config']);
+    // What verify then sees is the tenant after the write, read by those two calls (no further call).
+    const fresh = createRunContext({ session: recording('verify'), seed: seed! });
+    expect(await readOrganizationDisabled(fresh)).toBe(false);
+    expect((await readMailboxDirectory(fresh)).valueOf('c@contoso.com')).toBe(true);
+    expect(calls.filter((c) => c.startsWith('verify'))).toEqual([]);
+  });
+
+  it('without a spare session the organization switch is left for verify to read on the run\'s own session', async () => {
+    const { observed, session } = setup();
+    await readOrganizationDisabled(observed);
+    const seed = await readsAfterWrites(observed, { session }, [change('1', 'Set-TransportConfig', { SmtpClientAuthenticationDisabled: true })], [result('1', 'applied')]);
+    expect(seed!.has('transport-config')).toBe(false);
+  });
 });

@@ -5,7 +5,7 @@
  * tri-state switch. 100,000 mailboxes cost 100,000 small strings, never 100,000 objects.
  */
 import { SessionError } from '../../errors.js';
-import { withoutErrors, type PsObject, type PsValue } from '../../exchange/session.js';
+import { withoutErrors, type ExchangeSession, type PsObject, type PsValue } from '../../exchange/session.js';
 import type { TriState } from '../../exchange/simulator/state.js';
 import type { RunContext } from '../types.js';
 import { toTriState } from './effective.js';
@@ -163,14 +163,17 @@ export function readMailboxDirectory(ctx: RunContext): Promise<MailboxDirectory>
 
 /** The organization's switch, read once per run. No object is no answer: never "organization on". */
 export function readOrganizationDisabled(ctx: RunContext): Promise<boolean> {
-  return ctx.shared(TRANSPORT_CONFIG_READ, async () => {
-    const { objects } = withoutErrors('Get-TransportConfig', await ctx.session.invoke('Get-TransportConfig'));
-    const value = toTriState(objects[0]?.SmtpClientAuthenticationDisabled);
-    if (objects.length !== 1 || value === null) {
-      throw new SessionError(`Get-TransportConfig returned ${objects.length === 1 ? 'no SmtpClientAuthenticationDisabled' : `${objects.length} objects`}: the organization's SMTP AUTH switch is unknown, so nothing is planned`);
-    }
-    return value;
-  });
+  return ctx.shared(TRANSPORT_CONFIG_READ, () => readOrganizationSwitch(ctx.session));
+}
+
+/** The Get-TransportConfig read behind readOrganizationDisabled, on a given session (verify after writes reads it on a spare one). */
+export async function readOrganizationSwitch(session: ExchangeSession): Promise<boolean> {
+  const { objects } = withoutErrors('Get-TransportConfig', await session.invoke('Get-TransportConfig'));
+  const value = toTriState(objects[0]?.SmtpClientAuthenticationDisabled);
+  if (objects.length !== 1 || value === null) {
+    throw new SessionError(`Get-TransportConfig returned ${objects.length === 1 ? 'no SmtpClientAuthenticationDisabled' : `${objects.length} objects`}: the organization's SMTP AUTH switch is unknown, so nothing is planned`);
+  }
+  return value;
 }
 
 function normalise(identity: string): string {
