@@ -77,14 +77,14 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     emitter,
     ...onDevice(options),
     wrap: counting.wrap,
-    // --concurrency N: the N - 1 extra hosts start beside the run's own (session-pool.ts).
+    // --concurrency N: the N - 1 extra hosts start once the run's own has signed in (session-pool.ts).
     extraSessions: Math.min(MAX_SESSIONS, Math.max(1, Math.floor(options.concurrency))) - 1,
   }).catch((error) => {
     lock.release();
     throw error;
   });
   const signal = options.signal;
-  // --concurrency > 1: the extra hosts started beside the run's own and sign in now, while the
+  // --concurrency > 1: the extra hosts start and sign in now, while the
   // observe phase reads, so they are ready at the first write. A run that then writes nothing (no
   // change, declined, refused, interrupted) closes them unused: a sign-in changes nothing in the tenant.
   const pool = writePool(run, options, emitter);
