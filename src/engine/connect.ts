@@ -59,7 +59,7 @@ export async function openRunSession(
   },
 ): Promise<OpenedRun> {
   options.emitter.emit('connect', `connecting to ${source.playbook.tenant.organization} (${target})${options.readOnly ? ', read-only' : ''}`, { target });
-  const openTarget = (signal?: AbortSignal, signInAfter?: Promise<void>) =>
+  const openTarget = (signal?: AbortSignal) =>
     deps.openTarget(target, options.auth ? { ...source.playbook.tenant, auth: options.auth } : source.playbook.tenant, {
       env: options.env,
       baseDir: source.baseDir,
@@ -67,7 +67,6 @@ export async function openRunSession(
       ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}),
       log: (message) => options.emitter.emit('connect', message),
       ...(signal ? { signal } : {}),
-      ...(signInAfter ? { signInAfter } : {}),
     });
   // A second sign-in on the same target, for the write pool (session-pool.ts). Not with device-code
   // sign-in: each extra session would make the person at the terminal type another code.
