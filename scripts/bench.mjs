@@ -289,7 +289,8 @@ steps:
     uses: smtp-auth/allowlist
     with: { mailboxes: [${allow.join(', ')}], exclusive: true }
 `;
-async function applyCli(stateFile, allow, target, concurrency, logFile) {
+/** The command line and environment of `exo-playbook apply` of the bench's playbook on a state file. */
+async function applyCommand(stateFile, allow, target, extraArgs = []) {
   const file = path.join(dir, `playbook-${++seq}.yaml`);
   await fs.writeFile(file, playbook(allow));
   const env = {
@@ -301,7 +302,10 @@ async function applyCli(stateFile, allow, target, concurrency, logFile) {
     EXO_PLAYBOOK_LOCK_DIR: path.join(dir, 'locks'),
   };
   const targetArg = target === 'exchange' ? 'exchange' : `sim:${stateFile}`;
-  const args = [cli, 'apply', file, '--target', targetArg, '--runs-dir', path.join(dir, `runs-${seq}`), '--yes', '--concurrency', String(concurrency), ...(logFile ? ['--log-file', logFile] : [])];
+  return { args: [cli, 'apply', file, '--target', targetArg, '--runs-dir', path.join(dir, `runs-${seq}`), '--yes', ...extraArgs], env };
+}
+async function applyCli(stateFile, allow, target, concurrency, logFile) {
+  const { args, env } = await applyCommand(stateFile, allow, target, ['--concurrency', String(concurrency), ...(logFile ? ['--log-file', logFile] : [])]);
   const result = await timed(process.execPath, args, env);
   if (result.code !== 0) say(`  (apply exited ${result.code}: ${result.out.trim().split('\n').slice(-3).join(' | ')})`);
   return result;
@@ -321,22 +325,9 @@ if (want('memory')) {
   for (const n of sizes([100000], [10000])) {
     for (const target of ['sim', 'exchange']) {
       const { state, allow } = applyTenant(n, 20, 0);
-      const stateFile = await writeTenant(state);
-      const file = path.join(dir, `playbook-${++seq}.yaml`);
-      await fs.writeFile(file, playbook(allow));
-      const env = {
-        ...process.env,
-        NO_COLOR: '1',
-        EXO_TOKEN: TOKEN,
-        EXO_PLAYBOOK_PWSH: pwsh,
-        EXO_PLAYBOOK_MODULE_PATH: modules,
-        EXO_PLAYBOOK_STUB_STATE: stateFile,
-        EXO_PLAYBOOK_LOCK_DIR: path.join(dir, 'locks'),
-      };
-      const targetArg = target === 'exchange' ? 'exchange' : `sim:${stateFile}`;
-      const args = [cli, 'apply', file, '--target', targetArg, '--runs-dir', path.join(dir, `runs-${seq}`), '--yes'];
+      const { args, env } = await applyCommand(await writeTenant(state), allow, target);
       const t0 = performance.now();
-      const child = spawn(process.execPath, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (out += d));
@@ -356,7 +347,7 @@ if (want('memory')) {
       figure(`peak RSS of the CLI, apply of ${n} ${where}`, `${mb(cliPeak)} MB`, '≤ 300 MB', code === 0 && cliPeak <= 300 * 2 ** 20);
       if (target !== 'sim') figure(`peak RSS of the pwsh host, apply of ${n}`, `${mb(hostPeak)} MB`, '≤ 300 MB', code === 0 && hostPeak <= 300 * 2 ** 20);
       say(
-        `memory, apply of ${n} ${target === 'sim' ? 'on the simulator' : 'through pwsh + stub'}: exit ${code}, ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
+        `memory, apply of ${n} ${where}: exit ${code}, ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
           `peak RSS: CLI ${mb(cliPeak)} MB${target === 'sim' ? '' : `, pwsh host ${mb(hostPeak)} MB`} (goal ≤ 300 MB each); load average ${os.loadavg()[0].toFixed(2)}`,
       );
       if (code !== 0) say(`  (apply exited ${code}: ${out.trim().split('\n').slice(-3).join(' | ')})`);
