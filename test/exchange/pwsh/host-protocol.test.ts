@@ -10,28 +10,42 @@ import { describe, expect, it } from 'vitest';
 import { hostScriptPath } from '../../../src/exchange/find-pwsh.js';
 import { fixtureTenant, noPwsh, pwshPath, stubModulePath, tempDir, writeState } from './pwsh-for-tests.js';
 
+/** Runs host.ps1 with these lines on stdin (objects as JSON, strings as they are); its token-prefixed lines parsed. */
+async function talkToHost(token: string, lines: readonly (object | string)[], env: Record<string, string>) {
+  const input = lines.map((line) => (typeof line === 'string' ? line : JSON.stringify(line))).join('\n');
+  const result = await execa(pwshPath!, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', hostScriptPath], { input: `${input}\n`, env, reject: false });
+  const stdout = result.stdout.split('\n');
+  const protocol = stdout.filter((l) => l.startsWith(`${token} `)).map((l) => JSON.parse(l.slice(token.length + 1)) as ProtocolLine);
+  return { exitCode: result.exitCode, stderr: result.stderr, stdout, protocol };
+}
+interface ProtocolLine {
+  id?: number;
+  type: string;
+  ok?: boolean;
+  data?: Record<string, unknown>[];
+  message?: string;
+  record?: { message: string };
+}
+const modulePath = (modules: string) => [modules, process.env.PSModulePath ?? ''].filter(Boolean).join(delimiter);
+
 describe.skipIf(noPwsh)('host.ps1 protocol', () => {
   it('answers with token-prefixed JSON lines and survives a line that is not a request', async () => {
     const token = 'f00dfeedf00dfeedf00dfeedf00dfeed';
     const stateFile = writeState(tempDir('proto'), fixtureTenant());
-    const input = [
-      { type: 'hello', token, module: 'ExchangeOnlineManagement' },
-      'not json at all',
-      { type: 'invoke', id: 1, cmdlet: 'Connect-ExchangeOnline', parameters: { AccessToken: 't' } },
-      { type: 'invoke', id: 2, cmdlet: 'Get-TransportConfig', parameters: {} },
-      { type: 'quit' },
-    ]
-      .map((line) => (typeof line === 'string' ? line : JSON.stringify(line)))
-      .join('\n');
-    const result = await execa(pwshPath!, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', hostScriptPath], {
-      input: `${input}\n`,
-      env: { EXO_PLAYBOOK_STUB_STATE: stateFile, PSModulePath: [stubModulePath, process.env.PSModulePath ?? ''].filter(Boolean).join(delimiter) },
-      reject: false,
-    });
+    const result = await talkToHost(
+      token,
+      [
+        { type: 'hello', token, module: 'ExchangeOnlineManagement' },
+        'not json at all',
+        { type: 'invoke', id: 1, cmdlet: 'Connect-ExchangeOnline', parameters: { AccessToken: 't' } },
+        { type: 'invoke', id: 2, cmdlet: 'Get-TransportConfig', parameters: {} },
+        { type: 'quit' },
+      ],
+      { EXO_PLAYBOOK_STUB_STATE: stateFile, PSModulePath: modulePath(stubModulePath) },
+    );
     expect(result.exitCode).toBe(0);
-    const lines = result.stdout.split('\n');
-    const protocol = lines.filter((l) => l.startsWith(`${token} `)).map((l) => JSON.parse(l.slice(token.length + 1)) as Record<string, unknown>);
-    const stray = lines.filter((l) => !l.startsWith(`${token} `));
+    const protocol = result.protocol;
+    const stray = result.stdout.filter((l) => !l.startsWith(`${token} `));
     // The stub's banner (Connect without -ShowBanner:$false) is the only non-protocol line.
     expect(stray).toEqual(['This V3 EXO PowerShell module contains new REST API backed Exchange Online cmdlets (stub).']);
     expect(protocol.map((m) => [m.id ?? null, m.type])).toEqual([
@@ -62,30 +76,24 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
         '}',
       ].join('\n'),
     );
-    const input = [
-      { type: 'hello', token, module: 'ExchangeOnlineManagement' },
-      {
-        type: 'invoke',
-        id: 7,
-        cmdlet: 'Get-EXOCASMailbox',
-        // ErrorAction Continue: the error stays non-terminating whatever preference the module sees.
-        parameters: { ResultSize: 'Unlimited', ErrorAction: 'Continue' },
-        select: ['PrimarySmtpAddress', 'SmtpClientAuthenticationDisabled'],
-      },
-      { type: 'quit' },
-    ]
-      .map((line) => JSON.stringify(line))
-      .join('\n');
-    const result = await execa(pwshPath!, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', hostScriptPath], {
-      input: `${input}\n`,
-      env: { PSModulePath: [modules, process.env.PSModulePath ?? ''].filter(Boolean).join(delimiter) },
-      reject: false,
-    });
+    const result = await talkToHost(
+      token,
+      [
+        { type: 'hello', token, module: 'ExchangeOnlineManagement' },
+        {
+          type: 'invoke',
+          id: 7,
+          cmdlet: 'Get-EXOCASMailbox',
+          // ErrorAction Continue: the error stays non-terminating whatever preference the module sees.
+          parameters: { ResultSize: 'Unlimited', ErrorAction: 'Continue' },
+          select: ['PrimarySmtpAddress', 'SmtpClientAuthenticationDisabled'],
+        },
+        { type: 'quit' },
+      ],
+      { PSModulePath: modulePath(modules) },
+    );
     expect(result.exitCode).toBe(0);
-    const protocol = result.stdout
-      .split('\n')
-      .filter((l) => l.startsWith(`${token} `))
-      .map((l) => JSON.parse(l.slice(token.length + 1)) as { type: string; data?: Record<string, unknown>[]; message?: string });
+    const protocol = result.protocol;
     const kinds = protocol.slice(1).map((m) => (m.type === 'objects' ? `objects:${m.data!.length}` : m.type));
     // At most 256 per line; the 300 before the warning all arrive before it, the 5 after the error after it.
     expect(kinds.at(-1), JSON.stringify(protocol.slice(-3))).toBe('end');
@@ -135,23 +143,17 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
 
   async function bulkRead(modules: string, select: string[] | undefined, env: Record<string, string> = {}) {
     const token = 'c0ffeec0ffeec0ffeec0ffeec0ffeec0';
-    const input = [
-      { type: 'hello', token, module: 'ExchangeOnlineManagement' },
-      { type: 'invoke', id: 3, cmdlet: 'Get-EXOCASMailbox', parameters: { ResultSize: 'Unlimited' }, ...(select ? { select } : {}) },
-      { type: 'quit' },
-    ]
-      .map((line) => JSON.stringify(line))
-      .join('\n');
-    const result = await execa(pwshPath!, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', hostScriptPath], {
-      input: `${input}\n`,
-      env: { PSModulePath: [modules, process.env.PSModulePath ?? ''].filter(Boolean).join(delimiter), ...env },
-      reject: false,
-    });
+    const result = await talkToHost(
+      token,
+      [
+        { type: 'hello', token, module: 'ExchangeOnlineManagement' },
+        { type: 'invoke', id: 3, cmdlet: 'Get-EXOCASMailbox', parameters: { ResultSize: 'Unlimited' }, ...(select ? { select } : {}) },
+        { type: 'quit' },
+      ],
+      { PSModulePath: modulePath(modules), ...env },
+    );
     expect(result.exitCode, result.stderr).toBe(0);
-    const protocol = result.stdout
-      .split('\n')
-      .filter((l) => l.startsWith(`${token} `))
-      .map((l) => JSON.parse(l.slice(token.length + 1)) as { type: string; ok?: boolean; data?: Record<string, unknown>[] });
+    const protocol = result.protocol;
     expect(protocol.at(-1)).toMatchObject({ type: 'end', ok: true });
     return { objects: protocol.flatMap((m) => (m.type === 'objects' ? m.data! : [])), stderr: result.stderr };
   }
@@ -231,22 +233,15 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
     );
     for (const select of [['PrimarySmtpAddress'], undefined]) {
       const token = 'abad1deaabad1deaabad1deaabad1dea';
-      const input = [
-        { type: 'hello', token, module: 'ExchangeOnlineManagement' },
-        { type: 'invoke', id: 4, cmdlet: 'Get-EXOCASMailbox', parameters: { ResultSize: 'Unlimited' }, ...(select ? { select } : {}) },
-        { type: 'quit' },
-      ]
-        .map((line) => JSON.stringify(line))
-        .join('\n');
-      const result = await execa(pwshPath!, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', hostScriptPath], {
-        input: `${input}\n`,
-        env: { PSModulePath: [modules, process.env.PSModulePath ?? ''].filter(Boolean).join(delimiter) },
-        reject: false,
-      });
-      const protocol = result.stdout
-        .split('\n')
-        .filter((l) => l.startsWith(`${token} `))
-        .map((l) => JSON.parse(l.slice(token.length + 1)) as { type: string; ok?: boolean; data?: { PrimarySmtpAddress: string }[]; record?: { message: string } });
+      const { protocol } = await talkToHost(
+        token,
+        [
+          { type: 'hello', token, module: 'ExchangeOnlineManagement' },
+          { type: 'invoke', id: 4, cmdlet: 'Get-EXOCASMailbox', parameters: { ResultSize: 'Unlimited' }, ...(select ? { select } : {}) },
+          { type: 'quit' },
+        ],
+        { PSModulePath: modulePath(modules) },
+      );
       expect(protocol.flatMap((m) => (m.type === 'objects' ? m.data!.map((o) => o.PrimarySmtpAddress) : [])), String(select)).toEqual(['u0@contoso.com', 'u1@contoso.com', 'u2@contoso.com']);
       expect(protocol.at(-1)).toMatchObject({ type: 'end', ok: false, record: { message: 'gone mid-read' } });
     }
