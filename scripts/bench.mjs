@@ -19,7 +19,7 @@
 // Benchmarks report; they never fail CI. Needs `npm run build` (imports dist/) and a pwsh.
 // Usage: npm run bench [-- --quick] [--only starts,per-call,per-write,bulk,memory,apply,concurrency] [--rounds 1]
 //        [--starts 7] [--starts-only] [--hand-env NAME=VALUE,...] [--strays 150]
-//        [--log-dir DIR (keeps the concurrency runs' --log-file)]
+//        [--log-dir DIR (keeps the apply and concurrency runs' --log-file)]
 import { spawn } from 'node:child_process';
 import { stripVTControlCharacters } from 'node:util';
 import { $, argv, fs, os, path } from 'zx';
@@ -365,7 +365,11 @@ if (want('apply')) {
     const strays = Math.max(20, Math.round(n * 0.01));
     const cli = [];
     const hand = [];
-    const runCli = async (state, allow) => cli.push((await applyCli(await writeTenant(state), allow, 'exchange', 1)).ms);
+    // --log-dir DIR keeps each CLI run's --log-file here too (events with timestamps).
+    const runCli = async (state, allow) => {
+      const logFile = argv['log-dir'] ? path.resolve(String(argv['log-dir']), `apply-${n}-round${cli.length + 1}.jsonl`) : undefined;
+      cli.push((await applyCli(await writeTenant(state), allow, 'exchange', 1, logFile)).ms);
+    };
     const runHand = async (state, allow) => {
       const h = await timed(pwsh, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', path.join(root, 'scripts', 'bench', 'hand-written-apply.ps1'), '-Allowlist', allow.join(',')], {
         EXO_TOKEN: TOKEN,
