@@ -160,12 +160,17 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
 
   const every = ['SmtpClientAuthenticationDisabled', 'Guid', 'WhenCreated', 'EmailAddresses', 'Proxies', 'Count', 'Big', 'Ratio', 'Day', 'Policy', 'Nested', 'Secret'];
 
-  it('a read with select (compiled writer) gives the same values as one without (PowerShell conversion): null/true/false, Guids, dates, string lists, numbers, nested objects', async () => {
+  it('the compiled writer (with select, and without once loaded) gives the same values as the PowerShell conversion: null/true/false, Guids, dates, string lists, numbers, nested objects', async () => {
     const modules = typedModule();
     const selected = await bulkRead(modules, every);
     const whole = await bulkRead(modules, undefined);
+    // No cache folder (its place is taken by a file): nothing compiled is loaded, PowerShell converts.
+    const noCache = tempDir('nocache');
+    writeFileSync(join(noCache, 'exo-playbook'), 'not a folder');
+    const plain = await bulkRead(modules, undefined, { XDG_CACHE_HOME: noCache });
     expect(selected.stderr).not.toContain('unavailable'); // the compiled writer did this read
-    expect(selected.objects).toEqual(whole.objects);
+    expect(selected.objects).toEqual(plain.objects);
+    expect(whole.objects).toEqual(plain.objects);
     expect(selected.objects.map((o) => o.SmtpClientAuthenticationDisabled)).toEqual([null, true, false]);
     expect(selected.objects[0]).toEqual({
       SmtpClientAuthenticationDisabled: null,
