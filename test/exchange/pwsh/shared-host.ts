@@ -4,7 +4,9 @@
  *
  * How a shared host is kept honest (no state leaks from one test to the next):
  * - the host's EXO_PLAYBOOK_STUB_STATE is a symlink; `lease(stateFile)` points it (atomically: a new
- *   link renamed over the old one) at the test's own, freshly written state file. The stub resolves
+ *   link renamed over the old one) at the test's own, freshly written state file, and the call
+ *   record's link (EXO_PLAYBOOK_STUB_CALLS) at the test's own calls file, or at the null device when
+ *   it records none; stderr lines go to that test's listener only. The stub resolves
  *   the link on every call, reads the new file afresh (its cache is keyed on the resolved path) and
  *   restarts its per-tenant call counters (state.faults crashOnCall / crashAfterCall /
  *   throttleEveryN / transientEveryN / errors[].times), as a new host would
@@ -18,29 +20,42 @@
  * Nothing else is kept per host: the host's own protocol state is per call.
  */
 import { renameSync, symlinkSync } from 'node:fs';
+import { devNull } from 'node:os';
 import { join } from 'node:path';
 import { SessionError } from '../../../src/errors.js';
 import type { CmdletParameters, ExchangeSession, InvokeOptions, InvokeResult, PsObject } from '../../../src/exchange/session.js';
 import type { PwshSession } from '../../../src/exchange/pwsh/session.js';
 import { startStubSession, tempDir } from './pwsh-for-tests.js';
 
+export interface LeaseOptions {
+  /** The stub's call record for this test (EXO_PLAYBOOK_STUB_CALLS); none by default. */
+  callsFile?: string;
+  onStderr?: (line: string) => void;
+}
+
 export class SharedStubHost {
-  private readonly link = join(tempDir('shared-host'), 'state.json');
+  private readonly dir = tempDir('shared-host');
+  private readonly stateLink = join(this.dir, 'state.json');
+  private readonly callsLink = join(this.dir, 'calls.jsonl');
   private session: Promise<PwshSession> | undefined;
-  private busy = false;
+  private current: Lease | undefined;
   private points = 0;
 
   /** A session over `stateFile`: the shared host when it is free, else a host of its own. */
-  async lease(stateFile: string): Promise<ExchangeSession> {
-    if (this.busy) return startStubSession(stateFile);
-    this.busy = true;
+  async lease(stateFile: string, options: LeaseOptions = {}): Promise<ExchangeSession & { readonly pid: number | undefined }> {
+    if (this.current) return startStubSession(stateFile, options.callsFile, options.onStderr ? { onStderr: options.onStderr } : {});
+    this.pointAt(this.stateLink, stateFile);
+    this.pointAt(this.callsLink, options.callsFile ?? devNull);
+    const lease = new Lease(options, () => {
+      if (this.current === lease) this.current = undefined;
+    });
+    this.current = lease;
     try {
-      this.pointAt(stateFile);
-      this.session ??= startStubSession(this.link);
-      const session = await this.session;
-      return new Lease(session, () => (this.busy = false));
+      this.session ??= startStubSession(this.stateLink, this.callsLink, { onStderr: (line) => this.current?.options.onStderr?.(line) });
+      lease.session = await this.session;
+      return lease;
     } catch (error) {
-      this.busy = false;
+      this.current = undefined;
       throw error;
     }
   }
@@ -52,23 +67,29 @@ export class SharedStubHost {
     await (await session?.catch(() => undefined))?.close();
   }
 
-  private pointAt(stateFile: string): void {
-    const next = `${this.link}.${++this.points}`;
-    symlinkSync(stateFile, next);
-    renameSync(next, this.link);
+  private pointAt(link: string, target: string): void {
+    const next = `${link}.${++this.points}`;
+    symlinkSync(target, next);
+    renameSync(next, link);
   }
 }
 
 /** One test's use of the shared host; close() signs out (folding the stub's log) and frees the host. */
 class Lease implements ExchangeSession {
   readonly kind = 'pwsh' as const;
+  session!: PwshSession;
   private closed = false;
   private connected = false;
 
   constructor(
-    private readonly session: PwshSession,
+    readonly options: LeaseOptions,
     private readonly release: () => void,
   ) {}
+
+  /** The host's process id (tests read /proc/<pid>/cmdline). */
+  get pid(): number | undefined {
+    return this.session.pid;
+  }
 
   async invoke(cmdlet: string, parameters?: CmdletParameters, options?: InvokeOptions): Promise<InvokeResult> {
     this.assertOpen();
