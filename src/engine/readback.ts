@@ -28,7 +28,7 @@ export async function readBack(session: ExchangeSession, call: { cmdlet: string;
   const identity = call.parameters.Identity ?? call.parameters.identity;
   if (reader.byIdentity && (identity === undefined || identity === null)) return undefined;
   const params: CmdletParameters = reader.byIdentity ? { Identity: identity as PsValue, ErrorAction: 'Stop' } : {};
-  const result = await session.invoke(reader.cmdlet, params);
+  const result = await session.invoke(reader.cmdlet, params, { select: [property] });
   const object = result.objects[0];
   if (!object || !(property in object)) return undefined;
   return object[property] ?? null;

@@ -19,7 +19,7 @@
  * fails here is not carried: verify reads it again on the run's own session.
  */
 import type { RunContext } from '../actions/types.js';
-import { BULK_READ_PROPERTIES, MAILBOXES_READ, readMailboxDirectory, readOrganizationSwitch, TRANSPORT_CONFIG_READ, type MailboxDirectory } from '../actions/smtp-auth/mailbox-directory.js';
+import { BULK_READ_PROPERTIES, MAILBOX_OBJECT_PROPERTIES, MAILBOXES_READ, readMailboxDirectory, readOrganizationSwitch, TRANSPORT_CONFIG_READ, type MailboxDirectory } from '../actions/smtp-auth/mailbox-directory.js';
 import type { Change } from '../actions/types.js';
 import { createRunContext, sharedReadsOf } from './context.js';
 import type { ChangeResult } from './types.js';
@@ -90,7 +90,7 @@ async function rereadWritten(directory: MailboxDirectory, writes: readonly Chang
   let clean = true;
   const reader = async (session: ExchangeSession) => {
     for (let identity = queue.shift(); identity !== undefined && clean; identity = queue.shift()) {
-      const { objects, errors } = await session.invoke('Get-EXOCASMailbox', { Identity: identity, Properties: [...BULK_READ_PROPERTIES] });
+      const { objects, errors } = await session.invoke('Get-EXOCASMailbox', { Identity: identity, Properties: [...BULK_READ_PROPERTIES] }, { select: MAILBOX_OBJECT_PROPERTIES });
       // Not exactly one clean object: do not guess from a partial answer; read the whole tenant again.
       if (errors.length > 0 || objects.length !== 1 || !directory.refresh(objects[0]!)) clean = false;
     }

@@ -32,13 +32,13 @@ export async function observeAuthenticationPolicies(
 ): Promise<AuthenticationPolicyObservation> {
   const [defaultPolicy, policies] = await Promise.all([
     ctx.shared('organization-config', async () => {
-      const { objects } = withoutErrors('Get-OrganizationConfig', await ctx.session.invoke('Get-OrganizationConfig'));
+      const { objects } = withoutErrors('Get-OrganizationConfig', await ctx.session.invoke('Get-OrganizationConfig', {}, { select: ['DefaultAuthenticationPolicy'] }));
       if (objects.length !== 1) throw new SessionError(`Get-OrganizationConfig returned ${objects.length} objects: the default authentication policy is unknown`);
       const name = objects[0]?.DefaultAuthenticationPolicy;
       return typeof name === 'string' && name.length > 0 ? name : null;
     }),
     ctx.shared('authentication-policies', async () => {
-      const { objects } = withoutErrors('Get-AuthenticationPolicy', await ctx.session.invoke('Get-AuthenticationPolicy'));
+      const { objects } = withoutErrors('Get-AuthenticationPolicy', await ctx.session.invoke('Get-AuthenticationPolicy', {}, { select: ['Name', 'AllowBasicAuthSmtp'] }));
       const byName: Record<string, boolean> = {};
       for (const policy of objects) {
         if (typeof policy.Name === 'string') byName[policy.Name] = policy.AllowBasicAuthSmtp !== false;
@@ -60,7 +60,10 @@ function readOwnPolicies(ctx: RunContext): Promise<Map<string, string>> {
     const own = new Map<string, string>();
     // A failed Get-User is not "the default policy applies": its error ends the stream and the run.
     // Throttled part-way, it starts over from the first user (onRestart drops what was read).
-    const users = ctx.session.stream('Get-User', { Filter: USERS_WITH_POLICY_FILTER, ResultSize: 'Unlimited' }, { onRestart: () => own.clear() });
+    const users = ctx.session.stream('Get-User', { Filter: USERS_WITH_POLICY_FILTER, ResultSize: 'Unlimited' }, {
+      select: ['AuthenticationPolicy', 'UserPrincipalName', 'WindowsEmailAddress'],
+      onRestart: () => own.clear(),
+    });
     for await (const user of users) {
       const name = user.AuthenticationPolicy;
       if (typeof name !== 'string' || name.length === 0) continue;

@@ -166,10 +166,12 @@ export function readOrganizationDisabled(ctx: RunContext): Promise<boolean> {
   return ctx.shared(TRANSPORT_CONFIG_READ, () => readOrganizationSwitch(ctx.session));
 }
 
+const ORGANIZATION_SWITCH = 'SmtpClientAuthenticationDisabled';
+
 /** The Get-TransportConfig read behind readOrganizationDisabled, on a given session (verify after writes reads it on a spare one). */
 export async function readOrganizationSwitch(session: ExchangeSession): Promise<boolean> {
-  const { objects } = withoutErrors('Get-TransportConfig', await session.invoke('Get-TransportConfig'));
-  const value = toTriState(objects[0]?.SmtpClientAuthenticationDisabled);
+  const { objects } = withoutErrors('Get-TransportConfig', await session.invoke('Get-TransportConfig', {}, { select: [ORGANIZATION_SWITCH] }));
+  const value = toTriState(objects[0]?.[ORGANIZATION_SWITCH]);
   if (objects.length !== 1 || value === null) {
     throw new SessionError(`Get-TransportConfig returned ${objects.length === 1 ? 'no SmtpClientAuthenticationDisabled' : `${objects.length} objects`}: the organization's SMTP AUTH switch is unknown, so nothing is planned`);
   }

@@ -268,12 +268,36 @@ namespace ExoPlaybook.Host
 '@
 $script:WriterState = 'not loaded'   # 'loaded', or 'unavailable' once it failed
 
+# Where the compiled writer is cached, and the check a cached file must pass before it is loaded. Text,
+# so the reader thread (below) can define the same functions in its own runspace: it loads and warms the
+# writer while this thread imports the module.
+$script:WriterCacheFunctions = @'
 function Get-WriterCacheFolder {
   if ($env:XDG_CACHE_HOME) { return [System.IO.Path]::Combine($env:XDG_CACHE_HOME, 'exo-playbook') }
   if ($IsWindows -and $env:LOCALAPPDATA) { return [System.IO.Path]::Combine($env:LOCALAPPDATA, 'exo-playbook', 'cache') }
   if ($env:HOME) { return [System.IO.Path]::Combine($env:HOME, '.cache', 'exo-playbook') }
   return $null
 }
+
+# The assembly's file for this source, PowerShell and Newtonsoft.Json (a change to any compiles a new one).
+function Get-WriterDll([string]$Folder, [string]$Source) {
+  $key = $Source + '|' + $PSVersionTable.PSVersion + '|' + [Newtonsoft.Json.JsonConvert].Assembly.FullName
+  $hash = [System.Convert]::ToHexString([System.Security.Cryptography.SHA256]::HashData([System.Text.Encoding]::UTF8.GetBytes($key))).Substring(0, 16).ToLowerInvariant()
+  return [System.IO.Path]::Combine($Folder, "host-writer-$hash.dll")
+}
+
+# Loading a file runs its code in the signed-in host: on Unix, a folder or file that someone other
+# than its owner may write (group or others) is not trusted (throws), and the PowerShell path serves instead.
+function Assert-WriterTrusted([string]$Folder, [string]$Dll) {
+  if ($IsWindows) { return }
+  $loose = [System.IO.UnixFileMode]::GroupWrite -bor [System.IO.UnixFileMode]::OtherWrite
+  foreach ($path in @($Folder, $Dll)) {
+    $mode = if ($path -eq $Folder) { [System.IO.File]::GetUnixFileMode($Folder) } else { [System.IO.File]::GetUnixFileMode($Dll) }
+    if ($mode -band $loose) { throw "the cache $path may be written by other users (chmod go-w to use it)" }
+  }
+}
+'@
+. ([scriptblock]::Create($script:WriterCacheFunctions))
 
 # -CachedOnly (at start, once "ready" is sent): load it only when it is already compiled, else leave it
 # for the first "select" request.
@@ -284,16 +308,14 @@ function Import-ObjectWriter([switch]$CachedOnly) {
     if (-not $folder -and $CachedOnly) { return $false }
     if (-not $folder) { throw 'no cache folder (neither XDG_CACHE_HOME, LOCALAPPDATA nor HOME is set)' }
     $newtonsoft = [Newtonsoft.Json.JsonConvert].Assembly
-    $key = $script:WriterSource + '|' + $PSVersionTable.PSVersion + '|' + $newtonsoft.FullName
-    $hash = [System.Convert]::ToHexString([System.Security.Cryptography.SHA256]::HashData([System.Text.Encoding]::UTF8.GetBytes($key))).Substring(0, 16).ToLowerInvariant()
-    $dll = [System.IO.Path]::Combine($folder, "host-writer-$hash.dll")
+    $dll = Get-WriterDll $folder $script:WriterSource
     if ($CachedOnly -and -not [System.IO.File]::Exists($dll)) { return $false }
     $script:WriterState = 'unavailable'
     if (-not [System.IO.File]::Exists($dll)) {
       if ($IsWindows) { $null = [System.IO.Directory]::CreateDirectory($folder) }
       else { $null = [System.IO.Directory]::CreateDirectory($folder, [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute') }
       # Compiled beside its final name, then renamed: hosts compiling at once never load a partial file.
-      $temp = [System.IO.Path]::Combine($folder, "host-writer-$hash.$PID.tmp.dll")
+      $temp = [System.IO.Path]::Combine($folder, "$([System.IO.Path]::GetFileNameWithoutExtension($dll)).$PID.tmp.dll")
       try {
         # -IgnoreWarnings: Newtonsoft.Json names an older System.Runtime (warning CS1701, harmless).
         Add-Type -TypeDefinition $script:WriterSource -ReferencedAssemblies $newtonsoft.Location, ([psobject].Assembly.Location) `
@@ -304,16 +326,9 @@ function Import-ObjectWriter([switch]$CachedOnly) {
       }
       finally { [System.IO.File]::Delete($temp) }
     }
-    # Loading a file runs its code in the signed-in host: on Unix, a folder or file that someone other
-    # than its owner may write (group or others) is not trusted, and the PowerShell path serves instead.
-    if (-not $IsWindows) {
-      $loose = [System.IO.UnixFileMode]::GroupWrite -bor [System.IO.UnixFileMode]::OtherWrite
-      foreach ($path in @($folder, $dll)) {
-        $mode = if ($path -eq $folder) { [System.IO.File]::GetUnixFileMode($folder) } else { [System.IO.File]::GetUnixFileMode($dll) }
-        if ($mode -band $loose) { throw "the cache $path may be written by other users (chmod go-w to use it)" }
-      }
-    }
+    Assert-WriterTrusted $folder $dll
     # A cached file that does not load (damaged) is removed, so the next host compiles it again.
+    # (Already loaded by the reader's warm-up, LoadFrom returns that assembly.)
     try { $assembly = [System.Reflection.Assembly]::LoadFrom($dll) } catch { [System.IO.File]::Delete($dll); throw }
     Import-Module -Assembly $assembly -ErrorAction Stop
     $script:WriterState = 'loaded'
@@ -551,12 +566,51 @@ function Invoke-Request([System.Text.Json.JsonElement]$Request) {
 }
 
 # --- stdin reader ----------------------------------------------------------------------------------
-# Its own runspace (a thread) reads stdin into $inbox, so the end of stdin is seen even while the main
-# thread runs a cmdlet. Lines queued before the end are still served only when a "quit" came first.
+# The "hello" line is read here, on this thread, before the reader below exists: the reader's runspace
+# takes ~0.1 s to open, and this thread would wait for it before it could import the module.
+$helloLine = [Console]::In.ReadLine()
+if ($null -eq $helloLine) { [Environment]::Exit(2) }
+
+# From then on its own runspace (a thread) reads stdin into $inbox, so the end of stdin is seen even
+# while the main thread runs a cmdlet. Lines queued before the end are still served only when a "quit"
+# came first. It opens while this thread imports the module.
+#
+# Warm-up: first, while this thread imports the module (the session sends nothing before "ready"), the
+# reader runs once, on objects it makes itself, the .NET code the first responses go through:
+# Newtonsoft's serializer (its first call costs ~60 ms of JIT and contract building), System.Text.Json,
+# and the cached compiled writer (loaded only after the same owner-only check Import-ObjectWriter
+# makes). Compiled code and Newtonsoft's contracts are shared by the whole process, so the sign-in and
+# the first reads do not pay for them on this thread. It touches no console, stdin or module, and a
+# failure in it is ignored (this thread loads and checks the writer itself). A "quit" or the end of
+# stdin arriving meanwhile is seen once it ends (tens of ms).
 $inbox = [System.Collections.Concurrent.BlockingCollection[string]]::new()
 $reader = [powershell]::Create()
 $null = $reader.AddScript({
-    param($Inbox, $Stdin)
+    param($Inbox, $Stdin, $WriterCacheFunctions, $WriterSource)
+    try {
+      $sample = [pscustomobject]@{ Name = 'x'; Enabled = $true; Count = 1; Size = [long]1; List = [string[]]@('a', 'b'); When = [datetime]::UtcNow; Id = [guid]::Empty; Nested = [ordered]@{ a = 1 }; Missing = $null }
+      $rows = [System.Collections.Generic.List[object]]::new()
+      $row = [System.Collections.Generic.Dictionary[string, object]]::new()
+      foreach ($prop in $sample.psobject.Properties) { if ($prop.IsGettable) { $row[$prop.Name] = $prop.Value } }
+      $rows.Add($row)
+      $null = [Newtonsoft.Json.JsonConvert]::SerializeObject([ordered]@{ id = 1; type = 'objects'; data = $rows }, [Newtonsoft.Json.Formatting]::None)
+      $null = [Newtonsoft.Json.JsonConvert]::SerializeObject([ordered]@{ id = 1; type = 'end'; ok = $true; data = [object[]]@($null, 'a', 1, $true, [string[]]@('x')) }, [Newtonsoft.Json.Formatting]::None)
+      $document = [System.Text.Json.JsonDocument]::Parse('{"type":"invoke","id":1,"cmdlet":"x","parameters":{"a":"b","c":true,"d":1,"e":["f"],"g":null},"select":["a"]}')
+      foreach ($field in $document.RootElement.EnumerateObject()) { if ($field.Value.ValueKind -eq 'Object') { foreach ($p in $field.Value.EnumerateObject()) { $null = $p.Value.ValueKind } } }
+      $document.Dispose()
+      . ([scriptblock]::Create($WriterCacheFunctions))
+      $folder = Get-WriterCacheFolder
+      $dll = if ($folder) { Get-WriterDll $folder $WriterSource } else { $null }
+      if ($dll -and [System.IO.File]::Exists($dll)) {
+        Assert-WriterTrusted $folder $dll
+        $type = [System.Reflection.Assembly]::LoadFrom($dll).GetType('ExoPlaybook.Host.ObjectWriter', $true)
+        $writer = [System.Activator]::CreateInstance($type, [object[]]@([System.IO.TextWriter]::Null, 'warm-up', 0, [string[]]@('Name', 'Enabled', 'Count', 'Size', 'List', 'When', 'Id', 'Nested', 'Missing'), 256, 50))
+        $writer.Add($sample)
+        $writer.Add([pscustomobject]@{ Name = 'y' })
+        $writer.Flush()
+      }
+    }
+    catch { }
     $quit = $false
     while ($true) {
       $line = $Stdin.ReadLine()
@@ -576,7 +630,7 @@ $null = $reader.AddScript({
     $Inbox.CompleteAdding()
     # stdin closed without "quit": whoever started this host is gone. Nothing may outlive it.
     if (-not $quit) { [System.Diagnostics.Process]::GetCurrentProcess().Kill() }
-  }).AddArgument($inbox).AddArgument([Console]::In)
+  }).AddArgument($inbox).AddArgument([Console]::In).AddArgument($script:WriterCacheFunctions).AddArgument($script:WriterSource)
 $null = $reader.BeginInvoke()
 
 function Read-Request {
@@ -587,8 +641,6 @@ function Read-Request {
 }
 
 # --- main loop -----------------------------------------------------------------------------------
-$helloLine = Read-Request
-if ($null -eq $helloLine) { [Environment]::Exit(2) }
 $hello = [System.Text.Json.JsonDocument]::Parse($helloLine).RootElement
 $script:Token = $hello.GetProperty('token').GetString()
 $moduleName = $hello.GetProperty('module').GetString()

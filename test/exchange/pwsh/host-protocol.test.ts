@@ -238,6 +238,32 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
     expect(loose.objects).toEqual(first.objects);
   }, 180_000); // two compiles (1.5-3 s each idle, several times that on a loaded 2-core machine) and three hosts
 
+  it('a cached writer others may write is not loaded at all, not even by the warm-up at start; a trusted one is', async () => {
+    // A module whose bulk read reports which compiled writers this host process has loaded.
+    const modules = tempDir('loadedmod');
+    mkdirSync(join(modules, 'ExchangeOnlineManagement'));
+    writeFileSync(
+      join(modules, 'ExchangeOnlineManagement', 'ExchangeOnlineManagement.psm1'),
+      [
+        'function Get-EXOCASMailbox {',
+        '  [CmdletBinding()] param([object]$ResultSize)',
+        "  [pscustomobject]@{ Loaded = [string[]]@([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.Location -like '*host-writer-*' } | ForEach-Object { $_.Location }) }",
+        '}',
+      ].join('\n'),
+    );
+    const cache = tempDir('cache');
+    await bulkRead(typedModule(), every, { XDG_CACHE_HOME: cache }); // compiles into this cache
+    const folder = join(cache, 'exo-playbook');
+    const dll = readdirSync(folder).find((name) => name.startsWith('host-writer-') && name.endsWith('.dll'))!;
+    // Requests reach the main thread only once the warm-up is over (the reader runs it first).
+    const trusted = await bulkRead(modules, ['Loaded'], { XDG_CACHE_HOME: cache });
+    expect(trusted.objects).toEqual([{ Loaded: [join(folder, dll)] }]);
+    chmodSync(join(folder, dll), 0o666);
+    const loose = await bulkRead(modules, ['Loaded'], { XDG_CACHE_HOME: cache });
+    expect(loose.stderr).toContain('may be written by other users');
+    expect(loose.objects).toEqual([{ Loaded: [] }]);
+  }, 180_000);
+
   it('sends the objects a cmdlet wrote before a terminating error, then the failed end, with select and without', async () => {
     const modules = tempDir('failmod');
     mkdirSync(join(modules, 'ExchangeOnlineManagement'));
