@@ -44,12 +44,20 @@ export class SharedStubHost {
   private session: Promise<PwshSession> | undefined;
   private current: Lease | undefined;
   private points = 0;
+  private noLinks = false;
 
   /** A session over `stateFile`: the shared host when it is free, else a host of its own. */
   async lease(stateFile: string, options: LeaseOptions = {}): Promise<Lease | PwshSession> {
-    if (this.current) return startStubSession(stateFile, options.callsFile, { ...(options.onStderr ? { onStderr: options.onStderr } : {}), ...(options.onStray ? { onStray: options.onStray } : {}), ...(options.onRestart ? { onRestart: options.onRestart } : {}) });
-    this.pointAt(this.stateLink, stateFile);
-    this.pointAt(this.callsLink, options.callsFile ?? devNull);
+    const own = () => startStubSession(stateFile, options.callsFile, { ...(options.onStderr ? { onStderr: options.onStderr } : {}), ...(options.onStray ? { onStray: options.onStray } : {}), ...(options.onRestart ? { onRestart: options.onRestart } : {}) });
+    if (this.current || this.noLinks) return own();
+    try {
+      this.pointAt(this.stateLink, stateFile);
+      this.pointAt(this.callsLink, options.callsFile ?? devNull);
+    } catch {
+      // No symlinks here (Windows without the privilege): every lease is a host of its own.
+      this.noLinks = true;
+      return own();
+    }
     const lease = new Lease(options, async (deadHost) => {
       if (this.current !== lease) return;
       // A lease whose host died (killed, crashed, timed out) and was not replaced by a later call of
