@@ -53,13 +53,14 @@ export async function openRunSession(
     auth?: AuthConfig;
     /**
      * How many extra sessions the write pool will want (apply --concurrency N: N - 1). Their hosts
-     * start once the run's own session has signed in, while it reads; `openExtra` hands them out first.
+     * start once the run's own host has started and sign in once it has signed in, while it reads;
+     * `openExtra` hands them out first.
      */
     extraSessions?: number;
   },
 ): Promise<OpenedRun> {
   options.emitter.emit('connect', `connecting to ${source.playbook.tenant.organization} (${target})${options.readOnly ? ', read-only' : ''}`, { target });
-  const openTarget = (signal?: AbortSignal) =>
+  const openTarget = (signal?: AbortSignal, order: { onStarted?: () => void; signInAfter?: Promise<void> } = {}) =>
     deps.openTarget(target, options.auth ? { ...source.playbook.tenant, auth: options.auth } : source.playbook.tenant, {
       env: options.env,
       baseDir: source.baseDir,
@@ -67,15 +68,24 @@ export async function openRunSession(
       ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}),
       log: (message) => options.emitter.emit('connect', message),
       ...(signal ? { signal } : {}),
+      ...order,
     });
   // A second sign-in on the same target, for the write pool (session-pool.ts). Not with device-code
   // sign-in: each extra session would make the person at the terminal type another code.
   const extrasAllowed = !(source.playbook.tenant.auth.method === 'device-code' && !target.startsWith('sim:')) && !options.readOnly;
   const signInStarted = Date.now();
-  const own = openTarget();
-  // The extra hosts start once the run's own session has signed in, and sign in then: a refused
-  // sign-in is tried once, not three times, and their starts (mostly CPU: ~0.6 s each) run beside the
-  // observe phase's reads (mostly waiting) instead of slowing the run's own start on a small machine.
+  // The extra hosts start once the run's own host has started (its module imported), while it signs in
+  // and reads, and sign in once it has signed in: a refused sign-in is tried once, not three times, and
+  // their starts (mostly CPU: ~0.6 s each) neither slow the run's own start on a small machine nor
+  // leave the first writes to the run's own session alone while they sign in.
+  let ownStarted: () => void = () => undefined;
+  const hostStarted = new Promise<void>((resolve) => (ownStarted = resolve));
+  const own = openTarget(undefined, { onStarted: () => ownStarted() });
+  // An opener that never reports the start (a test double) lets them start once it has signed in.
+  own.then(
+    () => ownStarted(),
+    () => ownStarted(),
+  );
   let ownSignIn: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   const early: { opening: Promise<ExchangeSession>; abandon: AbortController }[] = [];
   if (extrasAllowed && (options.extraSessions ?? 0) > 0) {
@@ -83,8 +93,8 @@ export async function openRunSession(
     signedIn.catch(() => undefined);
     for (let i = 0; i < options.extraSessions!; i++) {
       const abandon = new AbortController();
-      const opening = signedIn.then(() =>
-        abandon.signal.aborted ? Promise.reject(new Error('no longer needed: the run ended before its writes')) : openTarget(abandon.signal),
+      const opening = hostStarted.then(() =>
+        abandon.signal.aborted ? Promise.reject(new Error('no longer needed: the run ended before its writes')) : openTarget(abandon.signal, { signInAfter: signedIn }),
       );
       opening.catch(() => undefined);
       early.push({ opening, abandon });

@@ -20,6 +20,10 @@ export interface OpenTargetOptions {
   log?: (message: string) => void;
   /** Abandons the opening (the write pool closing): a session still starting or signing in is killed, the promise rejects. */
   signal?: AbortSignal;
+  /** Called once the host has started (module imported), before it signs in. */
+  onStarted?: () => void;
+  /** Sign in only once this resolves (the run's own session signed in); the host may start before. Rejects: the opening is abandoned. */
+  signInAfter?: Promise<void>;
 }
 
 export interface EngineDeps {

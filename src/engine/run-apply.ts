@@ -77,7 +77,7 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     emitter,
     ...onDevice(options),
     wrap: counting.wrap,
-    // --concurrency N: the N - 1 extra hosts start once the run's own has signed in (session-pool.ts).
+    // --concurrency N: the N - 1 extra hosts start once the run's own host has started, and sign in once it has signed in (connect.ts).
     extraSessions: Math.min(MAX_SESSIONS, Math.max(1, Math.floor(options.concurrency))) - 1,
   }).catch((error) => {
     lock.release();

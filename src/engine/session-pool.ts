@@ -4,8 +4,9 @@
  * (Exchange Online allows 3 sessions per user; connecting once per process is what the module wants).
  *
  * Slot 0 is the run's own session (observe and verify keep using it). The other slots are opened
- * either up front (`openAll()`: apply calls it as soon as its own session is signed in, so the extra
- * hosts start and sign in while the observe phase reads, not while the first writes wait) or, without
+ * either up front (`openAll()`: apply calls it as soon as its own session is signed in; their hosts
+ * started when the run's own host had, connect.ts, and they sign in while the observe phase reads, not
+ * while the first writes wait) or, without
  * that, when a step really has more than one change to write; they are kept for later steps. Nobody
  * waits for them: a writer starts on the run's session at once and the others join as their sign-in
  * finishes, so a slow sign-in never makes a run slower than a serial one. A session that cannot be

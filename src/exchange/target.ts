@@ -31,6 +31,17 @@ export interface OpenTargetOptions {
    * host still starting or signing in is killed, process group and all, and the promise rejects.
    */
   signal?: AbortSignal;
+  /**
+   * Called once the host has started and imported the module, before it signs in (at once for the
+   * simulator): the write pool starts its extra hosts then, when this one no longer needs the CPU.
+   */
+  onStarted?: () => void;
+  /**
+   * Sign in only once this resolves (the run's own session signed in): the host starts at once, so
+   * its start overlaps the run's own sign-in and reads, but a refused sign-in is never tried three
+   * times. When it rejects, the host is killed and the opening rejects with that error.
+   */
+  signInAfter?: Promise<void>;
   /** Test seams, passed to the connector. */
   connector?: Pick<ConnectorOptions, 'resolveSecret' | 'credentialFor' | 'now'>;
 }
@@ -58,6 +69,8 @@ export async function openTarget(target: string, tenant: Playbook['tenant'], opt
   if (parsed.kind === 'sim') {
     await assertStateFile(parsed.stateFile);
     const { SimulatedSession } = await import('./simulator/session.js');
+    options.onStarted?.();
+    if (options.signInAfter) await options.signInAfter;
     const session = await SimulatedSession.open(parsed.stateFile);
     return ConnectedSession.open(session, simulatorConnector(tenant.organization, options.cmdlets), sessionOptions);
   }
@@ -73,6 +86,7 @@ export async function openTarget(target: string, tenant: Playbook['tenant'], opt
     // A fresh host starts signed out: sign in there before the call that needed it runs.
     await connector.connect({ invoke }, 'restart');
   });
+  options.onStarted?.();
   // Abandoned while starting or signing in: kill the host rather than wait for the sign-in (and a sign-out).
   const signal = options.signal;
   let killing: Promise<void> | undefined;
@@ -82,6 +96,7 @@ export async function openTarget(target: string, tenant: Playbook['tenant'], opt
   signal?.addEventListener('abort', abandon, { once: true });
   try {
     if (signal?.aborted) abandon();
+    if (options.signInAfter && !killing) await Promise.race([options.signInAfter, whenAborted(signal)]);
     if (killing) throw new SessionError('PowerShell was stopped before it signed in: its session was no longer needed');
     return await ConnectedSession.open(session, connector, { ...sessionOptions, reconnectAfterFailure: false });
   } catch (error) {
@@ -93,6 +108,15 @@ export async function openTarget(target: string, tenant: Playbook['tenant'], opt
   }
 }
 
+/** Rejects when the signal fires; never settles without one. */
+function whenAborted(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (!signal) return;
+    const stop = () => reject(new SessionError('the opening was abandoned'));
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+}
 
 async function assertStateFile(stateFile: string): Promise<void> {
   try {

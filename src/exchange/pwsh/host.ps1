@@ -267,6 +267,8 @@ namespace ExoPlaybook.Host
 
 '@
 $script:WriterState = 'not loaded'   # 'loaded', or 'unavailable' once it failed
+# What the reader thread's warm-up found (below): the cached writer it loaded after the owner-only check.
+$script:Warmed = [hashtable]::Synchronized(@{})
 
 # Where the compiled writer is cached, and the check a cached file must pass before it is loaded. Text,
 # so the reader thread (below) can define the same functions in its own runspace: it loads and warms the
@@ -304,6 +306,14 @@ function Assert-WriterTrusted([string]$Folder, [string]$Dll) {
 function Import-ObjectWriter([switch]$CachedOnly) {
   if ($script:WriterState -ne 'not loaded') { return $script:WriterState -eq 'loaded' }
   try {
+    # The reader's warm-up already found, checked (Assert-WriterTrusted) and loaded it: import that one.
+    $warmed = $script:Warmed['Assembly']
+    if ($null -ne $warmed) {
+      $script:WriterState = 'unavailable'
+      Import-Module -Assembly $warmed -ErrorAction Stop
+      $script:WriterState = 'loaded'
+      return $true
+    }
     $folder = Get-WriterCacheFolder
     if (-not $folder -and $CachedOnly) { return $false }
     if (-not $folder) { throw 'no cache folder (neither XDG_CACHE_HOME, LOCALAPPDATA nor HOME is set)' }
@@ -497,7 +507,9 @@ function Invoke-Request([System.Text.Json.JsonElement]$Request) {
   $batch = [System.Collections.Generic.List[object]]::new()
   $clock = [System.Diagnostics.Stopwatch]::StartNew()
   $writer = $null
-  if ($null -ne $names -and (Import-ObjectWriter)) {
+  # With "select", the first request compiles the writer if needed; without, it is used once loaded (its
+  # rules are ConvertTo-PlainData's: the same JSON, without compiling the PowerShell path below).
+  if (($null -ne $names -and (Import-ObjectWriter)) -or $script:WriterState -eq 'loaded') {
     $writer = [ExoPlaybook.Host.ObjectWriter]::new($script:Stdout, $script:Token, $id, $names, $script:BatchSize, $script:BatchMs)
   }
 
@@ -586,7 +598,7 @@ if ($null -eq $helloLine) { [Environment]::Exit(2) }
 $inbox = [System.Collections.Concurrent.BlockingCollection[string]]::new()
 $reader = [powershell]::Create()
 $null = $reader.AddScript({
-    param($Inbox, $Stdin, $WriterCacheFunctions, $WriterSource)
+    param($Inbox, $Stdin, $WriterCacheFunctions, $WriterSource, $Warmed)
     try {
       $sample = [pscustomobject]@{ Name = 'x'; Enabled = $true; Count = 1; Size = [long]1; List = [string[]]@('a', 'b'); When = [datetime]::UtcNow; Id = [guid]::Empty; Nested = [ordered]@{ a = 1 }; Missing = $null }
       $rows = [System.Collections.Generic.List[object]]::new()
@@ -603,11 +615,13 @@ $null = $reader.AddScript({
       $dll = if ($folder) { Get-WriterDll $folder $WriterSource } else { $null }
       if ($dll -and [System.IO.File]::Exists($dll)) {
         Assert-WriterTrusted $folder $dll
-        $type = [System.Reflection.Assembly]::LoadFrom($dll).GetType('ExoPlaybook.Host.ObjectWriter', $true)
+        $assembly = [System.Reflection.Assembly]::LoadFrom($dll)
+        $type = $assembly.GetType('ExoPlaybook.Host.ObjectWriter', $true)
         $writer = [System.Activator]::CreateInstance($type, [object[]]@([System.IO.TextWriter]::Null, 'warm-up', 0, [string[]]@('Name', 'Enabled', 'Count', 'Size', 'List', 'When', 'Id', 'Nested', 'Missing'), 256, 50))
         $writer.Add($sample)
         $writer.Add([pscustomobject]@{ Name = 'y' })
         $writer.Flush()
+        $Warmed['Assembly'] = $assembly
       }
     }
     catch { }
@@ -630,7 +644,7 @@ $null = $reader.AddScript({
     $Inbox.CompleteAdding()
     # stdin closed without "quit": whoever started this host is gone. Nothing may outlive it.
     if (-not $quit) { [System.Diagnostics.Process]::GetCurrentProcess().Kill() }
-  }).AddArgument($inbox).AddArgument([Console]::In).AddArgument($script:WriterCacheFunctions).AddArgument($script:WriterSource)
+  }).AddArgument($inbox).AddArgument([Console]::In).AddArgument($script:WriterCacheFunctions).AddArgument($script:WriterSource).AddArgument($script:Warmed)
 $null = $reader.BeginInvoke()
 
 function Read-Request {

@@ -189,15 +189,20 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
     Secret: '[redacted]',
   }));
 
-  it('a read with select (compiled writer) gives the same values as one without (PowerShell conversion): null/true/false, Guids, dates, string lists, numbers, nested objects', async () => {
+  it('the compiled writer (with select, and without once loaded) gives the same values as the PowerShell conversion: null/true/false, Guids, dates, string lists, numbers, nested objects', async () => {
     const modules = typedModule();
-    // One host for the three reads (the one without select first, before anything loads the writer).
+    // One host for the reads through the compiled writer: with select, without, and a narrower select.
     const {
-      reads: [whole, selected, some],
+      reads: [selected, whole, some],
       stderr,
-    } = await bulkReads(modules, [undefined, every, ['guid', 'Count']]);
-    expect(stderr).not.toContain('unavailable'); // the compiled writer did the reads with select
-    expect(selected).toEqual(whole);
+    } = await bulkReads(modules, [every, undefined, ['guid', 'Count']]);
+    // No cache folder (its place is taken by a file): nothing compiled is loaded, PowerShell converts.
+    const noCache = tempDir('nocache');
+    writeFileSync(join(noCache, 'exo-playbook'), 'not a folder');
+    const plain = await bulkRead(modules, undefined, { XDG_CACHE_HOME: noCache });
+    expect(stderr).not.toContain('unavailable'); // the compiled writer did these reads
+    expect(selected).toEqual(plain.objects);
+    expect(whole).toEqual(plain.objects);
     expect(selected!.map((o) => o.SmtpClientAuthenticationDisabled)).toEqual([null, true, false]);
     expect(selected).toEqual(TYPED_OBJECTS);
     // Only what was selected.
