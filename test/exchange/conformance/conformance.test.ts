@@ -3,15 +3,20 @@
  * pwsh + the stub ExchangeOnlineManagement module, then one scripted run on both whose results and
  * resulting state files must be equal.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SimulatedSession } from '../../../src/exchange/simulator/session.js';
 import type { ExchangeSession, PsValue } from '../../../src/exchange/session.js';
 import { CmdletFailure } from '../../../src/exchange/session.js';
-import { fixtureTenant, noPwsh, startStubSession } from '../pwsh/pwsh-for-tests.js';
+import { fixtureTenant, noPwsh } from '../pwsh/pwsh-for-tests.js';
+import { SharedStubHost } from '../pwsh/shared-host.js';
 import { defineSessionBehaviours, normalizeRecord, readState, stateFileFor, type Backend } from './session-behaviours.js';
 
 const simulator: Backend = { name: 'simulator', open: (file) => SimulatedSession.open(file) };
-const pwshStub: Backend = { name: 'pwsh + stub module', open: (file) => startStubSession(file) };
+// One pwsh host for the file: each test leases it over its own fresh state file (shared-host.ts says
+// how nothing leaks between tests: the stub rereads the file and restarts its fault counters).
+const sharedHost = new SharedStubHost();
+afterAll(() => sharedHost.close());
+const pwshStub: Backend = { name: 'pwsh + stub module', open: (file) => sharedHost.lease(file) };
 
 defineSessionBehaviours(simulator);
 describe.skipIf(noPwsh)('pwsh', () => defineSessionBehaviours(pwshStub));

@@ -141,53 +141,72 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
     return modules;
   }
 
-  async function bulkRead(modules: string, select: string[] | undefined, env: Record<string, string> = {}) {
+  /**
+   * One host, one bulk read per entry of `selects` (in order, ids 3, 4, …): a host start costs ~1 s of
+   * CPU, and a host serves any number of requests; the reads' objects, each ended `ok`.
+   */
+  async function bulkReads(modules: string, selects: (string[] | undefined)[], env: Record<string, string> = {}) {
     const token = 'c0ffeec0ffeec0ffeec0ffeec0ffeec0';
+    const ids = selects.map((_, i) => 3 + i);
     const result = await talkToHost(
       token,
       [
         { type: 'hello', token, module: 'ExchangeOnlineManagement' },
-        { type: 'invoke', id: 3, cmdlet: 'Get-EXOCASMailbox', parameters: { ResultSize: 'Unlimited' }, ...(select ? { select } : {}) },
+        ...selects.map((select, i) => ({ type: 'invoke', id: ids[i], cmdlet: 'Get-EXOCASMailbox', parameters: { ResultSize: 'Unlimited' }, ...(select ? { select } : {}) })),
         { type: 'quit' },
       ],
       { PSModulePath: modulePath(modules), ...env },
     );
     expect(result.exitCode, result.stderr).toBe(0);
-    const protocol = result.protocol;
-    expect(protocol.at(-1)).toMatchObject({ type: 'end', ok: true });
-    return { objects: protocol.flatMap((m) => (m.type === 'objects' ? m.data! : [])), stderr: result.stderr };
+    const reads = ids.map((id) => {
+      const protocol = result.protocol.filter((m) => m.id === id);
+      expect(protocol.at(-1), `request ${id}`).toMatchObject({ type: 'end', ok: true });
+      return protocol.flatMap((m) => (m.type === 'objects' ? m.data! : []));
+    });
+    return { reads, stderr: result.stderr };
+  }
+
+  async function bulkRead(modules: string, select: string[] | undefined, env: Record<string, string> = {}) {
+    const { reads, stderr } = await bulkReads(modules, [select], env);
+    return { objects: reads[0]!, stderr };
   }
 
   const every = ['SmtpClientAuthenticationDisabled', 'Guid', 'WhenCreated', 'EmailAddresses', 'Proxies', 'Count', 'Big', 'Ratio', 'Day', 'Policy', 'Nested', 'Secret'];
 
+  /** What typedModule's read gives: the same object three times, the switch $null, $true, $false. */
+  const TYPED_OBJECTS = [null, true, false].map((SmtpClientAuthenticationDisabled) => ({
+    SmtpClientAuthenticationDisabled,
+    Guid: '3640e451-e7e8-4fce-a5a9-38d24a489dbe',
+    WhenCreated: '2026-03-01T08:30:00.000Z',
+    EmailAddresses: ['SMTP:ann@contoso.com', 'smtp:ann@contoso.onmicrosoft.com'],
+    Proxies: ['x500:/o=a', 7],
+    Count: 42,
+    Big: 50000000000,
+    Ratio: 1.5,
+    Day: 'Monday',
+    Policy: { Name: 'Block', AllowBasicAuthSmtp: false },
+    Nested: { When: '2026-03-01T08:00:00.000Z', Empty: [] },
+    Secret: '[redacted]',
+  }));
+
   it('the compiled writer (with select, and without once loaded) gives the same values as the PowerShell conversion: null/true/false, Guids, dates, string lists, numbers, nested objects', async () => {
     const modules = typedModule();
-    const selected = await bulkRead(modules, every);
-    const whole = await bulkRead(modules, undefined);
+    // One host for the reads through the compiled writer: with select, without, and a narrower select.
+    const {
+      reads: [selected, whole, some],
+      stderr,
+    } = await bulkReads(modules, [every, undefined, ['guid', 'Count']]);
     // No cache folder (its place is taken by a file): nothing compiled is loaded, PowerShell converts.
     const noCache = tempDir('nocache');
     writeFileSync(join(noCache, 'exo-playbook'), 'not a folder');
     const plain = await bulkRead(modules, undefined, { XDG_CACHE_HOME: noCache });
-    expect(selected.stderr).not.toContain('unavailable'); // the compiled writer did this read
-    expect(selected.objects).toEqual(plain.objects);
-    expect(whole.objects).toEqual(plain.objects);
-    expect(selected.objects.map((o) => o.SmtpClientAuthenticationDisabled)).toEqual([null, true, false]);
-    expect(selected.objects[0]).toEqual({
-      SmtpClientAuthenticationDisabled: null,
-      Guid: '3640e451-e7e8-4fce-a5a9-38d24a489dbe',
-      WhenCreated: '2026-03-01T08:30:00.000Z',
-      EmailAddresses: ['SMTP:ann@contoso.com', 'smtp:ann@contoso.onmicrosoft.com'],
-      Proxies: ['x500:/o=a', 7],
-      Count: 42,
-      Big: 50000000000,
-      Ratio: 1.5,
-      Day: 'Monday',
-      Policy: { Name: 'Block', AllowBasicAuthSmtp: false },
-      Nested: { When: '2026-03-01T08:00:00.000Z', Empty: [] },
-      Secret: '[redacted]',
-    });
+    expect(stderr).not.toContain('unavailable'); // the compiled writer did these reads
+    expect(selected).toEqual(plain.objects);
+    expect(whole).toEqual(plain.objects);
+    expect(selected!.map((o) => o.SmtpClientAuthenticationDisabled)).toEqual([null, true, false]);
+    expect(selected).toEqual(TYPED_OBJECTS);
     // Only what was selected.
-    expect((await bulkRead(modules, ['guid', 'Count'])).objects[2]).toEqual({ Guid: '3640e451-e7e8-4fce-a5a9-38d24a489dbe', Count: 42 });
+    expect(some![2]).toEqual({ Guid: '3640e451-e7e8-4fce-a5a9-38d24a489dbe', Count: 42 });
   });
 
   it('still reads, converting in PowerShell, when the compiled writer has no cache folder to live in, and says so on stderr', async () => {
@@ -197,7 +216,7 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
     writeFileSync(join(cache, 'exo-playbook'), 'not a folder');
     const read = await bulkRead(modules, every, { XDG_CACHE_HOME: cache });
     expect(read.stderr).toContain('the compiled object writer is unavailable, converting in PowerShell');
-    expect(read.objects).toEqual((await bulkRead(modules, every)).objects);
+    expect(read.objects).toEqual(TYPED_OBJECTS);
   });
 
   it('a damaged cached writer is not used: that host converts in PowerShell and removes it, the next one compiles it again', async () => {
@@ -205,6 +224,7 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
     const cache = tempDir('cache');
     const first = await bulkRead(modules, every, { XDG_CACHE_HOME: cache }); // compiles into this cache
     expect(first.stderr).not.toContain('unavailable');
+    expect(first.objects).toEqual(TYPED_OBJECTS);
     const folder = join(cache, 'exo-playbook');
     const dll = readdirSync(folder).find((name) => name.startsWith('host-writer-') && name.endsWith('.dll'));
     expect(dll).toBeDefined();
@@ -262,19 +282,22 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
         '}',
       ].join('\n'),
     );
-    for (const select of [['PrimarySmtpAddress'], undefined]) {
-      const token = 'abad1deaabad1deaabad1deaabad1dea';
-      const { protocol } = await talkToHost(
-        token,
-        [
-          { type: 'hello', token, module: 'ExchangeOnlineManagement' },
-          { type: 'invoke', id: 4, cmdlet: 'Get-EXOCASMailbox', parameters: { ResultSize: 'Unlimited' }, ...(select ? { select } : {}) },
-          { type: 'quit' },
-        ],
-        { PSModulePath: modulePath(modules) },
-      );
-      expect(protocol.flatMap((m) => (m.type === 'objects' ? m.data!.map((o) => o.PrimarySmtpAddress) : [])), String(select)).toEqual(['u0@contoso.com', 'u1@contoso.com', 'u2@contoso.com']);
-      expect(protocol.at(-1)).toMatchObject({ type: 'end', ok: false, record: { message: 'gone mid-read' } });
-    }
+    // One host, both requests: with select (id 4), then without (id 5) after the first one failed.
+    const token = 'abad1deaabad1deaabad1deaabad1dea';
+    const selects = [['PrimarySmtpAddress'], undefined];
+    const { protocol } = await talkToHost(
+      token,
+      [
+        { type: 'hello', token, module: 'ExchangeOnlineManagement' },
+        ...selects.map((select, i) => ({ type: 'invoke', id: 4 + i, cmdlet: 'Get-EXOCASMailbox', parameters: { ResultSize: 'Unlimited' }, ...(select ? { select } : {}) })),
+        { type: 'quit' },
+      ],
+      { PSModulePath: modulePath(modules) },
+    );
+    selects.forEach((select, i) => {
+      const request = protocol.filter((m) => m.id === 4 + i);
+      expect(request.flatMap((m) => (m.type === 'objects' ? m.data!.map((o) => o.PrimarySmtpAddress) : [])), String(select)).toEqual(['u0@contoso.com', 'u1@contoso.com', 'u2@contoso.com']);
+      expect(request.at(-1), String(select)).toMatchObject({ type: 'end', ok: false, record: { message: 'gone mid-read' } });
+    });
   });
 });

@@ -11,9 +11,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CmdletFailure } from '../../../src/exchange/session.js';
-import { fixtureTenant, noPwsh, startStubSession, tempDir, writeState } from './pwsh-for-tests.js';
+import { fixtureTenant, noPwsh, tempDir, writeState } from './pwsh-for-tests.js';
+import { SharedStubHost } from './shared-host.js';
 
 const RUNS = 1000;
 
@@ -52,11 +53,15 @@ function hostile(canary: string): fc.Arbitrary<string> {
 }
 
 describe.skipIf(noPwsh)('hostile parameter values through real pwsh', () => {
+  // One pwsh host for both tests, each over its own state and call record (shared-host.ts).
+  const host = new SharedStubHost();
+  afterAll(() => host.close());
+
   it(`arrive byte-exact and never execute (${RUNS} generated strings, one session)`, async () => {
     const dir = tempDir('inject');
     const canary = join(dir, 'canary');
     const callsFile = join(dir, 'calls.jsonl');
-    const session = await startStubSession(writeState(dir, fixtureTenant()), callsFile);
+    const session = await host.lease(writeState(dir, fixtureTenant()), { callsFile });
     const sent: string[] = [];
     try {
       await fc.assert(
@@ -85,7 +90,7 @@ describe.skipIf(noPwsh)('hostile parameter values through real pwsh', () => {
 
   it('refuses a string with a lone surrogate as a failed call, and the session goes on', async () => {
     const dir = tempDir('inject');
-    const session = await startStubSession(writeState(dir, fixtureTenant()));
+    const session = await host.lease(writeState(dir, fixtureTenant()));
     try {
       await expect(session.invoke('Get-User', { Identity: 'x\ud800' })).rejects.toBeInstanceOf(CmdletFailure);
       expect((await session.invoke('Get-User', { ResultSize: 1 })).objects).toHaveLength(1);

@@ -5,15 +5,18 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SessionError } from '../../../src/errors.js';
-import type { PwshSession } from '../../../src/exchange/pwsh/session.js';
-import { CmdletFailure } from '../../../src/exchange/session.js';
-import { fixtureTenant, noPwsh, startStubSession, tempDir, writeState } from './pwsh-for-tests.js';
+import { CmdletFailure, type ExchangeSession } from '../../../src/exchange/session.js';
+import { fixtureTenant, noPwsh, tempDir, writeState } from './pwsh-for-tests.js';
+import { SharedStubHost } from './shared-host.js';
 
 const SECRET = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.c2VjcmV0LXRva2VuLWZvci10ZXN0cw.s1gn4ture-7f3a';
 
-let session: PwshSession | undefined;
+let session: ExchangeSession | undefined;
+// One pwsh host for both tests, each over its own state and call record (shared-host.ts).
+const host = new SharedStubHost();
+afterAll(() => host.close());
 afterEach(async () => {
   await session?.close();
   session = undefined;
@@ -25,8 +28,9 @@ describe.skipIf(noPwsh || process.platform !== 'linux')('secrets in the PowerShe
     const state = fixtureTenant((s) => (s.faults = { latencyMs: 1500 }));
     const callsFile = join(dir, 'calls.jsonl');
     const stderr: string[] = [];
-    session = await startStubSession(writeState(dir, state), callsFile, { onStderr: (l) => stderr.push(l) });
-    const pid = session.pid!;
+    const lease = await host.lease(writeState(dir, state), { callsFile, onStderr: (l) => stderr.push(l) });
+    session = lease;
+    const pid = lease.pid!;
     const connecting = session.invoke(
       'Connect-ExchangeOnline',
       { AccessToken: SECRET, Organization: state.organization.Name, ShowBanner: false },
@@ -48,7 +52,7 @@ describe.skipIf(noPwsh || process.platform !== 'linux')('secrets in the PowerShe
 
   it('redacts a secret parameter\'s value from error records and from a timeout\'s SessionError', async () => {
     const dir = tempDir('secret');
-    session = await startStubSession(writeState(dir, fixtureTenant()));
+    session = await host.lease(writeState(dir, fixtureTenant()));
     // The not-found error quotes the identity back: marked secret, it must come back redacted.
     const result = await session.invoke('Get-CASMailbox', { Identity: SECRET }, { secretParameters: ['Identity'] });
     expect(result.errors[0]!.message).toContain("object '[redacted]' couldn't be found");

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SessionError } from '../../../src/errors.js';
 import { PwshSession } from '../../../src/exchange/pwsh/session.js';
 import { CmdletFailure, type PsValue } from '../../../src/exchange/session.js';
@@ -14,9 +14,18 @@ import { generateTenant } from '../../../src/exchange/simulator/generate.js';
 import type { TenantState } from '../../../src/exchange/simulator/state.js';
 import { makeCertificates } from '../../support/certificates.js';
 import { fixtureTenant, noPwsh, pwshPath, startStubSession, tempDir, writeState } from './pwsh-for-tests.js';
+import { SharedStubHost, type Lease } from './shared-host.js';
+
+// Tests that need a host but not one of their own lease this one, each over its own state file and
+// call record (shared-host.ts says how nothing leaks): a pwsh start costs 1-2 s of CPU. A test that
+// kills its host (timeout, cancel, SIGKILL, crash) gets the fresh one PwshSession starts, or leaves
+// it dead and the next lease starts a new session. The tests that watch a host start or end start
+// their own.
+const host = new SharedStubHost();
+afterAll(() => host.close());
 
 interface Setup {
-  session: PwshSession;
+  session: Lease | PwshSession;
   dir: string;
   stateFile: string;
   callsFile: string;
@@ -34,7 +43,8 @@ async function setup(changes?: (state: TenantState) => void): Promise<Setup> {
   const stray: string[] = [];
   const stderr: string[] = [];
   const result = { dir, stateFile, callsFile, state, stray, stderr, restarts: 0 } as Setup;
-  result.session = await startStubSession(stateFile, callsFile, {
+  result.session = await host.lease(stateFile, {
+    callsFile,
     onStray: (line) => stray.push(line),
     onStderr: (line) => stderr.push(line),
     onRestart: () => {
@@ -61,23 +71,25 @@ async function errorOf(promise: Promise<unknown>): Promise<Error> {
   );
 }
 
-const opened: PwshSession[] = [];
+const opened: (Lease | PwshSession)[] = [];
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((s) => s.close()));
 });
 
 describe.skipIf(noPwsh)('PwshSession', () => {
-  // One host for the tests that neither kill it nor need faults in the state file (a pwsh start
-  // costs 1-2 s of CPU); the others start their own.
-  let shared: Setup;
-  beforeAll(async () => {
-    shared = await setup();
-    opened.splice(opened.indexOf(shared.session), 1);
-  });
-  afterAll(() => shared?.session.close());
+  // One tenant (state file, call record) for the tests that neither kill their host nor need faults
+  // in the state file; each of them leases the shared host over it.
+  let sharedSetup: Setup | undefined;
+  const shared = async (): Promise<Setup> => {
+    if (!sharedSetup) return (sharedSetup = await setup());
+    const tenant = sharedSetup;
+    tenant.session = await host.lease(tenant.stateFile, { callsFile: tenant.callsFile, onStray: (line) => tenant.stray.push(line), onStderr: (line) => tenant.stderr.push(line) });
+    opened.push(tenant.session);
+    return tenant;
+  };
 
   it('ignores console output that lacks the token (the module banner) and reports it as stray', async () => {
-    const { session, state, stray } = shared;
+    const { session, state, stray } = await shared();
     const result = await session.invoke('Connect-ExchangeOnline', { AccessToken: 'x', Organization: state.organization.Name });
     expect(result).toEqual({ objects: [], warnings: [], errors: [] });
     expect(stray.join('\n')).toContain('REST API backed Exchange Online cmdlets (stub)');
@@ -85,7 +97,7 @@ describe.skipIf(noPwsh)('PwshSession', () => {
   });
 
   it('refuses a cmdlet that is not on the allowlist in the host itself, and nothing runs', async () => {
-    const { session, dir } = shared;
+    const { session, dir } = await shared();
     const canary = join(dir, 'canary');
     const failure = await errorOf(session.invoke('Invoke-Expression', { Command: `[IO.File]::WriteAllText('${canary}', 'x')` }));
     expect(failure).toBeInstanceOf(CmdletFailure);
@@ -95,7 +107,7 @@ describe.skipIf(noPwsh)('PwshSession', () => {
   });
 
   it('binds from data: -Confirm:$false added to Set-*, ISO dates into [DateTime], a SecureString from {$secureString}', async () => {
-    const { session, state, callsFile, dir } = shared;
+    const { session, state, callsFile, dir } = await shared();
     // The stub opens the certificate as the module does: a real .pfx, protected by the password sent.
     const { pfx } = makeCertificates(join(dir, 'certs'), 'pa$$ w0rd');
     const earlier = existsSync(callsFile) ? calls(callsFile).length : 0;
@@ -161,7 +173,12 @@ describe.skipIf(noPwsh)('PwshSession', () => {
   });
 
   it('disconnects on close when connected, and the host process ends', async () => {
-    const { session, state, callsFile } = await setup();
+    // A host of its own: this test ends it.
+    const dir = tempDir('pwsh');
+    const state = fixtureTenant();
+    const callsFile = join(dir, 'calls.jsonl');
+    const session = await startStubSession(writeState(dir, state), callsFile);
+    opened.push(session);
     await session.invoke('Connect-ExchangeOnline', { AccessToken: 't', Organization: state.organization.Name, ShowBanner: false });
     const pid = session.pid!;
     await session.close();
@@ -180,7 +197,7 @@ describe.skipIf(noPwsh)('PwshSession', () => {
   it('streams 3,000 mailboxes in order through a slow consumer (backpressure)', async () => {
     const dir = tempDir('pwsh');
     const state = generateTenant({ mailboxes: 3000, seed: 3, clock: '2026-11-20T10:00:00.000Z' });
-    const session = await startStubSession(writeState(dir, state));
+    const session = await host.lease(writeState(dir, state));
     opened.push(session);
     const names: string[] = [];
     for await (const o of session.stream('Get-EXOCASMailbox', { ResultSize: 'Unlimited', Properties: ['SmtpClientAuthenticationDisabled'] })) {
@@ -191,7 +208,7 @@ describe.skipIf(noPwsh)('PwshSession', () => {
   }, 120_000);
 
   it('streams a bulk read object by object', async () => {
-    const { session, state } = shared;
+    const { session, state } = await shared();
     const names: string[] = [];
     for await (const o of session.stream('Get-CASMailbox', { ResultSize: 'Unlimited' })) names.push(String(o.Name));
     expect(names).toEqual(state.mailboxes.map((m) => m.Name));

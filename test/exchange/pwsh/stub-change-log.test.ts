@@ -4,25 +4,30 @@
  * the log, the simulator's reader replays the stub's log, and Disconnect-ExchangeOnline folds it in.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { changeLogPath } from '../../../src/exchange/simulator/change-log.js';
 import { readStateFile } from '../../../src/exchange/simulator/state-file.js';
-import type { PwshSession } from '../../../src/exchange/pwsh/session.js';
-import { fixtureTenant, noPwsh, startStubSession, tempDir, writeState } from './pwsh-for-tests.js';
+import type { ExchangeSession } from '../../../src/exchange/session.js';
+import { fixtureTenant, noPwsh, tempDir, writeState } from './pwsh-for-tests.js';
+import { SharedStubHost } from './shared-host.js';
 
-const sessions: PwshSession[] = [];
+// The first session of each test leases one shared pwsh host (its own state file: shared-host.ts);
+// a second session on the same file while that one is open gets a host of its own.
+const host = new SharedStubHost();
+afterAll(() => host.close());
+const sessions: ExchangeSession[] = [];
 afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.close()));
 });
 
-async function connected(stateFile: string, organization: string): Promise<PwshSession> {
-  const session = await startStubSession(stateFile);
+async function connected(stateFile: string, organization: string): Promise<ExchangeSession> {
+  const session = await host.lease(stateFile);
   sessions.push(session);
   await session.invoke('Connect-ExchangeOnline', { AccessToken: 't', Organization: organization, ShowBanner: false });
   return session;
 }
 
-const switchOf = async (session: PwshSession, identity: string) =>
+const switchOf = async (session: ExchangeSession, identity: string) =>
   (await session.invoke('Get-EXOCASMailbox', { Identity: identity, Properties: ['SmtpClientAuthenticationDisabled'] })).objects[0]?.SmtpClientAuthenticationDisabled;
 
 describe.skipIf(noPwsh)('stub module change log', () => {
