@@ -8,6 +8,7 @@
 // The IPC message is sent with the process still running: disconnect so it can exit.
 import { resolve } from 'node:path';
 import ts from 'typescript';
+import { bundle } from './bundle.mjs';
 
 const root = process.cwd();
 
@@ -59,6 +60,15 @@ const build = program(parseConfig('tsconfig.build.json'));
 const buildDiagnostics = [...ts.getPreEmitDiagnostics(build.program)];
 buildDiagnostics.push(...build.program.emit().diagnostics);
 report('build (tsconfig.build.json)', ts.sortAndDeduplicateDiagnostics(buildDiagnostics), build.host);
+// Then the one-file CLI bin/ runs (scripts/bundle.mjs), as `npm run build` does.
+if (!failed) {
+  try {
+    await bundle(root);
+  } catch (error) {
+    failed = true;
+    process.stdout.write(`bundle (scripts/bundle.mjs): ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+}
 process.send?.({ built: !failed });
 
 // typecheck: tsconfig.json (src/ again, with test/ and scripts/), no output.

@@ -9,8 +9,8 @@
  * launcher so the bridge runs `dotnet pwsh.dll` itself: one process, which a kill really ends.
  */
 import { accessSync, constants, readFileSync, realpathSync, statSync } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { delimiter, dirname, join } from 'node:path';
+import { packageRoot } from '../package-root.js';
 
 export interface FoundPwsh {
   path: string;
@@ -19,8 +19,8 @@ export interface FoundPwsh {
   description?: string;
 }
 
-/** The repository (or installed package) root: src/exchange → ../.. ; dist/exchange → ../.. */
-export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository (or installed package) root. */
+export const projectRoot = packageRoot;
 
 export const toolsPwshDir = join(projectRoot, '.tools', 'pwsh');
 

@@ -24,7 +24,7 @@ function validate(args: string[], env: Record<string, string> = {}) {
 }
 
 beforeAll(() => {
-  if (!existsSync('dist/cli/main.js')) execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
+  if (!existsSync('dist/bundle/exo-playbook.mjs')) execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
 });
 
 /** Where a shipped playbook names its usage CSV (line:col of the value). */

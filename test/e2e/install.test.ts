@@ -66,6 +66,7 @@ describe('npm pack + npm install -g', () => {
   it('packs dist/, the bin, host.ps1, the playbooks and the output schemas, and no sources or tests', () => {
     const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean);
     expect(files).toContain('package/dist/cli/main.js');
+    expect(files).toContain('package/dist/bundle/exo-playbook.mjs'); // what the bin runs (scripts/bundle.mjs)
     expect(files).toContain('package/bin/exo-playbook.js');
     expect(files).toContain('package/src/exchange/pwsh/host.ps1');
     expect(files).toContain('package/playbooks/smtp-auth-disable.yaml');

@@ -19,7 +19,7 @@ function cli(args: string[]) {
 }
 
 beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist/cli/main.js'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+  if (!existsSync(join(ROOT, 'dist/bundle/exo-playbook.mjs'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
   for (const file of ['smtp-auth-drift-check.yaml', 'allowlist.example.txt']) copyFileSync(join(ROOT, 'playbooks', file), join(dir, file));
   expect(cli(['sim', 'init', 'tenant.json', '--mailboxes', '50', '--seed', 'sign-in-env']).code).toBe(0);
 });
