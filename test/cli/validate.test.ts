@@ -157,3 +157,27 @@ describe('exo-playbook validate', () => {
     expect(result.stdout).toContain('exo-playbook validate playbooks/*.yaml --format json');
   });
 });
+
+describe.skipIf(process.platform === 'win32')('a reader that stops early (`exo-playbook … | head`)', () => {
+  // `true` exits without reading: every write of the CLI to the pipe fails with EPIPE.
+  function piped(args: string[]) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'exo-epipe-'));
+    const stderr = path.join(dir, 'stderr.txt');
+    const quoted = [process.execPath, bin, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const result = spawnSync('bash', ['-c', `${quoted} 2>'${stderr}' | true; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' }, timeout: 20_000 });
+    const out = { code: Number(result.stdout.trim()), stderr: readFileSync(stderr, 'utf8') };
+    rmSync(dir, { recursive: true, force: true });
+    return out;
+  }
+
+  it('--help: exit 0, no stack trace', () => {
+    expect(piped(['--help'])).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('validate keeps its own exit code: 0 for the shipped playbooks (its report went nowhere), 1 for a bad one', () => {
+    const good = piped(['validate', ...shipped, '--format', 'json']);
+    expect(good.code).toBe(0);
+    expect(good.stderr).not.toMatch(/EPIPE|node:events/);
+    expect(piped(['validate', bad[0]!, '--format', 'json']).code).toBe(1);
+  });
+});
