@@ -267,13 +267,7 @@ namespace ExoPlaybook.Host
 
 '@
 $script:WriterState = 'not loaded'   # 'loaded', or 'unavailable' once it failed
-# What the reader thread's warm-up found (below): the cached writer it loaded after the owner-only check.
-$script:Warmed = [hashtable]::Synchronized(@{})
 
-# Where the compiled writer is cached, and the check a cached file must pass before it is loaded. Text,
-# so the reader thread (below) can define the same functions in its own runspace: it loads and warms the
-# writer while this thread imports the module.
-$script:WriterCacheFunctions = @'
 function Get-WriterCacheFolder {
   if ($env:XDG_CACHE_HOME) { return [System.IO.Path]::Combine($env:XDG_CACHE_HOME, 'exo-playbook') }
   if ($IsWindows -and $env:LOCALAPPDATA) { return [System.IO.Path]::Combine($env:LOCALAPPDATA, 'exo-playbook', 'cache') }
@@ -281,51 +275,25 @@ function Get-WriterCacheFolder {
   return $null
 }
 
-# The assembly's file for this source, PowerShell and Newtonsoft.Json (a change to any compiles a new one).
-function Get-WriterDll([string]$Folder, [string]$Source) {
-  $key = $Source + '|' + $PSVersionTable.PSVersion + '|' + [Newtonsoft.Json.JsonConvert].Assembly.FullName
-  $hash = [System.Convert]::ToHexString([System.Security.Cryptography.SHA256]::HashData([System.Text.Encoding]::UTF8.GetBytes($key))).Substring(0, 16).ToLowerInvariant()
-  return [System.IO.Path]::Combine($Folder, "host-writer-$hash.dll")
-}
-
-# Loading a file runs its code in the signed-in host: on Unix, a folder or file that someone other
-# than its owner may write (group or others) is not trusted (throws), and the PowerShell path serves instead.
-function Assert-WriterTrusted([string]$Folder, [string]$Dll) {
-  if ($IsWindows) { return }
-  $loose = [System.IO.UnixFileMode]::GroupWrite -bor [System.IO.UnixFileMode]::OtherWrite
-  foreach ($path in @($Folder, $Dll)) {
-    $mode = if ($path -eq $Folder) { [System.IO.File]::GetUnixFileMode($Folder) } else { [System.IO.File]::GetUnixFileMode($Dll) }
-    if ($mode -band $loose) { throw "the cache $path may be written by other users (chmod go-w to use it)" }
-  }
-}
-'@
-. ([scriptblock]::Create($script:WriterCacheFunctions))
-
 # -CachedOnly (at start, once "ready" is sent): load it only when it is already compiled, else leave it
 # for the first "select" request.
 function Import-ObjectWriter([switch]$CachedOnly) {
   if ($script:WriterState -ne 'not loaded') { return $script:WriterState -eq 'loaded' }
   try {
-    # The reader's warm-up already found, checked (Assert-WriterTrusted) and loaded it: import that one.
-    $warmed = $script:Warmed['Assembly']
-    if ($null -ne $warmed) {
-      $script:WriterState = 'unavailable'
-      Import-Module -Assembly $warmed -ErrorAction Stop
-      $script:WriterState = 'loaded'
-      return $true
-    }
     $folder = Get-WriterCacheFolder
     if (-not $folder -and $CachedOnly) { return $false }
     if (-not $folder) { throw 'no cache folder (neither XDG_CACHE_HOME, LOCALAPPDATA nor HOME is set)' }
     $newtonsoft = [Newtonsoft.Json.JsonConvert].Assembly
-    $dll = Get-WriterDll $folder $script:WriterSource
+    $key = $script:WriterSource + '|' + $PSVersionTable.PSVersion + '|' + $newtonsoft.FullName
+    $hash = [System.Convert]::ToHexString([System.Security.Cryptography.SHA256]::HashData([System.Text.Encoding]::UTF8.GetBytes($key))).Substring(0, 16).ToLowerInvariant()
+    $dll = [System.IO.Path]::Combine($folder, "host-writer-$hash.dll")
     if ($CachedOnly -and -not [System.IO.File]::Exists($dll)) { return $false }
     $script:WriterState = 'unavailable'
     if (-not [System.IO.File]::Exists($dll)) {
       if ($IsWindows) { $null = [System.IO.Directory]::CreateDirectory($folder) }
       else { $null = [System.IO.Directory]::CreateDirectory($folder, [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute') }
       # Compiled beside its final name, then renamed: hosts compiling at once never load a partial file.
-      $temp = [System.IO.Path]::Combine($folder, "$([System.IO.Path]::GetFileNameWithoutExtension($dll)).$PID.tmp.dll")
+      $temp = [System.IO.Path]::Combine($folder, "host-writer-$hash.$PID.tmp.dll")
       try {
         # -IgnoreWarnings: Newtonsoft.Json names an older System.Runtime (warning CS1701, harmless).
         Add-Type -TypeDefinition $script:WriterSource -ReferencedAssemblies $newtonsoft.Location, ([psobject].Assembly.Location) `
@@ -336,9 +304,16 @@ function Import-ObjectWriter([switch]$CachedOnly) {
       }
       finally { [System.IO.File]::Delete($temp) }
     }
-    Assert-WriterTrusted $folder $dll
+    # Loading a file runs its code in the signed-in host: on Unix, a folder or file that someone other
+    # than its owner may write (group or others) is not trusted, and the PowerShell path serves instead.
+    if (-not $IsWindows) {
+      $loose = [System.IO.UnixFileMode]::GroupWrite -bor [System.IO.UnixFileMode]::OtherWrite
+      foreach ($path in @($folder, $dll)) {
+        $mode = if ($path -eq $folder) { [System.IO.File]::GetUnixFileMode($folder) } else { [System.IO.File]::GetUnixFileMode($dll) }
+        if ($mode -band $loose) { throw "the cache $path may be written by other users (chmod go-w to use it)" }
+      }
+    }
     # A cached file that does not load (damaged) is removed, so the next host compiles it again.
-    # (Already loaded by the reader's warm-up, LoadFrom returns that assembly.)
     try { $assembly = [System.Reflection.Assembly]::LoadFrom($dll) } catch { [System.IO.File]::Delete($dll); throw }
     Import-Module -Assembly $assembly -ErrorAction Stop
     $script:WriterState = 'loaded'
@@ -507,9 +482,7 @@ function Invoke-Request([System.Text.Json.JsonElement]$Request) {
   $batch = [System.Collections.Generic.List[object]]::new()
   $clock = [System.Diagnostics.Stopwatch]::StartNew()
   $writer = $null
-  # With "select", the first request compiles the writer if needed; without, it is used once loaded (its
-  # rules are ConvertTo-PlainData's: the same JSON, without compiling the PowerShell path below).
-  if (($null -ne $names -and (Import-ObjectWriter)) -or $script:WriterState -eq 'loaded') {
+  if ($null -ne $names -and (Import-ObjectWriter)) {
     $writer = [ExoPlaybook.Host.ObjectWriter]::new($script:Stdout, $script:Token, $id, $names, $script:BatchSize, $script:BatchMs)
   }
 
@@ -578,53 +551,12 @@ function Invoke-Request([System.Text.Json.JsonElement]$Request) {
 }
 
 # --- stdin reader ----------------------------------------------------------------------------------
-# The "hello" line is read here, on this thread, before the reader below exists: the reader's runspace
-# takes ~0.1 s to open, and this thread would wait for it before it could import the module.
-$helloLine = [Console]::In.ReadLine()
-if ($null -eq $helloLine) { [Environment]::Exit(2) }
-
-# From then on its own runspace (a thread) reads stdin into $inbox, so the end of stdin is seen even
-# while the main thread runs a cmdlet. Lines queued before the end are still served only when a "quit"
-# came first. It opens while this thread imports the module.
-#
-# Warm-up: first, while this thread imports the module (the session sends nothing before "ready"), the
-# reader runs once, on objects it makes itself, the .NET code the first responses go through:
-# Newtonsoft's serializer (its first call costs ~60 ms of JIT and contract building), System.Text.Json,
-# and the cached compiled writer (loaded only after the same owner-only check Import-ObjectWriter
-# makes). Compiled code and Newtonsoft's contracts are shared by the whole process, so the sign-in and
-# the first reads do not pay for them on this thread. It touches no console, stdin or module, and a
-# failure in it is ignored (this thread loads and checks the writer itself). A "quit" or the end of
-# stdin arriving meanwhile is seen once it ends (tens of ms).
+# Its own runspace (a thread) reads stdin into $inbox, so the end of stdin is seen even while the main
+# thread runs a cmdlet. Lines queued before the end are still served only when a "quit" came first.
 $inbox = [System.Collections.Concurrent.BlockingCollection[string]]::new()
 $reader = [powershell]::Create()
 $null = $reader.AddScript({
-    param($Inbox, $Stdin, $WriterCacheFunctions, $WriterSource, $Warmed)
-    try {
-      $sample = [pscustomobject]@{ Name = 'x'; Enabled = $true; Count = 1; Size = [long]1; List = [string[]]@('a', 'b'); When = [datetime]::UtcNow; Id = [guid]::Empty; Nested = [ordered]@{ a = 1 }; Missing = $null }
-      $rows = [System.Collections.Generic.List[object]]::new()
-      $row = [System.Collections.Generic.Dictionary[string, object]]::new()
-      foreach ($prop in $sample.psobject.Properties) { if ($prop.IsGettable) { $row[$prop.Name] = $prop.Value } }
-      $rows.Add($row)
-      $null = [Newtonsoft.Json.JsonConvert]::SerializeObject([ordered]@{ id = 1; type = 'objects'; data = $rows }, [Newtonsoft.Json.Formatting]::None)
-      $null = [Newtonsoft.Json.JsonConvert]::SerializeObject([ordered]@{ id = 1; type = 'end'; ok = $true; data = [object[]]@($null, 'a', 1, $true, [string[]]@('x')) }, [Newtonsoft.Json.Formatting]::None)
-      $document = [System.Text.Json.JsonDocument]::Parse('{"type":"invoke","id":1,"cmdlet":"x","parameters":{"a":"b","c":true,"d":1,"e":["f"],"g":null},"select":["a"]}')
-      foreach ($field in $document.RootElement.EnumerateObject()) { if ($field.Value.ValueKind -eq 'Object') { foreach ($p in $field.Value.EnumerateObject()) { $null = $p.Value.ValueKind } } }
-      $document.Dispose()
-      . ([scriptblock]::Create($WriterCacheFunctions))
-      $folder = Get-WriterCacheFolder
-      $dll = if ($folder) { Get-WriterDll $folder $WriterSource } else { $null }
-      if ($dll -and [System.IO.File]::Exists($dll)) {
-        Assert-WriterTrusted $folder $dll
-        $assembly = [System.Reflection.Assembly]::LoadFrom($dll)
-        $type = $assembly.GetType('ExoPlaybook.Host.ObjectWriter', $true)
-        $writer = [System.Activator]::CreateInstance($type, [object[]]@([System.IO.TextWriter]::Null, 'warm-up', 0, [string[]]@('Name', 'Enabled', 'Count', 'Size', 'List', 'When', 'Id', 'Nested', 'Missing'), 256, 50))
-        $writer.Add($sample)
-        $writer.Add([pscustomobject]@{ Name = 'y' })
-        $writer.Flush()
-        $Warmed['Assembly'] = $assembly
-      }
-    }
-    catch { }
+    param($Inbox, $Stdin)
     $quit = $false
     while ($true) {
       $line = $Stdin.ReadLine()
@@ -644,7 +576,7 @@ $null = $reader.AddScript({
     $Inbox.CompleteAdding()
     # stdin closed without "quit": whoever started this host is gone. Nothing may outlive it.
     if (-not $quit) { [System.Diagnostics.Process]::GetCurrentProcess().Kill() }
-  }).AddArgument($inbox).AddArgument([Console]::In).AddArgument($script:WriterCacheFunctions).AddArgument($script:WriterSource).AddArgument($script:Warmed)
+  }).AddArgument($inbox).AddArgument([Console]::In)
 $null = $reader.BeginInvoke()
 
 function Read-Request {
@@ -655,6 +587,8 @@ function Read-Request {
 }
 
 # --- main loop -----------------------------------------------------------------------------------
+$helloLine = Read-Request
+if ($null -eq $helloLine) { [Environment]::Exit(2) }
 $hello = [System.Text.Json.JsonDocument]::Parse($helloLine).RootElement
 $script:Token = $hello.GetProperty('token').GetString()
 $moduleName = $hello.GetProperty('module').GetString()
