@@ -122,8 +122,10 @@ export class SimulatedSession implements ExchangeSession {
     if (shared.sessions === 0 && shared.path) {
       // The last session folds the log, so the file alone holds the tenant again for the next reader.
       // The tenant stays open (and shared) until then: a session opened meanwhile reuses it.
+      // No line cache for this save: nothing reuses it once the tenant is closed, and keeping a line per
+      // mailbox (the whole file again, as strings) made this last save the run's peak of memory.
       await this.persist(async () => {
-        if (shared.log?.pending) await fold(shared);
+        if (shared.log?.pending) await fold(shared, { keepLines: false });
       });
       if (shared.sessions === 0) openTenants.delete(shared.path);
     }
@@ -234,9 +236,9 @@ async function openShared(path: string): Promise<SharedTenant> {
 }
 
 /** The whole state to the file (atomic), then the log it now contains is dropped (change-log.ts). */
-async function fold(shared: SharedTenant): Promise<void> {
+async function fold(shared: SharedTenant, options: { keepLines?: boolean } = {}): Promise<void> {
   if (!shared.path || !shared.log) return;
-  await writeStateFile(shared.path, shared.tenant.state, shared.lines);
+  await writeStateFile(shared.path, shared.tenant.state, options.keepLines === false ? undefined : shared.lines);
   await shared.log.folded();
 }
 

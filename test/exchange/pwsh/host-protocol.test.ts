@@ -28,6 +28,14 @@ interface ProtocolLine {
 }
 const modulePath = (modules: string) => [modules, process.env.PSModulePath ?? ''].filter(Boolean).join(delimiter);
 
+/** A module folder holding a one-file ExchangeOnlineManagement with these lines (a stand-in for one test). */
+function standInModule(tag: string, lines: readonly string[]): string {
+  const modules = tempDir(tag);
+  mkdirSync(join(modules, 'ExchangeOnlineManagement'));
+  writeFileSync(join(modules, 'ExchangeOnlineManagement', 'ExchangeOnlineManagement.psm1'), lines.join('\n'));
+  return modules;
+}
+
 describe.skipIf(noPwsh)('host.ps1 protocol', () => {
   it('answers with token-prefixed JSON lines and survives a line that is not a request', async () => {
     const token = 'f00dfeedf00dfeedf00dfeedf00dfeed';
@@ -61,21 +69,15 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
   it('batches objects per line, converts only the selected properties, and keeps warnings and errors in output order', async () => {
     const token = 'feedf00dfeedf00dfeedf00dfeedf00d';
     // A module of its own whose bulk read writes 300 objects, a warning, an error, then 5 objects.
-    const modules = tempDir('batchmod');
-    const moduleDir = join(modules, 'ExchangeOnlineManagement');
-    mkdirSync(moduleDir);
-    writeFileSync(
-      join(moduleDir, 'ExchangeOnlineManagement.psm1'),
-      [
-        'function Get-EXOCASMailbox {',
-        '  [CmdletBinding()] param([object]$ResultSize, [string[]]$Properties)',
-        '  for ($i = 0; $i -lt 300; $i++) { [pscustomobject]@{ PrimarySmtpAddress = "u$i@contoso.com"; Secret = "s$i"; SmtpClientAuthenticationDisabled = $null } }',
-        "  $PSCmdlet.WriteWarning('in the middle')",
-        "  $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new([System.InvalidOperationException]::new('mid-stream'), 'Mid', 'InvalidOperation', $null))",
-        '  for ($i = 300; $i -lt 305; $i++) { [pscustomobject]@{ PrimarySmtpAddress = "u$i@contoso.com"; Secret = "s$i"; SmtpClientAuthenticationDisabled = $true } }',
-        '}',
-      ].join('\n'),
-    );
+    const modules = standInModule('batchmod', [
+      'function Get-EXOCASMailbox {',
+      '  [CmdletBinding()] param([object]$ResultSize, [string[]]$Properties)',
+      '  for ($i = 0; $i -lt 300; $i++) { [pscustomobject]@{ PrimarySmtpAddress = "u$i@contoso.com"; Secret = "s$i"; SmtpClientAuthenticationDisabled = $null } }',
+      "  $PSCmdlet.WriteWarning('in the middle')",
+      "  $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new([System.InvalidOperationException]::new('mid-stream'), 'Mid', 'InvalidOperation', $null))",
+      '  for ($i = 300; $i -lt 305; $i++) { [pscustomobject]@{ PrimarySmtpAddress = "u$i@contoso.com"; Secret = "s$i"; SmtpClientAuthenticationDisabled = $true } }',
+      '}',
+    ]);
     const result = await talkToHost(
       token,
       [
@@ -115,30 +117,24 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
 
   // A module whose bulk read writes one object with every kind of value a real mailbox read can hold.
   function typedModule(): string {
-    const modules = tempDir('typedmod');
-    mkdirSync(join(modules, 'ExchangeOnlineManagement'));
-    writeFileSync(
-      join(modules, 'ExchangeOnlineManagement', 'ExchangeOnlineManagement.psm1'),
-      [
-        'function Get-EXOCASMailbox {',
-        '  [CmdletBinding()] param([object]$ResultSize)',
-        '  foreach ($switch in $null, $true, $false) {',
-        '    [pscustomobject][ordered]@{',
-        '      SmtpClientAuthenticationDisabled = $switch',
-        "      Guid = [guid]'3640e451-e7e8-4fce-a5a9-38d24a489dbe'",
-        "      WhenCreated = [datetime]::new(2026, 3, 1, 8, 30, 0, [System.DateTimeKind]::Utc)",
-        "      EmailAddresses = [string[]]@('SMTP:ann@contoso.com', 'smtp:ann@contoso.onmicrosoft.com')",
-        "      Proxies = [System.Collections.Generic.List[object]]@('x500:/o=a', 7)",
-        '      Count = 42; Big = [long]50000000000; Ratio = 1.5; Day = [System.DayOfWeek]::Monday',
-        "      Policy = [ordered]@{ Name = 'Block'; AllowBasicAuthSmtp = $false }",
-        "      Nested = [pscustomobject]@{ When = [datetimeoffset]::new(2026, 3, 1, 10, 0, 0, [timespan]::FromHours(2)); Empty = @() }",
-        "      Secret = (ConvertTo-SecureString 'p' -AsPlainText -Force)",
-        '    }',
-        '  }',
-        '}',
-      ].join('\n'),
-    );
-    return modules;
+    return standInModule('typedmod', [
+      'function Get-EXOCASMailbox {',
+      '  [CmdletBinding()] param([object]$ResultSize)',
+      '  foreach ($switch in $null, $true, $false) {',
+      '    [pscustomobject][ordered]@{',
+      '      SmtpClientAuthenticationDisabled = $switch',
+      "      Guid = [guid]'3640e451-e7e8-4fce-a5a9-38d24a489dbe'",
+      "      WhenCreated = [datetime]::new(2026, 3, 1, 8, 30, 0, [System.DateTimeKind]::Utc)",
+      "      EmailAddresses = [string[]]@('SMTP:ann@contoso.com', 'smtp:ann@contoso.onmicrosoft.com')",
+      "      Proxies = [System.Collections.Generic.List[object]]@('x500:/o=a', 7)",
+      '      Count = 42; Big = [long]50000000000; Ratio = 1.5; Day = [System.DayOfWeek]::Monday',
+      "      Policy = [ordered]@{ Name = 'Block'; AllowBasicAuthSmtp = $false }",
+      "      Nested = [pscustomobject]@{ When = [datetimeoffset]::new(2026, 3, 1, 10, 0, 0, [timespan]::FromHours(2)); Empty = @() }",
+      "      Secret = (ConvertTo-SecureString 'p' -AsPlainText -Force)",
+      '    }',
+      '  }',
+      '}',
+    ]);
   }
 
   /**
@@ -247,33 +243,22 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
   }, 180_000); // two compiles (1.5-3 s each idle, several times that on a loaded 2-core machine) and four hosts
 
   function loadedWritersModule(): string {
-    const modules = tempDir('loadedmod');
-    mkdirSync(join(modules, 'ExchangeOnlineManagement'));
-    writeFileSync(
-      join(modules, 'ExchangeOnlineManagement', 'ExchangeOnlineManagement.psm1'),
-      [
-        'function Get-EXOCASMailbox {',
-        '  [CmdletBinding()] param([object]$ResultSize)',
-        "  [pscustomobject]@{ Loaded = [string[]]@([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.Location -like '*host-writer-*' } | ForEach-Object { $_.Location }) }",
-        '}',
-      ].join('\n'),
-    );
-    return modules;
+    return standInModule('loadedmod', [
+      'function Get-EXOCASMailbox {',
+      '  [CmdletBinding()] param([object]$ResultSize)',
+      "  [pscustomobject]@{ Loaded = [string[]]@([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.Location -like '*host-writer-*' } | ForEach-Object { $_.Location }) }",
+      '}',
+    ]);
   }
 
   it('sends the objects a cmdlet wrote before a terminating error, then the failed end, with select and without', async () => {
-    const modules = tempDir('failmod');
-    mkdirSync(join(modules, 'ExchangeOnlineManagement'));
-    writeFileSync(
-      join(modules, 'ExchangeOnlineManagement', 'ExchangeOnlineManagement.psm1'),
-      [
-        'function Get-EXOCASMailbox {',
-        '  [CmdletBinding()] param([object]$ResultSize)',
-        '  for ($i = 0; $i -lt 3; $i++) { [pscustomobject]@{ PrimarySmtpAddress = "u$i@contoso.com" } }',
-        "  $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new([System.InvalidOperationException]::new('gone mid-read'), 'Gone', 'InvalidOperation', $null))",
-        '}',
-      ].join('\n'),
-    );
+    const modules = standInModule('failmod', [
+      'function Get-EXOCASMailbox {',
+      '  [CmdletBinding()] param([object]$ResultSize)',
+      '  for ($i = 0; $i -lt 3; $i++) { [pscustomobject]@{ PrimarySmtpAddress = "u$i@contoso.com" } }',
+      "  $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new([System.InvalidOperationException]::new('gone mid-read'), 'Gone', 'InvalidOperation', $null))",
+      '}',
+    ]);
     // One host, both requests: with select (id 4), then without (id 5) after the first one failed.
     const token = 'abad1deaabad1deaabad1deaabad1dea';
     const selects = [['PrimarySmtpAddress'], undefined];

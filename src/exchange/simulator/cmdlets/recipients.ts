@@ -3,7 +3,7 @@
  * Get-User. Output objects carry the Exchange property names; SmtpClientAuthenticationDisabled is in
  * Get-EXOCASMailbox's output only when asked for by name with -Properties (it is in no property set).
  */
-import type { PsObject } from '../../session.js';
+import type { PsObject, PsValue } from '../../session.js';
 import type { SimMailbox } from '../state.js';
 import { CLR, UNLIMITED } from '../parameters.js';
 import { objectNotFound, taskArgumentError } from '../records.js';
@@ -18,19 +18,26 @@ export const RPS_MORE_RESULTS_WARNING =
 export const REST_MORE_RESULTS_WARNING =
   'There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.';
 
+/** Get-CASMailbox's properties (the parts the simulation models), each read from the mailbox. */
+const CAS_PROPERTIES: Record<string, (m: SimMailbox) => PsValue> = {
+  Identity: (m) => m.Name,
+  Name: (m) => m.Name,
+  DisplayName: (m) => m.DisplayName,
+  Alias: (m) => m.Alias,
+  PrimarySmtpAddress: (m) => m.PrimarySmtpAddress,
+  EmailAddresses: (m) => [...m.EmailAddresses],
+  UserPrincipalName: (m) => m.UserPrincipalName,
+  Guid: (m) => m.Guid,
+  RecipientTypeDetails: (m) => m.RecipientTypeDetails,
+  SmtpClientAuthenticationDisabled: (m) => m.SmtpClientAuthenticationDisabled,
+};
+/** Lower-case name → the property's own spelling (-Properties matches names case-insensitively). */
+const CAS_NAMES = new Map(Object.keys(CAS_PROPERTIES).map((name) => [name.toLowerCase(), name]));
+
 function casView(m: SimMailbox): PsObject {
-  return {
-    Identity: m.Name,
-    Name: m.Name,
-    DisplayName: m.DisplayName,
-    Alias: m.Alias,
-    PrimarySmtpAddress: m.PrimarySmtpAddress,
-    EmailAddresses: [...m.EmailAddresses],
-    UserPrincipalName: m.UserPrincipalName,
-    Guid: m.Guid,
-    RecipientTypeDetails: m.RecipientTypeDetails,
-    SmtpClientAuthenticationDisabled: m.SmtpClientAuthenticationDisabled,
-  };
+  const view: PsObject = {};
+  for (const [name, read] of Object.entries(CAS_PROPERTIES)) view[name] = read(m);
+  return view;
 }
 
 /** Get-EXOCASMailbox's minimum property set (the parts the simulation models). */
@@ -43,10 +50,10 @@ function exoCasView(m: SimMailbox, extra: readonly string[]): PsObject {
     EmailAddresses: [...m.EmailAddresses],
     Guid: m.Guid,
   };
-  const full = casView(m);
+  // A bulk read asks this for every mailbox: read only the extra properties, no whole view per mailbox.
   for (const name of extra) {
-    const key = Object.keys(full).find((k) => k.toLowerCase() === name.toLowerCase());
-    if (key) view[key] = full[key]!;
+    const key = CAS_NAMES.get(name.toLowerCase());
+    if (key) view[key] = CAS_PROPERTIES[key]!(m);
   }
   return view;
 }
