@@ -27,7 +27,7 @@ const demo = process.env.EXO_PLAYBOOK_DEMO_DIR ?? join(root, '.demo');
 const cli = join(root, 'bin', 'exo-playbook.js');
 const started = Date.now();
 
-if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
+if (!existsSync(join(root, 'dist', 'bundle', 'exo-playbook.mjs')) || !existsSync(join(root, 'dist', 'cli', 'main.js'))) {
   console.log('Building the CLI (npm run build)...');
   await $({ cwd: root, stdio: 'inherit' })`npm run build`;
 }

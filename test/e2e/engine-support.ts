@@ -15,7 +15,7 @@ export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'bin', 'exo-playbook.js');
 
 export function assertBuilt(): void {
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first: the e2e tests spawn the built CLI');
+  if (!existsSync(join(ROOT, 'dist', 'bundle', 'exo-playbook.mjs'))) throw new Error('run `npm run build` first: the e2e tests spawn the built CLI');
 }
 
 /** Organization on; `device` is allowlisted but $null; stray01..strayNN keep a stray $false; some $true, some $null. */
