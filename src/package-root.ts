@@ -1,7 +1,7 @@
 /**
  * The package's folder (the repository, or the installed package): the nearest folder above this
  * module that holds package.json. Found by walking up rather than by a fixed number of `..`, because
- * the same code runs from src/ (tests), dist/ (tsc's output) and dist/exo-playbook.mjs (the bundle
+ * the same code runs from src/ (tests), dist/ (tsc's output) and dist/bundle/ (the bundle
  * bin/ runs, scripts/bundle.mjs), each at another depth.
  */
 import { existsSync } from 'node:fs';
