@@ -30,7 +30,9 @@ export async function observeAuthenticationPolicies(
   mailboxes: readonly string[],
   ctx: RunContext,
 ): Promise<AuthenticationPolicyObservation> {
-  const [defaultPolicy, policies] = await Promise.all([
+  // The three reads are independent: asked for together, they share one round trip when the run
+  // has more than one session (apply --concurrency, src/engine/spread-reads.ts); with one they queue.
+  const [defaultPolicy, policies, ownPolicies, directory] = await Promise.all([
     ctx.shared('organization-config', async () => {
       const { objects } = withoutErrors('Get-OrganizationConfig', await ctx.session.invoke('Get-OrganizationConfig', {}, { select: ['DefaultAuthenticationPolicy'] }));
       if (objects.length !== 1) throw new SessionError(`Get-OrganizationConfig returned ${objects.length} objects: the default authentication policy is unknown`);
@@ -45,8 +47,9 @@ export async function observeAuthenticationPolicies(
       }
       return byName;
     }),
+    readOwnPolicies(ctx),
+    readMailboxDirectory(ctx),
   ]);
-  const [ownPolicies, directory] = await Promise.all([readOwnPolicies(ctx), readMailboxDirectory(ctx)]);
   const assigned: Record<string, string | null> = {};
   // A mailbox may be named by any of its addresses (a probe's canary by its UPN): match by its primary.
   for (const mailbox of [...new Set(mailboxes)].sort()) assigned[mailbox] = ownPolicies.get((directory.resolve(mailbox) ?? mailbox).toLowerCase()) ?? null;
