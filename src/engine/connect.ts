@@ -35,8 +35,11 @@ export interface OpenedRun {
   openExtra?: (signal?: AbortSignal) => Promise<ExchangeSession>;
   /** Kills (or signs out) the early extra sessions (`extraSessions`) that `openExtra` never handed out. Optional: test doubles may omit it. */
   abandonExtras?: () => Promise<void>;
-  /** A context with its own shared reads; `seed` pre-fills some of them (verify-after-write.ts). */
-  newContext(signal?: AbortSignal, seed?: ReadonlyMap<string, Promise<unknown>>): RunContext;
+  /**
+   * A context with its own shared reads; `seed` pre-fills some of them (verify-after-write.ts);
+   * `reader` replaces the run's session for its calls (apply --concurrency: spread-reads.ts).
+   */
+  newContext(signal?: AbortSignal, seed?: ReadonlyMap<string, Promise<unknown>>, reader?: ExchangeSession): RunContext;
 }
 
 export async function openRunSession(
@@ -161,9 +164,9 @@ export async function openRunSession(
     ...(extrasAllowed ? { openExtra } : {}),
     abandonExtras,
     // One context per phase: a fresh observation (verify after apply) must not reuse cached reads.
-    newContext: (signal, seed) =>
+    newContext: (signal, seed, reader) =>
       createRunContext({
-        session,
+        session: reader ?? session,
         instantSleep,
         ...(signal ? { signal } : {}),
         ...(seed ? { seed } : {}),

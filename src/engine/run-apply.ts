@@ -21,6 +21,7 @@ import type { RunOptions } from './run-options.js';
 import { createRunDir, RUN_FILES, writeRunFile } from './rundir.js';
 import { assertPlanStillValid, assertSameChanges, readSavedPlan } from './saved-plan.js';
 import { createSessionPool, MAX_SESSIONS, type SessionPool } from './session-pool.js';
+import { spreadingReads } from './spread-reads.js';
 import { countingSession, type CountingSession } from './session-guards.js';
 import { tenantRef } from './tenant-ref.js';
 import type { ApplyReport, PlanDocument } from './types.js';
@@ -91,7 +92,8 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
   if (options.concurrency > 1) pool.openAll();
   try {
     // Reads get the stop signal (withReadSignal); observeContext itself keeps the shared reads verify reuses.
-    const observeContext = run.newContext(signal);
+    // With --concurrency > 1 the reads also go to the extra sessions as they sign in (spread-reads.ts).
+    const observeContext = run.newContext(signal, undefined, options.concurrency > 1 ? spreadingReads(run.session, pool.slots(options.concurrency).slice(1)) : undefined);
     const observations = await observeSteps(source.playbook, options.deps.actions, withReadSignal(observeContext, signal), emitter).catch((error: unknown) => {
       // Ctrl-C, SIGTERM or SIGHUP while reading: stop at once, nothing was written.
       throw signal?.aborted ? interruptedBeforeWriting() : error;
