@@ -10,7 +10,9 @@
  * does to the call in flight.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { SessionError } from '../../errors.js';
 import { resolvePwshCommand, type PwshCommand } from '../find-pwsh.js';
@@ -18,7 +20,8 @@ import type { CmdletErrorRecord, PsObject } from '../session.js';
 
 /** A message from host.ps1 (after the token prefix). */
 export type HostMessage =
-  | { type: 'ready'; psVersion: string; module: string | null; moduleVersion: string | null }
+  /** `host`: which loop serves, the compiled one (host-writer.cs, cached) or host.ps1's PowerShell one. */
+  | { type: 'ready'; psVersion: string; module: string | null; moduleVersion: string | null; host?: 'compiled' | 'powershell' }
   | { type: 'fatal'; record: CmdletErrorRecord }
   | { type: 'object'; id: number; data: PsObject }
   /** Several objects in output order (host.ps1 batches them: one line per 256 objects or 50 ms). */
@@ -52,6 +55,25 @@ export interface HostInfo {
 
 const STDERR_TAIL = 20;
 
+const writerKeys = new Map<string, string | null>();
+/**
+ * host.ps1's -WriterKey: the first 16 hex digits of the SHA-256 of host-writer.cs beside it, the name
+ * of its compiled copy in the cache. Computed here (once per script) because a SHA-256 costs pwsh
+ * 10-20 ms at start; null (host.ps1 computes it) when the file cannot be read.
+ */
+export function writerKeyFor(hostScript: string): string | null {
+  let key = writerKeys.get(hostScript);
+  if (key === undefined) {
+    try {
+      key = createHash('sha256').update(readFileSync(join(dirname(hostScript), 'host-writer.cs'))).digest('hex').slice(0, 16);
+    } catch {
+      key = null;
+    }
+    writerKeys.set(hostScript, key);
+  }
+  return key;
+}
+
 export class HostProcess {
   readonly token = randomBytes(16).toString('hex');
   readonly stderrTail: string[] = [];
@@ -64,9 +86,11 @@ export class HostProcess {
 
   private constructor(private readonly options: HostProcessOptions) {
     const { command, args } = options.command ?? resolvePwshCommand(options.pwshPath, options.env);
-    // argv carries no secret and no token: both travel over stdin. node:child_process, not execa:
+    // argv carries no secret and no token: both travel over stdin (the writer key is a hash of our own
+    // source). node:child_process, not execa:
     // importing execa cost ~0.1 s before PowerShell could even start (docs/PERFORMANCE.md).
-    this.child = spawn(command, [...args, '-NoLogo', '-NoProfile', '-NonInteractive', '-File', options.hostScript], {
+    const writerKey = writerKeyFor(options.hostScript);
+    this.child = spawn(command, [...args, '-NoLogo', '-NoProfile', '-NonInteractive', '-File', options.hostScript, ...(writerKey ? ['-WriterKey', writerKey] : [])], {
       // The whole environment: nothing of the CLI's is inherited (environment.ts).
       env: options.env,
       // Its own process group (POSIX): kill() ends the group, and a terminal's Ctrl-C does not reach it.

@@ -19,7 +19,10 @@
 # Lifetime: a reader thread owns stdin. When stdin closes without a "quit" line first, the session's
 # process is gone (crashed, killed with SIGKILL): the host kills itself at once, even in the middle of
 # a cmdlet, so no PowerShell outlives the exo-playbook that started it.
-param()
+#
+# -WriterKey: the first 16 hex digits of the SHA-256 of host-writer.cs, computed by the session (a
+# SHA-256 here costs 10-20 ms at start); computed here when absent or malformed.
+param([string]$WriterKey)
 
 $global:ConfirmPreference = 'None'
 $global:ProgressPreference = 'SilentlyContinue'
@@ -29,9 +32,6 @@ $utf8 = [System.Text.UTF8Encoding]::new($false)
 [Console]::InputEncoding = $utf8
 [Console]::OutputEncoding = $utf8
 
-& {
-Set-StrictMode -Version 3.0
-
 # The host's own copy of ALLOWED_CMDLETS (src/exchange/session.ts): it refuses anything else itself.
 $script:AllowedCmdlets = [System.Collections.Generic.HashSet[string]]::new(
   [string[]]@(
@@ -40,6 +40,79 @@ $script:AllowedCmdlets = [System.Collections.Generic.HashSet[string]]::new(
     'Start-HistoricalSearch', 'Get-HistoricalSearch', 'Stop-HistoricalSearch',
     'Get-AuthenticationPolicy', 'Get-OrganizationConfig', 'Get-User'),
   [System.StringComparer]::OrdinalIgnoreCase)
+# Objects per "objects" line, and the longest an object waits for its batch while more arrive.
+$script:BatchSize = 256
+$script:BatchMs = 50
+
+# --- the compiled host (host-writer.cs) -----------------------------------------------------------------
+# Compiled once per machine into the user's cache folder, named by the hash of its source and the
+# PowerShell version. When it is there and can be trusted, it serves every request (ExoPlaybook.Host.
+# Server) and the PowerShell loop further down never runs: PowerShell compiles a function at its first
+# call, and the loop's functions cost the first requests of every host about 0.15 s. When it is not (the
+# first host on a machine, no cache folder, a file others may write, a damaged file), the PowerShell loop
+# serves, and compiles it at its first request with a "select" for the next host.
+$script:WriterState = 'not loaded'   # 'loaded', or 'unavailable' once it failed
+$script:WriterDll = $null
+$script:CacheRoot = if ($env:XDG_CACHE_HOME) { [System.IO.Path]::Combine($env:XDG_CACHE_HOME, 'exo-playbook') }
+elseif ($IsWindows -and $env:LOCALAPPDATA) { [System.IO.Path]::Combine($env:LOCALAPPDATA, 'exo-playbook', 'cache') }
+elseif ($env:HOME) { [System.IO.Path]::Combine($env:HOME, '.cache', 'exo-playbook') }
+if ($script:CacheRoot) {
+  if ($WriterKey -cnotmatch '^[0-9a-f]{16}$') {
+    $WriterKey = [System.Convert]::ToHexString([System.Security.Cryptography.SHA256]::HashData(
+        [System.IO.File]::ReadAllBytes([System.IO.Path]::Combine($PSScriptRoot, 'host-writer.cs')))).Substring(0, 16).ToLowerInvariant()
+  }
+  $script:WriterDll = [System.IO.Path]::Combine($script:CacheRoot, "host-writer-$WriterKey-$($PSVersionTable.PSVersion).dll")
+}
+
+# Loading a file runs its code in the signed-in host: on Unix, a folder or file that someone other than
+# its owner may write (group or others) is not trusted. A cached file that does not load (damaged) is
+# removed, so the next host compiles it again.
+function Import-TrustedWriter {
+  if (-not $IsWindows) {
+    $loose = [System.IO.UnixFileMode]::GroupWrite -bor [System.IO.UnixFileMode]::OtherWrite
+    foreach ($path in @([System.IO.Path]::GetDirectoryName($script:WriterDll), $script:WriterDll)) {
+      if ([System.IO.File]::GetUnixFileMode($path) -band $loose) { throw "the cache $path may be written by other users (chmod go-w to use it)" }
+    }
+  }
+  try { return [System.Reflection.Assembly]::LoadFrom($script:WriterDll) } catch { [System.IO.File]::Delete($script:WriterDll); throw }
+}
+
+if ($script:WriterDll -and [System.IO.File]::Exists($script:WriterDll)) {
+  try {
+    $null = Import-TrustedWriter
+    $script:WriterState = 'loaded'
+  }
+  catch {
+    $script:WriterState = 'unavailable'
+    [Console]::Error.WriteLine("exo-playbook host: the compiled object writer is unavailable, converting in PowerShell: $($_.Exception.Message)")
+  }
+}
+
+if ($script:WriterState -eq 'loaded') {
+  & {
+    Set-StrictMode -Version 3.0
+    [ExoPlaybook.Host.Server]::StartReader([Console]::In)
+    $hello = [ExoPlaybook.Host.Server]::Hello([Console]::OpenStandardOutput())
+    if ($null -eq $hello) { [Environment]::Exit(2) }
+    $moduleName = $hello[0]
+    try {
+      if ($moduleName) { Import-Module -Name $moduleName -ErrorAction Stop -DisableNameChecking }
+      $loaded = if ($moduleName) { Get-Module -Name $moduleName } else { $null }
+      [ExoPlaybook.Host.Server]::Ready($PSVersionTable.PSVersion.ToString(), $moduleName, $(if ($loaded) { $loaded.Version.ToString() } else { $null }))
+    }
+    catch {
+      [ExoPlaybook.Host.Server]::Fatal($_)
+      [Environment]::Exit(3)
+    }
+    [ExoPlaybook.Host.Server]::Serve($ExecutionContext, $script:AllowedCmdlets, $script:BatchSize, $script:BatchMs)
+  }
+  # Environment.Exit, not exit: the reader thread may still be blocked on stdin.
+  [Environment]::Exit(0)
+}
+
+# --- the PowerShell loop -------------------------------------------------------------------------------
+& {
+Set-StrictMode -Version 3.0
 
 $script:Token = $null
 # Our own writer on fd 1, not [Console]::Out: that one has a 256-character buffer and flushes every
@@ -54,273 +127,47 @@ $script:MaxDepth = 4
 $script:BatchSize = 256
 $script:BatchMs = 50
 
-# --- compiled writer for requests with "select" (bulk reads) ------------------------------------------
+# --- compiled writer for the PowerShell loop ------------------------------------------------------------
 # A bulk read converts every object; in PowerShell that is a script block, a dictionary and a dozen type
-# tests per object, more than the module's own work. The C# below does the same conversion (the rules of
-# ConvertTo-PlainData / ConvertFrom-PropertyBag) and writes each batch's JSON with Newtonsoft's writer.
-# Compiling costs 1.5-3 s, so it happens once per machine: the assembly is cached under the user's cache
-# folder, named by a hash of this source and the PowerShell version, and later hosts load it in tens of ms.
-# It is compiled at the first request that has a "select", never at start (a cached one is loaded right
-# after "ready"). When it cannot be compiled or
-# loaded, the PowerShell path below serves every request as before (and the host says why on stderr).
-$script:WriterSource = @'
-// exo-playbook host: output objects → one "objects" JSON line per batch, in C# (no script block, no
-// intermediate dictionary per object). Mirrors host.ps1's ConvertTo-PlainData / ConvertFrom-PropertyBag.
-using System;
-using System.Collections;
-using System.Diagnostics;
-using System.Globalization;
-using System.IO;
-using System.Management.Automation;
-using System.Security;
-using System.Text;
-using Newtonsoft.Json;
-
-namespace ExoPlaybook.Host
-{
-    public sealed class ObjectWriter
-    {
-        public const int MaxDepth = 4;
-        private const string DateFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
-        private readonly TextWriter _out;
-        private readonly string _token;
-        private readonly int _id;
-        private readonly string[] _select;
-        private readonly int _batchSize;
-        private readonly long _batchMs;
-        private readonly StringBuilder _text = new StringBuilder(1 << 16);
-        private readonly Stopwatch _clock = new Stopwatch();
-        private JsonTextWriter _json;
-        private int _count;
-
-        public ObjectWriter(TextWriter output, string token, int id, string[] select, int batchSize, int batchMs)
-        {
-            _out = output; _token = token; _id = id; _select = select; _batchSize = batchSize; _batchMs = batchMs;
-        }
-
-        public int Pending { get { return _count; } }
-
-        public void Add(object item)
-        {
-            if (_count == 0)
-            {
-                _clock.Restart();
-                _text.Clear();
-                _json = new JsonTextWriter(new StringWriter(_text, CultureInfo.InvariantCulture));
-                _json.Formatting = Formatting.None;
-                _json.WriteStartObject();
-                _json.WritePropertyName("id"); _json.WriteValue(_id);
-                _json.WritePropertyName("type"); _json.WriteValue("objects");
-                _json.WritePropertyName("data"); _json.WriteStartArray();
-            }
-            WriteTop(item);
-            _count++;
-            if (_count >= _batchSize || _clock.ElapsedMilliseconds >= _batchMs) Flush();
-        }
-
-        public void Flush()
-        {
-            if (_count == 0) return;
-            _json.WriteEndArray();
-            _json.WriteEndObject();
-            _json.Flush();
-            _count = 0;
-            _out.Write(_token);
-            _out.Write(' ');
-            _out.Write(_text);
-            _out.WriteLine();
-            _out.Flush();
-            _text.Clear();
-            _clock.Restart();
-        }
-
-        private static object Unwrap(object value)
-        {
-            PSObject wrapped = value as PSObject;
-            return wrapped == null ? value : wrapped.BaseObject;
-        }
-
-        // One output object: selected properties of a PSCustomObject, else the whole value.
-        private void WriteTop(object item)
-        {
-            object baseObject = Unwrap(item);
-            if (baseObject is PSCustomObject && _select != null) WriteSelected((PSObject)item);
-            else if (baseObject is PSCustomObject) WriteBag(item, 0);
-            else WriteValue(item, 0);
-        }
-
-        private void WriteSelected(PSObject item)
-        {
-            _json.WriteStartObject();
-            PSMemberInfoCollection<PSPropertyInfo> properties = item.Properties;
-            foreach (string name in _select)
-            {
-                PSPropertyInfo property = properties[name];
-                if (property == null) continue;
-                _json.WritePropertyName(property.Name);
-                WriteField(GetValue(property), 1);
-            }
-            _json.WriteEndObject();
-        }
-
-        private static object GetValue(PSPropertyInfo property)
-        {
-            try { return property.Value; } catch { return null; }
-        }
-
-        // A property's value: plain values as they are, anything else converted one level deeper.
-        private void WriteField(object value, int depth)
-        {
-            object b = Unwrap(value);
-            if (b == null) { _json.WriteNull(); return; }
-            if (b is string) { _json.WriteValue((string)b); return; }
-            if (b is bool) { _json.WriteValue((bool)b); return; }
-            if (b is int) { _json.WriteValue((int)b); return; }
-            string[] strings = b as string[];
-            if (strings != null)
-            {
-                _json.WriteStartArray();
-                foreach (string s in strings) _json.WriteValue(s);
-                _json.WriteEndArray();
-                return;
-            }
-            WriteValue(value, depth);
-        }
-
-        // ConvertTo-PlainData: DateTime → ISO-8601 UTC, enums/Guids → string, numbers as numbers,
-        // dictionaries and property bags → objects, lists → arrays (depth MaxDepth).
-        private void WriteValue(object value, int depth)
-        {
-            object b = Unwrap(value);
-            if (b == null) { _json.WriteNull(); return; }
-            if (b is PSCustomObject) { WriteBag(value, depth); return; }
-            if (b is string) { _json.WriteValue((string)b); return; }
-            if (b is bool) { _json.WriteValue((bool)b); return; }
-            if (b is char || b is Guid || b is Enum || b is Version) { _json.WriteValue(b.ToString()); return; }
-            if (b is DateTime) { _json.WriteValue(((DateTime)b).ToUniversalTime().ToString(DateFormat, CultureInfo.InvariantCulture)); return; }
-            if (b is DateTimeOffset) { _json.WriteValue(((DateTimeOffset)b).UtcDateTime.ToString(DateFormat, CultureInfo.InvariantCulture)); return; }
-            if (b is int || b is long || b is double || b is short || b is byte || b is uint || b is ulong || b is float ||
-                b is decimal || b is sbyte || b is ushort) { _json.WriteValue(b); return; }
-            if (b is TimeSpan) { _json.WriteValue(b.ToString()); return; }
-            if (b is SecureString) { _json.WriteValue("[redacted]"); return; }
-            if (depth >= MaxDepth) { _json.WriteValue(b.ToString()); return; }
-            IDictionary dictionary = b as IDictionary;
-            if (dictionary != null)
-            {
-                _json.WriteStartObject();
-                foreach (DictionaryEntry entry in dictionary)
-                {
-                    _json.WritePropertyName(LanguagePrimitives.ConvertTo<string>(entry.Key) ?? "");
-                    WriteValue(entry.Value, depth + 1);
-                }
-                _json.WriteEndObject();
-                return;
-            }
-            IEnumerable list = b as IEnumerable;
-            if (list != null)
-            {
-                _json.WriteStartArray();
-                foreach (object item in list) WriteValue(item, depth + 1);
-                _json.WriteEndArray();
-                return;
-            }
-            WriteBag(value, depth);
-        }
-
-        // ConvertFrom-PropertyBag: every gettable property (a getter that throws gives null).
-        private void WriteBag(object value, int depth)
-        {
-            if (depth >= MaxDepth) { _json.WriteValue(Unwrap(value).ToString()); return; }
-            _json.WriteStartObject();
-            foreach (PSPropertyInfo property in PSObject.AsPSObject(value).Properties)
-            {
-                if (!property.IsGettable) continue;
-                _json.WritePropertyName(property.Name);
-                WriteField(GetValue(property), depth + 1);
-            }
-            _json.WriteEndObject();
-        }
-    }
-
-    // The end of a request's pipeline: objects into the writer's batch; a warning or error record first
-    // sends the batch, then goes to -OnRecord (host.ps1 converts and sends it), so order is kept.
-    [Cmdlet(VerbsCommunications.Send, "ExoPlaybookObjects")]
-    public sealed class SendExoPlaybookObjectsCommand : PSCmdlet
-    {
-        [Parameter(Mandatory = true)] public ObjectWriter Writer { get; set; }
-        [Parameter(Mandatory = true)] public ScriptBlock OnRecord { get; set; }
-        [Parameter(ValueFromPipeline = true)] [AllowNull] public PSObject InputObject { get; set; }
-
-        protected override void ProcessRecord()
-        {
-            object b = InputObject == null ? null : InputObject.BaseObject;
-            if (b is WarningRecord || b is ErrorRecord)
-            {
-                Writer.Flush();
-                OnRecord.Invoke(b);
-                return;
-            }
-            Writer.Add(InputObject);
-        }
-    }
-}
-
-'@
-$script:WriterState = 'not loaded'   # 'loaded', or 'unavailable' once it failed
-
-function Get-WriterCacheFolder {
-  if ($env:XDG_CACHE_HOME) { return [System.IO.Path]::Combine($env:XDG_CACHE_HOME, 'exo-playbook') }
-  if ($IsWindows -and $env:LOCALAPPDATA) { return [System.IO.Path]::Combine($env:LOCALAPPDATA, 'exo-playbook', 'cache') }
-  if ($env:HOME) { return [System.IO.Path]::Combine($env:HOME, '.cache', 'exo-playbook') }
-  return $null
-}
-
-# -CachedOnly (at start, once "ready" is sent): load it only when it is already compiled, else leave it
-# for the first "select" request.
-function Import-ObjectWriter([switch]$CachedOnly) {
+# tests per object, more than the module's own work. host-writer.cs does the same conversion in C#.
+# Compiling costs 1.5-3 s, so it happens once per machine, at the first request that has a "select"
+# (never at start): the assembly is cached (see the top of this file), and later hosts load it at start
+# and serve every request through it. When it cannot be compiled or loaded, the PowerShell path below
+# serves every request as before (and the host says why on stderr).
+function Import-ObjectWriter {
   if ($script:WriterState -ne 'not loaded') { return $script:WriterState -eq 'loaded' }
+  $script:WriterState = 'unavailable'
   try {
-    $folder = Get-WriterCacheFolder
-    if (-not $folder -and $CachedOnly) { return $false }
+    $folder = $script:CacheRoot
     if (-not $folder) { throw 'no cache folder (neither XDG_CACHE_HOME, LOCALAPPDATA nor HOME is set)' }
-    $newtonsoft = [Newtonsoft.Json.JsonConvert].Assembly
-    $key = $script:WriterSource + '|' + $PSVersionTable.PSVersion + '|' + $newtonsoft.FullName
-    $hash = [System.Convert]::ToHexString([System.Security.Cryptography.SHA256]::HashData([System.Text.Encoding]::UTF8.GetBytes($key))).Substring(0, 16).ToLowerInvariant()
-    $dll = [System.IO.Path]::Combine($folder, "host-writer-$hash.dll")
-    if ($CachedOnly -and -not [System.IO.File]::Exists($dll)) { return $false }
-    $script:WriterState = 'unavailable'
-    if (-not [System.IO.File]::Exists($dll)) {
-      if ($IsWindows) { $null = [System.IO.Directory]::CreateDirectory($folder) }
-      else { $null = [System.IO.Directory]::CreateDirectory($folder, [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute') }
-      # Compiled beside its final name, then renamed: hosts compiling at once never load a partial file.
-      $temp = [System.IO.Path]::Combine($folder, "host-writer-$hash.$PID.tmp.dll")
-      try {
-        # -IgnoreWarnings: Newtonsoft.Json names an older System.Runtime (warning CS1701, harmless).
-        Add-Type -TypeDefinition $script:WriterSource -ReferencedAssemblies $newtonsoft.Location, ([psobject].Assembly.Location) `
-          -OutputAssembly $temp -OutputType Library -IgnoreWarnings -ErrorAction Stop
-        # Owner-only, whatever the umask: the check below refuses a file others may write.
-        if (-not $IsWindows) { [System.IO.File]::SetUnixFileMode($temp, [System.IO.UnixFileMode]'UserRead, UserWrite') }
-        try { [System.IO.File]::Move($temp, $dll, $false) } catch [System.IO.IOException] { }
-      }
-      finally { [System.IO.File]::Delete($temp) }
+    if ($IsWindows) { $null = [System.IO.Directory]::CreateDirectory($folder) }
+    else { $null = [System.IO.Directory]::CreateDirectory($folder, [System.IO.UnixFileMode]'UserRead, UserWrite, UserExecute') }
+    # Named by the hash of the very text compiled (the file may have changed since the session hashed it).
+    $bytes = [System.IO.File]::ReadAllBytes([System.IO.Path]::Combine($PSScriptRoot, 'host-writer.cs'))
+    $key = [System.Convert]::ToHexString([System.Security.Cryptography.SHA256]::HashData($bytes)).Substring(0, 16).ToLowerInvariant()
+    $script:WriterDll = [System.IO.Path]::Combine($folder, "host-writer-$key-$($PSVersionTable.PSVersion).dll")
+    # Compiled beside its final name, then renamed: hosts compiling at once never load a partial file.
+    $temp = [System.IO.Path]::Combine($folder, "host-writer.$PID.tmp.dll")
+    try {
+      # -IgnoreWarnings: Newtonsoft.Json names an older System.Runtime (warning CS1701, harmless).
+      # Beyond Add-Type's defaults: Newtonsoft.Json and PowerShell itself by path, the framework's by name
+      # (Add-Type finds those among the reference assemblies PowerShell ships).
+      $references = @([Newtonsoft.Json.JsonConvert].Assembly.Location, [psobject].Assembly.Location, 'System.Collections', 'System.Collections.Concurrent',
+        'System.Collections.Specialized', 'System.Text.Json', 'System.Net.Primitives', 'System.Text.RegularExpressions', 'System.Threading',
+        'System.Threading.Thread', 'System.Diagnostics.Process', 'System.ComponentModel.Primitives', 'System.Console', 'System.Memory', 'System.Text.Encoding.Extensions')
+      Add-Type -TypeDefinition $utf8.GetString($bytes) -ReferencedAssemblies $references `
+        -OutputAssembly $temp -OutputType Library -IgnoreWarnings -ErrorAction Stop
+      # Owner-only, whatever the umask: the check at load refuses a file others may write.
+      if (-not $IsWindows) { [System.IO.File]::SetUnixFileMode($temp, [System.IO.UnixFileMode]'UserRead, UserWrite') }
+      try { [System.IO.File]::Move($temp, $script:WriterDll, $false) } catch [System.IO.IOException] { }
     }
-    # Loading a file runs its code in the signed-in host: on Unix, a folder or file that someone other
-    # than its owner may write (group or others) is not trusted, and the PowerShell path serves instead.
-    if (-not $IsWindows) {
-      $loose = [System.IO.UnixFileMode]::GroupWrite -bor [System.IO.UnixFileMode]::OtherWrite
-      foreach ($path in @($folder, $dll)) {
-        $mode = if ($path -eq $folder) { [System.IO.File]::GetUnixFileMode($folder) } else { [System.IO.File]::GetUnixFileMode($dll) }
-        if ($mode -band $loose) { throw "the cache $path may be written by other users (chmod go-w to use it)" }
-      }
-    }
-    # A cached file that does not load (damaged) is removed, so the next host compiles it again.
-    try { $assembly = [System.Reflection.Assembly]::LoadFrom($dll) } catch { [System.IO.File]::Delete($dll); throw }
+    finally { [System.IO.File]::Delete($temp) }
+    $assembly = Import-TrustedWriter
     Import-Module -Assembly $assembly -ErrorAction Stop
     $script:WriterState = 'loaded'
     return $true
   }
   catch {
-    $script:WriterState = 'unavailable'
     [Console]::Error.WriteLine("exo-playbook host: the compiled object writer is unavailable, converting in PowerShell: $($_.Exception.Message)")
     return $false
   }
@@ -600,14 +447,13 @@ try {
       psVersion     = $PSVersionTable.PSVersion.ToString()
       module        = $moduleName
       moduleVersion = if ($loaded) { $loaded.Version.ToString() } else { $null }
+      host          = 'powershell'
     })
 }
 catch {
   Send-Response ([ordered]@{ type = 'fatal'; record = (ConvertTo-ErrorData $_) })
   [Environment]::Exit(3)
 }
-# While the session reads "ready" and sends its first request: the compiled writer, if already cached.
-$null = Import-ObjectWriter -CachedOnly
 
 while ($true) {
   $line = Read-Request

@@ -3,6 +3,7 @@
  * hello line, one `end` per request, a line that is not a request does not stop the host, and quit
  * ends it with exit code 0.
  */
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
@@ -250,6 +251,130 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
       '}',
     ]);
   }
+
+  it('the compiled loop (cached host-writer.cs) and the PowerShell loop answer every request with the same lines', async () => {
+    const modules = standInModule('parity', [
+      'function Connect-ExchangeOnline {',
+      '  [CmdletBinding()] param([string]$Organization, [securestring]$CertificatePassword, [string[]]$Scopes, [object]$Extra, [object]$Count, [object]$Big, [object]$Ratio, [object]$Empty)',
+      "  [pscustomobject]@{ PasswordMatches = [System.Net.NetworkCredential]::new('', $CertificatePassword).Password -eq 'pa$$ w0rd'; Scopes = $Scopes.GetType().Name",
+      '    Extra = $Extra.GetType().Name; ExtraX = $Extra.x; Count = $Count.GetType().Name; Big = $Big.GetType().Name; Ratio = $Ratio.GetType().Name; Empty = $Empty.GetType().Name; When = $Organization }',
+      '}',
+      'function Get-EXOCASMailbox {',
+      '  [CmdletBinding()] param([object]$ResultSize)',
+      "  [pscustomobject]@{ PrimarySmtpAddress = 'a@contoso.com'; SmtpClientAuthenticationDisabled = $null; When = [datetime]::new(2026, 3, 1, 8, 0, 0, [System.DateTimeKind]::Utc); Count = 3 }",
+      "  Write-Warning 'There are more results available'",
+      "  $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new([System.Exception]::new('Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|b@contoso.com was not found'), 'NotFound', 'ObjectNotFound', 'b@contoso.com'))",
+      "  [pscustomobject]@{ PrimarySmtpAddress = 'c@contoso.com'; SmtpClientAuthenticationDisabled = $false; When = $null; Count = 4 }",
+      '}',
+      'function Set-CASMailbox {',
+      '  [CmdletBinding()] param([Parameter(Mandatory)][string]$Identity, [object]$SmtpClientAuthenticationDisabled, [switch]$Confirm)',
+      "  [pscustomobject]@{ Identity = $Identity; Bound = $PSBoundParameters.ContainsKey('SmtpClientAuthenticationDisabled'); IsNull = $null -eq $SmtpClientAuthenticationDisabled",
+      "    Confirm = [bool]$Confirm; ConfirmBound = $PSBoundParameters.ContainsKey('Confirm') }",
+      '}',
+      'function Get-TransportConfig {',
+      '  [CmdletBinding()] param()',
+      "  'before the failure'",
+      "  $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new([System.InvalidOperationException]::new('gone'), 'Gone', 'InvalidOperation', 'Transport'))",
+      '}',
+    ]);
+    const token = 'c0ffee00c0ffee00c0ffee00c0ffee00';
+    const env = (cache: string) => ({ XDG_CACHE_HOME: cache, PSModulePath: modulePath(modules) });
+    const scenario = [
+      { type: 'hello', token, module: 'ExchangeOnlineManagement' },
+      'not json at all',
+      { type: 'invoke', id: 1, cmdlet: 'Remove-Mailbox', parameters: { Identity: 'a@contoso.com' } },
+      { type: 'invoke', id: 2, cmdlet: 'Get-User', parameters: {} },
+      {
+        type: 'invoke',
+        id: 3,
+        cmdlet: 'Connect-ExchangeOnline',
+        parameters: { Organization: '2026-03-01T08:00:00Z', CertificatePassword: { $secureString: 'pa$$ w0rd' }, Scopes: ['a', 'b'], Extra: { x: 1 }, Count: 5, Big: 50000000000, Ratio: 1.5, Empty: [] },
+      },
+      { type: 'invoke', id: 4, cmdlet: 'Get-EXOCASMailbox', parameters: { ResultSize: 'Unlimited' }, select: ['PrimarySmtpAddress', 'SmtpClientAuthenticationDisabled', 'When'] },
+      { type: 'invoke', id: 5, cmdlet: 'Get-EXOCASMailbox', parameters: { ResultSize: 'Unlimited' } },
+      { type: 'invoke', id: 6, cmdlet: 'Set-CASMailbox', parameters: { Identity: 'a@contoso.com', SmtpClientAuthenticationDisabled: null } },
+      { type: 'invoke', id: 7, cmdlet: 'Set-CASMailbox', parameters: { Identity: 'a@contoso.com', NoSuchParameter: 1 } },
+      { type: 'invoke', id: 8, cmdlet: 'Get-TransportConfig', parameters: {} },
+      { type: 'quit' },
+    ];
+    // A cache of its own: the first host (PowerShell loop) compiles host-writer.cs at its first "select".
+    const cache = tempDir('parity-cache');
+    const compiling = await talkToHost(token, scenario, env(cache));
+    expect(compiling.protocol[0]).toMatchObject({ type: 'ready', host: 'powershell' });
+    const compiled = await talkToHost(token, scenario, env(cache));
+    // No cache folder at all: the PowerShell loop and its PowerShell conversions serve throughout.
+    const noCache = tempDir('parity-nocache');
+    writeFileSync(join(noCache, 'exo-playbook'), 'not a folder');
+    const plain = await talkToHost(token, scenario, env(noCache));
+
+    expect(compiled.protocol[0]).toMatchObject({ type: 'ready', host: 'compiled', module: 'ExchangeOnlineManagement' });
+    expect(plain.protocol[0]).toMatchObject({ type: 'ready', host: 'powershell' });
+    expect(plain.stderr).toContain('the compiled object writer is unavailable, converting in PowerShell');
+    expect([compiled.exitCode, plain.exitCode, compiling.exitCode]).toEqual([0, 0, 0]);
+    for (const run of [compiled, plain, compiling]) expect(run.stderr).toContain('ignored a line that is not a request');
+    // Line for line the same answers, whichever loop served.
+    expect(compiled.protocol.slice(1)).toEqual(plain.protocol.slice(1));
+    expect(compiling.protocol.slice(1)).toEqual(plain.protocol.slice(1));
+
+    const byId = (id: number) => compiled.protocol.filter((m) => m.id === id);
+    expect(byId(1)).toEqual([{ id: 1, type: 'end', ok: false, record: expect.objectContaining({ exceptionType: 'ExoPlaybook.Host.CmdletNotAllowed', fullyQualifiedErrorId: 'CmdletNotAllowed', target: null }) }]);
+    expect(byId(2)).toEqual([{ id: 2, type: 'end', ok: false, record: expect.objectContaining({ exceptionType: 'ExoPlaybook.Host.CmdletNotFound' }) }]);
+    // Bound from data: a SecureString, string[], a dictionary, int / long / double, an empty list, and a
+    // date-like string that stays a string.
+    expect(byId(3)).toEqual([
+      { id: 3, type: 'objects', data: [{ PasswordMatches: true, Scopes: 'String[]', Extra: 'OrderedDictionary', ExtraX: 1, Count: 'Int32', Big: 'Int64', Ratio: 'Double', Empty: 'Object[]', When: '2026-03-01T08:00:00Z' }] },
+      { id: 3, type: 'end', ok: true },
+    ]);
+    // Objects, warning and error in the order the cmdlet wrote them; select keeps only what was named.
+    expect(byId(4).map((m) => m.type)).toEqual(['objects', 'warning', 'error', 'objects', 'end']);
+    expect(byId(4)[0]!.data).toEqual([{ PrimarySmtpAddress: 'a@contoso.com', SmtpClientAuthenticationDisabled: null, When: '2026-03-01T08:00:00.000Z' }]);
+    expect(byId(4)[2]!.record).toEqual({
+      exceptionType: 'Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException',
+      fullyQualifiedErrorId: 'NotFound,Get-EXOCASMailbox',
+      message: 'b@contoso.com was not found',
+      target: 'b@contoso.com',
+      category: 'ObjectNotFound',
+      code: 'Ex6F9304',
+    });
+    expect(byId(5)[0]!.data).toEqual([{ PrimarySmtpAddress: 'a@contoso.com', SmtpClientAuthenticationDisabled: null, When: '2026-03-01T08:00:00.000Z', Count: 3 }]);
+    // An explicit $null is bound as $null, and a Set- gets -Confirm:$false.
+    expect(byId(6)[0]!.data).toEqual([{ Identity: 'a@contoso.com', Bound: true, IsNull: true, Confirm: false, ConfirmBound: true }]);
+    expect(byId(7).at(-1)).toMatchObject({ type: 'end', ok: false, record: { message: expect.stringContaining('NoSuchParameter') } });
+    // A terminating error: what came before it, then the failed end with the cmdlet's own record.
+    expect(byId(8)).toEqual([
+      { id: 8, type: 'objects', data: ['before the failure'] },
+      { id: 8, type: 'end', ok: false, record: { exceptionType: 'System.InvalidOperationException', fullyQualifiedErrorId: 'Gone,Get-TransportConfig', message: 'gone', target: 'Transport', category: 'InvalidOperation' } },
+    ]);
+  }, 120_000); // one compile (1.5-3 s idle, several times that on a loaded 2-core machine) and three hosts
+
+  it('the compiled loop ends its process when stdin closes without "quit", even in the middle of a cmdlet', async () => {
+    const modules = standInModule('stdin', [
+      'function Get-TransportConfig { [CmdletBinding()] param() Start-Sleep -Seconds 120 }',
+      'function Get-EXOCASMailbox { [CmdletBinding()] param() [pscustomobject]@{ Name = 1 } }',
+    ]);
+    const token = 'dead0000dead0000dead0000dead0000';
+    const cache = tempDir('stdin-cache');
+    const env = { XDG_CACHE_HOME: cache, PSModulePath: modulePath(modules) };
+    // The first host compiles host-writer.cs into this cache (at its first "select").
+    const hello = { type: 'hello', token, module: 'ExchangeOnlineManagement' };
+    await talkToHost(token, [hello, { type: 'invoke', id: 1, cmdlet: 'Get-EXOCASMailbox', parameters: {}, select: ['Name'] }, { type: 'quit' }], env);
+    const child = spawn(pwshPath!, ['-NoLogo', '-NoProfile', '-NonInteractive', '-File', hostScriptPath], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stdin.write(`${JSON.stringify(hello)}\n${JSON.stringify({ type: 'invoke', id: 2, cmdlet: 'Get-TransportConfig', parameters: {} })}\n`);
+    const started = Date.now();
+    while (!stdout.includes('"type":"ready"') && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 50));
+    expect(stdout).toContain('"host":"compiled"');
+    // The cmdlet sleeps for two minutes; the process is gone long before.
+    await new Promise((r) => setTimeout(r, 500));
+    child.stdin.end();
+    const ended = Date.now();
+    const code = await exited;
+    expect(Date.now() - ended).toBeLessThan(30_000);
+    expect(code).not.toBe(0);
+    expect(stdout).not.toContain('"id":2');
+  }, 120_000);
 
   it('sends the objects a cmdlet wrote before a terminating error, then the failed end, with select and without', async () => {
     const modules = standInModule('failmod', [
