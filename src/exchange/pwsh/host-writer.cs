@@ -248,6 +248,26 @@ namespace ExoPlaybook.Host
             reader.IsBackground = true;
             reader.Name = "exo-playbook stdin";
             reader.Start();
+            // While the main thread imports the module (80-130 ms, one core): Newtonsoft's writer loaded and
+            // compiled on another, so "ready" and the first responses do not pay for it. Nothing is written.
+            ThreadPool.QueueUserWorkItem(_ =>
+            {
+                try
+                {
+                    using (JsonTextWriter json = new JsonTextWriter(new StringWriter(CultureInfo.InvariantCulture)))
+                    {
+                        json.Formatting = Formatting.None;
+                        json.WriteStartObject();
+                        json.WritePropertyName("id"); json.WriteValue(0);
+                        json.WritePropertyName("type"); json.WriteValue("warm");
+                        json.WritePropertyName("ok"); json.WriteValue(true);
+                        json.WritePropertyName("data"); json.WriteStartArray(); json.WriteNull(); json.WriteValue(1L); json.WriteValue(1.5); json.WriteEndArray();
+                        json.WriteEndObject();
+                    }
+                    ServiceMessage.Match("Ex0|System.Exception|warm");
+                }
+                catch (Exception) { }
+            });
         }
 
         private static bool IsQuit(string line)
@@ -305,6 +325,43 @@ namespace ExoPlaybook.Host
                 json.WritePropertyName("type"); json.WriteValue("fatal");
                 json.WritePropertyName("record"); WriteError(json, record);
             });
+        }
+
+        // The whole life of a host whose compiled code is loaded: hello, the module imported, "ready", then
+        // every request until "quit" or the end of stdin. Returns the process's exit code: 0, 2 (stdin
+        // ended before hello) or 3 (the module could not be imported: "fatal" says why).
+        public static int Run(EngineIntrinsics context, string psVersion, HashSet<string> allowed, int batchSize, int batchMs)
+        {
+            StartReader(Console.In);
+            string[] hello = Hello(Console.OpenStandardOutput());
+            if (hello == null) return 2;
+            string module = hello[0];
+            try
+            {
+                string moduleVersion = null;
+                if (!string.IsNullOrEmpty(module))
+                {
+                    // Import-Module -Name <module> -ErrorAction Stop -DisableNameChecking, as host.ps1 runs it.
+                    using (PowerShell import = PowerShell.Create(RunspaceMode.CurrentRunspace))
+                    {
+                        import.AddCommand("Microsoft.PowerShell.Core\\Import-Module").AddParameter("Name", module)
+                            .AddParameter("ErrorAction", ActionPreference.Stop).AddParameter("DisableNameChecking").AddParameter("PassThru");
+                        foreach (PSObject imported in import.Invoke())
+                        {
+                            PSModuleInfo info = imported.BaseObject as PSModuleInfo;
+                            if (info != null && string.Equals(info.Name, module, StringComparison.OrdinalIgnoreCase)) moduleVersion = info.Version.ToString();
+                        }
+                    }
+                }
+                Ready(psVersion, module, moduleVersion);
+            }
+            catch (Exception e)
+            {
+                Fatal(RecordOf(e));
+                return 3;
+            }
+            Serve(context, allowed, batchSize, batchMs);
+            return 0;
         }
 
         // Serves requests until "quit" or the end of stdin.

@@ -66,20 +66,17 @@ if ($script:CacheRoot) {
 
 # Loading a file runs its code in the signed-in host: on Unix, a folder or file that someone other than
 # its owner may write (group or others) is not trusted. A cached file that does not load (damaged) is
-# removed, so the next host compiles it again.
-function Import-TrustedWriter {
-  if (-not $IsWindows) {
-    $loose = [System.IO.UnixFileMode]::GroupWrite -bor [System.IO.UnixFileMode]::OtherWrite
-    foreach ($path in @([System.IO.Path]::GetDirectoryName($script:WriterDll), $script:WriterDll)) {
-      if ([System.IO.File]::GetUnixFileMode($path) -band $loose) { throw "the cache $path may be written by other users (chmod go-w to use it)" }
-    }
-  }
-  try { return [System.Reflection.Assembly]::LoadFrom($script:WriterDll) } catch { [System.IO.File]::Delete($script:WriterDll); throw }
-}
-
+# removed, so the next host compiles it again. (Inline, not a function: PowerShell compiles a function at
+# its first call, and this runs at every start. Import-ObjectWriter below does the same after compiling.)
 if ($script:WriterDll -and [System.IO.File]::Exists($script:WriterDll)) {
   try {
-    $null = Import-TrustedWriter
+    if (-not $IsWindows) {
+      $loose = [System.IO.UnixFileMode]::GroupWrite -bor [System.IO.UnixFileMode]::OtherWrite
+      foreach ($path in @($script:CacheRoot, $script:WriterDll)) {
+        if ([System.IO.File]::GetUnixFileMode($path) -band $loose) { throw "the cache $path may be written by other users (chmod go-w to use it)" }
+      }
+    }
+    try { $null = [System.Reflection.Assembly]::LoadFrom($script:WriterDll) } catch { [System.IO.File]::Delete($script:WriterDll); throw }
     $script:WriterState = 'loaded'
   }
   catch {
@@ -87,27 +84,10 @@ if ($script:WriterDll -and [System.IO.File]::Exists($script:WriterDll)) {
     [Console]::Error.WriteLine("exo-playbook host: the compiled object writer is unavailable, converting in PowerShell: $($_.Exception.Message)")
   }
 }
-
+# Loaded: it runs the host from here (hello, module, requests) and returns the exit code. Environment.Exit,
+# not exit: its reader thread may still be blocked on stdin.
 if ($script:WriterState -eq 'loaded') {
-  & {
-    Set-StrictMode -Version 3.0
-    [ExoPlaybook.Host.Server]::StartReader([Console]::In)
-    $hello = [ExoPlaybook.Host.Server]::Hello([Console]::OpenStandardOutput())
-    if ($null -eq $hello) { [Environment]::Exit(2) }
-    $moduleName = $hello[0]
-    try {
-      if ($moduleName) { Import-Module -Name $moduleName -ErrorAction Stop -DisableNameChecking }
-      $loaded = if ($moduleName) { Get-Module -Name $moduleName } else { $null }
-      [ExoPlaybook.Host.Server]::Ready($PSVersionTable.PSVersion.ToString(), $moduleName, $(if ($loaded) { $loaded.Version.ToString() } else { $null }))
-    }
-    catch {
-      [ExoPlaybook.Host.Server]::Fatal($_)
-      [Environment]::Exit(3)
-    }
-    [ExoPlaybook.Host.Server]::Serve($ExecutionContext, $script:AllowedCmdlets, $script:BatchSize, $script:BatchMs)
-  }
-  # Environment.Exit, not exit: the reader thread may still be blocked on stdin.
-  [Environment]::Exit(0)
+  [Environment]::Exit([ExoPlaybook.Host.Server]::Run($ExecutionContext, $PSVersionTable.PSVersion.ToString(), $script:AllowedCmdlets, $script:BatchSize, $script:BatchMs))
 }
 
 # --- the PowerShell loop -------------------------------------------------------------------------------
@@ -154,7 +134,7 @@ function Import-ObjectWriter {
       # (Add-Type finds those among the reference assemblies PowerShell ships).
       $references = @([Newtonsoft.Json.JsonConvert].Assembly.Location, [psobject].Assembly.Location, 'System.Collections', 'System.Collections.Concurrent',
         'System.Collections.Specialized', 'System.Text.Json', 'System.Net.Primitives', 'System.Text.RegularExpressions', 'System.Threading',
-        'System.Threading.Thread', 'System.Diagnostics.Process', 'System.ComponentModel.Primitives', 'System.Console', 'System.Memory', 'System.Text.Encoding.Extensions')
+        'System.Threading.Thread', 'System.Threading.ThreadPool', 'System.Diagnostics.Process', 'System.ComponentModel.Primitives', 'System.Console', 'System.Memory', 'System.Text.Encoding.Extensions')
       Add-Type -TypeDefinition $utf8.GetString($bytes) -ReferencedAssemblies $references `
         -OutputAssembly $temp -OutputType Library -IgnoreWarnings -ErrorAction Stop
       # Owner-only, whatever the umask: the check at load refuses a file others may write.
@@ -162,7 +142,14 @@ function Import-ObjectWriter {
       try { [System.IO.File]::Move($temp, $script:WriterDll, $false) } catch [System.IO.IOException] { }
     }
     finally { [System.IO.File]::Delete($temp) }
-    $assembly = Import-TrustedWriter
+    # The same trust check as at start (the file was just written owner-only; the folder may not be).
+    if (-not $IsWindows) {
+      $loose = [System.IO.UnixFileMode]::GroupWrite -bor [System.IO.UnixFileMode]::OtherWrite
+      foreach ($path in @($folder, $script:WriterDll)) {
+        if ([System.IO.File]::GetUnixFileMode($path) -band $loose) { throw "the cache $path may be written by other users (chmod go-w to use it)" }
+      }
+    }
+    $assembly = [System.Reflection.Assembly]::LoadFrom($script:WriterDll)
     Import-Module -Assembly $assembly -ErrorAction Stop
     $script:WriterState = 'loaded'
     return $true

@@ -345,7 +345,13 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
       { id: 8, type: 'objects', data: ['before the failure'] },
       { id: 8, type: 'end', ok: false, record: { exceptionType: 'System.InvalidOperationException', fullyQualifiedErrorId: 'Gone,Get-TransportConfig', message: 'gone', target: 'Transport', category: 'InvalidOperation' } },
     ]);
-  }, 120_000); // one compile (1.5-3 s idle, several times that on a loaded 2-core machine) and three hosts
+    // A module that cannot be imported: the same "fatal" line from both, and exit code 3.
+    const missing = [{ type: 'hello', token, module: 'NoSuchModuleAnywhere' }, { type: 'quit' }];
+    const [compiledFatal, plainFatal] = [await talkToHost(token, missing, env(cache)), await talkToHost(token, missing, env(noCache))];
+    expect([compiledFatal.exitCode, plainFatal.exitCode]).toEqual([3, 3]);
+    expect(compiledFatal.protocol).toEqual(plainFatal.protocol);
+    expect(compiledFatal.protocol).toEqual([{ type: 'fatal', record: expect.objectContaining({ fullyQualifiedErrorId: expect.stringContaining('Modules_ModuleNotFound') }) }]);
+  }, 120_000); // one compile (1.5-3 s idle, several times that on a loaded 2-core machine) and five hosts
 
   it('the compiled loop ends its process when stdin closes without "quit", even in the middle of a cmdlet', async () => {
     const modules = standInModule('stdin', [
