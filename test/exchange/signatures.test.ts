@@ -32,6 +32,14 @@ function mismatches(cmdlet: string, declared: { name: string; type: string }[], 
 }
 
 describe('cmdlet signatures', () => {
+  it("host.ps1's own allowlist (what the host itself refuses beyond) is exactly the session's", () => {
+    const host = readFileSync(join(ROOT, 'src', 'exchange', 'pwsh', 'host.ps1'), 'utf8');
+    const list = /\$script:AllowedCmdlets = \[System\.Collections\.Generic\.HashSet\[string\]\]::new\(\s*\[string\[\]\]@\(([^)]*)\)/.exec(host);
+    expect(list, 'the $script:AllowedCmdlets list in host.ps1').not.toBeNull();
+    const names = [...list![1]!.matchAll(/'([^']+)'/g)].map((m) => m[1]!);
+    expect([...names].sort()).toEqual([...ALLOWED_CMDLETS].sort());
+  });
+
   it('the signature file covers every cmdlet a session may run', () => {
     expect(ALLOWED_CMDLETS.filter((c) => !REAL[c])).toEqual([]);
     // Facts the issue names, so an edit to the file cannot quietly drop them.
