@@ -22,7 +22,7 @@ import { createRunDir, RUN_FILES, writeRunFile } from './rundir.js';
 import { assertPlanStillValid, assertSameChanges, readSavedPlan } from './saved-plan.js';
 import { createSessionPool, MAX_SESSIONS, type SessionPool } from './session-pool.js';
 import { spreadingReads } from './spread-reads.js';
-import { countingSession, type CountingSession } from './session-guards.js';
+import { countingSession, InterruptedRead, type CountingSession } from './session-guards.js';
 import { tenantRef } from './tenant-ref.js';
 import type { ApplyReport, PlanDocument } from './types.js';
 import { buildVerifyReport } from './verify.js';
@@ -313,12 +313,6 @@ export function readingSession(session: ExchangeSession, signal: AbortSignal | u
   return reading;
 }
 
-class InterruptedRead extends Error {
-  constructor(cmdlet: string) {
-    super(`${cmdlet} was not started: the run was interrupted`);
-    this.name = 'InterruptedRead';
-  }
-}
 
 /** The refusal for a stop that came before any write: exit 4, and the truth that nothing was written. */
 export function interruptedBeforeWriting(): RefusedError {

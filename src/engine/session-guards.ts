@@ -13,6 +13,14 @@ export class ReadOnlyViolation extends Error {
   }
 }
 
+/** A read given up before it started because the run was stopped (Ctrl-C, SIGTERM): nothing ran. */
+export class InterruptedRead extends Error {
+  constructor(cmdlet: string) {
+    super(`${cmdlet} was not started: the run was interrupted`);
+    this.name = 'InterruptedRead';
+  }
+}
+
 export function readOnlySession(session: ExchangeSession): ExchangeSession {
   const guard = (cmdlet: string) => {
     if (isWriteCmdlet(cmdlet) && !/^(Connect|Disconnect)-/i.test(cmdlet)) throw new ReadOnlyViolation(cmdlet);

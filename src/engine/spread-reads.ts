@@ -20,6 +20,7 @@
  */
 import type { CmdletParameters, ExchangeSession, InvokeOptions, PsObject } from '../exchange/session.js';
 import { clockOf, isWriteCmdlet } from '../exchange/session.js';
+import { InterruptedRead } from './session-guards.js';
 
 interface Waiter {
   /** Only the run's own session may take it (not a read). */
@@ -53,7 +54,7 @@ export function spreadingReads(own: ExchangeSession, extras: readonly Promise<Ex
   }
 
   const acquire = (cmdlet: string, signal: AbortSignal | undefined): Promise<ExchangeSession> => {
-    if (signal?.aborted) return Promise.reject(new ReadNotStarted(cmdlet));
+    if (signal?.aborted) return Promise.reject(new InterruptedRead(cmdlet));
     const ownOnly = isWriteCmdlet(cmdlet);
     const index = free.findIndex((s) => !ownOnly || s === own);
     if (index >= 0) return Promise.resolve(free.splice(index, 1)[0]!);
@@ -68,7 +69,7 @@ export function spreadingReads(own: ExchangeSession, extras: readonly Promise<Ex
       const onAbort = () => {
         const at = waiting.indexOf(waiter);
         if (at >= 0) waiting.splice(at, 1);
-        reject(new ReadNotStarted(cmdlet));
+        reject(new InterruptedRead(cmdlet));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       waiting.push(waiter);
@@ -97,11 +98,4 @@ export function spreadingReads(own: ExchangeSession, extras: readonly Promise<Ex
     // The sessions belong to the run and the pool, which close them.
     close: () => own.close(),
   };
-}
-
-class ReadNotStarted extends Error {
-  constructor(cmdlet: string) {
-    super(`${cmdlet} was not started: the run was interrupted`);
-    this.name = 'InterruptedRead';
-  }
 }
