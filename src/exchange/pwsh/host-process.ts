@@ -87,8 +87,8 @@ export class HostProcess {
   private constructor(private readonly options: HostProcessOptions) {
     const { command, args } = options.command ?? resolvePwshCommand(options.pwshPath, options.env);
     // argv carries no secret and no token: both travel over stdin (the writer key is a hash of our own
-    // source). node:child_process, not execa:
-    // importing execa cost ~0.1 s before PowerShell could even start (docs/PERFORMANCE.md).
+    // source). node:child_process, not execa: importing execa cost ~0.1 s before PowerShell could even
+    // start (docs/PERFORMANCE.md).
     const writerKey = writerKeyFor(options.hostScript);
     this.child = spawn(command, [...args, '-NoLogo', '-NoProfile', '-NonInteractive', '-File', options.hostScript, ...(writerKey ? ['-WriterKey', writerKey] : [])], {
       // The whole environment: nothing of the CLI's is inherited (environment.ts).

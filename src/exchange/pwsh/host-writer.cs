@@ -229,7 +229,7 @@ namespace ExoPlaybook.Host
         // A thread owns stdin. When stdin closes without a "quit" line first, the session's process is gone
         // (crashed, killed with SIGKILL): the host kills itself at once, even in the middle of a cmdlet.
         // Lines queued before the end are still served only when a "quit" came first.
-        public static void StartReader(TextReader stdin)
+        private static void StartReader(TextReader stdin)
         {
             Thread reader = new Thread(() =>
             {
@@ -248,26 +248,6 @@ namespace ExoPlaybook.Host
             reader.IsBackground = true;
             reader.Name = "exo-playbook stdin";
             reader.Start();
-            // While the main thread imports the module (80-130 ms, one core): Newtonsoft's writer loaded and
-            // compiled on another, so "ready" and the first responses do not pay for it. Nothing is written.
-            ThreadPool.QueueUserWorkItem(_ =>
-            {
-                try
-                {
-                    using (JsonTextWriter json = new JsonTextWriter(new StringWriter(CultureInfo.InvariantCulture)))
-                    {
-                        json.Formatting = Formatting.None;
-                        json.WriteStartObject();
-                        json.WritePropertyName("id"); json.WriteValue(0);
-                        json.WritePropertyName("type"); json.WriteValue("warm");
-                        json.WritePropertyName("ok"); json.WriteValue(true);
-                        json.WritePropertyName("data"); json.WriteStartArray(); json.WriteNull(); json.WriteValue(1L); json.WriteValue(1.5); json.WriteEndArray();
-                        json.WriteEndObject();
-                    }
-                    ServiceMessage.Match("Ex0|System.Exception|warm");
-                }
-                catch (Exception) { }
-            });
         }
 
         private static bool IsQuit(string line)
@@ -285,28 +265,31 @@ namespace ExoPlaybook.Host
         }
 
         // The next line, or null once stdin has ended and every line before the end was taken.
-        public static string Take()
+        private static string Take()
         {
             string line;
             return Inbox.TryTake(out line, Timeout.Infinite) ? line : null;
         }
 
-        // The hello line: the token every response carries, and the module to import (null: stdin ended first).
-        public static string[] Hello(Stream stdout)
+        // The hello line: the token every response carries, and the module to import (null: none).
+        // False when stdin ended before it.
+        private static bool Hello(Stream stdout, out string module)
         {
+            module = null;
             string line = Take();
-            if (line == null) return null;
+            if (line == null) return false;
             using (JsonDocument hello = JsonDocument.Parse(line))
             {
                 _token = hello.RootElement.GetProperty("token").GetString();
                 // Our own writer on fd 1, not Console.Out (a 256-character buffer that flushes every write);
                 // every response is flushed at its end, so nothing waits here while a module runs.
                 _out = new StreamWriter(stdout, new UTF8Encoding(false), 65536) { AutoFlush = false };
-                return new[] { hello.RootElement.GetProperty("module").GetString() };
+                module = hello.RootElement.GetProperty("module").GetString();
+                return true;
             }
         }
 
-        public static void Ready(string psVersion, string module, string moduleVersion)
+        private static void Ready(string psVersion, string module, string moduleVersion)
         {
             Send(json =>
             {
@@ -318,7 +301,7 @@ namespace ExoPlaybook.Host
             });
         }
 
-        public static void Fatal(ErrorRecord record)
+        private static void Fatal(ErrorRecord record)
         {
             Send(json =>
             {
@@ -333,9 +316,8 @@ namespace ExoPlaybook.Host
         public static int Run(EngineIntrinsics context, string psVersion, HashSet<string> allowed, int batchSize, int batchMs)
         {
             StartReader(Console.In);
-            string[] hello = Hello(Console.OpenStandardOutput());
-            if (hello == null) return 2;
-            string module = hello[0];
+            string module;
+            if (!Hello(Console.OpenStandardOutput(), out module)) return 2;
             try
             {
                 string moduleVersion = null;
@@ -365,7 +347,7 @@ namespace ExoPlaybook.Host
         }
 
         // Serves requests until "quit" or the end of stdin.
-        public static void Serve(EngineIntrinsics context, HashSet<string> allowed, int batchSize, int batchMs)
+        private static void Serve(EngineIntrinsics context, HashSet<string> allowed, int batchSize, int batchMs)
         {
             while (true)
             {

@@ -134,7 +134,7 @@ function Import-ObjectWriter {
       # (Add-Type finds those among the reference assemblies PowerShell ships).
       $references = @([Newtonsoft.Json.JsonConvert].Assembly.Location, [psobject].Assembly.Location, 'System.Collections', 'System.Collections.Concurrent',
         'System.Collections.Specialized', 'System.Text.Json', 'System.Net.Primitives', 'System.Text.RegularExpressions', 'System.Threading',
-        'System.Threading.Thread', 'System.Threading.ThreadPool', 'System.Diagnostics.Process', 'System.ComponentModel.Primitives', 'System.Console', 'System.Memory', 'System.Text.Encoding.Extensions')
+        'System.Threading.Thread', 'System.Diagnostics.Process', 'System.ComponentModel.Primitives', 'System.Console', 'System.Memory', 'System.Text.Encoding.Extensions')
       Add-Type -TypeDefinition $utf8.GetString($bytes) -ReferencedAssemblies $references `
         -OutputAssembly $temp -OutputType Library -IgnoreWarnings -ErrorAction Stop
       # Owner-only, whatever the umask: the check at load refuses a file others may write.
