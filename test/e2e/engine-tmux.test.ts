@@ -8,7 +8,7 @@
  * Needs tmux: under CI=true a missing tmux fails.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { assertBuilt, CLI, driftedTenant, EngineWorkspace } from './engine-support.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
@@ -17,8 +17,14 @@ if (!hasTmux && process.env.CI === 'true') throw new Error('tmux is required und
 vi.setConfig({ testTimeout: 120_000 });
 beforeAll(assertBuilt);
 
-const socket = `exo-journal-${process.pid}`;
+// A tmux server per test: kill-server returns before the old server has gone, and a new session on the
+// same socket then met it exiting ("server exited unexpectedly", seen once in CI).
+let tests = 0;
+let socket = '';
 let workspaces: EngineWorkspace[] = [];
+beforeEach(() => {
+  socket = `exo-journal-${process.pid}-${++tests}`;
+});
 afterEach(() => {
   spawnSync('tmux', ['-L', socket, 'kill-server']);
   workspaces.forEach((w) => w.cleanup());
