@@ -176,7 +176,7 @@ export interface TenantState {
  * simulator combines them. Optional in the file; nothing in it is ever written by a cmdlet.
  */
 export interface SimSmtpService {
-  /** Entra security defaults on: Basic sign-ins are refused ("basic authentication is disabled"). */
+  /** Entra security defaults on: Basic sign-ins are refused ("user is locked by your organization's security defaults policy"). */
   securityDefaults?: boolean;
   /** A Conditional Access policy blocks legacy authentication for every user but these (addresses). */
   conditionalAccessBlocksLegacyAuth?: boolean;
@@ -187,6 +187,8 @@ export interface SimSmtpService {
   basicAuthRetired?: boolean;
   /** sha256 (hex) of a canary's password, by address (lower case). Mailboxes not listed accept any non-empty password. */
   canaryPasswordSha256?: Record<string, string>;
+  /** The mechanisms EHLO advertises after STARTTLS; absent: LOGIN and XOAUTH2, as smtp.office365.com. */
+  authMechanisms?: string[];
   /** A network fault every probe meets. */
   fault?: 'timeout' | 'connection-refused' | 'tls-failure' | null;
   /** The front-end server named in reply trailers. */
