@@ -47,8 +47,17 @@ export interface SimHistoricalSearch {
   JobProgress: number;
   Rows: number;
   ReportStatusDescription: string;
+  /** Where a Done search's CSV is downloaded; absent or null before. */
+  FileUrl?: string | null;
   /** Simulated time: how many more Get-HistoricalSearch reads of this job until it is Done. */
   PollsRemaining: number;
+}
+
+export interface SimHistoricalSearchService {
+  /** Report types the service does not take from PowerShell (e.g. the undocumented SmtpCSReport). */
+  rejectReportTypes?: string[];
+  /** Report types refused without one of MessageID, RecipientAddress or SenderAddress. */
+  addressRequiredFor?: string[];
 }
 
 export interface SimSmtpAuthActivity {
@@ -165,6 +174,11 @@ export interface TenantState {
   clock: string | null;
   /** How many Get-HistoricalSearch reads a new job takes to reach Done. */
   historicalSearchPolls: number;
+  /**
+   * Refusals Start-HistoricalSearch makes in this tenant (docs/STATE-FILE.md). Optional; absent: it
+   * accepts every type in its list, SmtpCSReport included, with no address.
+   */
+  historicalSearchService?: SimHistoricalSearchService;
   faults: SimFaults;
   /** How the tenant answers SMTP AUTH probes (smtp-auth/probe, `probe`); absent: defaults below. */
   smtp?: SimSmtpService;
