@@ -114,3 +114,28 @@ describe('historical search refusals on the simulator', () => {
     expect(w.readState().historicalSearches).toEqual([]);
   });
 });
+
+describe('the downloaded request report fed back (built CLI, simulated tenant)', () => {
+  it('a report with one row that does not parse: the other senders are read, that row is reported at its line', async () => {
+    const w = workspace({ tenant: { ...driftedTenant(), clock: '2026-11-23T10:00:00.000Z' } });
+    cleanups.push(w);
+    writeFileSync(
+      w.file('SmtpCSReport.csv'),
+      [
+        'date,senderName,senderDomain,authMethod,original_client_ip,tls_version,tls_cipher,message_count,message_id',
+        '2026-11-20T07:30:00Z,scanner,contoso.com,Basic,10.0.0.5,TLS1_2,x,3,<a@c>',
+        'not-a-date,printer,contoso.com,Basic,10.0.0.7,TLS1_0,x,1,<b@c>',
+        '',
+      ].join('\r\n'),
+    );
+    const playbook = w.file('fed-back.yaml');
+    writeFileSync(
+      playbook,
+      ['apiVersion: exo-playbook/v1', 'name: fed-back', 'tenant:', '  organization: contoso.onmicrosoft.com', '  auth: { method: azure-cli }', 'steps:', '  - id: usage', '    uses: smtp-auth/usage', '    with: { requestReport: SmtpCSReport.csv }', ''].join('\n'),
+    );
+    const plan = await cli(['plan', playbook, '--target', `sim:${w.state}`], { EXO_PLAYBOOK_LOCK_DIR: w.file('locks') });
+    expect(plan.code, plan.stderr).not.toBe(1);
+    expect(plan.stdout).toMatch(/scanner@contoso\.com/);
+    expect(plan.stdout).toMatch(/warning usage: 1 row\(s\) of the request report could not be read and were skipped \(1 read\): \S*SmtpCSReport\.csv:3:1: 'not-a-date' is not a date \(sender printer@contoso\.com\)/);
+  });
+});
