@@ -120,7 +120,10 @@ export const usageWith = z.strictObject({
     .optional()
     .describe('A file (relative to the playbook) where `verify` records the senders it saw; the next run reports senders not seen before.'),
   days: z.number().int().min(1).max(90).default(7).describe('How many days back the historical search covers (1-90).'),
-  reportType: z.string().default('SmtpCSReport').describe('Start-HistoricalSearch -ReportType.'),
+  reportType: z
+    .string()
+    .default('SmtpCSReport')
+    .describe("Start-HistoricalSearch -ReportType. SmtpCSReport is not in Microsoft's documented list: if the service refuses it, the step fails here with Microsoft's text."),
   reportTitle: z.string().min(1).max(128).default('SMTPBasicAuth_Audit').describe('Start-HistoricalSearch -ReportTitle.'),
   notifyAddress: z.union([smtpAddress, z.array(smtpAddress).max(10)]).optional().describe('Who receives the report by mail.'),
   wait: z.boolean().default(true).describe('Poll Get-HistoricalSearch until the job ends; false records the JobId and moves on.'),
@@ -167,7 +170,7 @@ export const probeWith = z
     auth: z
       .enum(['basic', 'basic-plain', 'oauth'])
       .default('basic')
-      .describe('basic: AUTH LOGIN with the password; basic-plain: AUTH PLAIN; oauth: AUTH XOAUTH2 with an access token.'),
+      .describe('basic: AUTH LOGIN with the password; basic-plain: AUTH PLAIN, only where the server advertises it (Exchange Online does not: refused, exit 1); oauth: AUTH XOAUTH2 with an access token.'),
     password: z.string().optional().describe('Basic: a ${env:NAME} or ${file:path} reference to the canary password (never inline).'),
     token: z
       .string()
@@ -175,7 +178,9 @@ export const probeWith = z
       .describe('OAuth: a reference to an access token (delegated SMTP.Send or app-only SMTP.SendAsApp). Absent: an app-only token for https://outlook.office365.com/.default from tenant.auth.'),
     expect: z
       .union([probeExpectation, z.array(probeExpectation).min(1)])
-      .describe('What the probe should find, e.g. accepted for an allowlisted canary, mailbox-disabled for one outside the allowlist. verify reports anything else as drift.'),
+      .describe(
+        'What the probe should find, e.g. accepted for an allowlisted canary, mailbox-disabled for one outside the allowlist. verify reports any other answer as drift; no server reached (DNS, connect, timeout, TLS) fails the step instead.',
+      ),
     host: z.string().min(1).default('smtp.office365.com').describe('Submission host: smtp.office365.com, or smtp-legacy.office365.com.'),
     port: z.number().int().min(1).max(65535).default(587).describe('Submission port (STARTTLS).'),
     caFile: z.string().optional().describe('A PEM file of extra CA certificates to trust (tests with a loopback server); relative to the playbook.'),
