@@ -3,6 +3,7 @@
  * SmtpCSReport ...), as pure planning plus the apply-time submit-and-poll loop. Observe only lists
  * jobs (Get-HistoricalSearch); submitting is a planned Change with no undo (quota spent is spent).
  */
+import { isDocumentedReportType } from '../../../exchange/historical-search-report-types.js';
 import { describeServiceError } from '../../../exchange/service-error.js';
 import { CmdletFailure, withoutErrors, type PsObject, type PsValue } from '../../../exchange/session.js';
 import { utcDateTimeValue } from '../../../exchange/utc-date-time.js';
@@ -31,21 +32,6 @@ export interface HistoricalSearchJob {
   /** The service's status text; it explains a Failed search. */
   reportStatusDescription: string | null;
 }
-
-/** Microsoft's documented ReportType values (Start-HistoricalSearch reference; EXCHANGE-FACTS). SmtpCSReport is not among them. */
-export const DOCUMENTED_REPORT_TYPES = [
-  'ATPReport',
-  'ConnectorReport',
-  'DLP',
-  'MessageTrace',
-  'MessageTraceDetail',
-  'OutboundSecurityReport',
-  'P2SenderAttribution',
-  'SPAM',
-  'Spoof',
-  'TransportRule',
-  'UnifiedDLP',
-] as const;
 
 export interface SearchRequest {
   reportTitle: string;
@@ -231,7 +217,7 @@ export class HistoricalSearchRefused extends CmdletFailure {
     // Where the plan found the step's reportType (searchLocation), kept with the change.
     const at = change.applyOptions?.at;
     const where = typeof at === 'string' ? `${at}: ` : '';
-    const undocumented = !DOCUMENTED_REPORT_TYPES.some((t) => t.toLowerCase() === reportType.toLowerCase());
+    const undocumented = !isDocumentedReportType(reportType);
     const addressless = !['SenderAddress', 'RecipientAddress', 'MessageID'].some((p) => p in parameters);
     this.message =
       `${where}step ${change.stepId}: the service refused Start-HistoricalSearch -ReportType ${reportType}: ${describeServiceError(failure.record)}` +

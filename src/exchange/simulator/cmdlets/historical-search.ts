@@ -6,6 +6,7 @@
  * sees the lifecycle without waiting.
  */
 import { randomUUID } from 'node:crypto';
+import { DOCUMENTED_REPORT_TYPES } from '../../historical-search-report-types.js';
 import type { PsObject } from '../../session.js';
 import type { SimHistoricalSearch, TenantState } from '../state.js';
 import { CLR, type BoundDateTime } from '../parameters.js';
@@ -20,20 +21,7 @@ export const LISTED_DAYS = 10;
 const MAX_ADDRESSES = 100;
 
 /** Microsoft's documented report types, plus SmtpCSReport from the published SMTP AUTH audit guidance (acceptance unconfirmed). */
-export const REPORT_TYPES = [
-  'ATPReport',
-  'ConnectorReport',
-  'DLP',
-  'MessageTrace',
-  'MessageTraceDetail',
-  'OutboundSecurityReport',
-  'P2SenderAttribution',
-  'SPAM',
-  'Spoof',
-  'TransportRule',
-  'UnifiedDLP',
-  'SmtpCSReport',
-];
+export const REPORT_TYPES: readonly string[] = [...DOCUMENTED_REPORT_TYPES, 'SmtpCSReport'];
 
 export const STATUS_DESCRIPTION = {
   NotStarted: 'Not started',
