@@ -64,7 +64,7 @@ export function downloadAdvice(job: HistoricalSearchJob): string | null {
   if (job.status !== 'Done') return null;
   const where = job.fileUrl ? `download it from ${job.fileUrl} (the service allows about 20 downloads)` : 'download it from the admin center (Mail flow > Message trace; the search gave no FileUrl)';
   return (
-    `Historical search ${job.jobId} is Done${job.rows !== null ? ` (${job.rows} rows)` : ''}${job.reportStatusDescription ? `: ${job.reportStatusDescription}` : ''}; ` +
+    `Historical search ${job.jobId} is Done${job.rows !== null ? ` (${job.rows} rows)` : ''}${describes(job) ? `: ${job.reportStatusDescription}` : ''}; ` +
     `${where}, then name the file in this step's \`requestReport:\` (with \`days:\`) so the next plan reads who submitted with SMTP AUTH`
   );
 }
@@ -197,10 +197,15 @@ export async function submitAndPoll(change: Change, ctx: RunContext, options: Po
 export class HistoricalSearchEnded extends Error {
   constructor(readonly job: HistoricalSearchJob) {
     super(
-      `Historical search ${job.jobId} ended ${job.status}${job.reportStatusDescription ? ` ("${job.reportStatusDescription}")` : ''}: no report will be delivered; plan again to submit a new one`,
+      `Historical search ${job.jobId} ended ${job.status}${describes(job) ? ` ("${job.reportStatusDescription}")` : ''}: no report will be delivered; plan again to submit a new one`,
     );
     this.name = 'HistoricalSearchEnded';
   }
+}
+
+/** The status description says more than the status itself ("Cancelled" for Cancelled says nothing). */
+function describes(job: HistoricalSearchJob): boolean {
+  return job.reportStatusDescription !== null && job.reportStatusDescription.toLowerCase() !== job.status.toLowerCase();
 }
 
 /**
