@@ -88,7 +88,7 @@ describe('plan and verify of a probe', () => {
     const explained = defaultChangeExplanation(blocked(allowed))!;
     expect(explained).toMatch(/refused on 2027-01-05 with "basic authentication is disabled" \(server: 535 5\.7\.139 .*\).*a likely cause is Microsoft's default change .*this probe ran on 2027-01-05\)/);
     // A likelihood with its evidence, never stated as fact.
-    expect(explained).toContain('This is an inference, not a fact: Microsoft has published no reply text for that state.');
+    expect(explained).toContain('This is an inference, not a fact: Microsoft has published no reply text for that state (the only published one, 550 5.7.30, is for the final removal).');
     expect(explained).not.toMatch(/has (most likely )?reached/);
     const early = { ...blocked(allowed), volatile: { ...blocked(allowed).volatile, probedAt: '2026-11-20T08:00:00.000Z' } };
     expect(defaultChangeExplanation(early)).toContain('before that month, which makes it less likely');

@@ -39,7 +39,7 @@ describe('verify with probes against a simulated tenant', () => {
     expect(result.code, result.stdout + result.stderr).toBe(2);
     expect(result.stdout).toMatch(/expected accepted, found basic-auth-blocked/);
     expect(result.stdout).toContain('535 5.7.139 Authentication unsuccessful, basic authentication is disabled.');
-    expect(result.stdout).toMatch(/a likely cause is Microsoft's default change .*This is an inference, not a fact: Microsoft has published no reply text for that state\./);
+    expect(result.stdout).toMatch(/a likely cause is Microsoft's default change .*This is an inference, not a fact: Microsoft has published no reply text for that state \(the only published one, 550 5\.7\.30, is for the final removal\)\./);
     // The date seen is the tenant's (simulated clock).
     expect(result.stdout).toContain('refused on 2026-11-23');
   });

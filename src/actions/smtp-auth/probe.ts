@@ -131,7 +131,7 @@ export function defaultChangeExplanation(observed: ProbeObservation): string | n
     `Basic SMTP AUTH was refused on ${seen} with "basic authentication is disabled" (server: ${observed.volatile.evidence}) although the tenant allows it for ${observed.mailbox} ` +
     `(organization SmtpClientAuthenticationDisabled ${psLiteral(s.organizationDisabled)}, mailbox ${psLiteral(s.mailboxValue)}, no authentication policy blocks Basic SMTP). ` +
     `That reply means an authentication policy or the tenant-level block of Basic; with no policy blocking, a likely cause is Microsoft's default change ` +
-    `(Basic SMTP AUTH disabled by default for existing tenants; ${timing}). This is an inference, not a fact: Microsoft has published no reply text for that state. ` +
+    `(Basic SMTP AUTH disabled by default for existing tenants; ${timing}). This is an inference, not a fact: Microsoft has published no reply text for that state (the only published one, 550 5.7.30, is for the final removal). ` +
     `What to do: move the device to OAuth (XOAUTH2), High Volume Email, Azure Communication Services Email or a relay; if it must keep Basic for now, ` +
     `re-enable Basic SMTP AUTH with the control Microsoft names for it in the Message Center (none named as of late 2026), then probe again.`
   );
