@@ -54,9 +54,11 @@ Examples:
 
 The conversation: EHLO, STARTTLS (certificate verified), EHLO, AUTH, QUIT. MAIL FROM is never sent.
 Only a mechanism the server advertises after STARTTLS is tried (smtp.office365.com: AUTH LOGIN
-XOAUTH2, so --auth basic-plain is refused there, exit 1). The answer is classified (${PROBE_OUTCOMES.filter((o) => o !== 'unknown').join(', ')})
-with the server's exact line as evidence; anything else is reported verbatim as unknown. No
-server reached (DNS, connect, timeout, TLS) is an error, exit 1, never a finding. The password or
+XOAUTH2, so --auth basic-plain is refused there, exit 1). The answer is classified (accepted,
+tenant-disabled, mailbox-disabled, basic-auth-blocked, security-defaults, conditional-access,
+bad-credentials, basic-retired, mechanism-refused) with the server's exact line as evidence;
+anything else is reported verbatim as unknown. No server reached (DNS, connect, timeout, TLS) is
+an error, exit 1, never a finding. The password or
 token is read from the variable or file at AUTH and never printed; the transcript in the run
 directory has its AUTH lines replaced. Exit 0: a known answer (the expected one with --expect);
 2: not what --expect says; 1: error, no answer, or an unknown answer without --expect.`,

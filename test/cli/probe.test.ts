@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIO } from '../../src/cli/io.js';
 import { run } from '../../src/cli/program.js';
+import { PROBE_OUTCOMES } from '../../src/smtp/classify.js';
 import { mailbox, tenant } from '../support/tenant.js';
 import { EXCHANGE_REPLIES, makeTestCertificate, startFakeExchangeSmtp, type Scenario, type TestCertificate } from '../fixtures/smtp/fake-exchange-smtp.js';
 
@@ -155,5 +156,14 @@ describe('exo-playbook probe against a loopback server that answers as Exchange 
     const result = await probe(['canary@contoso.com', '--password-env', 'PW', '--expect', 'accepted', '--target', 'sim:tenant.json'], { PW }, { fault: 'timeout' });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('could not reach smtp.office365.com:587: the server did not answer in time (TIMEOUT: Timeout (simulated))');
+  });
+});
+
+describe('exo-playbook probe --help', () => {
+  it('lists every outcome --expect takes', async () => {
+    const help = await probe(['--help']);
+    const text = help.stdout.replace(/\s+/g, ' ');
+    for (const outcome of PROBE_OUTCOMES.filter((o) => o !== 'unknown')) expect(text).toContain(outcome);
+    expect(text).not.toContain('not-authenticated');
   });
 });
