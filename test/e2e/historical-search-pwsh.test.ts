@@ -104,6 +104,20 @@ describe.skipIf(!pwsh)('historical search through pwsh + stub on a host in New Y
   });
 });
 
+describe('historical search on the simulator, host in New York', () => {
+  it('searches the planned UTC window and shows the FileUrl', async () => {
+    const { w, playbook } = searchWorkspace();
+    const env = { TZ, EXO_PLAYBOOK_LOCK_DIR: w.file('locks') };
+    const plan = await cli(['plan', playbook, '--target', `sim:${w.state}`, '--format', 'json'], env);
+    const start: string = JSON.parse(plan.stdout).steps[0].changes[0].call.parameters.StartDate.$dateTimeUtc;
+    const apply = await cli(['apply', playbook, '--target', `sim:${w.state}`, '--runs-dir', w.file('runs'), '--yes'], env);
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    const [job] = w.readState().historicalSearches;
+    expect(job).toMatchObject({ StartDate: start, Status: 'Done' });
+    expect(apply.stdout).toContain(`download it from ${job!.FileUrl}`);
+  });
+});
+
 describe('historical search refusals on the simulator', () => {
   it('an undocumented report type the service rejects fails at its line with the binder text', async () => {
     const { w, playbook } = searchWorkspace({ historicalSearchService: { rejectReportTypes: ['SmtpCSReport'] } });
