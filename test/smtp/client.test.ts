@@ -123,7 +123,8 @@ describe('probe against a loopback Exchange-like server over STARTTLS', () => {
   it('a server that stops answering after the AUTH challenge: unreachable (timeout), not an unknown 334', async () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    const { classified, answer } = await probeWith({ authReply: EXCHANGE_REPLIES.accepted, beforeAuthReply: () => held }, { timeoutMs: 300 });
+    // Long enough for the TLS handshake on a loaded machine; only the held AUTH reply may time out.
+    const { classified, answer } = await probeWith({ authReply: EXCHANGE_REPLIES.accepted, beforeAuthReply: () => held }, { timeoutMs: 2000 });
     release();
     expect(classified).toMatchObject({ kind: 'unreachable', reason: 'timeout' });
     expect(answer.stage).toBe('auth');
