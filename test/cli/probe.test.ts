@@ -152,6 +152,12 @@ describe('exo-playbook probe against a loopback server that answers as Exchange 
     }
   });
 
+  it('--auth basic-plain against a simulated Exchange Online (AUTH LOGIN XOAUTH2): refused, exit 1', async () => {
+    const result = await probe(['canary@contoso.com', '--auth', 'basic-plain', '--password-env', 'PW', '--expect', 'accepted', '--target', 'sim:tenant.json'], { PW });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('smtp.office365.com:587 does not offer AUTH PLAIN after STARTTLS (it advertises AUTH LOGIN XOAUTH2)');
+  });
+
   it('a simulated network fault is exit 1 too, with --expect', async () => {
     const result = await probe(['canary@contoso.com', '--password-env', 'PW', '--expect', 'accepted', '--target', 'sim:tenant.json'], { PW }, { fault: 'timeout' });
     expect(result.code).toBe(1);
