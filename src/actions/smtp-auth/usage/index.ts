@@ -45,6 +45,7 @@ import {
   type SearchRequest,
 } from './historical-search.js';
 import type { UsageRow } from './usage-table.js';
+import { isDocumentedReportType } from '../../../exchange/historical-search-report-types.js';
 
 export type UsageWith = z.infer<typeof usageWith>;
 
@@ -268,6 +269,11 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
       `${used} of ${DAILY_SEARCH_QUOTA} searches used in the last 24 hours`,
   );
   if (input.with.wait === false) plan.notes.push('wait: false: apply records the JobId and does not poll');
+  if (!isDocumentedReportType(request.reportType)) {
+    plan.notes.push(
+      `ReportType ${request.reportType} is not among the report types Microsoft documents for Start-HistoricalSearch: the service may refuse it; apply then fails this step with the service's text`,
+    );
+  }
   plan.data = { source: 'historical-search', usage: [], searchesLast24Hours: used, evidence: observed.evidence };
   return plan;
 }
