@@ -201,6 +201,14 @@ export const powershellWith = z.strictObject({
   cmdlet: z.string().regex(/^[A-Za-z]+-[A-Za-z0-9]+$/, 'must be a Verb-Noun cmdlet name'),
   parameters: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), psParameterValue).default({}),
   allowWrite: z.boolean().default(false).describe('Required for any cmdlet that is not Get-*.'),
+  acceptUnderivedEffect: z
+    .strictObject({
+      reason: z.string().trim().min(10).max(500).describe('Why running this write unguarded is safe (a reviewer reads it in plan, explain and the journal).'),
+    })
+    .optional()
+    .describe(
+      "Lets a write run whose effect on SMTP AUTH the runner cannot derive (an unmodelled cmdlet or parameter, an identity it cannot match to one observed mailbox); apply refuses it otherwise (exit 4). A write it can derive (Set-CASMailbox/Set-TransportConfig -SmtpClientAuthenticationDisabled) is planned as the typed change under the lockout guard instead, and this acceptance does not cover it.",
+    ),
 });
 
 /** `uses:` name → its `with` schema. */
