@@ -25,7 +25,7 @@ import { effectiveSmtpAuthDisabled, psLiteral } from './smtp-auth/effective.js';
 import { readMailboxDirectory, readOrganizationDisabled } from './smtp-auth/mailbox-directory.js';
 import { resolveMailboxes } from './smtp-auth/resolve-mailboxes.js';
 import { invertOrganizationWrite, organizationChange } from './transport-config.js';
-import type { Change, Finding, JournaledWrite, RunContext } from './types.js';
+import type { Change, Finding, JournaledWrite, RunContext, StepPlan } from './types.js';
 
 export const SMTP_AUTH_SWITCH = 'SmtpClientAuthenticationDisabled';
 
@@ -176,6 +176,26 @@ export function typedSmtpAuthChange(
   const org = observed.organizationDisabled;
   const reason = `powershell step ${shownCall}, planned as the mailbox's switch: ${onOff(target.value, org)} -> ${onOff(effect.after, org)}`;
   return { change: mailboxChange(stepId, target.mailbox, target.value, effect.after, reason, target.id) };
+}
+
+/**
+ * The value an earlier step's planned change leaves on the switch this write changes (the last one
+ * wins, as apply writes in step order), or undefined when no earlier step changes it.
+ */
+export function valueLeftByEarlierSteps(
+  effect: Extract<SmtpAuthEffect, { kind: 'mailbox' | 'organization' }>,
+  observed: SmtpAuthObserved,
+  earlier: readonly StepPlan[],
+): { stepId: string; value: TriState } | undefined {
+  const target = effect.kind === 'mailbox' ? observed.mailbox : undefined;
+  if (effect.kind === 'mailbox' && !target) return undefined;
+  const same = (c: Change) =>
+    c.property === SMTP_AUTH_SWITCH &&
+    (effect.kind === 'organization'
+      ? c.call.cmdlet === 'Set-TransportConfig'
+      : c.call.cmdlet === 'Set-CASMailbox' && (target!.id && c.targetId ? c.targetId.toLowerCase() === target!.id.toLowerCase() : c.target.toLowerCase() === target!.mailbox.toLowerCase()));
+  const last = earlier.flatMap((p) => p.changes).filter(same).at(-1);
+  return last ? { stepId: last.stepId, value: last.after as TriState } : undefined;
 }
 
 /** Verify: does the tenant hold what the derivable write wants? */

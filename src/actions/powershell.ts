@@ -14,7 +14,7 @@ import { ALLOWED_CMDLETS, isWriteCmdlet, withoutErrors, type CmdletParameters, t
 import { formatCall } from '../explain/ps-literal.js';
 import { powershellWith } from '../playbook/schema.js';
 import { locateInStep } from './locate.js';
-import { invertPowershellWrite, observeSmtpAuthWrite, smtpAuthEffect, typedSmtpAuthChange, verifySmtpAuthWrite, type SmtpAuthObserved } from './powershell-smtp-auth.js';
+import { invertPowershellWrite, observeSmtpAuthWrite, smtpAuthEffect, typedSmtpAuthChange, valueLeftByEarlierSteps, verifySmtpAuthWrite, type SmtpAuthEffect, type SmtpAuthObserved } from './powershell-smtp-auth.js';
 import type { ActionDefinition, Finding, PlanInput, Risk, StepPlan } from './types.js';
 
 export type PowershellWith = z.infer<typeof powershellWith>;
@@ -37,7 +37,12 @@ function allowedName(cmdlet: string): string | undefined {
   return PLAYBOOK_CMDLETS.find((c) => c.toLowerCase() === cmdlet.toLowerCase());
 }
 
-export function planPowershell(input: PlanInput<PowershellWith, PowershellObserved>): StepPlan {
+/**
+ * `earlier`: the plans of the steps before this one (completePlan). A typed change starts from what
+ * they leave on the same switch, not from what observe read, so that apply writes (and rollback
+ * restores) the value the tenant holds when this step runs.
+ */
+export function planPowershell(input: PlanInput<PowershellWith, PowershellObserved>, earlier?: readonly StepPlan[]): StepPlan {
   const { stepId, with: w } = input;
   const cmdlet = allowedName(w.cmdlet);
   if (!cmdlet) {
@@ -65,7 +70,7 @@ export function planPowershell(input: PlanInput<PowershellWith, PowershellObserv
   const shown = shownCall(cmdlet, parameters);
   let effect = smtpAuthEffect(cmdlet, parameters);
   if (effect.kind === 'mailbox' || effect.kind === 'organization') {
-    const typed = typedSmtpAuthChange(stepId, effect, smtpAuthObserved(input.observed), shown);
+    const typed = typedSmtpAuthChange(stepId, effect, smtpAuthObserved(input.observed, earlier ? { effect, earlier } : undefined), shown);
     if (!('underived' in typed)) {
       if (typed.change) plan.changes.push(typed.change);
       if (typed.inDesiredState) plan.inDesiredState.push(typed.inDesiredState);
@@ -107,9 +112,17 @@ function underivedRisk(stepId: string, cmdlet: string, effect: { why: string; fi
   };
 }
 
-function smtpAuthObserved(observed: PowershellObserved): SmtpAuthObserved | undefined {
+/** The before-values observe read; with `after`, as the earlier steps' planned changes leave them. */
+function smtpAuthObserved(
+  observed: PowershellObserved,
+  after?: { effect: Extract<SmtpAuthEffect, { kind: 'mailbox' | 'organization' }>; earlier: readonly StepPlan[] },
+): SmtpAuthObserved | undefined {
   if (typeof observed.organizationDisabled !== 'boolean') return undefined;
-  return { organizationDisabled: observed.organizationDisabled, ...(observed.mailbox !== undefined ? { mailbox: observed.mailbox } : {}) };
+  const read: SmtpAuthObserved = { organizationDisabled: observed.organizationDisabled, ...(observed.mailbox !== undefined ? { mailbox: observed.mailbox } : {}) };
+  const left = after ? valueLeftByEarlierSteps(after.effect, read, after.earlier) : undefined;
+  if (!left) return read;
+  if (after!.effect.kind === 'organization') return { ...read, organizationDisabled: left.value === true };
+  return { ...read, mailbox: { ...read.mailbox!, value: left.value } };
 }
 
 function shownCall(cmdlet: string, parameters: CmdletParameters): string {
@@ -154,7 +167,8 @@ export const powershellAction: ActionDefinition<PowershellWith, PowershellObserv
     const { objects, warnings } = withoutErrors(cmdlet, await ctx.session.invoke(cmdlet, withValue.parameters as CmdletParameters));
     return { kind: 'powershell', objects, warnings };
   },
-  plan: planPowershell,
+  plan: (input) => planPowershell(input),
+  completePlan: (input, own, plans) => (own.changes.length + own.inDesiredState.length > 0 ? planPowershell(input, plans.slice(0, plans.indexOf(own))) : own),
   verify: verifyPowershell,
   invert: invertPowershellWrite,
 };
