@@ -93,6 +93,7 @@ export function planPowershell(input: PlanInput<PowershellWith, PowershellObserv
       (effect.kind === 'underived' && accepted !== undefined ? `; effect on SMTP AUTH not derived (${effect.why}), accepted by acceptUnderivedEffect: ${accepted}` : ''),
     call: { cmdlet, parameters },
     undo: null,
+    ...(effect.kind === 'underived' && accepted !== undefined ? { accepted: `acceptUnderivedEffect: ${accepted}` } : {}),
   });
   if (effect.kind === 'underived') plan.risks.push(underivedRisk(stepId, cmdlet, effect, accepted));
   return plan;

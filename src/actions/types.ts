@@ -31,6 +31,11 @@ export interface Change {
   call: { cmdlet: string; parameters: CmdletParameters };
   /** The call that restores `before` exactly ($null included), or null when the change cannot be undone. */
   undo: { cmdlet: string; parameters: CmdletParameters } | null;
+  /**
+   * The playbook's acceptance that lets this change run although the runner cannot derive its effect
+   * on SMTP AUTH (a powershell step's acceptUnderivedEffect reason). Journaled with the write.
+   */
+  accepted?: string;
   /** What the action's own apply needs beyond the call (e.g. a search's wait/timeout). Saved with the plan. */
   applyOptions?: { [key: string]: PsValue };
 }
