@@ -100,7 +100,7 @@ describe('admin center SMTP AUTH clients report: every variant Microsoft exports
     const text = 'Sender address,Domain,Messages sent,Authentication protocol\n"=cmd|\' /C calc\'!A0",contoso.com,5,Basic\n';
     const e = errorOf(() => clientsReportEvidence(text, 'evil.csv'));
     expect(e.location).toEqual({ file: 'evil.csv', line: 2, col: 1 });
-    expect(e.message).toContain("'=cmd|' /C calc'!A0' is not a sender address");
+    expect(e.message).toContain("'=cmd|' /C calc'!A0' starts like a spreadsheet formula");
   });
 });
 
