@@ -10,7 +10,7 @@ import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findPwsh } from '../../src/exchange/find-pwsh.js';
-import { cli, ROOT, switches, workspace, type Workspace } from './smtp-auth-support.js';
+import { cli, ROOT, stubEnvironment, switches, workspace, type Workspace } from './smtp-auth-support.js';
 
 const pwsh = findPwsh();
 if (!pwsh && process.env.CI === 'true') throw new Error('pwsh is required under CI: run `npm run ensure-pwsh`');
@@ -36,13 +36,7 @@ type Backend = (w: Workspace) => { target: string[]; env: Record<string, string>
 const simulator: Backend = (w) => ({ target: ['--target', `sim:${w.state}`], env: { EXO_TOKEN: TOKEN } });
 const stub: Backend = (w) => ({
   target: ['--target', 'exchange'],
-  env: {
-    EXO_TOKEN: TOKEN,
-    EXO_PLAYBOOK_LOCK_DIR: w.file('locks'),
-    EXO_PLAYBOOK_PWSH: pwsh?.path ?? 'pwsh',
-    EXO_PLAYBOOK_MODULE_PATH: join(ROOT, 'test', 'fixtures', 'modules'),
-    EXO_PLAYBOOK_STUB_STATE: w.state,
-  },
+  env: { EXO_TOKEN: TOKEN, ...stubEnvironment(w, pwsh?.path) },
 });
 const backends: [string, Backend][] = [
   ['simulator', simulator],

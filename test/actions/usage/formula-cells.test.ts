@@ -12,21 +12,12 @@ import { requestReportEvidence } from '../../../src/actions/smtp-auth/usage/requ
 import { dossierCsv, type SenderDossier } from '../../../src/actions/smtp-auth/usage/dossier.js';
 import { clientsReportCsv, requestReportCsv } from '../../../src/exchange/simulator/usage-export.js';
 import { csvCell, looksLikeFormula } from '../../../src/csv-cell.js';
-import { InputError } from '../../../src/errors.js';
+import { inputErrorOf as errorOf } from '../../support/input-error.js';
 import { mailbox, tenant } from '../../support/tenant.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'formula-cells');
 const text = (name: string) => decodeUsageText(readFileSync(join(FIXTURES, name)), name).text;
 
-function errorOf(run: () => unknown): InputError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('formula cells in the usage CSVs are refused at file:line:col', () => {
   it('the clients report: =cmd|calc!A0@x.com, a well-formed address, is no sender', () => {
