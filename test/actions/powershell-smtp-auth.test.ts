@@ -9,6 +9,7 @@ import { smtpAuthEffect } from '../../src/actions/powershell-smtp-auth.js';
 import { lockoutGuard } from '../../src/actions/smtp-auth/lockout-guard.js';
 import { allowlistAction } from '../../src/actions/smtp-auth/allowlist.js';
 import type { StepPlan } from '../../src/actions/types.js';
+import { confirmationQuestion } from '../../src/engine/impact.js';
 import { powershellWith, allowlistWith } from '../../src/playbook/schema.js';
 import { context, mailbox, planInput, playbookView, tenant } from './builders.js';
 
@@ -151,5 +152,36 @@ describe('rollback of a powershell step\'s write', () => {
     expect(invert({ changeId: 'x', stepId: 'raw', target: 'Start-HistoricalSearch', property: '(run)', before: null, after: '(run)' })).toBe('no-undo');
     // A forged record asking for another property is no write this action makes.
     expect(invert({ changeId: 'x', stepId: 'raw', target: 'alice@contoso.com', property: 'PopEnabled', before: true, after: false })).toBeNull();
+  });
+});
+
+describe('the confirmation question counts a powershell step\'s writes', () => {
+  const question = (steps: StepPlan[]) =>
+    confirmationQuestion({
+      formatVersion: 1,
+      kind: 'plan',
+      playbook: { name: 'p', file: '/pb/p.yaml', hash: 'h' },
+      tenant: { organization: 'contoso.onmicrosoft.com', target: 'exchange' },
+      createdAt: 't',
+      fingerprint: 'f',
+      steps,
+      risks: [],
+      summary: { changes: steps.reduce((n, s) => n + s.changes.length, 0), inDesiredState: 0, blockingRisks: 0 },
+    });
+
+  it('a derived Set-CASMailbox and Set-TransportConfig as SMTP AUTH changes', async () => {
+    const state = tenant([mailbox('alice', null)]);
+    const cas = (await planned(state, w({ cmdlet: 'Set-CASMailbox', parameters: { Identity: 'alice@contoso.com', SmtpClientAuthenticationDisabled: true } }), 'cas')).plan;
+    const org = (await planned(state, w({ cmdlet: 'Set-TransportConfig', parameters: { SmtpClientAuthenticationDisabled: true } }), 'org')).plan;
+    expect(question([cas])).toBe('Turn SMTP AUTH off for 1 mailbox. Target: REAL tenant contoso.onmicrosoft.com. Apply this change? [y/N] ');
+    expect(question([org])).toMatch(/^Turn SMTP AUTH off for the organization \(every mailbox without its own setting follows it\)\./);
+  });
+
+  it('an accepted underived write by what it is', async () => {
+    const state = tenant([mailbox('alice', null)]);
+    const raw = (await planned(state, w({ cmdlet: 'Set-CASMailbox', parameters: { Identity: 'alice', SmtpClientAuthenticationDisabled: true }, acceptUnderivedEffect: { reason: 'CHG0099: device retired' } }))).plan;
+    expect(question([raw])).toBe(
+      'Run 1 powershell write whose effect on SMTP AUTH is not derived (accepted by acceptUnderivedEffect). Target: REAL tenant contoso.onmicrosoft.com. Apply this change? [y/N] ',
+    );
   });
 });

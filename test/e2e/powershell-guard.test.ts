@@ -60,6 +60,11 @@ describe.each(backends)('a powershell Set-CASMailbox meets the lockout guard (%s
     expect(apply.stderr).toMatch(/alice@contoso\.com: loses SMTP AUTH .*the mailbox is set to \$true/);
     expect(apply.stderr).not.toContain('internal error');
     expect(readFileSync(w.state, 'utf8')).toBe(before);
+
+    // verify checks the step's switch like the actions' (alice still $null: drift, exit 2).
+    const verify = await cli(['verify', playbook, ...target], env);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(2);
+    expect(verify.stdout).toMatch(/FAIL powershell-smtp-auth alice@contoso\.com: SmtpClientAuthenticationDisabled is \$null, the step wants \$true/);
   }, 120_000);
 
   it('runs once the playbook accepts the breakage, and rollback restores the exact $null', async () => {
@@ -103,6 +108,20 @@ describe('a powershell Set-TransportConfig meets the lockout guard (simulator)',
     const rollback = await cli(['rollback', runDir(w), '--target', `sim:${w.state}`, '--runs-dir', w.file('runs'), '--yes']);
     expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
     expect(w.readState().transportConfig.SmtpClientAuthenticationDisabled).toBe(false);
+  });
+});
+
+describe('explain (no target)', () => {
+  it('shows a derived write as the typed change under the lockout guard, an underived one as refused', async () => {
+    const { playbook: derived } = withFixture('cas-bypass.yaml');
+    const typed = await cli(['explain', derived], { EXO_TOKEN: TOKEN });
+    expect(typed.code, typed.stderr).toBe(0);
+    expect(typed.stdout).toContain("when alice@contoso.com's switch is not already $true (a typed change under the lockout guard; rollback restores it)");
+    ws?.cleanup();
+    const { playbook: underived } = withFixture('abbreviated-parameter.yaml');
+    const refused = await cli(['explain', underived], { EXO_TOKEN: TOKEN });
+    expect(refused.code, refused.stderr).toBe(0);
+    expect(refused.stdout).toContain('refused by apply (exit 4): its effect on SMTP AUTH is not derived (-SmtpClientAuth is an abbreviation');
   });
 });
 
