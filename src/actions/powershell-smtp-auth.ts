@@ -21,9 +21,10 @@ import type { CmdletParameters, PsValue } from '../exchange/session.js';
 import type { TriState } from '../exchange/simulator/state.js';
 import { isValidAddress } from '../playbook/addresses.js';
 import { invertMailboxWrite, mailboxChange } from './smtp-auth/allowlist.js';
-import { effectiveSmtpAuthDisabled, psLiteral } from './smtp-auth/effective.js';
-import { readMailboxDirectory, readOrganizationDisabled } from './smtp-auth/mailbox-directory.js';
-import { resolveMailboxes } from './smtp-auth/resolve-mailboxes.js';
+import { isNotFoundRecord } from '../exchange/service-error.js';
+import { CmdletFailure, withoutErrors } from '../exchange/session.js';
+import { effectiveSmtpAuthDisabled, psLiteral, toTriState } from './smtp-auth/effective.js';
+import { readOrganizationDisabled } from './smtp-auth/mailbox-directory.js';
 import { invertOrganizationWrite, organizationChange } from './transport-config.js';
 import type { Change, Finding, JournaledWrite, RunContext, StepPlan } from './types.js';
 
@@ -119,24 +120,37 @@ function shown(value: PsValue | undefined): string {
 export interface SmtpAuthObserved {
   /** The organization's switch (the lockout guard reads it from any observation that has it). */
   organizationDisabled: boolean;
-  /** For a mailbox write: the mailbox -Identity names, as the bulk read saw it; null when it names none the read saw. */
+  /** For a mailbox write: the one mailbox -Identity names (Get-CASMailbox), its Guid and switch; null when it names none, or several. */
   mailbox?: { mailbox: string; id?: string; value: TriState } | null;
 }
 
-/** Reads the before-values of a derivable write (reads only; shared with the other steps). */
+/**
+ * Reads the before-values of a derivable write (reads only). The mailbox is the one Get-CASMailbox
+ * -Identity returns for the step's own identity: Set-CASMailbox resolves -Identity the same way, so
+ * the typed change (written by that mailbox's Guid) changes exactly what the step's call would have
+ * changed. No such mailbox, or more than one, leaves `mailbox: null` (the write is then not derived).
+ */
 export async function observeSmtpAuthWrite(effect: SmtpAuthEffect, ctx: RunContext): Promise<SmtpAuthObserved | undefined> {
   if (effect.kind !== 'mailbox' && effect.kind !== 'organization') return undefined;
   const organizationDisabled = await readOrganizationDisabled(ctx);
   if (effect.kind === 'organization') return { organizationDisabled };
-  const directory = await readMailboxDirectory(ctx);
-  const [found] = await resolveMailboxes([effect.identity], directory, ctx);
-  const mailbox = found?.mailbox ?? null;
-  // Only a mailbox the bulk read saw has a known switch; a Guid must be that mailbox's own id.
-  const seen = mailbox !== null && directory.resolve(mailbox) !== undefined;
-  const id = mailbox === null ? undefined : directory.idOf(mailbox);
-  const sameId = !GUID.test(effect.identity) || id?.toLowerCase() === effect.identity.toLowerCase();
-  if (!seen || !sameId) return { organizationDisabled, mailbox: null };
-  return { organizationDisabled, mailbox: { mailbox, ...(id ? { id } : {}), value: directory.valueOf(mailbox) } };
+  // A `mailbox-lookup:` key: verify after a mailbox write reads it again (engine/verify-after-write.ts).
+  const objects = await ctx.shared(`mailbox-lookup:cas:${effect.identity.toLowerCase()}`, async () => {
+    try {
+      const result = await ctx.session.invoke('Get-CASMailbox', { Identity: effect.identity }, { select: ['PrimarySmtpAddress', 'Guid', SMTP_AUTH_SWITCH] });
+      // Only "not found" is no answer; any other error record fails the read.
+      if (result.errors.length > 0 && result.errors.every(isNotFoundRecord)) return [];
+      return withoutErrors('Get-CASMailbox', result).objects;
+    } catch (error) {
+      if (error instanceof CmdletFailure && isNotFoundRecord(error.record)) return [];
+      throw error;
+    }
+  });
+  const [object] = objects;
+  const mailbox = typeof object?.PrimarySmtpAddress === 'string' ? object.PrimarySmtpAddress : '';
+  if (objects.length !== 1 || !mailbox) return { organizationDisabled, mailbox: null };
+  const id = typeof object!.Guid === 'string' && object!.Guid ? object!.Guid : undefined;
+  return { organizationDisabled, mailbox: { mailbox, ...(id ? { id } : {}), value: toTriState(object![SMTP_AUTH_SWITCH]) } };
 }
 
 /** What the typed change leaves: effective SMTP AUTH before and after, in a reviewer's words. */
@@ -167,7 +181,7 @@ export function typedSmtpAuthChange(
     return {
       underived: {
         kind: 'underived',
-        why: `-Identity '${effect.identity}' names no mailbox the run read, so its before-value is unknown`,
+        why: `-Identity '${effect.identity}' names no single mailbox (Get-CASMailbox found none, or more than one), so its before-value is unknown`,
         fix: "name the mailbox by its primary SMTP address or its Guid (and check it exists)",
       },
     };
@@ -208,7 +222,7 @@ export function verifySmtpAuthWrite(stepId: string, effect: SmtpAuthEffect, obse
     return [{ stepId, check: 'powershell-smtp-auth', status: actual === want ? 'pass' : 'fail', subject: 'Organization', message }];
   }
   const target = observed.mailbox;
-  if (!target) return [{ stepId, check: 'powershell-smtp-auth', status: 'fail', subject: effect.identity, message: `names no mailbox the run read: ${SMTP_AUTH_SWITCH} cannot be checked` }];
+  if (!target) return [{ stepId, check: 'powershell-smtp-auth', status: 'fail', subject: effect.identity, message: `names no single mailbox: ${SMTP_AUTH_SWITCH} cannot be checked` }];
   const ok = target.value === want;
   const message = ok ? `${SMTP_AUTH_SWITCH} is ${psLiteral(target.value)}` : `${SMTP_AUTH_SWITCH} is ${psLiteral(target.value)}, the step wants ${psLiteral(want)}`;
   return [{ stepId, check: 'powershell-smtp-auth', status: ok ? 'pass' : 'fail', subject: target.mailbox, message }];

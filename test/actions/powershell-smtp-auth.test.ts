@@ -59,7 +59,8 @@ describe('a derivable powershell write is the typed change', () => {
     const state = tenant([mailbox('alice', null), mailbox('bob', false)]);
     const { ctx, observed, plan } = await planned(state, w({ cmdlet: 'Set-CASMailbox', parameters: { Identity: 'ALICE@contoso.com', SmtpClientAuthenticationDisabled: true } }));
     expect(ctx.calls.map((c) => c.cmdlet)).not.toContain('Set-CASMailbox');
-    expect(observed).toMatchObject({ organizationDisabled: false, mailbox: { mailbox: 'alice@contoso.com', value: null } });
+    expect(observed).toMatchObject({ organizationDisabled: false, mailbox: { mailbox: 'alice@contoso.com', id: state.mailboxes[0]!.Guid, value: null } });
+    expect(ctx.calls).toContainEqual(expect.objectContaining({ cmdlet: 'Get-CASMailbox', parameters: { Identity: 'ALICE@contoso.com' } }));
     const guid = state.mailboxes[0]!.Guid;
     expect(plan.changes).toEqual([
       expect.objectContaining({
@@ -108,7 +109,7 @@ describe('a derivable powershell write is the typed change', () => {
     const ghost = { cmdlet: 'Set-CASMailbox', parameters: { Identity: 'ghost@contoso.com', SmtpClientAuthenticationDisabled: true } };
     const refused = (await planned(state, w(ghost))).plan;
     expect(refused.changes).toEqual([expect.objectContaining({ property: '(run)', undo: null })]);
-    expect(refused.risks).toEqual([expect.objectContaining({ kind: 'underived-effect', blocking: true, accepted: false, message: expect.stringContaining("'ghost@contoso.com' names no mailbox the run read") })]);
+    expect(refused.risks).toEqual([expect.objectContaining({ kind: 'underived-effect', blocking: true, accepted: false, message: expect.stringContaining("'ghost@contoso.com' names no single mailbox") })]);
 
     const reason = 'CHG0099: ghost is a retired shared mailbox';
     const accepted = (await planned(state, w({ ...ghost, acceptUnderivedEffect: { reason } }))).plan;
