@@ -132,8 +132,7 @@ export interface SmtpAuthObserved {
  */
 export async function observeSmtpAuthWrite(effect: SmtpAuthEffect, ctx: RunContext): Promise<SmtpAuthObserved | undefined> {
   if (effect.kind !== 'mailbox' && effect.kind !== 'organization') return undefined;
-  const organizationDisabled = await readOrganizationDisabled(ctx);
-  if (effect.kind === 'organization') return { organizationDisabled };
+  if (effect.kind === 'organization') return { organizationDisabled: await readOrganizationDisabled(ctx) };
   // A `mailbox-lookup:` key: verify after a mailbox write reads it again (engine/verify-after-write.ts).
   const objects = await ctx.shared(`mailbox-lookup:cas:${effect.identity.toLowerCase()}`, async () => {
     try {
@@ -146,6 +145,7 @@ export async function observeSmtpAuthWrite(effect: SmtpAuthEffect, ctx: RunConte
       throw error;
     }
   });
+  const organizationDisabled = await readOrganizationDisabled(ctx);
   const [object] = objects;
   const mailbox = typeof object?.PrimarySmtpAddress === 'string' ? object.PrimarySmtpAddress : '';
   if (objects.length !== 1 || !mailbox) return { organizationDisabled, mailbox: null };

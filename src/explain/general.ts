@@ -198,7 +198,8 @@ export async function explainGeneral(
     } catch (error) {
       reads.push({ comment: `reads could not all be listed without a tenant: ${(error as Error).message}` });
     }
-    reads.unshift(...annotateLookups(session.since(from)));
+    // A powershell step's reads (its Get-* call, or the switch its write changes) are always made.
+    reads.unshift(...(step.uses === 'powershell' ? session.since(from).map((call) => ({ call })) : annotateLookups(session.since(from))));
     reads.push(...tenantDependentReads(step));
     const writes = plannedWrites(step, now);
     if (reads.length === 0 && writes.length === 0) reads.push({ comment: 'no reads of its own: it uses what earlier steps read (each read is made once per run)' });
