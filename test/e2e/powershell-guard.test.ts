@@ -116,6 +116,7 @@ describe('explain (no target)', () => {
     const { playbook: derived } = withFixture('cas-bypass.yaml');
     const typed = await cli(['explain', derived], { EXO_TOKEN: TOKEN });
     expect(typed.code, typed.stderr).toBe(0);
+    expect(typed.stdout).toContain("Get-CASMailbox -Identity 'alice@contoso.com'");
     expect(typed.stdout).toContain("when alice@contoso.com's switch is not already $true (a typed change under the lockout guard; rollback restores it)");
     ws?.cleanup();
     const { playbook: underived } = withFixture('abbreviated-parameter.yaml');
