@@ -13,16 +13,15 @@
  *   submits or cancels a report job; a Set-CASMailbox without the switch configures other protocols);
  * - `underived`: anything else (a write cmdlet the table below does not know, a parameter that changes
  *   SMTP AUTH in ways not modelled, an abbreviated name PowerShell could bind to the switch, the switch
- *   mixed with other parameters, an identity form the run cannot match to the mailbox it observed, a
- *   value the switch does not take). Apply refuses it (exit 4) unless the step names it in
+ *   mixed with other parameters, an identity that is not an address or Guid or that Get-CASMailbox
+ *   resolves to no single mailbox, a value the switch does not take). Apply refuses it (exit 4) unless the step names it in
  *   `acceptUnderivedEffect: { reason }`.
  */
-import type { CmdletParameters, PsValue } from '../exchange/session.js';
+import { isNotFoundRecord } from '../exchange/service-error.js';
+import { CmdletFailure, withoutErrors, type CmdletParameters, type PsValue } from '../exchange/session.js';
 import type { TriState } from '../exchange/simulator/state.js';
 import { isValidAddress } from '../playbook/addresses.js';
 import { invertMailboxWrite, mailboxChange } from './smtp-auth/allowlist.js';
-import { isNotFoundRecord } from '../exchange/service-error.js';
-import { CmdletFailure, withoutErrors } from '../exchange/session.js';
 import { effectiveSmtpAuthDisabled, psLiteral, toTriState } from './smtp-auth/effective.js';
 import { readOrganizationDisabled } from './smtp-auth/mailbox-directory.js';
 import { invertOrganizationWrite, organizationChange } from './transport-config.js';
