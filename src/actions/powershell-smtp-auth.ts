@@ -72,6 +72,9 @@ export function smtpAuthEffect(cmdlet: string, parameters: CmdletParameters): Sm
     };
   }
   const names = Object.keys(parameters);
+  // PowerShell's parameter names are case-insensitive: which of two spellings binds is not ours to guess.
+  const twice = names.find((n, i) => names.findIndex((m) => m.toLowerCase() === n.toLowerCase()) !== i);
+  if (twice !== undefined) return { kind: 'underived', why: `-${twice} is named twice (parameter names ignore case)`, fix: 'name each parameter once' };
   // PowerShell binds a parameter by any unambiguous prefix of its name (splatting included), so
   // -SmtpClientAuth is the switch: only the full name is a write the runner can derive.
   const affecting = [...(model.switchOn ? [SMTP_AUTH_SWITCH] : []), ...model.unmodelled];

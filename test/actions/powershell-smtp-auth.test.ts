@@ -37,6 +37,8 @@ describe('what a powershell write does to SMTP AUTH', () => {
     ['Set-CASMailbox', { Identity: 'alice@contoso.com', SmtpClientAuthenticationDisabled: 1 }, /not 1/],
     ['Set-CASMailbox', { Identity: 'alice@contoso.com', SmtpClientAuthenticationDisabled: true, PopEnabled: false }, /mixed with -PopEnabled/],
     ['Set-TransportConfig', { SmtpClientAuthenticationDisabled: null }, /takes \$true or \$false, not \$null/],
+    ['Set-CASMailbox', { Identity: 'bob@contoso.com', identity: 'alice@contoso.com', SmtpClientAuthenticationDisabled: true }, /-identity is named twice/],
+    ['Start-HistoricalSearch', { ReportTitle: 'a', reporttitle: 'b' }, /named twice/],
     ['Set-TransportConfig', { SmtpClientAuthenticationDisabled: true, ErrorAction: 'Stop' }, /mixed with -ErrorAction/],
     ['Set-TransportConfig', { AllowLegacyTLSClients: true }, /AllowLegacyTLSClients changes who may use SMTP AUTH/],
     ['Set-AuthenticationPolicy', { Identity: 'Block Basic', AllowBasicAuthSmtp: false }, /does not model what Set-AuthenticationPolicy does/],
