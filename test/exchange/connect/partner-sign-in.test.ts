@@ -117,44 +117,43 @@ describe('partner sign-in in tenant.auth', () => {
 });
 
 describe.skipIf(!pwsh)('partner sign-in through real pwsh and the stub, one tenant per organization', () => {
-  it("a client secret gets a token from the customer's tenant, then -AccessToken -DelegatedOrganization signs in to that customer", async () => {
-    const { file, connects } = await callsFile('secret');
+  /** Signs in as a partner, reads the organization switch, closes; what the token endpoint and the stub saw. */
+  async function readAsPartner(name: string, organization: string, auth: Omit<PartnerAuth, 'method' | 'appId'>) {
+    const { file, connects } = await callsFile(name);
     const before = endpoint.requests.length;
-    const session = await openPartner(CONTOSO, { clientSecret: '${env:PARTNER_SECRET}', customerTenantId: CONTOSO_ID }, file);
+    const session = await openPartner(organization, auth, file);
+    let organizationOff: unknown;
     try {
-      // contoso's own state: SMTP AUTH on for the organization.
-      expect((await session.invoke('Get-TransportConfig')).objects[0]?.SmtpClientAuthenticationDisabled).toBe(false);
+      organizationOff = (await session.invoke('Get-TransportConfig')).objects[0]?.SmtpClientAuthenticationDisabled;
     } finally {
       await session.close();
     }
-    const [request] = endpoint.requests.slice(before);
+    return { organizationOff, request: endpoint.requests.slice(before)[0], connect: (await connects())[0], record: readFileSync(file, 'utf8') };
+  }
+
+  it("a client secret gets a token from the customer's tenant, then -AccessToken -DelegatedOrganization signs in to that customer", async () => {
+    const { organizationOff, request, connect, record } = await readAsPartner('secret', CONTOSO, { clientSecret: '${env:PARTNER_SECRET}', customerTenantId: CONTOSO_ID });
+    // contoso's own state: SMTP AUTH on for the organization.
+    expect(organizationOff).toBe(false);
     expect(request?.tenant).toBe(CONTOSO_ID);
     expect(request?.form.get('grant_type')).toBe('client_credentials');
     expect(request?.form.get('client_id')).toBe(APP_ID);
     expect(request?.form.get('client_secret')).toBe(SECRET);
     expect(request?.form.get('scope')).toBe('https://outlook.office365.com/.default');
-    const [connect] = await connects();
     expect(Object.keys(connect!).sort()).toEqual(['AccessToken', 'CommandName', 'DelegatedOrganization', 'ShowBanner', 'SkipLoadingFormatData']);
     expect(connect!.DelegatedOrganization).toBe(CONTOSO);
     // The record holds the token's hash only; the secret never reached PowerShell.
-    expect(readFileSync(file, 'utf8')).not.toContain(SECRET);
+    expect(record).not.toContain(SECRET);
   });
 
   it("a PEM certificate signs the assertion; without customerTenantId the token comes from the organization's domain, and the other tenant's state is served", async () => {
-    const { file, connects } = await callsFile('certificate');
-    const before = endpoint.requests.length;
-    const session = await openPartner(FABRIKAM, { certificatePath: certs.pem }, file);
-    try {
-      expect((await session.invoke('Get-TransportConfig')).objects[0]?.SmtpClientAuthenticationDisabled).toBe(true);
-    } finally {
-      await session.close();
-    }
-    const [request] = endpoint.requests.slice(before);
+    const { organizationOff, request, connect } = await readAsPartner('certificate', FABRIKAM, { certificatePath: certs.pem });
+    expect(organizationOff).toBe(true);
     expect(request?.tenant).toBe(FABRIKAM);
     expect(request?.form.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
     expect(request?.form.get('client_assertion')?.split('.')).toHaveLength(3);
     expect(request?.form.has('client_secret')).toBe(false);
-    expect((await connects())[0]).toMatchObject({ DelegatedOrganization: FABRIKAM });
+    expect(connect).toMatchObject({ DelegatedOrganization: FABRIKAM });
   });
 
   it('a customer with no simulated tenant fails the sign-in as Entra answers an unknown tenant, saying which one', async () => {
