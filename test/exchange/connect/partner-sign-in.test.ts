@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionError } from '../../../src/errors.js';
+import { createConnector } from '../../../src/exchange/connect/connector.js';
 import { credentialFor, type CredentialAuth } from '../../../src/exchange/connect/credentials.js';
 import { findPwsh } from '../../../src/exchange/find-pwsh.js';
 import type { PwshSession } from '../../../src/exchange/pwsh/session.js';
@@ -22,6 +23,7 @@ import { authSchema, type Playbook } from '../../../src/playbook/schema.js';
 import { makeCertificates, type TestCertificates } from '../../support/certificates.js';
 import { startTokenEndpoint, unsignedJwt, type TokenEndpoint } from '../../support/token-endpoint.js';
 import { startStubSession } from '../pwsh/pwsh-for-tests.js';
+import { RecordingSession } from './recording-session.js';
 import { smallTenant } from './tenant-state.js';
 
 const CONTOSO = 'contoso.onmicrosoft.com';
@@ -109,6 +111,35 @@ describe('partner sign-in in tenant.auth', () => {
     const result = authSchema.safeParse({ ...partner, ...extra });
     expect(result.success).toBe(false);
     expect(JSON.stringify(result.error?.issues)).toContain(message);
+  });
+
+  it('connects with the token as -AccessToken and the organization as -DelegatedOrganization, whatever kind of token it is', async () => {
+    for (const token of [unsignedJwt({ idtyp: 'app', roles: ['Exchange.ManageAsApp'] }), unsignedJwt({ scp: 'Exchange.Manage', upn: 'admin@partner.onmicrosoft.com' })]) {
+      const session = new RecordingSession();
+      const asked: string[] = [];
+      const connector = createConnector(
+        { organization: CONTOSO, auth: { ...partner, clientSecret: '${env:PARTNER_SECRET}', customerTenantId: CONTOSO_ID } },
+        {
+          env: {},
+          baseDir: '/',
+          cmdlets: ['Get-TransportConfig'],
+          credentialFor: async (auth) => ({
+            getToken: async () => {
+              asked.push(auth.method === 'partner' ? (auth.customerTenantId ?? '') : '');
+              return { token, expiresOnTimestamp: Date.now() + 3_600_000 };
+            },
+          }),
+        },
+      );
+      await connector.connect(session, 'initial');
+      expect(asked).toEqual([CONTOSO_ID]);
+      expect(session.calls[0]).toEqual({
+        cmdlet: 'Connect-ExchangeOnline',
+        parameters: { DelegatedOrganization: CONTOSO, ShowBanner: false, SkipLoadingFormatData: true, CommandName: ['Get-TransportConfig'], AccessToken: token },
+        secretParameters: ['AccessToken'],
+      });
+      expect(connector.description).toMatchObject({ method: 'partner', appId: APP_ID, signIn: 'token', tokenTenant: CONTOSO_ID });
+    }
   });
 
   it('withholds the client secret variable from PowerShell (it reaches only @azure/identity)', () => {
