@@ -121,7 +121,10 @@ Exit 0 when written, 1 when the folder is not empty or an option is wrong.`,
     .action(
       wrap(async (dir: string, options: { tenants: number; mailboxes: number; seed: string; clock?: string; format: 'text' | 'json' }) => {
         const target = path.resolve(io.cwd, dir);
-        const playbook = await shippedFleetPlaybook(packageRoot);
+        const shipped = await shippedFleetPlaybook(packageRoot);
+        // Its editor modeline names the schema beside it in playbooks/: point it there from the fleet's folder.
+        const schema = path.relative(target, path.join(packageRoot, 'playbooks', 'playbook.schema.json')).split(path.sep).join('/');
+        const playbook = shipped && { ...shipped, text: shipped.text.replace(/^(# yaml-language-server: \$schema=)\.\/playbook\.schema\.json$/m, `$1${schema}`) };
         const fleetOptions = {
           tenants: options.tenants,
           mailboxes: options.mailboxes,

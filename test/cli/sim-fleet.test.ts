@@ -5,6 +5,7 @@
  * evidence per tenant) and for the stub module to serve its tenants per organization.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -56,8 +57,17 @@ describe('exo-playbook sim init-fleet', () => {
     expect(result.stdout).toMatch(/^Wrote fleet: 25 simulated tenant\(s\), \d+-\d+ mailboxes each, \d+ SMTP AUTH senders in all\./);
     expect(result.stdout).toContain('EXO_STUB_STATE_DIR=fleet/tenants');
     expect(result.stdout).toMatch(/6 tenant\(s\) have active senders outside their allowlist \(the lockout guard refuses their apply\): tenant04-adatum\.onmicrosoft\.com, /);
-    expect(result.stdout).toContain('No fleet playbook was copied: this package has no playbooks/smtp-auth-fleet.yaml.');
     const fleet = path.join(dir, 'fleet');
+    // The fleet playbook comes from branch `fleet`: copied when the package ships it, said so when not.
+    const shipped = path.join(root, 'playbooks', 'smtp-auth-fleet.yaml');
+    if (existsSync(shipped)) {
+      expect(result.stdout).toContain('Copied the fleet playbook: fleet/smtp-auth-fleet.yaml');
+      const copy = await readFile(path.join(fleet, 'smtp-auth-fleet.yaml'), 'utf8');
+      expect(copy.split('\n').slice(1)).toEqual((await readFile(shipped, 'utf8')).split('\n').slice(1));
+      expect(copy.split('\n')[0]).toBe(`# yaml-language-server: $schema=${path.relative(fleet, path.join(root, 'playbooks', 'playbook.schema.json'))}`);
+    } else {
+      expect(result.stdout).toContain('No fleet playbook was copied: this package has no playbooks/smtp-auth-fleet.yaml.');
+    }
     const inventoryText = await readFile(path.join(fleet, 'inventory.yaml'), 'utf8');
     // The editor's schema modeline points at the package's inventory schema, relative to the inventory.
     expect(inventoryText.split('\n')[0]).toBe(`# yaml-language-server: $schema=${path.relative(fleet, path.join(root, 'schemas', 'inventory.schema.json'))}`);
@@ -75,7 +85,7 @@ describe('exo-playbook sim init-fleet', () => {
     expect((await cli('sim', 'init-fleet', 'a', '--tenants', '4', '--mailboxes', '50', '--seed', 'same', '--clock', CLOCK)).code).toBe(0);
     expect((await cli('sim', 'init-fleet', 'b', '--tenants', '4', '--mailboxes', '50', '--seed', 'same', '--clock', CLOCK)).code).toBe(0);
     const a = await tree(path.join(dir, 'a'));
-    expect(Object.keys(a)).toHaveLength(1 + 4 * 3);
+    expect(Object.keys(a).filter((file) => file !== 'smtp-auth-fleet.yaml')).toHaveLength(1 + 4 * 3);
     expect(await tree(path.join(dir, 'b'))).toEqual(a);
   });
 
