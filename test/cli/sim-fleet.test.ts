@@ -81,6 +81,21 @@ describe('exo-playbook sim init-fleet', () => {
     }
   });
 
+  it('--format json lists each tenant: id, tenant id, tags, size, organization switch, senders, who is left off its allowlist', async () => {
+    const result = await cli('sim', 'init-fleet', 'fleet', '--tenants', '4', '--mailboxes', '40', '--seed', 'json', '--clock', CLOCK, '--format', 'json');
+    expect(result.code).toBe(0);
+    const summary = JSON.parse(result.stdout) as { dir: string; inventory: string; tenants: { id: string; tenantId: string; mailboxes: number; senders: number; allowlisted: number; unlisted: string[] }[] };
+    expect(summary.inventory).toBe(path.join(dir, 'fleet', 'inventory.yaml'));
+    const inventory = load(await readFile(summary.inventory, 'utf8')) as Inventory;
+    expect(summary.tenants.map((t) => [t.id, t.tenantId])).toEqual(inventory.tenants.map((t) => [t.id, t.tenantId]));
+    for (const tenant of summary.tenants) {
+      const state = await readStateFile(path.join(dir, 'fleet', 'tenants', `${tenant.id}.json`));
+      expect(tenant.mailboxes).toBe(state.mailboxes.length);
+      expect(tenant.senders).toBe(state.smtpAuthActivity.length);
+    }
+    expect(summary.tenants[3]!.unlisted.length).toBeGreaterThan(0);
+  });
+
   it('writes the same bytes from the same seed and clock', async () => {
     expect((await cli('sim', 'init-fleet', 'a', '--tenants', '4', '--mailboxes', '50', '--seed', 'same', '--clock', CLOCK)).code).toBe(0);
     expect((await cli('sim', 'init-fleet', 'b', '--tenants', '4', '--mailboxes', '50', '--seed', 'same', '--clock', CLOCK)).code).toBe(0);
