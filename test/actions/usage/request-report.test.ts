@@ -33,7 +33,7 @@ describe('request report rows that do not parse', () => {
 
   it('many bad rows: all counted, the first five named', () => {
     const bad = Array.from({ length: 7 }, (_, i) => `2026-11-0${i + 1}T00:00:00Z,dev${i},contoso.com,Basic,10.0.0.1,TLS1_2,x,many,<${i}@c>`);
-    const evidence = requestReportEvidence([HEADER, ...bad, '2026-11-09T00:00:00Z,ok,contoso.com,Basic,10.0.0.1,TLS1_2,x,1,<z@c>', 'n,@@,,Basic,,,,1,'].join('\n'), 'r.csv');
+    const evidence = requestReportEvidence([HEADER, ...bad, '2026-11-09T00:00:00Z,ok,contoso.com,Basic,10.0.0.1,TLS1_2,x,1,<z@c>', 'n,no address,,Basic,,,,1,'].join('\n'), 'r.csv');
     expect(evidence.senders.map((s) => s.sender)).toEqual(['ok@contoso.com']);
     const [warning] = evidence.warnings;
     expect(warning).toMatch(/^8 row\(s\) of the request report could not be read and were skipped \(1 read\): r\.csv:2:63: 'many' is not a message count \(sender dev0@contoso\.com\)/);

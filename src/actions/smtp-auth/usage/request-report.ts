@@ -6,7 +6,7 @@
  * aggregated per sender: messages, first and last seen, client IPs, TLS versions, protocols.
  */
 import { InputError } from '../../../errors.js';
-import { CsvSyntaxError, detectSeparator, parseCsv, type CsvRecord } from './csv.js';
+import { CsvSyntaxError, detectSeparator, parseCsv, refuseFormulaCell, type CsvRecord } from './csv.js';
 import { earliest, latest, type SenderEvidence, type SourceReading } from './evidence.js';
 import { parseProtocol } from './usage-table.js';
 import { printable } from '../../../graph/requests.js';
@@ -61,25 +61,28 @@ export function requestReportEvidence(text: string, file: string): SourceReading
   let rows = 0;
   for (const record of records.slice(1)) {
     const field = (c: Column) => (at[c] === undefined ? '' : (record.fields[at[c]!] ?? '').trim());
-    const where = (c: Column) => `${file}:${record.line}:${record.cols[at[c]!] ?? 1}`;
+    const where = (c: Column) => ({ file, line: record.line, col: record.cols[at[c]!] ?? 1 });
+    const cell = (c: Column) => `${file}:${record.line}:${where(c).col}`;
     const name = field('sendername');
     const domain = field('senderdomain');
     if (name === '' && domain === '') continue;
+    refuseFormulaCell(name, where('sendername'), 'a sender name');
+    refuseFormulaCell(domain, where('senderdomain'), 'a sender domain');
     // senderName is the whole address in some downloads and the local part in others.
     const sender = (name.includes('@') ? name : `${name}@${domain}`).toLowerCase();
     if (!/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u.test(sender)) {
-      skipped.push(`${where('sendername')}: '${printable(name).slice(0, 80)}' / '${printable(domain).slice(0, 80)}' is not a sender address`);
+      skipped.push(`${cell('sendername')}: '${printable(name).slice(0, 80)}' / '${printable(domain).slice(0, 80)}' is not a sender address`);
       continue;
     }
     const dateText = field('date');
     const date = Date.parse(dateText);
     if (Number.isNaN(date)) {
-      skipped.push(`${where('date')}: '${printable(dateText).slice(0, 80)}' is not a date (sender ${printable(sender).slice(0, 120)})`);
+      skipped.push(`${cell('date')}: '${printable(dateText).slice(0, 80)}' is not a date (sender ${printable(sender).slice(0, 120)})`);
       continue;
     }
     const countText = field('message_count') || '1';
     if (!/^\d+$/.test(countText)) {
-      skipped.push(`${where('message_count')}: '${printable(countText).slice(0, 80)}' is not a message count (sender ${printable(sender).slice(0, 120)})`);
+      skipped.push(`${cell('message_count')}: '${printable(countText).slice(0, 80)}' is not a message count (sender ${printable(sender).slice(0, 120)})`);
       continue;
     }
     const iso = new Date(date).toISOString();
