@@ -174,7 +174,7 @@ function cell(value: unknown, extra?: string): string {
     // A short address stays on one line; a long one breaks only after "@" and dots.
     classes.push('addr');
     if (text.length <= SHORT) classes.push('short');
-    inner = addressHtml(text);
+    inner = text.length <= SHORT ? escapeHtml(text) : addressHtml(text);
   } else if (text.length <= SHORT) {
     classes.push('short');
     inner = escapeHtml(text);
@@ -335,7 +335,7 @@ function findingsSection(findings: readonly Finding[], heading: string, level: 2
     const body = table(['Status', 'Subject', 'Detail', 'Step', 'Control'], rows, {
       label: `Findings of ${check}`,
       cellClass: (row, i) => (i === 0 ? String(row[0]).toLowerCase() : undefined),
-      rowClass: (row) => `finding ${String(row[0]).toLowerCase()}`,
+      rowClass: (row) => `finding finding-${String(row[0]).toLowerCase()}`,
     });
     const open = worst(own) === 0 || (worst(own) === 1 && own.length <= 5);
     return `<details class="group" data-check="${escapeHtml(check)}"${open ? ' open' : ''}><summary>${summary}</summary>\n${sharedBlock(grouped, sorted.length)}${body}</details>`;
@@ -360,7 +360,7 @@ function risksSection(risks: readonly Risk[], heading: string, scopeId: string):
       const grouped = groupTexts(own);
       const rows = own.map((r, i) => [label, r.subject, r.messages ?? '-', grouped.details[i] || '-']);
       const tone = label === 'BLOCKING' ? 'fail' : label === 'accepted' ? 'pass' : 'warn';
-      const body = table(['Risk', 'Subject', 'Messages', 'Detail'], rows, { label: `${label} risks`, cellClass: (_row, i) => (i === 0 ? tone : undefined), rowClass: () => `risk ${tone}` });
+      const body = table(['Risk', 'Subject', 'Messages', 'Detail'], rows, { label: `${label} risks`, cellClass: (_row, i) => (i === 0 ? tone : undefined), rowClass: () => `risk risk-${tone}` });
       return `<details class="group"${label === 'BLOCKING' || own.length <= 5 ? ' open' : ''}><summary><span class="badge ${tone}">${escapeHtml(label)} ${own.length}</span> ${escapeHtml(label === 'BLOCKING' ? 'apply refuses until each is fixed or accepted' : label === 'accepted' ? 'accepted breakage' : `${label} (does not block apply)`)}</summary>\n${sharedBlock(grouped, own.length)}${body}</details>`;
     });
   return `<section id="${scopeId}" aria-labelledby="${scopeId}-h"><h2 id="${scopeId}-h">${escapeHtml(heading)}</h2>\n${filterBar(scopeId, 'risks', risks.length)}\n${blocks.join('\n')}</section>`;
@@ -399,7 +399,8 @@ function senderTiles(dossiers: readonly SenderDossier[], planned: boolean): Tile
   const basic = dossiers.filter((d) => d.protocols.some((p) => /basic/i.test(p))).length;
   const allow = dossiers.filter((d) => d.allowlisted).length;
   return [
-    { label: planned ? 'will lose SMTP AUTH' : 'senders with SMTP AUTH off', value: loses, tone: loses ? 'fail' : 'ok' },
+    // Planned: they lose it with this change (red). Verify: already off, accepted or unknown to the playbook (amber).
+    { label: planned ? 'will lose SMTP AUTH' : 'senders with SMTP AUTH off', value: loses, tone: loses ? (planned ? 'fail' : 'warn') : 'ok' },
     { label: 'Basic senders', value: basic, tone: basic ? 'warn' : 'ok' },
     { label: 'allowlisted senders', value: allow, tone: 'allow' },
   ];

@@ -58,7 +58,7 @@ describe('control ids', () => {
     expect(report.findings.filter((f) => f.check !== 'organization-off').every((f) => f.references === undefined)).toBe(true);
 
     const junit = await runCli(['verify', 'smtp-auth-disable.yaml', ...w.target, '--format', 'junit'], w.dir);
-    const names = [...junit.stdout.matchAll(/<testcase name="([^"]*)"/g)].map((m) => m[1]!);
+    const names = [...junit.stdout.matchAll(/<testcase classname="[^"]*" name="([^"]*)"/g)].map((m) => m[1]!);
     expect(names).toHaveLength(report.findings.length);
     expect(names.every((n) => /^\[EXOPB-[A-Z0-9-]+/.test(n))).toBe(true);
     expect(names).toContain('[EXOPB-SMTP-001 · CIS 6.5.4 · CISA MS.EXO.5.1v1] organization-off: Organization');

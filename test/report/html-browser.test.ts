@@ -104,7 +104,7 @@ const BROKEN_SHORT_CELLS = `(() => {
     const range = document.createRange();
     range.selectNodeContents(el);
     const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
-    if (el.matches('td.addr')) {
+    if (el.matches('td.addr:not(.short)')) {
       // An address may break, but only after "@" or ".": every piece stays on one line.
       for (const span of el.querySelectorAll('span')) {
         const r = document.createRange();
