@@ -63,7 +63,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; overflow-wrap: normal; word-break: normal; hyphens: manual; }
 th { background: #f6f8fa; white-space: nowrap; }
 td.short, td.addr span { white-space: nowrap; } td.num { text-align: right; }
-td.long { min-width: 16em; }
+td.long .w { display: block; min-width: 16em; }
 table.meta { width: auto; } table.meta th { width: 9em; } table.meta td { overflow-wrap: anywhere; }
 button.sort { font: inherit; font-weight: 600; color: inherit; background: none; border: 0; padding: 0; cursor: pointer; white-space: nowrap; }
 button.sort::after { content: " \\2195"; color: var(--muted); font-weight: 400; }
@@ -180,7 +180,8 @@ function cell(value: unknown, extra?: string): string {
     inner = escapeHtml(text);
   } else {
     classes.push('long');
-    inner = escapeHtml(text);
+    // A block with a minimum width: long text keeps a readable column and the table scrolls instead.
+    inner = `<span class="w">${escapeHtml(text)}</span>`;
   }
   if (extra) classes.push(extra);
   return `<td class="${classes.join(' ')}"${sort}>${inner}</td>`;
