@@ -149,8 +149,9 @@ function addressHtml(text: string): string {
     .join('<wbr>');
 }
 
+/** A PowerShell value as the other reports show it: $null, $true, $false, text. */
 function display(value: unknown): string {
-  if (value === null || value === undefined) return '-';
+  if (value === null || value === undefined) return '$null';
   return typeof value === 'string' ? value : asText(value);
 }
 
@@ -388,10 +389,10 @@ function outcomeOf(d: SenderDossier): Outcome {
   return (d.smtpAuthAfter ?? d.smtpAuthNow) === 'off' ? 'loses' : 'keeps';
 }
 
-function senderTiles(dossiers: readonly SenderDossier[], planned: boolean): Tile[] {
+function senderTiles(dossiers: readonly SenderDossier[], planned: boolean, loseLabel = planned ? 'will lose SMTP AUTH' : 'senders with SMTP AUTH off'): Tile[] {
   if (dossiers.length === 0) {
     return [
-      { label: planned ? 'will lose SMTP AUTH' : 'senders with SMTP AUTH off', value: 'no data', tone: 'plain' },
+      { label: loseLabel, value: 'no data', tone: 'plain' },
       { label: 'Basic senders', value: 'no data', tone: 'plain' },
       { label: 'allowlisted senders', value: 'no data', tone: 'plain' },
     ];
@@ -401,7 +402,7 @@ function senderTiles(dossiers: readonly SenderDossier[], planned: boolean): Tile
   const allow = dossiers.filter((d) => d.allowlisted).length;
   return [
     // Planned: they lose it with this change (red). Verify: already off, accepted or unknown to the playbook (amber).
-    { label: planned ? 'will lose SMTP AUTH' : 'senders with SMTP AUTH off', value: loses, tone: loses ? (planned ? 'fail' : 'warn') : 'ok' },
+    { label: loseLabel, value: loses, tone: loses ? (planned ? 'fail' : 'warn') : 'ok' },
     { label: 'Basic senders', value: basic, tone: basic ? 'warn' : 'ok' },
     { label: 'allowlisted senders', value: allow, tone: 'allow' },
   ];
@@ -512,7 +513,8 @@ function stepSection(step: StepPlan): string {
 }
 
 function reportTable(t: ReportTable): string {
-  return table(t.columns, t.rows, { label: t.title });
+  // In a report table null means "not known / not applicable": a dash, as the other formats show it.
+  return table(t.columns, t.rows.map((r) => r.map((v) => (v === null ? '-' : v))), { label: t.title });
 }
 
 function planTiles(plan: PlanDocument, dossiers: readonly SenderDossier[]): Tile[] {
@@ -608,7 +610,7 @@ export function renderApplyHtml(report: ApplyReport, options: HtmlOptions = {}):
     `<p class="summary ${tone}" role="status"><strong>${lead}</strong>: ${applied} applied, ${failed} failed, ${skipped} skipped${report.interrupted ? ' (interrupted)' : ''}.</p>`,
     tiles([
       { label: 'failed writes', value: failed, tone: failed ? 'fail' : 'ok' },
-      ...senderTiles(dossiers, true),
+      ...senderTiles(dossiers, true, plan.kind === 'rollback' ? 'senders the plan took SMTP AUTH from' : 'lost SMTP AUTH with this change'),
       { label: 'changes applied', value: applied, tone: applied ? 'info' : 'ok' },
       { label: 'verify warnings', value: report.verify ? report.verify.summary.warn : 'no verify', tone: report.verify?.summary.warn ? 'warn' : 'plain' },
     ]),

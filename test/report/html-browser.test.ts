@@ -287,6 +287,21 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
     await compliant.page.close();
   }, 240_000);
 
+  it('usage playbook: plan and verify pages read at both widths, with the chart and tiles', async () => {
+    for (const command of ['plan', 'verify']) {
+      const r = await runCli([command, 'smtp-auth-usage.yaml', ...w.target, '--format', 'html'], w.dir, env);
+      expect([0, 2], r.stderr).toContain(r.code);
+      const { page, problems, requests } = await open(r.stdout, `usage-${command}`);
+      expect(problems).toEqual([]);
+      expect(requests).toEqual([]);
+      expect(await page.locator('h1').innerText()).toBe(`${command === 'plan' ? 'Plan' : 'Verify'}: smtp-auth-usage`);
+      expect(await page.locator('.tile').count()).toBe(6);
+      expect(await page.locator('svg rect.sender').count()).toBeGreaterThan(0);
+      await layoutChecks(page, `usage-${command}`);
+      await page.close();
+    }
+  }, 180_000);
+
   it('--compare with a file that is not a result: exit 1 before the tenant is read, naming the file', async () => {
     writeFileSync(join(w.dir, 'not-a-result.json'), '{"hello": 1}\n');
     const r = await runCli(['verify', 'smtp-auth-disable.yaml', ...w.target, '--format', 'html', '--compare', 'not-a-result.json'], w.dir, env);
