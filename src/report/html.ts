@@ -514,7 +514,10 @@ function stepSection(step: StepPlan): string {
 
 function reportTable(t: ReportTable): string {
   // In a report table null means "not known / not applicable": a dash, as the other formats show it.
-  return table(t.columns, t.rows.map((r) => r.map((v) => (v === null ? '-' : v))), { label: t.title });
+  const body = table(t.columns, t.rows.map((r) => r.map((v) => (v === null ? '-' : v))), { label: t.title });
+  if (t.rows.length < 5) return body;
+  const scope = `f${++tableCounter}`;
+  return `<div id="${scope}">${filterBar(scope, 'rows', Math.min(t.rows.length, MAX_ROWS))}${body}</div>`;
 }
 
 function planTiles(plan: PlanDocument, dossiers: readonly SenderDossier[]): Tile[] {

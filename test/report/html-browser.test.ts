@@ -179,6 +179,9 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
     await page.emulateMedia({ media: 'print' });
     expect(await page.evaluate('getComputedStyle(document.body).backgroundColor')).toBe('rgb(255, 255, 255)');
     expect(await page.evaluate("getComputedStyle(document.querySelector('.filterbar')).display")).toBe('none');
+    // Collapsed sections print in full: their tables take space on paper.
+    expect(await page.evaluate("document.querySelectorAll('details:not([open])').length")).toBeGreaterThan(0);
+    expect(await page.evaluate("[...document.querySelectorAll('details:not([open]) table')].every((t) => t.getBoundingClientRect().height > 0)")).toBe(true);
     const pdf = await page.pdf({ format: 'A4', printBackground: true });
     expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
     await page.close();
@@ -235,6 +238,15 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
     await page.locator('#findings-filter').fill('');
     await page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })");
     expect(await visibleRows(page, '#findings')).toBe(total);
+
+    // The senders table has its own filter: one sender's row stays.
+    const senders = page.locator('div:has(> .filterbar):has(table.data th:has-text("Seen by"))').last();
+    const senderTotal = await senders.locator('tbody tr').count();
+    await senders.locator('input.filter').fill(sender);
+    expect(await senders.locator('tbody tr:visible').count()).toBe(1);
+    expect(await senders.locator('span[aria-live]').innerText()).toBe(`1 of ${senderTotal} rows match`);
+    await senders.locator('input.filter').fill('');
+    expect(await senders.locator('tbody tr:visible').count()).toBe(senderTotal);
 
     // Sort: the dossier table by Messages, numbers as numbers, both ways.
     const dossier = page.locator('table.data:has(th:has-text("Messages"))').last();
