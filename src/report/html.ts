@@ -325,7 +325,8 @@ function findingsSection(findings: readonly Finding[], heading: string, level: 2
   const groups = new Map<string, Finding[]>();
   for (const f of findings) groups.set(f.check, [...(groups.get(f.check) ?? []), f]);
   const worst = (fs: Finding[]) => Math.min(...fs.map((f) => STATUS_ORDER[f.status]));
-  const ordered = [...groups.entries()].sort((a, b) => worst(a[1]) - worst(b[1]) || b[1].length - a[1].length);
+  // Worst status first; within it, in control-id order (the organization switch, EXOPB-SMTP-001, leads).
+  const ordered = [...groups.entries()].sort((a, b) => worst(a[1]) - worst(b[1]) || controlOf(a[0]).id.localeCompare(controlOf(b[0]).id, 'en', { numeric: true }));
   const blocks = ordered.map(([check, own]) => {
     const sorted = [...own].sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status]);
     const counts = (['fail', 'warn', 'pass'] as const).map((s) => [s, sorted.filter((f) => f.status === s).length] as const).filter(([, n]) => n > 0);

@@ -205,6 +205,8 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
     expect(new Set(checks).size).toBe(checks.length);
     expect(await groups.first().locator('.badge').first().innerText()).toMatch(/^FAIL \d+$/);
     expect(await groups.first().getAttribute('open')).not.toBeNull();
+    // The organization switch leads the failures (control-id order within a status).
+    expect(checks[0]).toBe('organization-off');
     const org = page.locator('#findings details.group[data-check="organization-off"] summary');
     expect(await org.innerText()).toMatch(/EXOPB-SMTP-001.*CIS 6\.5\.4 · CISA MS\.EXO\.5\.1v1/);
     // Advice once per group: the deadline group states its shared text and advice once, not per row.
