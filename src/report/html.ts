@@ -70,7 +70,7 @@ button.sort::after { content: " \\2195"; color: var(--muted); font-weight: 400; 
 th[aria-sort="ascending"] button.sort::after { content: " \\2191"; color: inherit; } th[aria-sort="descending"] button.sort::after { content: " \\2193"; color: inherit; }
 .summary { font-size: 16px; padding: 10px 14px; border-radius: 6px; background: #f6f8fa; border-left: 6px solid var(--line); }
 .summary.ok { border-color: var(--ok); background: #dafbe1; } .summary.fail { border-color: var(--fail); background: #ffebe9; } .summary.info { border-color: var(--info); background: #ddf4ff; }
-.badge { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: 12px; font-weight: 600; white-space: nowrap; border: 1px solid currentColor; }
+.badge { display: inline-block; background: #fff; border-radius: 10px; padding: 0 8px; font-size: 12px; font-weight: 600; white-space: nowrap; border: 1px solid currentColor; }
 .pass { color: var(--ok); font-weight: 600; } .fail { color: var(--fail); font-weight: 600; } .warn { color: var(--warn); font-weight: 600; }
 .summary.ok, .summary.fail, .summary.info { color: #1f2328; font-weight: 400; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(9.5em, 1fr)); gap: 8px; list-style: none; padding: 0; margin: 12px 0; }

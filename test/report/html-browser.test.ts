@@ -117,6 +117,23 @@ const BROKEN_SHORT_CELLS = `(() => {
   return broken;
 })()`;
 
+/** Text whose contrast with its background is under WCAG AA (4.5:1), as "selector: ratio". */
+const LOW_CONTRAST = `(() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const bg = (el) => { for (let e = el; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3); } return [255, 255, 255]; };
+  const low = [];
+  for (const sel of ['td.fail', 'td.warn', 'td.pass', '.badge', '.tile .n', '.tile .l', '.more', 'figcaption', '.summary', 'th', 'td', 'summary', 'svg text']) {
+    for (const el of document.querySelectorAll(sel)) {
+      const fg = sel === 'svg text' ? rgb(getComputedStyle(el).fill) : rgb(getComputedStyle(el).color);
+      const [a, b] = [lum(fg), lum(bg(el))].sort((x, y) => y - x);
+      const ratio = (a + 0.05) / (b + 0.05);
+      if (ratio < 4.5) { low.push(sel + ': ' + ratio.toFixed(2)); break; }
+    }
+  }
+  return low;
+})()`;
+
 async function layoutChecks(page: Page, name: string): Promise<void> {
   for (const width of [WIDE, PHONE]) {
     await page.setViewportSize({ width, height: 900 });
@@ -124,6 +141,7 @@ async function layoutChecks(page: Page, name: string): Promise<void> {
     await page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })");
     expect(await page.evaluate(BODY_OVERFLOW), `${name} at ${width}px overflows sideways`).toBeLessThanOrEqual(0);
     expect(await page.evaluate(BROKEN_SHORT_CELLS), `${name} at ${width}px`).toEqual([]);
+    expect(await page.evaluate(LOW_CONTRAST), `${name}: text under 4.5:1 contrast`).toEqual([]);
     await screenshot(page, name, width);
   }
   await page.setViewportSize({ width: WIDE, height: 900 });
