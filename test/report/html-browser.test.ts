@@ -7,7 +7,8 @@
  * overflows sideways; no header or short value breaks inside a word (each fits on one line); the
  * filter and the sort work; the status colour matches the result; findings come grouped by check with
  * their advice once; the chart is coloured by outcome; "Since the last run" compares with an earlier
- * result. Printing yields a PDF with every section open.
+ * result; text keeps WCAG AA contrast (4.5:1) with its background. Printing yields a PDF with every
+ * section open. Set EXO_HTML_SHOTS=<folder> to keep the screenshots (full page and first screen).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
