@@ -30,7 +30,7 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
   withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'acceptNoUsageEvidence', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'keepRuns', 'maxChars', 'compare'], ['text', 'markdown', 'json', 'html']).action(
     wrap(async (file: string, flags: ApplyFlags) =>
       notifyAfter({ spec: flags.notifyWebhook, command: 'apply', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
-      const html = loadCompare(io.cwd, flags.compare);
+      const html = loadCompare(io.cwd, flags.compare, flags.format);
       const sinks = sinksFor(io, flags, { progress: true });
       const interrupt = interruptOnSigint(io);
       try {

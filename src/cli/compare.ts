@@ -37,8 +37,10 @@ function readBounded(file: string, shown: string): string {
 }
 
 /** The earlier run as html options; {} without --compare. */
-export function loadCompare(cwd: string, compare: string | undefined): HtmlOptions {
+export function loadCompare(cwd: string, compare: string | undefined, format: string): HtmlOptions {
   if (compare === undefined) return {};
+  // Only the html page shows it: taking the option silently elsewhere would promise a comparison nobody sees.
+  if (format !== 'html') throw new InputError(`--compare is for --format html (this run writes ${format})`, undefined, 'add --format html, or drop --compare');
   const text = readBounded(resolve(cwd, compare), compare);
   let doc: unknown;
   try {

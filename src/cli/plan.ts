@@ -26,7 +26,7 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
     wrap(async (file: string, flags: PlanFlags) => {
       // Before connecting: a plan that cannot be saved is not worth the reads.
       if (flags.out) assertWritableOut(resolve(io.cwd, flags.out), flags.out);
-      const html = loadCompare(io.cwd, flags.compare);
+      const html = loadCompare(io.cwd, flags.compare, flags.format);
       const sinks = sinksFor(io, flags, { progress: true });
       try {
         const plan = await runPlan({

@@ -20,7 +20,7 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
   withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook', 'maxChars', 'workloadIdentity', 'compare'], ['text', 'markdown', 'json', 'junit', 'html', 'csv']).action(
     wrap(async (file: string, flags: CommonFlags & { notifyWebhook?: string }) =>
       notifyAfter({ spec: flags.notifyWebhook, command: 'verify', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
-      const html = loadCompare(io.cwd, flags.compare);
+      const html = loadCompare(io.cwd, flags.compare, flags.format);
       const sinks = sinksFor(io, flags, { progress: true });
       try {
         const report = await runVerify({

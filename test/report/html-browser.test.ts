@@ -342,6 +342,10 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('not-a-result.json');
     expect(r.stderr).toMatch(/not an exo-playbook --format json result/);
+    // Another format: refused, not silently ignored.
+    const text = await runCli(['verify', 'smtp-auth-disable.yaml', ...w.target, '--compare', 'verify-before.json'], w.dir, env);
+    expect(text.code).toBe(1);
+    expect(text.stderr).toContain('--compare is for --format html');
   }, 60_000);
 
   it('escapes hostile values: a display name cannot inject markup', async () => {
