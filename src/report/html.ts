@@ -463,7 +463,8 @@ export function outcomeChart(dossiers: readonly SenderDossier[], planned: boolea
 
 // ---- since the last run ----
 
-function sinceSection(since: SinceLastRun | null, newFromHistory: Finding[]): string {
+function sinceSection(since: SinceLastRun | null, newFromHistory: Finding[], level: 2 | 3 = 2): string {
+  const sub = level + 1;
   if (!since && newFromHistory.length === 0) return '';
   const parts: string[] = [];
   if (since) {
@@ -483,19 +484,19 @@ function sinceSection(since: SinceLastRun | null, newFromHistory: Finding[]): st
       since.sendersUnknown
         ? '<p>Senders: not compared (one of the two runs had no usage data).</p>'
         : senderRows.length
-          ? `<h3>Senders: ${since.newSenders.length} new, ${since.goneSenders.length} gone, ${since.changedSenders.length} changed</h3>${table(['Since', 'Sender', 'Before', 'Now'], senderRows, { label: 'Senders since the last run', cellClass: (row, i) => (i === 0 ? tone(row) : undefined) })}`
+          ? `<h${sub}>Senders: ${since.newSenders.length} new, ${since.goneSenders.length} gone, ${since.changedSenders.length} changed</h${sub}>${table(['Since', 'Sender', 'Before', 'Now'], senderRows, { label: 'Senders since the last run', cellClass: (row, i) => (i === 0 ? tone(row) : undefined) })}`
           : '<p>Senders: no new, gone or changed sender.</p>',
     );
     parts.push(
       itemRows.length
-        ? `<h3>Findings: ${since.newItems.length} new, ${since.resolvedItems.length} resolved, ${since.changedItems.length} changed</h3>${table(['Since', 'Now', 'Check', 'Subject', 'Before'], itemRows, { label: 'Findings since the last run', cellClass: (row, i) => (i === 0 ? tone(row) : undefined) })}`
+        ? `<h${sub}>Findings: ${since.newItems.length} new, ${since.resolvedItems.length} resolved, ${since.changedItems.length} changed</h${sub}>${table(['Since', 'Now', 'Check', 'Subject', 'Before'], itemRows, { label: 'Findings since the last run', cellClass: (row, i) => (i === 0 ? tone(row) : undefined) })}`
         : '<p>Findings: no new, resolved or changed finding.</p>',
     );
   }
   if (newFromHistory.length) {
-    parts.push(`<h3>New senders since the previous verify (history:): ${newFromHistory.length}</h3>${table(['Sender', 'Detail'], newFromHistory.map((f) => [f.subject, f.message]), { label: 'New senders from history' })}`);
+    parts.push(`<h${sub}>New senders since the previous verify (history:): ${newFromHistory.length}</h${sub}>${table(['Sender', 'Detail'], newFromHistory.map((f) => [f.subject, f.message]), { label: 'New senders from history' })}`);
   }
-  return section('Since the last run', 2, parts.join('\n'), true, 'since');
+  return section('Since the last run', level, parts.join('\n'), true, 'since');
 }
 
 // ---- pages ----
@@ -578,7 +579,7 @@ function verifyStatus(report: VerifyReport): string {
 function verifyParts(report: VerifyReport, options: HtmlOptions, level: 2 | 3, idPrefix: string): string[] {
   const dossiers = dossiersOfFindings(report.findings);
   const since = options.previous ? compareRuns(options.previous, snapshotOfVerify(report)) : null;
-  const parts = [verifyStatus(report), tiles(verifyTiles(report, dossiers)), sinceSection(since, report.findings.filter((f) => f.check === 'usage-new-sender'))];
+  const parts = [verifyStatus(report), tiles(verifyTiles(report, dossiers)), sinceSection(since, report.findings.filter((f) => f.check === 'usage-new-sender'), level)];
   const chart = outcomeChart(dossiers, false);
   if (chart) parts.push(`<h${level}>Senders by outcome</h${level}>`, chart);
   parts.push(findingsSection(report.findings, 'Findings', level, `${idPrefix}findings`));

@@ -296,7 +296,7 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
     expect(await page.locator('.summary').first().innerText()).toMatch(/^APPLIED: [1-9]\d* applied, 0 failed, \d+ skipped\./);
     // Since the last run: the earlier verify's failures are resolved now.
     const since = page.locator('#since');
-    expect(await since.locator('h3', { hasText: /^Findings: \d+ new, [1-9]\d* resolved, \d+ changed$/ }).count()).toBe(1);
+    expect(await since.locator('h4', { hasText: /^Findings: \d+ new, [1-9]\d* resolved, \d+ changed$/ }).count()).toBe(1);
     expect(await since.innerText()).toContain('organization-off');
     await layoutChecks(page, 'apply');
     await page.close();
