@@ -94,6 +94,10 @@ export interface Finding {
   message: string;
   /** Structured detail for machine outputs (JSON, --format csv), e.g. a sender's dossier. */
   data?: Record<string, unknown>;
+  /** Our stable control id (src/report/controls.ts), set on every finding of a VerifyReport. */
+  controlId?: string;
+  /** Benchmark controls the check satisfies, e.g. CIS Microsoft 365 Foundations 6.5.4, CISA MS.EXO.5.1v1. */
+  references?: { framework: string; id: string; title: string }[];
 }
 
 /** What observe and apply may use. Created by the engine per run. */

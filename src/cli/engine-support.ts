@@ -14,7 +14,7 @@ import { planTextIsCut, renderApplyText, renderPlanText, renderVerifyText } from
 import { confirmationQuestion } from '../engine/impact.js';
 import { renderVerifyJunit } from '../report/junit.js';
 import { renderPlanCsv, renderVerifyCsv } from '../report/dossier-csv.js';
-import { renderApplyHtml, renderPlanHtml, renderVerifyHtml } from '../report/html.js';
+import { renderApplyHtml, renderPlanHtml, renderVerifyHtml, type HtmlOptions } from '../report/html.js';
 import { FULL_MARKDOWN, renderApplyMarkdown, renderPlanMarkdown, renderVerifyMarkdown } from '../report/markdown.js';
 import type { CliIO } from './io.js';
 import { OPTION_TABLE, type OptionName } from './options.js';
@@ -41,6 +41,8 @@ export interface CommonFlags {
   maxChars?: number;
   /** --workload-identity <appId> (plan, verify). */
   workloadIdentity?: string;
+  /** --compare <result.json> (html): an earlier run to compare with. */
+  compare?: string;
 }
 
 function markdownBudget(maxChars: number | undefined): { budget?: number } {
@@ -90,26 +92,26 @@ export function sinksFor(io: CliIO, flags: CommonFlags, { progress }: { progress
   return { sinks, settle: () => display?.settle() ?? Promise.resolve(), close: () => closers.forEach((c) => c()) };
 }
 
-export function renderPlan(plan: PlanDocument, format: string, io: CliIO, maxChars?: number): string {
+export function renderPlan(plan: PlanDocument, format: string, io: CliIO, maxChars?: number, html: HtmlOptions = {}): string {
   if (format === 'json') return renderJson(plan);
   if (format === 'csv') return renderPlanCsv(plan);
-  if (format === 'html') return renderPlanHtml(plan);
+  if (format === 'html') return renderPlanHtml(plan, html);
   if (format === 'markdown') return renderPlanMarkdown(plan, markdownBudget(maxChars));
   return renderPlanText(plan, { color: io.color });
 }
 
-export function renderVerify(report: VerifyReport, format: string, io: CliIO, maxChars?: number): string {
+export function renderVerify(report: VerifyReport, format: string, io: CliIO, maxChars?: number, html: HtmlOptions = {}): string {
   if (format === 'json') return renderVerifyJson(report);
-  if (format === 'html') return renderVerifyHtml(report);
+  if (format === 'html') return renderVerifyHtml(report, html);
   if (format === 'junit') return renderVerifyJunit(report);
   if (format === 'csv') return renderVerifyCsv(report);
   if (format === 'markdown') return renderVerifyMarkdown(report, markdownBudget(maxChars));
   return renderVerifyText(report, { color: io.color });
 }
 
-export function renderApply(report: ApplyReport, format: string, io: CliIO, maxChars?: number): string {
+export function renderApply(report: ApplyReport, format: string, io: CliIO, maxChars?: number, html: HtmlOptions = {}): string {
   if (format === 'json') return renderApplyJson(report);
-  if (format === 'html') return renderApplyHtml(report);
+  if (format === 'html') return renderApplyHtml(report, html);
   if (format === 'markdown') return renderApplyMarkdown(report, markdownBudget(maxChars));
   return renderApplyText(report, { color: io.color });
 }

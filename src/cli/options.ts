@@ -48,6 +48,7 @@ export const OPTION_TABLE = {
       if (!Number.isInteger(n) || n < 2000) throw new Error('--max-chars must be a whole number of at least 2000');
       return n;
     }),
+  compare: () => new Option('--compare <result.json>', 'html: add "Since the last run" (new, gone and changed senders and findings) against an earlier run\'s --format json result'),
   keepRuns: () =>
     new Option('--keep-runs <n>', 'keep only the newest N run directories of this playbook').argParser((v) => {
       const n = Number(v);

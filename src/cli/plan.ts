@@ -9,6 +9,7 @@ import { ExitCode, InputError } from '../errors.js';
 import { runPlan } from '../engine/run-plan.js';
 import { renderJson } from '../report/json.js';
 import type { CliIO } from './io.js';
+import { loadCompare } from './compare.js';
 import type { Wrap } from './program.js';
 import { engineDeps, renderPlan, sinksFor, withOptions, type CommonFlags } from './engine-support.js';
 
@@ -21,10 +22,11 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
     .command('plan')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: show every change the playbook would make (target, property, before -> after, reason) and what is already as desired');
-  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'acceptNoUsageEvidence', 'logFile', 'maxChars', 'workloadIdentity'], ['text', 'markdown', 'json', 'html', 'csv']).action(
+  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'acceptNoUsageEvidence', 'logFile', 'maxChars', 'workloadIdentity', 'compare'], ['text', 'markdown', 'json', 'html', 'csv']).action(
     wrap(async (file: string, flags: PlanFlags) => {
       // Before connecting: a plan that cannot be saved is not worth the reads.
       if (flags.out) assertWritableOut(resolve(io.cwd, flags.out), flags.out);
+      const html = loadCompare(io.cwd, flags.compare, flags.format);
       const sinks = sinksFor(io, flags, { progress: true });
       try {
         const plan = await runPlan({
@@ -47,7 +49,7 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
           }
         }
         await sinks.settle();
-        io.stdout.write(renderPlan(plan, flags.format, io, flags.maxChars));
+        io.stdout.write(renderPlan(plan, flags.format, io, flags.maxChars, html));
         return plan.summary.changes > 0 ? ExitCode.changesOrDrift : ExitCode.ok;
       } finally {
         await sinks.settle();

@@ -8,6 +8,7 @@ import { ExitCode } from '../errors.js';
 import { runVerify } from '../engine/run-plan.js';
 import { notifyAfter } from '../engine/notify.js';
 import type { CliIO } from './io.js';
+import { loadCompare } from './compare.js';
 import type { Wrap } from './program.js';
 import { engineDeps, renderVerify, sinksFor, withOptions, type CommonFlags } from './engine-support.js';
 
@@ -16,9 +17,10 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
     .command('verify')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: check that the tenant matches the playbook (junit output for CI)');
-  withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook', 'maxChars', 'workloadIdentity'], ['text', 'markdown', 'json', 'junit', 'html', 'csv']).action(
+  withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook', 'maxChars', 'workloadIdentity', 'compare'], ['text', 'markdown', 'json', 'junit', 'html', 'csv']).action(
     wrap(async (file: string, flags: CommonFlags & { notifyWebhook?: string }) =>
       notifyAfter({ spec: flags.notifyWebhook, command: 'verify', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
+      const html = loadCompare(io.cwd, flags.compare, flags.format);
       const sinks = sinksFor(io, flags, { progress: true });
       try {
         const report = await runVerify({
@@ -32,7 +34,7 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
           ...(flags.workloadIdentity ? { auth: { method: 'workload-identity' as const, appId: flags.workloadIdentity } } : {}),
         });
         await sinks.settle();
-        io.stdout.write(renderVerify(report, flags.format, io, flags.maxChars));
+        io.stdout.write(renderVerify(report, flags.format, io, flags.maxChars, html));
         return { exitCode: report.compliant ? ExitCode.ok : ExitCode.changesOrDrift, outcome: { playbook: report.playbook, tenant: report.tenant, verify: report } };
       } finally {
         await sinks.settle();
