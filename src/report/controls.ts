@@ -54,6 +54,7 @@ export const CHECK_CONTROLS: Readonly<Record<string, CheckControl>> = {
   'basic-smtp-deadline': { id: 'EXOPB-USAGE-006', title: 'A Basic SMTP AUTH sender stops working when Basic auth is switched off (end of December 2026)', references: [] },
   'usage-new-sender': { id: 'EXOPB-USAGE-007', title: 'No sender appeared since the previous run', references: [] },
   'powershell-read': { id: 'EXOPB-PS-001', title: 'A read-only PowerShell step returned objects', references: [] },
+  'powershell-smtp-auth': { id: 'EXOPB-PS-002', title: "A PowerShell step's SMTP AUTH write holds", references: [] },
   restored: { id: 'EXOPB-RB-001', title: 'Rollback restored the value it journaled', references: [] },
   derivable: { id: 'EXOPB-RB-002', title: 'Rollback can derive the inverse of each write', references: [] },
 };
