@@ -29,6 +29,7 @@ import { buildVerifyReport } from './verify.js';
 import { show } from './apply.js';
 import type { OpenedRun } from './connect.js';
 import type { Risk, RunContext } from '../actions/types.js';
+import { riskCount } from '../actions/smtp-auth/usage/usage-table.js';
 import type { ChangeResult, VerifyReport } from './types.js';
 import { readsAfterWrites } from './verify-after-write.js';
 import { clockOf, isWriteCmdlet, type ExchangeSession, type InvokeOptions } from '../exchange/session.js';
@@ -167,7 +168,7 @@ export function writeCounter(): { wrap: (s: ExchangeSession) => ExchangeSession;
 export async function guardWrite(plan: PlanDocument, options: Pick<WriteRunOptions, 'yes' | 'confirm'> & { approved: boolean }, emitter: Emitter): Promise<void> {
   const blocking = blockingRisks(plan);
   if (blocking.length) {
-    const line = (r: Risk) => `${r.subject}: ${r.message}${r.messages !== undefined ? ` (${r.messages} messages)` : ''}`;
+    const line = (r: Risk) => `${r.subject}: ${r.message}${riskCount(r)}`;
     const unfinished = blocking.filter((r) => r.kind === 'unfinished-search');
     const noEvidence = blocking.filter((r) => r.kind === 'no-usage-evidence');
     const breaking = blocking.filter((r) => r.kind === 'will-break');

@@ -9,6 +9,7 @@
 import type { Change, Finding, ReportTable, Risk, StepPlan } from '../actions/types.js';
 import type { ApplyReport, PlanDocument, PlaybookRef, TenantRef, VerifyReport } from '../engine/types.js';
 import { dossierTable, type SenderDossier } from '../actions/smtp-auth/usage/dossier.js';
+import { countText } from '../actions/smtp-auth/usage/usage-table.js';
 
 const MAX_ROWS = 1000;
 const CHART_SENDERS = 20;
@@ -91,9 +92,13 @@ export function usageChart(t: ReportTable): string {
   const col = (name: string) => t.columns.findIndex((c) => c.toLowerCase() === name);
   const [sender, protocol, messages] = [col('sender'), col('protocol'), col('messages')];
   if (sender < 0 || protocol < 0 || messages < 0 || t.rows.length === 0) return '';
-  const rows = t.rows
-    .map((r) => ({ sender: String(r[sender] ?? ''), protocol: String(r[protocol] ?? ''), messages: Number(r[messages] ?? 0) || 0 }))
+  // A sender no source counted ("unknown") has no bar: drawing it as 0 would state a count nobody gave.
+  const counted = t.rows.filter((r) => typeof r[messages] === 'number');
+  const uncounted = t.rows.length - counted.length;
+  const rows = counted
+    .map((r) => ({ sender: String(r[sender] ?? ''), protocol: String(r[protocol] ?? ''), messages: Number(r[messages]) || 0 }))
     .sort((a, b) => b.messages - a.messages);
+  if (rows.length === 0) return '';
   const byProtocol = new Map<string, number>();
   for (const r of rows) byProtocol.set(r.protocol, (byProtocol.get(r.protocol) ?? 0) + r.messages);
   const total = [...byProtocol.values()].reduce((a, b) => a + b, 0) || 1;
@@ -130,12 +135,12 @@ export function usageChart(t: ReportTable): string {
     lx += 90;
   }
   const height = legendY + 24;
-  const caption = `SMTP AUTH senders by protocol and messages: ${[...byProtocol.entries()].sort().map(([p, n]) => `${p} ${n}`).join(', ')} message(s)${rows.length > CHART_SENDERS ? `; the ${CHART_SENDERS} busiest of ${rows.length} senders shown` : ''}.`;
+  const caption = `SMTP AUTH senders by protocol and messages: ${[...byProtocol.entries()].sort().map(([p, n]) => `${p} ${n}`).join(', ')} message(s)${rows.length > CHART_SENDERS ? `; the ${CHART_SENDERS} busiest of ${rows.length} senders shown` : ''}${uncounted ? `; ${uncounted} sender(s) with an unknown message count not drawn` : ''}.`;
   return `<figure><svg role="img" aria-label="${escapeHtml(caption)}" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join('')}</svg><figcaption>${escapeHtml(caption)}</figcaption></figure>`;
 }
 
 function riskRows(risks: Risk[]): unknown[][] {
-  return risks.map((r) => [r.blocking && !r.accepted ? 'BLOCKING' : r.accepted ? 'accepted' : r.kind, r.subject, r.messages ?? '', r.message]);
+  return risks.map((r) => [r.blocking && !r.accepted ? 'BLOCKING' : r.accepted ? 'accepted' : r.kind, r.subject, r.messages === undefined ? '' : countText(r.messages), r.message]);
 }
 
 function stepSection(step: StepPlan): string {

@@ -16,8 +16,14 @@ export type UsageExportKind = 'clients-report' | 'request-report';
 const DAY_MS = 86_400_000;
 export const REQUEST_REPORT_MAX_ROWS = 100_000;
 
+/** The period an export covers: the `days` before the tenant's clock (when the admin exported it). */
+export function exportPeriod(state: TenantState, days: number): { start: Date; end: Date } {
+  const end = state.clock ? Date.parse(state.clock) : Date.now();
+  return { start: new Date(end - days * DAY_MS), end: new Date(end) };
+}
+
 function inWindow(state: TenantState, days: number): SimSmtpAuthActivity[] {
-  const clock = state.clock ? Date.parse(state.clock) : Date.now();
+  const clock = exportPeriod(state, days).end.getTime();
   return state.smtpAuthActivity.filter((a) => Date.parse(a.lastSeen) >= clock - days * DAY_MS && Date.parse(a.lastSeen) <= clock);
 }
 
