@@ -135,8 +135,9 @@ describe('smtp-auth/usage table', () => {
     expect(plan.notes).toEqual(['r.csv: 13 sender row(s), 1135 message(s) submitted with SMTP AUTH']);
     expect(plan.tables).toHaveLength(1);
     expect(plan.tables![0]!.columns.slice(0, 6)).toEqual(['Sender', 'Mailbox', 'Protocol', 'Messages', 'First seen', 'Last seen']);
-    expect(plan.tables![0]!.rows[0]!.slice(0, 6)).toEqual(['s0@contoso.com', 'no mailbox', 'Basic', 100, null, '2026-11-20']);
-    expect(plan.tables![0]!.rows.at(-1)!.slice(0, 6)).toEqual(['never@contoso.com', 'no mailbox', 'Basic', 1, null, null]);
+    // A date no source gave is "unknown", never a blank.
+    expect(plan.tables![0]!.rows[0]!.slice(0, 6)).toEqual(['s0@contoso.com', 'no mailbox', 'Basic', 100, 'unknown', '2026-11-20']);
+    expect(plan.tables![0]!.rows.at(-1)!.slice(0, 6)).toEqual(['never@contoso.com', 'no mailbox', 'Basic', 1, 'unknown', 'unknown']);
     expect((plan.data as { usage: unknown[] }).usage).toHaveLength(13);
   });
 });

@@ -143,7 +143,8 @@ export function mergeEvidence(evidence: readonly SourceReading[]): MergedSender[
       merged.messages = largest(merged.messages, seen.messages);
       merged.firstSeen = earliest(merged.firstSeen, seen.firstSeen);
       merged.lastSeen = latest(merged.lastSeen, seen.lastSeen);
-      merged.lastEmailAppActivity = latest(merged.lastEmailAppActivity ?? null, seen.lastEmailAppActivity ?? null);
+      const app = latest(merged.lastEmailAppActivity ?? null, seen.lastEmailAppActivity ?? null);
+      if (app !== null) merged.lastEmailAppActivity = app;
       merged.clientIps = union(merged.clientIps, seen.clientIps);
       merged.tlsVersions = union(merged.tlsVersions, seen.tlsVersions);
       if (seen.failures !== undefined) merged.failures = (merged.failures ?? 0) + seen.failures;
@@ -172,7 +173,8 @@ export function foldByMailbox(senders: readonly MergedSender[], mailboxOf: (addr
     seen.messages = largest(seen.messages, s.messages);
     seen.firstSeen = earliest(seen.firstSeen, s.firstSeen);
     seen.lastSeen = latest(seen.lastSeen, s.lastSeen);
-    seen.lastEmailAppActivity = latest(seen.lastEmailAppActivity ?? null, s.lastEmailAppActivity ?? null);
+    const app = latest(seen.lastEmailAppActivity ?? null, s.lastEmailAppActivity ?? null);
+    if (app !== null) seen.lastEmailAppActivity = app;
     seen.clientIps = union(seen.clientIps, s.clientIps);
     seen.tlsVersions = union(seen.tlsVersions, s.tlsVersions);
     if (s.failures !== undefined) seen.failures = (seen.failures ?? 0) + s.failures;

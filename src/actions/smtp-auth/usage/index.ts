@@ -268,11 +268,11 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
     const evidence = observed.readings ?? [];
     if (evidence.length === 0) {
       // A plan saved before sources existed: only the admin center rows.
-      plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} message(s) submitted with SMTP AUTH`);
+      plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} submitted with SMTP AUTH`);
     }
     for (const e of evidence) plan.notes.push(sourceNote(e, observed.volatile?.runAt));
     if (evidence.length === 1 && evidence[0]!.source === 'admin-center-report') {
-      plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} message(s) submitted with SMTP AUTH`);
+      plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} submitted with SMTP AUTH`);
     }
     for (const warning of evidence.flatMap((e) => e.warnings)) plan.risks.push({ kind: 'warning', subject: 'usage', message: warning, blocking: false });
     plan.notes.push(...driftNotes(observed));
