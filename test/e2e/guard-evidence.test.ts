@@ -8,7 +8,7 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, driftedTenant, switches, workspace, type Workspace } from './smtp-auth-support.js';
+import { cli, driftedTenant, switches, withUsageStep, workspace, type Workspace } from './smtp-auth-support.js';
 
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
@@ -19,7 +19,7 @@ const runs = (w: Workspace) => ['--runs-dir', w.file('runs')];
 /** The shipped disable playbook without `report:`: its usage step submits a historical search instead. */
 function searchOnlyWorkspace(usageWith = '{ days: 7, notifyAddress: admin@contoso.com }', extraTopLevel = ''): Workspace {
   const w = workspace({ tenant: { ...driftedTenant(), clock: null } });
-  let text = readFileSync(w.playbook, 'utf8').replace('with: { report: smtp-auth-clients-report.csv }', `with: ${usageWith}`);
+  let text = withUsageStep(readFileSync(w.playbook, 'utf8'), usageWith);
   if (extraTopLevel) text = text.replace('acceptBreakage: []', `acceptBreakage: []\n${extraTopLevel}`);
   writeFileSync(w.playbook, text);
   return w;

@@ -89,13 +89,17 @@ describe('usage sources merged (built CLI, simulated tenant)', () => {
     const plan = await cli(['plan', file, '--target', `sim:${ws.state}`]);
     expect(plan.code, plan.stderr).toBe(2);
     // dave signed in with his UPN: the dossier names him so, and names his mailbox.
-    expect(plan.stdout).toMatch(/dave@contoso\.onmicrosoft\.com +dave@contoso\.com +Basic +- +2026-11-22 +2026-11-22 +10\.0\.0\.77 +sign-in logs, app usage +on -> off +no/);
+    // No source counted his messages: "unknown", never 0 or a blank. App usage's date is its own column.
+    expect(plan.stdout).toMatch(/dave@contoso\.onmicrosoft\.com +dave@contoso\.com +Basic +unknown +2026-11-22 +2026-11-22 +2026-11-22 +10\.0\.0\.77 +sign-in logs, app usage +on -> off +no/);
+    expect(plan.stdout).toMatch(/Sender +Mailbox +Protocol +Messages +First seen +Last seen +Last activity in any email app +Client IPs/);
     // scanner was seen as its primary address and its UPN: one dossier, every source.
-    expect(plan.stdout).toMatch(/scanner@contoso\.com +yes +Basic +40 +2026-11-02 +2026-11-22 +10\.0\.0\.5 +1\.0 +clients report, request report, sign-in logs, app usage +on -> on +yes/);
+    expect(plan.stdout).toMatch(/scanner@contoso\.com +yes +Basic +40 +2026-11-02 +2026-11-22 +2026-11-22 +10\.0\.0\.5 +1\.0 +clients report, request report, sign-in logs, app usage +on -> on +yes/);
     expect(plan.stdout.match(/^ {4}\S+@/gm)).toHaveLength(3);
     expect(plan.stdout).toContain('warning scanner@contoso.com: breaks when Microsoft switches Basic SMTP AUTH off by default (end of December 2026), even though allowlisted');
     expect(plan.stdout).toContain('TLS 1.0/1.1: works only through smtp-legacy.office365.com');
     expect(plan.stdout).toContain('BLOCKING dave@contoso.onmicrosoft.com: loses SMTP AUTH (Basic, last seen 2026-11-22)');
+    expect(plan.stdout).toMatch(/BLOCKING dave@contoso\.onmicrosoft\.com: .* \(message count unknown\)\n/);
+    expect(plan.stdout).not.toContain('(0 messages)');
     // The dated warning is for Basic senders that keep SMTP AUTH; dave loses it now (the guard's business).
     expect(plan.stdout).not.toContain('warning dave@contoso.onmicrosoft.com');
     const shown = await cli(['sim', 'show', ws.state]);
@@ -118,9 +122,9 @@ describe('usage sources merged (built CLI, simulated tenant)', () => {
     const csv = await cli(['plan', file, '--target', `sim:${ws.state}`, '--format', 'csv']);
     expect(csv.code, csv.stderr).toBe(2);
     const lines = csv.stdout.replace(/^\uFEFF/, '').trim().split('\r\n');
-    expect(lines[0]).toBe('Sender,Mailbox,Addresses seen,Protocols,Messages,First seen,Last seen,Client IPs,TLS versions,Seen by,SMTP AUTH now,SMTP AUTH after plan,Allowlisted,Breaks end of December 2026,Failed sign-ins,Advice');
+    expect(lines[0]).toBe('Sender,Mailbox,Addresses seen,Protocols,Messages,First seen,Last seen,Last activity in any email app,Client IPs,TLS versions,Seen by,SMTP AUTH now,SMTP AUTH after plan,Allowlisted,Breaks end of December 2026,Failed sign-ins,Advice');
     const evil = lines.find((l) => l.includes('cmd@contoso.com'))!;
-    expect(evil.startsWith("'=cmd@contoso.com,'=cmd@contoso.com,'=cmd@contoso.com,Basic,,")).toBe(true);
+    expect(evil.startsWith("'=cmd@contoso.com,'=cmd@contoso.com,'=cmd@contoso.com,Basic,unknown,")).toBe(true);
     expect(evil).toContain(",'=1+1,");
   });
 
