@@ -166,7 +166,7 @@ describe('lockout guard: how old the evidence is (tenant clock 2026-11-23T10:00Z
     utimesSync(file, new Date('2026-10-01T00:00:00Z'), new Date('2026-10-01T00:00:00Z'));
     const risks = await planPlaybook([step({ report: file }), org, allow(['scanner@contoso.com'])]);
     const stale = risks.find((r) => r.kind === 'stale-evidence')!;
-    expect(stale.message).toContain("is 53 day(s) old: it covers 2026-09-24..2026-10-01, from the file's modification time (the report carries no dates; set exportedAt:");
+    expect(stale.message).toContain("is 53 day(s) old: it covers 2026-09-24..2026-10-01, from the file's modification time, the report carries no dates: set exportedAt:");
   });
 
   it('a fresh report with the real header and no rows is evidence of no senders, said so', async () => {

@@ -70,6 +70,7 @@ function savedReadings(value: unknown, shownAs: string): SourceReading[] {
       windowEnd: r.windowEnd,
       ...(typeof r.periodFrom === 'string' ? { periodFrom: r.periodFrom } : {}),
       ...(typeof r.key === 'string' && ['report', 'requestReport', 'signInLogs', 'emailAppUsage'].includes(r.key) ? { key: r.key } : {}),
+      ...(r.savedBy && typeof r.savedBy.playbook === 'string' && ISO(r.savedBy.at) && typeof r.savedBy.file === 'string' ? { savedBy: { playbook: r.savedBy.playbook, at: r.savedBy.at, file: r.savedBy.file } } : {}),
       senders: r.senders.map((s) => ({
         sender: s.sender.toLowerCase(),
         protocols: strings(s.protocols).filter((p): p is 'Basic' | 'OAuth' | 'Unknown' => ['Basic', 'OAuth', 'Unknown'].includes(p)),

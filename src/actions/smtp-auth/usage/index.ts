@@ -26,7 +26,7 @@ import { resolveMailboxes, withAddresses, type ResolvedMailbox } from '../resolv
 import { clientsReportEvidence } from './clients-report.js';
 import { decodeUsageText, MAX_REQUEST_REPORT_BYTES, readUsageFile } from './decode.js';
 import { basicDeadlineMessage, DOSSIER_TITLE, dossierTable } from './dossier.js';
-import { dossierLine, dossiersOf, driftFindings, driftNotes, evidenceSummary, mailboxLookup, missingSenderRisks, ownSenders, sourceNote, switchesAfter } from './senders.js';
+import { dossierLine, dossiersOf, driftFindings, driftNotes, evidenceSummary, mailboxLookup, missingSenderRisks, sourceNote, switchesAfter } from './senders.js';
 import { emailAppUsageEvidence } from './email-app-usage.js';
 import { evidenceOf, foldByMailbox, mergeEvidence, usageRowsOf, SOURCE_LABELS, type EvidencePeriod, type SourceReading, type UsageEvidence } from './evidence.js';
 import { readHistory, writeHistory, type UsageHistory } from './history.js';
@@ -96,7 +96,10 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
   const organizationDisabled = await readOrganizationDisabled(ctx);
   const previous = withValue.history !== undefined ? { previous: await readHistory(pathFor(withValue.history, ctx), shown(pathFor(withValue.history, ctx)), rootsOf(ctx)) } : {};
   if (hasEvidenceSource(withValue)) {
-    const readings = [...(await readEvidence(withValue, ctx)), ...savedReadingsOf(previous.previous, withValue.history)];
+    const own = await readEvidence(withValue, ctx);
+    // A saved reading of a source this run reads itself adds nothing: this run's reading is newer.
+    const saved = savedReadingsOf(previous.previous, withValue.history).filter((s) => !own.some((o) => o.source === s.source));
+    const readings = [...own, ...saved];
     const merged = mergeEvidence(readings);
     // Every address any source used, resolved; then one record per mailbox for the guard.
     const senders = await resolveSenders(merged.map((m) => m.sender), ctx);
@@ -153,10 +156,15 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
  * playbook naming the usage playbook's history file knows every sender its sources saw (Graph's
  * included). The guard judges their age like any source's; acceptStaleEvidence names them `history`.
  */
+const SAVED_BY = ', saved by ';
+
 function savedReadingsOf(previous: UsageHistory | null | undefined, file: string | undefined): SourceReading[] {
   if (!previous?.readings || file === undefined) return [];
-  const savedBy = { playbook: previous.playbook, at: previous.at, file };
-  return previous.readings.map((r) => ({ ...r, label: `${r.label}, saved by ${previous.playbook}'s verify at ${previous.at} in ${file}`, key: 'history', savedBy }));
+  return previous.readings.map((r) => {
+    // A reading carried forward keeps the run that read it: evidence never gets fresher by being copied.
+    const savedBy = r.savedBy ?? { playbook: previous.playbook, at: previous.at, file };
+    return { ...r, label: `${r.label}${SAVED_BY}${savedBy.playbook}'s verify at ${savedBy.at} in ${savedBy.file}`, key: 'history' as const, savedBy };
+  });
 }
 
 /** Where files named in `with` may be read from: the playbook's folder and its fileRoots. */
@@ -220,24 +228,24 @@ function periodFields(period: EvidencePeriod): Pick<SourceReading, 'windowStart'
  */
 async function clientsReportPeriod(withValue: UsageWith, file: string): Promise<EvidencePeriod> {
   const days = withValue.periodDays ?? 7;
-  const daysFrom = withValue.periodDays === undefined ? "7 days, the admin center's default (periodDays: not set)" : `periodDays: ${days}`;
+  const daysFrom = withValue.periodDays === undefined ? "7 days, the admin center's default (no periodDays:)" : `periodDays: ${days}`;
   if (withValue.exportedAt !== undefined) {
     const end = Date.parse(withValue.exportedAt);
     return { start: new Date(end - days * DAY_MS).toISOString(), end: new Date(end).toISOString(), from: `from the playbook: exportedAt: ${withValue.exportedAt}, ${daysFrom}` };
   }
-  return fileTimePeriod(file, days, `the report carries no dates; set exportedAt: beside report: to state when it was exported; ${daysFrom}`);
+  return fileTimePeriod(file, days, `the report carries no dates: set exportedAt: beside report: to state when it was exported; ${daysFrom}`);
 }
 
 async function fileTimePeriod(file: string, days: number, why: string): Promise<EvidencePeriod> {
   const end = (await stat(file)).mtime;
-  return { start: new Date(end.getTime() - days * DAY_MS).toISOString(), end: end.toISOString(), from: `from the file's modification time (${why})` };
+  return { start: new Date(end.getTime() - days * DAY_MS).toISOString(), end: end.toISOString(), from: `from the file's modification time, ${why}` };
 }
 
 /** A Graph source read now covers the `days` before now (from the request itself). */
 function datedWindow(now: Date, days: number): Pick<SourceReading, 'windowStart' | 'windowEnd' | 'periodFrom'> {
   // Rounded to the hour, as observedAt is: the observation is fingerprinted for saved plans.
   const end = Math.floor(now.getTime() / 3600_000) * 3600_000;
-  return { windowStart: new Date(end - days * DAY_MS).toISOString(), windowEnd: new Date(end).toISOString(), periodFrom: `from the request (sign-ins of the last ${days} day(s), read by this run)` };
+  return { windowStart: new Date(end - days * DAY_MS).toISOString(), windowEnd: new Date(end).toISOString(), periodFrom: `from the request (sign-ins of the ${days} day(s) before ${now.toISOString()}, when it was read)` };
 }
 
 /**
@@ -390,14 +398,14 @@ export function completeUsagePlan(input: PlanInput<UsageWith, UsageObserved>, ow
 /** After a verify command: remember the senders this run saw, for the next run's drift check. */
 export async function recordUsage(withValue: UsageWith, observed: UsageObserved, ctx: RunContext, playbook: string): Promise<void> {
   if (withValue.history === undefined || observed.source !== 'report') return;
-  // Only what this run's own sources read: a saved reading is recorded once, by the run that read it.
-  const own = ownSenders(observed);
+  // This run's readings, and the saved ones it did not replace, carried forward with the run that read
+  // them (savedBy): a playbook sharing the file never erases what another one's sources saw.
   await writeHistory(pathFor(withValue.history, ctx), {
     kind: 'exo-playbook/usage-history',
     playbook,
     at: ctx.now().toISOString(),
-    senders: [...new Set(observed.rows.map((r) => r.sender))].filter((s) => own.has(s.toLowerCase())).sort(),
-    readings: (observed.readings ?? []).filter((r) => !r.savedBy),
+    senders: [...new Set(observed.rows.map((r) => r.sender))].sort(),
+    readings: (observed.readings ?? []).map((r) => (r.savedBy ? { ...r, label: r.label.split(SAVED_BY)[0]!, key: undefined } : r)),
   });
 }
 

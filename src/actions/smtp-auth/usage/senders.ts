@@ -73,7 +73,7 @@ export function driftFindings(stepId: string, observed: UsageObserved): Finding[
 
 export function sourceNote(e: SourceReading, runAt?: string): string {
   const blind = e.blindSpots.length ? ` Cannot see: ${e.blindSpots.join('; ')}.` : '';
-  const from = e.periodFrom && !e.window.includes(e.periodFrom) ? `; period ${e.periodFrom}` : '';
+  const from = e.periodFrom && !e.window.includes('from the') ? `; period ${e.periodFrom}` : '';
   const age = evidenceAgeDays({ windowEnd: e.windowEnd ?? null }, runAt);
   const ageText = age === null ? '' : age === 0 ? '; ends at this run' : `; ended ${age} day(s) before this run`;
   // A complete source naming nobody is evidence too: of no SMTP AUTH sender in its period.
