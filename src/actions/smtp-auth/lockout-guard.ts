@@ -159,7 +159,7 @@ function noSenderNotes(usage: readonly [string, UsageObserved][], playbook: Reso
       notes.push({
         kind: 'no-senders',
         subject: e.key ?? e.source,
-        message: `no SMTP AUTH senders in ${e.windowStart?.slice(0, 10) ?? '?'}..${e.windowEnd?.slice(0, 10)} according to ${nameOf(e)}${e.periodFrom ? ` (period ${e.periodFrom})` : ''}`,
+        message: `no SMTP AUTH senders in ${e.windowStart?.slice(0, 10) ?? '?'}..${e.windowEnd?.slice(0, 10)} according to the ${e.source.replace(/-/g, ' ')} (${e.detail})${e.periodFrom ? `; period ${e.periodFrom}` : ''}`,
         blocking: false,
       });
     }
