@@ -5,7 +5,7 @@
  * senders kept on get the dated warning; `--format csv` neutralises formula cells; verify's drift
  * check names a sender not seen at the previous run.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TenantState } from '../../src/exchange/simulator/state.js';
 import { mailbox, tenant } from '../support/tenant.js';
@@ -72,7 +72,14 @@ describe('usage sources merged (built CLI, simulated tenant)', () => {
   it('sim export-usage writes the clients report in UTF-8 and the request report in UTF-16', async () => {
     ws = workspace({ tenant: sourcesTenant() });
     await exportUsage(ws);
+    // The clients report has no date column: the command states its period, and the file's time is the
+    // tenant's clock (when it was "exported"), as a real download's modification time would be.
+    const again = await cli(['sim', 'export-usage', ws.state, '--out', ws.file('clients.csv'), '--force', '--days', '7']);
+    expect(again.stdout).toContain('(clients-report, 2026-11-16T10:00:00.000Z..2026-11-23T10:00:00.000Z,');
+    expect(again.stdout).toContain('state its period beside report: with exportedAt: 2026-11-23T10:00:00.000Z and periodDays: 7');
+    expect(statSync(ws.file('clients.csv')).mtime.toISOString()).toBe(CLOCK);
     const clients = readFileSync(ws.file('clients.csv'));
+    expect(clients.toString('utf8').split('\r\n')[0]).toBe('\uFEFFSender address,Domain,TLS 1.0 %,TLS 1.1 %,TLS 1.2 %,Messages sent,Authentication protocol');
     expect([...clients.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     expect(clients.toString('utf8')).toContain('scanner@contoso.com,contoso.com,100,0,0,40,Basic Authentication');
     const request = readFileSync(ws.file('SmtpCSReport.csv'));
