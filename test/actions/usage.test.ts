@@ -160,3 +160,26 @@ describe('smtp-auth/usage search that ends badly', () => {
     await expect(usageAction.apply!(change, cancelling)).rejects.toThrow(/ended Cancelled: no report will be delivered/);
   });
 });
+
+describe('smtp-auth/usage evidence settings', () => {
+  it('acceptStaleEvidence naming a source the step does not read is a warning: it accepts nothing', async () => {
+    const state = tenant([mailbox('scanner', null), mailbox('alice', false), mailbox('noreply-erp', true)]);
+    const ctx = context(state, { baseDir: join(import.meta.dirname, 'fixtures') });
+    const withValue = w({ report: 'smtp-auth-clients-report.csv', acceptStaleEvidence: [{ source: 'signInLogs', reason: 'checked the sign-in logs by hand' }] });
+    const observed = await usageAction.observe(withValue, ctx, 'usage');
+    const plan = usageAction.plan(planInput('usage', withValue, observed));
+    expect(plan.risks).toContainEqual(expect.objectContaining({ kind: 'warning', subject: 'signInLogs', blocking: false }));
+    expect(plan.risks.find((r) => r.subject === 'signInLogs')!.message).toContain('which this step does not read');
+    // Each source says its period and where it came from; the note carries the age.
+    expect(observed.evidence[0]).toMatchObject({ key: 'report', periodFrom: expect.stringContaining("from the file's modification time") });
+    expect(plan.notes[0]).toMatch(/covers \d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2} \(from the file's modification time/);
+  });
+
+  it('history: alone is a source: the saved readings of an earlier run, none when the file does not exist yet', async () => {
+    const ctx = context(tenant([mailbox('a')]), { baseDir: join(import.meta.dirname, 'fixtures') });
+    const observed = await usageAction.observe(w({ history: 'no-such-history.json' }), ctx, 'usage');
+    expect(observed.source).toBe('report');
+    expect(observed.evidence).toEqual([]);
+    expect(ctx.calls.filter((c) => c.cmdlet === 'Get-HistoricalSearch')).toHaveLength(0);
+  });
+});

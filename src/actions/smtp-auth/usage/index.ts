@@ -88,8 +88,15 @@ export function searchRequest(withValue: UsageWith): SearchRequest {
   };
 }
 
+/** Any source this run reads itself; `history:` counts too: its saved readings are evidence (absent: none). */
 export function hasEvidenceSource(withValue: UsageWith): boolean {
-  return withValue.report !== undefined || withValue.requestReport !== undefined || withValue.signInLogs !== undefined || withValue.emailAppUsage !== undefined;
+  return (
+    withValue.report !== undefined ||
+    withValue.requestReport !== undefined ||
+    withValue.signInLogs !== undefined ||
+    withValue.emailAppUsage !== undefined ||
+    withValue.history !== undefined
+  );
 }
 
 export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promise<UsageObserved> {
@@ -283,6 +290,10 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
       plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} submitted with SMTP AUTH`);
     }
     for (const warning of evidence.flatMap((e) => e.warnings)) plan.risks.push({ kind: 'warning', subject: 'usage', message: warning, blocking: false });
+    // Accepting a source the step does not read accepts nothing: most likely a typo, said so.
+    for (const accepted of input.with.acceptStaleEvidence.filter((a) => !evidence.some((e) => e.key === a.source))) {
+      plan.risks.push({ kind: 'warning', subject: accepted.source, message: `acceptStaleEvidence names ${accepted.source}, which this step does not read (or, for history, has no saved reading): it accepts nothing`, blocking: false });
+    }
     plan.notes.push(...driftNotes(observed));
     plan.risks.push(...missingSenderRisks(observed));
     const dossiers = dossiersOf(input, null);
