@@ -308,7 +308,7 @@ export const playbookSchema = z.strictObject({
     })
     .optional()
     .describe(
-      'Lets a plan take SMTP AUTH away although no usage source this run read covers the usage window (the lockout guard refuses otherwise). Prefer `report:` on the usage step.',
+      'Lets a plan take SMTP AUTH away although no usage source this run read is complete and fresh (the lockout guard refuses otherwise). Prefer `report:` on the usage step.',
     ),
   steps: z.array(stepSchema).min(1),
 });

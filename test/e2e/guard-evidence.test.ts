@@ -3,7 +3,10 @@
  * evidence the run actually read. Without the admin-center CSV the usage step falls back to a
  * historical search whose report is mailed: that is no evidence, so apply refuses (exit 4) unless
  * "no usage evidence" is accepted explicitly, and even then SMTP AUTH goes off only after the search
- * the run submitted has finished. Built CLI on a simulated tenant (run `npm run build` first).
+ * the run submitted has finished. Issue 21: evidence has an age (maxAgeDays, refused with its age and
+ * accepted only by name), the clients report must be the real report, an empty fresh report says "no
+ * senders", the disable playbook's guard knows the usage playbook's saved Graph senders, and what no
+ * source gave is "unknown" in every format. Built CLI on a simulated tenant (run `npm run build` first).
  */
 import { readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

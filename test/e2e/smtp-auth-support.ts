@@ -46,8 +46,8 @@ export const USAGE_CSV =
 
 /** The shipped disable playbook's usage `with:` replaced (e.g. by a historical search's settings). */
 export function withUsageStep(playbookText: string, usageWith: string): string {
-  const shipped = /    with:\n      report: smtp-auth-clients-report\.csv\n      history: smtp-auth-usage\.history\.json\n/;
-  if (!shipped.test(playbookText)) throw new Error("the shipped disable playbook's usage step changed: update withUsageStep");
+  const shipped = '    with:\n      report: smtp-auth-clients-report.csv\n      history: smtp-auth-usage.history.json\n';
+  if (!playbookText.includes(shipped)) throw new Error("the shipped disable playbook's usage step changed: update withUsageStep");
   return playbookText.replace(shipped, `    with: ${usageWith}\n`);
 }
 
