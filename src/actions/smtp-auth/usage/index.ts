@@ -28,7 +28,7 @@ import { decodeUsageText, MAX_REQUEST_REPORT_BYTES, readUsageFile } from './deco
 import { basicDeadlineMessage, DOSSIER_TITLE, dossierTable } from './dossier.js';
 import { dossierLine, dossiersOf, driftFindings, driftNotes, evidenceSummary, mailboxLookup, missingSenderRisks, sourceNote, switchesAfter } from './senders.js';
 import { emailAppUsageEvidence } from './email-app-usage.js';
-import { evidenceOf, foldByMailbox, mergeEvidence, usageRowsOf, SOURCE_LABELS, type EvidencePeriod, type SourceReading, type UsageEvidence } from './evidence.js';
+import { evidenceAgeDays, evidenceOf, foldByMailbox, mergeEvidence, usageRowsOf, SOURCE_LABELS, type EvidencePeriod, type SourceReading, type UsageEvidence } from './evidence.js';
 import { readHistory, writeHistory, type UsageHistory } from './history.js';
 import { requestReportEvidence } from './request-report.js';
 import { signInLogsEvidence } from './sign-in-logs.js';
@@ -350,12 +350,17 @@ export function verifyUsage(input: PlanInput<UsageWith, UsageObserved>): Finding
     const evidence = observed.readings ?? [];
     if (evidence.length === 0) findings.push({ stepId, check: 'usage-report', status: 'pass', subject: observed.file ?? 'report', message: `${observed.rows.length} sender row(s) read` });
     for (const e of evidence) {
+      // Old evidence is a warning here (verify writes nothing); the lockout guard refuses it before a write.
+      const age = evidenceAgeDays({ windowEnd: e.windowEnd ?? null }, observed.volatile?.runAt);
+      const stale = age !== null && age > input.with.maxAgeDays;
       findings.push({
         stepId,
         check: 'usage-source',
-        status: e.complete ? 'pass' : 'warn',
+        status: e.complete && !stale ? 'pass' : 'warn',
         subject: e.label,
-        message: `${SOURCE_LABELS[e.source]}: ${e.senders.length} sender(s); covers ${e.window}${e.complete ? '' : '; INCOMPLETE'}`,
+        message:
+          `${SOURCE_LABELS[e.source]}: ${e.senders.length} sender(s); covers ${e.window}${e.complete ? '' : '; INCOMPLETE'}` +
+          (stale ? `; ${age} day(s) old, more than maxAgeDays (${input.with.maxAgeDays})` : ''),
       });
       for (const warning of e.warnings) findings.push({ stepId, check: 'usage-source', status: 'warn', subject: e.label, message: warning });
     }
