@@ -128,6 +128,9 @@ describe('how old the evidence is (built CLI, tenant clock 2026-11-23T10:00Z)', 
     expect(output).toContain('export Reports > Mail flow > SMTP AUTH clients report again and set exportedAt:');
     expect(output).toContain('acceptStaleEvidence: [{ source: report, reason: "..." }]');
     expect(readFileSync(ws.state, 'utf8')).toBe(before);
+    // verify writes nothing: the old source is a warning there, with its age.
+    const verify = await cli(['verify', ws.playbook, ...target(ws)]);
+    expect(verify.stdout).toMatch(/WARN usage-source smtp-auth-clients-report\.csv: .* 730 day\(s\) old, more than maxAgeDays \(7\)/);
 
     withUsageSettings(ws, ['acceptStaleEvidence: [{ source: report, reason: "CHG0042: the printers have not changed since that export" }]']);
     const accepted = await cli(['apply', ws.playbook, ...target(ws), ...runs(ws), '--yes', '--accept-breakage', 'alice@contoso.com']);
