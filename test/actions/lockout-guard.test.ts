@@ -182,3 +182,4 @@ describe('lockout guard: how old the evidence is (tenant clock 2026-11-23T10:00Z
     expect(risks.map((r) => r.kind)).toEqual(expect.arrayContaining(['stale-evidence', 'no-usage-evidence']));
   });
 });
+

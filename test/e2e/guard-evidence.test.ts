@@ -151,6 +151,14 @@ describe('how old the evidence is (built CLI, tenant clock 2026-11-23T10:00Z)', 
     expect((JSON.parse(wide.stdout) as { risks: { kind: string }[] }).risks.map((r) => r.kind)).not.toContain('stale-evidence');
   });
 
+  it('an exportedAt: after the run is refused at its line (exit 1): it would look fresh for ever', async () => {
+    ws = workspace();
+    withUsageSettings(ws, ['exportedAt: 2027-11-23']);
+    const plan = await cli(['plan', ws.playbook, ...target(ws)]);
+    expect(plan.code, plan.stdout + plan.stderr).toBe(1);
+    expect(plan.stderr).toMatch(/smtp-auth-disable\.yaml:\d+:\d+: exportedAt: 2027-11-23 of step 'usage' is after this run \(2026-11-23T10:00:00\.000Z\)/);
+  });
+
   it('a hand-made Sender,Messages file is refused at its line (exit 1), not taken for the report', async () => {
     ws = workspace();
     writeFileSync(ws.file('smtp-auth-clients-report.csv'), 'Sender,Messages\r\nalice@contoso.com,24\r\n');

@@ -275,7 +275,23 @@ async function resolveSenders(addresses: readonly string[], ctx: RunContext): Pr
   return withAddresses(resolved, directory, ctx);
 }
 
+/** An exportedAt after the run would make the report look fresh for ever: a typo, refused at its line. */
+function assertExportedBeforeRun(input: PlanInput<UsageWith, UsageObserved>): void {
+  const { exportedAt } = input.with;
+  const runAt = input.observed.volatile?.runAt;
+  if (exportedAt === undefined || runAt === undefined) return;
+  const end = Date.parse(exportedAt);
+  if (!Number.isNaN(end) && end <= Date.parse(runAt) + DAY_MS) return;
+  const index = input.playbook.steps.findIndex((s) => s.id === input.stepId);
+  throw new InputError(
+    `exportedAt: ${exportedAt} of step '${input.stepId}' is ${Number.isNaN(end) ? 'not a date' : `after this run (${runAt})`}`,
+    input.playbook.locate?.(['steps', index, 'with', 'exportedAt']),
+    'write the date the clients report was exported from the admin center (e.g. exportedAt: 2026-12-07)',
+  );
+}
+
 export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan {
+  assertExportedBeforeRun(input);
   const { stepId, observed } = input;
   const plan: StepPlan = { stepId, uses: 'smtp-auth/usage', changes: [], inDesiredState: [], notes: [], risks: [] };
   if (observed.source === 'report') {
@@ -344,6 +360,7 @@ function countedMessages(rows: readonly UsageRow[]): string {
 }
 
 export function verifyUsage(input: PlanInput<UsageWith, UsageObserved>): Finding[] {
+  assertExportedBeforeRun(input);
   const { stepId, observed } = input;
   if (observed.source === 'report') {
     const findings: Finding[] = [];
