@@ -170,13 +170,15 @@ export async function guardWrite(plan: PlanDocument, options: Pick<WriteRunOptio
   if (blocking.length) {
     const line = (r: Risk) => `${r.subject}: ${r.message}${riskCount(r)}`;
     const unfinished = blocking.filter((r) => r.kind === 'unfinished-search');
-    const noEvidence = blocking.filter((r) => r.kind === 'no-usage-evidence');
+    const noEvidence = blocking.filter((r) => r.kind === 'no-usage-evidence' || r.kind === 'stale-evidence');
     const breaking = blocking.filter((r) => r.kind === 'will-break');
-    const other = blocking.filter((r) => !['unfinished-search', 'no-usage-evidence', 'will-break'].includes(r.kind));
+    const other = blocking.filter((r) => !['unfinished-search', 'no-usage-evidence', 'stale-evidence', 'will-break'].includes(r.kind));
     const headline = unfinished.length
       ? 'SMTP AUTH would go off before the historical search this run submits has finished; nothing was written'
       : noEvidence.length
-        ? 'no usage evidence: nothing this run read says who still submits with SMTP AUTH, and the plan takes it away; nothing was written'
+        ? noEvidence.every((r) => r.kind === 'stale-evidence')
+          ? 'usage evidence too old: a source ended more than maxAgeDays before this run, and the plan takes SMTP AUTH away; nothing was written'
+          : 'no usage evidence: nothing this run read says who still submits with SMTP AUTH, and the plan takes it away; nothing was written'
         : breaking.length
           ? `${breaking.length} sender${breaking.length === 1 ? '' : 's'} would lose SMTP AUTH (blocking risks); nothing was written`
           : `${blocking.length} blocking risk${blocking.length === 1 ? '' : 's'}; nothing was written`;

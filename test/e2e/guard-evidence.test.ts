@@ -146,6 +146,12 @@ describe('how old the evidence is (built CLI, tenant clock 2026-11-23T10:00Z)', 
     const old = await cli(['plan', ws.playbook, ...target(ws), '--format', 'json']);
     const risks = (JSON.parse(old.stdout) as { risks: { kind: string; message: string }[] }).risks;
     expect(risks.find((r) => r.kind === 'stale-evidence')?.message).toContain('is 22 day(s) old: it covers 2026-10-02..2026-11-01, from the playbook: exportedAt: 2026-11-01, periodDays: 30');
+    // With a fresh source beside it (sign-in logs read now), the old report alone still refuses apply.
+    withUsageSettings(ws, ['signInLogs: true']);
+    const refused = await cli(['apply', ws.playbook, ...target(ws), ...runs(ws), '--yes', '--accept-breakage', 'alice@contoso.com']);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(4);
+    expect(refused.stderr).toContain('usage evidence too old: a source ended more than maxAgeDays before this run');
+    expect(refused.stderr).toContain('is 22 day(s) old');
     withUsageSettings(ws, ['maxAgeDays: 30']);
     const wide = await cli(['plan', ws.playbook, ...target(ws), '--format', 'json']);
     expect((JSON.parse(wide.stdout) as { risks: { kind: string }[] }).risks.map((r) => r.kind)).not.toContain('stale-evidence');
