@@ -210,6 +210,10 @@ describe('one guard for every source: the disable playbook reads the usage playb
 
   it("names the sender only Graph saw, with its count unknown (never 0), and refuses until accepted by name", async () => {
     ws = graphOnlyWorkspace();
+    // Before the usage playbook's verify saved its evidence, the plan says what it cannot know.
+    const early = await cli(['plan', ws.playbook, ...target(ws)]);
+    expect(early.stdout).toContain('warning usage: no saved evidence in smtp-auth-usage.history.json yet: senders only requestReport, signInLogs, emailAppUsage would show are unknown to this plan');
+    expect(early.stdout).not.toContain('dave@');
     const audit = await cli(['verify', ws.file('smtp-auth-usage.yaml'), ...target(ws)]);
     expect([0, 2], audit.stdout + audit.stderr).toContain(audit.code);
     const plan = await cli(['plan', ws.playbook, ...target(ws)]);

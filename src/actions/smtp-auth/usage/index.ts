@@ -312,6 +312,16 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
     }
     plan.notes.push(...driftNotes(observed));
     plan.risks.push(...missingSenderRisks(observed));
+    const unread = (['requestReport', 'signInLogs', 'emailAppUsage'] as const).filter((key) => input.with[key] === undefined);
+    if (observed.previous === null && input.with.history !== undefined && unread.length > 0) {
+      // The saved evidence this step counts on for the sources it does not read is not there yet.
+      plan.risks.push({
+        kind: 'warning',
+        subject: 'usage',
+        message: `no saved evidence in ${input.with.history} yet: senders only ${unread.join(', ')} would show are unknown to this plan. Run the verify of the playbook that writes it (smtp-auth-usage.yaml) first`,
+        blocking: false,
+      });
+    }
     const dossiers = dossiersOf(input, null);
     plan.tables = [dossierTable(dossiers, false)];
     plan.data = { source: 'report', ...(observed.file ? { file: observed.file } : {}), usage: observed.rows, dossier: dossiers, sources: evidence.map(evidenceSummary), evidence: observed.evidence };
