@@ -183,3 +183,15 @@ describe('lockout guard: how old the evidence is (tenant clock 2026-11-23T10:00Z
   });
 });
 
+
+describe('maxAgeDays is exact, not whole days', () => {
+  it('a report that ended 7 days and 12 hours before the run is older than maxAgeDays 7', async () => {
+    const file = join(dir, 'seven-and-a-half.csv');
+    writeFileSync(file, `${HEADER}\r\nalice@contoso.com,contoso.com,0,0,100,24,Basic Authentication\r\n`);
+    // Tenant clock 2026-11-23T10:00Z; exported 2026-11-15T22:00Z.
+    const risks = await planPlaybook([{ id: 'usage', uses: 'smtp-auth/usage', with: { report: file, exportedAt: '2026-11-15T22:00:00Z' } }, org, allow(['scanner@contoso.com'])]);
+    expect(risks.find((r) => r.kind === 'stale-evidence')?.message).toContain('is more than 7 day(s) old');
+    const fresh = await planPlaybook([{ id: 'usage', uses: 'smtp-auth/usage', with: { report: file, exportedAt: '2026-11-16T11:00:00Z' } }, org, allow(['scanner@contoso.com'])]);
+    expect(fresh.filter((r) => r.kind === 'stale-evidence')).toEqual([]);
+  });
+});

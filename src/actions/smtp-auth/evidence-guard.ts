@@ -13,7 +13,7 @@
  */
 import type { ResolvedPlaybookView, Risk } from '../types.js';
 import type { UsageObserved } from './usage/index.js';
-import { describeEvidence, evidenceAgeDays, REFRESH, type UsageEvidence } from './usage/evidence.js';
+import { describeEvidence, evidenceAgeDays, isStale, REFRESH, type UsageEvidence } from './usage/evidence.js';
 
 const DEFAULT_MAX_AGE_DAYS = 7;
 
@@ -59,7 +59,7 @@ export function evidenceRisks(usage: readonly [string, UsageObserved][], playboo
         missing.push(`step '${stepId}': ${nameOf(e)}: the period it covers is unknown`);
         continue;
       }
-      if (age <= maxAgeDays) {
+      if (!isStale(e, runAt, maxAgeDays)) {
         counted = true;
         continue;
       }
@@ -70,7 +70,7 @@ export function evidenceRisks(usage: readonly [string, UsageObserved][], playboo
         kind: 'stale-evidence',
         subject: key,
         message:
-          `${nameOf(e)} is ${age} day(s) old: it covers ${period}, which ended more than maxAgeDays (${maxAgeDays}) before this run (step '${stepId}'). ` +
+          `${nameOf(e)} is ${age > maxAgeDays ? age : `more than ${maxAgeDays}`} day(s) old: it covers ${period}, which ended more than maxAgeDays (${maxAgeDays}) before this run (step '${stepId}'). ` +
           (reason
             ? `Accepted by acceptStaleEvidence: ${reason}`
             : `Refresh it (${REFRESH[e.key ?? 'report']}), or accept it by name in the step: acceptStaleEvidence: [{ source: ${key}, reason: "..." }]`),
@@ -105,7 +105,7 @@ export function noSenderNotes(usage: readonly [string, UsageObserved][], playboo
     const { maxAgeDays } = freshnessRule(playbook, stepId);
     for (const e of observed.evidence ?? []) {
       const age = evidenceAgeDays(e, runTimeOf(observed));
-      if (!e.complete || e.senders.length > 0 || age === null || age > maxAgeDays) continue;
+      if (!e.complete || e.senders.length > 0 || age === null || isStale(e, runTimeOf(observed), maxAgeDays)) continue;
       notes.push({
         kind: 'no-senders',
         subject: e.key ?? e.source,

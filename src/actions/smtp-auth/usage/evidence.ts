@@ -48,6 +48,12 @@ export function evidenceAgeDays(evidence: Pick<UsageEvidence, 'windowEnd'>, runA
   return Math.max(0, Math.floor(age / DAY_MS));
 }
 
+/** Whether the evidence's period ended more than `maxAgeDays` (exactly, not in whole days) before `runAt`. */
+export function isStale(evidence: Pick<UsageEvidence, 'windowEnd'>, runAt: string | undefined, maxAgeDays: number): boolean {
+  if (evidence.windowEnd === null || runAt === undefined) return false;
+  return Date.parse(runAt) - Date.parse(evidence.windowEnd) > maxAgeDays * DAY_MS;
+}
+
 /** How to make each source fresh again. */
 export const REFRESH: Record<EvidenceKey, string> = {
   report: 'export Reports > Mail flow > SMTP AUTH clients report again and set exportedAt: (and periodDays:) beside report:',

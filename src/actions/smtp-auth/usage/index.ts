@@ -28,7 +28,7 @@ import { decodeUsageText, MAX_REQUEST_REPORT_BYTES, readUsageFile } from './deco
 import { basicDeadlineMessage, DOSSIER_TITLE, dossierTable } from './dossier.js';
 import { dossierLine, dossiersOf, driftFindings, driftNotes, evidenceSummary, mailboxLookup, missingSenderRisks, sourceNote, switchesAfter } from './senders.js';
 import { emailAppUsageEvidence } from './email-app-usage.js';
-import { evidenceAgeDays, evidenceOf, foldByMailbox, mergeEvidence, usageRowsOf, SOURCE_LABELS, type EvidencePeriod, type SourceReading, type UsageEvidence } from './evidence.js';
+import { evidenceAgeDays, evidenceOf, isStale, foldByMailbox, mergeEvidence, usageRowsOf, SOURCE_LABELS, type EvidencePeriod, type SourceReading, type UsageEvidence } from './evidence.js';
 import { readHistory, writeHistory, type UsageHistory } from './history.js';
 import { requestReportEvidence } from './request-report.js';
 import { signInLogsEvidence } from './sign-in-logs.js';
@@ -391,7 +391,7 @@ export function verifyUsage(input: PlanInput<UsageWith, UsageObserved>): Finding
     for (const e of evidence) {
       // Old evidence is a warning here (verify writes nothing); the lockout guard refuses it before a write.
       const age = evidenceAgeDays({ windowEnd: e.windowEnd ?? null }, observed.volatile?.runAt);
-      const stale = age !== null && age > input.with.maxAgeDays;
+      const stale = isStale({ windowEnd: e.windowEnd ?? null }, observed.volatile?.runAt, input.with.maxAgeDays);
       findings.push({
         stepId,
         check: 'usage-source',
