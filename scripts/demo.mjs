@@ -64,7 +64,8 @@ await writeFile(
 );
 
 // 3. The usage report as the admin center exports it (UTF-8 with BOM, CRLF, no date column), written
-//    by the CLI itself: the same file an admin would download for this tenant.
+//    by the CLI itself: the same file an admin would download for this tenant. Its modification time is
+//    the tenant's clock (the export's moment), so the lockout guard finds it fresh (maxAgeDays, 7).
 await $({ cwd: root, quiet: true })`node ${cli} sim export-usage ${statePath} --kind clients-report --out ${join(demo, 'smtp-auth-clients-report.csv')}`;
 
 // 4. The shipped disable playbook, pointed at the demo allowlist and tenant.

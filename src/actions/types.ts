@@ -44,17 +44,21 @@ export interface Change {
 export interface Risk {
   /**
    * will-break: a sender loses SMTP AUTH; no-usage-evidence: the plan takes SMTP AUTH away and no
-   * usage source the run read covers the window; unfinished-search: SMTP AUTH would go off before the
-   * search the run submits has finished (never acceptable); underived-effect: a powershell step's
-   * write whose effect on SMTP AUTH cannot be derived (accepted only by the step's
-   * acceptUnderivedEffect); quota; warning.
+   * usage source the run read covers the window; stale-evidence: a source's period ended more than
+   * maxAgeDays before the run (accepted only by acceptStaleEvidence naming it); no-senders: a complete,
+   * fresh source saw no SMTP AUTH sender in its period (information, never blocking); unfinished-search:
+   * SMTP AUTH would go off before the search the run submits has finished (never acceptable);
+   * underived-effect: a powershell step's write whose effect on SMTP AUTH cannot be derived (accepted
+   * only by the step's acceptUnderivedEffect); quota; warning.
    */
-  kind: 'will-break' | 'no-usage-evidence' | 'unfinished-search' | 'underived-effect' | 'quota' | 'warning';
+  kind: 'will-break' | 'no-usage-evidence' | 'stale-evidence' | 'no-senders' | 'unfinished-search' | 'underived-effect' | 'quota' | 'warning';
   /** Who or what is affected, e.g. a sender address. */
   subject: string;
   message: string;
-  /** For will-break: messages the sender submitted in the usage window. */
-  messages?: number;
+  /** For will-break: messages the sender submitted in the usage window; null when no source counted them (unknown, never 0). */
+  messages?: number | null;
+  /** For will-break: the usage sources that saw the sender (what a null count comes from). */
+  seenBy?: string[];
   /** True when acceptBreakage (playbook or --accept-breakage) covers it, or for no-usage-evidence acceptNoUsageEvidence. */
   accepted?: boolean;
   /** For will-break: the other addresses of the sender's mailbox (primary, proxies, UPN, alias); acceptance by any of them counts. */

@@ -4,7 +4,7 @@
  * them and an inventory that targets them. `exo-playbook sim show <state.json>`: what a state file
  * holds (organization switch, overrides, senders).
  */
-import { access, stat, writeFile } from 'node:fs/promises';
+import { access, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliIO } from './io.js';
@@ -15,7 +15,7 @@ import { FLEET_USAGE_DAYS, MAX_FLEET_TENANTS, MIN_FLEET_TENANTS, shippedFleetPla
 import { packageRoot } from '../package-root.js';
 import { readStateFile, writeStateFile } from '../exchange/simulator/state-file.js';
 import { describeTenant, summarizeTenant } from '../exchange/simulator/summary.js';
-import { clientsReportCsv, requestReportCsv } from '../exchange/simulator/usage-export.js';
+import { clientsReportCsv, exportPeriod, requestReportCsv } from '../exchange/simulator/usage-export.js';
 
 interface InitOptions {
   mailboxes: number;
@@ -197,7 +197,15 @@ Examples:
         await writeFile(out, bytes).catch((error: Error) => {
           throw new InputError(`cannot write ${options.out}: ${error.message}`);
         });
-        io.stdout.write(`Wrote ${options.out} (${options.kind}, last ${options.days} day(s), ${bytes.length} bytes)\n`);
+        // Exported "now" on the tenant's clock: the file's time says so, as a real download's would.
+        const period = exportPeriod(state, options.days);
+        await utimes(out, period.end, period.end);
+        const span = `${period.start.toISOString()}..${period.end.toISOString()}`;
+        io.stdout.write(
+          options.kind === 'clients-report'
+            ? `Wrote ${options.out} (clients-report, ${span}, ${bytes.length} bytes). The report has no date column; state its period beside report: with exportedAt: ${period.end.toISOString()} and periodDays: ${options.days}\n`
+            : `Wrote ${options.out} (request-report, ${span}, dated per message, ${bytes.length} bytes)\n`,
+        );
         return ExitCode.ok;
       }),
     );

@@ -62,5 +62,13 @@ export function confirmationQuestion(plan: PlanDocument): string {
   if (plan.kind === 'rollback') {
     return `Roll back ${plural(n, 'change')} (restore the values before the run). Target: ${describeTarget(plan)}. Roll back? [y/N] `;
   }
-  return `${describeImpact(plan)}. Target: ${describeTarget(plan)}. Apply ${n === 1 ? 'this change' : `these ${n} changes`}? [y/N] `;
+  return `${describeImpact(plan)}.${evidenceNotes(plan)} Target: ${describeTarget(plan)}. Apply ${n === 1 ? 'this change' : `these ${n} changes`}? [y/N] `;
+}
+
+/** " Usage evidence: no SMTP AUTH senders in 2026-11-16..2026-11-23 according to ..." for each empty fresh source. */
+function evidenceNotes(plan: PlanDocument): string {
+  return plan.risks
+    .filter((r) => r.kind === 'no-senders')
+    .map((r) => ` Usage evidence: ${r.message}.`)
+    .join('');
 }

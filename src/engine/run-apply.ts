@@ -29,6 +29,7 @@ import { buildVerifyReport } from './verify.js';
 import { show } from './apply.js';
 import type { OpenedRun } from './connect.js';
 import type { Risk, RunContext } from '../actions/types.js';
+import { riskCount } from '../actions/smtp-auth/usage/usage-table.js';
 import type { ChangeResult, VerifyReport } from './types.js';
 import { readsAfterWrites } from './verify-after-write.js';
 import { clockOf, isWriteCmdlet, type ExchangeSession, type InvokeOptions } from '../exchange/session.js';
@@ -167,16 +168,18 @@ export function writeCounter(): { wrap: (s: ExchangeSession) => ExchangeSession;
 export async function guardWrite(plan: PlanDocument, options: Pick<WriteRunOptions, 'yes' | 'confirm'> & { approved: boolean }, emitter: Emitter): Promise<void> {
   const blocking = blockingRisks(plan);
   if (blocking.length) {
-    const line = (r: Risk) => `${r.subject}: ${r.message}${r.messages !== undefined ? ` (${r.messages} messages)` : ''}`;
+    const line = (r: Risk) => `${r.subject}: ${r.message}${riskCount(r)}`;
     const unfinished = blocking.filter((r) => r.kind === 'unfinished-search');
-    const noEvidence = blocking.filter((r) => r.kind === 'no-usage-evidence');
+    const noEvidence = blocking.filter((r) => r.kind === 'no-usage-evidence' || r.kind === 'stale-evidence');
     const breaking = blocking.filter((r) => r.kind === 'will-break');
     const underived = blocking.filter((r) => r.kind === 'underived-effect');
-    const other = blocking.filter((r) => !['unfinished-search', 'no-usage-evidence', 'will-break', 'underived-effect'].includes(r.kind));
+    const other = blocking.filter((r) => !['unfinished-search', 'no-usage-evidence', 'stale-evidence', 'will-break', 'underived-effect'].includes(r.kind));
     const headline = unfinished.length
       ? 'SMTP AUTH would go off before the historical search this run submits has finished; nothing was written'
       : noEvidence.length
-        ? 'no usage evidence: nothing this run read says who still submits with SMTP AUTH, and the plan takes it away; nothing was written'
+        ? noEvidence.every((r) => r.kind === 'stale-evidence')
+          ? 'usage evidence too old: a source ended more than maxAgeDays before this run, and the plan takes SMTP AUTH away; nothing was written'
+          : 'no usage evidence: nothing this run read says who still submits with SMTP AUTH, and the plan takes it away; nothing was written'
         : breaking.length
           ? `${breaking.length} sender${breaking.length === 1 ? '' : 's'} would lose SMTP AUTH (blocking risks); nothing was written`
           : underived.length

@@ -213,6 +213,7 @@ function usageSourceLines(withValue: UsageWith): ExplainLine[] {
   const lines: ExplainLine[] = [];
   if (withValue.report) lines.push({ comment: `reads the SMTP AUTH clients report ${withValue.report}` });
   if (withValue.requestReport) lines.push({ comment: `reads the request report ${withValue.requestReport}` });
+  if (withValue.history) lines.push({ comment: `reads the saved evidence and senders of earlier runs in ${withValue.history}` });
   if (withValue.signInLogs) {
     const days = withValue.signInLogs === true ? 30 : withValue.signInLogs.days;
     lines.push({ comment: `Microsoft Graph: GET ${decodeURIComponent(signInLogsPath(new Date(0))).replace('1970-01-01T00:00:00Z', `<now - ${days} days>`)} (every @odata.nextLink page)` });

@@ -141,10 +141,40 @@ export const usageWith = z.strictObject({
     .union([z.literal(true), z.strictObject({ period: z.enum(['D7', 'D30', 'D90', 'D180']).default('D180').describe('The report period.') })])
     .optional()
     .describe('Read Graph\'s email app usage report ("SMTP App" column; no auth type, no counts). Needs Reports.Read.All.'),
+  exportedAt: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/, 'must be an ISO date (2026-11-23) or date-time with a zone (2026-11-23T09:00Z)')
+    .optional()
+    .describe("When the `report:` file was exported from the admin center (the report has no date column). Without it, the file's modification time stands in, and the plan says so."),
+  periodDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(90)
+    .optional()
+    .describe('The period chosen when exporting the `report:` file (the admin center offers 7 days by default, up to 90). Default 7.'),
+  maxAgeDays: z
+    .number()
+    .int()
+    .min(0)
+    .max(90)
+    .default(7)
+    .describe("The lockout guard counts a source only when its period ends at most this many days before the run; older evidence is refused (exit 4) unless acceptStaleEvidence names it."),
+  acceptStaleEvidence: z
+    .array(
+      z.strictObject({
+        source: z
+          .enum(['report', 'requestReport', 'signInLogs', 'emailAppUsage', 'history'])
+          .describe("The source of this step that may be older than maxAgeDays (history: the earlier run's saved readings)."),
+        reason: z.string().trim().min(10).max(500).describe('Why the older evidence is still good enough (a reviewer reads it).'),
+      }),
+    )
+    .default([])
+    .describe('Sources of this step whose period ended more than maxAgeDays before the run, accepted by name with a reason.'),
   history: z
     .string()
     .optional()
-    .describe('A file (relative to the playbook) where `verify` records the senders it saw; the next run reports senders not seen before.'),
+    .describe('A file (relative to the playbook) where `verify` records the senders it saw; the next run reports senders not seen before, and a plan warns about senders an earlier run saw that its evidence lacks.'),
   days: z.number().int().min(1).max(90).default(7).describe('How many days back the historical search covers (1-90).'),
   reportType: z
     .string()
@@ -317,7 +347,7 @@ export const playbookSchema = z.strictObject({
     })
     .optional()
     .describe(
-      'Lets a plan take SMTP AUTH away although no usage source this run read covers the usage window (the lockout guard refuses otherwise). Prefer `report:` on the usage step.',
+      'Lets a plan take SMTP AUTH away although no usage source this run read is complete and fresh (the lockout guard refuses otherwise). Prefer `report:` on the usage step.',
     ),
   steps: z.array(stepSchema).min(1),
 });

@@ -21,6 +21,7 @@ import { dossierTable } from '../actions/smtp-auth/usage/dossier.js';
 import type { ApplyReport, PlanDocument, PlaybookRef, TenantRef, VerifyReport } from '../engine/types.js';
 import { controlOf } from './controls.js';
 import { REPORT_SCRIPT, REPORT_SCRIPT_HASH } from './html-script.js';
+import { countText } from '../actions/smtp-auth/usage/usage-table.js';
 import { compareRuns, dossiersOfFindings, dossiersOfPlan, snapshotOfPlan, snapshotOfVerify, type RunSnapshot, type SinceLastRun } from './html-since.js';
 
 const MAX_ROWS = 1000;
@@ -361,7 +362,7 @@ function risksSection(risks: readonly Risk[], heading: string, scopeId: string):
     .sort((a, b) => order(a[0]) - order(b[0]))
     .map(([label, own]) => {
       const grouped = groupTexts(own);
-      const rows = own.map((r, i) => [label, r.subject, r.messages ?? '-', grouped.details[i] || '-']);
+      const rows = own.map((r, i) => [label, r.subject, r.messages === undefined ? '-' : countText(r.messages), grouped.details[i] || '-']);
       const tone = label === 'BLOCKING' ? 'fail' : label === 'accepted' ? 'pass' : 'warn';
       const body = table(['Risk', 'Subject', 'Messages', 'Detail'], rows, { label: `${label} risks`, cellClass: (_row, i) => (i === 0 ? tone : undefined), rowClass: () => `risk risk-${tone}` });
       return `<details class="group"${label === 'BLOCKING' || own.length <= 5 ? ' open' : ''}><summary><span class="badge ${tone}">${escapeHtml(label)} ${own.length}</span> ${escapeHtml(label === 'BLOCKING' ? 'apply refuses until each is fixed or accepted' : label === 'accepted' ? 'accepted breakage' : `${label} (does not block apply)`)}</summary>\n${sharedBlock(grouped, own.length)}${body}</details>`;
@@ -424,7 +425,10 @@ export function outcomeChart(dossiers: readonly SenderDossier[], planned: boolea
     .sort((a, b) => b.messages - a.messages || a.sender.localeCompare(b.sender));
   const outcomes: Outcome[] = ['loses', 'keeps', 'allowlisted'];
   const count = new Map(outcomes.map((o) => [o, rows.filter((r) => r.outcome === o).length]));
-  const top = rows.slice(0, CHART_SENDERS);
+  // A sender no source counted has no bar: drawing it as 0 would state a count nobody gave.
+  const counted = rows.filter((r) => r.known);
+  const uncounted = rows.length - counted.length;
+  const top = counted.slice(0, CHART_SENDERS);
   const max = Math.max(1, ...top.map((r) => r.messages));
   const labelW = 260;
   const barW = 520;
@@ -457,7 +461,7 @@ export function outcomeChart(dossiers: readonly SenderDossier[], planned: boolea
     lx += 170;
   }
   const height = legendY + 24;
-  const caption = `SMTP AUTH senders by outcome: ${outcomes.map((o) => `${count.get(o) ?? 0} ${label[o]}`).join(', ')}${rows.length > CHART_SENDERS ? `; bars: the ${CHART_SENDERS} busiest of ${rows.length} senders by messages` : '; bars: messages per sender'}.`;
+  const caption = `SMTP AUTH senders by outcome: ${outcomes.map((o) => `${count.get(o) ?? 0} ${label[o]}`).join(', ')}${counted.length > CHART_SENDERS ? `; bars: the ${CHART_SENDERS} busiest of ${counted.length} counted senders by messages` : '; bars: messages per sender'}${uncounted ? `; ${uncounted} sender(s) with an unknown message count not drawn` : ''}.`;
   return `<figure><div class="scroll"><svg role="img" aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"><title id="chart-title">${escapeHtml(caption)}</title>${parts.join('')}</svg></div><figcaption>${escapeHtml(caption)}</figcaption></figure>`;
 }
 

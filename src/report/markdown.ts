@@ -14,6 +14,7 @@ import type { Change, Finding, Risk, StepPlan } from '../actions/types.js';
 import type { ApplyReport, ChangeResult, PlanDocument, PlaybookRef, TenantRef, VerifyReport } from '../engine/types.js';
 import type { DiffReport, PlaybookChange, PlaybookDiff } from '../diff/types.js';
 import { controlLabel } from './controls.js';
+import { countText } from '../actions/smtp-auth/usage/usage-table.js';
 
 /** Lists with more items than this are collapsed. */
 export const LONG_LIST = 10;
@@ -131,7 +132,7 @@ function risksBlock(risks: Risk[], o: MarkdownOptions): string {
   const rows = shown.map((r) => [
     r.blocking && !r.accepted ? '⛔ blocking' : r.accepted ? 'accepted' : r.kind,
     r.subject,
-    r.messages ?? '',
+    r.messages === undefined ? '' : countText(r.messages),
     r.message,
   ]);
   return collapsible(`${plural(risks.length, 'risk')}`, risks.length, table(['Risk', 'Subject', 'Messages', 'Detail'], rows) + more);

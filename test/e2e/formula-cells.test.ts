@@ -6,7 +6,7 @@
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, driftedTenant, ROOT, workspace, type Workspace } from './smtp-auth-support.js';
+import { cli, driftedTenant, ROOT, withUsageStep, workspace, type Workspace } from './smtp-auth-support.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'formula-cells');
 
@@ -20,7 +20,7 @@ describe('formula cells (built CLI)', () => {
   ])('plan refuses a %s whose sender cell is a formula, at its cell (exit 1)', async (key, name, where) => {
     ws = workspace();
     copyFileSync(join(FIXTURES, name), ws.file(name));
-    writeFileSync(ws.playbook, readFileSync(ws.playbook, 'utf8').replace('with: { report: smtp-auth-clients-report.csv }', `with: { ${key}: ${name} }`));
+    writeFileSync(ws.playbook, withUsageStep(readFileSync(ws.playbook, 'utf8'), `{ ${key}: ${name} }`));
     const plan = await cli(['plan', ws.playbook, '--target', `sim:${ws.state}`]);
     expect(plan.code, plan.stdout + plan.stderr).toBe(1);
     expect(plan.stderr).toMatch(where);

@@ -57,4 +57,12 @@ describe('confirmationQuestion', () => {
       'Turn SMTP AUTH off for the organization (every mailbox without its own setting follows it). Target: REAL tenant contoso.onmicrosoft.com. Apply this change? [y/N] ',
     );
   });
+
+  it('says when the usage evidence shows no SMTP AUTH senders, before asking', () => {
+    const doc = plan(steps, 'exchange');
+    doc.risks.push({ kind: 'no-senders', subject: 'report', message: 'no SMTP AUTH senders in 2026-11-16..2026-11-23 according to the admin center csv (r.csv)', blocking: false });
+    expect(confirmationQuestion(doc)).toBe(
+      'Turn SMTP AUTH off for the organization (394 mailboxes follow it), keep it for 2 allowlisted mailboxes, reset 2 stray overrides. Usage evidence: no SMTP AUTH senders in 2026-11-16..2026-11-23 according to the admin center csv (r.csv). Target: REAL tenant contoso.onmicrosoft.com. Apply these 3 changes? [y/N] ',
+    );
+  });
 });

@@ -93,7 +93,7 @@ describe('history: in the html page', () => {
     expect(first.stderr).not.toMatch(/error/i);
     expect(first.stdout).not.toContain('New senders since the previous verify');
     const csv = join(w.dir, 'smtp-auth-clients-report.csv');
-    writeFileSync(csv, `${readFileSync(csv, 'utf8')}newprinter@contoso.com,,contoso.com,0%,0%,100%,Basic,5,2026-11-22T10:00:00Z\r\n`);
+    writeFileSync(csv, `${readFileSync(csv, 'utf8')}newprinter@contoso.com,contoso.com,0%,0%,100%,5,Basic Authentication\r\n`);
     const second = await runCli(['verify', 'smtp-auth-usage.yaml', ...w.target, '--format', 'html'], w.dir, env);
     expect(second.code, second.stderr).toBe(2);
     const since = second.stdout.slice(second.stdout.indexOf('id="since"'), second.stdout.indexOf('</details>', second.stdout.indexOf('id="since"')));

@@ -16,18 +16,19 @@ import { inputErrorOf as errorOf } from '../../support/input-error.js';
 import { mailbox, tenant } from '../../support/tenant.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'formula-cells');
+const PERIOD = { start: '2026-11-16T00:00:00.000Z', end: '2026-11-23T00:00:00.000Z', from: 'from the playbook' };
 const text = (name: string) => decodeUsageText(readFileSync(join(FIXTURES, name)), name).text;
 
 
 describe('formula cells in the usage CSVs are refused at file:line:col', () => {
   it('the clients report: =cmd|calc!A0@x.com, a well-formed address, is no sender', () => {
-    const error = errorOf(() => clientsReportEvidence(text('clients-report-formula.csv'), 'clients-report-formula.csv'));
+    const error = errorOf(() => clientsReportEvidence(text('clients-report-formula.csv'), 'clients-report-formula.csv', PERIOD));
     expect(error.location).toEqual({ file: 'clients-report-formula.csv', line: 4, col: 1 });
     expect(error.message).toBe("'=cmd|calc!A0@x.com' starts like a spreadsheet formula (=, +, -, @): refused where a sender address belongs");
   });
 
   it('the clients report: a quoted @ formula', () => {
-    const error = errorOf(() => clientsReportEvidence(text('clients-report-at-formula.csv'), 'r.csv'));
+    const error = errorOf(() => clientsReportEvidence(text('clients-report-at-formula.csv'), 'r.csv', PERIOD));
     expect(error.location).toEqual({ file: 'r.csv', line: 3, col: 1 });
     expect(error.message).toMatch(/^'@SUM\(1\+1\)\*cmd\|calc!A0@x\.com' starts like a spreadsheet formula/);
   });

@@ -28,7 +28,7 @@ describe('request report rows that do not parse', () => {
         'Senders only in those rows are unknown to this run: fix or re-download the file',
     ]);
     expect(evidence.complete).toBe(false);
-    expect(evidence.window).toBe("2026-11-02..2026-11-04 (the search's dates; 2 message row(s))");
+    expect(evidence.window).toBe("2026-11-02..2026-11-04 (from the data: first and last message; 2 message row(s))");
   });
 
   it('many bad rows: all counted, the first five named', () => {

@@ -115,7 +115,9 @@ export function requestReportEvidence(text: string, file: string): SourceReading
   return {
     source: 'request-report',
     label: file,
-    window: first && last ? `${first.slice(0, 10)}..${last.slice(0, 10)} (the search's dates; ${rows} message row(s))` : 'the search\'s dates (no rows)',
+    window: first && last ? `${first.slice(0, 10)}..${last.slice(0, 10)} (from the data: first and last message; ${rows} message row(s))` : 'no rows: no dates in the data',
+    // The period from the data itself; a report with no rows is dated by the caller (the file's time).
+    ...(first && last ? { windowStart: first, windowEnd: last, periodFrom: 'from the data (the first and last message in the report)' } : {}),
     blindSpots: ['at most 100,000 rows per report: a longer period may be cut', 'only the period the search covered (at most 90 days back)'],
     // The service caps a report at 100,000 rows (EXCHANGE-FACTS): a full file may be cut.
     complete: rows < 100_000 && skipped.length === 0,
