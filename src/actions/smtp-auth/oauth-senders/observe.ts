@@ -1,0 +1,92 @@
+/**
+ * What smtp-auth/oauth-senders reads (reads only): the Exchange service principals, every
+ * "Application SMTP.SendAsApp" role assignment and the scopes they use, the named mailboxes (through
+ * the run's one bulk read) with their SMTP AUTH switch, and, for the mailbox-permission route, each
+ * named mailbox's permissions for the app's service principal. JSON only: it is fingerprinted.
+ */
+import { withoutErrors, type PsObject, type PsValue } from '../../../exchange/session.js';
+import { addressOfFilter } from '../../../exchange/opath.js';
+import type { TriState } from '../../../exchange/simulator/state.js';
+import type { RunContext } from '../../types.js';
+import { readMailboxDirectory, readOrganizationDisabled } from '../mailbox-directory.js';
+import { resolveMailboxes } from '../resolve-mailboxes.js';
+import { SEND_AS_APP_ROLE, type AssignmentValue, type ScopeValue, type ServicePrincipalValue } from './grants.js';
+import type { OAuthSendersWith } from './types.js';
+
+export interface ObservedSenderMailbox {
+  /** As written. */
+  entry: string;
+  /** Primary SMTP address; null when no mailbox has this address. */
+  mailbox: string | null;
+  id?: string;
+  /** The mailbox's SMTP AUTH switch. */
+  value: TriState;
+  /** Every address the mailbox is known by, lower-case (to match allowlist entries). */
+  addresses: string[];
+  /** mailbox-permission route: FullAccess for the app's service principal; null when not read (rbac, or no service principal yet). */
+  fullAccess: boolean | null;
+}
+
+export interface ObservedApplication {
+  appId: string;
+  mailboxes: ObservedSenderMailbox[];
+}
+
+export interface OAuthSendersObserved {
+  kind: 'oauth-senders';
+  organizationDisabled: boolean;
+  servicePrincipals: ServicePrincipalValue[];
+  /** Every role assignment of "Application SMTP.SendAsApp" in the tenant. */
+  assignments: AssignmentValue[];
+  /** Every recipient scope, with the one address its filter names when it is a `PrimarySmtpAddress -eq` filter. */
+  scopes: (ScopeValue & { address: string | null })[];
+  applications: ObservedApplication[];
+}
+
+const text = (v: PsValue | undefined): string => (typeof v === 'string' ? v : '');
+
+async function read(ctx: RunContext, cmdlet: string, parameters: Record<string, PsValue>, select: string[]): Promise<PsObject[]> {
+  return withoutErrors(cmdlet, await ctx.session.invoke(cmdlet, parameters, { select })).objects;
+}
+
+export async function observeOAuthSenders(withValue: OAuthSendersWith, ctx: RunContext): Promise<OAuthSendersObserved> {
+  const [organizationDisabled, directory] = await Promise.all([readOrganizationDisabled(ctx), readMailboxDirectory(ctx)]);
+  ctx.report('Reading service principals, SMTP.SendAsApp role assignments and management scopes');
+  const servicePrincipals = (await read(ctx, 'Get-ServicePrincipal', {}, ['AppId', 'ObjectId', 'DisplayName'])).map((o) => ({
+    AppId: text(o.AppId).toLowerCase(),
+    ObjectId: text(o.ObjectId).toLowerCase(),
+    DisplayName: text(o.DisplayName),
+  }));
+  const assignments = (await read(ctx, 'Get-ManagementRoleAssignment', { Role: SEND_AS_APP_ROLE }, ['Name', 'Role', 'RoleAssignee', 'CustomResourceScope'])).map((o) => ({
+    Name: text(o.Name),
+    Role: SEND_AS_APP_ROLE,
+    App: text(o.RoleAssignee).toLowerCase(),
+    CustomResourceScope: typeof o.CustomResourceScope === 'string' && o.CustomResourceScope !== '' ? o.CustomResourceScope : null,
+  }));
+  const scopes = (await read(ctx, 'Get-ManagementScope', {}, ['Name', 'RecipientRestrictionFilter'])).map((o) => {
+    const filter = text(o.RecipientRestrictionFilter);
+    return { Name: text(o.Name), RecipientRestrictionFilter: filter, address: addressOfFilter(filter)?.toLowerCase() ?? null };
+  });
+  const applications: ObservedApplication[] = [];
+  for (const app of withValue.applications) {
+    const resolved = await resolveMailboxes(app.mailboxes, directory, ctx);
+    const known = directory.addressesOf(resolved.flatMap((r) => (r.mailbox ? [r.mailbox] : [])));
+    const sp = servicePrincipals.find((p) => p.AppId === app.appId.toLowerCase());
+    const mailboxes: ObservedSenderMailbox[] = [];
+    for (const r of resolved) {
+      let fullAccess: boolean | null = null;
+      if (r.mailbox !== null && app.grant === 'mailbox-permission' && sp) {
+        const permissions = await read(ctx, 'Get-MailboxPermission', { Identity: r.id ?? r.mailbox, User: sp.ObjectId }, ['User', 'AccessRights', 'Deny']);
+        fullAccess = permissions.some((p) => p.Deny !== true && Array.isArray(p.AccessRights) && p.AccessRights.some((right) => typeof right === 'string' && /^FullAccess$/i.test(right)));
+      }
+      const addresses = r.mailbox === null ? [] : [...new Set([r.mailbox, ...(known.get(r.mailbox) ?? [])].map((a) => a.toLowerCase()))];
+      mailboxes.push({ entry: r.entry, mailbox: r.mailbox, ...(r.id ? { id: r.id } : {}), value: r.value, addresses, fullAccess });
+    }
+    applications.push({ appId: app.appId.toLowerCase(), mailboxes });
+  }
+  return { kind: 'oauth-senders', organizationDisabled, servicePrincipals, assignments, scopes, applications };
+}
+
+export function isOAuthSendersObserved(value: unknown): value is OAuthSendersObserved {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'oauth-senders';
+}
