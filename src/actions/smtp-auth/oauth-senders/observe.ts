@@ -12,6 +12,8 @@ import { readMailboxDirectory, readOrganizationDisabled } from '../mailbox-direc
 import { resolveMailboxes } from '../resolve-mailboxes.js';
 import { SEND_AS_APP_ROLE, type AssignmentValue, type ScopeValue, type ServicePrincipalValue } from './grants.js';
 import type { OAuthSendersWith } from './types.js';
+import { senderGrants } from './plan.js';
+import { proveSenders, type CredentialProblems, type ProofResult, type ProveOptions } from './proof.js';
 
 export interface ObservedSenderMailbox {
   /** As written. */
@@ -41,6 +43,10 @@ export interface OAuthSendersObserved {
   /** Every recipient scope, with the one address its filter names when it is a `PrimarySmtpAddress -eq` filter. */
   scopes: (ScopeValue & { address: string | null })[];
   applications: ObservedApplication[];
+  /** Apps whose credential could not be read (app id → why): plan stops, located at the credential. */
+  credentialProblems: CredentialProblems;
+  /** Changes on every proof without the tenant changing: shown, never fingerprinted (engine/fingerprint.ts). */
+  volatile: { proofs: ProofResult[] };
 }
 
 const text = (v: PsValue | undefined): string => (typeof v === 'string' ? v : '');
@@ -49,7 +55,7 @@ async function read(ctx: RunContext, cmdlet: string, parameters: Record<string, 
   return withoutErrors(cmdlet, await ctx.session.invoke(cmdlet, parameters, { select })).objects;
 }
 
-export async function observeOAuthSenders(withValue: OAuthSendersWith, ctx: RunContext): Promise<OAuthSendersObserved> {
+export async function observeOAuthSenders(withValue: OAuthSendersWith, ctx: RunContext, proveOptions: Partial<ProveOptions> = {}): Promise<OAuthSendersObserved> {
   const [organizationDisabled, directory] = await Promise.all([readOrganizationDisabled(ctx), readMailboxDirectory(ctx)]);
   ctx.report('Reading service principals, SMTP.SendAsApp role assignments and management scopes');
   const servicePrincipals = (await read(ctx, 'Get-ServicePrincipal', {}, ['AppId', 'ObjectId', 'DisplayName'])).map((o) => ({
@@ -84,7 +90,26 @@ export async function observeOAuthSenders(withValue: OAuthSendersWith, ctx: RunC
     }
     applications.push({ appId: app.appId.toLowerCase(), mailboxes });
   }
-  return { kind: 'oauth-senders', organizationDisabled, servicePrincipals, assignments, scopes, applications };
+  const observed: OAuthSendersObserved = { kind: 'oauth-senders', organizationDisabled, servicePrincipals, assignments, scopes, applications, credentialProblems: {}, volatile: { proofs: [] } };
+  // Only a sender whose grant exists can be proven; the others are "Basic only" without trying.
+  const granted = senderGrants(withValue, observed).filter((s) => s.granted);
+  // A simulated tenant has no SMTP endpoint of its own: without a proof block only the credentials are checked.
+  const simulatedOnly = ctx.session.kind === 'simulator' && !withValue.proof;
+  const { results, credentialProblems } = await proveSenders(withValue, simulatedOnly ? [] : granted, ctx, {
+    tenantId: async () => {
+      const name = (await read(ctx, 'Get-OrganizationConfig', {}, ['Name']))[0]?.Name;
+      if (typeof name !== 'string' || name === '') throw new Error('Get-OrganizationConfig returned no Name: give proof.tenantId');
+      return name;
+    },
+    ...proveOptions,
+  });
+  if (simulatedOnly) {
+    const at = ctx.now().toISOString();
+    results.push(...granted.map((s) => ({ appId: s.appId, mailbox: s.mailbox, outcome: 'not-run' as const, meaning: 'a simulated tenant has no SMTP endpoint: give the step a proof: block (host, caFile, authorityHost) to prove against a loopback server', evidence: 'not run', at })));
+  }
+  observed.credentialProblems = credentialProblems;
+  observed.volatile.proofs = results;
+  return observed;
 }
 
 export function isOAuthSendersObserved(value: unknown): value is OAuthSendersObserved {

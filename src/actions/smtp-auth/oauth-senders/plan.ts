@@ -11,6 +11,8 @@ import { effectiveSmtpAuthDisabled } from '../effective.js';
 import { isSmtpAuthState } from '../smtp-auth-state.js';
 import { assignmentChange, grantName, permissionChange, scopeChange, SEND_AS_APP_ROLE, servicePrincipalChange, type AssignmentValue, type ServicePrincipalValue } from './grants.js';
 import type { ObservedSenderMailbox, OAuthSendersObserved } from './observe.js';
+import type { ProofResult } from './proof.js';
+import type { UsageObserved } from '../usage/index.js';
 import type { OAuthSenderApplication, OAuthSendersWith } from './types.js';
 
 export const USES = 'smtp-auth/oauth-senders';
@@ -80,6 +82,20 @@ function assertMailboxes(input: Input): void {
   );
 }
 
+/** A credential the proof cannot read stops the plan, located at the credential (nothing is written). */
+function assertCredentials(input: Input): void {
+  for (const [a, app] of input.with.applications.entries()) {
+    const problem = input.observed.credentialProblems?.[lower(app.appId)];
+    if (!problem) continue;
+    const key = app.credential?.clientSecret !== undefined ? 'clientSecret' : 'certificatePath';
+    throw new InputError(
+      `step '${input.stepId}': the credential of ${app.displayName} cannot be read: ${problem}. Nothing was written.`,
+      locateInStep(input.playbook, input.stepId, ['with', 'applications', a, 'credential', key]),
+      'set the environment variable or fix the file the credential names (the proof needs it), or remove credential: to provision without proof',
+    );
+  }
+}
+
 /** The app id exists in Exchange with another object id: refused, both ids named (exit 4). */
 function assertServicePrincipals(input: Input): void {
   for (const [a, app] of input.with.applications.entries()) {
@@ -123,6 +139,7 @@ export function planOAuthSenders(input: Input): StepPlan {
   const { stepId, observed } = input;
   assertMailboxes(input);
   assertServicePrincipals(input);
+  assertCredentials(input);
   const plan: StepPlan = { stepId, uses: USES, changes: [], inDesiredState: [], notes: [], risks: [] };
   const grantChanges: Change[] = [];
   for (const app of input.with.applications) {
@@ -211,21 +228,64 @@ export interface BoardRow {
   mailbox: string;
   grant: string;
   state: MigrationState;
-  /** For a plan: the state once apply has written this plan. */
+  /** For a plan: the state once apply has written this plan (a proof runs in the verify after apply). */
   afterApply?: MigrationState;
+  /** The proof's outcome and the server's words, when one ran. */
+  proof?: string;
+  /** Basic submissions of the mailbox in this run's usage evidence. */
+  basicMessages?: number;
 }
 
-function migrationBoard(input: Input, changes: readonly Change[]): BoardRow[] {
+function proofOf(observed: OAuthSendersObserved, appId: string, mailbox: string): ProofResult | undefined {
+  return observed.volatile?.proofs.find((p) => p.appId === appId && lower(p.mailbox) === lower(mailbox));
+}
+
+/** Basic submissions of a mailbox (any of its addresses) in this run's usage evidence; undefined without a usage step. */
+function basicTraffic(observations: ReadonlyMap<string, unknown>, addresses: readonly string[]): { messages: number; lastSeen: string | null } | undefined {
+  const usage = [...observations.values()].filter((o): o is UsageObserved => typeof o === 'object' && o !== null && (o as { kind?: unknown }).kind === 'smtp-auth-usage');
+  if (usage.length === 0) return undefined;
+  const wanted = new Set(addresses.map(lower));
+  let messages = 0;
+  let lastSeen: string | null = null;
+  for (const u of usage) {
+    for (const row of u.rows) {
+      if (row.protocol !== 'Basic' || !wanted.has(lower(row.sender))) continue;
+      messages += row.messages;
+      if (row.lastSeen && (!lastSeen || row.lastSeen > lastSeen)) lastSeen = row.lastSeen;
+    }
+  }
+  return { messages, lastSeen };
+}
+
+/**
+ * Each sender's place on the way off Basic: Basic only → OAuth provisioned (the grant exists) →
+ * OAuth proven (an XOAUTH2 sign-in as the mailbox succeeded in this run) → Basic stopped (proven, and
+ * this run's usage evidence shows no Basic submission by the mailbox; without a usage step the
+ * board never claims it).
+ */
+export function migrationBoard(input: Input, changes: readonly Change[] = []): BoardRow[] {
   return senderGrants(input.with, input.observed).map((s) => {
-    const state: MigrationState = s.granted ? 'oauth-provisioned' : 'basic-only';
+    const proof = proofOf(input.observed, s.appId, s.mailbox);
+    const addresses = mailboxOf(input.observed, s.appId, s.mailbox)?.addresses ?? [s.mailbox];
+    const basic = basicTraffic(input.observations, addresses);
+    const state: MigrationState = !s.granted ? 'basic-only' : proof?.outcome !== 'proven' ? 'oauth-provisioned' : basic !== undefined && basic.messages === 0 ? 'basic-stopped' : 'oauth-proven';
     const planned = changes.some((c) => c.before === null && lower(c.target) === lower(s.mailbox) && (c.property === 'ManagementRoleAssignment' || c.property === 'MailboxPermission'));
-    return { app: s.displayName, appId: s.appId, mailbox: s.mailbox, grant: s.grant, state, afterApply: planned ? 'oauth-provisioned' : state };
+    return {
+      app: s.displayName,
+      appId: s.appId,
+      mailbox: s.mailbox,
+      grant: s.grant,
+      state,
+      afterApply: planned ? 'oauth-provisioned' : state,
+      ...(proof ? { proof: `${proof.outcome}: ${proof.evidence}` } : {}),
+      ...(basic ? { basicMessages: basic.messages } : {}),
+    };
   });
 }
 
 function senderTable(input: Input, changes: readonly Change[]): StepPlan['tables'] extends (infer T)[] | undefined ? T : never {
-  const rows = migrationBoard(input, changes).map((r) => [r.app, r.mailbox, r.grant, MIGRATION_STATE_LABEL[r.state], MIGRATION_STATE_LABEL[r.afterApply ?? r.state]]);
-  return { title: 'OAuth senders (migration state)', columns: ['App', 'Mailbox', 'Grant', 'Now', 'After apply'], rows };
+  const rows = migrationBoard(input, changes).map((r) => [r.app, r.mailbox, r.grant, MIGRATION_STATE_LABEL[r.state], MIGRATION_STATE_LABEL[r.afterApply ?? r.state], r.proof ?? '']);
+  return { title: 'OAuth senders (migration state)', columns: ['App', 'Mailbox', 'Grant', 'Now', 'After apply', 'Proof'], rows };
 }
 
 export function verifyOAuthSenders(input: Input): Finding[] {
@@ -241,16 +301,38 @@ export function verifyOAuthSenders(input: Input): Finding[] {
       message: !sp ? `no service principal for app ${lower(app.appId)} in Exchange` : sp.ObjectId === lower(app.servicePrincipalObjectId) ? `service principal ${sp.ObjectId} for app ${sp.AppId}` : `Exchange's service principal for app ${sp.AppId} has object id ${sp.ObjectId}, the playbook declares ${lower(app.servicePrincipalObjectId)}`,
     });
   }
+  const board = migrationBoard(input);
   for (const s of senderGrants(input.with, observed)) {
-    const state: MigrationState = s.granted ? 'oauth-provisioned' : 'basic-only';
+    const row = board.find((r) => r.appId === s.appId && lower(r.mailbox) === lower(s.mailbox))!;
+    const state = row.state;
     findings.push({
       stepId,
       check: 'oauth-granted',
       status: s.granted ? 'pass' : 'fail',
       subject: s.mailbox,
       message: s.granted ? `${s.displayName} may send as it (${s.grant === 'rbac' ? SEND_AS_APP_ROLE : 'FullAccess'})` : `${s.displayName} has no ${s.grant === 'rbac' ? SEND_AS_APP_ROLE + ' role assignment scoped to it' : 'FullAccess on it'}`,
-      data: { app: s.displayName, appId: s.appId, grant: s.grant, migrationState: state },
+      data: { app: s.displayName, appId: s.appId, grant: s.grant, migrationState: state, migrationStateLabel: MIGRATION_STATE_LABEL[state] },
     });
+    const proof = proofOf(observed, s.appId, s.mailbox);
+    if (s.granted && proof) {
+      findings.push({
+        stepId,
+        check: 'oauth-proven',
+        status: proof.outcome === 'proven' ? 'pass' : proof.outcome === 'not-run' ? 'warn' : 'fail',
+        subject: s.mailbox,
+        message: proof.outcome === 'proven' ? `OAuth proven: ${s.displayName} signed in as it with XOAUTH2 (${proof.evidence})` : `${s.displayName}: ${proof.meaning}; server said: ${proof.evidence}`,
+        data: { app: s.displayName, appId: s.appId, outcome: proof.outcome, evidence: proof.evidence, provedAt: proof.at, migrationState: state },
+      });
+    }
+    if (state === 'oauth-proven' && row.basicMessages) {
+      findings.push({
+        stepId,
+        check: 'oauth-basic-still-used',
+        status: 'warn',
+        subject: s.mailbox,
+        message: `proven on OAuth, but the usage evidence still shows ${row.basicMessages} Basic submission(s) by it: the device or app still sends with Basic; switch it to OAuth before Basic goes off`,
+      });
+    }
     if (!s.smtpAuthOn) {
       findings.push({ stepId, check: 'oauth-smtp-auth-on', status: 'fail', subject: s.mailbox, message: 'SMTP AUTH is off for it: OAuth submission is refused too (5.7.139)' });
     }
