@@ -11,6 +11,7 @@ import { powershellAction } from './powershell.js';
 import { probeAction } from './smtp-auth/probe.js';
 import { lockoutGuard } from './smtp-auth/lockout-guard.js';
 import { oauthSendersAction } from './smtp-auth/oauth-senders/index.js';
+import { grantGuard } from './smtp-auth/oauth-senders/grant-guard.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each action has its own With/Observed
 export const ACTIONS: Record<string, ActionDefinition<any, any>> = {
@@ -23,4 +24,4 @@ export const ACTIONS: Record<string, ActionDefinition<any, any>> = {
   powershell: powershellAction,
 };
 
-export const PLAN_CHECKS: PlanCheck[] = [lockoutGuard];
+export const PLAN_CHECKS: PlanCheck[] = [lockoutGuard, grantGuard];
