@@ -110,6 +110,14 @@ for (const backend of [simulator, ...(pwsh ? [stub] : [])]) {
       const verify = await run(['verify', w.playbook]);
       expect(verify.code, verify.stdout + verify.stderr).toBe(0);
       expect(verify.stdout).toContain('PASS oauth-proven scanner@contoso.com');
+      expect(verify.stdout).toContain('PASS oauth-granted billing@contoso.com: Billing app may send as it (FullAccess); migration: OAuth proven');
+      // The migration board for the team chasing device owners, and the same states in html.
+      const csv = await run(['verify', w.playbook, '--format', 'csv']);
+      expect(csv.stdout).toContain('App,App id,Mailbox,Grant,State,After apply,Proof,Basic messages in usage data');
+      expect(csv.stdout).toContain(`Scanner app,${SCANNER.appId},scanner@contoso.com,rbac,OAuth proven,,proven: 235 2.7.0 Authentication successful,`);
+      expect(csv.stdout).toContain(`Billing app,${BILLING.appId},billing@contoso.com,mailbox-permission,OAuth proven,,proven: 235 2.7.0 Authentication successful,`);
+      const html = await run(['verify', w.playbook, '--format', 'html']);
+      expect(html.stdout).toContain('migration: OAuth proven');
 
       const runDir = join(w.runsDir, readdirSync(w.runsDir).find((d) => d.endsWith('oauth-migration'))!);
       const rollback = await run(['rollback', runDir, '--yes', '--runs-dir', w.runsDir]);
@@ -121,6 +129,23 @@ for (const backend of [simulator, ...(pwsh ? [stub] : [])]) {
     }, 240_000);
   });
 }
+
+describe('oauth proof: Basic stopped, or still used', () => {
+  it('a proven sender with no Basic submission in the usage data is "Basic stopped"; one still sending with Basic is warned about', async () => {
+    const { w } = await setUp();
+    (await import('node:fs')).writeFileSync(
+      w.file('clients.csv'),
+      '\uFEFFSender address,Display name,Authentication protocol,Messages sent,Last activity (UTC)\r\nscanner@contoso.com,Scanner,Basic,"1,204",2026-11-21T08:14:00Z\r\n',
+    );
+    const text = (await import('node:fs')).readFileSync(w.playbook, 'utf8').replace('steps:\n', 'steps:\n  - id: usage\n    uses: smtp-auth/usage\n    with: { report: clients.csv }\n');
+    (await import('node:fs')).writeFileSync(w.playbook, text);
+    const apply = await w.run(['apply', w.playbook, '--yes', '--runs-dir', w.runsDir, '--target', `sim:${w.state}`], childEnv());
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    expect(apply.stdout).toContain('PASS oauth-granted billing@contoso.com: Billing app may send as it (FullAccess); migration: Basic stopped');
+    expect(apply.stdout).toContain('PASS oauth-granted scanner@contoso.com: Scanner app may send as it (Application SMTP.SendAsApp); migration: OAuth proven');
+    expect(apply.stdout).toMatch(/WARN oauth-basic-still-used scanner@contoso\.com: proven on OAuth, but the usage evidence still shows 1204 Basic submission\(s\) by it/);
+  }, 60_000);
+});
 
 describe('oauth proof: what a refusal means', () => {
   it('a FullAccess grant without SMTP.SendAsApp consented: 535 5.7.3, with the usual causes and the retry delay', async () => {

@@ -55,6 +55,11 @@ for (const backend of [simulator, ...(pwsh ? [stub] : [])]) {
       expect(plan.stdout).toMatch(/Scanner app\s+scanner@contoso\.com\s+rbac\s+Basic only\s+OAuth provisioned/);
       expect(plan.stdout).toMatch(/Billing app\s+billing@contoso\.com\s+mailbox-permission\s+Basic only\s+OAuth provisioned/);
 
+      const html = await run(['plan', w.playbook, '--format', 'html']);
+      expect(html.stdout).toContain('OAuth senders (migration state)');
+      const csv = await run(['plan', w.playbook, '--format', 'csv']);
+      expect(csv.stdout).toContain(`Scanner app,${SCANNER.appId},scanner@contoso.com,rbac,Basic only,OAuth provisioned,,`);
+
       const apply = await run(['apply', w.playbook, '--yes', '--runs-dir', w.runsDir]);
       expect(apply.code, apply.stderr).toBe(0);
       const state = w.readState();

@@ -105,7 +105,17 @@ export async function observeOAuthSenders(withValue: OAuthSendersWith, ctx: RunC
   });
   if (simulatedOnly) {
     const at = ctx.now().toISOString();
-    results.push(...granted.map((s) => ({ appId: s.appId, mailbox: s.mailbox, outcome: 'not-run' as const, meaning: 'a simulated tenant has no SMTP endpoint: give the step a proof: block (host, caFile, authorityHost) to prove against a loopback server', evidence: 'not run', at })));
+    const hasCredential = new Set(withValue.applications.filter((a) => a.credential).map((a) => a.appId.toLowerCase()));
+    results.push(
+      ...granted.map((s) => ({
+        appId: s.appId,
+        mailbox: s.mailbox,
+        outcome: 'not-run' as const,
+        meaning: hasCredential.has(s.appId) ? 'not proven: a simulated tenant has no SMTP endpoint of its own; give the step a proof: block (host, caFile, authorityHost) to prove against a loopback server' : 'not proven: the step names no credential for this app',
+        evidence: '',
+        at,
+      })),
+    );
   }
   observed.credentialProblems = credentialProblems;
   observed.volatile.proofs = results;

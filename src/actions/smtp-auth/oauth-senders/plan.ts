@@ -277,7 +277,7 @@ export function migrationBoard(input: Input, changes: readonly Change[] = []): B
       grant: s.grant,
       state,
       afterApply: planned ? 'oauth-provisioned' : state,
-      ...(proof ? { proof: `${proof.outcome}: ${proof.evidence}` } : {}),
+      ...(proof ? { proof: proof.evidence ? `${proof.outcome}: ${proof.evidence}` : proof.outcome } : {}),
       ...(basic ? { basicMessages: basic.messages } : {}),
     };
   });
@@ -310,8 +310,10 @@ export function verifyOAuthSenders(input: Input): Finding[] {
       check: 'oauth-granted',
       status: s.granted ? 'pass' : 'fail',
       subject: s.mailbox,
-      message: s.granted ? `${s.displayName} may send as it (${s.grant === 'rbac' ? SEND_AS_APP_ROLE : 'FullAccess'})` : `${s.displayName} has no ${s.grant === 'rbac' ? SEND_AS_APP_ROLE + ' role assignment scoped to it' : 'FullAccess on it'}`,
-      data: { app: s.displayName, appId: s.appId, grant: s.grant, migrationState: state, migrationStateLabel: MIGRATION_STATE_LABEL[state] },
+      message:
+        (s.granted ? `${s.displayName} may send as it (${s.grant === 'rbac' ? SEND_AS_APP_ROLE : 'FullAccess'})` : `${s.displayName} has no ${s.grant === 'rbac' ? SEND_AS_APP_ROLE + ' role assignment scoped to it' : 'FullAccess on it'}`) +
+        `; migration: ${MIGRATION_STATE_LABEL[state]}`,
+      data: { app: s.displayName, appId: s.appId, grant: s.grant, migrationState: state, migrationStateLabel: MIGRATION_STATE_LABEL[state], ...(row.basicMessages !== undefined ? { basicMessages: row.basicMessages } : {}) },
     });
     const proof = proofOf(observed, s.appId, s.mailbox);
     if (s.granted && proof) {
@@ -320,7 +322,12 @@ export function verifyOAuthSenders(input: Input): Finding[] {
         check: 'oauth-proven',
         status: proof.outcome === 'proven' ? 'pass' : proof.outcome === 'not-run' ? 'warn' : 'fail',
         subject: s.mailbox,
-        message: proof.outcome === 'proven' ? `OAuth proven: ${s.displayName} signed in as it with XOAUTH2 (${proof.evidence})` : `${s.displayName}: ${proof.meaning}; server said: ${proof.evidence}`,
+        message:
+          proof.outcome === 'proven'
+            ? `OAuth proven: ${s.displayName} signed in as it with XOAUTH2 (${proof.evidence})`
+            : proof.outcome === 'not-run'
+              ? `${s.displayName}: ${proof.meaning}`
+              : `${s.displayName}: ${proof.meaning}; ${proof.outcome === 'no-token' ? 'Entra said' : 'server said'}: ${proof.evidence}`,
         data: { app: s.displayName, appId: s.appId, outcome: proof.outcome, evidence: proof.evidence, provedAt: proof.at, migrationState: state },
       });
     }

@@ -118,7 +118,7 @@ export async function proveSenders(
   for (const app of withValue.applications) {
     const mine = senders.filter((s) => s.appId === app.appId.toLowerCase());
     if (!app.credential) {
-      for (const s of mine) results.push({ appId: s.appId, mailbox: s.mailbox, outcome: 'not-run', meaning: 'no credential: the app is provisioned but not proven', evidence: 'the step names no credential for this app', at: now() });
+      for (const s of mine) results.push({ appId: s.appId, mailbox: s.mailbox, outcome: 'not-run', meaning: 'not proven: the step names no credential for this app', evidence: '', at: now() });
       continue;
     }
     let secret;
