@@ -227,7 +227,8 @@ export function invertGrantWrite(write: JournaledWrite): Change | null {
     }
     case 'ManagementRoleAssignment': {
       const s = sides(write, assignmentValue);
-      if (!s || !isFilterSafeAddress(write.target)) return null;
+      // The target is a label (a mailbox, "Organization", or "scope <name>"): the call uses the values only.
+      if (!s || write.target.trim() === '') return null;
       return restore(assignmentChange(write.stepId, write.target, s.after, s.before, reason));
     }
     case 'MailboxPermission': {

@@ -15,7 +15,7 @@
 import type { PsObject } from '../../session.js';
 import { addressOfFilter } from '../../opath.js';
 import type { SimManagementRoleAssignment, SimManagementScope, SimMailboxPermission, SimServicePrincipal, TenantState } from '../state.js';
-import { CLR } from '../parameters.js';
+import { CLR, type ParameterSpec } from '../parameters.js';
 import { alreadyExists, objectNotFound, taskArgumentError } from '../records.js';
 import { NO_OUTPUT, stringParameter, type CmdletContext, type CmdletDefinition } from './context.js';
 
@@ -38,6 +38,21 @@ export const APPLICATION_ROLES = [
 ] as const;
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/** -Confirm and -WhatIf, as every writing cmdlet here has them (shared/exo-migration-cmdlets.json). */
+const CONFIRM_WHATIF: ParameterSpec[] = [
+  { name: 'Confirm', type: 'switch', clr: CLR.switch },
+  { name: 'WhatIf', type: 'switch', clr: CLR.switch },
+];
+/** Remove-ServicePrincipal, Remove-ManagementScope, Remove-ManagementRoleAssignment. */
+const REMOVE_BY_IDENTITY: ParameterSpec[] = [{ name: 'Identity', type: 'string', clr: CLR.object, mandatory: true }, ...CONFIRM_WHATIF];
+/** Add-/Remove-MailboxPermission (the AccessRights parameter set). */
+const PERMISSION_WRITE: ParameterSpec[] = [
+  { name: 'Identity', type: 'string', clr: CLR.object, mandatory: true },
+  { name: 'User', type: 'string', clr: CLR.object, mandatory: true },
+  { name: 'AccessRights', type: 'string[]', clr: CLR.objects, mandatory: true },
+  ...CONFIRM_WHATIF,
+];
 
 function servicePrincipals(state: TenantState): SimServicePrincipal[] {
   return (state.servicePrincipals ??= []);
@@ -77,8 +92,7 @@ export const newServicePrincipal: CmdletDefinition = {
     { name: 'ObjectId', type: 'string', clr: CLR.string },
     { name: 'ServiceId', type: 'string', clr: CLR.string },
     { name: 'DisplayName', type: 'string', clr: CLR.string },
-    { name: 'Confirm', type: 'switch', clr: CLR.switch },
-    { name: 'WhatIf', type: 'switch', clr: CLR.switch },
+    ...CONFIRM_WHATIF,
   ],
   run(context) {
     const state = context.tenant.state;
@@ -129,11 +143,7 @@ export const getServicePrincipal: CmdletDefinition = {
 };
 
 export const removeServicePrincipal: CmdletDefinition = {
-  parameters: [
-    { name: 'Identity', type: 'string', clr: CLR.object, mandatory: true },
-    { name: 'Confirm', type: 'switch', clr: CLR.switch },
-    { name: 'WhatIf', type: 'switch', clr: CLR.switch },
-  ],
+  parameters: REMOVE_BY_IDENTITY,
   run(context) {
     const identity = stringParameter(context, 'Identity') ?? '';
     const state = context.tenant.state;
@@ -158,8 +168,7 @@ export const newManagementScope: CmdletDefinition = {
   parameters: [
     { name: 'Name', type: 'string', clr: CLR.string, mandatory: true },
     { name: 'RecipientRestrictionFilter', type: 'string', clr: CLR.string, mandatory: true },
-    { name: 'Confirm', type: 'switch', clr: CLR.switch },
-    { name: 'WhatIf', type: 'switch', clr: CLR.switch },
+    ...CONFIRM_WHATIF,
   ],
   run(context) {
     const state = context.tenant.state;
@@ -196,11 +205,7 @@ export const getManagementScope: CmdletDefinition = {
 };
 
 export const removeManagementScope: CmdletDefinition = {
-  parameters: [
-    { name: 'Identity', type: 'string', clr: CLR.object, mandatory: true },
-    { name: 'Confirm', type: 'switch', clr: CLR.switch },
-    { name: 'WhatIf', type: 'switch', clr: CLR.switch },
-  ],
+  parameters: REMOVE_BY_IDENTITY,
   run(context) {
     const state = context.tenant.state;
     const identity = stringParameter(context, 'Identity') ?? '';
@@ -227,8 +232,7 @@ export const newManagementRoleAssignment: CmdletDefinition = {
     { name: 'Role', type: 'string', clr: CLR.object, mandatory: true },
     { name: 'App', type: 'string', clr: CLR.object, mandatory: true },
     { name: 'CustomResourceScope', type: 'string', clr: CLR.object },
-    { name: 'Confirm', type: 'switch', clr: CLR.switch },
-    { name: 'WhatIf', type: 'switch', clr: CLR.switch },
+    ...CONFIRM_WHATIF,
   ],
   run(context) {
     const state = context.tenant.state;
@@ -279,11 +283,7 @@ export const getManagementRoleAssignment: CmdletDefinition = {
 };
 
 export const removeManagementRoleAssignment: CmdletDefinition = {
-  parameters: [
-    { name: 'Identity', type: 'string', clr: CLR.object, mandatory: true },
-    { name: 'Confirm', type: 'switch', clr: CLR.switch },
-    { name: 'WhatIf', type: 'switch', clr: CLR.switch },
-  ],
+  parameters: REMOVE_BY_IDENTITY,
   run(context) {
     const state = context.tenant.state;
     const identity = stringParameter(context, 'Identity') ?? '';
@@ -321,22 +321,20 @@ function permissionTarget(context: CmdletContext): { mailbox: string; user: stri
   return { mailbox: mailbox.Guid, user: user.ObjectId };
 }
 
+function permissionEntry(state: TenantState, target: { mailbox: string; user: string }): SimMailboxPermission | undefined {
+  return (state.mailboxPermissions ?? []).find((p) => same(p.Mailbox, target.mailbox) && same(p.User, target.user));
+}
+
 const rightsOf = (context: CmdletContext) => ((context.parameters.values.get('AccessRights') as string[] | undefined) ?? []).map((r) => (same(r, 'FullAccess') ? 'FullAccess' : r));
 
 export const addMailboxPermission: CmdletDefinition = {
-  parameters: [
-    { name: 'Identity', type: 'string', clr: CLR.object, mandatory: true },
-    { name: 'User', type: 'string', clr: CLR.object, mandatory: true },
-    { name: 'AccessRights', type: 'string[]', clr: CLR.objects, mandatory: true },
-    { name: 'Confirm', type: 'switch', clr: CLR.switch },
-    { name: 'WhatIf', type: 'switch', clr: CLR.switch },
-  ],
+  parameters: PERMISSION_WRITE,
   run(context) {
     const target = permissionTarget(context);
     if (!target) return NO_OUTPUT;
     const rights = rightsOf(context);
     const state = context.tenant.state;
-    let entry = (state.mailboxPermissions ?? []).find((p) => same(p.Mailbox, target.mailbox) && same(p.User, target.user));
+    let entry = permissionEntry(state, target);
     if (!entry) {
       entry = { Mailbox: target.mailbox, User: target.user, AccessRights: [] };
       (state.mailboxPermissions ??= []).push(entry);
@@ -365,19 +363,13 @@ export const getMailboxPermission: CmdletDefinition = {
 };
 
 export const removeMailboxPermission: CmdletDefinition = {
-  parameters: [
-    { name: 'Identity', type: 'string', clr: CLR.object, mandatory: true },
-    { name: 'User', type: 'string', clr: CLR.object, mandatory: true },
-    { name: 'AccessRights', type: 'string[]', clr: CLR.objects, mandatory: true },
-    { name: 'Confirm', type: 'switch', clr: CLR.switch },
-    { name: 'WhatIf', type: 'switch', clr: CLR.switch },
-  ],
+  parameters: PERMISSION_WRITE,
   run(context) {
     const target = permissionTarget(context);
     if (!target) return NO_OUTPUT;
     const rights = rightsOf(context);
     const state = context.tenant.state;
-    const entry = (state.mailboxPermissions ?? []).find((p) => same(p.Mailbox, target.mailbox) && same(p.User, target.user));
+    const entry = permissionEntry(state, target);
     if (!entry || !rights.some((r) => entry.AccessRights.includes(r))) {
       const name = context.tenant.findMailbox(target.mailbox)?.Name ?? target.mailbox;
       context.warn(`Can't remove the access control entry on the object "${name}" for account "${target.user}" because the ACE doesn't exist on the object.`);
