@@ -6,7 +6,7 @@
  * pwsh + the stub module; then rollback, after which the same proof is refused.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findPwsh } from '../../src/exchange/find-pwsh.js';
@@ -120,6 +120,8 @@ for (const backend of [simulator, ...(pwsh ? [stub] : [])]) {
       expect(html.stdout).toContain('migration: OAuth proven');
 
       const runDir = join(w.runsDir, readdirSync(w.runsDir).find((d) => d.endsWith('oauth-migration'))!);
+      // The run directory keeps the proof's outcome (the verify after apply, in summary.md).
+      expect(readFileSync(join(runDir, 'summary.md'), 'utf8')).toMatch(/oauth-proven \| scanner@contoso\.com \| OAuth proven: Scanner app signed in as it with XOAUTH2/);
       const rollback = await run(['rollback', runDir, '--yes', '--runs-dir', w.runsDir]);
       expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
       expect(withoutEmptyGrantLists(w.readState())).toEqual(before);

@@ -91,7 +91,7 @@ steps:
     }
     expect(recorded(scriptCalls)).toEqual(recorded(runnerCalls));
     expect(grants(scriptState)).toEqual(grants(runnerState));
-    expect(grants(scriptState).managementScopes[0]!.RecipientRestrictionFilter).toBe("PrimarySmtpAddress -eq 'o''brien@contoso.com'");
+    expect(grants(scriptState).managementScopes![0]!.RecipientRestrictionFilter).toBe("PrimarySmtpAddress -eq 'o''brien@contoso.com'");
     expect(grants(scriptState).mailboxPermissions).toHaveLength(1);
 
     // 3. The printed inverses, newest first, take every grant away again.

@@ -63,10 +63,16 @@ export async function observeOAuthSenders(withValue: OAuthSendersWith, ctx: RunC
     ObjectId: text(o.ObjectId).toLowerCase(),
     DisplayName: text(o.DisplayName),
   }));
+  // RoleAssignee names the service principal; whichever of its identities it shows (the simulation:
+  // the ObjectId), it is kept as the ObjectId so grants compare by one id.
+  const objectIdOf = (assignee: string) => {
+    const a = assignee.toLowerCase();
+    return (servicePrincipals.find((p) => p.ObjectId === a || p.AppId === a || p.DisplayName.toLowerCase() === a)?.ObjectId ?? a);
+  };
   const assignments = (await read(ctx, 'Get-ManagementRoleAssignment', { Role: SEND_AS_APP_ROLE }, ['Name', 'Role', 'RoleAssignee', 'CustomResourceScope'])).map((o) => ({
     Name: text(o.Name),
     Role: SEND_AS_APP_ROLE,
-    App: text(o.RoleAssignee).toLowerCase(),
+    App: objectIdOf(text(o.RoleAssignee)),
     CustomResourceScope: typeof o.CustomResourceScope === 'string' && o.CustomResourceScope !== '' ? o.CustomResourceScope : null,
   }));
   const scopes = (await read(ctx, 'Get-ManagementScope', {}, ['Name', 'RecipientRestrictionFilter'])).map((o) => {
