@@ -4,7 +4,7 @@
  * neutralised like the dossier's (csvCell: no formula can start a cell).
  */
 import { csvCell } from '../actions/smtp-auth/usage/dossier.js';
-import { MIGRATION_STATE_LABEL, type BoardRow, type MigrationState } from '../actions/smtp-auth/oauth-senders/plan.js';
+import { MIGRATION_STATE_LABEL, type BoardRow, type MigrationState } from '../actions/smtp-auth/oauth-senders/board.js';
 import type { PlanDocument, VerifyReport } from '../engine/types.js';
 
 export const BOARD_CSV_COLUMNS = ['App', 'App id', 'Mailbox', 'Grant', 'State', 'After apply', 'Proof', 'Basic messages in usage data'];

@@ -9,7 +9,8 @@ import { oauthSendersWith } from '../../../playbook/schema.js';
 import type { ActionDefinition } from '../../types.js';
 import { invertGrantWrite } from './grants.js';
 import { observeOAuthSenders, type OAuthSendersObserved } from './observe.js';
-import { planOAuthSenders, USES, verifyOAuthSenders } from './plan.js';
+import { planOAuthSenders, USES } from './plan.js';
+import { verifyOAuthSenders } from './verify.js';
 import type { OAuthSendersWith } from './types.js';
 
 export const oauthSendersAction: ActionDefinition<OAuthSendersWith, OAuthSendersObserved> = {

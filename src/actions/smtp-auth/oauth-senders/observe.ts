@@ -12,7 +12,7 @@ import { readMailboxDirectory, readOrganizationDisabled } from '../mailbox-direc
 import { resolveMailboxes } from '../resolve-mailboxes.js';
 import { SEND_AS_APP_ROLE, type AssignmentValue, type ScopeValue, type ServicePrincipalValue } from './grants.js';
 import type { OAuthSendersWith } from './types.js';
-import { senderGrants } from './plan.js';
+import { senderGrants } from './senders.js';
 import { proveSenders, type CredentialProblems, type ProofResult, type ProveOptions } from './proof.js';
 
 export interface ObservedSenderMailbox {
