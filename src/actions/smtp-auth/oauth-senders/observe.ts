@@ -14,6 +14,7 @@ import { SEND_AS_APP_ROLE, type AssignmentValue, type ScopeValue, type ServicePr
 import type { OAuthSendersWith } from './types.js';
 import { senderGrants } from './senders.js';
 import { proveSenders, type CredentialProblems, type ProofResult, type ProveOptions } from './proof.js';
+import { simulatedProof } from './simulated-proof.js';
 
 export interface ObservedSenderMailbox {
   /** As written. */
@@ -99,17 +100,20 @@ export async function observeOAuthSenders(withValue: OAuthSendersWith, ctx: RunC
   const observed: OAuthSendersObserved = { kind: 'oauth-senders', organizationDisabled, servicePrincipals, assignments, scopes, applications, credentialProblems: {}, volatile: { proofs: [] } };
   // Only a sender whose grant exists can be proven; the others are "Basic only" without trying.
   const granted = senderGrants(withValue, observed).filter((s) => s.granted);
-  // A simulated tenant has no SMTP endpoint of its own: without a proof block only the credentials are checked.
-  const simulatedOnly = ctx.session.kind === 'simulator' && !withValue.proof;
-  const { results, credentialProblems } = await proveSenders(withValue, simulatedOnly ? [] : granted, ctx, {
+  // A `sim:` target without a proof block is proven against the simulated tenant itself; a simulated
+  // session the engine did not name a state file for (explain) proves nothing, but checks credentials.
+  const simulated = ctx.session.kind === 'simulator' && !withValue.proof;
+  const stateFile = simulated ? ctx.simulatedTenant : undefined;
+  const { results, credentialProblems } = await proveSenders(withValue, simulated && !stateFile ? [] : granted, ctx, {
     tenantId: async () => {
       const name = (await read(ctx, 'Get-OrganizationConfig', {}, ['Name']))[0]?.Name;
       if (typeof name !== 'string' || name === '') throw new Error('Get-OrganizationConfig returned no Name: give proof.tenantId');
       return name;
     },
+    ...(stateFile ? simulatedProof(stateFile, ctx) : {}),
     ...proveOptions,
   });
-  if (simulatedOnly) {
+  if (simulated && !stateFile) {
     const at = ctx.now().toISOString();
     const hasCredential = new Set(withValue.applications.filter((a) => a.credential).map((a) => a.appId.toLowerCase()));
     results.push(
@@ -117,7 +121,7 @@ export async function observeOAuthSenders(withValue: OAuthSendersWith, ctx: RunC
         appId: s.appId,
         mailbox: s.mailbox,
         outcome: 'not-run' as const,
-        meaning: hasCredential.has(s.appId) ? 'not proven: a simulated tenant has no SMTP endpoint of its own; give the step a proof: block (host, caFile, authorityHost) to prove against a loopback server' : 'not proven: the step names no credential for this app',
+        meaning: hasCredential.has(s.appId) ? 'not proven: this simulated session names no tenant file to prove against' : 'not proven: the step names no credential for this app',
         evidence: '',
         at,
       })),
