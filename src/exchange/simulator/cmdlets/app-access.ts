@@ -54,6 +54,23 @@ const PERMISSION_WRITE: ParameterSpec[] = [
   ...CONFIRM_WHATIF,
 ];
 
+/** A Get-* by optional -Identity: every object, or the one it names (else the not-found record). */
+function getByIdentity<T>(context: CmdletContext, all: readonly T[], find: (identity: string) => T | undefined, view: (item: T) => PsObject): PsObject[] {
+  const identity = stringParameter(context, 'Identity');
+  if (identity === undefined) return all.map(view);
+  const found = find(identity);
+  if (found) return [view(found)];
+  context.writeError(objectNotFound(context.cmdlet, identity, context.tenant.server));
+  return [];
+}
+
+/** Adds a created object to its section, logs the change, and returns its view. */
+function created<T>(context: CmdletContext, section: 'servicePrincipals' | 'managementScopes' | 'managementRoleAssignments', list: T[], item: T, view: (item: T) => PsObject): PsObject[] {
+  list.push(item);
+  context.changed({ section });
+  return [view(item)];
+}
+
 function servicePrincipals(state: TenantState): SimServicePrincipal[] {
   return (state.servicePrincipals ??= []);
 }
@@ -122,24 +139,14 @@ export const newServicePrincipal: CmdletDefinition = {
         return NO_OUTPUT;
       }
     }
-    const created: SimServicePrincipal = { AppId: appId.toLowerCase(), ObjectId: objectId.toLowerCase(), DisplayName: stringParameter(context, 'DisplayName') ?? appId };
-    servicePrincipals(state).push(created);
-    context.changed({ section: 'servicePrincipals' });
-    return [servicePrincipalView(created)];
+    const sp: SimServicePrincipal = { AppId: appId.toLowerCase(), ObjectId: objectId.toLowerCase(), DisplayName: stringParameter(context, 'DisplayName') ?? appId };
+    return created(context, 'servicePrincipals', servicePrincipals(state), sp, servicePrincipalView);
   },
 };
 
 export const getServicePrincipal: CmdletDefinition = {
   parameters: [{ name: 'Identity', type: 'string', clr: CLR.object }],
-  run(context) {
-    const identity = stringParameter(context, 'Identity');
-    const state = context.tenant.state;
-    if (identity === undefined) return (state.servicePrincipals ?? []).map(servicePrincipalView);
-    const found = findServicePrincipal(state, identity);
-    if (found) return [servicePrincipalView(found)];
-    context.writeError(objectNotFound(context.cmdlet, identity, context.tenant.server));
-    return NO_OUTPUT;
-  },
+  run: (context) => getByIdentity(context, context.tenant.state.servicePrincipals ?? [], (identity) => findServicePrincipal(context.tenant.state, identity), servicePrincipalView),
 };
 
 export const removeServicePrincipal: CmdletDefinition = {
@@ -184,23 +191,15 @@ export const newManagementScope: CmdletDefinition = {
       );
       return NO_OUTPUT;
     }
-    const scope: SimManagementScope = { Name: name, RecipientRestrictionFilter: filter };
-    (state.managementScopes ??= []).push(scope);
-    context.changed({ section: 'managementScopes' });
-    return [scopeView(scope)];
+    return created(context, 'managementScopes', (state.managementScopes ??= []), { Name: name, RecipientRestrictionFilter: filter }, scopeView);
   },
 };
 
 export const getManagementScope: CmdletDefinition = {
   parameters: [{ name: 'Identity', type: 'string', clr: CLR.object }],
   run(context) {
-    const identity = stringParameter(context, 'Identity');
     const scopes = context.tenant.state.managementScopes ?? [];
-    if (identity === undefined) return scopes.map(scopeView);
-    const found = scopes.find((s) => same(s.Name, identity));
-    if (found) return [scopeView(found)];
-    context.writeError(objectNotFound(context.cmdlet, identity, context.tenant.server));
-    return NO_OUTPUT;
+    return getByIdentity(context, scopes, (identity) => scopes.find((s) => same(s.Name, identity)), scopeView);
   },
 };
 
@@ -253,9 +252,7 @@ export const newManagementRoleAssignment: CmdletDefinition = {
       return NO_OUTPUT;
     }
     const assignment: SimManagementRoleAssignment = { Name: name, Role: role!, App: app!.ObjectId, CustomResourceScope: scope?.Name ?? null };
-    (state.managementRoleAssignments ??= []).push(assignment);
-    context.changed({ section: 'managementRoleAssignments' });
-    return [assignmentView(state, assignment)];
+    return created(context, 'managementRoleAssignments', (state.managementRoleAssignments ??= []), assignment, (a) => assignmentView(state, a));
   },
 };
 
