@@ -103,6 +103,9 @@ function tenantDependentReads(step: Step): ExplainLine[] {
       { call: { cmdlet: 'Get-ManagementRoleAssignment', parameters: { Role: 'Application SMTP.SendAsApp' } } },
       { call: { cmdlet: 'Get-ManagementScope', parameters: {} } },
     );
+    if (step.with.applications.some((a) => a.credential) && !step.with.proof?.tenantId) {
+      lines.push({ comment: 'the proof, for the tenant its tokens come from (no proof.tenantId):' }, { call: { cmdlet: 'Get-OrganizationConfig', parameters: {} } });
+    }
     if (step.with.applications.some((a) => a.grant === 'mailbox-permission')) {
       lines.push({ cmdlet: 'Get-MailboxPermission', comment: 'mailbox-permission route, for each listed mailbox once its app has a service principal: Get-MailboxPermission -Identity <mailbox Guid> -User <object id>' });
     }
