@@ -64,6 +64,14 @@ function getByIdentity<T>(context: CmdletContext, all: readonly T[], find: (iden
   return [];
 }
 
+/** The object -Identity names, or undefined with the not-found record written. */
+function named<T>(context: CmdletContext, find: (identity: string) => T | undefined): T | undefined {
+  const identity = stringParameter(context, 'Identity') ?? '';
+  const found = find(identity);
+  if (found === undefined) context.writeError(objectNotFound(context.cmdlet, identity, context.tenant.server));
+  return found;
+}
+
 /** Adds a created object to its section, logs the change, and returns its view. */
 function created<T>(context: CmdletContext, section: 'servicePrincipals' | 'managementScopes' | 'managementRoleAssignments', list: T[], item: T, view: (item: T) => PsObject): PsObject[] {
   list.push(item);
@@ -152,13 +160,9 @@ export const getServicePrincipal: CmdletDefinition = {
 export const removeServicePrincipal: CmdletDefinition = {
   parameters: REMOVE_BY_IDENTITY,
   run(context) {
-    const identity = stringParameter(context, 'Identity') ?? '';
     const state = context.tenant.state;
-    const found = findServicePrincipal(state, identity);
-    if (!found) {
-      context.writeError(objectNotFound(context.cmdlet, identity, context.tenant.server));
-      return NO_OUTPUT;
-    }
+    const found = named(context, (identity) => findServicePrincipal(state, identity));
+    if (!found) return NO_OUTPUT;
     // Fail closed: a service principal that still holds role assignments or mailbox permissions is kept.
     const holds = (state.managementRoleAssignments ?? []).filter((a) => same(a.App, found.ObjectId)).length + (state.mailboxPermissions ?? []).filter((p) => same(p.User, found.ObjectId)).length;
     if (holds > 0) {
@@ -207,12 +211,8 @@ export const removeManagementScope: CmdletDefinition = {
   parameters: REMOVE_BY_IDENTITY,
   run(context) {
     const state = context.tenant.state;
-    const identity = stringParameter(context, 'Identity') ?? '';
-    const found = (state.managementScopes ?? []).find((s) => same(s.Name, identity));
-    if (!found) {
-      context.writeError(objectNotFound(context.cmdlet, identity, context.tenant.server));
-      return NO_OUTPUT;
-    }
+    const found = named(context, (identity) => (state.managementScopes ?? []).find((s) => same(s.Name, identity)));
+    if (!found) return NO_OUTPUT;
     // A scope that role assignments still use is not removed (Remove-ManagementScope reference).
     const users = (state.managementRoleAssignments ?? []).filter((a) => a.CustomResourceScope !== null && same(a.CustomResourceScope, found.Name)).map((a) => a.Name);
     if (users.length > 0) {
@@ -283,12 +283,8 @@ export const removeManagementRoleAssignment: CmdletDefinition = {
   parameters: REMOVE_BY_IDENTITY,
   run(context) {
     const state = context.tenant.state;
-    const identity = stringParameter(context, 'Identity') ?? '';
-    const found = (state.managementRoleAssignments ?? []).find((a) => same(a.Name, identity));
-    if (!found) {
-      context.writeError(objectNotFound(context.cmdlet, identity, context.tenant.server));
-      return NO_OUTPUT;
-    }
+    const found = named(context, (identity) => (state.managementRoleAssignments ?? []).find((a) => same(a.Name, identity)));
+    if (!found) return NO_OUTPUT;
     state.managementRoleAssignments = (state.managementRoleAssignments ?? []).filter((a) => a !== found);
     context.changed({ section: 'managementRoleAssignments' });
     return NO_OUTPUT;
