@@ -39,7 +39,16 @@ export function describeImpact(plan: PlanDocument): string {
   if (resetTrue.length) parts.push(`reset ${plural(resetTrue.length, 'explicit $true')} to follow the organization`);
   const off = mailboxChanges.filter((c) => c.after === true);
   if (off.length) parts.push(`turn SMTP AUTH off for ${plural(off.length, 'mailbox', 'mailboxes')}`);
-  const described = new Set<Change>([...(org ? [org] : []), ...keep, ...strays, ...resetTrue, ...off]);
+  // smtp-auth/oauth-senders: service principals and grants (a scope is part of its grant).
+  const principals = changes.filter((c) => c.property === 'ServicePrincipal' && c.before === null);
+  if (principals.length) parts.push(`create ${plural(principals.length, 'Exchange service principal')}`);
+  const grants = changes.filter((c) => c.property === 'ManagementRoleAssignment' || c.property === 'MailboxPermission');
+  const granted = grants.filter((c) => c.before === null).length;
+  if (granted) parts.push(`let apps send as ${plural(granted, 'mailbox', 'mailboxes')} with OAuth`);
+  const revoked = grants.length - granted;
+  if (revoked) parts.push(`remove ${plural(revoked, 'SMTP.SendAsApp grant')}`);
+  const scopes = changes.filter((c) => c.property === 'ManagementScope');
+  const described = new Set<Change>([...(org ? [org] : []), ...keep, ...strays, ...resetTrue, ...off, ...principals, ...grants, ...scopes]);
   const other = changes.filter((c) => !described.has(c));
   if (other.length) parts.push(`${parts.length ? 'and ' : ''}${plural(other.length, 'other change')}`);
   const text = parts.join(', ');
