@@ -129,6 +129,8 @@ export interface RunContext {
   graph?: () => Promise<GraphClient>;
   /** SMTP submission probes (smtp-auth/probe): a real server for `exchange`, the state file for `sim:`. Absent when the engine has none. */
   smtp?: SmtpProber;
+  /** The state file of a `sim:` target (smtp-auth/oauth-senders proves against it); absent for a real tenant. */
+  simulatedTenant?: string;
 }
 
 export interface PlanInput<With, Observed> {

@@ -43,7 +43,16 @@ export function describeImpact(plan: PlanDocument): string {
   const underived = plan.steps.flatMap((s) => s.risks.filter((r) => r.kind === 'underived-effect' && r.accepted).map(() => s));
   const unguarded = underived.flatMap((s) => s.changes.filter((c) => c.property === '(run)'));
   if (unguarded.length) parts.push(`run ${plural(unguarded.length, 'powershell write')} whose effect on SMTP AUTH is not derived (accepted by acceptUnderivedEffect)`);
-  const described = new Set<Change>([...(org ? [org] : []), ...keep, ...strays, ...resetTrue, ...off, ...unguarded]);
+  // smtp-auth/oauth-senders: service principals and grants (a scope is part of its grant).
+  const principals = changes.filter((c) => c.property === 'ServicePrincipal' && c.before === null);
+  if (principals.length) parts.push(`create ${plural(principals.length, 'Exchange service principal')}`);
+  const grants = changes.filter((c) => c.property === 'ManagementRoleAssignment' || c.property === 'MailboxPermission');
+  const granted = grants.filter((c) => c.before === null).length;
+  if (granted) parts.push(`let apps send as ${plural(granted, 'mailbox', 'mailboxes')} with OAuth`);
+  const revoked = grants.length - granted;
+  if (revoked) parts.push(`remove ${plural(revoked, 'SMTP.SendAsApp grant')}`);
+  const scopes = changes.filter((c) => c.property === 'ManagementScope');
+  const described = new Set<Change>([...(org ? [org] : []), ...keep, ...strays, ...resetTrue, ...off, ...unguarded, ...principals, ...grants, ...scopes]);
   const other = changes.filter((c) => !described.has(c));
   if (other.length) parts.push(`${parts.length ? 'and ' : ''}${plural(other.length, 'other change')}`);
   const text = parts.join(', ');

@@ -21,6 +21,7 @@ import { isWriteCmdlet, type CmdletParameters } from '../exchange/session.js';
 import type { Playbook, Step } from '../playbook/schema.js';
 import type { CmdletCall } from './calls.js';
 import { RecordingSession } from './recording-session.js';
+import { oauthSendersWrites } from './oauth-senders.js';
 
 /**
  * One printed line: a call, or a comment when there is no literal to print (`cmdlet`: the comment
@@ -67,6 +68,8 @@ function plannedWrites(step: Step, now: Date): ExplainLine[] {
       if (step.with.wait) lines.push({ cmdlet: 'Get-HistoricalSearch', comment: 'then, until the job is Done or Cancelled: Get-HistoricalSearch -JobId <JobId>' });
       return lines;
     }
+    case 'smtp-auth/oauth-senders':
+      return oauthSendersWrites(step.id, step.with);
     case 'powershell': {
       const cmdlet = step.with.cmdlet;
       if (!isWriteCmdlet(cmdlet)) return [];
@@ -114,6 +117,22 @@ function tenantDependentReads(step: Step): ExplainLine[] {
           : 'for each listed entry the bulk read did not find: Get-EXOMailbox -Identity <entry>',
     });
   }
+  if (step.uses === 'smtp-auth/oauth-senders') {
+    // src/actions/smtp-auth/oauth-senders/observe.ts, after the organization switch and the bulk read.
+    lines.push(
+      { comment: 'service principals, SMTP.SendAsApp grants and the scopes they use (once per run):' },
+      { call: { cmdlet: 'Get-ServicePrincipal', parameters: {} } },
+      { call: { cmdlet: 'Get-ManagementRoleAssignment', parameters: { Role: 'Application SMTP.SendAsApp' } } },
+      { call: { cmdlet: 'Get-ManagementScope', parameters: {} } },
+    );
+    if (step.with.applications.some((a) => a.credential) && !step.with.proof?.tenantId) {
+      lines.push({ comment: 'the proof, for the tenant its tokens come from (no proof.tenantId):' }, { call: { cmdlet: 'Get-OrganizationConfig', parameters: {} } });
+    }
+    if (step.with.applications.some((a) => a.grant === 'mailbox-permission')) {
+      lines.push({ cmdlet: 'Get-MailboxPermission', comment: 'mailbox-permission route, for each listed mailbox once its app has a service principal: Get-MailboxPermission -Identity <mailbox Guid> -User <object id>' });
+    }
+    return lines;
+  }
   const policies =
     step.uses === 'smtp-auth/allowlist' || (step.uses === 'smtp-auth/verify' && step.with.checkAuthenticationPolicies && (step.with.mailboxes?.length ?? 0) > 0);
   if (!policies) return lines;
@@ -135,7 +154,8 @@ async function rollbackReads(writes: ExplainLine[]): Promise<ExplainLine[]> {
       await readBack(session, line.call);
       continue;
     }
-    if (line.cmdlet === undefined || !isWriteCmdlet(line.cmdlet)) continue;
+    // An inverse printed beside its write is rollback's write, not one more write to read back.
+    if (line.cmdlet === undefined || !isWriteCmdlet(line.cmdlet) || line.comment.startsWith('undone by rollback')) continue;
     // A write whose mailbox depends on the tenant: record the read-back with a placeholder, print it as a comment.
     const from = session.calls.length;
     await readBack(session, { cmdlet: line.cmdlet, parameters: { Identity: '<mailbox>', [PROPERTY]: null } });

@@ -254,6 +254,57 @@ export const probeWith = z
     }
   });
 
+const guid = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)');
+
+export const oauthSenderApplication = z
+  .strictObject({
+    appId: guid.describe('Application (client) id of the app registration that sends.'),
+    servicePrincipalObjectId: guid.describe(
+      "Object id of the app's Enterprise application (service principal) in Microsoft Entra ID, not the app registration's object id.",
+    ),
+    displayName: z.string().min(1).max(256).describe('The name Exchange shows for the service principal (New-ServicePrincipal -DisplayName).'),
+    mailboxes: z.array(smtpAddress).min(1).describe('Mailboxes the app sends as; each must be on the playbook\'s smtp-auth/allowlist (SMTP AUTH stays on for OAuth too).'),
+    grant: z
+      .enum(['rbac', 'mailbox-permission'])
+      .default('rbac')
+      .describe('rbac: a management scope per mailbox and the role "Application SMTP.SendAsApp" (RBAC for Applications; no Entra permission); mailbox-permission: Add-MailboxPermission FullAccess (needs SMTP.SendAsApp with admin consent in Entra; the app can also read the mailbox).'),
+    credential: z
+      .strictObject({
+        clientSecret: z.string().optional().describe('A ${env:NAME} or ${file:path} reference to a client secret of the app.'),
+        certificatePath: z.string().optional().describe('A PEM file with the app\'s certificate and private key (relative to the playbook).'),
+        certificatePassword: z.string().optional().describe('A reference to the PEM key\'s password.'),
+      })
+      .optional()
+      .describe('How the proof gets a token for the app (client credentials); without it the app is provisioned but not proven.'),
+  })
+  .superRefine((value, ctx) => {
+    const c = value.credential;
+    if (c && (c.clientSecret === undefined) === (c.certificatePath === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['credential'], message: 'give exactly one of clientSecret or certificatePath' });
+    }
+  });
+
+export const oauthSendersWith = z.strictObject({
+  applications: z.array(oauthSenderApplication).min(1).describe('The apps that send with OAuth (client credentials), each with the mailboxes it sends as.'),
+  exclusive: z
+    .boolean()
+    .default(false)
+    .describe('true: every other "Application SMTP.SendAsApp" role assignment (another mailbox, another app, or organization-wide) is removed, through the grant guard.'),
+  proof: z
+    .strictObject({
+      host: z.string().min(1).default('smtp.office365.com').describe('Submission host the proof signs in to.'),
+      port: z.number().int().min(1).max(65535).default(587),
+      caFile: z.string().optional().describe('A PEM file of extra CA certificates to trust (tests with a loopback server); relative to the playbook.'),
+      authorityHost: z.string().optional().describe('Microsoft Entra authority host (default https://login.microsoftonline.com; sovereign clouds have their own).'),
+      tenantId: z.string().optional().describe('Directory (tenant) id or domain the apps live in; default tenant.organization.'),
+      timeoutSeconds: z.number().int().min(1).max(300).default(30),
+    })
+    .optional()
+    .describe('Where apply and verify prove each app with an XOAUTH2 sign-in (no mail is ever sent). Absent: the defaults.'),
+});
+
 const psParameterValue: z.ZodType<unknown> = z.lazy(() =>
   z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(psParameterValue), z.record(z.string(), psParameterValue)]),
 );
@@ -279,6 +330,7 @@ export const ACTION_WITH_SCHEMAS = {
   'smtp-auth/allowlist': allowlistWith,
   'smtp-auth/verify': verifyWith,
   'smtp-auth/probe': probeWith,
+  'smtp-auth/oauth-senders': oauthSendersWith,
   powershell: powershellWith,
 } as const;
 export type ActionName = keyof typeof ACTION_WITH_SCHEMAS;
@@ -299,6 +351,7 @@ export const stepSchema = z.discriminatedUnion('uses', [
   z.strictObject({ ...stepCommon, uses: z.literal('smtp-auth/allowlist'), with: allowlistWith }),
   z.strictObject({ ...stepCommon, uses: z.literal('smtp-auth/verify'), with: verifyWith.default(verifyWith.parse({})) }),
   z.strictObject({ ...stepCommon, uses: z.literal('smtp-auth/probe'), with: probeWith }),
+  z.strictObject({ ...stepCommon, uses: z.literal('smtp-auth/oauth-senders'), with: oauthSendersWith }),
   z.strictObject({ ...stepCommon, uses: z.literal('powershell'), with: powershellWith }),
 ]);
 export type Step = z.infer<typeof stepSchema>;

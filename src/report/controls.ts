@@ -55,6 +55,12 @@ export const CHECK_CONTROLS: Readonly<Record<string, CheckControl>> = {
   'usage-new-sender': { id: 'EXOPB-USAGE-007', title: 'No sender appeared since the previous run', references: [] },
   'powershell-read': { id: 'EXOPB-PS-001', title: 'A read-only PowerShell step returned objects', references: [] },
   'powershell-smtp-auth': { id: 'EXOPB-PS-002', title: "A PowerShell step's SMTP AUTH write holds", references: [] },
+  'oauth-service-principal': { id: 'EXOPB-OAUTH-001', title: 'The app has its Exchange service principal with the Enterprise application object id', references: [] },
+  'oauth-granted': { id: 'EXOPB-OAUTH-002', title: 'The app is granted SMTP.SendAsApp on the mailbox it sends as', references: [] },
+  'oauth-smtp-auth-on': { id: 'EXOPB-OAUTH-003', title: 'SMTP AUTH stays on for a mailbox an app sends as with OAuth', references: [] },
+  'oauth-proven': { id: 'EXOPB-OAUTH-004', title: 'An XOAUTH2 sign-in as the mailbox succeeds for the app', references: [] },
+  'oauth-basic-still-used': { id: 'EXOPB-OAUTH-005', title: 'A sender proven on OAuth no longer submits with Basic', references: [] },
+  'oauth-no-stray-grants': { id: 'EXOPB-OAUTH-006', title: 'No SMTP.SendAsApp grant exists beyond the ones the playbook names (exclusive)', references: [] },
   restored: { id: 'EXOPB-RB-001', title: 'Rollback restored the value it journaled', references: [] },
   derivable: { id: 'EXOPB-RB-002', title: 'Rollback can derive the inverse of each write', references: [] },
 };

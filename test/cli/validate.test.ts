@@ -84,7 +84,7 @@ describe('exo-playbook validate', () => {
     expect(result.stdout).toContain('ok  playbooks/smtp-auth-disable.yaml');
     expect(result.stderr).toBe(
       'test/fixtures/bad-playbooks/unknown-action.yaml:9:11: unknown action `smtp-auth/usge`; did you mean `smtp-auth/usage`? (steps.0.uses)\n' +
-        '  hint: one of: transport-config, smtp-auth/usage, smtp-auth/allowlist, smtp-auth/verify, smtp-auth/probe, powershell\n' +
+        '  hint: one of: transport-config, smtp-auth/usage, smtp-auth/allowlist, smtp-auth/verify, smtp-auth/probe, smtp-auth/oauth-senders, powershell\n' +
         CSV_WARNING,
     );
   });

@@ -33,6 +33,10 @@ describe('npm run demo', () => {
     expect(result.out).toContain('→ exit 0 (the allowlisted device still gets in');
     expect(result.out).toContain('→ exit 2 (drift: the allowlisted device is refused');
     expect(result.out).toContain('535 5.7.139 Authentication unsuccessful, basic authentication is disabled.');
+    // One sender from Basic to OAuth proven (smtp-auth-oauth-migration.yaml on the simulated tenant).
+    expect(result.out).toMatch(/Basic only\s+OAuth provisioned/);
+    expect(result.out).toMatch(/PASS oauth-proven \S+: OAuth proven: Scanner app signed in as it with XOAUTH2 \(235 2\.7\.0 Authentication successful\)/);
+    expect(result.out).toContain('→ exit 0 (written, then proven');
     const journal = /journal: (\S+)/.exec(result.out)?.[1];
     expect(journal).toBeDefined();
     expect(existsSync(join(ROOT, journal!))).toBe(true);

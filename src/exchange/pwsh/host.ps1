@@ -38,7 +38,10 @@ $script:AllowedCmdlets = [System.Collections.Generic.HashSet[string]]::new(
     'Connect-ExchangeOnline', 'Disconnect-ExchangeOnline', 'Get-TransportConfig', 'Set-TransportConfig',
     'Get-CASMailbox', 'Get-EXOCASMailbox', 'Set-CASMailbox', 'Get-Mailbox', 'Get-EXOMailbox',
     'Start-HistoricalSearch', 'Get-HistoricalSearch', 'Stop-HistoricalSearch',
-    'Get-AuthenticationPolicy', 'Get-OrganizationConfig', 'Get-User'),
+    'Get-AuthenticationPolicy', 'Get-OrganizationConfig', 'Get-User',
+    'New-ServicePrincipal', 'Get-ServicePrincipal', 'Remove-ServicePrincipal', 'New-ManagementScope', 'Get-ManagementScope',
+    'Remove-ManagementScope', 'New-ManagementRoleAssignment', 'Get-ManagementRoleAssignment', 'Remove-ManagementRoleAssignment',
+    'Add-MailboxPermission', 'Get-MailboxPermission', 'Remove-MailboxPermission'),
   [System.StringComparer]::OrdinalIgnoreCase)
 # Objects per "objects" line, and the longest an object waits for its batch while more arrive.
 $script:BatchSize = 256

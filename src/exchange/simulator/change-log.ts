@@ -23,7 +23,15 @@ import type { SimMailbox, TenantState } from './state.js';
 export type TenantChange = { mailbox: SimMailbox } | { section: LoggedSection };
 
 /** Top-level parts small enough to log whole. Mailboxes are logged one at a time. */
-export type LoggedSection = 'transportConfig' | 'organizationConfig' | 'authenticationPolicies' | 'historicalSearches';
+export type LoggedSection =
+  | 'transportConfig'
+  | 'organizationConfig'
+  | 'authenticationPolicies'
+  | 'historicalSearches'
+  | 'servicePrincipals'
+  | 'managementScopes'
+  | 'managementRoleAssignments'
+  | 'mailboxPermissions';
 
 /** The mailbox fields a simulated cmdlet can change. */
 const MUTABLE_MAILBOX_FIELDS = ['SmtpClientAuthenticationDisabled', 'AuthenticationPolicy'] as const;

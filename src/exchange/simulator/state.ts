@@ -148,6 +148,63 @@ export interface SimErrorFault {
   fromCall?: number;
 }
 
+/**
+ * An Exchange Online service principal: Exchange's reference to an Entra service principal
+ * (New-ServicePrincipal, https://learn.microsoft.com/powershell/module/exchange/new-serviceprincipal).
+ * ObjectId is the Enterprise application's object id; the simulated Identity is the ObjectId.
+ */
+export interface SimServicePrincipal {
+  AppId: string;
+  ObjectId: string;
+  DisplayName: string;
+}
+
+/** A recipient management scope (New-ManagementScope -RecipientRestrictionFilter). */
+export interface SimManagementScope {
+  Name: string;
+  RecipientRestrictionFilter: string;
+}
+
+/**
+ * A management role assignment to an app (RBAC for Applications: New-ManagementRoleAssignment -App
+ * -Role -CustomResourceScope, https://learn.microsoft.com/exchange/permissions-exo/application-rbac).
+ */
+export interface SimManagementRoleAssignment {
+  Name: string;
+  /** e.g. "Application SMTP.SendAsApp". */
+  Role: string;
+  /** The service principal's ObjectId. */
+  App: string;
+  /** The scope's Name, or null for an organization-wide assignment. */
+  CustomResourceScope: string | null;
+}
+
+/** One explicit mailbox permission (Add-MailboxPermission -User -AccessRights). */
+export interface SimMailboxPermission {
+  /** The mailbox's Guid. */
+  Mailbox: string;
+  /** The trustee: a service principal's ObjectId (the simulation models app trustees only). */
+  User: string;
+  AccessRights: string[];
+}
+
+/**
+ * Microsoft Entra's side of an app (never written by a cmdlet): what New-ServicePrincipal checks an
+ * object id against, and what the loopback token endpoint and the SMTP fake know.
+ */
+export interface SimEntraApplication {
+  appId: string;
+  /** The Enterprise application (service principal) object id: what New-ServicePrincipal -ObjectId needs. */
+  servicePrincipalObjectId: string;
+  /** The app registration's object id: the classic mistake when given to New-ServicePrincipal. */
+  applicationObjectId?: string;
+  displayName: string;
+  /** sha256 (hex) of the client secret the token endpoint accepts. */
+  clientSecretSha256?: string;
+  /** The application permission SMTP.SendAsApp with admin consent (needed by the mailbox-permission route). */
+  smtpSendAsAppConsented?: boolean;
+}
+
 export interface TenantState {
   schemaVersion: 1;
   organization: {
@@ -182,6 +239,13 @@ export interface TenantState {
   faults: SimFaults;
   /** How the tenant answers SMTP AUTH probes (smtp-auth/probe, `probe`); absent: defaults below. */
   smtp?: SimSmtpService;
+  /** Exchange service principals, management scopes, role assignments to apps, mailbox permissions (optional). */
+  servicePrincipals?: SimServicePrincipal[];
+  managementScopes?: SimManagementScope[];
+  managementRoleAssignments?: SimManagementRoleAssignment[];
+  mailboxPermissions?: SimMailboxPermission[];
+  /** Microsoft Entra's apps (read-only for cmdlets); optional. */
+  entra?: { applications: SimEntraApplication[] };
 }
 
 /**
