@@ -16,7 +16,7 @@ import { checkTextSize, decodeSource, MAX_SOURCE_BYTES } from './source.js';
 import { readConfinedTextOrThrow } from './confined-file.js';
 import { checkReferencedFiles } from './referenced-files.js';
 import { parseYamlTree } from './yaml-tree.js';
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../files/regular-file.js';
 
 export { PlaybookInvalid, type Problem } from './problems.js';
 export { resolveSecret } from './resolve.js';
@@ -66,14 +66,14 @@ export interface LoadedPlaybook {
 }
 
 export async function loadPlaybook(file: string, options: LoadOptions = {}): Promise<LoadedPlaybook> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const message = code === 'ENOENT' ? 'no such playbook file' : code === 'EISDIR' ? 'is a folder, not a playbook file' : (error as Error).message;
-    throw new PlaybookInvalid([{ location: { file, line: 1, col: 1 }, message, path: '' }]);
+  // Opened once, O_NONBLOCK, checked to be a regular file under the cap: a FIFO, /dev/zero or a link
+  // to it is refused at once (a link to a regular playbook is followed).
+  const read = await readRegularFile(file, { maxBytes: MAX_SOURCE_BYTES });
+  if (!read.ok) {
+    const message = read.reason === 'missing' ? 'no such playbook file' : `cannot read the playbook: ${read.detail}`;
+    throw new PlaybookInvalid([{ location: { file, line: 1, col: 1 }, message, path: '', hint: sourceHint(read.reason) }]);
   }
+  const bytes = read.bytes;
   const decoded = decodeSource(bytes);
   if (!decoded.ok) throw new PlaybookInvalid([{ location: { file, line: 1, col: 1 }, message: `cannot read the playbook: ${decoded.detail}`, path: '', hint: sourceHint(decoded.reason) }]);
   return loadPlaybookFromText(decoded.text, file, options);
