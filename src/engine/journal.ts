@@ -178,7 +178,7 @@ export const MAX_JOURNAL_BYTES = 256 * 1024 * 1024;
  * not started, because the "before" record is on disk before the cmdlet runs.
  */
 export function readJournal(path: string): JournalRecord[] {
-  const text = readInputTextSync(path, { maxBytes: MAX_JOURNAL_BYTES, what: 'the journal', hint: 'pass a run directory made by `exo-playbook apply`' });
+  const text = readInputTextSync(path, { maxBytes: MAX_JOURNAL_BYTES, what: 'the journal', option: 'rollback <run-dir>', hint: 'pass a run directory made by `exo-playbook apply`' });
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   const records: JournalRecord[] = [];
   lines.forEach((line, index) => {

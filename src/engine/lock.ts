@@ -230,15 +230,14 @@ export function acquireTenantLock(options: LockOptions): TenantLock {
  */
 function ensureLockDir(dir: string, role: FileRole, shared: boolean): void {
   const absolute = resolve(dir);
-  makeFolders(dirname(absolute), role, 0o700);
+  makeFolders(dirname(absolute), role, 0o700, dir);
   try {
     mkdirSync(absolute, shared ? 0o1777 : 0o700);
     if (shared) chmodSync(absolute, 0o1777); // mkdir's mode is filtered by the umask
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EEXIST') throw fileError('create', dir, role, errnoWords(error));
-    const stats = lstatSync(absolute);
-    if (!stats.isDirectory() && !statSync(absolute).isDirectory()) throw fileError('create', dir, role, 'it exists and is not a folder');
+    if (!statSync(absolute).isDirectory()) throw fileError('create', dir, role, `${absolute} is ${lstatSync(absolute).isFile() ? 'a file' : 'something else'}, not a folder`);
   }
 }
 

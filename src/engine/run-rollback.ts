@@ -37,7 +37,7 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
   const emitter = createEmitter(options.sinks ?? [], now);
   const planPath = join(options.runDir, RUN_FILES.plan);
   if (!existsSync(planPath)) throw new InputError(`${options.runDir} is not a run directory (no ${RUN_FILES.plan})`, undefined, 'pass a directory under --runs-dir made by `exo-playbook apply`');
-  const original = readSavedPlan(planPath);
+  const original = readSavedPlan(planPath, 'rollback <run-dir>');
   const records = readJournal(join(options.runDir, RUN_FILES.journal));
   const target = options.targetGiven ? normalizeTarget(options.target, options.cwd) : original.tenant.target;
   const source = await playbookForTarget(options, original, target);

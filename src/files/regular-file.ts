@@ -219,7 +219,7 @@ export function readInputTextSync(file: string, options: RegularReadOptions & Fi
  * true }): under /proc each mkdir says ENOENT and Node's recursive mkdir tries the parent again,
  * forever. A path part that is a file, or a folder that cannot be made, is an InputError.
  */
-export function makeFolders(dir: string, role: FileRole, mode?: number): void {
+export function makeFolders(dir: string, role: FileRole, mode?: number, shownAs: string = dir): void {
   const missing: string[] = [];
   let current = path.resolve(dir);
   for (;;) {
@@ -228,10 +228,10 @@ export function makeFolders(dir: string, role: FileRole, mode?: number): void {
       stats = statSync(current);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw fileError('create', dir, role, code === 'ENOTDIR' ? `${current} is not a folder` : errnoWords(error));
+      if (code !== 'ENOENT') throw fileError('create', shownAs, role, code === 'ENOTDIR' ? `a part of ${current} is a file, not a folder` : errnoWords(error));
     }
     if (stats) {
-      if (!stats.isDirectory()) throw fileError('create', dir, role, `${current} is ${describeKind(stats)}${stats.isFile() ? ' (a file)' : ''}, not a folder`);
+      if (!stats.isDirectory()) throw fileError('create', shownAs, role, `${current} is ${stats.isFile() ? 'a file' : describeKind(stats)}, not a folder`);
       break;
     }
     missing.unshift(current);
@@ -245,7 +245,7 @@ export function makeFolders(dir: string, role: FileRole, mode?: number): void {
     } catch (error) {
       // Made by someone else meanwhile: fine when it is a folder.
       if ((error as NodeJS.ErrnoException).code === 'EEXIST' && lstatSync(folder).isDirectory()) continue;
-      throw fileError('create', dir, role, `${folder}: ${errnoWords(error)}`);
+      throw fileError('create', shownAs, role, `${folder}: ${errnoWords(error)}`);
     }
   }
 }

@@ -87,7 +87,7 @@ export async function loadPlaybookFromText(text: string, file: string, options: 
   const tree = parseYamlTree(text.replace(/^\uFEFF/, ''), file);
   if (!tree.root || tree.problems.some((p) => p.message.startsWith('YAML syntax error'))) throw new PlaybookInvalid(orderProblems(tree.problems));
 
-  const problems: Problem[] = [...tree.problems];
+  const problems: Problem[] = [...tree.problems, ...fileRootsProblems(tree.root)];
   const warnings: Problem[] = [];
   const referenced = new Map<string, string>();
   const fileRoots = [baseDir, ...declaredRoots(tree.root, baseDir)];
@@ -149,6 +149,30 @@ function sourceHint(reason: string): string | undefined {
   if (reason === 'not-utf8') return 'save the file as UTF-8';
   if (reason === 'too-large') return 'a playbook or allowlist over 1 MiB is refused; split the allowlist';
   return undefined;
+}
+
+/**
+ * fileRoots take literal paths only, checked on the text as written: the schema sees values after
+ * ${env:}/${vars.} are resolved, so a reference there (`fileRoots: ["${env:HOME}"]`) would pass it.
+ */
+function fileRootsProblems(root: Located): Problem[] {
+  const entry = root.kind === 'map' ? root.entries.get('fileRoots')?.value : undefined;
+  if (!entry) return [];
+  const problem = (node: Located, message: string, at: string): Problem => ({
+    location: node.loc,
+    message,
+    path: at,
+    hint: 'write each folder as a plain path, relative to the playbook\'s folder or absolute',
+  });
+  if (entry.kind !== 'seq') {
+    const written = entry.kind === 'scalar' && typeof entry.value === 'string' && entry.value.includes('${');
+    return written ? [problem(entry, 'fileRoots must be a list of plain folder paths (no ${...} references)', 'fileRoots')] : [];
+  }
+  return entry.items.flatMap((item, index) =>
+    item.kind === 'scalar' && typeof item.value === 'string' && item.value.includes('${')
+      ? [problem(item, 'must be a plain folder path (no ${...} references)', `fileRoots.${index}`)]
+      : [],
+  );
 }
 
 /** fileRoots as written (plain strings, relative to the playbook's folder); the schema checks their shape. */

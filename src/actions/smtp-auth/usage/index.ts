@@ -337,7 +337,7 @@ export async function recordUsage(withValue: UsageWith, observed: UsageObserved,
     playbook,
     at: ctx.now().toISOString(),
     senders: [...new Set(observed.rows.map((r) => r.sender))].sort(),
-  });
+  }, rootsOf(ctx));
 }
 
 export const usageAction: ActionDefinition<UsageWith, UsageObserved> = {
