@@ -21,7 +21,7 @@ describe('npm run demo', () => {
       execFile(
         process.execPath,
         [join(ROOT, 'node_modules', 'zx', 'build', 'cli.js'), join(ROOT, 'scripts', 'demo.mjs')],
-        { cwd: ROOT, env: { ...process.env, EXO_PLAYBOOK_DEMO_DIR: dir, NO_COLOR: '1', FORCE_COLOR: '0' }, timeout: 120_000 },
+        { cwd: ROOT, env: { ...process.env, EXO_PLAYBOOK_DEMO_DIR: dir, EXO_PLAYBOOK_LOCK_DIR: join(dir, 'locks'), NO_COLOR: '1', FORCE_COLOR: '0' }, timeout: 120_000 },
         (error, stdout, stderr) => done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: stdout + stderr }),
       );
     });
