@@ -5,7 +5,7 @@
  * timeout is only a safety net.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, linkSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, CLI, EngineWorkspace } from './engine-support.js';
@@ -152,6 +152,35 @@ describe('option values are validated by the option parser: exit 1 naming the op
 
   it('nothing was written by any refused command', () => {
     expect(JSON.stringify(w.readState())).toBe(before);
+  });
+});
+
+describe('a path from the playbook outside its folder', () => {
+  it('verify with `history: ../outside/history.json` is refused at its line and writes nothing there', async () => {
+    const project = join(w.dir, 'project');
+    mkdirSync(project);
+    mkdirSync(join(w.dir, 'outside'));
+    writeFileSync(join(project, 'usage.csv'), 'Sender address,Display name,Authentication protocol,Messages sent,Last activity (UTC)\nalice@contoso.com,Alice,Basic,3,2026-12-01T10:00:00Z\n');
+    writeFileSync(
+      join(project, 'history.yaml'),
+      [
+        'apiVersion: exo-playbook/v1',
+        'name: history-outside',
+        'tenant:',
+        '  organization: contoso.onmicrosoft.com',
+        '  auth: { method: azure-cli }',
+        'steps:',
+        '  - id: usage',
+        '    uses: smtp-auth/usage',
+        '    with:',
+        '      report: usage.csv',
+        '      history: ../outside/history.json',
+        '',
+      ].join('\n'),
+    );
+    const r = await cli(['verify', 'project/history.yaml', '--target', 'sim:tenant.json']);
+    expectUserError(r, /project\/history\.yaml:11:16: cannot use the usage history \.\.\/outside\/history\.json: it resolves to .*outside\/history\.json, outside the playbook's folder/);
+    expect(existsSync(join(w.dir, 'outside', 'history.json'))).toBe(false);
   });
 });
 
