@@ -53,7 +53,7 @@ const LOG_ROLE: FileRole = { what: 'the log file', option: '--log-file', hint: '
  * (a FIFO, /dev/full or a folder is refused before the run starts: src/files/regular-file.ts).
  */
 export function openEventLog(file: string, options: EventLogOptions = {}): EventLog {
-  makeFolders(dirname(file), LOG_ROLE);
+  makeFolders(dirname(file), LOG_ROLE, undefined, file);
   let fd: number | null = openOutputFileSync(file, { ...LOG_ROLE, mode: 'append' });
   let failure: Error | undefined;
   return {
