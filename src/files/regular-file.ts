@@ -13,7 +13,6 @@
  * src/playbook/confined-file.ts adds the playbook's folder confinement on top of readRegularFile.
  */
 import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, statSync, writeSync, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 
@@ -123,37 +122,16 @@ function checkOpened(stats: Stats, maxBytes: number): FileReadFailure | null {
   return null;
 }
 
-/** Opens, checks and reads a regular file under the limit; never throws for what the file is. */
+/**
+ * Opens, checks and reads a regular file under the limit; never throws for what the file is. The
+ * reads are synchronous underneath: once the descriptor is known to be a regular file, a read cannot
+ * wait on anything, and one loop serves both (readRegularFileSync).
+ */
 export async function readRegularFile(file: string, options: RegularReadOptions): Promise<FileRead> {
-  let handle;
-  try {
-    handle = await open(file, openFlags(options.follow));
-  } catch (error) {
-    return readFailure(error);
-  }
-  try {
-    const refused = checkOpened(await handle.stat(), options.maxBytes);
-    if (refused) return refused;
-    if (options.read === false) return { ok: true, bytes: Buffer.alloc(0) };
-    const chunks: Buffer[] = [];
-    let length = 0;
-    for (;;) {
-      const chunk = Buffer.alloc(Math.min(1024 * 1024, options.maxBytes + 1 - length));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(chunk.subarray(0, bytesRead));
-      length += bytesRead;
-      if (length > options.maxBytes) return tooLarge(length, options.maxBytes, true);
-    }
-    return { ok: true, bytes: Buffer.concat(chunks, length) };
-  } catch (error) {
-    return readFailure(error);
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
+  return readRegularFileSync(file, options);
 }
 
-/** readRegularFile, synchronously (the lock, the journal, the early start). */
+/** Opens, checks and reads a regular file under the limit (the lock, the journal, the early start, and readRegularFile). */
 export function readRegularFileSync(file: string, options: RegularReadOptions): FileRead {
   let fd: number;
   try {

@@ -9,6 +9,7 @@ import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, symlinkSync, 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, CLI, EngineWorkspace } from './engine-support.js';
+import { playbookWith, type Workspace } from './smtp-auth-support.js';
 
 interface Exit {
   code: number | null;
@@ -161,25 +162,10 @@ describe('a path from the playbook outside its folder', () => {
     mkdirSync(project);
     mkdirSync(join(w.dir, 'outside'));
     writeFileSync(join(project, 'usage.csv'), 'Sender address,Display name,Authentication protocol,Messages sent,Last activity (UTC)\nalice@contoso.com,Alice,Basic,3,2026-12-01T10:00:00Z\n');
-    writeFileSync(
-      join(project, 'history.yaml'),
-      [
-        'apiVersion: exo-playbook/v1',
-        'name: history-outside',
-        'tenant:',
-        '  organization: contoso.onmicrosoft.com',
-        '  auth: { method: azure-cli }',
-        'steps:',
-        '  - id: usage',
-        '    uses: smtp-auth/usage',
-        '    with:',
-        '      report: usage.csv',
-        '      history: ../outside/history.json',
-        '',
-      ].join('\n'),
-    );
-    const r = await cli(['verify', 'project/history.yaml', '--target', 'sim:tenant.json']);
-    expectUserError(r, /project\/history\.yaml:11:16: cannot use the usage history \.\.\/outside\/history\.json: it resolves to .*outside\/history\.json, outside the playbook's folder/);
+    // playbookWith writes escape.yaml with the usual header into the folder `file()` names.
+    playbookWith({ file: (name: string) => join(project, name) } as Workspace, ['  - id: usage', '    uses: smtp-auth/usage', '    with:', '      report: usage.csv', '      history: ../outside/history.json'].join('\n'));
+    const r = await cli(['verify', 'project/escape.yaml', '--target', 'sim:tenant.json']);
+    expectUserError(r, /project\/escape\.yaml:11:16: cannot use the usage history \.\.\/outside\/history\.json: it resolves to .*outside\/history\.json, outside the playbook's folder/);
     expect(existsSync(join(w.dir, 'outside', 'history.json'))).toBe(false);
   });
 });
