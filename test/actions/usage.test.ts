@@ -40,8 +40,9 @@ describe('smtp-auth/usage from a historical search', () => {
       parameters: {
         ReportTitle: 'SMTPBasicAuth_Audit',
         ReportType: 'SmtpCSReport',
-        StartDate: '2026-11-16T10:00:00.000Z',
-        EndDate: '2026-11-23T10:00:00.000Z',
+        // Kind Utc DateTime values on the wire, whatever the host's time zone.
+        StartDate: { $dateTimeUtc: '2026-11-16T10:00:00.000Z' },
+        EndDate: { $dateTimeUtc: '2026-11-23T10:00:00.000Z' },
         NotifyAddress: ['admin@contoso.com'],
       },
     });

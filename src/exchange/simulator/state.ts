@@ -47,8 +47,17 @@ export interface SimHistoricalSearch {
   JobProgress: number;
   Rows: number;
   ReportStatusDescription: string;
+  /** Where a Done search's CSV is downloaded; absent or null before. */
+  FileUrl?: string | null;
   /** Simulated time: how many more Get-HistoricalSearch reads of this job until it is Done. */
   PollsRemaining: number;
+}
+
+export interface SimHistoricalSearchService {
+  /** Report types the service does not take from PowerShell (e.g. the undocumented SmtpCSReport). */
+  rejectReportTypes?: string[];
+  /** Report types refused without one of MessageID, RecipientAddress or SenderAddress. */
+  addressRequiredFor?: string[];
 }
 
 export interface SimSmtpAuthActivity {
@@ -165,6 +174,11 @@ export interface TenantState {
   clock: string | null;
   /** How many Get-HistoricalSearch reads a new job takes to reach Done. */
   historicalSearchPolls: number;
+  /**
+   * Refusals Start-HistoricalSearch makes in this tenant (docs/STATE-FILE.md). Optional; absent: it
+   * accepts every type in its list, SmtpCSReport included, with no address.
+   */
+  historicalSearchService?: SimHistoricalSearchService;
   faults: SimFaults;
   /** How the tenant answers SMTP AUTH probes (smtp-auth/probe, `probe`); absent: defaults below. */
   smtp?: SimSmtpService;
@@ -176,7 +190,7 @@ export interface TenantState {
  * simulator combines them. Optional in the file; nothing in it is ever written by a cmdlet.
  */
 export interface SimSmtpService {
-  /** Entra security defaults on: Basic sign-ins are refused ("basic authentication is disabled"). */
+  /** Entra security defaults on: Basic sign-ins are refused ("user is locked by your organization's security defaults policy"). */
   securityDefaults?: boolean;
   /** A Conditional Access policy blocks legacy authentication for every user but these (addresses). */
   conditionalAccessBlocksLegacyAuth?: boolean;
@@ -187,6 +201,8 @@ export interface SimSmtpService {
   basicAuthRetired?: boolean;
   /** sha256 (hex) of a canary's password, by address (lower case). Mailboxes not listed accept any non-empty password. */
   canaryPasswordSha256?: Record<string, string>;
+  /** The mechanisms EHLO advertises after STARTTLS; absent: LOGIN and XOAUTH2, as smtp.office365.com. */
+  authMechanisms?: string[];
   /** A network fault every probe meets. */
   fault?: 'timeout' | 'connection-refused' | 'tls-failure' | null;
   /** The front-end server named in reply trailers. */

@@ -34,7 +34,9 @@ import { signInLogsEvidence } from './sign-in-logs.js';
 import {
   DAILY_SEARCH_QUOTA,
   DEFAULT_POLL_SECONDS,
+  downloadAdvice,
   findReusableJob,
+  searchLocation,
   searchesInLast24Hours,
   submitAndPoll,
   submitSearchChange,
@@ -43,8 +45,11 @@ import {
   type SearchRequest,
 } from './historical-search.js';
 import type { UsageRow } from './usage-table.js';
+import { isDocumentedReportType } from '../../../exchange/historical-search-report-types.js';
 
 export type UsageWith = z.infer<typeof usageWith>;
+
+const withLocation = (at: string | undefined): { at?: string } => (at === undefined ? {} : { at });
 
 export interface UsageObserved {
   kind: 'smtp-auth-usage';
@@ -239,6 +244,8 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
     plan.inDesiredState.push(
       `Historical search ${reusable.jobId} ("${reusable.reportTitle}", ${reusable.reportType}) submitted ${reusable.submitDate} is reused: ${reusable.status}`,
     );
+    const advice = downloadAdvice(reusable);
+    if (advice) plan.notes.push(advice);
     plan.data = { source: 'historical-search', job: reusable, usage: [], evidence: observed.evidence };
     return plan;
   }
@@ -255,13 +262,18 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
   }
   plan.changes.push({
     ...submitSearchChange(stepId, request, observedAt),
-    applyOptions: { wait: input.with.wait, timeoutMinutes: input.with.timeoutMinutes, pollSeconds: input.with.pollSeconds },
+    applyOptions: { wait: input.with.wait, timeoutMinutes: input.with.timeoutMinutes, pollSeconds: input.with.pollSeconds, ...withLocation(searchLocation(input.playbook, stepId)) },
   });
   plan.notes.push(
     `The report is delivered by mail${request.notifyAddress.length ? ` to ${request.notifyAddress.join(', ')}` : ''} and in the admin center; ` +
       `${used} of ${DAILY_SEARCH_QUOTA} searches used in the last 24 hours`,
   );
   if (input.with.wait === false) plan.notes.push('wait: false: apply records the JobId and does not poll');
+  if (!isDocumentedReportType(request.reportType)) {
+    plan.notes.push(
+      `ReportType ${request.reportType} is not among the report types Microsoft documents for Start-HistoricalSearch: the service may refuse it; apply then fails this step with the service's text`,
+    );
+  }
   plan.data = { source: 'historical-search', usage: [], searchesLast24Hours: used, evidence: observed.evidence };
   return plan;
 }
@@ -305,7 +317,7 @@ export function verifyUsage(input: PlanInput<UsageWith, UsageObserved>): Finding
       check: 'usage-search',
       status: 'pass',
       subject: job.jobId,
-      message: `historical search "${job.reportTitle}" is ${job.status}${job.rows !== null ? ` (${job.rows} rows)` : ''}`,
+      message: downloadAdvice(job) ?? `historical search "${job.reportTitle}" is ${job.status}${job.rows !== null ? ` (${job.rows} rows)` : ''}`,
     },
     ...findings,
   ];
@@ -356,7 +368,7 @@ export const usageAction: ActionDefinition<UsageWith, UsageObserved> = {
       // A plan saved before pollSeconds existed polls as it always did.
       pollSeconds: typeof options.pollSeconds === 'number' ? options.pollSeconds : DEFAULT_POLL_SECONDS,
     });
-    return { result: { JobId: job.jobId, Status: job.status, Rows: job.rows }, warnings };
+    return { result: { JobId: job.jobId, Status: job.status, Rows: job.rows, FileUrl: job.fileUrl, ReportStatusDescription: job.reportStatusDescription }, warnings };
   },
   verify: verifyUsage,
 };
