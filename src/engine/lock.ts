@@ -159,6 +159,11 @@ function lockRole(env: NodeJS.ProcessEnv | undefined, explicit: boolean): FileRo
 }
 
 export function acquireTenantLock(options: LockOptions): TenantLock {
+  // Against Exchange the key is the tenant the session signed in to: without it, two names of one
+  // tenant would take two locks, so no lock is taken at all (and nothing is written).
+  if (!options.target.startsWith('sim:') && !options.tenant) {
+    throw new RefusedError(`the tenant behind ${options.organization} is not known yet (it is read after sign-in), so it cannot be locked`, 'lock');
+  }
   const dir = options.dir ?? lockDir(options.env);
   const role = lockRole(options.env, options.dir !== undefined);
   ensureLockDir(dir, role, options.dir !== undefined || Boolean((options.env ?? process.env).EXO_PLAYBOOK_LOCK_DIR));

@@ -67,6 +67,33 @@ describe('special files as inputs end in exit 1 at once', () => {
     expectUserError(await cli(['plan', 'playbook.yaml', '--target', 'sim:tenant.json', '--log-file', '/dev/full']), /cannot write the log file \(--log-file\) \/dev\/full: it is a device, not a regular file/);
   });
 
+  // A write that fails part-way (the disk fills up) must end the run with exit 1, not lose the log
+  // silently: the file size limit (prlimit, with SIGXFSZ ignored so write() fails with EFBIG as on a
+  // full disk) stands in for a full disk.
+  const prlimit = (() => {
+    try {
+      execFileSync('prlimit', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  it.skipIf(!prlimit)('a --log-file write that fails part-way ends the run with exit 1 naming the file', async () => {
+    const r = await new Promise<Exit>((resolve) => {
+      const child = spawn('prlimit', ['--fsize=600', 'bash', '-c', 'trap "" XFSZ; exec "$0" "$@"', process.execPath, CLI, 'plan', 'playbook.yaml', '--target', 'sim:tenant.json', '--log-file', 'short.jsonl'], {
+        cwd: w.dir,
+        env: { ...w.env(), EXO_PLAYBOOK_SIM_CALL_LOG: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expectUserError(r, /cannot write the log file \(--log-file\) .*short\.jsonl: the file is too large/);
+  });
+
   it('--target sim:<fifo> and sim show <fifo>', async () => {
     expectUserError(await cli(['plan', 'playbook.yaml', '--target', 'sim:pipe']), /cannot read simulated tenant state file .*pipe: it is a FIFO/);
     expectUserError(await cli(['sim', 'show', 'pipe']), /cannot read simulated tenant state file .*pipe: it is a FIFO/);

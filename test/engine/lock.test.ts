@@ -102,6 +102,10 @@ describe('tenant lock', () => {
     byDomain.release();
   });
 
+  it('against Exchange without the signed-in tenant no lock is taken (refused, exit 4): two names would take two locks', () => {
+    expect(() => acquireTenantLock({ ...base, target: 'exchange', dir: dir() })).toThrow(/is not known yet \(it is read after sign-in\)/);
+  });
+
   it('a lock path that is a FIFO counts as held and is never waited on', () => {
     const d = dir();
     execFileSync('mkfifo', [lockPath(d, base.organization, base.target)]);
