@@ -18,7 +18,7 @@ import type { PlaybookSource } from './playbook-source.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { onDevice, planFromObservations } from './run-plan.js';
 import type { RunOptions } from './run-options.js';
-import { createRunDir, RUN_FILES, writeRunFile } from './rundir.js';
+import { createRunDir, prepareRunsDir, RUN_FILES, writeRunFile } from './rundir.js';
 import { assertPlanStillValid, assertSameChanges, readSavedPlan } from './saved-plan.js';
 import { createSessionPool, MAX_SESSIONS, type SessionPool } from './session-pool.js';
 import { spreadingReads } from './spread-reads.js';
@@ -69,6 +69,7 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
   const target = normalizeTarget(options.target, options.cwd);
   const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: signInEnvFor(target) });
   const tenant = tenantRef(source, target);
+  prepareRunsDir(options.runsDir);
   emitter.emit('run-start', `apply ${source.playbook.name}`, { command: 'apply', playbook: source.playbook.name, change: source.playbook.change });
   // A simulated tenant is locked before connecting (its key is its state file); against Exchange the
   // key is the tenant read after sign-in (lockAfterSignIn), taken before any write.

@@ -21,7 +21,7 @@ import { readBack } from './readback.js';
 import { rollbackCandidates, rollbackSteps, sameValue } from './rollback.js';
 import { onDevice } from './run-plan.js';
 import { guardWrite, interruptedBeforeWriting, lockAfterSignIn, withReadSignal, writeCounter, writeJournaled, type WriteRunOptions } from './run-apply.js';
-import { RUN_FILES } from './rundir.js';
+import { prepareRunsDir, RUN_FILES } from './rundir.js';
 import { readSavedPlan } from './saved-plan.js';
 import type { ApplyReport, PlanDocument } from './types.js';
 import { verifyReportFrom } from './verify.js';
@@ -41,6 +41,7 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
   const records = readJournal(join(options.runDir, RUN_FILES.journal));
   const target = options.targetGiven ? normalizeTarget(options.target, options.cwd) : original.tenant.target;
   const source = await playbookForTarget(options, original, target);
+  prepareRunsDir(options.runsDir);
   emitter.emit('run-start', `rollback ${options.runDir}`, { command: 'rollback', playbook: original.playbook.name, change: original.playbook.change });
 
   // As apply: a simulated tenant is locked by its state file before connecting, Exchange by the

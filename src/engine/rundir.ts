@@ -12,6 +12,14 @@ export function runStamp(at: Date): string {
   return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
+/**
+ * Makes the runs folder (--runs-dir) now: a path that cannot be one (a file, /dev/full, under /proc,
+ * not writable) is an InputError before the run signs in, not after it has read the tenant.
+ */
+export function prepareRunsDir(runsDir: string): void {
+  makeFolders(resolve(runsDir), RUNS_ROLE);
+}
+
 export function createRunDir(runsDir: string, name: string, at: Date): string {
   const base = resolve(runsDir);
   makeFolders(base, RUNS_ROLE);
