@@ -194,8 +194,10 @@ export function readInputTextSync(file: string, options: RegularReadOptions & Fi
 
 /**
  * Creates `dir` and its missing parents one level at a time, as `role`. Not mkdirSync({ recursive:
- * true }): under /proc each mkdir says ENOENT and Node's recursive mkdir tries the parent again,
- * forever. A path part that is a file, or a folder that cannot be made, is an InputError.
+ * true }): its loop reads ENOENT as "the parent is missing", makes the parent and retries the child.
+ * Under /proc, mkdir of /proc/nope says ENOENT although /proc exists (procfs creates nothing), the
+ * parent "made" is /proc (EEXIST, taken as done), the child says ENOENT again: forever. Here a level
+ * is tried once; a path part that is a file, or a folder that cannot be made, is an InputError.
  */
 export function makeFolders(dir: string, role: FileRole, mode?: number, shownAs: string = dir): void {
   const missing: string[] = [];
