@@ -181,7 +181,7 @@ export function acquireTenantLock(options: LockOptions): TenantLock {
   };
 
   for (let round = 0; round < 5; round += 1) {
-    if (tryCreate(path, holder, role)) return { path, holder, release: () => releaseLock(path, holder.token) };
+    if (tryCreate(path, holder, { ...role, what: 'a lock file in the lock folder' })) return { path, holder, release: () => releaseLock(path, holder.token) };
     const current = readHolder(path);
     if (!current) continue; // released between our attempts: try again
     const other = current.holder;
