@@ -6,7 +6,6 @@ import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultDeps, type EngineDeps } from '../engine/deps.js';
-import { InputError } from '../errors.js';
 import { openEventLog } from '../engine/event-log.js';
 import type { ApplyReport, EventSink, PlanDocument, VerifyReport } from '../engine/types.js';
 import { renderApplyJson, renderJson, renderVerifyJson } from '../report/json.js';
@@ -80,12 +79,9 @@ export function sinksFor(io: CliIO, flags: CommonFlags, { progress }: { progress
   }
   if (flags.logFile) {
     const file = resolve(io.cwd, flags.logFile);
-    let log;
-    try {
-      log = openEventLog(file);
-    } catch (error) {
-      throw new InputError(`--log-file ${flags.logFile}: cannot open it for writing (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, undefined, 'point --log-file at a file in a folder this account can write to');
-    }
+    // A path that cannot be a log (a FIFO, a device, a folder, no permission) is an InputError here;
+    // a write that fails later (a full disk) makes close() throw it: the run ends with exit 1.
+    const log = openEventLog(file);
     sinks.push(log);
     closers.push(() => log.close());
   }

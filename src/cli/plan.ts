@@ -2,7 +2,8 @@
  * `exo-playbook plan <playbook>`: connect read-only, observe, show what would change and why.
  * Exit 0 nothing to change, 2 changes pending, 1 error.
  */
-import { statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { writeOutputFileSync } from '../files/regular-file.js';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode, InputError } from '../errors.js';
@@ -42,11 +43,8 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
           ...(flags.workloadIdentity ? { auth: { method: 'workload-identity' as const, appId: flags.workloadIdentity } } : {}),
         });
         if (flags.out) {
-          try {
-            writeFileSync(resolve(io.cwd, flags.out), renderJson(plan), { mode: 0o600 });
-          } catch (error) {
-            throw new InputError(`--out ${flags.out}: cannot write the plan (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, undefined, OUT_HINT);
-          }
+          // A regular file only (not a FIFO or /dev/full); a failed or short write is exit 1.
+          writeOutputFileSync(resolve(io.cwd, flags.out), renderJson(plan), { what: 'the plan', option: '--out', hint: OUT_HINT });
         }
         await sinks.settle();
         io.stdout.write(renderPlan(plan, flags.format, io, flags.maxChars, html));

@@ -16,6 +16,7 @@ import { OFFICE365_SUBMISSION_HOST, SUBMISSION_PORT } from '../smtp/types.js';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
 import { withOptions } from './engine-support.js';
+import { wholeNumber } from './options.js';
 
 interface ProbeFlags {
   target: string;
@@ -173,14 +174,5 @@ function normalizeProbeTarget(target: string, cwd: string): string {
   throw new InputError(`--target ${target} is not a target`, undefined, 'use --target exchange or --target sim:<state.json>');
 }
 
-function portNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error('--port must be 1-65535');
-  return n;
-}
-
-function seconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 300) throw new Error('--timeout must be 1-300 seconds');
-  return n;
-}
+const portNumber = wholeNumber('--port', 1, 65535);
+const seconds = wholeNumber('--timeout', 1, 300, 'seconds');

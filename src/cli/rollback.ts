@@ -56,7 +56,7 @@ export function registerRollback(program: Command, io: CliIO, wrap: Wrap): void 
 /** The playbook the run recorded, so a refused or failed rollback's message names it; nothing if unreadable. */
 function recordedPlaybook(runDir: string): { playbook?: { name: string; file: string; change?: string } } {
   try {
-    const { name, file, change } = readSavedPlan(join(runDir, RUN_FILES.plan)).playbook;
+    const { name, file, change } = readSavedPlan(join(runDir, RUN_FILES.plan), 'rollback <run-dir>').playbook;
     return { playbook: { name, file, ...(change ? { change } : {}) } };
   } catch {
     return {};

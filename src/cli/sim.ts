@@ -4,7 +4,8 @@
  * them and an inventory that targets them. `exo-playbook sim show <state.json>`: what a state file
  * holds (organization switch, overrides, senders).
  */
-import { access, stat, utimes, writeFile } from 'node:fs/promises';
+import { access, stat, utimes } from 'node:fs/promises';
+import { writeOutputFileSync } from '../files/regular-file.js';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliIO } from './io.js';
@@ -194,9 +195,8 @@ Examples:
         const out = path.resolve(io.cwd, options.out);
         if (!options.force && (await exists(out))) throw new InputError(`${options.out} already exists; pass --force to replace it`);
         const bytes = options.kind === 'clients-report' ? clientsReportCsv(state, options.days) : requestReportCsv(state, options.days);
-        await writeFile(out, bytes).catch((error: Error) => {
-          throw new InputError(`cannot write ${options.out}: ${error.message}`);
-        });
+        // A regular file only (a FIFO or device is refused at once, never waited on); errors name --out.
+        writeOutputFileSync(out, bytes, { what: 'the usage file', option: '--out' });
         // Exported "now" on the tenant's clock: the file's time says so, as a real download's would.
         const period = exportPeriod(state, options.days);
         await utimes(out, period.end, period.end);

@@ -11,19 +11,19 @@ import { applyPlan, summarizeResults, type StepRunner } from './apply.js';
 import { normalizeTarget, openRunSession } from './connect.js';
 import { createEmitter, type Emitter } from './events.js';
 import { Journal } from './journal.js';
-import { acquireTenantLock } from './lock.js';
+import { acquireTenantLock, type LockOptions, type TenantLock } from './lock.js';
 import { observeSteps } from './observe.js';
 import { blockingRisks } from './plan.js';
 import type { PlaybookSource } from './playbook-source.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { onDevice, planFromObservations } from './run-plan.js';
 import type { RunOptions } from './run-options.js';
-import { createRunDir, RUN_FILES, writeRunFile } from './rundir.js';
+import { createRunDir, prepareRunsDir, RUN_FILES, writeRunFile } from './rundir.js';
 import { assertPlanStillValid, assertSameChanges, readSavedPlan } from './saved-plan.js';
 import { createSessionPool, MAX_SESSIONS, type SessionPool } from './session-pool.js';
 import { spreadingReads } from './spread-reads.js';
 import { countingSession, InterruptedRead, type CountingSession } from './session-guards.js';
-import { tenantRef } from './tenant-ref.js';
+import { signedInTenant, tenantRef } from './tenant-ref.js';
 import type { ApplyReport, PlanDocument } from './types.js';
 import { buildVerifyReport } from './verify.js';
 import { show } from './apply.js';
@@ -70,8 +70,12 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
   const target = normalizeTarget(options.target, options.cwd);
   const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: signInEnvFor(target) });
   const tenant = tenantRef(source, target);
+  prepareRunsDir(options.runsDir);
   emitter.emit('run-start', `apply ${source.playbook.name}`, { command: 'apply', playbook: source.playbook.name, change: source.playbook.change });
-  const lock = acquireTenantLock({ organization: tenant.organization, target, command: `apply ${source.playbook.name}`, env: options.env, now });
+  // A simulated tenant is locked before connecting (its key is its state file); against Exchange the
+  // key is the tenant read after sign-in (lockAfterSignIn), taken before any write.
+  const lockOptions = { organization: tenant.organization, target, command: `apply ${source.playbook.name}`, env: options.env, now };
+  let lock = target.startsWith('sim:') ? acquireTenantLock(lockOptions) : undefined;
   const counting = writeCounter();
   const run = await openRunSession(options.deps, source, target, {
     env: options.env,
@@ -82,9 +86,10 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     // --concurrency N: the N - 1 extra hosts start once the run's own host has started, and sign in once it has signed in (connect.ts).
     extraSessions: Math.min(MAX_SESSIONS, Math.max(1, Math.floor(options.concurrency))) - 1,
   }).catch((error) => {
-    lock.release();
+    lock?.release();
     throw error;
   });
+  lock ??= await lockAfterSignIn(run, lockOptions);
   const signal = options.signal;
   // --concurrency > 1: the extra hosts start and sign in now, while the
   // observe phase reads, so they are ready at the first write. A run that then writes nothing (no
@@ -132,6 +137,20 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     // The extras (killed if still signing in) and the run's own session close side by side.
     await Promise.all([pool.close(), run.session.close(), run.abandonExtras?.()]);
     lock.release();
+  }
+}
+
+/**
+ * Against Exchange: the lock keyed by the tenant the session signed in to (signedInTenant), so a
+ * playbook naming the tenant by its domain and another by its tenant id meet on one lock. Closes
+ * the run's sessions when it cannot be taken (held, or the tenant cannot be read).
+ */
+export async function lockAfterSignIn(run: OpenedRun, options: Omit<LockOptions, 'tenant'>): Promise<TenantLock> {
+  try {
+    return acquireTenantLock({ ...options, tenant: await signedInTenant(run.session) });
+  } catch (error) {
+    await Promise.all([run.session.close(), run.abandonExtras?.()]);
+    throw error;
   }
 }
 

@@ -384,7 +384,7 @@ export const playbookSchema = z.strictObject({
     .array(z.string().min(1).regex(/^[^$]*$/, 'must be a plain folder path (no ${...} references)'))
     .default([])
     .describe(
-      "Folders, besides the playbook's own, that ${file:} references and smtp-auth/usage report: may read from (relative to the playbook's folder, or absolute). A path that leaves them (also through a symlink) is refused.",
+      "Folders, besides the playbook's own, that ${file:} references and every path a step names (report:, requestReport:, history:, caFile:) may use: literal paths (no ${...} references), relative to the playbook's folder or absolute. A path that leaves them (also through a symlink) is refused at its line.",
     ),
   vars: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.union([z.string(), z.array(z.string()), z.number(), z.boolean()]))

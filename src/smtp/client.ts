@@ -4,7 +4,7 @@
  * 587: greeting, EHLO, STARTTLS with the certificate verified, EHLO again, AUTH, then QUIT. It never
  * calls send(), so no MAIL FROM is ever written.
  */
-import { readFile } from 'node:fs/promises';
+import { readInputText } from '../files/regular-file.js';
 import { rootCertificates } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { InputError } from '../errors.js';
@@ -194,10 +194,11 @@ function failureOf(error: NodeError, stage: ProbeStage): { code: string; message
 
 async function readCa(file: string): Promise<string> {
   try {
-    const text = await readFile(file, 'utf8');
+    const text = await readInputText(file, { maxBytes: 1024 * 1024, what: 'the CA file' });
     if (!/-----BEGIN CERTIFICATE-----/.test(text)) throw new Error('no PEM certificate in it');
     return text;
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`cannot use the CA file ${file}: ${(error as Error).message}`, undefined, 'caFile names a PEM file of CA certificates to trust (for tests)');
   }
 }

@@ -188,7 +188,7 @@ describe('throttling and concurrency', () => {
     const w = ws();
     const r = w.run(['apply', 'playbook.yaml', ...sim(w), '--yes', '--concurrency', '4']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/--concurrency must be 1, 2 or 3/);
+    expect(r.stderr).toMatch(/--concurrency must be a whole number from 1 to 3/);
   });
 });
 

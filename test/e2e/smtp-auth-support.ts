@@ -88,7 +88,13 @@ export interface CliResult {
 }
 
 /** Placeholders for the certificate references of the shipped playbooks (the simulator ignores sign-in). */
-export const PLAYBOOK_ENV = { EXO_APP_ID: '00000000-0000-0000-0000-000000000000', EXO_CERT_PEM: '/nonexistent/cert.pem', NO_COLOR: '1' };
+export const PLAYBOOK_ENV = {
+  EXO_APP_ID: '00000000-0000-0000-0000-000000000000',
+  EXO_CERT_PEM: '/nonexistent/cert.pem',
+  NO_COLOR: '1',
+  // The default lock folder is in HOME (lock.ts lockDir): tests keep their locks in the temp folder.
+  EXO_PLAYBOOK_LOCK_DIR: join(tmpdir(), 'exo-playbook-locks'),
+};
 
 export function cli(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<CliResult> {
   return new Promise((done) => {

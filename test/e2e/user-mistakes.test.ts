@@ -39,8 +39,8 @@ tenant:
 describe('user mistakes end as user errors', () => {
   it('verify --log-file into /proc/nope: exit 1 at once (no hang), naming the flag and the fix', () => {
     const r = w.run(['verify', 'playbook.yaml', ...sim(w), '--log-file', '/proc/nope/log.jsonl']);
-    expectUserError(r, /^error: --log-file \/proc\/nope\/log\.jsonl: cannot open it for writing/m);
-    expect(r.stderr).toMatch(/hint: point --log-file at a file in a folder this account can write to/);
+    expectUserError(r, /^error: cannot create the log file \(--log-file\) \/proc\/nope\/log\.jsonl: \/proc\/nope: no such file or folder/m);
+    expect(r.stderr).toMatch(/hint: point --log-file at a regular file in a folder this account can write to/);
   });
 
   it('sim init --force never overwrites a file that is not a state file (a playbook stays as it was)', () => {

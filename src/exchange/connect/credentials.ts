@@ -4,7 +4,7 @@
  * against a loopback token endpoint in the tests).
  */
 import { createPrivateKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../../files/regular-file.js';
 import { resolve } from 'node:path';
 import {
   AzureCliCredential,
@@ -113,17 +113,16 @@ async function certificateCredential(
 }
 
 async function readCertificate(file: string): Promise<string> {
-  let pem: string;
-  try {
-    pem = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+  // A regular file under 1 MiB, opened without waiting (a FIFO or device is refused: src/files).
+  const read = await readRegularFile(file, { maxBytes: 1024 * 1024 });
+  if (!read.ok) {
     throw new InputError(
-      `tenant.auth.certificatePath: cannot read ${file} (${code})`,
+      `tenant.auth.certificatePath: cannot read ${file}: ${read.detail}`,
       undefined,
       'point certificatePath at a PEM file (relative to the playbook) that holds the certificate and its private key',
     );
   }
+  const pem = read.bytes.toString('utf8');
   if (!CERTIFICATE_BLOCK.test(pem) || !PRIVATE_KEY_BLOCK.test(pem)) {
     throw new InputError(
       `tenant.auth.certificatePath: ${file} is not a PEM file with both a certificate and a private key`,

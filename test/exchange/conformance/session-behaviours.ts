@@ -226,7 +226,8 @@ export function defineSessionBehaviours(backend: Backend): void {
       expect((await s.invoke('Get-AuthenticationPolicy', { Identity: 'nope' })).errors[0]?.exceptionType).toBe(
         'Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException',
       );
-      expect((await s.invoke('Get-OrganizationConfig')).objects[0]).toMatchObject({ DefaultAuthenticationPolicy: 'Block Basic SMTP' });
+      // Name is the organization's initial domain, whichever name signed in: the tenant lock's key (tenant-ref.ts).
+      expect((await s.invoke('Get-OrganizationConfig')).objects[0]).toMatchObject({ Name: initial.organization.Name, DefaultAuthenticationPolicy: 'Block Basic SMTP' });
       const user = (await s.invoke('Get-User', { Identity: initial.mailboxes[1]!.UserPrincipalName })).objects[0]!;
       expect(user).toMatchObject({ Name: initial.mailboxes[1]!.Name, AuthenticationPolicy: 'Allow SMTP' });
       const users = await s.invoke('Get-User', { ResultSize: 'Unlimited' });

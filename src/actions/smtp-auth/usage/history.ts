@@ -13,6 +13,8 @@ import { basename, dirname, join } from 'node:path';
 import { InputError } from '../../../errors.js';
 import { readUsageFile, UsageFileError } from './decode.js';
 import { SOURCE_LABELS, type SourceReading, type UsageSourceKind } from './evidence.js';
+import { confinedPath } from '../../../playbook/confined-file.js';
+import { errnoWords } from '../../../files/regular-file.js';
 
 export interface UsageHistory {
   kind: 'exo-playbook/usage-history';
@@ -86,7 +88,14 @@ function savedReadings(value: unknown, shownAs: string): SourceReading[] {
   });
 }
 
-export async function writeHistory(file: string, history: UsageHistory): Promise<void> {
+/**
+ * Writes the history atomically. With roots, the file must resolve inside them (the load-time check,
+ * src/playbook/referenced-files.ts, refuses `history:` outside at its line; this is the last word
+ * before a byte is written). A failed write is an InputError, never a silently lost history.
+ */
+export async function writeHistory(file: string, history: UsageHistory, roots: readonly string[] = []): Promise<void> {
+  const where = await confinedPath(file, roots, { mayBeMissing: true });
+  if (!where.ok) throw new InputError(`cannot write the usage history ${file}: ${where.detail}`, undefined, "point `history:` at a file inside the playbook's folder (or a folder under fileRoots:)");
   const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let handle;
   try {
@@ -102,6 +111,6 @@ export async function writeHistory(file: string, history: UsageHistory): Promise
   } catch (error) {
     await handle.close().catch(() => undefined);
     await rm(temp, { force: true });
-    throw error;
+    throw error instanceof InputError ? error : new InputError(`cannot write the usage history ${file}: ${errnoWords(error)}`, undefined, 'point `history:` at a file in a folder the runner can write');
   }
 }

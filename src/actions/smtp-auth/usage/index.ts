@@ -461,7 +461,7 @@ export async function recordUsage(withValue: UsageWith, observed: UsageObserved,
     at: ctx.now().toISOString(),
     senders: [...new Set(observed.rows.map((r) => r.sender))].sort(),
     readings: (observed.readings ?? []).map((r) => (r.savedBy ? { ...r, label: r.label.split(SAVED_BY)[0]!, key: undefined } : r)),
-  });
+  }, rootsOf(ctx));
 }
 
 export const usageAction: ActionDefinition<UsageWith, UsageObserved> = {
