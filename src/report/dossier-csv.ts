@@ -9,14 +9,22 @@ function isDossier(value: unknown): value is SenderDossier {
   return typeof value === 'object' && value !== null && typeof (value as SenderDossier).sender === 'string' && Array.isArray((value as SenderDossier).sources);
 }
 
-export function renderPlanCsv(plan: PlanDocument): string {
-  const dossiers = plan.steps.flatMap((s) => {
+/** The usage step's per-sender dossiers a plan carries (the fleet CSV reads them per tenant). */
+export function planDossiers(plan: PlanDocument): SenderDossier[] {
+  return plan.steps.flatMap((s) => {
     const list = s.data?.dossier;
     return Array.isArray(list) ? list.filter(isDossier) : [];
   });
-  return dossierCsv(dossiers);
+}
+
+export function verifyDossiers(report: VerifyReport): SenderDossier[] {
+  return report.findings.flatMap((f) => (isDossier(f.data?.dossier) ? [f.data.dossier] : []));
+}
+
+export function renderPlanCsv(plan: PlanDocument): string {
+  return dossierCsv(planDossiers(plan));
 }
 
 export function renderVerifyCsv(report: VerifyReport): string {
-  return dossierCsv(report.findings.flatMap((f) => (isDossier(f.data?.dossier) ? [f.data.dossier] : [])));
+  return dossierCsv(verifyDossiers(report));
 }
