@@ -301,3 +301,10 @@ export function shardOf(tenantId: string, n: number): number {
 export function inShard(tenants: readonly InventoryTenant[], shard: Shard | undefined): InventoryTenant[] {
   return shard ? tenants.filter((t) => shardOf(t.id, shard.n) === shard.k) : [...tenants];
 }
+
+/** schemas/inventory.schema.json (scripts/schema.ts writes it; a test fails when the committed copy is stale). */
+export function inventoryJsonSchemaText(): string {
+  const schema = z.toJSONSchema(inventorySchema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+  const { $schema, ...rest } = schema;
+  return `${JSON.stringify({ $schema, $id: 'inventory.schema.json', title: 'exo-playbook fleet inventory (apiVersion exo-playbook/v1, kind Inventory)', ...rest }, null, 2)}\n`;
+}
