@@ -224,14 +224,12 @@ async function runCommand(command: FleetCommand, file: string | undefined, flags
       });
     }
     await sinks.settle();
-    const simulated = results.length > 0 && results.every((r) => r.target.startsWith('sim:'));
     const name = results.map((r) => r.plan?.playbook.name ?? r.apply?.plan.playbook.name ?? r.verify?.playbook.name).find(Boolean);
     const result = finishResult({
       formatVersion: 1,
       kind: 'fleet',
       ...base,
       playbook: { ...(name ? { name } : {}), ...playbook },
-      simulated,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       tenants: results,

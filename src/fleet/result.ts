@@ -226,12 +226,18 @@ export function mergeResults(inputs: readonly MergeInput[]): FleetResult {
   const finishedAt = times.map((r) => r.finishedAt).sort().at(-1)!;
   const { shard: _shard, ...selection } = base.selection;
   void _shard;
-  return finishResult({ ...base, selection, simulated: times.every((r) => r.simulated), startedAt, finishedAt, tenants: merged });
+  return finishResult({ ...base, selection, startedAt, finishedAt, tenants: merged });
 }
 
 /** Summary and exit code from the tenants (a new run, a merge). */
-export function finishResult(result: Omit<FleetResult, 'summary' | 'exitCode'>): FleetResult {
-  return { ...result, summary: summarize(result.tenants), exitCode: worstExitCode(result.tenants.map((t) => t.exitCode)) };
+export function finishResult(result: Omit<FleetResult, 'summary' | 'exitCode' | 'simulated'>): FleetResult {
+  const known = result.tenants.filter((t) => t.target !== 'unknown');
+  return {
+    ...result,
+    simulated: known.length > 0 && known.every((t) => t.target.startsWith('sim:')),
+    summary: summarize(result.tenants),
+    exitCode: worstExitCode(result.tenants.map((t) => t.exitCode)),
+  };
 }
 
 /** Reads one result file: refused (exit 1, located at the file) when it is not a fleet result of this format. */
