@@ -74,7 +74,7 @@ export function createConnector(tenant: Tenant, options: ConnectorOptions): Conn
     };
     return new TokenConnector(describe(tenant), lazySource, options);
   }
-  if (auth.method === 'azure-cli' || auth.method === 'workload-identity') throw new Error(`unreachable: ${auth.method} signs in with a token`);
+  if (auth.method === 'azure-cli' || auth.method === 'workload-identity' || auth.method === 'partner') throw new Error(`unreachable: ${auth.method} signs in with a token`);
   return new ModuleConnector(describe(tenant), auth, context, options);
 }
 
@@ -91,7 +91,7 @@ export function simulatorConnector(organization: string, cmdlets: readonly strin
 
 /** token or module: as the playbook says, a certificate by its file when it does not say. */
 function signInOf(auth: Tenant['auth']): 'token' | 'module' {
-  if (auth.method === 'access-token' || auth.method === 'azure-cli' || auth.method === 'workload-identity') return 'token';
+  if (auth.method === 'access-token' || auth.method === 'azure-cli' || auth.method === 'workload-identity' || auth.method === 'partner') return 'token';
   if (auth.method === 'certificate') return certificateSignIn(auth);
   return auth.signIn;
 }
@@ -100,7 +100,8 @@ function describe(tenant: Tenant): SignInDescription {
   const auth = tenant.auth;
   const signIn = signInOf(auth);
   const description: SignInDescription = { organization: tenant.organization, method: auth.method, signIn };
-  if (auth.method === 'certificate' || auth.method === 'workload-identity') description.appId = auth.appId;
+  if (auth.method === 'certificate' || auth.method === 'workload-identity' || auth.method === 'partner') description.appId = auth.appId;
+  if (auth.method === 'partner') description.tokenTenant = auth.customerTenantId ?? tenant.organization;
   if ((auth.method === 'managed-identity' || auth.method === 'device-code') && auth.clientId) description.clientId = auth.clientId;
   return description;
 }
@@ -159,6 +160,14 @@ class TokenConnector implements Connector {
       this.options.log?.(`sign-in: the access token was not renewed (expires ${grant.expiresOn?.toISOString() ?? 'unknown'})`);
       return;
     }
+    if (this.description.method === 'partner') {
+      // A partner's token (from the customer's tenant) names the customer with -DelegatedOrganization,
+      // whichever kind it is: the Secure Application Model's delegated token or an app-only one.
+      this.options.log?.(`sign-in: connecting to ${this.description.organization} as a partner (delegated organization, token from tenant ${this.description.tokenTenant ?? this.description.organization}) (${reason})`);
+      await runConnect(session, tokenConnectRequest(this.description.organization, this.options.cmdlets, grant.token, { kind: 'delegated-organization' }), this.description, [grant.token]);
+      this.current = grant;
+      return;
+    }
     // Delegated tokens (a person's: device code, Azure CLI) name their user; app-only ones the tenant.
     const expected = this.description.method === 'device-code' || this.description.method === 'azure-cli' ? 'delegated' : 'app';
     const partner = tokenPartner(grant.token, expected);
@@ -169,7 +178,8 @@ class TokenConnector implements Connector {
     }
     const upn = partner.kind === 'delegated' ? partner.userPrincipalName : undefined;
     this.options.log?.(`sign-in: connecting to ${this.description.organization} with ${upn ? `a delegated token for ${upn}` : 'an app-only token'} (${reason})`);
-    await runConnect(session, tokenConnectRequest(this.description.organization, this.options.cmdlets, grant.token, upn), this.description, [
+    const tenantParameter = upn ? ({ kind: 'user', userPrincipalName: upn } as const) : ({ kind: 'organization' } as const);
+    await runConnect(session, tokenConnectRequest(this.description.organization, this.options.cmdlets, grant.token, tenantParameter), this.description, [
       grant.token,
     ]);
     this.current = grant;
