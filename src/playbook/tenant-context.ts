@@ -85,6 +85,16 @@ export function withTenant(root: Located, tenant: TenantContext): Located {
   const organization: LocatedScalar = { kind: 'scalar', loc: tenant.idLocation, value: tenant.id, verbatim: false };
   block.entries.set('organization', { keyLoc: block.entries.get('organization')?.keyLoc ?? tenant.idLocation, value: organization });
   if (tenant.auth) block.entries.set('auth', { keyLoc: block.entries.get('auth')?.keyLoc ?? tenant.auth.loc, value: tenant.auth });
+  // A partner sign-in asks for the customer's token from the tenant's own id, unless the auth names one.
+  const auth = block.entries.get('auth');
+  if (auth?.value.kind === 'map' && tenant.tenantId) {
+    const method = auth.value.entries.get('method')?.value;
+    if (method?.kind === 'scalar' && method.value === 'partner' && !auth.value.entries.has('customerTenantId')) {
+      const entries = new Map(auth.value.entries);
+      entries.set('customerTenantId', { keyLoc: tenant.idLocation, value: { kind: 'scalar', loc: tenant.idLocation, value: tenant.tenantId, verbatim: false } });
+      block.entries.set('auth', { keyLoc: auth.keyLoc, value: { ...auth.value, entries } });
+    }
+  }
   const entries = new Map(root.entries);
   entries.set('tenant', { keyLoc: existing?.keyLoc ?? root.loc, value: block });
   return { ...root, entries };

@@ -56,7 +56,8 @@ describe('exo-playbook sim init-fleet', () => {
     expect(result.stdout).toMatch(/^Wrote fleet: 25 simulated tenant\(s\), \d+-\d+ mailboxes each, \d+ SMTP AUTH senders in all\./);
     expect(result.stdout).toContain('EXO_STUB_STATE_DIR=fleet/tenants');
     expect(result.stdout).toMatch(/6 tenant\(s\) have active senders outside their allowlist \(the lockout guard refuses their apply\): tenant04-adatum\.onmicrosoft\.com, /);
-    expect(result.stdout).toContain('No fleet playbook was copied: this package has no playbooks/smtp-auth-fleet.yaml.');
+    // The shipped fleet playbook (branch fleet) is copied beside the inventory.
+    expect(result.stdout).toContain('Copied the fleet playbook: fleet/smtp-auth-fleet.yaml');
     const fleet = path.join(dir, 'fleet');
     const inventoryText = await readFile(path.join(fleet, 'inventory.yaml'), 'utf8');
     // The editor's schema modeline points at the package's inventory schema, relative to the inventory.
@@ -75,7 +76,8 @@ describe('exo-playbook sim init-fleet', () => {
     expect((await cli('sim', 'init-fleet', 'a', '--tenants', '4', '--mailboxes', '50', '--seed', 'same', '--clock', CLOCK)).code).toBe(0);
     expect((await cli('sim', 'init-fleet', 'b', '--tenants', '4', '--mailboxes', '50', '--seed', 'same', '--clock', CLOCK)).code).toBe(0);
     const a = await tree(path.join(dir, 'a'));
-    expect(Object.keys(a)).toHaveLength(1 + 4 * 3);
+    // inventory, the fleet playbook, and per tenant its state, allowlist and usage report.
+    expect(Object.keys(a)).toHaveLength(2 + 4 * 3);
     expect(await tree(path.join(dir, 'b'))).toEqual(a);
   });
 

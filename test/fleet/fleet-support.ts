@@ -1,6 +1,7 @@
 /**
  * A fleet of simulated tenants for the fleet tests: N state files made by the simulator's generator
- * (different seeds, sizes and senders), one allowlist per tenant, an inventory that targets them, and
+ * (different seeds, sizes and senders), one allowlist and one SMTP AUTH clients report per tenant, an
+ * inventory that targets them (predictable ids and tags, unlike `sim init-fleet`'s), and
  * a copy of the shipped playbooks/smtp-auth-fleet.yaml. Runs the built CLI with no TTY, a private
  * lock folder and a private runs folder; everything lives in one temporary folder.
  */
@@ -9,6 +10,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateTenant } from '../../src/exchange/simulator/generate.js';
+import { clientsReportCsv } from '../../src/exchange/simulator/usage-export.js';
 import type { TenantState } from '../../src/exchange/simulator/state.js';
 import { replayChangeLogSync } from '../../src/exchange/simulator/change-log.js';
 import { CLI, ROOT, type Result } from '../e2e/engine-support.js';
@@ -43,6 +45,7 @@ export class FleetWorkspace {
   constructor(options: FleetOptions) {
     mkdirSync(join(this.dir, 'tenants'));
     mkdirSync(join(this.dir, 'allowlists'));
+    mkdirSync(join(this.dir, 'usage'));
     copyFileSync(join(ROOT, 'playbooks', 'smtp-auth-fleet.yaml'), this.playbook);
     const lines = ['apiVersion: exo-playbook/v1', 'kind: Inventory', 'defaults:', '  auth: { method: azure-cli }', 'tenants:'];
     for (let i = 1; i <= options.tenants; i += 1) {
@@ -52,7 +55,8 @@ export class FleetWorkspace {
       this.writeState(id, state);
       const allow = options.unguarded?.includes(i) ? [] : allSenders(state);
       writeFileSync(join(this.dir, 'allowlists', `${id}.txt`), `# tenant ${i}\n${allow.join('\n')}\n`);
-      lines.push(`  - id: ${id}`, `    name: Tenant ${i}`, `    tags: [${i % 2 ? 'odd' : 'even'}${i === 1 ? ', pilot' : ''}]`, `    target: sim:tenants/${id}.json`, `    vars: { allowlist: allowlists/${id}.txt }`, ...(options.extra?.[i] ?? []).map((l) => `    ${l}`));
+      writeFileSync(join(this.dir, 'usage', `${id}.csv`), clientsReportCsv(state, 30));
+      lines.push(`  - id: ${id}`, `    name: Tenant ${i}`, `    tags: [${i % 2 ? 'odd' : 'even'}${i === 1 ? ', pilot' : ''}]`, `    target: sim:tenants/${id}.json`, `    vars: { allowlist: allowlists/${id}.txt, usageReport: usage/${id}.csv }`, ...(options.extra?.[i] ?? []).map((l) => `    ${l}`));
     }
     writeFileSync(this.inventory, `${lines.join('\n')}\n`);
   }
