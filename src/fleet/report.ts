@@ -154,7 +154,7 @@ export function renderFleetMarkdown(r: FleetResult, budget: number): string {
   const problemPart = problems.length ? ['### Problems', '', ...tail(problemLines, problemRoom, 'problem(s)'), ''].join('\n') : '';
   const tableRoom = budget - head.length - problemPart.length - reserve;
   const tablePart = ['### Tenants', '', '| tenant | status | exit | result |', '|---|---|---:|---|', ...tail(rows, tableRoom, 'tenant(s)'), ''].join('\n');
-  return `${head}${tablePart}\n${problemPart}`;
+  return `${head}\n${tablePart}\n${problemPart}`;
 }
 
 // ---------------------------------------------------------------------------------------------

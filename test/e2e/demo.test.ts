@@ -33,6 +33,12 @@ describe('npm run demo', () => {
     expect(result.out).toContain('→ exit 0 (the allowlisted device still gets in');
     expect(result.out).toContain('→ exit 2 (drift: the allowlisted device is refused');
     expect(result.out).toContain('535 5.7.139 Authentication unsuccessful, basic authentication is disabled.');
+    // The fleet: 25 simulated tenants, approval once, the guard's refusals named per tenant.
+    expect(result.out).toContain('A fleet of 25 simulated tenants');
+    expect(result.out).toContain('→ exit 2 (fleet plan: changes pending in every tenant');
+    expect(result.out).toContain('→ exit 4 (fleet apply of exactly the reviewed plans');
+    expect(result.out).toMatch(/-[a-z]+\.onmicrosoft\.com\s+refused\s+4\s+refused \(breakage\)/);
+    expect(result.out).toContain('→ exit 2 (fleet verify: the applied tenants compliant');
     const journal = /journal: (\S+)/.exec(result.out)?.[1];
     expect(journal).toBeDefined();
     expect(existsSync(join(ROOT, journal!))).toBe(true);
