@@ -133,6 +133,38 @@ describe('fleet on simulated tenants', () => {
   }, 180_000);
 });
 
+describe('fleet stopped by SIGTERM', () => {
+  it('starts no new tenant; the tenant in flight ends as a single run does; the others are listed as not run (exit 4)', async () => {
+    w = new FleetWorkspace({ tenants: 3 });
+    for (const id of w.ids) {
+      const state = w.readState(id);
+      state.faults = { latencyMs: 150 };
+      w.writeState(id, state);
+    }
+    expect(w.run(fleet('plan', '--out', 'plans')).code).toBe(2);
+    const child = w.spawn(fleet('apply', '--plan', 'plans', '--parallel', '1'));
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const firstDone = new Promise<void>((resolve) =>
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('[1/3]')) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await firstDone;
+    child.kill('SIGTERM');
+    expect(await exited).toBe(4);
+    expect(stderr).toContain('SIGTERM received');
+    expect(stdout).toMatch(new RegExp(`${tenantId(1)}\\s+ok\\s+0`));
+    expect(stdout).toMatch(new RegExp(`${tenantId(3)}\\s+not-run\\s+4\\s+interrupted: the fleet run was stopped before this tenant started`));
+    expect(w.readState(tenantId(3)).transportConfig.SmtpClientAuthenticationDisabled).toBe(false);
+    // The tenant in flight: interrupted (nothing or part written, its journal says which) or finished.
+    expect(stdout).toMatch(new RegExp(`${tenantId(2)}\\s+(refused\\s+4\\s+(interrupted|refused \\(interrupted\\))|ok\\s+0)`));
+  }, 120_000);
+});
+
 describe('fleet bad input: exit 1, located', () => {
   it('duplicate tenant id, inline secret, unknown key, a selector matching nothing, K > N', () => {
     w = new FleetWorkspace({ tenants: 2 });

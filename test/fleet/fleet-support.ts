@@ -5,7 +5,7 @@
  * a copy of the shipped playbooks/smtp-auth-fleet.yaml. Runs the built CLI with no TTY, a private
  * lock folder and a private runs folder; everything lives in one temporary folder.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,6 +86,10 @@ export class FleetWorkspace {
   run(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Result {
     const r = spawnSync(process.execPath, [CLI, ...args], { cwd: this.dir, env: this.env(extraEnv), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 120_000 });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  spawn(args: string[], extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
+    return spawn(process.execPath, [CLI, ...args], { cwd: this.dir, env: this.env(extraEnv), stdio: ['pipe', 'pipe', 'pipe'] });
   }
 
   runAsync(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Result> {
