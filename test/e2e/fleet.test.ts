@@ -6,6 +6,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PassThrough, Readable } from 'node:stream';
+import type { CliIO } from '../../src/cli/io.js';
+import { run } from '../../src/cli/program.js';
 import { acquireTenantLock } from '../../src/engine/lock.js';
 import { assertBuilt } from './engine-support.js';
 import { FleetWorkspace, tenantId, withoutTimings } from '../fleet/fleet-support.js';
@@ -131,6 +134,43 @@ describe('fleet on simulated tenants', () => {
     expect(partial.code).toBe(1);
     expect(partial.stdout).toContain('no result: shard(s) 4 of 4 missing from the merge');
   }, 180_000);
+});
+
+describe('approval once on a terminal, --fail-fast', () => {
+  async function interactive(args: string[], answer: string) {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (d) => (out += d));
+    stderr.on('data', (d) => (err += d));
+    const io: CliIO = { stdout, stderr, stdin: Readable.from([answer]), color: false, interactive: true, env: w!.env(), cwd: w!.dir };
+    const code = await run(args, io);
+    return { code, stdout: out, stderr: err };
+  }
+
+  it('shows one summary and asks once: "n" writes nothing (exit 4), "y" applies every tenant', async () => {
+    w = new FleetWorkspace({ tenants: 3 });
+    const declined = await interactive(fleet('apply'), 'n\n');
+    expect(declined.code).toBe(4);
+    expect(declined.stderr.match(/\[y\/N\]/g)).toHaveLength(1);
+    expect(declined.stderr).toMatch(/Fleet apply: 3 tenant\(s\), SIMULATED: \d+ change\(s\) in 3 tenant\(s\)/);
+    expect(declined.stderr).toContain('not confirmed; nothing was written');
+    for (const id of w.ids) expect(w.readState(id).transportConfig.SmtpClientAuthenticationDisabled).toBe(false);
+    const accepted = await interactive(fleet('apply'), 'y\n');
+    expect(accepted.code, accepted.stdout + accepted.stderr).toBe(0);
+    expect(accepted.stderr.match(/\[y\/N\]/g)).toHaveLength(1);
+    for (const id of w.ids) expect(w.readState(id).transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
+  }, 120_000);
+
+  it('--fail-fast: after a tenant fails, no new tenant starts', () => {
+    w = new FleetWorkspace({ tenants: 3 });
+    writeFileSync(w.inventory, readFileSync(w.inventory, 'utf8').replace(`  - id: ${tenantId(1)}\n`, '  - id: ghost-contoso.onmicrosoft.com\n'));
+    const r = w.run(fleet('plan', '--parallel', '1', '--fail-fast'));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/ghost-contoso\.onmicrosoft\.com\s+error\s+1/);
+    for (const i of [2, 3]) expect(r.stdout).toMatch(new RegExp(`${tenantId(i)}\\s+not-run\\s+1\\s+not started: --fail-fast after ghost-contoso\\.onmicrosoft\\.com failed \\(exit 1\\)`));
+  }, 60_000);
 });
 
 describe('fleet stopped by SIGTERM', () => {
