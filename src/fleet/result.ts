@@ -141,11 +141,12 @@ export function tenantFailure(error: unknown): Pick<FleetTenantResult, 'status' 
     return { status: 'error', exitCode: ExitCode.error, message: text, error: { kind: /^Connect-/.test(error.cmdlet) ? 'sign-in' : 'service', message: text } };
   }
   if (error instanceof ExoPlaybookError) {
-    const signIn = /sign[ -]?in|connect|token|credential|certificate|authenticat/i.test(error.message);
+    // The sign-in layer says "Sign-in to <tenant> failed (<how>): <why>. Check …" (connect/sign-in-error.ts).
     const located = error instanceof InputError && error.location ? `${error.location.file}:${error.location.line}:${error.location.col}: ` : '';
-    const kind: TenantError['kind'] = error instanceof InputError ? (signIn ? 'sign-in' : 'input') : signIn ? 'sign-in' : 'session';
-    const prefix = kind === 'sign-in' && !/sign[ -]?in/i.test(error.message) ? 'sign-in failed: ' : '';
-    return { status: 'error', exitCode: error.exitCode, message: `${prefix}${located}${error.message}`, error: { kind, message: `${located}${error.message}` } };
+    const kind: TenantError['kind'] = /^Sign-in to /.test(error.message) ? 'sign-in' : error instanceof InputError ? 'input' : 'session';
+    const hint = error instanceof InputError && error.hint ? [error.hint] : [];
+    const details = [...hint, ...((error as { details?: string[] }).details ?? [])];
+    return { status: 'error', exitCode: error.exitCode, message: `${located}${error.message}`, error: { kind, message: `${located}${error.message}`, ...(details.length ? { details } : {}) } };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { status: 'error', exitCode: ExitCode.error, message: `internal error (please report): ${message}`, error: { kind: 'internal', message } };

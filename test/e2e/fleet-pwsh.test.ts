@@ -7,14 +7,11 @@
  * on 127.0.0.1. The CLI runs in-process so the test can point the sign-in at that endpoint.
  * Needs pwsh: under CI=true a missing pwsh fails the file.
  */
-import { PassThrough, Readable } from 'node:stream';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setEngineDepsForTests } from '../../src/cli/engine-support.js';
-import type { CliIO } from '../../src/cli/io.js';
-import { run } from '../../src/cli/program.js';
 import { defaultDeps } from '../../src/engine/deps.js';
 import { credentialFor, type CredentialAuth } from '../../src/exchange/connect/credentials.js';
 import { findPwsh } from '../../src/exchange/find-pwsh.js';
@@ -23,6 +20,7 @@ import { openTarget } from '../../src/exchange/target.js';
 import { makeCertificates } from '../support/certificates.js';
 import { startTokenEndpoint, type TokenEndpoint } from '../support/token-endpoint.js';
 import { smallTenant } from '../exchange/connect/tenant-state.js';
+import { runInProcess } from '../fleet/fleet-support.js';
 
 const pwsh = findPwsh();
 if (!pwsh && process.env.CI === 'true') throw new Error('pwsh is required under CI: run `npm run ensure-pwsh`');
@@ -92,13 +90,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
+function cli(args: string[]) {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     EXO_PLAYBOOK_MODULE_PATH: resolve('test/fixtures/modules'),
@@ -108,9 +100,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
     PARTNER_SECRET: SECRET,
     PFX_PASSWORD,
   };
-  const io: CliIO = { stdout, stderr, stdin: Readable.from([]), color: false, interactive: false, env, cwd: dir };
-  const code = await run(args, io);
-  return { code, stdout: out, stderr: err };
+  return runInProcess(args, { env, cwd: dir });
 }
 
 const connects = () =>

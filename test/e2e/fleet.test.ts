@@ -6,12 +6,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PassThrough, Readable } from 'node:stream';
-import type { CliIO } from '../../src/cli/io.js';
-import { run } from '../../src/cli/program.js';
 import { acquireTenantLock } from '../../src/engine/lock.js';
 import { assertBuilt } from './engine-support.js';
-import { FleetWorkspace, tenantId, withoutTimings } from '../fleet/fleet-support.js';
+import { FleetWorkspace, runInProcess, tenantId, withoutTimings } from '../fleet/fleet-support.js';
 
 beforeAll(() => assertBuilt());
 
@@ -137,17 +134,7 @@ describe('fleet on simulated tenants', () => {
 });
 
 describe('approval once on a terminal, --fail-fast', () => {
-  async function interactive(args: string[], answer: string) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d) => (out += d));
-    stderr.on('data', (d) => (err += d));
-    const io: CliIO = { stdout, stderr, stdin: Readable.from([answer]), color: false, interactive: true, env: w!.env(), cwd: w!.dir };
-    const code = await run(args, io);
-    return { code, stdout: out, stderr: err };
-  }
+  const interactive = (args: string[], answer: string) => runInProcess(args, { env: w!.env(), cwd: w!.dir, answer });
 
   it('shows one summary and asks once: "n" writes nothing (exit 4), "y" applies every tenant', async () => {
     w = new FleetWorkspace({ tenants: 3 });
