@@ -526,7 +526,7 @@ if (want('fleet')) {
     inventory,
     text
       .replace(/^ {2}auth: .*$/m, '  auth: { method: access-token, token: "${env:EXO_TOKEN}" }')
-      .replace(/^ {4}target: .*\n/gm, ''),
+      .replace(/^ {4}(target|auth): .*\n/gm, ''),
   );
   const stubEnv = { EXO_TOKEN: TOKEN, EXO_PLAYBOOK_PWSH: pwsh, EXO_PLAYBOOK_MODULE_PATH: modules, EXO_STUB_STATE_DIR: path.join(stubDir, 'tenants') };
   const w1 = await watched(planArgs(stubDir, 1), stubEnv);

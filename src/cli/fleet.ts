@@ -30,6 +30,7 @@ export function defaultParallel(memory = totalmem()): number {
 
 /** The fleet's own options (the single-tenant ones come from options.ts). */
 const FLEET_OPTIONS = {
+  target: () => new Option('--target <target>', "exchange or sim:<state.json> for every tenant; default each tenant's target: in the inventory, else exchange"),
   inventory: () => new Option('-i, --inventory <inventory.yaml>', 'the fleet inventory (tenants, their sign-in and vars)').makeOptionMandatory(),
   tenants: () =>
     new Option('--tenants <selectors>', 'comma-separated tenant ids, names, tags or globs (e.g. "pilot,*-eu.onmicrosoft.com"); default every tenant').argParser((v, prev: string[] = []) => [
@@ -90,25 +91,25 @@ Examples:
   exo-playbook fleet merge shard-*.json --format markdown`,
     );
 
-  const common = ['target', 'logFile', 'maxChars'] as const;
+  const common = ['logFile', 'maxChars'] as const;
   const validate = fleet.command('validate').argument('[playbook]', 'the playbook YAML file (omit to check only the inventory)').description('check the inventory, and the playbook as each tenant would load it, without connecting');
   addFleetOptions(withOptions(validate, ['format'], ['text', 'markdown', 'json']), ['inventory', 'tenants', 'requireEnv']).action(
     wrap(async (file: string | undefined, flags: FleetFlags, cmd: Command) => runCommand('validate', file, flags, cmd, io)),
   );
   const plan = fleet.command('plan').argument('<playbook>', 'the playbook YAML file').description('read-only: plan every tenant; --out saves the plans for approval once');
-  addFleetOptions(withOptions(plan, [...common, 'format', 'acceptBreakage', 'acceptNoUsageEvidence'], FLEET_FORMATS), ['inventory', 'tenants', 'parallel', 'failFast', 'shard', 'result', 'outFolder']).action(
+  addFleetOptions(withOptions(plan, [...common, 'format', 'acceptBreakage', 'acceptNoUsageEvidence'], FLEET_FORMATS), ['inventory', 'tenants', 'target', 'parallel', 'failFast', 'shard', 'result', 'outFolder']).action(
     wrap(async (file: string, flags: FleetFlags, cmd: Command) => runCommand('plan', file, flags, cmd, io)),
   );
   const apply = fleet.command('apply').argument('<playbook>', 'the playbook YAML file').description('write each tenant\'s changes after one confirmation (or --yes, or the saved plans of --plan), journaled per tenant, then verify');
-  addFleetOptions(withOptions(apply, [...common, 'format', 'yes', 'acceptBreakage', 'acceptNoUsageEvidence', 'runsDir', 'concurrency'], FLEET_FORMATS), ['inventory', 'tenants', 'parallel', 'failFast', 'shard', 'result', 'planFolder']).action(
+  addFleetOptions(withOptions(apply, [...common, 'format', 'yes', 'acceptBreakage', 'acceptNoUsageEvidence', 'runsDir', 'concurrency'], FLEET_FORMATS), ['inventory', 'tenants', 'target', 'parallel', 'failFast', 'shard', 'result', 'planFolder']).action(
     wrap(async (file: string, flags: FleetFlags, cmd: Command) => runCommand('apply', file, flags, cmd, io)),
   );
   const verify = fleet.command('verify').argument('<playbook>', 'the playbook YAML file').description('read-only: check every tenant matches the playbook');
-  addFleetOptions(withOptions(verify, [...common, 'format'], FLEET_FORMATS), ['inventory', 'tenants', 'parallel', 'failFast', 'shard', 'result']).action(
+  addFleetOptions(withOptions(verify, [...common, 'format'], FLEET_FORMATS), ['inventory', 'tenants', 'target', 'parallel', 'failFast', 'shard', 'result']).action(
     wrap(async (file: string, flags: FleetFlags, cmd: Command) => runCommand('verify', file, flags, cmd, io)),
   );
   const rollback = fleet.command('rollback').argument('<result>', 'the fleet result a `fleet apply --result <file>` wrote').description("restore the before-values each tenant's run journaled (one confirmation, or --yes)");
-  addFleetOptions(withOptions(rollback, [...common, 'format', 'yes', 'runsDir', 'concurrency'], FLEET_FORMATS), ['inventory', 'tenants', 'parallel', 'failFast', 'result']).action(
+  addFleetOptions(withOptions(rollback, [...common, 'format', 'yes', 'runsDir', 'concurrency'], FLEET_FORMATS), ['inventory', 'tenants', 'target', 'parallel', 'failFast', 'result']).action(
     wrap(async (file: string, flags: FleetFlags, cmd: Command) => runCommand('rollback', file, flags, cmd, io)),
   );
   const merge = fleet.command('merge').argument('<results...>', 'the fleet results of the shards (--result files)').description('one report from the shards\' results, as one unsharded run would give it');
@@ -147,7 +148,7 @@ async function runCommand(command: FleetCommand, file: string | undefined, flags
   const shard: Shard | undefined = flags.shard ? parseShard(flags.shard) : undefined;
   const selected = selectTenants(inventory, flags.tenants);
   const tenants = inShard(selected, shard);
-  const targetOverride = cmd.getOptionValueSource('target') === 'cli' ? normalizeTarget(flags.target, io.cwd) : undefined;
+  const targetOverride = flags.target ? normalizeTarget(flags.target, io.cwd) : undefined;
   // rollback's argument is the apply's result; its playbook is the one that result names.
   const applied = command === 'rollback' ? readAppliedResult(resolve(io.cwd, file!), file!) : undefined;
   const playbookFile = applied ? applied.playbook.file : file ? resolve(io.cwd, file) : undefined;
