@@ -151,7 +151,7 @@ async function runCommand(command: FleetCommand, file: string | undefined, flags
   const targetOverride = flags.target ? normalizeTarget(flags.target, io.cwd) : undefined;
   // rollback's argument is the apply's result; its playbook is the one that result names.
   const applied = command === 'rollback' ? readAppliedResult(resolve(io.cwd, file!), file!) : undefined;
-  const playbookFile = applied ? applied.playbook.file : file ? resolve(io.cwd, file) : undefined;
+  const playbookFile = applied ? resolve(io.cwd, applied.playbook.file) : file ? resolve(io.cwd, file) : undefined;
   const playbook = playbookFile ? playbookIdentity(playbookFile, applied ? applied.playbook.file : file!) : { file: '', sha256: '' };
   if (applied && (applied.playbook.sha256 !== playbook.sha256 || applied.inventory.sha256 !== inventory.hash)) {
     throw new RefusedError(`fleet rollback: ${file} was applied with another version of the playbook or the inventory; nothing was written`, 'other', ['roll each tenant back with `exo-playbook rollback <run folder>`']);
@@ -212,7 +212,7 @@ async function runCommand(command: FleetCommand, file: string | undefined, flags
     } else if (command === 'verify') {
       results = await fleetRun(tenants, (run) => verifyTenant(run, { playbookFile: playbookFile!, env, cwd }));
     } else if (command === 'apply') {
-      results = await fleetApply({ flags, io, inventory, tenants, playbook, playbookFile: playbookFile!, fleetRun, write, acceptances, onWriting: () => interrupt.onPhase('writing') });
+      results = await fleetApply({ flags, io, inventory, tenants, playbook, playbookFile: playbookFile!, fleetRun, write, acceptances, realness: realnessOf(tenants, targetOverride), onWriting: () => interrupt.onPhase('writing') });
     } else {
       const runDirs = new Map(applied!.tenants.filter((t) => t.runDir).map((t) => [t.id, t.runDir!]));
       const withRun = tenants.filter((t) => runDirs.has(t.id));
@@ -304,6 +304,8 @@ interface FleetApplyContext {
   fleetRun: (list: readonly InventoryTenant[], run: (r: TenantRun) => Promise<TenantOutcome>, label?: FleetCommand) => Promise<FleetTenantResult[]>;
   write: FleetWriteOptions;
   acceptances: { acceptBreakage: string[]; acceptNoUsageEvidence: boolean };
+  /** REAL, SIMULATED or both, for the one summary. */
+  realness: string;
   onWriting: () => void;
 }
 
@@ -331,7 +333,7 @@ async function fleetApply(c: FleetApplyContext): Promise<FleetTenantResult[]> {
   const planned = await c.fleetRun(c.tenants, (run) => planTenant(run, { playbookFile: c.playbookFile, env: io.env, cwd: io.cwd, ...c.acceptances, outDir: folder }), 'plan');
   writePlanIndex(folder, c.playbook, c.inventory, planned, new Date());
   const ready = planned.filter((t) => t.planFile);
-  io.stderr.write(`${approvalSummary(planned, realnessOf(c.tenants, undefined), folder)}\n`);
+  io.stderr.write(`${approvalSummary(planned, c.realness, folder)}\n`);
   const toWrite = ready.filter((t) => (t.plan?.summary.changes ?? 0) > 0 && !t.plan?.summary.blockingRisks);
   if (toWrite.length) await confirmOnce(io, flags, `Apply the changes of ${toWrite.length} tenant(s) (${ready.length - toWrite.length} more are verified or refused as listed)?`);
   c.onWriting();
