@@ -11,7 +11,7 @@ import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
 import { ExitCode, InputError } from '../errors.js';
 import { generateTenant, MAX_MAILBOXES, MIN_MAILBOXES } from '../exchange/simulator/generate.js';
-import { buildFleet, FLEET_USAGE_DAYS, MAX_FLEET_TENANTS, MIN_FLEET_TENANTS, shippedFleetPlaybook, writeFleet } from '../exchange/simulator/fleet.js';
+import { FLEET_USAGE_DAYS, MAX_FLEET_TENANTS, MIN_FLEET_TENANTS, shippedFleetPlaybook, writeFleet } from '../exchange/simulator/fleet.js';
 import { packageRoot } from '../package-root.js';
 import { readStateFile, writeStateFile } from '../exchange/simulator/state-file.js';
 import { describeTenant, summarizeTenant } from '../exchange/simulator/summary.js';
@@ -121,37 +121,40 @@ Exit 0 when written, 1 when the folder is not empty or an option is wrong.`,
     .action(
       wrap(async (dir: string, options: { tenants: number; mailboxes: number; seed: string; clock?: string; format: 'text' | 'json' }) => {
         const target = path.resolve(io.cwd, dir);
-        const fleet = buildFleet({
+        const shipped = await shippedFleetPlaybook(packageRoot);
+        // Its editor modeline names the schema beside it in playbooks/: point it there from the fleet's folder.
+        const schema = path.relative(target, path.join(packageRoot, 'playbooks', 'playbook.schema.json')).split(path.sep).join('/');
+        const playbook = shipped && { ...shipped, text: shipped.text.replace(/^(# yaml-language-server: \$schema=)\.\/playbook\.schema\.json$/m, `$1${schema}`) };
+        const fleetOptions = {
           tenants: options.tenants,
           mailboxes: options.mailboxes,
           seed: options.seed,
           // Fixed at creation (to the second), like the demo's tenant: the usage reports stay as old as they were.
           clock: options.clock ?? new Date(Math.floor(Date.now() / 1000) * 1000).toISOString(),
           schemaPath: path.relative(target, path.join(packageRoot, 'schemas', 'inventory.schema.json')).split(path.sep).join('/'),
-        });
-        const playbook = await shippedFleetPlaybook(packageRoot);
-        await writeFleet(target, fleet, playbook).catch((error: Error) => {
+        };
+        const tenants = await writeFleet(target, fleetOptions, playbook).catch((error: Error) => {
           if (error instanceof InputError) throw error;
           throw new InputError(`cannot write the fleet into ${dir}: ${error.message}`);
         });
-        const sizes = fleet.tenants.map((t) => t.state.mailboxes.length);
-        const refused = fleet.tenants.filter((t) => t.unlisted.length > 0);
+        const sizes = tenants.map((t) => t.mailboxes);
+        const refused = tenants.filter((t) => t.unlisted.length > 0);
         if (options.format === 'json') {
-          const tenants = fleet.tenants.map((t) => ({
+          const summary = tenants.map((t) => ({
             id: t.id,
             tenantId: t.tenantId,
             tags: t.tags,
-            mailboxes: t.state.mailboxes.length,
-            organizationSmtpAuthDisabled: t.state.transportConfig.SmtpClientAuthenticationDisabled,
-            senders: t.state.smtpAuthActivity.length,
+            mailboxes: t.mailboxes,
+            organizationSmtpAuthDisabled: t.organizationSmtpAuthDisabled,
+            senders: t.senders,
             allowlisted: t.allowlist.length,
             unlisted: t.unlisted,
           }));
-          io.stdout.write(JSON.stringify({ dir: target, inventory: path.join(target, 'inventory.yaml'), playbook: playbook ? path.join(target, playbook.name) : null, tenants }, null, 2) + '\n');
+          io.stdout.write(JSON.stringify({ dir: target, inventory: path.join(target, 'inventory.yaml'), playbook: playbook ? path.join(target, playbook.name) : null, tenants: summary }, null, 2) + '\n');
           return ExitCode.ok;
         }
         const lines = [
-          `Wrote ${dir}: ${fleet.tenants.length} simulated tenant(s), ${Math.min(...sizes)}-${Math.max(...sizes)} mailboxes each, ${fleet.tenants.reduce((n, t) => n + t.state.smtpAuthActivity.length, 0)} SMTP AUTH senders in all.`,
+          `Wrote ${dir}: ${tenants.length} simulated tenant(s), ${Math.min(...sizes)}-${Math.max(...sizes)} mailboxes each, ${tenants.reduce((n, t) => n + t.senders, 0)} SMTP AUTH senders in all.`,
           `  ${path.join(dir, 'inventory.yaml')}   the inventory (target sim:tenants/<id>.json per tenant; vars allowlist, usageReport)`,
           `  ${path.join(dir, 'tenants')}/          the tenants (for the stub module: EXO_STUB_STATE_DIR=${path.join(dir, 'tenants')})`,
           `  ${path.join(dir, 'allowlists')}/       one allowlist per tenant`,

@@ -5,6 +5,7 @@
  * evidence per tenant) and for the stub module to serve its tenants per organization.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -56,9 +57,17 @@ describe('exo-playbook sim init-fleet', () => {
     expect(result.stdout).toMatch(/^Wrote fleet: 25 simulated tenant\(s\), \d+-\d+ mailboxes each, \d+ SMTP AUTH senders in all\./);
     expect(result.stdout).toContain('EXO_STUB_STATE_DIR=fleet/tenants');
     expect(result.stdout).toMatch(/6 tenant\(s\) have active senders outside their allowlist \(the lockout guard refuses their apply\): tenant04-adatum\.onmicrosoft\.com, /);
-    // The shipped fleet playbook (branch fleet) is copied beside the inventory.
-    expect(result.stdout).toContain('Copied the fleet playbook: fleet/smtp-auth-fleet.yaml');
     const fleet = path.join(dir, 'fleet');
+    // The fleet playbook comes from branch `fleet`: copied when the package ships it, said so when not.
+    const shipped = path.join(root, 'playbooks', 'smtp-auth-fleet.yaml');
+    if (existsSync(shipped)) {
+      expect(result.stdout).toContain('Copied the fleet playbook: fleet/smtp-auth-fleet.yaml');
+      const copy = await readFile(path.join(fleet, 'smtp-auth-fleet.yaml'), 'utf8');
+      expect(copy.split('\n').slice(1)).toEqual((await readFile(shipped, 'utf8')).split('\n').slice(1));
+      expect(copy.split('\n')[0]).toBe(`# yaml-language-server: $schema=${path.relative(fleet, path.join(root, 'playbooks', 'playbook.schema.json'))}`);
+    } else {
+      expect(result.stdout).toContain('No fleet playbook was copied: this package has no playbooks/smtp-auth-fleet.yaml.');
+    }
     const inventoryText = await readFile(path.join(fleet, 'inventory.yaml'), 'utf8');
     // The editor's schema modeline points at the package's inventory schema, relative to the inventory.
     expect(inventoryText.split('\n')[0]).toBe(`# yaml-language-server: $schema=${path.relative(fleet, path.join(root, 'schemas', 'inventory.schema.json'))}`);
@@ -72,12 +81,26 @@ describe('exo-playbook sim init-fleet', () => {
     }
   });
 
+  it('--format json lists each tenant: id, tenant id, tags, size, organization switch, senders, who is left off its allowlist', async () => {
+    const result = await cli('sim', 'init-fleet', 'fleet', '--tenants', '4', '--mailboxes', '40', '--seed', 'json', '--clock', CLOCK, '--format', 'json');
+    expect(result.code).toBe(0);
+    const summary = JSON.parse(result.stdout) as { dir: string; inventory: string; tenants: { id: string; tenantId: string; mailboxes: number; senders: number; allowlisted: number; unlisted: string[] }[] };
+    expect(summary.inventory).toBe(path.join(dir, 'fleet', 'inventory.yaml'));
+    const inventory = load(await readFile(summary.inventory, 'utf8')) as Inventory;
+    expect(summary.tenants.map((t) => [t.id, t.tenantId])).toEqual(inventory.tenants.map((t) => [t.id, t.tenantId]));
+    for (const tenant of summary.tenants) {
+      const state = await readStateFile(path.join(dir, 'fleet', 'tenants', `${tenant.id}.json`));
+      expect(tenant.mailboxes).toBe(state.mailboxes.length);
+      expect(tenant.senders).toBe(state.smtpAuthActivity.length);
+    }
+    expect(summary.tenants[3]!.unlisted.length).toBeGreaterThan(0);
+  });
+
   it('writes the same bytes from the same seed and clock', async () => {
     expect((await cli('sim', 'init-fleet', 'a', '--tenants', '4', '--mailboxes', '50', '--seed', 'same', '--clock', CLOCK)).code).toBe(0);
     expect((await cli('sim', 'init-fleet', 'b', '--tenants', '4', '--mailboxes', '50', '--seed', 'same', '--clock', CLOCK)).code).toBe(0);
     const a = await tree(path.join(dir, 'a'));
-    // inventory, the fleet playbook, and per tenant its state, allowlist and usage report.
-    expect(Object.keys(a)).toHaveLength(2 + 4 * 3);
+    expect(Object.keys(a).filter((file) => file !== 'smtp-auth-fleet.yaml')).toHaveLength(1 + 4 * 3);
     expect(await tree(path.join(dir, 'b'))).toEqual(a);
   });
 

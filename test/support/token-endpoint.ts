@@ -98,7 +98,7 @@ export async function startTokenEndpoint(tenants: Record<string, string>): Promi
 }
 
 /** The few HttpHeaders members the pipeline reads, over a Map (names are case-insensitive). */
-function jsonHeaders(): PipelineResponse['headers'] {
+export function jsonHeaders(): PipelineResponse['headers'] {
   const map = new Map<string, string>([['content-type', 'application/json']]);
   return {
     get: (name: string) => map.get(name.toLowerCase()),

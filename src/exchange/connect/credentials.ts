@@ -27,8 +27,9 @@ export type PartnerAuth = Extract<AuthConfig, { method: 'partner' }>;
 
 /**
  * The tenant a partner token is asked from: the customer's (GDAP / Secure Application Model: the
- * partner's app is consented there, so the customer's tenant issues the token). The customer's
- * tenant id when known, else its primary domain, which Entra also takes as the authority's tenant.
+ * partner's app is consented there, so the customer's tenant issues the token; Partner Center,
+ * learn.microsoft.com/powershell/partnercenter/exchange-online-gdap-app). The customer's tenant id
+ * when known, else its primary domain, which Entra also takes as the authority's tenant.
  */
 export function partnerTokenTenant(auth: PartnerAuth, organization: string): string {
   return auth.customerTenantId ?? organization;

@@ -52,7 +52,8 @@ export type TokenPartnerParameter =
 
 /**
  * Token sign-in: the runner got a token; the module only uses it. Microsoft's Connect-ExchangeOnline
- * reference (parameter AccessToken): "depending on the type of access token", it goes with
+ * reference (learn.microsoft.com/powershell/module/exchangepowershell/connect-exchangeonline,
+ * parameter AccessToken, module 3.1+): "depending on the type of access token", it goes with
  * Organization, DelegatedOrganization or UserPrincipalName, one of them: an app-only token with
  * -Organization, a delegated one with -UserPrincipalName (the token's user), a partner's token for a
  * customer with -DelegatedOrganization (the customer organization to manage: its primary

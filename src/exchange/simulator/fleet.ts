@@ -13,7 +13,7 @@
  * Building is pure (files as data, deterministic by seed and clock); writing is separate.
  */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { InputError } from '../../errors.js';
 import { generateTenant, MAX_MAILBOXES, MIN_MAILBOXES } from './generate.js';
 import { seededRandom, type Random } from './random.js';
@@ -67,11 +67,15 @@ export interface FleetFile {
 
 export interface Fleet {
   tenants: FleetTenant[];
-  /** Every file but the tenant states (written from `tenants[].state`, streamed). */
+  /** Every file but the tenant states (written from `tenants[].state`). */
   files: FleetFile[];
 }
 
-export function buildFleet(options: FleetOptions): Fleet {
+/** A tenant as the inventory and the command's summary know it: everything but its state. */
+export type FleetEntry = Omit<FleetTenant, 'state'> & { mailboxes: number; organizationSmtpAuthDisabled: boolean; senders: number };
+
+/** The tenants one by one (a fleet of 1,000 large tenants never has to fit in memory at once). */
+export function fleetTenants(options: FleetOptions): Generator<FleetTenant> {
   const { tenants: count, mailboxes } = options;
   if (!Number.isInteger(count) || count < MIN_FLEET_TENANTS || count > MAX_FLEET_TENANTS) {
     throw new InputError(`a simulated fleet has ${MIN_FLEET_TENANTS} to ${MAX_FLEET_TENANTS} tenants, not ${count}`, undefined, 'pass --tenants with a whole number in that range');
@@ -79,33 +83,53 @@ export function buildFleet(options: FleetOptions): Fleet {
   if (!Number.isInteger(mailboxes) || mailboxes < MIN_MAILBOXES || mailboxes > MAX_MAILBOXES) {
     throw new InputError(`a simulated tenant has ${MIN_MAILBOXES} to ${MAX_MAILBOXES} mailboxes, not ${mailboxes}`, undefined, 'pass --mailboxes with a whole number in that range');
   }
-  const random = seededRandom(`${options.seed}:fleet`);
-  const width = Math.max(2, String(count).length);
-  const tenants: FleetTenant[] = [];
-  for (let i = 0; i < count; i++) tenants.push(makeTenant(random, i, width, options));
-  const files: FleetFile[] = [{ path: 'inventory.yaml', content: inventoryYaml(tenants, options.schemaPath) }];
-  for (const tenant of tenants) {
-    files.push({ path: `allowlists/${tenant.id}.txt`, content: allowlistText(tenant) });
-    files.push({ path: `usage/${tenant.id}.csv`, content: clientsReportCsv(tenant.state, FLEET_USAGE_DAYS) });
-  }
+  // Checked above, when called: a generator's own body would run only at the first tenant.
+  return (function* () {
+    const random = seededRandom(`${options.seed}:fleet`);
+    const width = Math.max(2, String(count).length);
+    for (let i = 0; i < count; i++) yield makeTenant(random, i, width, options);
+  })();
+}
+
+/** The whole fleet in memory, files as data (tests, small fleets). */
+export function buildFleet(options: FleetOptions): Fleet {
+  const tenants = [...fleetTenants(options)];
+  const files = [{ path: 'inventory.yaml', content: inventoryYaml(tenants.map(entryOf), options.schemaPath) }, ...tenants.flatMap(tenantFiles)];
   return { tenants, files };
 }
 
+/** A tenant's own files besides its state: its allowlist and its usage report. */
+function tenantFiles(tenant: FleetTenant): FleetFile[] {
+  return [
+    { path: `allowlists/${tenant.id}.txt`, content: allowlistText(tenant) },
+    { path: `usage/${tenant.id}.csv`, content: clientsReportCsv(tenant.state, FLEET_USAGE_DAYS) },
+  ];
+}
+
+function entryOf(tenant: FleetTenant): FleetEntry {
+  const { state, ...entry } = tenant;
+  return { ...entry, mailboxes: state.mailboxes.length, organizationSmtpAuthDisabled: state.transportConfig.SmtpClientAuthenticationDisabled, senders: state.smtpAuthActivity.length };
+}
+
 /**
- * Writes the fleet into `dir`, which must not exist or be empty: a fleet never mixes with files it
- * did not write. `playbook` is copied in as well when given (text and its file name).
+ * Makes the fleet and writes it into `dir`, which must not exist or be empty (a fleet never mixes
+ * with files it did not write), one tenant at a time; the inventory last. `playbook` is copied in as
+ * well when given (its file name and text). Returns the tenants without their states.
  */
-export async function writeFleet(dir: string, fleet: Fleet, playbook?: { name: string; text: string }): Promise<void> {
+export async function writeFleet(dir: string, options: FleetOptions, playbook?: { name: string; text: string }): Promise<FleetEntry[]> {
+  const tenants = fleetTenants(options);
   await assertFreshFolder(dir);
-  await mkdir(join(dir, 'tenants'), { recursive: true });
-  await mkdir(join(dir, 'allowlists'), { recursive: true });
-  await mkdir(join(dir, 'usage'), { recursive: true });
-  for (const tenant of fleet.tenants) await writeStateFile(join(dir, 'tenants', `${tenant.id}.json`), tenant.state);
-  const files = playbook ? [...fleet.files, { path: playbook.name, content: playbook.text }] : fleet.files;
-  for (const file of files) {
-    await mkdir(dirname(join(dir, file.path)), { recursive: true });
-    await writeFile(join(dir, file.path), file.content, { flag: 'wx' });
+  for (const folder of ['tenants', 'allowlists', 'usage']) await mkdir(join(dir, folder), { recursive: true });
+  const write = (file: FleetFile) => writeFile(join(dir, file.path), file.content, { flag: 'wx' });
+  const entries: FleetEntry[] = [];
+  for (const tenant of tenants) {
+    await writeStateFile(join(dir, 'tenants', `${tenant.id}.json`), tenant.state);
+    for (const file of tenantFiles(tenant)) await write(file);
+    entries.push(entryOf(tenant));
   }
+  if (playbook) await write({ path: playbook.name, content: playbook.text });
+  await write({ path: 'inventory.yaml', content: inventoryYaml(entries, options.schemaPath) });
+  return entries;
 }
 
 /** The file name of the fleet playbook the package ships (branch `fleet`), copied into every fleet. */
@@ -178,13 +202,13 @@ function makeTenant(random: Random, index: number, width: number, options: Fleet
   };
 }
 
-function allowlistText(tenant: FleetTenant): string {
+function allowlistText(tenant: Pick<FleetTenant, 'id' | 'allowlist'>): string {
   const lines = [`# Mailboxes of ${tenant.id} that keep SMTP AUTH (simulated fleet)`, ...tenant.allowlist];
   return `${lines.join('\n')}\n`;
 }
 
 /** YAML by hand: comments and flow-style auth objects read better than a generic dump. */
-function inventoryYaml(tenants: FleetTenant[], schemaPath: string | undefined): string {
+function inventoryYaml(tenants: readonly Omit<FleetTenant, 'state'>[], schemaPath: string | undefined): string {
   const q = (value: string) => JSON.stringify(value);
   const lines = [
     ...(schemaPath ? [`# yaml-language-server: $schema=${schemaPath}`] : []),

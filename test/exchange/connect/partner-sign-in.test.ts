@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionError } from '../../../src/errors.js';
+import { createConnector } from '../../../src/exchange/connect/connector.js';
 import { credentialFor, type CredentialAuth } from '../../../src/exchange/connect/credentials.js';
 import { findPwsh } from '../../../src/exchange/find-pwsh.js';
 import type { PwshSession } from '../../../src/exchange/pwsh/session.js';
@@ -22,6 +23,7 @@ import { authSchema, type Playbook } from '../../../src/playbook/schema.js';
 import { makeCertificates, type TestCertificates } from '../../support/certificates.js';
 import { startTokenEndpoint, unsignedJwt, type TokenEndpoint } from '../../support/token-endpoint.js';
 import { startStubSession } from '../pwsh/pwsh-for-tests.js';
+import { RecordingSession } from './recording-session.js';
 import { smallTenant } from './tenant-state.js';
 
 const CONTOSO = 'contoso.onmicrosoft.com';
@@ -111,50 +113,78 @@ describe('partner sign-in in tenant.auth', () => {
     expect(JSON.stringify(result.error?.issues)).toContain(message);
   });
 
+  it('connects with the token as -AccessToken and the organization as -DelegatedOrganization, whatever kind of token it is', async () => {
+    for (const token of [unsignedJwt({ idtyp: 'app', roles: ['Exchange.ManageAsApp'] }), unsignedJwt({ scp: 'Exchange.Manage', upn: 'admin@partner.onmicrosoft.com' })]) {
+      const session = new RecordingSession();
+      const asked: string[] = [];
+      const connector = createConnector(
+        { organization: CONTOSO, auth: { ...partner, clientSecret: '${env:PARTNER_SECRET}', customerTenantId: CONTOSO_ID } },
+        {
+          env: {},
+          baseDir: '/',
+          cmdlets: ['Get-TransportConfig'],
+          credentialFor: async (auth) => ({
+            getToken: async () => {
+              asked.push(auth.method === 'partner' ? (auth.customerTenantId ?? '') : '');
+              return { token, expiresOnTimestamp: Date.now() + 3_600_000 };
+            },
+          }),
+        },
+      );
+      await connector.connect(session, 'initial');
+      expect(asked).toEqual([CONTOSO_ID]);
+      expect(session.calls[0]).toEqual({
+        cmdlet: 'Connect-ExchangeOnline',
+        parameters: { DelegatedOrganization: CONTOSO, ShowBanner: false, SkipLoadingFormatData: true, CommandName: ['Get-TransportConfig'], AccessToken: token },
+        secretParameters: ['AccessToken'],
+      });
+      expect(connector.description).toMatchObject({ method: 'partner', appId: APP_ID, signIn: 'token', tokenTenant: CONTOSO_ID });
+    }
+  });
+
   it('withholds the client secret variable from PowerShell (it reaches only @azure/identity)', () => {
     expect(secretEnvNames({ ...partner, clientSecret: '${env:PARTNER_SECRET}' })).toEqual(['PARTNER_SECRET']);
   });
 });
 
 describe.skipIf(!pwsh)('partner sign-in through real pwsh and the stub, one tenant per organization', () => {
-  it("a client secret gets a token from the customer's tenant, then -AccessToken -DelegatedOrganization signs in to that customer", async () => {
-    const { file, connects } = await callsFile('secret');
+  /** Signs in as a partner, reads the organization switch, closes; what the token endpoint and the stub saw. */
+  async function readAsPartner(name: string, organization: string, auth: Omit<PartnerAuth, 'method' | 'appId'>) {
+    const { file, connects } = await callsFile(name);
     const before = endpoint.requests.length;
-    const session = await openPartner(CONTOSO, { clientSecret: '${env:PARTNER_SECRET}', customerTenantId: CONTOSO_ID }, file);
+    const session = await openPartner(organization, auth, file);
+    let organizationOff: unknown;
     try {
-      // contoso's own state: SMTP AUTH on for the organization.
-      expect((await session.invoke('Get-TransportConfig')).objects[0]?.SmtpClientAuthenticationDisabled).toBe(false);
+      organizationOff = (await session.invoke('Get-TransportConfig')).objects[0]?.SmtpClientAuthenticationDisabled;
     } finally {
       await session.close();
     }
-    const [request] = endpoint.requests.slice(before);
+    return { organizationOff, request: endpoint.requests.slice(before)[0], connect: (await connects())[0], record: readFileSync(file, 'utf8') };
+  }
+
+  it("a client secret gets a token from the customer's tenant, then -AccessToken -DelegatedOrganization signs in to that customer", async () => {
+    const { organizationOff, request, connect, record } = await readAsPartner('secret', CONTOSO, { clientSecret: '${env:PARTNER_SECRET}', customerTenantId: CONTOSO_ID });
+    // contoso's own state: SMTP AUTH on for the organization.
+    expect(organizationOff).toBe(false);
     expect(request?.tenant).toBe(CONTOSO_ID);
     expect(request?.form.get('grant_type')).toBe('client_credentials');
     expect(request?.form.get('client_id')).toBe(APP_ID);
     expect(request?.form.get('client_secret')).toBe(SECRET);
     expect(request?.form.get('scope')).toBe('https://outlook.office365.com/.default');
-    const [connect] = await connects();
     expect(Object.keys(connect!).sort()).toEqual(['AccessToken', 'CommandName', 'DelegatedOrganization', 'ShowBanner', 'SkipLoadingFormatData']);
     expect(connect!.DelegatedOrganization).toBe(CONTOSO);
     // The record holds the token's hash only; the secret never reached PowerShell.
-    expect(readFileSync(file, 'utf8')).not.toContain(SECRET);
+    expect(record).not.toContain(SECRET);
   });
 
   it("a PEM certificate signs the assertion; without customerTenantId the token comes from the organization's domain, and the other tenant's state is served", async () => {
-    const { file, connects } = await callsFile('certificate');
-    const before = endpoint.requests.length;
-    const session = await openPartner(FABRIKAM, { certificatePath: certs.pem }, file);
-    try {
-      expect((await session.invoke('Get-TransportConfig')).objects[0]?.SmtpClientAuthenticationDisabled).toBe(true);
-    } finally {
-      await session.close();
-    }
-    const [request] = endpoint.requests.slice(before);
+    const { organizationOff, request, connect } = await readAsPartner('certificate', FABRIKAM, { certificatePath: certs.pem });
+    expect(organizationOff).toBe(true);
     expect(request?.tenant).toBe(FABRIKAM);
     expect(request?.form.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
     expect(request?.form.get('client_assertion')?.split('.')).toHaveLength(3);
     expect(request?.form.has('client_secret')).toBe(false);
-    expect((await connects())[0]).toMatchObject({ DelegatedOrganization: FABRIKAM });
+    expect(connect).toMatchObject({ DelegatedOrganization: FABRIKAM });
   });
 
   it('a customer with no simulated tenant fails the sign-in as Entra answers an unknown tenant, saying which one', async () => {

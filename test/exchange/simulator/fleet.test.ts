@@ -150,26 +150,30 @@ describe('buildFleet', () => {
 });
 
 describe('writeFleet', () => {
-  it('writes the inventory, tenants, allowlists, usage reports and the playbook it is given', async () => {
+  it('writes, one tenant at a time, exactly the files buildFleet makes, the playbook it is given, and returns the tenants', async () => {
     const fleet = buildFleet(options({ tenants: 3 }));
     const out = join(dir, 'fleet');
-    await writeFleet(out, fleet, { name: FLEET_PLAYBOOK, text: 'apiVersion: exo-playbook/v1\n' });
+    const entries = await writeFleet(out, options({ tenants: 3 }), { name: FLEET_PLAYBOOK, text: 'apiVersion: exo-playbook/v1\n' });
+    expect(entries.map((e) => [e.id, e.tenantId, e.mailboxes, e.unlisted])).toEqual(fleet.tenants.map((t) => [t.id, t.tenantId, t.state.mailboxes.length, t.unlisted]));
     expect((await readdir(out)).sort()).toEqual(['allowlists', 'inventory.yaml', 'smtp-auth-fleet.yaml', 'tenants', 'usage']);
     expect((await readdir(join(out, 'tenants'))).sort()).toEqual(fleet.tenants.map((t) => `${t.id}.json`).sort());
-    const stored = await readStateFile(join(out, 'tenants', `${fleet.tenants[1]!.id}.json`));
-    expect(stored).toEqual(fleet.tenants[1]!.state);
-    expect(await readFile(join(out, 'inventory.yaml'), 'utf8')).toBe(fileText(fleet, 'inventory.yaml'));
+    expect(await readStateFile(join(out, 'tenants', `${fleet.tenants[1]!.id}.json`))).toEqual(fleet.tenants[1]!.state);
+    for (const file of fleet.files) expect(await readFile(join(out, file.path))).toEqual(Buffer.from(file.content));
   });
 
   it('writes into an empty folder, and refuses a folder with anything in it or a file in its place', async () => {
-    const fleet = buildFleet(options({ tenants: 1 }));
     await mkdir(join(dir, 'empty'));
-    await writeFleet(join(dir, 'empty'), fleet);
+    await writeFleet(join(dir, 'empty'), options({ tenants: 1 }));
     expect((await readdir(join(dir, 'empty'))).sort()).toEqual(['allowlists', 'inventory.yaml', 'tenants', 'usage']);
-    await expect(writeFleet(join(dir, 'empty'), fleet)).rejects.toThrow(/is not empty; sim init-fleet writes only into a new or empty folder/);
+    await expect(writeFleet(join(dir, 'empty'), options({ tenants: 1 }))).rejects.toThrow(/is not empty; sim init-fleet writes only into a new or empty folder/);
     await writeFile(join(dir, 'a-file'), 'precious');
-    await expect(writeFleet(join(dir, 'a-file'), fleet)).rejects.toThrow(/exists and is not a folder/);
+    await expect(writeFleet(join(dir, 'a-file'), options({ tenants: 1 }))).rejects.toThrow(/exists and is not a folder/);
     expect(await readFile(join(dir, 'a-file'), 'utf8')).toBe('precious');
+  });
+
+  it('refuses bad options before it creates anything', async () => {
+    await expect(writeFleet(join(dir, 'none'), options({ tenants: 0 }))).rejects.toThrow(InputError);
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('finds the shipped fleet playbook under the package root, and none when the package has none', async () => {
