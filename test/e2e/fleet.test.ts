@@ -23,8 +23,12 @@ const fleet = (command: string, ...rest: string[]) => ['fleet', command, 'smtp-a
 describe('fleet on simulated tenants', () => {
   it('plans once, applies exactly the saved plans per tenant, then verifies compliant', () => {
     w = new FleetWorkspace({ tenants: 3 });
-    const plan = w.run(fleet('plan', '--out', 'plans'));
+    const plan = w.run(fleet('plan', '--out', 'plans', '--log-file', 'fleet.log.jsonl'));
     expect(plan.code, plan.stderr).toBe(2);
+    // --log-file: every tenant's events, each naming its tenant.
+    const events = readFileSync(join(w.dir, 'fleet.log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; tenant?: string });
+    expect(new Set(events.filter((e) => e.type === 'run-start').map((e) => e.tenant))).toEqual(new Set(w.ids));
+    expect(events.every((e) => w!.ids.includes(e.tenant!))).toBe(true);
     for (const id of w.ids) expect(plan.stdout).toMatch(new RegExp(`${id}\\s+changes\\s+2\\s+\\d+ change\\(s\\)`));
     expect(plan.stdout).toContain('[SIMULATED]');
     const index = JSON.parse(readFileSync(join(w.dir, 'plans', 'index.json'), 'utf8')) as { tenants: { id: string; planFile: string }[] };
