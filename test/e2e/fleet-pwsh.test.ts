@@ -20,7 +20,7 @@ import { openTarget } from '../../src/exchange/target.js';
 import { makeCertificates } from '../support/certificates.js';
 import { startTokenEndpoint, type TokenEndpoint } from '../support/token-endpoint.js';
 import { smallTenant } from '../exchange/connect/tenant-state.js';
-import { runInProcess } from '../fleet/fleet-support.js';
+import { runCli } from '../support/report-workspace.js';
 
 const pwsh = findPwsh();
 if (!pwsh && process.env.CI === 'true') throw new Error('pwsh is required under CI: run `npm run ensure-pwsh`');
@@ -100,7 +100,7 @@ function cli(args: string[]) {
     PARTNER_SECRET: SECRET,
     PFX_PASSWORD,
   };
-  return runInProcess(args, { env, cwd: dir });
+  return runCli(args, dir, env);
 }
 
 const connects = () =>

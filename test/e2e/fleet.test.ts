@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { acquireTenantLock } from '../../src/engine/lock.js';
 import { assertBuilt } from './engine-support.js';
-import { FleetWorkspace, runInProcess, tenantId, withoutTimings } from '../fleet/fleet-support.js';
+import { FleetWorkspace, tenantId, withoutTimings } from '../fleet/fleet-support.js';
+import { runCli } from '../support/report-workspace.js';
 
 beforeAll(() => assertBuilt());
 
@@ -138,7 +139,7 @@ describe('fleet on simulated tenants', () => {
 });
 
 describe('approval once on a terminal, --fail-fast', () => {
-  const interactive = (args: string[], answer: string) => runInProcess(args, { env: w!.env(), cwd: w!.dir, answer });
+  const interactive = (args: string[], answer: string) => runCli(args, w!.dir, w!.env(), answer);
 
   it('shows one summary and asks once: "n" writes nothing (exit 4), "y" applies every tenant', async () => {
     w = new FleetWorkspace({ tenants: 3 });

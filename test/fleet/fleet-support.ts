@@ -13,9 +13,6 @@ import { generateTenant } from '../../src/exchange/simulator/generate.js';
 import { clientsReportCsv } from '../../src/exchange/simulator/usage-export.js';
 import type { TenantState } from '../../src/exchange/simulator/state.js';
 import { replayChangeLogSync } from '../../src/exchange/simulator/change-log.js';
-import { PassThrough, Readable } from 'node:stream';
-import type { CliIO } from '../../src/cli/io.js';
-import { run } from '../../src/cli/program.js';
 import { CLI, ROOT, type Result } from '../e2e/engine-support.js';
 
 export interface FleetOptions {
@@ -123,18 +120,4 @@ export function withoutTimings(value: unknown): unknown {
     );
   }
   return value;
-}
-
-/** The CLI in-process: run(argv) with streams that collect stdout and stderr. */
-export async function runInProcess(args: string[], options: { env: NodeJS.ProcessEnv; cwd: string; answer?: string }): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const interactive = options.answer !== undefined;
-  const io: CliIO = { stdout, stderr, stdin: Readable.from(interactive ? [options.answer!] : []), color: false, interactive, env: options.env, cwd: options.cwd };
-  const code = await run(args, io);
-  return { code, stdout: out, stderr: err };
 }
