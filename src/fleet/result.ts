@@ -227,7 +227,9 @@ export function mergeResults(inputs: readonly MergeInput[]): FleetResult {
   const finishedAt = times.map((r) => r.finishedAt).sort().at(-1)!;
   const { shard: _shard, ...selection } = base.selection;
   void _shard;
-  return finishResult({ ...base, selection, startedAt, finishedAt, tenants: merged });
+  // The playbook's name comes from a tenant's report: a shard whose tenants all failed (or had none) has none.
+  const name = times.map((r) => r.playbook.name).find(Boolean);
+  return finishResult({ ...base, playbook: { ...(name ? { name } : {}), file: base.playbook.file, sha256: base.playbook.sha256 }, selection, startedAt, finishedAt, tenants: merged });
 }
 
 /** Summary and exit code from the tenants (a new run, a merge). */
