@@ -38,6 +38,12 @@ describe('npm run demo', () => {
     expect(result.out).toMatch(/Basic only\s+OAuth provisioned/);
     expect(result.out).toMatch(/PASS oauth-proven \S+: OAuth proven: Scanner app signed in as it with XOAUTH2 \(235 2\.7\.0 Authentication successful\)/);
     expect(result.out).toContain('→ exit 0 (written, then proven');
+    // The fleet: 25 simulated tenants, approval once, the guard's refusals named per tenant.
+    expect(result.out).toContain('A fleet of 25 simulated tenants');
+    expect(result.out).toContain('→ exit 2 (fleet plan: changes pending in every tenant');
+    expect(result.out).toContain('→ exit 4 (fleet apply of exactly the reviewed plans');
+    expect(result.out).toMatch(/-[a-z]+\.onmicrosoft\.com\s+refused\s+4\s+refused \(breakage\)/);
+    expect(result.out).toContain('→ exit 2 (fleet verify: the applied tenants compliant');
     const journal = /journal: (\S+)/.exec(result.out)?.[1];
     expect(journal).toBeDefined();
     expect(existsSync(join(ROOT, journal!))).toBe(true);
