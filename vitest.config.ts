@@ -43,6 +43,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // One folder per run for HOME, caches, temp, npm cache and locks; checks the run left the machine as it found it.
+    globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/support/per-file.ts'],
     maxWorkers: Math.max(4, availableParallelism()),
     sequence: { sequencer: LongestFirst },
     projects: [

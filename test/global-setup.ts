@@ -1,0 +1,142 @@
+/**
+ * vitest globalSetup: one folder per test run, under the temp folder, that every test and every
+ * process a test starts uses as its home, caches, state, config, temp folder, npm cache and lock
+ * folder (process.env here is what vitest's workers, and the CLIs and pwsh hosts they spawn,
+ * inherit). At the end of the run it checks that the run left the machine as it found it, and fails
+ * the run with the list when not:
+ *   - the user's npm cache, ~/.cache, ~/.config, ~/.local/state, home's entries, the default lock
+ *     folders and the temp folder's test folders (`exo-…`) are as before (test/support/hermetic.ts);
+ *   - `git status --porcelain --ignored` of the checkout is as before;
+ *   - no test folder (`exo-…`) is left in the run's own temp folder (a test removes what it made);
+ *   - no process started by a test is still running (found by the run's folder in its environment;
+ *     waited for, then killed and named).
+ * Then the run's folder is removed. EXO_PLAYBOOK_TEST_RUN names it for test/support/per-file.ts.
+ * Rules for tests: test/README.md.
+ */
+import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { compare, leftTestFolders, RUN_FOLDER_PREFIX, runProcesses, snapshot, type RealPlaces, type RunProcess } from './support/hermetic.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+/** Seconds to wait for processes the tests started to end by themselves before they are killed and named. */
+const PROCESS_GRACE_MS = 30_000;
+
+function realPlaces(): RealPlaces {
+  const home = homedir();
+  return {
+    home,
+    npmCache: process.env.npm_config_cache || join(home, '.npm'),
+    tmp: tmpdir(),
+    xdgCache: process.env.XDG_CACHE_HOME,
+    xdgState: process.env.XDG_STATE_HOME,
+    xdgConfig: process.env.XDG_CONFIG_HOME,
+    checkout: ROOT,
+  };
+}
+
+/**
+ * The user's npm cache, readable by the run without writing to it: index copied, content hard-linked
+ * (cacache never rewrites a content file; same file system, else copied). Tests that install from it
+ * (test/e2e/install.test.ts) need no network.
+ */
+function seedNpmCache(from: string, to: string): void {
+  const source = join(from, '_cacache');
+  if (!existsSync(source)) return;
+  const target = join(to, '_cacache');
+  cpSync(join(source, 'index-v5'), join(target, 'index-v5'), { recursive: true, errorOnExist: false });
+  const link = (dir: string) => {
+    for (const entry of readdirSync(join(source, dir), { withFileTypes: true })) {
+      const rel = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        mkdirSync(join(target, rel), { recursive: true });
+        link(rel);
+      } else if (entry.isFile()) {
+        try {
+          linkSync(join(source, rel), join(target, rel));
+        } catch {
+          cpSync(join(source, rel), join(target, rel));
+        }
+      }
+    }
+  };
+  if (existsSync(join(source, 'content-v2'))) {
+    mkdirSync(join(target, 'content-v2'), { recursive: true });
+    link('content-v2');
+  }
+}
+
+/** vitest's own worker processes (they carry the run's environment and end after the teardown). */
+const isVitestWorker = (p: RunProcess) => /node_modules[\\/]vitest[\\/]/.test(p.command);
+
+async function endedProcesses(runDir: string): Promise<RunProcess[]> {
+  const deadline = Date.now() + PROCESS_GRACE_MS;
+  let left = runProcesses(runDir, isVitestWorker);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    left = runProcesses(runDir, isVitestWorker);
+  }
+  for (const p of left) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return left;
+}
+
+export default function setup(): () => Promise<void> {
+  // Each vitest project runs the global setup: the first one made the run's folder for all of them.
+  if (process.env.EXO_PLAYBOOK_TEST_RUN) return async () => undefined;
+  const real = realPlaces();
+  const before = snapshot(real);
+  const runDir = mkdtempSync(join(real.tmp, RUN_FOLDER_PREFIX));
+  const dirs = {
+    HOME: join(runDir, 'home'),
+    XDG_CACHE_HOME: join(runDir, 'home', '.cache'),
+    XDG_STATE_HOME: join(runDir, 'home', '.local', 'state'),
+    XDG_CONFIG_HOME: join(runDir, 'home', '.config'),
+    XDG_DATA_HOME: join(runDir, 'home', '.local', 'share'),
+    npm_config_cache: join(runDir, 'npm-cache'),
+    TMPDIR: join(runDir, 'tmp'),
+    EXO_PLAYBOOK_LOCK_DIR: join(runDir, 'locks'),
+  };
+  for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
+  seedNpmCache(real.npmCache, dirs.npm_config_cache);
+  const saved = Object.fromEntries(Object.keys(dirs).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, dirs, {
+    // npm still reads the user's own settings (registry), from where they are; it writes nothing there.
+    ...(existsSync(join(real.home, '.npmrc')) && !process.env.npm_config_userconfig ? { npm_config_userconfig: join(real.home, '.npmrc') } : {}),
+    npm_config_update_notifier: 'false',
+    EXO_PLAYBOOK_TEST_RUN: runDir,
+  });
+
+  return async () => {
+    const problems: string[] = [];
+    const processes = await endedProcesses(runDir);
+    for (const p of processes) problems.push(`process ${p.pid} still running after the run (killed): ${p.command}`);
+    for (const dir of leftTestFolders(dirs.TMPDIR)) {
+      let kind = 'folder';
+      try {
+        kind = statSync(dir).isDirectory() ? 'folder' : 'file';
+      } catch {
+        // removed meanwhile
+      }
+      problems.push(`test ${kind} left in the temp folder (a test that makes it removes it): ${relative(runDir, dir)}`);
+    }
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    rmSync(runDir, { recursive: true, force: true, maxRetries: 5 });
+    problems.push(...compare(before, snapshot(real)).map((line) => `outside the run's folder: ${line}`));
+    if (problems.length > 0) {
+      process.exitCode = 1;
+      const message = [`The test run did not leave the machine as it found it (test/global-setup.ts, rules in test/README.md):`, ...problems.map((p) => `  - ${p}`)].join('\n');
+      // Printed, not thrown: vitest prints a teardown error with a stack trace around it.
+      console.error(`\n${message}\n`);
+    }
+  };
+}
