@@ -10,12 +10,15 @@
  *   - no test folder (`exo-…`) is left in the run's own temp folder (a test removes what it made);
  *   - no process started by a test is still running (found by the run's folder in its environment;
  *     waited for, then killed and named).
- * Then the run's folder is removed. EXO_PLAYBOOK_TEST_RUN names it for test/support/per-file.ts.
+ * Then the run's folder is removed. A run of the whole suite starts by making the run's one
+ * compiled pwsh host (compileHostOnce). EXO_PLAYBOOK_TEST_RUN names the run's folder for
+ * test/support/per-file.ts.
  * Rules for tests: test/README.md.
  */
-import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import type { TestProject } from 'vitest/node';
 import { compare, leftTestFolders, RUN_FOLDER_PREFIX, runProcesses, snapshot, type RealPlaces, type RunProcess } from './support/hermetic.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -67,6 +70,31 @@ function seedNpmCache(from: string, to: string): void {
   }
 }
 
+/**
+ * The run's one compiled host: a pwsh host on the stub module reads once with `select`, which
+ * compiles host-writer.cs and the stub's state reader into the run's XDG cache (docs/PWSH-BRIDGE.md,
+ * "cache folder"); every later host of the run starts on the compiled loop. Without it the first
+ * hosts of the run, started together by several workers, would each compile it (1.5-3 s of CPU
+ * each). Skipped without pwsh (the tests that need it say so themselves).
+ */
+async function compileHostOnce(runDir: string): Promise<void> {
+  const { findPwsh } = await import('../src/exchange/find-pwsh.js');
+  const found = findPwsh();
+  if (!found) return;
+  const { PwshSession } = await import('../src/exchange/pwsh/session.js');
+  const { generateTenant } = await import('../src/exchange/simulator/generate.js');
+  const state = join(runDir, 'warm-up-tenant.json');
+  writeFileSync(state, JSON.stringify(generateTenant({ mailboxes: 10, seed: 1 })));
+  const session = await PwshSession.start({ pwshPath: found.path, modulePaths: [join(ROOT, 'test', 'fixtures', 'modules')], env: { EXO_PLAYBOOK_STUB_STATE: state } });
+  try {
+    await session.invoke('Connect-ExchangeOnline', { AccessToken: 'warm-up', Organization: 'contoso.onmicrosoft.com', ShowBanner: false });
+    await session.invoke('Get-EXOCASMailbox', { ResultSize: 'Unlimited' }, { select: ['PrimarySmtpAddress'] });
+  } finally {
+    await session.close();
+    rmSync(state, { force: true });
+  }
+}
+
 /** vitest's own worker processes (they carry the run's environment and end after the teardown). */
 const isVitestWorker = (p: RunProcess) => /node_modules[\\/]vitest[\\/]/.test(p.command);
 
@@ -87,7 +115,7 @@ async function endedProcesses(runDir: string): Promise<RunProcess[]> {
   return left;
 }
 
-export default function setup(): () => Promise<void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Each vitest project runs the global setup: the first one made the run's folder for all of them.
   if (process.env.EXO_PLAYBOOK_TEST_RUN) return async () => undefined;
   const real = realPlaces();
@@ -112,6 +140,11 @@ export default function setup(): () => Promise<void> {
     npm_config_update_notifier: 'false',
     EXO_PLAYBOOK_TEST_RUN: runDir,
   });
+  // Only for a run of the whole suite (no file named): a run of a few files starts a host or two.
+  const wholeSuite = (project.vitest as unknown as { filenamePattern?: string[] }).filenamePattern === undefined;
+  const started = Date.now();
+  if (wholeSuite || process.env.EXO_PLAYBOOK_TEST_SETUP_TIMES) await compileHostOnce(runDir).catch((error: unknown) => console.warn(`test/global-setup.ts: the run's compiled host was not made ahead (each host compiles its own): ${(error as Error).message}`));
+  if (process.env.EXO_PLAYBOOK_TEST_SETUP_TIMES) console.log(`compiled host made ahead in ${Date.now() - started} ms`);
 
   return async () => {
     const problems: string[] = [];
