@@ -153,7 +153,7 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     if (process.platform === 'linux') expect(powershellWith(parallel.dir)).toEqual([]);
     // How much faster is a benchmark's question (npm run bench, docs/PERFORMANCE.md), not a timed
     // assertion that fails on a loaded 2-core machine; three writes in flight at once is what this proves.
-  }, 180_000);
+  });
 
   it('--concurrency 3 with nothing to write: exit 0, no write reaches the tenant, no PowerShell left behind', async () => {
     // device is already $false and there is no stray: the plan is empty.
@@ -168,7 +168,7 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     expect(switches(w.readState())).toEqual(before);
     expect(run.stdout + run.stderr).not.toMatch(/could not open session|did not close cleanly/);
     if (process.platform === 'linux') expect(powershellWith(w.dir)).toEqual([]);
-  }, 120_000);
+  });
 
   it("a refused sign-in is tried once: the extra hosts never sign in when the run's own sign-in fails", async () => {
     const w = workspaceOf({ ...driftedTenant(4), faults: { latencyMs: LATENCY_MS } });
@@ -180,7 +180,7 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     expect(stubCalls(w).filter((c) => c === 'Connect-ExchangeOnline')).toHaveLength(1);
     expect(stubCalls(w).filter((c) => /^Set-/.test(c))).toEqual([]);
     if (process.platform === 'linux') expect(powershellWith(w.dir)).toEqual([]);
-  }, 120_000);
+  });
 
   it.skipIf(process.platform !== 'linux')('an extra session abandoned while it signs in: its PowerShell is killed, not waited for', async () => {
     // Every stub call takes ten minutes: the sign-in below never finishes by itself within the test.
@@ -204,7 +204,7 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     expect((await failure).message).toMatch(/PowerShell exited during Connect-ExchangeOnline \(killed by SIGKILL\)/);
     // Gone by the time the opening rejected: nothing to poll for.
     expect(powershellWith(w.dir)).toEqual([]);
-  }, 120_000);
+  });
 
   it('--concurrency 3 refused before writing (no --yes, no terminal): exit 4, nothing written, no PowerShell left behind', async () => {
     const w = workspaceOf({ ...driftedTenant(4), faults: { latencyMs: LATENCY_MS } });
@@ -215,7 +215,7 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     expect(stubCalls(w).filter((c) => /^(Set|New|Remove|Add|Enable|Disable)-/.test(c))).toEqual([]);
     expect(switches(w.readState())).toEqual(before);
     if (process.platform === 'linux') expect(powershellWith(w.dir)).toEqual([]);
-  }, 120_000);
+  });
 });
 
 describe('apply --concurrency against a simulated tenant', () => {
@@ -234,5 +234,5 @@ describe('apply --concurrency against a simulated tenant', () => {
     expect(parallel.readState()).toEqual(serial.readState());
     expect(maxWritesInFlight(parallel)).toBe(3);
     expect(three.stdout + three.stderr).toContain('opening session 3 of 3 for parallel writes');
-  }, 60_000);
+  });
 });

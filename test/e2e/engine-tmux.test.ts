@@ -8,13 +8,11 @@
  * Needs tmux: under CI=true a missing tmux fails.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertBuilt, CLI, driftedTenant, EngineWorkspace } from './engine-support.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 if (!hasTmux && process.env.CI === 'true') throw new Error('tmux is required under CI (apt-get install tmux)');
-
-vi.setConfig({ testTimeout: 120_000 });
 beforeAll(assertBuilt);
 
 // A tmux server per test: kill-server returns before the old server has gone, and a new session on the

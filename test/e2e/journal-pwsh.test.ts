@@ -76,7 +76,7 @@ describe.skipIf(!pwsh)('a pwsh host that dies after a write committed', () => {
     expect(firstAfter.warnings.join(' ')).toMatch(/PowerShell exited during Set-.*a read-back shows the write happened/s);
     expect(records.at(-1)).toMatchObject({ type: 'run-end', interrupted: false });
     expect(r.stdout + r.stderr).not.toContain(TOKEN);
-  }, 240_000);
+  });
 });
 
 describe.skipIf(!pwsh)('Ctrl-C while reading through pwsh', () => {
@@ -105,5 +105,5 @@ describe.skipIf(!pwsh)('Ctrl-C while reading through pwsh', () => {
     expect(names.filter((n) => n.startsWith('Set-'))).toEqual([]);
     expect(names.filter((n) => n === 'Connect-ExchangeOnline')).toHaveLength(1);
     expect(stderr).not.toContain('(restart)');
-  }, 240_000);
+  });
 });

@@ -25,7 +25,7 @@ beforeAll(async () => {
   const state = JSON.parse(readFileSync(join(w.dir, 'tenant.json'), 'utf8')) as { faults: Record<string, unknown> };
   state.faults = { latencyByCmdlet: { 'Connect-ExchangeOnline': 3500 }, streamDelayMs: 300 };
   writeFileSync(join(w.dir, 'tenant.json'), JSON.stringify(state));
-}, 60_000);
+});
 afterAll(() => {
   if (hasTmux) tmux('kill-server');
   w?.cleanup();
@@ -58,7 +58,7 @@ describe.runIf(hasTmux)('progress on a terminal (tmux)', () => {
     const during = all.filter((s) => !s.includes('Summary:'));
     expect(during.some((s) => /Signing in \(\d+ s\)/.test(s) && /connecting to contoso\.onmicrosoft\.com/.test(s))).toBe(true);
     expect(during.some((s) => /Get-EXOCASMailbox: \d+ read so far/.test(s))).toBe(true);
-  }, 120_000);
+  });
 
   it('apply: the display is finished before the plan and the question; "y" writes with a display per step', async () => {
     writeFileSync(
@@ -88,7 +88,7 @@ describe.runIf(hasTmux)('progress on a terminal (tmux)', () => {
     expect(screen).toContain('EXO_DONE=0');
     expect(screen).toMatch(/org \(transport-config\): 1 change/);
     expect(screen).toContain('Apply result: 1 applied, 0 failed, 0 skipped');
-  }, 120_000);
+  });
 
   it('with stdout redirected, the display stays on the terminal and the file holds only the JSON document', async () => {
     const node = JSON.stringify(process.execPath);
@@ -97,5 +97,5 @@ describe.runIf(hasTmux)('progress on a terminal (tmux)', () => {
     expect(all.some((s) => /Signing in \(\d+ s\)/.test(s))).toBe(true);
     expect(existsSync(join(w.dir, 'plan.json'))).toBe(true);
     expect(JSON.parse(readFileSync(join(w.dir, 'plan.json'), 'utf8'))).toMatchObject({ formatVersion: 1, kind: 'plan' });
-  }, 120_000);
+  });
 });

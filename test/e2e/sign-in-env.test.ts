@@ -14,7 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), 'exo-sign-in-env-'));
 const bareEnv = { PATH: process.env.PATH ?? '', NO_COLOR: '1', EXO_PLAYBOOK_LOCK_DIR: join(dir, 'locks') };
 
 function cli(args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env: bareEnv, encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env: bareEnv, encoding: 'utf8', timeout: 240_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

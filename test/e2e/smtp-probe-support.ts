@@ -30,7 +30,7 @@ export function probeWorkspace(state: TenantState = probeTenant(), endpoint?: { 
   const stateFile = join(dir, 'tenant.json');
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
   writeFileSync(join(dir, 'other.secret'), `${OTHER_PASSWORD}\n`, { mode: 0o600 });
-  const where = endpoint ? [`      host: 127.0.0.1`, `      port: ${endpoint.port}`, `      caFile: ${JSON.stringify(endpoint.caFile)}`, '      timeoutSeconds: 10'] : [];
+  const where = endpoint ? [`      host: 127.0.0.1`, `      port: ${endpoint.port}`, `      caFile: ${JSON.stringify(endpoint.caFile)}`, '      timeoutSeconds: 60'] : [];
   const playbook = join(dir, 'canary-probe.yaml');
   writeFileSync(
     playbook,

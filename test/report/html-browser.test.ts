@@ -34,7 +34,7 @@ beforeAll(async () => {
     viewport: { width: 1280, height: 900 },
     offline: true,
   });
-}, 120_000);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -100,7 +100,7 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
     const pdf = await page.pdf({ format: 'A4', printBackground: true });
     expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
     await page.close();
-  }, 120_000);
+  });
 
   it('verify: renders the result and its findings, failures first', async () => {
     const r = await runCli(['verify', 'smtp-auth-disable.yaml', ...w.target, '--format', 'html'], w.dir);
@@ -115,7 +115,7 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
     expect(await page.locator('figcaption').innerText()).toMatch(/SMTP AUTH senders by protocol and messages/);
     expect(pngSize(shot).width).toBe(1280);
     await page.close();
-  }, 120_000);
+  });
 
   it('escapes hostile values: a display name cannot inject markup', async () => {
     const { renderPlanHtml } = await import('../../src/report/html.js');
@@ -135,5 +135,5 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
     expect(await page.locator('img, script').count()).toBe(0);
     expect(await page.locator('h1').innerText()).toBe('Plan: <img src=x onerror=alert(1)>');
     await page.close();
-  }, 60_000);
+  });
 });

@@ -40,6 +40,11 @@ describe('comparing the places a run must not write to', () => {
     writeFileSync(join(real.tmp, 'python-build.123'), 'not ours');
     mkdirSync(join(real.tmp, 'exo-test-run-AbCdEf')); // another run's own folder, removed by its own teardown
     expect(compare(before, snapshot(real))).toEqual([]);
+    // Another program's test folder that was there before and is gone now: not the run's doing.
+    mkdirSync(join(real.tmp, 'exo-fleet-q1w2e3'));
+    const withOther = snapshot(real);
+    rmSync(join(real.tmp, 'exo-fleet-q1w2e3'), { recursive: true });
+    expect(compare(withOther, snapshot(real))).toEqual([]);
   });
 
   it('names a new npx entry, a changed product cache file, a lock, a temp test folder and a change in the checkout', () => {

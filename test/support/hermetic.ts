@@ -13,6 +13,8 @@ import { join } from 'node:path';
 const TEST_FOLDER = /^exo[-_.]|exo-playbook/i;
 /** The folder a run makes for itself (removed by its own teardown; another run's may exist beside it). */
 export const RUN_FOLDER_PREFIX = 'exo-test-run-';
+/** Marks an entry of a place where only new entries count. */
+const ADDED_ONLY = ' (new entries only)';
 
 export interface RealPlaces {
   /** The user's home, npm cache and temp folder as they were before the run changed the environment. */
@@ -37,6 +39,8 @@ interface Place {
   only?: RegExp;
   /** Compare names only, not sizes and times (a folder others write in too). */
   namesOnly?: boolean;
+  /** Only new entries count (the shared temp folder: other programs remove their own files there). */
+  addedOnly?: boolean;
 }
 
 /**
@@ -64,7 +68,7 @@ export function watchedPlaces(real: RealPlaces): Place[] {
     { label: 'config folder', path: config, depth: 2, skip: ['exo-playbook'], namesOnly: true },
     { label: 'config folder', ...own(config) },
     { label: 'lock folder', path: join(real.tmp, 'exo-playbook-locks'), depth: 2 },
-    { label: 'temp folder', path: real.tmp, depth: 1, only: TEST_FOLDER, skip: ['exo-playbook-locks'], namesOnly: true },
+    { label: 'temp folder', path: real.tmp, depth: 1, only: TEST_FOLDER, skip: ['exo-playbook-locks'], namesOnly: true, addedOnly: true },
   ];
 }
 
@@ -97,7 +101,7 @@ function list(place: Place, into: Map<string, string>): void {
       } catch {
         continue; // removed while listing
       }
-      into.set(path, `${place.label}: ${signature(stats, place.namesOnly === true)}`);
+      into.set(path, `${place.label}: ${signature(stats, place.namesOnly === true)}${place.addedOnly ? ADDED_ONLY : ''}`);
       if (stats.isDirectory() && depth < place.depth) walk(path, depth + 1);
     }
   };
@@ -122,10 +126,10 @@ export function compare(before: Snapshot, after: Snapshot): string[] {
   const lines: string[] = [];
   for (const [path, what] of after.entries) {
     const was = before.entries.get(path);
-    if (was === undefined) lines.push(`added ${path} (${what})`);
+    if (was === undefined) lines.push(`added ${path} (${what.replace(ADDED_ONLY, '')})`);
     else if (was !== what) lines.push(`changed ${path} (${was} → ${what.replace(/^[^:]*: /, '')})`);
   }
-  for (const [path, what] of before.entries) if (!after.entries.has(path)) lines.push(`removed ${path} (${what})`);
+  for (const [path, what] of before.entries) if (!after.entries.has(path) && !what.endsWith(ADDED_ONLY)) lines.push(`removed ${path} (${what})`);
   const gitBefore = new Set(before.git);
   for (const line of after.git) if (!gitBefore.has(line)) lines.push(`checkout: git status now shows \`${line}\``);
   const gitAfter = new Set(after.git);

@@ -96,7 +96,7 @@ describe.skipIf(process.platform === 'win32')('ensure-pwsh', () => {
     expect(local.stderr).toContain('tests that need pwsh will be skipped');
   });
 
-  it('installs exactly the pinned PowerShell .NET tool into .tools/pwsh, replacing another version', { timeout: 180_000 }, async () => {
+  it('installs exactly the pinned PowerShell .NET tool into .tools/pwsh, replacing another version', async () => {
     const dotnet = await execa('bash', ['-c', 'command -v dotnet'], { reject: false });
     if (dotnet.exitCode !== 0) {
       if (process.env.CI === 'true') throw new Error('dotnet is required under CI=true to install PowerShell');
