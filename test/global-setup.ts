@@ -130,6 +130,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     npm_config_cache: join(runDir, 'npm-cache'),
     TMPDIR: join(runDir, 'tmp'),
     EXO_PLAYBOOK_LOCK_DIR: join(runDir, 'locks'),
+    // tmux puts its server sockets there (not under TMPDIR); the tmux tests name their own servers.
+    TMUX_TMPDIR: join(runDir, 'tmux'),
   };
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
   seedNpmCache(real.npmCache, dirs.npm_config_cache);

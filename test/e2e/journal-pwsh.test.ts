@@ -83,7 +83,8 @@ describe.skipIf(!pwsh)('Ctrl-C while reading through pwsh', () => {
   it('stops the read at once: exit 4, nothing written, and no fresh PowerShell is signed in just to sign out', async () => {
     const w = tokenWorkspace();
     const state = JSON.parse(readFileSync(w.state, 'utf8'));
-    state.faults = { latencyMs: 1500 };
+    // Five seconds a call: Ctrl-C comes while the reads go on, however late a loaded machine delivers it.
+    state.faults = { latencyMs: 5000 };
     writeFileSync(w.state, JSON.stringify(state, null, 2));
     const calls = w.file('calls.jsonl');
     const child = spawn(process.execPath, [CLI, 'apply', w.playbook, '--target', 'exchange', '--runs-dir', w.file('runs'), ...accept], {

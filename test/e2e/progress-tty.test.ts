@@ -32,13 +32,15 @@ afterAll(() => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long a screen is watched for the line it waits for: a ceiling for a loaded machine (the assertion after it shows the last screen). */
+const CEILING_MS = 240_000;
 
 /** Runs `command` in a fresh tmux window and captures the screen until `done` appears; returns every distinct screen. */
 async function screens(name: string, command: string, done: string): Promise<string[]> {
   const started = tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '50', '-c', w.dir, `${command}; echo ${done}=$?; sleep 60`);
   expect(started.status, started.stderr).toBe(0);
   const seen: string[] = [];
-  for (let i = 0; i < 600; i += 1) {
+  for (const end = Date.now() + CEILING_MS; Date.now() < end; ) {
     const screen = tmux('capture-pane', '-p', '-t', name).stdout;
     if (seen.at(-1) !== screen) seen.push(screen);
     if (screen.includes(`${done}=`)) break;
@@ -69,7 +71,7 @@ describe.runIf(hasTmux)('progress on a terminal (tmux)', () => {
     const name = 'apply';
     expect(tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '50', '-c', w.dir, `NO_COLOR=1 ${node} ${JSON.stringify(CLI)} apply org-off.yaml ${w.target.join(' ')} --runs-dir runs; echo EXO_DONE=$?; sleep 60`).status).toBe(0);
     let screen = '';
-    for (let i = 0; i < 600 && !screen.includes('[y/N]'); i += 1) {
+    for (const end = Date.now() + CEILING_MS; Date.now() < end && !screen.includes('[y/N]'); ) {
       await sleep(100);
       screen = tmux('capture-pane', '-p', '-t', name).stdout;
     }
@@ -81,7 +83,7 @@ describe.runIf(hasTmux)('progress on a terminal (tmux)', () => {
     expect(text.slice(summary).split('\n').filter((l) => l.trim()).length).toBeLessThanOrEqual(4);
     expect(screen).not.toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/);
     tmux('send-keys', '-t', name, 'y', 'Enter');
-    for (let i = 0; i < 600 && !screen.includes('EXO_DONE='); i += 1) {
+    for (const end = Date.now() + CEILING_MS; Date.now() < end && !screen.includes('EXO_DONE='); ) {
       await sleep(100);
       screen = tmux('capture-pane', '-p', '-t', name).stdout;
     }

@@ -58,8 +58,8 @@ export function watchedPlaces(real: RealPlaces): Place[] {
   const own = (path: string) => ({ path: join(path, 'exo-playbook'), depth: 4 });
   return [
     { label: 'home', path: real.home, depth: 1, namesOnly: true },
-    // _logs: npm writes its own debug log for the `npm test` that started the run, not a test.
-    { label: 'npm cache', path: real.npmCache, depth: 1, skip: ['_logs', '_npx'], namesOnly: true },
+    // _logs, _update-notifier-last-checked: the `npm test` that started the run writes them, not a test.
+    { label: 'npm cache', path: real.npmCache, depth: 1, skip: ['_logs', '_update-notifier-last-checked', '_npx'], namesOnly: true },
     { label: 'npx folder', path: npx, depth: 3 },
     { label: 'cache folder', path: cache, depth: 2, skip: ['exo-playbook'], namesOnly: true },
     { label: 'cache folder', ...own(cache) },
