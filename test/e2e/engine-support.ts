@@ -69,6 +69,7 @@ export class EngineWorkspace {
   readonly callLog = join(this.dir, 'calls.jsonl');
   readonly runsDir = join(this.dir, 'runs');
   readonly lockDir = join(this.dir, 'locks');
+  private readonly children: ChildProcess[] = [];
 
   constructor(tenant: TenantState = driftedTenant()) {
     this.writeState(tenant);
@@ -99,8 +100,11 @@ export class EngineWorkspace {
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /** The CLI in the background; cleanup() kills it if it is still running (a test that failed before it ended). */
   spawn(args: string[]): ChildProcess {
-    return spawn(process.execPath, [CLI, ...args], { cwd: this.dir, env: this.env(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: this.dir, env: this.env(), stdio: ['pipe', 'pipe', 'pipe'] });
+    this.children.push(child);
+    return child;
   }
 
   /** The journal of the apply run in runs/ (as far as it was written; empty before it exists). */
@@ -125,6 +129,7 @@ export class EngineWorkspace {
   }
 
   cleanup(): void {
+    for (const child of this.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
