@@ -135,13 +135,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
   seedNpmCache(real.npmCache, dirs.npm_config_cache);
-  const saved = Object.fromEntries(Object.keys(dirs).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, dirs, {
+  const set: Record<string, string> = {
+    ...dirs,
     // npm still reads the user's own settings (registry), from where they are; it writes nothing there.
     ...(existsSync(join(real.home, '.npmrc')) && !process.env.npm_config_userconfig ? { npm_config_userconfig: join(real.home, '.npmrc') } : {}),
     npm_config_update_notifier: 'false',
     EXO_PLAYBOOK_TEST_RUN: runDir,
-  });
+  };
+  const saved = Object.fromEntries(Object.keys(set).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, set);
   // Only for a run of the whole suite (no file named): a run of a few files starts a host or two.
   const wholeSuite = (project.vitest as unknown as { filenamePattern?: string[] }).filenamePattern === undefined;
   const started = Date.now();
@@ -165,7 +167,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
-    rmSync(runDir, { recursive: true, force: true, maxRetries: 5 });
+    try {
+      rmSync(runDir, { recursive: true, force: true, maxRetries: 5 });
+    } catch (error) {
+      problems.push(`the run's folder ${runDir} could not be removed: ${(error as Error).message}`);
+    }
     problems.push(...compare(before, snapshot(real)).map((line) => `outside the run's folder: ${line}`));
     if (problems.length > 0) {
       process.exitCode = 1;

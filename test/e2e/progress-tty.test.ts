@@ -35,13 +35,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How long a screen is watched for the line it waits for: a ceiling for a loaded machine (the assertion after it shows the last screen). */
 const CEILING_MS = 240_000;
 
-/** Runs `command` in a fresh tmux window and captures the screen until `done` appears; returns every distinct screen. */
+/**
+ * Runs `command` in a fresh tmux window and captures the screen until `done` appears; returns every
+ * distinct screen. Captures join wrapped lines (-J): where a long path wraps depends on the temp folder.
+ */
 async function screens(name: string, command: string, done: string): Promise<string[]> {
   const started = tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '50', '-c', w.dir, `${command}; echo ${done}=$?; sleep 60`);
   expect(started.status, started.stderr).toBe(0);
   const seen: string[] = [];
   for (const end = Date.now() + CEILING_MS; Date.now() < end; ) {
-    const screen = tmux('capture-pane', '-p', '-t', name).stdout;
+    const screen = tmux('capture-pane', '-p', '-J', '-t', name).stdout;
     if (seen.at(-1) !== screen) seen.push(screen);
     if (screen.includes(`${done}=`)) break;
     await sleep(100);
@@ -73,7 +76,7 @@ describe.runIf(hasTmux)('progress on a terminal (tmux)', () => {
     let screen = '';
     for (const end = Date.now() + CEILING_MS; Date.now() < end && !screen.includes('[y/N]'); ) {
       await sleep(100);
-      screen = tmux('capture-pane', '-p', '-t', name).stdout;
+      screen = tmux('capture-pane', '-p', '-J', '-t', name).stdout;
     }
     // The question comes last, after the plan's summary, with no spinner left drawing under it.
     const text = screen.trimEnd();
@@ -85,7 +88,7 @@ describe.runIf(hasTmux)('progress on a terminal (tmux)', () => {
     tmux('send-keys', '-t', name, 'y', 'Enter');
     for (const end = Date.now() + CEILING_MS; Date.now() < end && !screen.includes('EXO_DONE='); ) {
       await sleep(100);
-      screen = tmux('capture-pane', '-p', '-t', name).stdout;
+      screen = tmux('capture-pane', '-p', '-J', '-t', name).stdout;
     }
     expect(screen).toContain('EXO_DONE=0');
     expect(screen).toMatch(/org \(transport-config\): 1 change/);

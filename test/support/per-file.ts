@@ -15,14 +15,13 @@ import { afterAll } from 'vitest';
 
 const run = process.env.EXO_PLAYBOOK_TEST_RUN;
 if (run) {
-  for (const dir of ['locks', 'files']) mkdirSync(join(run, dir), { recursive: true });
-  const file = mkdtempSync(join(run, 'files', 'file-'));
-  const tmp = join(file, 'tmp');
-  mkdirSync(tmp);
+  mkdirSync(join(run, 'locks'), { recursive: true });
+  // Short: paths under it end up on screens (tmux tests) and in Unix socket names (108 bytes at most).
+  const tmp = mkdtempSync(join(run, 'f-'));
   process.env.TMPDIR = tmp;
   process.env.EXO_PLAYBOOK_LOCK_DIR = mkdtempSync(join(run, 'locks', 'file-'));
   // Registered first, so it runs after the file's own afterAll hooks (vitest runs after-hooks as a stack).
   afterAll(() => {
-    rmSync(file, { recursive: true, force: true, maxRetries: 5 });
+    rmSync(tmp, { recursive: true, force: true, maxRetries: 5 });
   });
 }
