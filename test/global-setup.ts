@@ -15,7 +15,7 @@
  * test/support/per-file.ts.
  * Rules for tests: test/README.md.
  */
-import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -37,37 +37,6 @@ function realPlaces(): RealPlaces {
     xdgConfig: process.env.XDG_CONFIG_HOME,
     checkout: ROOT,
   };
-}
-
-/**
- * The user's npm cache, readable by the run without writing to it: index copied, content hard-linked
- * (cacache never rewrites a content file; same file system, else copied). Tests that install from it
- * (test/e2e/install.test.ts) need no network.
- */
-function seedNpmCache(from: string, to: string): void {
-  const source = join(from, '_cacache');
-  if (!existsSync(source)) return;
-  const target = join(to, '_cacache');
-  cpSync(join(source, 'index-v5'), join(target, 'index-v5'), { recursive: true, errorOnExist: false });
-  const link = (dir: string) => {
-    for (const entry of readdirSync(join(source, dir), { withFileTypes: true })) {
-      const rel = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        mkdirSync(join(target, rel), { recursive: true });
-        link(rel);
-      } else if (entry.isFile()) {
-        try {
-          linkSync(join(source, rel), join(target, rel));
-        } catch {
-          cpSync(join(source, rel), join(target, rel));
-        }
-      }
-    }
-  };
-  if (existsSync(join(source, 'content-v2'))) {
-    mkdirSync(join(target, 'content-v2'), { recursive: true });
-    link('content-v2');
-  }
 }
 
 /**
@@ -134,13 +103,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     TMUX_TMPDIR: join(runDir, 'tmux'),
   };
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
-  seedNpmCache(real.npmCache, dirs.npm_config_cache);
   const set: Record<string, string> = {
     ...dirs,
     // npm still reads the user's own settings (registry), from where they are; it writes nothing there.
     ...(existsSync(join(real.home, '.npmrc')) && !process.env.npm_config_userconfig ? { npm_config_userconfig: join(real.home, '.npmrc') } : {}),
     npm_config_update_notifier: 'false',
     EXO_PLAYBOOK_TEST_RUN: runDir,
+    // Read, never written: test/support/npm-cache.ts seeds a test's own npm cache from it.
+    EXO_PLAYBOOK_TEST_USER_NPM_CACHE: real.npmCache,
   };
   const saved = Object.fromEntries(Object.keys(set).map((k) => [k, process.env[k]]));
   Object.assign(process.env, set);

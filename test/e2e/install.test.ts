@@ -1,6 +1,6 @@
 /**
  * Installing like a user would: `npm pack`, then `npm install -g` of the tarball into a temporary
- * prefix (from the npm cache `npm ci` filled, the registry only for what it lacks), and the installed `exo-playbook` found on
+ * prefix (from a copy of the npm cache `npm ci` filled, test/support/npm-cache.ts; the registry only for what it lacks), and the installed `exo-playbook` found on
  * PATH runs --version, validate and plan against a simulated tenant, with no dev dependency present.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededNpmCache } from '../support/npm-cache.js';
 import { assertBuilt, ROOT } from './engine-support.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
@@ -43,7 +44,7 @@ beforeAll(() => {
   const install = spawnSync(
     npm,
     ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', '--dangerously-allow-all-scripts', tarball],
-    { cwd: dir, encoding: 'utf8', timeout: 300_000, env: { ...process.env, npm_config_update_notifier: 'false' } },
+    { cwd: dir, encoding: 'utf8', timeout: 300_000, env: { ...process.env, npm_config_cache: seededNpmCache(join(dir, 'npm-cache')), npm_config_update_notifier: 'false' } },
   );
   installLog = `${install.stdout}\n${install.stderr}`;
   if (install.status !== 0) throw new Error(`npm install -g failed (${install.status}):\n${installLog}`);
