@@ -45,6 +45,8 @@ export default defineConfig({
     // exit) and says what it waited for; nothing is timed. Tests do not set lower ones (test/README.md).
     testTimeout: 300_000,
     hookTimeout: 300_000,
+    // Stopping a worker took over vitest's default 10 s under load ("Timeout terminating forks worker").
+    teardownTimeout: 60_000,
     pool: 'forks',
     // One folder per run for HOME, caches, temp, npm cache and locks; checks the run left the machine as it found it.
     globalSetup: ['test/global-setup.ts'],

@@ -27,6 +27,13 @@ if (!pwsh) {
 const TOKEN = `eyJ0eXAiOiJKV1QifQ.concurrency-e2e-${process.pid}.c2ln`;
 const LATENCY_MS = 300;
 const SERIAL_LATENCY_MS = 30;
+/**
+ * Per call in the --concurrency 3 run: the run's own session writes while the extra hosts start, so
+ * the writes must outlast the extra hosts' start and sign-in for three to be in flight at once. At
+ * 1 s a write the run's session alone needs a minute for them, however slowly a loaded machine
+ * starts the other two hosts.
+ */
+const PARALLEL_LATENCY_MS = 1000;
 /** Enough writes that the pool's extra sign-ins (a pwsh start each, ~2-3 s here) pay for themselves. */
 const STRAYS = 60;
 
@@ -120,13 +127,13 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     // The serial run is the reference end state and proves one host, one write at a time: it needs
     // calls that take a while (so overlapping writes would show), not 300 ms each (18 s of waiting).
     const serial = slowTenant(SERIAL_LATENCY_MS);
-    const parallel = slowTenant();
+    const parallel = slowTenant(PARALLEL_LATENCY_MS);
 
     const one = await applyViaPwsh(serial, 1);
     expect(one.code, one.stdout + one.stderr).toBe(0);
     const three = await applyViaPwsh(parallel, 3);
     expect(three.code, three.stdout + three.stderr).toBe(0);
-    console.log(`apply of ${STRAYS + 1} writes: --concurrency 1 (${SERIAL_LATENCY_MS} ms per call) took ${one.ms} ms, --concurrency 3 (${LATENCY_MS} ms per call) took ${three.ms} ms`);
+    console.log(`apply of ${STRAYS + 1} writes: --concurrency 1 (${SERIAL_LATENCY_MS} ms per call) took ${one.ms} ms, --concurrency 3 (${PARALLEL_LATENCY_MS} ms per call) took ${three.ms} ms`);
 
     // Same end state: every stray $false back to $null, device $false, nothing else touched.
     expect(switches(parallel.readState())).toEqual(switches(serial.readState()));
