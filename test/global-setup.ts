@@ -8,8 +8,9 @@
  *     folders and the temp folder's test folders (`exo-…`) are as before (test/support/hermetic.ts);
  *   - `git status --porcelain --ignored` of the checkout is as before;
  *   - no test folder (`exo-…`) is left in the run's own temp folder (a test removes what it made);
- *   - no process started by a test is still running (found by the run's folder in its environment;
- *     waited for, then killed and named).
+ *   - no process started by a test is still running (found by the run's folder in its environment,
+ *     or a pwsh running this checkout's host.ps1 that was not there before; waited for, then
+ *     killed and named).
  * Then the run's folder is removed. A run of the whole suite starts by making the run's one
  * compiled pwsh host (compileHostOnce). EXO_PLAYBOOK_TEST_RUN names the run's folder for
  * test/support/per-file.ts.
@@ -19,7 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { homedir, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { compare, leftTestFolders, RUN_FOLDER_PREFIX, runProcesses, snapshot, type RealPlaces, type RunProcess } from './support/hermetic.js';
+import { checkoutPowerShell, compare, leftTestFolders, RUN_FOLDER_PREFIX, runProcesses, snapshot, type RealPlaces, type RunProcess } from './support/hermetic.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -67,14 +68,24 @@ async function compileHostOnce(runDir: string): Promise<void> {
 /** vitest's own worker processes (they carry the run's environment and end after the teardown). */
 const isVitestWorker = (p: RunProcess) => /node_modules[\\/]vitest[\\/]/.test(p.command);
 
-async function endedProcesses(runDir: string): Promise<RunProcess[]> {
+/**
+ * Waits up to PROCESS_GRACE_MS for the processes tests started to end. Those with the run's folder in
+ * their environment are the run's own: killed if still there. A pwsh on this checkout's host.ps1
+ * that was not running before is named but not killed (it could be the user's own run of the CLI).
+ */
+async function endedProcesses(runDir: string, pwshBefore: Set<number>): Promise<{ killed: RunProcess[]; named: RunProcess[] }> {
   const deadline = Date.now() + PROCESS_GRACE_MS;
-  let left = runProcesses(runDir, isVitestWorker);
-  while (left.length > 0 && Date.now() < deadline) {
+  const look = () => {
+    const killed = runProcesses(runDir, isVitestWorker);
+    const pids = new Set(killed.map((p) => p.pid));
+    return { killed, named: checkoutPowerShell(ROOT).filter((p) => !pwshBefore.has(p.pid) && !pids.has(p.pid)) };
+  };
+  let left = look();
+  while (left.killed.length + left.named.length > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 200));
-    left = runProcesses(runDir, isVitestWorker);
+    left = look();
   }
-  for (const p of left) {
+  for (const p of left.killed) {
     try {
       process.kill(p.pid, 'SIGKILL');
     } catch {
@@ -89,6 +100,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (process.env.EXO_PLAYBOOK_TEST_RUN) return async () => undefined;
   const real = realPlaces();
   const before = snapshot(real);
+  const pwshBefore = new Set(checkoutPowerShell(ROOT).map((p) => p.pid));
   const runDir = mkdtempSync(join(real.tmp, RUN_FOLDER_PREFIX));
   const dirs = {
     HOME: join(runDir, 'home'),
@@ -122,8 +134,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   return async () => {
     const problems: string[] = [];
-    const processes = await endedProcesses(runDir);
-    for (const p of processes) problems.push(`process ${p.pid} still running after the run (killed): ${p.command}`);
+    const processes = await endedProcesses(runDir, pwshBefore);
+    for (const p of processes.killed) problems.push(`process ${p.pid} still running after the run (killed): ${p.command}`);
+    for (const p of processes.named) problems.push(`PowerShell ${p.pid} on this checkout started during the run and still running (not killed, it may be yours): ${p.command}`);
     for (const dir of leftTestFolders(dirs.TMPDIR)) {
       let kind = 'folder';
       try {

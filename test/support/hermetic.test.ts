@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compare, leftTestFolders, runProcesses, snapshot, type RealPlaces } from './hermetic.js';
+import { checkoutPowerShell, compare, leftTestFolders, runProcesses, snapshot, type RealPlaces } from './hermetic.js';
 
 let dir: string | undefined;
 let child: ChildProcess | undefined;
@@ -106,5 +106,18 @@ describe('processes a test did not end', () => {
     expect(found).toEqual([{ pid: child.pid, command: 'sleep 300' }]);
     expect(runProcesses(runDir, (p) => p.pid === child!.pid)).toEqual([]);
     expect(runProcesses(join(dir, 'another-run'), () => false)).toEqual([]);
+  });
+
+  it('a PowerShell on the checkout\'s host.ps1 is found by its command line, whatever its environment', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'exo-hermetic-'));
+    const checkout = join(dir, 'checkout');
+    // Stands in for `dotnet …/pwsh.dll -File <checkout>/src/exchange/pwsh/host.ps1` with a bare environment.
+    const args = ['-e', 'setTimeout(() => {}, 300_000)', '/opt/fake/pwsh.dll', '-File', join(checkout, 'src', 'exchange', 'pwsh', 'host.ps1')];
+    child = spawn(process.execPath, args, { env: { PATH: process.env.PATH }, stdio: 'ignore' });
+    await new Promise<void>((r, e) => child!.once('spawn', r).once('error', e));
+    const found = checkoutPowerShell(checkout);
+    if (process.platform !== 'linux') return expect(found).toEqual([]);
+    expect(found.map((p) => p.pid)).toEqual([child.pid]);
+    expect(checkoutPowerShell(`${checkout}-other`)).toEqual([]);
   });
 });

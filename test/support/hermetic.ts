@@ -176,3 +176,23 @@ export function runProcesses(runDir: string, keep: (p: RunProcess) => boolean): 
   }
   return found;
 }
+
+/**
+ * PowerShell processes (pwsh, or the dotnet running pwsh.dll behind the launcher) whose command line
+ * names a file of `checkout` (host.ps1): the ones a test started with an environment of its own that
+ * does not name the run's folder. Compared by process id before and after the run.
+ */
+export function checkoutPowerShell(checkout: string): RunProcess[] {
+  if (process.platform !== 'linux' || !existsSync('/proc/self/cmdline')) return [];
+  const found: RunProcess[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const command = readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0').filter(Boolean).join(' ');
+      if (/(^|\/)(pwsh|dotnet)\b|pwsh\.dll/.test(command) && command.includes(`${checkout}/`)) found.push({ pid: Number(name), command });
+    } catch {
+      // ended while looking
+    }
+  }
+  return found;
+}
