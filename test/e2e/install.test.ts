@@ -21,7 +21,7 @@ let installLog: string;
 
 /** Only PATH with the prefix's bin first, like a shell after the install; no test or CI variables. */
 function userEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: [join(prefix, 'bin'), process.env.PATH].join(delimiter), HOME: dir, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { PATH: [join(prefix, 'bin'), process.env.PATH].join(delimiter), HOME: dir, TMPDIR: tmpdir(), NO_COLOR: '1' };
   return env;
 }
 
