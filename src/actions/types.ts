@@ -31,6 +31,11 @@ export interface Change {
   call: { cmdlet: string; parameters: CmdletParameters };
   /** The call that restores `before` exactly ($null included), or null when the change cannot be undone. */
   undo: { cmdlet: string; parameters: CmdletParameters } | null;
+  /**
+   * The playbook's acceptance that lets this change run although the runner cannot derive its effect
+   * on SMTP AUTH (a powershell step's acceptUnderivedEffect reason). Journaled with the write.
+   */
+  accepted?: string;
   /** What the action's own apply needs beyond the call (e.g. a search's wait/timeout). Saved with the plan. */
   applyOptions?: { [key: string]: PsValue };
 }
@@ -40,9 +45,11 @@ export interface Risk {
   /**
    * will-break: a sender loses SMTP AUTH; no-usage-evidence: the plan takes SMTP AUTH away and no
    * usage source the run read covers the window; unfinished-search: SMTP AUTH would go off before the
-   * search the run submits has finished (never acceptable); quota; warning.
+   * search the run submits has finished (never acceptable); underived-effect: a powershell step's
+   * write whose effect on SMTP AUTH cannot be derived (accepted only by the step's
+   * acceptUnderivedEffect); quota; warning.
    */
-  kind: 'will-break' | 'no-usage-evidence' | 'unfinished-search' | 'quota' | 'warning';
+  kind: 'will-break' | 'no-usage-evidence' | 'unfinished-search' | 'underived-effect' | 'quota' | 'warning';
   /** Who or what is affected, e.g. a sender address. */
   subject: string;
   message: string;
@@ -174,9 +181,10 @@ export interface ActionDefinition<With = unknown, Observed = unknown> {
   /**
    * Pure: the change that restores a journaled write's before-value, built by this action's own write
    * builder from the journal's values only (never from a call text in the file); null when those
-   * values are not a write this action makes. Absent: the action's writes cannot be undone.
+   * values are not a write this action makes; 'no-undo' for a write of this action that has no undo
+   * (the powershell escape hatch's verbatim calls). Absent: the action's writes cannot be undone.
    */
-  invert?(write: JournaledWrite): Change | null;
+  invert?(write: JournaledWrite): Change | 'no-undo' | null;
 }
 
 /** The values of a journaled write rollback may trust: what was changed, from what, to what. */

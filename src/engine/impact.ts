@@ -39,7 +39,11 @@ export function describeImpact(plan: PlanDocument): string {
   if (resetTrue.length) parts.push(`reset ${plural(resetTrue.length, 'explicit $true')} to follow the organization`);
   const off = mailboxChanges.filter((c) => c.after === true);
   if (off.length) parts.push(`turn SMTP AUTH off for ${plural(off.length, 'mailbox', 'mailboxes')}`);
-  const described = new Set<Change>([...(org ? [org] : []), ...keep, ...strays, ...resetTrue, ...off]);
+  // A powershell write the runner cannot derive runs only when its step accepted it: say so, with the reason.
+  const underived = plan.steps.flatMap((s) => s.risks.filter((r) => r.kind === 'underived-effect' && r.accepted).map(() => s));
+  const unguarded = underived.flatMap((s) => s.changes.filter((c) => c.property === '(run)'));
+  if (unguarded.length) parts.push(`run ${plural(unguarded.length, 'powershell write')} whose effect on SMTP AUTH is not derived (accepted by acceptUnderivedEffect)`);
+  const described = new Set<Change>([...(org ? [org] : []), ...keep, ...strays, ...resetTrue, ...off, ...unguarded]);
   const other = changes.filter((c) => !described.has(c));
   if (other.length) parts.push(`${parts.length ? 'and ' : ''}${plural(other.length, 'other change')}`);
   const text = parts.join(', ');

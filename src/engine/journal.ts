@@ -51,6 +51,8 @@ export interface BeforeWriteRecord extends RecordBase {
   parameters: CmdletParameters;
   /** The call that restores `before` (redacted), or null when the change cannot be undone. */
   undo: { cmdlet: string; parameters: CmdletParameters } | null;
+  /** Why the playbook let a write run whose effect on SMTP AUTH is not derived (Change.accepted). */
+  accepted?: string;
 }
 
 /**

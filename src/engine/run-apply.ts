@@ -171,16 +171,19 @@ export async function guardWrite(plan: PlanDocument, options: Pick<WriteRunOptio
     const unfinished = blocking.filter((r) => r.kind === 'unfinished-search');
     const noEvidence = blocking.filter((r) => r.kind === 'no-usage-evidence');
     const breaking = blocking.filter((r) => r.kind === 'will-break');
-    const other = blocking.filter((r) => !['unfinished-search', 'no-usage-evidence', 'will-break'].includes(r.kind));
+    const underived = blocking.filter((r) => r.kind === 'underived-effect');
+    const other = blocking.filter((r) => !['unfinished-search', 'no-usage-evidence', 'will-break', 'underived-effect'].includes(r.kind));
     const headline = unfinished.length
       ? 'SMTP AUTH would go off before the historical search this run submits has finished; nothing was written'
       : noEvidence.length
         ? 'no usage evidence: nothing this run read says who still submits with SMTP AUTH, and the plan takes it away; nothing was written'
         : breaking.length
           ? `${breaking.length} sender${breaking.length === 1 ? '' : 's'} would lose SMTP AUTH (blocking risks); nothing was written`
-          : `${blocking.length} blocking risk${blocking.length === 1 ? '' : 's'}; nothing was written`;
+          : underived.length
+            ? `${underived.length} powershell write${underived.length === 1 ? '' : 's'} whose effect on SMTP AUTH cannot be derived (blocking risks); nothing was written`
+            : `${blocking.length} blocking risk${blocking.length === 1 ? '' : 's'}; nothing was written`;
     throw new RefusedError(headline, 'breakage', [
-      ...[...unfinished, ...noEvidence, ...breaking, ...other].map(line),
+      ...[...unfinished, ...noEvidence, ...breaking, ...underived, ...other].map(line),
       ...(breaking.length ? ["add them to the allowlist, or accept them with --accept-breakage <a@x,b@y|all> or the playbook's acceptBreakage"] : []),
     ]);
   }

@@ -13,6 +13,8 @@ import { signInLogsPath } from '../actions/smtp-auth/usage/sign-in-logs.js';
 import { SimulatedGraphClient } from '../graph/simulated.js';
 import { submitSearchChange } from '../actions/smtp-auth/usage/historical-search.js';
 import { USERS_WITH_POLICY_FILTER } from '../actions/smtp-auth/authentication-policies.js';
+import { smtpAuthEffect } from '../actions/powershell-smtp-auth.js';
+import { psLiteral } from '../actions/smtp-auth/effective.js';
 import { createRunContext } from '../engine/context.js';
 import { readBack } from '../engine/readback.js';
 import { isWriteCmdlet, type CmdletParameters } from '../exchange/session.js';
@@ -68,7 +70,27 @@ function plannedWrites(step: Step, now: Date): ExplainLine[] {
     case 'powershell': {
       const cmdlet = step.with.cmdlet;
       if (!isWriteCmdlet(cmdlet)) return [];
-      return [{ call: { cmdlet, parameters: step.with.parameters as CmdletParameters }, comment: 'runs verbatim (allowWrite: true)' }];
+      const parameters = step.with.parameters as CmdletParameters;
+      const effect = smtpAuthEffect(cmdlet, parameters);
+      if (effect.kind === 'organization') {
+        return [{ call: { cmdlet: 'Set-TransportConfig', parameters: { [PROPERTY]: effect.after } }, comment: `when the organization's switch is not already ${psLiteral(effect.after)} (a typed change under the lockout guard; rollback restores it):` }];
+      }
+      if (effect.kind === 'mailbox') {
+        return [
+          {
+            cmdlet: 'Set-CASMailbox',
+            comment: `when ${effect.identity}'s switch is not already ${psLiteral(effect.after)} (a typed change under the lockout guard; rollback restores it): Set-CASMailbox -Identity <its Guid> -${PROPERTY} ${psLiteral(effect.after)}`,
+          },
+        ];
+      }
+      const accepted = step.with.acceptUnderivedEffect?.reason;
+      const comment =
+        effect.kind === 'none'
+          ? 'runs verbatim (allowWrite: true)'
+          : accepted !== undefined
+            ? `runs verbatim (allowWrite: true); its effect on SMTP AUTH is not derived (${effect.why}), accepted by acceptUnderivedEffect: ${accepted}`
+            : `refused by apply (exit 4): its effect on SMTP AUTH is not derived (${effect.why}); ${effect.fix}, or accept it with acceptUnderivedEffect: { reason: ... }`;
+      return [{ call: { cmdlet, parameters }, comment }];
     }
     default:
       return [];
@@ -176,7 +198,8 @@ export async function explainGeneral(
     } catch (error) {
       reads.push({ comment: `reads could not all be listed without a tenant: ${(error as Error).message}` });
     }
-    reads.unshift(...annotateLookups(session.since(from)));
+    // A powershell step's reads (its Get-* call, or the switch its write changes) are always made.
+    reads.unshift(...(step.uses === 'powershell' ? session.since(from).map((call) => ({ call })) : annotateLookups(session.since(from))));
     reads.push(...tenantDependentReads(step));
     const writes = plannedWrites(step, now);
     if (reads.length === 0 && writes.length === 0) reads.push({ comment: 'no reads of its own: it uses what earlier steps read (each read is made once per run)' });

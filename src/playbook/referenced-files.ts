@@ -57,7 +57,8 @@ export async function checkReferencedFiles(root: Located, options: ReferencedFil
   }
 
   const auth = child(child(root, 'tenant'), 'auth');
-  if (stringAt(child(auth, 'method')) !== 'certificate') return { problems, warnings };
+  const method = stringAt(child(auth, 'method'));
+  if (method !== 'certificate' && method !== 'partner') return { problems, warnings };
   const pathNode = child(auth, 'certificatePath');
   const certificatePath = stringAt(pathNode);
   if (!pathNode || certificatePath === undefined || unresolved(certificatePath)) return { problems, warnings };
@@ -71,7 +72,17 @@ export async function checkReferencedFiles(root: Located, options: ReferencedFil
   }
   // What the file is: by its content when it can be read here, else by its name.
   const format = read.ok ? (/^\s*-----BEGIN /.test(read.bytes.subarray(0, 64).toString('latin1')) ? 'pem' : 'pfx') : PFX_FILE.test(certificatePath) ? 'pfx' : PEM_FILE.test(certificatePath) ? 'pem' : undefined;
-  if (signInNode && signIn === 'module' && format === 'pem') {
+  if (method === 'partner') {
+    // A partner's token always comes from @azure/identity, which takes a PEM.
+    if (format === 'pfx') {
+      problem(
+        pathNode,
+        `a partner sign-in cannot use ${certificatePath}: it is not a PEM file, and @azure/identity takes a PEM holding the certificate and its private key`,
+        [...at, 'certificatePath'],
+        'convert it: `openssl pkcs12 -in cert.pfx -out cert.pem -nodes`',
+      );
+    }
+  } else if (signInNode && signIn === 'module' && format === 'pem') {
     problem(
       signInNode,
       `signIn: module cannot sign in with the PEM file ${certificatePath}: Connect-ExchangeOnline -CertificateFilePath needs a .pfx with the private key, and loads a PEM without its key`,

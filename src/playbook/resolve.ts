@@ -22,6 +22,7 @@ export const SECRET_PATHS = [
   ['tenant', 'auth', 'certificatePassword'],
   ['tenant', 'auth', 'token'],
   ['tenant', 'auth', 'graphToken'],
+  ['tenant', 'auth', 'clientSecret'],
   // smtp-auth/probe: the canary's password or token, read only at the moment of AUTH.
   ['steps', '*', 'with', 'password'],
   ['steps', '*', 'with', 'token'],

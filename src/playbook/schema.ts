@@ -68,6 +68,32 @@ export const authSchema = z.discriminatedUnion('method', [
       .optional()
       .describe('File holding the federated token (relative to the playbook); default $AZURE_FEDERATED_TOKEN_FILE, else the GitHub Actions OIDC endpoint of the job.'),
   }),
+  // Partners (GDAP / Secure Application Model): the partner's multi-tenant app, consented in each
+  // customer tenant, gets an app-only token from the customer's tenant and signs in with
+  // Connect-ExchangeOnline -AccessToken -DelegatedOrganization (src/exchange/connect/partner.ts).
+  z.strictObject({
+    method: z.literal('partner'),
+    appId: z.string().min(1).describe("Application (client) id of the partner's multi-tenant app, consented in every customer tenant."),
+    certificatePath: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("A PEM file with the app's certificate and its private key (relative to the playbook). Give this or clientSecret."),
+    certificatePassword: z.string().optional().describe('A reference (${env:NAME}) to the password of an encrypted private key in certificatePath.'),
+    clientSecret: z.string().optional().describe("A reference (${env:NAME} or ${file:path}) to the app's client secret. Give this or certificatePath."),
+    customerTenantId: z
+      .string()
+      .optional()
+      .describe("The customer's tenant id (GUID) the token is asked from; default the fleet tenant's tenantId, else tenant.organization."),
+  }).superRefine((value, ctx) => {
+    // One credential of the app: two would leave the reader guessing which one signs in.
+    if ((value.certificatePath === undefined) === (value.clientSecret === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['certificatePath'], message: 'a partner sign-in needs exactly one of certificatePath (a PEM) and clientSecret: "${env:NAME}"' });
+    }
+    if (value.certificatePassword !== undefined && value.certificatePath === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['certificatePassword'], message: 'certificatePassword goes with certificatePath' });
+    }
+  }),
   z.strictObject({
     method: z.literal('access-token'),
     token: z.string().describe('A reference (${env:NAME} or ${file:path}) to an app-only access token.'),
@@ -201,6 +227,14 @@ export const powershellWith = z.strictObject({
   cmdlet: z.string().regex(/^[A-Za-z]+-[A-Za-z0-9]+$/, 'must be a Verb-Noun cmdlet name'),
   parameters: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), psParameterValue).default({}),
   allowWrite: z.boolean().default(false).describe('Required for any cmdlet that is not Get-*.'),
+  acceptUnderivedEffect: z
+    .strictObject({
+      reason: z.string().trim().min(10).max(500).describe('Why running this write unguarded is safe (a reviewer reads it in plan, explain and the journal).'),
+    })
+    .optional()
+    .describe(
+      "Lets a write run whose effect on SMTP AUTH the runner cannot derive (an unmodelled cmdlet or parameter, an identity it cannot match to one observed mailbox); apply refuses it otherwise (exit 4). A write it can derive (Set-CASMailbox/Set-TransportConfig -SmtpClientAuthenticationDisabled) is planned as the typed change under the lockout guard instead, and this acceptance does not cover it.",
+    ),
 });
 
 /** `uses:` name → its `with` schema. */

@@ -3,19 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readClientsReport } from '../../src/actions/smtp-auth/usage/clients-report.js';
 import { parseCsv } from '../../src/actions/smtp-auth/usage/csv.js';
-import { InputError } from '../../src/errors.js';
+import { inputErrorOf as errorOf } from '../support/input-error.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
 
-function errorOf(run: () => unknown): InputError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('SMTP AUTH clients report (admin center CSV export)', () => {
   it('reads a realistic export: BOM, CRLF, quoted commas, quotes and newlines, thousands separators', () => {

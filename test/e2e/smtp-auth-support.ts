@@ -111,3 +111,17 @@ export function playbookWith(w: Workspace, step: string): string {
   );
   return file;
 }
+
+/**
+ * The environment that points `--target exchange` at real pwsh and the stub module over the
+ * workspace's state file, with the workspace's own lock folder (another test file may apply to the
+ * same organization through pwsh at the same time).
+ */
+export function stubEnvironment(w: Workspace, pwshPath: string | undefined): Record<string, string> {
+  return {
+    EXO_PLAYBOOK_LOCK_DIR: w.file('locks'),
+    EXO_PLAYBOOK_PWSH: pwshPath ?? 'pwsh',
+    EXO_PLAYBOOK_MODULE_PATH: join(ROOT, 'test', 'fixtures', 'modules'),
+    EXO_PLAYBOOK_STUB_STATE: w.state,
+  };
+}

@@ -147,5 +147,12 @@ describe('user mistakes end as user errors', () => {
       expect(w.run(['validate', '--require-env', withPlaybook('cert-pfx.yaml', certificatePlaybook('certs/exo.pfx'))]).code).toBe(0);
       expectUserError(w.run(['validate', withPlaybook('cert-token.yaml', certificatePlaybook('certs/exo.pfx', '    signIn: token\n'))]), /^cert-token\.yaml:9:13: signIn: token cannot sign in with certs\/exo\.pfx/m);
     });
+
+    it('a partner sign-in takes a PEM (its token comes from @azure/identity): a .pfx is refused at its line, a missing file with --require-env', () => {
+      const partner = (path: string) => certificatePlaybook(path).replace('method: certificate', 'method: partner');
+      expect(w.run(['validate', '--require-env', withPlaybook('partner-pem.yaml', partner('certs/exo.pem'))]).code).toBe(0);
+      expectUserError(w.run(['validate', withPlaybook('partner-pfx.yaml', partner('certs/exo.pfx'))]), /^partner-pfx\.yaml:8:22: a partner sign-in cannot use certs\/exo\.pfx: it is not a PEM file/m);
+      expectUserError(w.run(['validate', '--require-env', withPlaybook('partner-missing.yaml', partner('certs/missing.pem'))]), /^partner-missing\.yaml:8:22: cannot read the certificate file certs\/missing\.pem/m);
+    });
   });
 });

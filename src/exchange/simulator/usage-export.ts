@@ -9,6 +9,7 @@
  *   message_count, message_id; at most 100,000 rows (the service's cap).
  */
 import { createHash } from 'node:crypto';
+import { csvCell } from '../../csv-cell.js';
 import type { SimSmtpAuthActivity, TenantState } from './state.js';
 
 export type UsageExportKind = 'clients-report' | 'request-report';
@@ -21,7 +22,9 @@ function inWindow(state: TenantState, days: number): SimSmtpAuthActivity[] {
   return state.smtpAuthActivity.filter((a) => Date.parse(a.lastSeen) >= clock - days * DAY_MS && Date.parse(a.lastSeen) <= clock);
 }
 
-const quote = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+// Cells are written as every CSV of the product is (src/csv-cell.ts): a value from the state file that
+// a spreadsheet would run as a formula is prefixed with ', which the usage readers then refuse.
+const quote = csvCell;
 
 export function clientsReportCsv(state: TenantState, days: number): Buffer {
   const rows = [['Sender address', 'Domain', 'TLS 1.0 %', 'TLS 1.1 %', 'TLS 1.2 %', 'Messages sent', 'Authentication protocol']];

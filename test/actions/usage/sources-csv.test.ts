@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { clientsReportEvidence } from '../../../src/actions/smtp-auth/usage/clients-report.js';
 import { decodeUsageText, readUsageFile } from '../../../src/actions/smtp-auth/usage/decode.js';
 import { requestReportEvidence } from '../../../src/actions/smtp-auth/usage/request-report.js';
-import { InputError } from '../../../src/errors.js';
+import { inputErrorOf as errorOf } from '../../support/input-error.js';
 
 type Encoding = 'utf-8' | 'utf-8-bom' | 'utf-16le' | 'utf-16be' | 'utf-16le-nobom';
 
@@ -34,15 +34,6 @@ function encode(text: string, encoding: Encoding): Buffer {
   }
 }
 
-function errorOf(run: () => unknown): InputError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError');
-}
 
 const WITH_PROTOCOL = [
   ['Sender address', 'Domain', 'TLS 1.0 %', 'TLS 1.1 %', 'TLS 1.2 %', 'Messages sent', 'Authentication protocol'],
@@ -100,7 +91,7 @@ describe('admin center SMTP AUTH clients report: every variant Microsoft exports
     const text = 'Sender address,Domain,Messages sent,Authentication protocol\n"=cmd|\' /C calc\'!A0",contoso.com,5,Basic\n';
     const e = errorOf(() => clientsReportEvidence(text, 'evil.csv'));
     expect(e.location).toEqual({ file: 'evil.csv', line: 2, col: 1 });
-    expect(e.message).toContain("'=cmd|' /C calc'!A0' is not a sender address");
+    expect(e.message).toContain("'=cmd|' /C calc'!A0' starts like a spreadsheet formula");
   });
 });
 

@@ -75,6 +75,18 @@ export function defineSessionBehaviours(backend: Backend): void {
       expect((await readState(stateFile)).transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
     });
 
+    it('signs in to the tenant named by -Organization or -DelegatedOrganization (any case), and refuses another tenant alike', async () => {
+      const s = await open();
+      const name = initial.organization.Name;
+      for (const key of ['Organization', 'DelegatedOrganization']) {
+        expect(await s.invoke('Connect-ExchangeOnline', { [key]: name.toUpperCase(), ShowBanner: false })).toEqual({ objects: [], warnings: [], errors: [] });
+        const failure = await failureOf(s.invoke('Connect-ExchangeOnline', { [key]: 'fabrikam.onmicrosoft.com', ShowBanner: false }));
+        expect(failure.record.message).toBe(
+          `Unable to connect to organization 'fabrikam.onmicrosoft.com': the signed-in tenant is '${name}'. Check tenant.organization in the playbook (or the simulated tenant's organization.Name).`,
+        );
+      }
+    });
+
     it('streams every mailbox in one bulk read, with the switch only when asked for by name', async () => {
       const s = await open();
       const seen: PsObject[] = [];

@@ -8,7 +8,7 @@
  * separated (decimal-comma locales), in any encoding decodeUsageText accepts.
  */
 import { InputError } from '../../../errors.js';
-import { CsvSyntaxError, detectSeparator, parseCsv, type CsvRecord } from './csv.js';
+import { CsvSyntaxError, detectSeparator, parseCsv, refuseFormulaCell, type CsvRecord } from './csv.js';
 import type { SourceReading } from './evidence.js';
 import { printable } from '../../../graph/requests.js';
 import { mergeUsageRows, parseProtocol, type UsageRow } from './usage-table.js';
@@ -103,6 +103,7 @@ function parseClientsReport(text: string, file: string): ClientsReportRow[] {
     const where = (c: Column) => ({ file, line: record.line, col: record.cols[at[c]!] ?? 1 });
     const sender = field('sender') ?? '';
     if (sender === '') continue; // totals and footer lines have no sender
+    refuseFormulaCell(sender, where('sender'), 'a sender address');
     if (!/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u.test(sender)) {
       throw new InputError(`'${printable(sender)}' is not a sender address`, where('sender'), 'each row of the report names one sender address');
     }

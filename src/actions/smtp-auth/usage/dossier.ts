@@ -9,6 +9,7 @@ import { effectiveSmtpAuthDisabled } from '../effective.js';
 import type { TriState } from '../../../exchange/simulator/state.js';
 import { SOURCE_LABELS, type MergedSender, type UsageSourceKind } from './evidence.js';
 import type { AuthProtocol } from './usage-table.js';
+import { csvCell } from '../../../csv-cell.js';
 
 /** Exchange Team blog, 27 January 2026: Basic SMTP AUTH disabled by default for existing tenants. */
 export const BASIC_SMTP_OFF_BY_DEFAULT = 'end of December 2026';
@@ -182,7 +183,4 @@ export function dossierCsv(dossiers: readonly SenderDossier[]): string {
   return `\uFEFF${[DOSSIER_CSV_COLUMNS, ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n')}\r\n`;
 }
 
-export function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
+export { csvCell } from '../../../csv-cell.js';

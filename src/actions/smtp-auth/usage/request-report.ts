@@ -6,7 +6,7 @@
  * aggregated per sender: messages, first and last seen, client IPs, TLS versions, protocols.
  */
 import { InputError } from '../../../errors.js';
-import { CsvSyntaxError, detectSeparator, parseCsv, type CsvRecord } from './csv.js';
+import { CsvSyntaxError, detectSeparator, parseCsv, refuseFormulaCell, type CsvRecord } from './csv.js';
 import { earliest, latest, type SenderEvidence, type SourceReading } from './evidence.js';
 import { parseProtocol } from './usage-table.js';
 import { printable } from '../../../graph/requests.js';
@@ -62,6 +62,8 @@ export function requestReportEvidence(text: string, file: string): SourceReading
     const name = field('sendername');
     const domain = field('senderdomain');
     if (name === '' && domain === '') continue;
+    refuseFormulaCell(name, where('sendername'), 'a sender name');
+    refuseFormulaCell(domain, where('senderdomain'), 'a sender domain');
     // senderName is the whole address in some downloads and the local part in others.
     const sender = (name.includes('@') ? name : `${name}@${domain}`).toLowerCase();
     if (!/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u.test(sender)) {
