@@ -19,8 +19,8 @@ function placeholderEnv(files: string[]): Record<string, string> {
 function validate(args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, [bin, 'validate', ...args], {
     encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env },
-    timeout: 20_000,
+    env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', TMPDIR: tmpdir(), ...env },
+    timeout: 240_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }

@@ -82,7 +82,7 @@ beforeAll(async () => {
     openTarget: (target, tenant, options) =>
       openTarget(target, tenant, { ...options, cmdlets: [...options.cmdlets], connector: { credentialFor: (a: CredentialAuth, context) => credentialFor(a, context, endpoint.credentialOptions) } }),
   });
-}, 60_000);
+});
 
 afterAll(async () => {
   setEngineDepsForTests(undefined);
@@ -144,5 +144,5 @@ describe.skipIf(!pwsh)('a fleet through real pwsh: three stub tenants, both part
     const verify = await cli(['fleet', 'verify', 'playbook.yaml', '--inventory', 'inventory.yaml', '--tenants', 'partner', '--format', 'json']);
     expect(verify.code, verify.stderr).toBe(0);
     expect((JSON.parse(verify.stdout) as { tenants: { id: string }[] }).tenants.map((t) => t.id)).toEqual([CONTOSO, FABRIKAM]);
-  }, 240_000);
+  });
 });

@@ -64,7 +64,7 @@ describe('fleet on simulated tenants', () => {
     const replan = w.run(fleet('plan', '--format', 'json'));
     const replanned = JSON.parse(replan.stdout) as { tenants: { id: string; plan: { summary: { changes: number } } }[] };
     for (const t of replanned.tenants) expect(t.plan.summary.changes).toBeGreaterThan(0);
-  }, 120_000);
+  });
 
   it('asks once: without a terminal and without --yes nothing is written (exit 4); a blocked tenant is refused, the others applied', () => {
     w = new FleetWorkspace({ tenants: 3, unguarded: [2] });
@@ -81,7 +81,7 @@ describe('fleet on simulated tenants', () => {
     expect(applied.stdout).toMatch(new RegExp(`${tenantId(1)}\\s+ok\\s+0`));
     expect(applied.stdout).toMatch(new RegExp(`${tenantId(3)}\\s+ok\\s+0`));
     expect(applied.stdout).toContain(`exit 4: ${tenantId(2)}`);
-  }, 120_000);
+  });
 
   it('a tenant whose sign-in fails: its row says why, the others run, exit 1', () => {
     // The inventory names a tenant the simulated service does not know by that name: Connect-ExchangeOnline refuses it.
@@ -94,7 +94,7 @@ describe('fleet on simulated tenants', () => {
     expect(r.stdout).toMatch(new RegExp(`${tenantId(1)}\\s+changes\\s+2`));
     expect(r.stdout).toMatch(new RegExp(`${tenantId(3)}\\s+changes\\s+2`));
     expect(r.stdout).toContain('exit 1: ghost-contoso.onmicrosoft.com');
-  }, 120_000);
+  });
 
   it('a tenant locked by another run is refused (exit 4); the others are applied', () => {
     w = new FleetWorkspace({ tenants: 3 });
@@ -108,7 +108,7 @@ describe('fleet on simulated tenants', () => {
     } finally {
       lock.release();
     }
-  }, 120_000);
+  });
 
   it('four shards in four processes, merged, equal the unsharded run apart from timings', async () => {
     w = new FleetWorkspace({ tenants: 10 });
@@ -135,7 +135,7 @@ describe('fleet on simulated tenants', () => {
     const partial = w.run(['fleet', 'merge', 'shard-1.json', 'shard-2.json', 'shard-3.json']);
     expect(partial.code).toBe(1);
     expect(partial.stdout).toContain('no result: shard(s) 4 of 4 missing from the merge');
-  }, 180_000);
+  });
 });
 
 describe('approval once on a terminal, --fail-fast', () => {
@@ -153,7 +153,7 @@ describe('approval once on a terminal, --fail-fast', () => {
     expect(accepted.code, accepted.stdout + accepted.stderr).toBe(0);
     expect(accepted.stderr.match(/\[y\/N\]/g)).toHaveLength(1);
     for (const id of w.ids) expect(w.readState(id).transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
-  }, 120_000);
+  });
 
   it('--fail-fast: after a tenant fails, no new tenant starts', () => {
     w = new FleetWorkspace({ tenants: 3 });
@@ -162,7 +162,7 @@ describe('approval once on a terminal, --fail-fast', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/ghost-contoso\.onmicrosoft\.com\s+error\s+1/);
     for (const i of [2, 3]) expect(r.stdout).toMatch(new RegExp(`${tenantId(i)}\\s+not-run\\s+1\\s+not started: --fail-fast after ghost-contoso\\.onmicrosoft\\.com failed \\(exit 1\\)`));
-  }, 60_000);
+  });
 });
 
 describe('fleet stopped by SIGTERM', () => {
@@ -194,7 +194,7 @@ describe('fleet stopped by SIGTERM', () => {
     expect(w.readState(tenantId(3)).transportConfig.SmtpClientAuthenticationDisabled).toBe(false);
     // The tenant in flight: interrupted (nothing or part written, its journal says which) or finished.
     expect(stdout).toMatch(new RegExp(`${tenantId(2)}\\s+(refused\\s+4\\s+(interrupted|refused \\(interrupted\\))|ok\\s+0)`));
-  }, 120_000);
+  });
 });
 
 describe('fleet bad input: exit 1, located', () => {
@@ -226,7 +226,7 @@ describe('fleet bad input: exit 1, located', () => {
     expect((JSON.parse(r.stdout) as { tenants: { id: string }[] }).tenants.map((t) => t.id)).toEqual([tenantId(1)]);
     r = w.run(fleet('plan', '--tenants', 'tenant0?-*', '--format', 'json'));
     expect((JSON.parse(r.stdout) as { tenants: { id: string }[] }).tenants.map((t) => t.id)).toEqual(w.ids);
-  }, 120_000);
+  });
 
   it('a playbook that uses ${tenant.…} outside a fleet run is a located error', () => {
     w = new FleetWorkspace({ tenants: 1 });
@@ -236,5 +236,5 @@ describe('fleet bad input: exit 1, located', () => {
     const valid = w.run(fleet('validate'));
     expect(valid.code, valid.stderr).toBe(0);
     expect(valid.stdout).toMatch(new RegExp(`${tenantId(1)}\\s+ok\\s+0\\s+valid`));
-  }, 60_000);
+  });
 });

@@ -39,7 +39,7 @@ beforeAll(async () => {
     viewport: { width: 1280, height: 900 },
     offline: true,
   });
-}, 120_000);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -89,5 +89,5 @@ describe.runIf(hasChromium)('fleet HTML report in headless Chromium', () => {
 
     expect(problems).toEqual([]);
     expect(requests).toEqual([]);
-  }, 60_000);
+  });
 });

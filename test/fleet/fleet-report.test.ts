@@ -20,7 +20,7 @@ beforeAll(() => {
   const r = w.run(['fleet', 'plan', 'smtp-auth-fleet.yaml', '--inventory', 'inventory.yaml', '--format', 'json']);
   expect(r.code, r.stderr).toBe(2);
   plan = JSON.parse(r.stdout) as FleetResult;
-}, 120_000);
+});
 afterAll(() => w?.cleanup());
 
 /** The plan's tenants spread to n, each with its own id; every 50th fails to sign in. */

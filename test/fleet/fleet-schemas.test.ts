@@ -56,5 +56,5 @@ describe('fleet schemas', () => {
       expect(doc.tenants).toHaveLength(2);
       expect(validate(doc), JSON.stringify(validate.errors, null, 2)).toBe(true);
     }
-  }, 120_000);
+  });
 });
