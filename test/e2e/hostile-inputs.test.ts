@@ -5,8 +5,9 @@
  * timeout is only a safety net.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, statSync, copyFileSync, existsSync, linkSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, CLI, EngineWorkspace } from './engine-support.js';
 import { playbookWith, type Workspace } from './smtp-auth-support.js';
@@ -35,6 +36,11 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}, asUser?: number): Prom
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** The run's own temporary root (the global setup's run folder when there is one). */
+function tmpRoot(): string {
+  return process.env.EXO_PLAYBOOK_TEST_RUN ?? tmpdir();
 }
 
 /** Exit 1, the expected message, and never a stack trace. */
@@ -158,6 +164,11 @@ describe('folders the run writes: a file, a device or /proc is a located error n
   it.skipIf(!root)('as a non-root user: a runs folder or a lock folder in a root-only place (EACCES)', async () => {
     const nobody = 65534;
     for (const file of [w.dir, w.playbook, w.state]) chmodSync(file, file === w.dir ? 0o755 : 0o644);
+    // The workspace lies inside the test run's own temporary folders (owner-only): let the other
+    // account traverse them (not list them) up to the temporary folder they live in.
+    for (let folder = dirname(w.dir); folder !== dirname(folder) && folder.startsWith(tmpRoot()); folder = dirname(folder)) {
+      chmodSync(folder, (statSync(folder).mode & 0o7777) | 0o011);
+    }
     mkdirSync(join(w.dir, 'root-only'), { mode: 0o700 });
     mkdirSync(join(w.dir, 'shared-locks'), { mode: 0o777 });
     chmodSync(join(w.dir, 'shared-locks'), 0o777);
