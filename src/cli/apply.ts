@@ -26,7 +26,7 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
     .command('apply')
     .argument('<playbook>', 'the playbook YAML file')
     .description('write the changes the plan shows (after confirmation or --yes), journaled, then verify');
-  withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'acceptNoUsageEvidence', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'keepRuns', 'maxChars'], ['text', 'markdown', 'json', 'html']).action(
+  withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'acceptNoUsageEvidence', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'keepRuns', 'maxChars', 'wide'], ['text', 'markdown', 'json', 'html']).action(
     wrap(async (file: string, flags: ApplyFlags) =>
       notifyAfter({ spec: flags.notifyWebhook, command: 'apply', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
       const sinks = sinksFor(io, flags, { progress: true });
@@ -43,7 +43,7 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
           ...writeRunOptions(io, flags, interrupt, sinks.settle),
         });
         await sinks.settle();
-        io.stdout.write(renderApply(report, flags.format, io, flags.maxChars));
+        io.stdout.write(renderApply(report, flags.format, io, flags.maxChars, flags.wide));
         if (flags.keepRuns) await keepNewestRuns(io, resolve(io.cwd, flags.runsDir), report.plan.playbook.name, report, flags.keepRuns);
         return { exitCode: applyExitCode(report), outcome: { playbook: report.plan.playbook, tenant: report.plan.tenant, apply: report } };
       } finally {

@@ -41,6 +41,18 @@ export interface CommonFlags {
   maxChars?: number;
   /** --workload-identity <appId> (plan, verify). */
   workloadIdentity?: string;
+  /** --wide: text tables whole, whatever the terminal's width. */
+  wide?: boolean;
+}
+
+/**
+ * The width text tables fit: the terminal's (stdout's columns), else COLUMNS, else 80; --wide: no limit.
+ */
+export function textWidth(io: CliIO, wide: boolean | undefined): number {
+  if (wide) return Infinity;
+  if (io.stdout.isTTY && io.stdout.columns && io.stdout.columns > 0) return io.stdout.columns;
+  const columns = Number(io.env.COLUMNS);
+  return Number.isInteger(columns) && columns > 0 ? columns : 80;
 }
 
 function markdownBudget(maxChars: number | undefined): { budget?: number } {
@@ -90,28 +102,28 @@ export function sinksFor(io: CliIO, flags: CommonFlags, { progress }: { progress
   return { sinks, settle: () => display?.settle() ?? Promise.resolve(), close: () => closers.forEach((c) => c()) };
 }
 
-export function renderPlan(plan: PlanDocument, format: string, io: CliIO, maxChars?: number): string {
+export function renderPlan(plan: PlanDocument, format: string, io: CliIO, maxChars?: number, wide?: boolean): string {
   if (format === 'json') return renderJson(plan);
   if (format === 'csv') return renderPlanCsv(plan);
   if (format === 'html') return renderPlanHtml(plan);
   if (format === 'markdown') return renderPlanMarkdown(plan, markdownBudget(maxChars));
-  return renderPlanText(plan, { color: io.color });
+  return renderPlanText(plan, { color: io.color, width: textWidth(io, wide) });
 }
 
-export function renderVerify(report: VerifyReport, format: string, io: CliIO, maxChars?: number): string {
+export function renderVerify(report: VerifyReport, format: string, io: CliIO, maxChars?: number, wide?: boolean): string {
   if (format === 'json') return renderVerifyJson(report);
   if (format === 'html') return renderVerifyHtml(report);
   if (format === 'junit') return renderVerifyJunit(report);
   if (format === 'csv') return renderVerifyCsv(report);
   if (format === 'markdown') return renderVerifyMarkdown(report, markdownBudget(maxChars));
-  return renderVerifyText(report, { color: io.color });
+  return renderVerifyText(report, { color: io.color, width: textWidth(io, wide) });
 }
 
-export function renderApply(report: ApplyReport, format: string, io: CliIO, maxChars?: number): string {
+export function renderApply(report: ApplyReport, format: string, io: CliIO, maxChars?: number, wide?: boolean): string {
   if (format === 'json') return renderApplyJson(report);
   if (format === 'html') return renderApplyHtml(report);
   if (format === 'markdown') return renderApplyMarkdown(report, markdownBudget(maxChars));
-  return renderApplyText(report, { color: io.color });
+  return renderApplyText(report, { color: io.color, width: textWidth(io, wide) });
 }
 
 /** summary.md of a run directory. */
@@ -263,7 +275,7 @@ export function writeRunOptions(
     }) as StepRunner,
     showPlan: (plan: PlanDocument) => {
       if (flags.format === 'json' || flags.format === 'html') return;
-      const text = `${renderPlan(plan, flags.format, io)}\n`;
+      const text = `${renderPlan(plan, flags.format, io, undefined, flags.wide)}\n`;
       shown = settle().then(() => void io.stdout.write(text));
     },
     renderSummary,

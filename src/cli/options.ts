@@ -48,6 +48,12 @@ export const OPTION_TABLE = {
       if (!Number.isInteger(n) || n < 2000) throw new Error('--max-chars must be a whole number of at least 2000');
       return n;
     }),
+  only: () =>
+    new Option('--only <steps>', 'verify only these steps (comma-separated ids or actions, e.g. smtp-auth/usage): the exit code follows their findings alone').argParser((v, prev: string[] = []) => [
+      ...prev,
+      ...v.split(',').map((s) => s.trim()).filter(Boolean),
+    ]),
+  wide: () => new Option('--wide', 'text: print tables whole, whatever the terminal\'s width (default: fit the width, dropping the least important columns)'),
   keepRuns: () =>
     new Option('--keep-runs <n>', 'keep only the newest N run directories of this playbook').argParser((v) => {
       const n = Number(v);

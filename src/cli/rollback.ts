@@ -26,7 +26,7 @@ export function registerRollback(program: Command, io: CliIO, wrap: Wrap): void 
     .command('rollback')
     .argument('<run-dir>', 'a run directory made by apply (holds plan.json and journal.jsonl)')
     .description("restore the before-values the run's journal recorded (the target defaults to the run's own)");
-  withOptions(command, ['target', 'format', 'yes', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'keepRuns']).action(
+  withOptions(command, ['target', 'format', 'yes', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'keepRuns', 'wide']).action(
     wrap(async (runDir: string, flags: RollbackFlags, cmd: Command) =>
       notifyAfter({ spec: flags.notifyWebhook, command: 'rollback', playbookFile: runDir, ...recordedPlaybook(resolve(io.cwd, runDir)), env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
       const sinks = sinksFor(io, flags, { progress: true });
@@ -41,7 +41,7 @@ export function registerRollback(program: Command, io: CliIO, wrap: Wrap): void 
           ...writeRunOptions(io, flags, interrupt, sinks.settle),
         });
         await sinks.settle();
-        io.stdout.write(renderApply(report, flags.format, io));
+        io.stdout.write(renderApply(report, flags.format, io, undefined, flags.wide));
         if (flags.keepRuns) await keepNewestRuns(io, resolve(io.cwd, flags.runsDir), `${report.plan.playbook.name}-rollback`, report, flags.keepRuns);
         return { exitCode: applyExitCode(report), outcome: { playbook: report.plan.playbook, tenant: report.plan.tenant, apply: report } };
       } finally {

@@ -16,8 +16,8 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
     .command('verify')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: check that the tenant matches the playbook (junit output for CI)');
-  withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook', 'maxChars', 'workloadIdentity'], ['text', 'markdown', 'json', 'junit', 'html', 'csv']).action(
-    wrap(async (file: string, flags: CommonFlags & { notifyWebhook?: string }) =>
+  withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook', 'maxChars', 'workloadIdentity', 'wide', 'only'], ['text', 'markdown', 'json', 'junit', 'html', 'csv']).action(
+    wrap(async (file: string, flags: CommonFlags & { notifyWebhook?: string; only?: string[] }) =>
       notifyAfter({ spec: flags.notifyWebhook, command: 'verify', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
       const sinks = sinksFor(io, flags, { progress: true });
       try {
@@ -28,11 +28,12 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
           env: io.env,
           cwd: io.cwd,
           sinks: sinks.sinks,
+          ...(flags.only ? { only: flags.only } : {}),
           onDeviceCode: (message) => io.stderr.write(`${message}\n`),
           ...(flags.workloadIdentity ? { auth: { method: 'workload-identity' as const, appId: flags.workloadIdentity } } : {}),
         });
         await sinks.settle();
-        io.stdout.write(renderVerify(report, flags.format, io, flags.maxChars));
+        io.stdout.write(renderVerify(report, flags.format, io, flags.maxChars, flags.wide));
         return { exitCode: report.compliant ? ExitCode.ok : ExitCode.changesOrDrift, outcome: { playbook: report.playbook, tenant: report.tenant, verify: report } };
       } finally {
         await sinks.settle();
