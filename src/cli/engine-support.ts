@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultDeps, type EngineDeps } from '../engine/deps.js';
-import { InputError } from '../errors.js';
+import { ExitCode, InputError } from '../errors.js';
 import { openEventLog } from '../engine/event-log.js';
 import type { ApplyReport, EventSink, PlanDocument, VerifyReport } from '../engine/types.js';
 import { renderApplyJson, renderJson, renderVerifyJson } from '../report/json.js';
@@ -198,6 +198,32 @@ export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export type RunPhase = 'reading' | 'writing' | 'verifying';
 
+/** Write runs (apply, rollback) that handle a stop themselves; while one runs, the handler below stands aside. */
+let writeRunsHandlingStops = 0;
+let commandStopHandler: ((name: NodeJS.Signals) => void) | undefined;
+
+/**
+ * One rule for every command (README "Exit codes"): Ctrl-C, SIGTERM or SIGHUP ends it with exit 4,
+ * like a refusal. Write runs (apply, rollback) stop cleanly themselves (interruptOnSigint: the write in
+ * flight finishes, the journal is closed); every other command writes nothing to the tenant, so it
+ * stops at once (a PowerShell host it started ends when its stdin closes). Returns the remover.
+ */
+export function stopCommandsOnSignal(io: CliIO): () => void {
+  const handler = (name: NodeJS.Signals) => {
+    if (writeRunsHandlingStops > 0) return;
+    const what = name === 'SIGINT' ? 'interrupt' : `${name} received`;
+    io.stderr.write(`\n${what}: stopped; nothing was written to the tenant (exit ${ExitCode.refused})\n`);
+    process.exit(ExitCode.refused);
+  };
+  const remove = () => {
+    for (const s of STOP_SIGNALS) process.off(s, handler);
+    if (commandStopHandler === handler) commandStopHandler = undefined;
+  };
+  commandStopHandler = handler;
+  for (const s of STOP_SIGNALS) process.on(s, handler);
+  return remove;
+}
+
 export interface Interrupt {
   signal: AbortSignal;
   /** The engine says what it is doing, so the message on a stop tells the truth. */
@@ -216,7 +242,10 @@ export function interruptOnSigint(io: CliIO): Interrupt {
   let phase: RunPhase = 'reading';
   const onSignal = (name: NodeJS.Signals) => {
     if (controller.signal.aborted) {
+      // The second signal kills: no handler of ours may catch it.
       for (const s of STOP_SIGNALS) process.off(s, onSignal);
+      const command = commandStopHandler;
+      if (command) for (const s of STOP_SIGNALS) process.off(s, command);
       process.kill(process.pid, name);
       return;
     }
@@ -232,6 +261,8 @@ export function interruptOnSigint(io: CliIO): Interrupt {
     controller.abort();
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  writeRunsHandlingStops += 1;
+  let disposed = false;
   return {
     signal: controller.signal,
     onPhase: (next) => {
@@ -239,6 +270,8 @@ export function interruptOnSigint(io: CliIO): Interrupt {
     },
     dispose: () => {
       for (const s of STOP_SIGNALS) process.off(s, onSignal);
+      if (!disposed) writeRunsHandlingStops -= 1;
+      disposed = true;
     },
   };
 }

@@ -15,6 +15,7 @@ import { registerSim } from './sim.js';
 import { registerDiff } from './diff.js';
 import { registerExplain } from './explain.js';
 import { registerProbe } from './probe.js';
+import { stopCommandsOnSignal } from './engine-support.js';
 
 /** A command handler resolves to the exit code; it never calls process.exit. */
 export type CommandResult = Promise<number>;
@@ -38,7 +39,8 @@ Exit codes:
   1  error: bad input, connection or unexpected failure
   2  plan has changes / verify found drift / diff found changes
   3  apply finished but some changes failed
-  4  refused by a safety guard (lock held, stale plan, would break active senders, no confirmation)`,
+  4  refused by a safety guard (lock held, stale plan, would break active senders, no confirmation),
+     or stopped by Ctrl-C / SIGTERM / SIGHUP (every command)`,
   );
   const wrap =
     (handler: (...args: never[]) => CommandResult) =>
@@ -63,11 +65,14 @@ export type Wrap = (handler: (...args: never[]) => CommandResult) => (...args: u
 export async function run(argv: string[], io: CliIO = processIO(argv.includes('--no-color'))): Promise<number> {
   let code: number = ExitCode.ok;
   const program = buildProgram(io, (c) => (code = c));
+  const releaseSignals = stopCommandsOnSignal(io);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {
     return reportError(error, io);
+  } finally {
+    releaseSignals();
   }
 }
 
