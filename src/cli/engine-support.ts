@@ -208,12 +208,12 @@ let commandStopHandler: ((name: NodeJS.Signals) => void) | undefined;
  * flight finishes, the journal is closed); every other command writes nothing to the tenant, so it
  * stops at once (a PowerShell host it started ends when its stdin closes). Returns the remover.
  */
-export function stopCommandsOnSignal(io: CliIO): () => void {
+export function stopCommandsOnSignal(stderr: NodeJS.WritableStream, exit: (code: number) => void): () => void {
   const handler = (name: NodeJS.Signals) => {
     if (writeRunsHandlingStops > 0) return;
     const what = name === 'SIGINT' ? 'interrupt' : `${name} received`;
-    io.stderr.write(`\n${what}: stopped; nothing was written to the tenant (exit ${ExitCode.refused})\n`);
-    process.exit(ExitCode.refused);
+    stderr.write(`\n${what}: stopped; nothing was written to the tenant (exit ${ExitCode.refused})\n`);
+    exit(ExitCode.refused);
   };
   const remove = () => {
     for (const s of STOP_SIGNALS) process.off(s, handler);

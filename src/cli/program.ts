@@ -15,7 +15,6 @@ import { registerSim } from './sim.js';
 import { registerDiff } from './diff.js';
 import { registerExplain } from './explain.js';
 import { registerProbe } from './probe.js';
-import { stopCommandsOnSignal } from './engine-support.js';
 
 /** A command handler resolves to the exit code; it never calls process.exit. */
 export type CommandResult = Promise<number>;
@@ -65,14 +64,11 @@ export type Wrap = (handler: (...args: never[]) => CommandResult) => (...args: u
 export async function run(argv: string[], io: CliIO = processIO(argv.includes('--no-color'))): Promise<number> {
   let code: number = ExitCode.ok;
   const program = buildProgram(io, (c) => (code = c));
-  const releaseSignals = stopCommandsOnSignal(io);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {
     return reportError(error, io);
-  } finally {
-    releaseSignals();
   }
 }
 
