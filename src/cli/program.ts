@@ -15,6 +15,7 @@ import { registerSim } from './sim.js';
 import { registerDiff } from './diff.js';
 import { registerExplain } from './explain.js';
 import { registerProbe } from './probe.js';
+import { addExamples } from './examples.js';
 
 /** A command handler resolves to the exit code; it never calls process.exit. */
 export type CommandResult = Promise<number>;
@@ -55,6 +56,7 @@ Exit codes:
   registerDiff(program, io, wrap);
   registerExplain(program, io, wrap);
   registerProbe(program, io, wrap);
+  addExamples(program);
   return program;
 }
 
