@@ -16,6 +16,7 @@ import { registerDiff } from './diff.js';
 import { registerExplain } from './explain.js';
 import { registerProbe } from './probe.js';
 import { addExamples } from './examples.js';
+import { useEnvironmentProxy } from '../net/proxy.js';
 
 /** A command handler resolves to the exit code; it never calls process.exit. */
 export type CommandResult = Promise<number>;
@@ -67,6 +68,8 @@ export async function run(argv: string[], io: CliIO = processIO(argv.includes('-
   let code: number = ExitCode.ok;
   const program = buildProgram(io, (c) => (code = c));
   try {
+    // HTTPS_PROXY / HTTP_PROXY / NO_PROXY for every HTTP call (src/net/proxy.ts).
+    await useEnvironmentProxy(io.env);
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {
