@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode, RefusedError } from '../errors.js';
 import { runApply } from '../engine/run-apply.js';
-import { notifyAfter } from '../engine/notify.js';
+import { notifyAfter, type WebhookFormat } from '../engine/notify.js';
 import type { ApplyReport } from '../engine/types.js';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
@@ -18,6 +18,7 @@ interface ApplyFlags extends CommonFlags {
   runsDir: string;
   concurrency: number;
   notifyWebhook?: string;
+  notifyFormat?: WebhookFormat;
   keepRuns?: number;
 }
 
@@ -26,9 +27,9 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
     .command('apply')
     .argument('<playbook>', 'the playbook YAML file')
     .description('write the changes the plan shows (after confirmation or --yes), journaled, then verify');
-  withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'acceptNoUsageEvidence', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'keepRuns', 'maxChars', 'wide'], ['text', 'markdown', 'json', 'html']).action(
+  withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'acceptNoUsageEvidence', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'notifyFormat', 'keepRuns', 'maxChars', 'wide'], ['text', 'markdown', 'json', 'html']).action(
     wrap(async (file: string, flags: ApplyFlags) =>
-      notifyAfter({ spec: flags.notifyWebhook, command: 'apply', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
+      notifyAfter({ spec: flags.notifyWebhook, command: 'apply', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l), ...(flags.notifyFormat ? { format: flags.notifyFormat } : {}) }, async () => {
       const sinks = sinksFor(io, flags, { progress: true });
       const interrupt = interruptOnSigint(io);
       try {

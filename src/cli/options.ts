@@ -37,6 +37,8 @@ export const OPTION_TABLE = {
       '--notify-webhook <url|env:NAME>',
       'post a summary to this Teams/Slack incoming webhook on drift or failure; env:NAME reads the URL from the environment (keeps it off the command line)',
     ),
+  notifyFormat: () =>
+    new Option('--notify-format <format>', 'webhook body: adaptive-card (Teams Workflows) or text ({text, summary}: Slack, Office 365 connectors); default by the URL').choices(['adaptive-card', 'text']),
   workloadIdentity: () =>
     new Option(
       '--workload-identity <appId>',

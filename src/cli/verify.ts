@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { runVerify } from '../engine/run-plan.js';
-import { notifyAfter } from '../engine/notify.js';
+import { notifyAfter, type WebhookFormat } from '../engine/notify.js';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
 import { engineDeps, renderVerify, sinksFor, withOptions, type CommonFlags } from './engine-support.js';
@@ -16,9 +16,9 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
     .command('verify')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: check that the tenant matches the playbook (junit output for CI)');
-  withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook', 'maxChars', 'workloadIdentity', 'wide', 'only'], ['text', 'markdown', 'json', 'junit', 'html', 'csv']).action(
-    wrap(async (file: string, flags: CommonFlags & { notifyWebhook?: string; only?: string[] }) =>
-      notifyAfter({ spec: flags.notifyWebhook, command: 'verify', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
+  withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook', 'notifyFormat', 'maxChars', 'workloadIdentity', 'wide', 'only'], ['text', 'markdown', 'json', 'junit', 'html', 'csv']).action(
+    wrap(async (file: string, flags: CommonFlags & { notifyWebhook?: string; notifyFormat?: WebhookFormat; only?: string[] }) =>
+      notifyAfter({ spec: flags.notifyWebhook, command: 'verify', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l), ...(flags.notifyFormat ? { format: flags.notifyFormat } : {}) }, async () => {
       const sinks = sinksFor(io, flags, { progress: true });
       try {
         const report = await runVerify({
