@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { ExitCode, RefusedError } from '../errors.js';
 import { runApply } from '../engine/run-apply.js';
 import { notifyAfter, type WebhookFormat } from '../engine/notify.js';
+import { mailSpec } from './notify-flags.js';
 import type { ApplyReport } from '../engine/types.js';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
@@ -19,6 +20,10 @@ interface ApplyFlags extends CommonFlags {
   concurrency: number;
   notifyWebhook?: string;
   notifyFormat?: WebhookFormat;
+  notifyMail?: string[];
+  notifySmtp?: string;
+  notifySmtpPassword?: string;
+  notifyMailFrom?: string;
   keepRuns?: number;
 }
 
@@ -27,9 +32,9 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
     .command('apply')
     .argument('<playbook>', 'the playbook YAML file')
     .description('write the changes the plan shows (after confirmation or --yes), journaled, then verify');
-  withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'acceptNoUsageEvidence', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'notifyFormat', 'keepRuns', 'maxChars', 'wide'], ['text', 'markdown', 'json', 'html']).action(
+  withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'acceptNoUsageEvidence', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'notifyFormat', 'notifyMail', 'notifySmtp', 'notifySmtpPassword', 'notifyMailFrom', 'keepRuns', 'maxChars', 'wide'], ['text', 'markdown', 'json', 'html']).action(
     wrap(async (file: string, flags: ApplyFlags) =>
-      notifyAfter({ spec: flags.notifyWebhook, command: 'apply', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l), ...(flags.notifyFormat ? { format: flags.notifyFormat } : {}) }, async () => {
+      notifyAfter({ spec: flags.notifyWebhook, command: 'apply', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l), ...(flags.notifyFormat ? { format: flags.notifyFormat } : {}), ...mailSpec(flags), cwd: io.cwd }, async () => {
       const sinks = sinksFor(io, flags, { progress: true });
       const interrupt = interruptOnSigint(io);
       try {

@@ -37,6 +37,14 @@ export const OPTION_TABLE = {
       '--notify-webhook <url|env:NAME>',
       'post a summary to this Teams/Slack incoming webhook on drift or failure; env:NAME reads the URL from the environment (keeps it off the command line)',
     ),
+  notifyMail: () =>
+    new Option('--notify-mail <addresses>', 'also mail the notification (drift or failure) to these comma-separated addresses, through --notify-smtp').argParser((v, prev: string[] = []) => [
+      ...prev,
+      ...v.split(',').map((s) => s.trim()).filter(Boolean),
+    ]),
+  notifySmtp: () => new Option('--notify-smtp <url>', 'the SMTP relay for --notify-mail: smtp://[user@]host[:port] (STARTTLS, default 587) or smtps://host[:465]'),
+  notifySmtpPassword: () => new Option('--notify-smtp-password <env:NAME|file:PATH>', "the relay user's password, from the environment or a file (never on the command line)"),
+  notifyMailFrom: () => new Option('--notify-mail-from <address>', 'the sender of --notify-mail (default exo-playbook@<relay host>)'),
   notifyFormat: () =>
     new Option('--notify-format <format>', 'webhook body: adaptive-card (Teams Workflows) or text ({text, summary}: Slack, Office 365 connectors); default by the URL').choices(['adaptive-card', 'text']),
   workloadIdentity: () =>

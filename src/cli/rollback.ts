@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { runRollback } from '../engine/run-rollback.js';
 import { notifyAfter, type WebhookFormat } from '../engine/notify.js';
+import { mailSpec } from './notify-flags.js';
 import { RUN_FILES } from '../engine/rundir.js';
 import { readSavedPlan } from '../engine/saved-plan.js';
 import type { CliIO } from './io.js';
@@ -19,6 +20,10 @@ interface RollbackFlags extends CommonFlags {
   concurrency: number;
   notifyWebhook?: string;
   notifyFormat?: WebhookFormat;
+  notifyMail?: string[];
+  notifySmtp?: string;
+  notifySmtpPassword?: string;
+  notifyMailFrom?: string;
   keepRuns?: number;
 }
 
@@ -27,9 +32,9 @@ export function registerRollback(program: Command, io: CliIO, wrap: Wrap): void 
     .command('rollback')
     .argument('<run-dir>', 'a run directory made by apply (holds plan.json and journal.jsonl)')
     .description("restore the before-values the run's journal recorded (the target defaults to the run's own)");
-  withOptions(command, ['target', 'format', 'yes', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'notifyFormat', 'keepRuns', 'wide']).action(
+  withOptions(command, ['target', 'format', 'yes', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'notifyFormat', 'notifyMail', 'notifySmtp', 'notifySmtpPassword', 'notifyMailFrom', 'keepRuns', 'wide']).action(
     wrap(async (runDir: string, flags: RollbackFlags, cmd: Command) =>
-      notifyAfter({ spec: flags.notifyWebhook, command: 'rollback', playbookFile: runDir, ...recordedPlaybook(resolve(io.cwd, runDir)), env: io.env, warn: (l) => io.stderr.write(l), ...(flags.notifyFormat ? { format: flags.notifyFormat } : {}) }, async () => {
+      notifyAfter({ spec: flags.notifyWebhook, command: 'rollback', playbookFile: runDir, ...recordedPlaybook(resolve(io.cwd, runDir)), env: io.env, warn: (l) => io.stderr.write(l), ...(flags.notifyFormat ? { format: flags.notifyFormat } : {}), ...mailSpec(flags), cwd: io.cwd }, async () => {
       const sinks = sinksFor(io, flags, { progress: true });
       const interrupt = interruptOnSigint(io);
       try {

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { runVerify } from '../engine/run-plan.js';
 import { notifyAfter, type WebhookFormat } from '../engine/notify.js';
+import { mailSpec, type MailFlags } from './notify-flags.js';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
 import { engineDeps, renderVerify, sinksFor, withOptions, type CommonFlags } from './engine-support.js';
@@ -16,9 +17,9 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
     .command('verify')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: check that the tenant matches the playbook (junit output for CI)');
-  withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook', 'notifyFormat', 'maxChars', 'workloadIdentity', 'wide', 'only'], ['text', 'markdown', 'json', 'junit', 'html', 'csv']).action(
-    wrap(async (file: string, flags: CommonFlags & { notifyWebhook?: string; notifyFormat?: WebhookFormat; only?: string[] }) =>
-      notifyAfter({ spec: flags.notifyWebhook, command: 'verify', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l), ...(flags.notifyFormat ? { format: flags.notifyFormat } : {}) }, async () => {
+  withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook', 'notifyFormat', 'notifyMail', 'notifySmtp', 'notifySmtpPassword', 'notifyMailFrom', 'maxChars', 'workloadIdentity', 'wide', 'only'], ['text', 'markdown', 'json', 'junit', 'html', 'csv']).action(
+    wrap(async (file: string, flags: CommonFlags & MailFlags & { notifyWebhook?: string; notifyFormat?: WebhookFormat; only?: string[] }) =>
+      notifyAfter({ spec: flags.notifyWebhook, command: 'verify', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l), ...(flags.notifyFormat ? { format: flags.notifyFormat } : {}), ...mailSpec(flags), cwd: io.cwd }, async () => {
       const sinks = sinksFor(io, flags, { progress: true });
       try {
         const report = await runVerify({

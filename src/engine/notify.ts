@@ -15,6 +15,7 @@
 import { hostname } from 'node:os';
 import { InputError } from '../errors.js';
 import type { ApplyReport, PlaybookRef, TenantRef, VerifyReport } from './types.js';
+import { parseMailSpec, sendMail, type MailSpec } from './notify-mail.js';
 
 export const DEFAULT_NOTIFY_TIMEOUT_MS = 10_000;
 
@@ -220,6 +221,10 @@ export interface NotifyAfterOptions {
   fetchImpl?: typeof fetch;
   /** --notify-format; absent: by the URL (webhookFormatFor). */
   format?: WebhookFormat;
+  /** --notify-mail (with --notify-smtp ...): the same message by mail through a relay. */
+  mail?: MailSpec;
+  /** Where file: references (the relay password) are read from. */
+  cwd?: string;
 }
 
 export interface RunResult {
@@ -232,14 +237,21 @@ export interface RunResult {
  * CLI to map). A bad --notify-webhook is refused before the run starts.
  */
 export async function notifyAfter(options: NotifyAfterOptions, run: () => Promise<RunResult>): Promise<number> {
-  if (!options.spec) return (await run()).exitCode;
-  const url = resolveWebhookUrl(options.spec, options.env);
+  if (!options.spec && !options.mail) return (await run()).exitCode;
+  const url = options.spec ? resolveWebhookUrl(options.spec, options.env) : undefined;
+  const mail = options.mail ? parseMailSpec(options.mail) : undefined;
   const fallback = options.playbook ?? { name: options.playbookFile.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, ''), file: options.playbookFile };
   const send = async (exitCode: number, outcome: RunResult['outcome']) => {
     if (!shouldNotify(options.command, exitCode)) return;
     const message = buildWebhookMessage({ playbook: fallback, host: hostName(), ...outcome, command: options.command, exitCode });
-    const result = await postWebhook(url, message, { ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}), ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}), ...(options.format ? { format: options.format } : {}) });
-    if (!result.ok) options.warn(`warning: --notify-webhook: notification not sent: ${result.error}\n`);
+    if (url) {
+      const result = await postWebhook(url, message, { ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}), ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}), ...(options.format ? { format: options.format } : {}) });
+      if (!result.ok) options.warn(`warning: --notify-webhook: notification not sent: ${result.error}\n`);
+    }
+    if (mail) {
+      const sent = await sendMail(mail, message, options.env, options.cwd ?? process.cwd(), options.timeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS);
+      if (!sent.ok) options.warn(`warning: --notify-mail: notification not sent: ${sent.error}\n`);
+    }
   };
   let result: RunResult;
   try {
