@@ -6,6 +6,7 @@
  * SIGTERM / SIGHUP in commands that are not write runs. Spawns the built CLI (no TTY).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +98,31 @@ describe('the plan before a refusal', () => {
     expect(r.stdout.split('\n').filter((l) => /^\s+BLOCKING|^\s+\.\.\. and \d+ more$/.test(l)).filter((l) => l.includes('... and'))).toEqual([]);
     // The progress line for the plan says apply will refuse it.
     expect(r.stderr).toMatch(/plan\s+\d+ change\(s\) to write; \d+ blocking risk\(s\): refused unless accepted/);
+  });
+});
+
+const hasTmux = spawnSync('tmux', ['-V']).error === undefined;
+
+describe.runIf(hasTmux)('on a terminal (tmux): no success tick in front of a refusal', () => {
+  it('the plan apply refuses is marked ✖, not ✔, and the refusal follows', async () => {
+    const socket = `exo-terminal-${randomUUID()}`;
+    const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+    try {
+      // stdout (the plan) to a file: the screen holds the progress display and the refusal.
+      const command = `NO_COLOR=1 EXO_PLAYBOOK_LOCK_DIR=${JSON.stringify(join(dir, 'locks'))} ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} apply smtp-auth-disable.yaml --target sim:state.json --runs-dir runs --yes > plan.txt; echo EXO_DONE=$?; sleep 60`;
+      expect(tmux('new-session', '-d', '-s', 'apply', '-x', '160', '-y', '60', '-c', dir, command).status).toBe(0);
+      let screen = '';
+      for (let i = 0; i < 600 && !screen.includes('EXO_DONE='); i += 1) {
+        await new Promise((r) => setTimeout(r, 100));
+        screen = tmux('capture-pane', '-p', '-S', '-500', '-t', 'apply').stdout;
+      }
+      expect(screen).toContain('EXO_DONE=4');
+      expect(screen).toMatch(/✖ \d+ change\(s\) to write; \d+ blocking risk\(s\): refused unless accepted/);
+      expect(screen).not.toMatch(/✔[^\n]*blocking risk/);
+      expect(screen.indexOf('✖')).toBeLessThan(screen.indexOf('would lose SMTP AUTH'));
+    } finally {
+      tmux('kill-server');
+    }
   });
 });
 
