@@ -12,8 +12,9 @@
  *
  * Then: plan (exit 2, will-break listed) → apply (refused, exit 4) → apply accepting those senders
  * (exit 0) → verify (exit 0) → probes of SMTP submission (simulated): the allowlisted device accepted,
- * another refused, then refused too once Microsoft's Basic default is switched on (exit 2). Any other
- * exit code fails the demo.
+ * another refused, then refused too once Microsoft's Basic default is switched on (exit 2) → the
+ * allowlisted device's app moved to OAuth (smtp-auth-oauth-migration.yaml): plan (exit 2), apply and its
+ * proof, "OAuth proven" (exit 0). Any other exit code fails the demo.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -64,7 +65,8 @@ await writeFile(
 );
 
 // 3. The usage report as the admin center exports it (UTF-8 with BOM, CRLF, no date column), written
-//    by the CLI itself: the same file an admin would download for this tenant.
+//    by the CLI itself: the same file an admin would download for this tenant. Its modification time is
+//    the tenant's clock (the export's moment), so the lockout guard finds it fresh (maxAgeDays, 7).
 await $({ cwd: root, quiet: true })`node ${cli} sim export-usage ${statePath} --kind clients-report --out ${join(demo, 'smtp-auth-clients-report.csv')}`;
 
 // 4. The shipped disable playbook, pointed at the demo allowlist and tenant.
@@ -132,6 +134,41 @@ if (allowlisted[0] && outsider) {
   await writeFile(statePath, JSON.stringify(after));
   console.log(chalk.bold("\nSimulating Microsoft's Basic SMTP AUTH default reaching the tenant (state.smtp.basicAuthDefaultOff):"));
   await probe('drift: the allowlisted device is refused', allowlisted[0], 'accepted', 2);
+}
+
+// 6. Off Basic for good: the allowlisted device's app moves to OAuth (playbooks/smtp-auth-oauth-migration.yaml).
+//    The simulated tenant plays Entra (it knows the app and its secret) and the submission endpoint, so
+//    the proof is a real check of the grant the apply writes: Basic only → OAuth provisioned → OAuth proven.
+if (allowlisted[0]) {
+  const migration = await readFile(join(root, 'playbooks', 'smtp-auth-oauth-migration.yaml'), 'utf8');
+  const appId = /appId: ([0-9a-f-]{36})/.exec(migration)[1];
+  const objectId = /servicePrincipalObjectId: ([0-9a-f-]{36})/.exec(migration)[1];
+  const secret = randomBytes(24).toString('base64');
+  const tenantNow = JSON.parse(await readFile(statePath, 'utf8'));
+  const { createHash } = await import('node:crypto');
+  tenantNow.entra = { applications: [{ appId, servicePrincipalObjectId: objectId, displayName: 'Scanner app', clientSecretSha256: createHash('sha256').update(secret).digest('hex') }] };
+  await writeFile(statePath, JSON.stringify(tenantNow));
+  await writeFile(
+    join(demo, 'smtp-auth-oauth-migration.yaml'),
+    migration
+      .replaceAll('scanner@contoso.com', allowlisted[0])
+      .replace('contoso.onmicrosoft.com', state.organization.Name)
+      .replace('credential: { certificatePath: scanner-app.pem }', 'credential: { clientSecret: "${env:DEMO_APP_SECRET}" }'),
+  );
+  const oauthPlaybook = relative(root, join(demo, 'smtp-auth-oauth-migration.yaml'));
+  console.log(chalk.bold(`\nMoving ${allowlisted[0]}'s app to OAuth (SMTP.SendAsApp, RBAC for Applications), proven with a real XOAUTH2 sign-in:`));
+  const oauth$ = $({ cwd: root, env: { ...env, DEMO_APP_SECRET: secret }, nothrow: true, quiet: true });
+  for (const [title, args, expected] of [
+    ['the service principal and the grant to write; the sender is "Basic only"', ['plan', oauthPlaybook, ...common], 2],
+    ['written, then proven: "OAuth proven"', ['apply', oauthPlaybook, ...common, ...runsDir, '--yes'], 0],
+  ]) {
+    console.log(chalk.bold(`\n$ exo-playbook ${args.join(' ')}`));
+    const result = await oauth$`node ${cli} ${args}`;
+    process.stdout.write(result.stdout + result.stderr);
+    const ok = result.exitCode === expected && (args[0] !== 'apply' || /migration: OAuth proven/.test(result.stdout));
+    console.log((ok ? chalk.green : chalk.red)(`→ exit ${result.exitCode} (${title}; expected ${expected})`));
+    if (!ok) process.exit(1);
+  }
 }
 
 const runs = (await readdir(join(demo, 'runs'))).sort();

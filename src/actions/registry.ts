@@ -10,6 +10,8 @@ import { verifyAction } from './smtp-auth/verify.js';
 import { powershellAction } from './powershell.js';
 import { probeAction } from './smtp-auth/probe.js';
 import { lockoutGuard } from './smtp-auth/lockout-guard.js';
+import { oauthSendersAction } from './smtp-auth/oauth-senders/index.js';
+import { grantGuard } from './smtp-auth/oauth-senders/grant-guard.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each action has its own With/Observed
 export const ACTIONS: Record<string, ActionDefinition<any, any>> = {
@@ -18,7 +20,8 @@ export const ACTIONS: Record<string, ActionDefinition<any, any>> = {
   'smtp-auth/allowlist': allowlistAction,
   'smtp-auth/verify': verifyAction,
   'smtp-auth/probe': probeAction,
+  'smtp-auth/oauth-senders': oauthSendersAction,
   powershell: powershellAction,
 };
 
-export const PLAN_CHECKS: PlanCheck[] = [lockoutGuard];
+export const PLAN_CHECKS: PlanCheck[] = [lockoutGuard, grantGuard];

@@ -31,6 +31,11 @@ export interface Change {
   call: { cmdlet: string; parameters: CmdletParameters };
   /** The call that restores `before` exactly ($null included), or null when the change cannot be undone. */
   undo: { cmdlet: string; parameters: CmdletParameters } | null;
+  /**
+   * The playbook's acceptance that lets this change run although the runner cannot derive its effect
+   * on SMTP AUTH (a powershell step's acceptUnderivedEffect reason). Journaled with the write.
+   */
+  accepted?: string;
   /** What the action's own apply needs beyond the call (e.g. a search's wait/timeout). Saved with the plan. */
   applyOptions?: { [key: string]: PsValue };
 }
@@ -39,15 +44,21 @@ export interface Change {
 export interface Risk {
   /**
    * will-break: a sender loses SMTP AUTH; no-usage-evidence: the plan takes SMTP AUTH away and no
-   * usage source the run read covers the window; unfinished-search: SMTP AUTH would go off before the
-   * search the run submits has finished (never acceptable); quota; warning.
+   * usage source the run read covers the window; stale-evidence: a source's period ended more than
+   * maxAgeDays before the run (accepted only by acceptStaleEvidence naming it); no-senders: a complete,
+   * fresh source saw no SMTP AUTH sender in its period (information, never blocking); unfinished-search:
+   * SMTP AUTH would go off before the search the run submits has finished (never acceptable);
+   * underived-effect: a powershell step's write whose effect on SMTP AUTH cannot be derived (accepted
+   * only by the step's acceptUnderivedEffect); quota; warning.
    */
-  kind: 'will-break' | 'no-usage-evidence' | 'unfinished-search' | 'quota' | 'warning';
+  kind: 'will-break' | 'no-usage-evidence' | 'stale-evidence' | 'no-senders' | 'unfinished-search' | 'underived-effect' | 'quota' | 'warning';
   /** Who or what is affected, e.g. a sender address. */
   subject: string;
   message: string;
-  /** For will-break: messages the sender submitted in the usage window. */
-  messages?: number;
+  /** For will-break: messages the sender submitted in the usage window; null when no source counted them (unknown, never 0). */
+  messages?: number | null;
+  /** For will-break: the usage sources that saw the sender (what a null count comes from). */
+  seenBy?: string[];
   /** True when acceptBreakage (playbook or --accept-breakage) covers it, or for no-usage-evidence acceptNoUsageEvidence. */
   accepted?: boolean;
   /** For will-break: the other addresses of the sender's mailbox (primary, proxies, UPN, alias); acceptance by any of them counts. */
@@ -87,6 +98,10 @@ export interface Finding {
   message: string;
   /** Structured detail for machine outputs (JSON, --format csv), e.g. a sender's dossier. */
   data?: Record<string, unknown>;
+  /** Our stable control id (src/report/controls.ts), set on every finding of a VerifyReport. */
+  controlId?: string;
+  /** Benchmark controls the check satisfies, e.g. CIS Microsoft 365 Foundations 6.5.4, CISA MS.EXO.5.1v1. */
+  references?: { framework: string; id: string; title: string }[];
 }
 
 /** What observe and apply may use. Created by the engine per run. */
@@ -114,6 +129,8 @@ export interface RunContext {
   graph?: () => Promise<GraphClient>;
   /** SMTP submission probes (smtp-auth/probe): a real server for `exchange`, the state file for `sim:`. Absent when the engine has none. */
   smtp?: SmtpProber;
+  /** The state file of a `sim:` target (smtp-auth/oauth-senders proves against it); absent for a real tenant. */
+  simulatedTenant?: string;
 }
 
 export interface PlanInput<With, Observed> {
@@ -174,9 +191,10 @@ export interface ActionDefinition<With = unknown, Observed = unknown> {
   /**
    * Pure: the change that restores a journaled write's before-value, built by this action's own write
    * builder from the journal's values only (never from a call text in the file); null when those
-   * values are not a write this action makes. Absent: the action's writes cannot be undone.
+   * values are not a write this action makes; 'no-undo' for a write of this action that has no undo
+   * (the powershell escape hatch's verbatim calls). Absent: the action's writes cannot be undone.
    */
-  invert?(write: JournaledWrite): Change | null;
+  invert?(write: JournaledWrite): Change | 'no-undo' | null;
 }
 
 /** The values of a journaled write rollback may trust: what was changed, from what, to what. */

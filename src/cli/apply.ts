@@ -11,6 +11,7 @@ import { notifyAfter, type WebhookFormat } from '../engine/notify.js';
 import { mailSpec } from './notify-flags.js';
 import type { ApplyReport } from '../engine/types.js';
 import type { CliIO } from './io.js';
+import { loadCompare } from './compare.js';
 import type { Wrap } from './program.js';
 import { engineDeps, interruptOnSigint, keepNewestRuns, renderApply, sinksFor, withOptions, writeRunOptions, type CommonFlags } from './engine-support.js';
 
@@ -32,9 +33,10 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
     .command('apply')
     .argument('<playbook>', 'the playbook YAML file')
     .description('write the changes the plan shows (after confirmation or --yes), journaled, then verify');
-  withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'acceptNoUsageEvidence', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'notifyFormat', 'notifyMail', 'notifySmtp', 'notifySmtpPassword', 'notifyMailFrom', 'keepRuns', 'maxChars', 'wide'], ['text', 'markdown', 'json', 'html']).action(
+  withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'acceptNoUsageEvidence', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'notifyFormat', 'notifyMail', 'notifySmtp', 'notifySmtpPassword', 'notifyMailFrom', 'keepRuns', 'maxChars', 'compare', 'wide'], ['text', 'markdown', 'json', 'html']).action(
     wrap(async (file: string, flags: ApplyFlags) =>
       notifyAfter({ spec: flags.notifyWebhook, command: 'apply', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l), ...(flags.notifyFormat ? { format: flags.notifyFormat } : {}), ...mailSpec(flags), cwd: io.cwd }, async () => {
+      const html = loadCompare(io.cwd, flags.compare, flags.format);
       const sinks = sinksFor(io, flags, { progress: true });
       const interrupt = interruptOnSigint(io);
       try {
@@ -49,7 +51,7 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
           ...writeRunOptions(io, flags, interrupt, sinks.settle),
         });
         await sinks.settle();
-        io.stdout.write(renderApply(report, flags.format, io, flags.maxChars, flags.wide));
+        io.stdout.write(renderApply(report, flags.format, io, flags.maxChars, html, flags.wide));
         if (flags.keepRuns) await keepNewestRuns(io, resolve(io.cwd, flags.runsDir), report.plan.playbook.name, report, flags.keepRuns);
         return { exitCode: applyExitCode(report), outcome: { playbook: report.plan.playbook, tenant: report.plan.tenant, apply: report } };
       } finally {

@@ -8,7 +8,8 @@
  * option, --help, another command, a sim: target) means no early start, and the run behaves exactly
  * as before. Commander still parses the command line for real; a disagreement only costs the host.
  */
-import { readFileSync } from 'node:fs';
+import { readRegularFileSync } from '../files/regular-file.js';
+import { MAX_SOURCE_BYTES } from '../playbook/source.js';
 import { delimiter, resolve } from 'node:path';
 import { GITHUB_OIDC_ENV } from '../exchange/connect/oidc-env.js';
 import { findPwsh } from '../exchange/find-pwsh.js';
@@ -80,7 +81,10 @@ export function envNamesIn(text: string): string[] {
 
 function playbookText(file: string): string | null {
   try {
-    const text = readFileSync(file, 'utf8');
+    // As the loader reads it: a FIFO, /dev/zero or an oversized file is not read here (the loader says why).
+    const read = readRegularFileSync(file, { maxBytes: MAX_SOURCE_BYTES });
+    if (!read.ok) return null;
+    const text = read.bytes.toString('utf8');
     // Not UTF-8 text (the loader will say so): do not guess which variables it names.
     return text.includes('\uFFFD') || text.includes('\u0000') ? null : text;
   } catch {

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultDeps, type EngineDeps } from '../engine/deps.js';
-import { ExitCode, InputError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { openEventLog } from '../engine/event-log.js';
 import type { ApplyReport, EventSink, PlanDocument, VerifyReport } from '../engine/types.js';
 import { renderApplyJson, renderJson, renderVerifyJson } from '../report/json.js';
@@ -14,7 +14,7 @@ import { planTextIsCut, renderApplyText, renderPlanText, renderVerifyText } from
 import { confirmationQuestion } from '../engine/impact.js';
 import { renderVerifyJunit } from '../report/junit.js';
 import { renderPlanCsv, renderVerifyCsv } from '../report/dossier-csv.js';
-import { renderApplyHtml, renderPlanHtml, renderVerifyHtml } from '../report/html.js';
+import { renderApplyHtml, renderPlanHtml, renderVerifyHtml, type HtmlOptions } from '../report/html.js';
 import { FULL_MARKDOWN, renderApplyMarkdown, renderPlanMarkdown, renderVerifyMarkdown } from '../report/markdown.js';
 import type { CliIO } from './io.js';
 import { OPTION_TABLE, type OptionName } from './options.js';
@@ -41,6 +41,8 @@ export interface CommonFlags {
   maxChars?: number;
   /** --workload-identity <appId> (plan, verify). */
   workloadIdentity?: string;
+  /** --compare <result.json> (html): an earlier run to compare with. */
+  compare?: string;
   /** --wide: text tables whole, whatever the terminal's width. */
   wide?: boolean;
 }
@@ -90,38 +92,35 @@ export function sinksFor(io: CliIO, flags: CommonFlags, { progress }: { progress
   }
   if (flags.logFile) {
     const file = resolve(io.cwd, flags.logFile);
-    let log;
-    try {
-      log = openEventLog(file);
-    } catch (error) {
-      throw new InputError(`--log-file ${flags.logFile}: cannot open it for writing (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, undefined, 'point --log-file at a file in a folder this account can write to');
-    }
+    // A path that cannot be a log (a FIFO, a device, a folder, no permission) is an InputError here;
+    // a write that fails later (a full disk) makes close() throw it: the run ends with exit 1.
+    const log = openEventLog(file);
     sinks.push(log);
     closers.push(() => log.close());
   }
   return { sinks, settle: () => display?.settle() ?? Promise.resolve(), close: () => closers.forEach((c) => c()) };
 }
 
-export function renderPlan(plan: PlanDocument, format: string, io: CliIO, maxChars?: number, wide?: boolean): string {
+export function renderPlan(plan: PlanDocument, format: string, io: CliIO, maxChars?: number, html: HtmlOptions = {}, wide?: boolean): string {
   if (format === 'json') return renderJson(plan);
   if (format === 'csv') return renderPlanCsv(plan);
-  if (format === 'html') return renderPlanHtml(plan);
+  if (format === 'html') return renderPlanHtml(plan, html);
   if (format === 'markdown') return renderPlanMarkdown(plan, markdownBudget(maxChars));
   return renderPlanText(plan, { color: io.color, width: textWidth(io, wide) });
 }
 
-export function renderVerify(report: VerifyReport, format: string, io: CliIO, maxChars?: number, wide?: boolean): string {
+export function renderVerify(report: VerifyReport, format: string, io: CliIO, maxChars?: number, html: HtmlOptions = {}, wide?: boolean): string {
   if (format === 'json') return renderVerifyJson(report);
-  if (format === 'html') return renderVerifyHtml(report);
+  if (format === 'html') return renderVerifyHtml(report, html);
   if (format === 'junit') return renderVerifyJunit(report);
   if (format === 'csv') return renderVerifyCsv(report);
   if (format === 'markdown') return renderVerifyMarkdown(report, markdownBudget(maxChars));
   return renderVerifyText(report, { color: io.color, width: textWidth(io, wide) });
 }
 
-export function renderApply(report: ApplyReport, format: string, io: CliIO, maxChars?: number, wide?: boolean): string {
+export function renderApply(report: ApplyReport, format: string, io: CliIO, maxChars?: number, html: HtmlOptions = {}, wide?: boolean): string {
   if (format === 'json') return renderApplyJson(report);
-  if (format === 'html') return renderApplyHtml(report);
+  if (format === 'html') return renderApplyHtml(report, html);
   if (format === 'markdown') return renderApplyMarkdown(report, markdownBudget(maxChars));
   return renderApplyText(report, { color: io.color, width: textWidth(io, wide) });
 }
@@ -308,7 +307,7 @@ export function writeRunOptions(
     }) as StepRunner,
     showPlan: (plan: PlanDocument) => {
       if (flags.format === 'json' || flags.format === 'html') return;
-      const text = `${renderPlan(plan, flags.format, io, undefined, flags.wide)}\n`;
+      const text = `${renderPlan(plan, flags.format, io, undefined, {}, flags.wide)}\n`;
       shown = settle().then(() => void io.stdout.write(text));
     },
     renderSummary,

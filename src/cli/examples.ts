@@ -69,6 +69,7 @@ export const EXAMPLES: Record<string, Example[]> = {
     { run: 'exo-playbook sim init demo.json', exit: 0, why: 'a 500-mailbox tenant' },
     { run: 'exo-playbook sim init big.json --mailboxes 20000 --seed 7 --force', exit: 0, why: 'a bigger one, the same every time' },
   ],
+  'sim init-fleet': [{ run: 'exo-playbook sim init-fleet fleet --tenants 3 --mailboxes 50', exit: 0, why: 'three tenants and an inventory for fleet runs' }],
   'sim show': [{ run: 'exo-playbook sim show tenant.json --format json', exit: 0, why: 'its summary as JSON' }],
   'sim export-usage': [
     { run: 'exo-playbook sim export-usage tenant.json --out clients.csv', exit: 0, why: 'the SMTP AUTH clients report' },

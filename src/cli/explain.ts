@@ -1,7 +1,8 @@
 /**
  * `exo-playbook explain <playbook> [--target t]`: the exact PowerShell each step runs.
  */
-import { readFile } from 'node:fs/promises';
+import { MAX_SOURCE_BYTES } from '../playbook/source.js';
+import { readRegularFile } from '../files/regular-file.js';
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.js';
 import { envPlaceholders } from '../diff/load-side.js';
@@ -15,7 +16,7 @@ import { engineDeps } from './engine-support.js';
 
 /** The loader reports a missing or unreadable file properly; here an empty text just means no placeholders. */
 function readText(file: string): Promise<string> {
-  return readFile(file, 'utf8').catch(() => '');
+  return readRegularFile(file, { maxBytes: MAX_SOURCE_BYTES }).then((read) => (read.ok ? read.bytes.toString('utf8') : ''));
 }
 
 interface ExplainOptions {

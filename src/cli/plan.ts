@@ -2,13 +2,15 @@
  * `exo-playbook plan <playbook>`: connect read-only, observe, show what would change and why.
  * Exit 0 nothing to change, 2 changes pending, 1 error.
  */
-import { statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { writeOutputFileSync } from '../files/regular-file.js';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode, InputError } from '../errors.js';
 import { runPlan } from '../engine/run-plan.js';
 import { renderJson } from '../report/json.js';
 import type { CliIO } from './io.js';
+import { loadCompare } from './compare.js';
 import type { Wrap } from './program.js';
 import { engineDeps, renderPlan, sinksFor, withOptions, type CommonFlags } from './engine-support.js';
 
@@ -21,10 +23,11 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
     .command('plan')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: show every change the playbook would make (target, property, before -> after, reason) and what is already as desired');
-  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'acceptNoUsageEvidence', 'logFile', 'maxChars', 'workloadIdentity', 'wide'], ['text', 'markdown', 'json', 'html', 'csv']).action(
+  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'acceptNoUsageEvidence', 'logFile', 'maxChars', 'workloadIdentity', 'compare', 'wide'], ['text', 'markdown', 'json', 'html', 'csv']).action(
     wrap(async (file: string, flags: PlanFlags) => {
       // Before connecting: a plan that cannot be saved is not worth the reads.
       if (flags.out) assertWritableOut(resolve(io.cwd, flags.out), flags.out);
+      const html = loadCompare(io.cwd, flags.compare, flags.format);
       const sinks = sinksFor(io, flags, { progress: true });
       try {
         const plan = await runPlan({
@@ -40,14 +43,11 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
           ...(flags.workloadIdentity ? { auth: { method: 'workload-identity' as const, appId: flags.workloadIdentity } } : {}),
         });
         if (flags.out) {
-          try {
-            writeFileSync(resolve(io.cwd, flags.out), renderJson(plan), { mode: 0o600 });
-          } catch (error) {
-            throw new InputError(`--out ${flags.out}: cannot write the plan (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, undefined, OUT_HINT);
-          }
+          // A regular file only (not a FIFO or /dev/full); a failed or short write is exit 1.
+          writeOutputFileSync(resolve(io.cwd, flags.out), renderJson(plan), { what: 'the plan', option: '--out', hint: OUT_HINT });
         }
         await sinks.settle();
-        io.stdout.write(renderPlan(plan, flags.format, io, flags.maxChars, flags.wide));
+        io.stdout.write(renderPlan(plan, flags.format, io, flags.maxChars, html, flags.wide));
         return plan.summary.changes > 0 ? ExitCode.changesOrDrift : ExitCode.ok;
       } finally {
         await sinks.settle();

@@ -4,17 +4,19 @@
  * an environment variable or a file, never from the command line. The redacted transcript and the
  * result are written to a run directory.
  * Exit 0: a known answer (and, with --expect, the expected one); 2: not what --expect says; 1: error,
- * or an answer this tool does not know (reported verbatim).
+ * an answer this tool does not know (reported verbatim), no server reached (DNS, connect, timeout,
+ * TLS; also with --expect: that is no answer, so never drift), or a mechanism the server does not offer.
  */
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { ExitCode, InputError } from '../errors.js';
+import { ExitCode, InputError, SessionError } from '../errors.js';
 import { PROBE_OUTCOMES, type ProbeOutcome } from '../smtp/classify.js';
 import type { ProbeMechanism, ProbeRequest, ProbeSecret } from '../smtp/types.js';
 import { OFFICE365_SUBMISSION_HOST, SUBMISSION_PORT } from '../smtp/types.js';
 import type { CliIO } from './io.js';
 import type { Wrap } from './program.js';
 import { withOptions } from './engine-support.js';
+import { wholeNumber } from './options.js';
 
 interface ProbeFlags {
   target: string;
@@ -49,12 +51,15 @@ Against Exchange Online (network): probe smtp-canary@contoso.com --password-env 
 --password-file /etc/exo-playbook/canary.secret --host smtp-legacy.office365.com, or --auth oauth --token-env SMTP_TOKEN.
 
 The conversation: EHLO, STARTTLS (certificate verified), EHLO, AUTH, QUIT. MAIL FROM is never sent.
-The answer is classified (accepted, tenant-disabled, mailbox-disabled, basic-auth-blocked,
-bad-credentials, basic-retired, not-authenticated, tls-failure, timeout, connection-refused) with the
-server's exact line as evidence; anything else is reported verbatim as unknown. The password or
+Only a mechanism the server advertises after STARTTLS is tried (smtp.office365.com: AUTH LOGIN
+XOAUTH2, so --auth basic-plain is refused there, exit 1). The answer is classified (accepted,
+tenant-disabled, mailbox-disabled, basic-auth-blocked, security-defaults, conditional-access,
+bad-credentials, basic-retired, mechanism-refused) with the server's exact line as evidence;
+anything else is reported verbatim as unknown. No server reached (DNS, connect, timeout, TLS) is
+an error, exit 1, never a finding. The password or
 token is read from the variable or file at AUTH and never printed; the transcript in the run
 directory has its AUTH lines replaced. Exit 0: a known answer (the expected one with --expect);
-2: not what --expect says; 1: error, or an unknown answer without --expect.`,
+2: not what --expect says; 1: error, no answer, or an unknown answer without --expect.`,
     )
     .addOption(new Option('--auth <kind>', 'basic (AUTH LOGIN), basic-plain (AUTH PLAIN) or oauth (XOAUTH2)').choices(['basic', 'basic-plain', 'oauth']).default('basic'))
     .addOption(new Option('--password-env <NAME>', 'Basic: the environment variable holding the canary password'))
@@ -90,7 +95,7 @@ directory has its AUTH lines replaced. Exit 0: a known answer (the expected one 
         clientName: 'exo-playbook-probe',
       };
       // Loaded on use: `--help` and the other commands never load the SMTP client.
-      const [{ openProber }, { classifyAnswer }, { createRunDir, writeRunFile }, { renderJson }] = await Promise.all([
+      const [{ openProber }, { classifyAnswer, notAnAnswer }, { createRunDir, writeRunFile }, { renderJson }] = await Promise.all([
         import('../smtp/open.js'),
         import('../smtp/classify.js'),
         import('../engine/rundir.js'),
@@ -99,8 +104,16 @@ directory has its AUTH lines replaced. Exit 0: a known answer (the expected one 
       const prober = await openProber(normalizeProbeTarget(flags.target, io.cwd), { env: io.env, baseDir: io.cwd });
       const answer = await prober.probe(request);
       const classified = classifyAnswer(answer);
-      const matches = expected.length === 0 ? classified.outcome !== 'unknown' : expected.includes(classified.outcome);
       const runDir = createRunDir(resolve(io.cwd, flags.runsDir), 'probe', new Date());
+      writeRunFile(runDir, 'transcript.txt', `${answer.transcript.join('\n')}\n`);
+      if (classified.kind !== 'answer') {
+        // Not an answer about the tenant: an error whatever --expect says, never drift.
+        const { message, hint } = notAnAnswer(classified, `${flags.host}:${flags.port}`);
+        writeRunFile(runDir, 'result.json', renderJson({ mailbox, endpoint: `${flags.host}:${flags.port}`, target: prober.kind, error: message, evidence: classified.evidence, probedAt: answer.at, runDir }));
+        if (classified.kind === 'unreachable') throw new SessionError(`probe: ${message}; ${hint} (transcript: ${resolve(runDir, 'transcript.txt')})`);
+        throw new InputError(`probe --auth ${flags.auth}: ${message}`, undefined, hint);
+      }
+      const matches = expected.length === 0 ? classified.outcome !== 'unknown' : expected.includes(classified.outcome);
       const result = {
         mailbox,
         auth: mechanism === 'XOAUTH2' ? 'OAuth (XOAUTH2)' : `Basic (AUTH ${mechanism})`,
@@ -114,7 +127,6 @@ directory has its AUTH lines replaced. Exit 0: a known answer (the expected one 
         probedAt: answer.at,
         runDir,
       };
-      writeRunFile(runDir, 'transcript.txt', `${answer.transcript.join('\n')}\n`);
       writeRunFile(runDir, 'result.json', renderJson(result));
       if (flags.format === 'json') io.stdout.write(renderJson(result));
       else {
@@ -159,14 +171,5 @@ function normalizeProbeTarget(target: string, cwd: string): string {
   throw new InputError(`--target ${target} is not a target`, undefined, 'use --target exchange or --target sim:<state.json>');
 }
 
-function portNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error('--port must be 1-65535');
-  return n;
-}
-
-function seconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 300) throw new Error('--timeout must be 1-300 seconds');
-  return n;
-}
+const portNumber = wholeNumber('--port', 1, 65535);
+const seconds = wholeNumber('--timeout', 1, 300, 'seconds');

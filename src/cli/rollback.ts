@@ -47,7 +47,7 @@ export function registerRollback(program: Command, io: CliIO, wrap: Wrap): void 
           ...writeRunOptions(io, flags, interrupt, sinks.settle),
         });
         await sinks.settle();
-        io.stdout.write(renderApply(report, flags.format, io, undefined, flags.wide));
+        io.stdout.write(renderApply(report, flags.format, io, undefined, {}, flags.wide));
         if (flags.keepRuns) await keepNewestRuns(io, resolve(io.cwd, flags.runsDir), `${report.plan.playbook.name}-rollback`, report, flags.keepRuns);
         return { exitCode: applyExitCode(report), outcome: { playbook: report.plan.playbook, tenant: report.plan.tenant, apply: report } };
       } finally {
@@ -62,7 +62,7 @@ export function registerRollback(program: Command, io: CliIO, wrap: Wrap): void 
 /** The playbook the run recorded, so a refused or failed rollback's message names it; nothing if unreadable. */
 function recordedPlaybook(runDir: string): { playbook?: { name: string; file: string; change?: string } } {
   try {
-    const { name, file, change } = readSavedPlan(join(runDir, RUN_FILES.plan)).playbook;
+    const { name, file, change } = readSavedPlan(join(runDir, RUN_FILES.plan), 'rollback <run-dir>').playbook;
     return { playbook: { name, file, ...(change ? { change } : {}) } };
   } catch {
     return {};

@@ -9,6 +9,7 @@ import { runVerify } from '../engine/run-plan.js';
 import { notifyAfter, type WebhookFormat } from '../engine/notify.js';
 import { mailSpec, type MailFlags } from './notify-flags.js';
 import type { CliIO } from './io.js';
+import { loadCompare } from './compare.js';
 import type { Wrap } from './program.js';
 import { engineDeps, renderVerify, sinksFor, withOptions, type CommonFlags } from './engine-support.js';
 
@@ -17,9 +18,10 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
     .command('verify')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: check that the tenant matches the playbook (junit output for CI)');
-  withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook', 'notifyFormat', 'notifyMail', 'notifySmtp', 'notifySmtpPassword', 'notifyMailFrom', 'maxChars', 'workloadIdentity', 'wide', 'only'], ['text', 'markdown', 'json', 'junit', 'html', 'csv']).action(
+  withOptions(command, ['target', 'format', 'logFile', 'notifyWebhook', 'notifyFormat', 'notifyMail', 'notifySmtp', 'notifySmtpPassword', 'notifyMailFrom', 'maxChars', 'workloadIdentity', 'compare', 'wide', 'only'], ['text', 'markdown', 'json', 'junit', 'html', 'csv']).action(
     wrap(async (file: string, flags: CommonFlags & MailFlags & { notifyWebhook?: string; notifyFormat?: WebhookFormat; only?: string[] }) =>
       notifyAfter({ spec: flags.notifyWebhook, command: 'verify', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l), ...(flags.notifyFormat ? { format: flags.notifyFormat } : {}), ...mailSpec(flags), cwd: io.cwd }, async () => {
+      const html = loadCompare(io.cwd, flags.compare, flags.format);
       const sinks = sinksFor(io, flags, { progress: true });
       try {
         const report = await runVerify({
@@ -34,7 +36,7 @@ export function registerVerify(program: Command, io: CliIO, wrap: Wrap): void {
           ...(flags.workloadIdentity ? { auth: { method: 'workload-identity' as const, appId: flags.workloadIdentity } } : {}),
         });
         await sinks.settle();
-        io.stdout.write(renderVerify(report, flags.format, io, flags.maxChars, flags.wide));
+        io.stdout.write(renderVerify(report, flags.format, io, flags.maxChars, html, flags.wide));
         return { exitCode: report.compliant ? ExitCode.ok : ExitCode.changesOrDrift, outcome: { playbook: report.playbook, tenant: report.tenant, verify: report } };
       } finally {
         await sinks.settle();

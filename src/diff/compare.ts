@@ -5,6 +5,7 @@
  */
 import type { Playbook, Step } from '../playbook/schema.js';
 import type { PlaybookChange, PlaybookDiff, PlaybookVersion } from './types.js';
+import { oauthGrantChanges } from './oauth-grants.js';
 
 export interface DiffSide {
   version: PlaybookVersion;
@@ -141,6 +142,13 @@ function stepChanges(a: Step, b: Step, sideA: DiffSide, sideB: DiffSide): Playbo
   const setKeys = ADDRESS_SET_KEYS[a.uses] ?? [];
   const wa = { ...(withA as Record<string, unknown>) };
   const wb = { ...(withB as Record<string, unknown>) };
+  if (a.uses === 'smtp-auth/oauth-senders') {
+    changes.push(...oauthGrantChanges(prefix, a.id, withA, withB));
+    delete wa.applications;
+    delete wb.applications;
+    delete wa.exclusive;
+    delete wb.exclusive;
+  }
   for (const key of setKeys) {
     const la = wa[key];
     const lb = wb[key];

@@ -3,7 +3,7 @@
  * working tree is not touched). A revision's side reads the allowlists it references at the same
  * revision, so an allowlist edit shows up even when the playbook file itself did not change.
  */
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../files/regular-file.js';
 import path from 'node:path';
 import { execa } from 'execa';
 import { InputError } from '../errors.js';
@@ -67,12 +67,10 @@ export class GitRepo {
   /** The file's text at `rev` (null: the working tree), or undefined when it does not exist there. */
   async read(rev: string | null, absolute: string): Promise<string | undefined> {
     if (rev === null) {
-      try {
-        return await readFile(absolute, 'utf8');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw error;
-      }
+      const read = await readRegularFile(absolute, { maxBytes: MAX_SOURCE_BYTES });
+      if (read.ok) return read.bytes.toString('utf8');
+      if (read.reason === 'missing') return undefined;
+      throw Object.assign(new Error(read.detail), { code: read.reason });
     }
     const result = await this.git(['show', `${rev}:${this.relative(absolute)}`], { stripFinalNewline: false });
     return result.exitCode === 0 ? result.stdout : undefined;

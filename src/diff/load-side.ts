@@ -44,7 +44,7 @@ export function secretFiles(text: string, baseDir: string): Set<string> {
     return files; // the loader reports the syntax error with its position
   }
   const auth = (doc as { tenant?: { auth?: Record<string, unknown> } } | undefined)?.tenant?.auth;
-  for (const key of ['token', 'certificatePassword']) {
+  for (const key of ['token', 'certificatePassword', 'clientSecret']) {
     const value = auth?.[key];
     const match = typeof value === 'string' ? /^\$\{file:([^}]+)\}$/.exec(value) : null;
     if (match) files.add(path.resolve(baseDir, match[1]!));

@@ -15,6 +15,8 @@ const MARK: Record<PlaybookChange['kind'], string> = {
   'allowlist-removed': '-',
   'breakage-accepted': '+',
   'breakage-unaccepted': '-',
+  'oauth-grant-added': '+',
+  'oauth-grant-removed': '-',
 };
 
 function side(v: PlaybookDiff['old']): string {

@@ -1,7 +1,7 @@
 /**
  * The two forms of `exo-playbook diff`: two files, or playbooks across git revisions.
  */
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../files/regular-file.js';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { PlaybookInvalid } from '../playbook/problems.js';
@@ -22,12 +22,11 @@ export function toReport(diffs: PlaybookDiff[]): DiffReport {
 }
 
 async function readPlaybookFile(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(`${file}: ${code === 'ENOENT' ? 'no such playbook file' : (error as Error).message}`, { file, line: 1, col: 1 }, 'diff takes two playbook files, or --git <rev>[..<rev>] [paths]');
+  const read = await readRegularFile(file, { maxBytes: MAX_SOURCE_BYTES });
+  if (!read.ok) {
+    throw new InputError(`${file}: ${read.reason === 'missing' ? 'no such playbook file' : read.detail}`, { file, line: 1, col: 1 }, 'diff takes two playbook files, or --git <rev>[..<rev>] [paths]');
   }
+  return read.bytes.toString('utf8');
 }
 
 /** `exo-playbook diff <old> <new>`: each side's allowlists are read from beside that side's file. */

@@ -14,7 +14,10 @@ export type PlaybookChangeKind =
   | 'allowlist-added'
   | 'allowlist-removed'
   | 'breakage-accepted'
-  | 'breakage-unaccepted';
+  | 'breakage-unaccepted'
+  /** smtp-auth/oauth-senders: an app may now send as a mailbox, or no longer (always sensitive). */
+  | 'oauth-grant-added'
+  | 'oauth-grant-removed';
 
 export interface PlaybookChange {
   kind: PlaybookChangeKind;

@@ -194,6 +194,7 @@ async function applyChange(change: Change, uses: string, options: ApplyPlanOptio
     cmdlet: change.call.cmdlet,
     parameters,
     undo: change.undo ? { cmdlet: change.undo.cmdlet, parameters: redactParameters(change.undo.parameters, options.secretParameters) } : null,
+    ...(change.accepted !== undefined ? { accepted: change.accepted } : {}),
   });
   emitter.emit('change-start', `${change.call.cmdlet} ${change.target} ${change.property}: ${show(change.before)} -> ${show(change.after)}`, {
     changeId: change.id,

@@ -173,6 +173,7 @@ export async function openRunSession(
         baseDir: source.baseDir,
         ...(source.fileRoots ? { fileRoots: source.fileRoots } : {}),
         ...(smtp ? { smtp } : {}),
+        ...(target.startsWith('sim:') ? { simulatedTenant: target.slice('sim:'.length) } : {}),
         ...(deps.openGraph ? { openGraph: () => deps.openGraph!(target, source.playbook.tenant, { env: options.env, baseDir: source.baseDir, ...(options.onDeviceCode ? { onDeviceCode: options.onDeviceCode } : {}) }) } : {}),
       }),
   };

@@ -22,6 +22,8 @@ export interface RunContextOptions {
   /** Opens Microsoft Graph for the tenant (called at most once per context, on first use). */
   openGraph?: () => Promise<GraphClient>;
   smtp?: SmtpProber;
+  /** The state file of a `sim:` target. */
+  simulatedTenant?: string;
   /** Shared reads this context starts with (verify after apply carries over what writes cannot have changed). */
   seed?: ReadonlyMap<string, Promise<unknown>>;
 }
@@ -67,6 +69,7 @@ export function createRunContext(options: RunContextOptions): RunContext {
     ...(options.fileRoots ? { fileRoots: options.fileRoots } : {}),
     ...(options.openGraph ? { graph: once(options.openGraph) } : {}),
     ...(options.smtp ? { smtp: options.smtp } : {}),
+    ...(options.simulatedTenant ? { simulatedTenant: options.simulatedTenant } : {}),
   };
   memos.set(ctx, memo);
   return ctx;

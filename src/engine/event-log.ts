@@ -3,7 +3,8 @@
  * killed still leaves every event before the kill on disk. A scheduled job has no terminal: this
  * file is what the operator reads the next morning, so it must never carry a secret.
  */
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync } from 'node:fs';
+import { errnoWords, fileError, makeFolders, openOutputFileSync, writeAllSync, type FileRole } from '../files/regular-file.js';
 import { dirname } from 'node:path';
 import type { EventSink, RunEvent } from './types.js';
 
@@ -39,38 +40,40 @@ export function redact(value: unknown, secrets: readonly string[] = []): unknown
 
 export interface EventLog extends EventSink {
   readonly file: string;
+  /** The first write that failed (a full disk): the run must not end as if the log were whole. */
+  readonly failure: Error | undefined;
+  /** Closes the file; throws the InputError of the first failed write, if any. */
   close(): void;
 }
 
-/**
- * Creates the missing folders of `dir` one level at a time. Not mkdirSync({ recursive: true }): on
- * a path under /proc that never ends (each mkdir says ENOENT and Node tries the parent again).
- */
-export function makeFolders(dir: string): void {
-  const missing: string[] = [];
-  let current = dir;
-  while (!existsSync(current)) {
-    missing.unshift(current);
-    const parent = dirname(current);
-    if (parent === current) break;
-    current = parent;
-  }
-  for (const folder of missing) mkdirSync(folder);
-}
+const LOG_ROLE: FileRole = { what: 'the log file', option: '--log-file', hint: 'point --log-file at a regular file in a folder this account can write to' };
 
-/** Open (append) the log file; the directory is created when missing. */
+/**
+ * Open (append) the log file; the folder is created when missing. Only a regular file is accepted
+ * (a FIFO, /dev/full or a folder is refused before the run starts: src/files/regular-file.ts).
+ */
 export function openEventLog(file: string, options: EventLogOptions = {}): EventLog {
-  makeFolders(dirname(file));
-  let fd: number | null = openSync(file, 'a', 0o600);
+  makeFolders(dirname(file), LOG_ROLE, undefined, file);
+  let fd: number | null = openOutputFileSync(file, { ...LOG_ROLE, mode: 'append' });
+  let failure: Error | undefined;
   return {
     file,
+    get failure() {
+      return failure;
+    },
     emit(event: RunEvent) {
-      if (fd === null) return;
-      writeSync(fd, JSON.stringify(redact(event, options.secrets)) + '\n');
+      if (fd === null || failure) return;
+      try {
+        writeAllSync(fd, JSON.stringify(redact(event, options.secrets)) + '\n', file, LOG_ROLE);
+      } catch (error) {
+        failure = error instanceof Error ? error : fileError('write', file, LOG_ROLE, errnoWords(error));
+        throw failure;
+      }
     },
     close() {
       if (fd !== null) closeSync(fd);
       fd = null;
+      if (failure) throw failure;
     },
   };
 }

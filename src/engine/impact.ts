@@ -39,7 +39,20 @@ export function describeImpact(plan: PlanDocument): string {
   if (resetTrue.length) parts.push(`reset ${plural(resetTrue.length, 'explicit $true')} to follow the organization`);
   const off = mailboxChanges.filter((c) => c.after === true);
   if (off.length) parts.push(`turn SMTP AUTH off for ${plural(off.length, 'mailbox', 'mailboxes')}`);
-  const described = new Set<Change>([...(org ? [org] : []), ...keep, ...strays, ...resetTrue, ...off]);
+  // A powershell write the runner cannot derive runs only when its step accepted it: say so, with the reason.
+  const underived = plan.steps.flatMap((s) => s.risks.filter((r) => r.kind === 'underived-effect' && r.accepted).map(() => s));
+  const unguarded = underived.flatMap((s) => s.changes.filter((c) => c.property === '(run)'));
+  if (unguarded.length) parts.push(`run ${plural(unguarded.length, 'powershell write')} whose effect on SMTP AUTH is not derived (accepted by acceptUnderivedEffect)`);
+  // smtp-auth/oauth-senders: service principals and grants (a scope is part of its grant).
+  const principals = changes.filter((c) => c.property === 'ServicePrincipal' && c.before === null);
+  if (principals.length) parts.push(`create ${plural(principals.length, 'Exchange service principal')}`);
+  const grants = changes.filter((c) => c.property === 'ManagementRoleAssignment' || c.property === 'MailboxPermission');
+  const granted = grants.filter((c) => c.before === null).length;
+  if (granted) parts.push(`let apps send as ${plural(granted, 'mailbox', 'mailboxes')} with OAuth`);
+  const revoked = grants.length - granted;
+  if (revoked) parts.push(`remove ${plural(revoked, 'SMTP.SendAsApp grant')}`);
+  const scopes = changes.filter((c) => c.property === 'ManagementScope');
+  const described = new Set<Change>([...(org ? [org] : []), ...keep, ...strays, ...resetTrue, ...off, ...unguarded, ...principals, ...grants, ...scopes]);
   const other = changes.filter((c) => !described.has(c));
   if (other.length) parts.push(`${parts.length ? 'and ' : ''}${plural(other.length, 'other change')}`);
   const text = parts.join(', ');
@@ -58,5 +71,13 @@ export function confirmationQuestion(plan: PlanDocument): string {
   if (plan.kind === 'rollback') {
     return `Roll back ${plural(n, 'change')} (restore the values before the run). Target: ${describeTarget(plan)}. Roll back? [y/N] `;
   }
-  return `${describeImpact(plan)}. Target: ${describeTarget(plan)}. Apply ${n === 1 ? 'this change' : `these ${n} changes`}? [y/N] `;
+  return `${describeImpact(plan)}.${evidenceNotes(plan)} Target: ${describeTarget(plan)}. Apply ${n === 1 ? 'this change' : `these ${n} changes`}? [y/N] `;
+}
+
+/** " Usage evidence: no SMTP AUTH senders in 2026-11-16..2026-11-23 according to ..." for each empty fresh source. */
+function evidenceNotes(plan: PlanDocument): string {
+  return plan.risks
+    .filter((r) => r.kind === 'no-senders')
+    .map((r) => ` Usage evidence: ${r.message}.`)
+    .join('');
 }

@@ -11,7 +11,10 @@
  * A machine crash between an "after" and the next record leaves that write without its "after":
  * the same "may or may not have reached the tenant" as a crash during the write, and no write follows.
  */
-import { closeSync, fsync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync } from 'node:fs';
+import { openOutputFileSync, readInputTextSync, writeAllSync, type FileRole } from '../files/regular-file.js';
+
+const JOURNAL_ROLE: FileRole = { what: 'the journal', option: '--runs-dir', hint: 'point --runs-dir at a folder on a disk with room, writable by this account' };
 import type { ServiceErrorParts } from '../exchange/service-error.js';
 import type { CmdletParameters, PsValue } from '../exchange/session.js';
 import { InputError } from '../errors.js';
@@ -51,6 +54,8 @@ export interface BeforeWriteRecord extends RecordBase {
   parameters: CmdletParameters;
   /** The call that restores `before` (redacted), or null when the change cannot be undone. */
   undo: { cmdlet: string; parameters: CmdletParameters } | null;
+  /** Why the playbook let a write run whose effect on SMTP AUTH is not derived (Change.accepted). */
+  accepted?: string;
 }
 
 /**
@@ -109,7 +114,7 @@ export class Journal {
     private readonly now: () => Date,
   ) {
     // 'a': appending never rewrites what an earlier (possibly killed) writer left.
-    this.fd = openSync(path, 'a', 0o600);
+    this.fd = openOutputFileSync(path, { ...JOURNAL_ROLE, mode: 'append' });
   }
 
   static open(path: string, now: () => Date = () => new Date()): Journal {
@@ -146,7 +151,7 @@ export class Journal {
     if (this.fd === null) throw new Error(`journal ${this.path} is closed`);
     this.seq += 1;
     const full = { seq: this.seq, at: this.now().toISOString(), ...record } as JournalRecord;
-    writeSync(this.fd, `${JSON.stringify(full)}\n`);
+    writeAllSync(this.fd, `${JSON.stringify(full)}\n`, this.path, JOURNAL_ROLE);
     return full;
   }
 
@@ -167,17 +172,15 @@ export class Journal {
   }
 }
 
+/** The largest journal read: two records a write, well under 1 KiB each, for 100,000 writes is ~200 MB. */
+export const MAX_JOURNAL_BYTES = 256 * 1024 * 1024;
+
 /**
  * Reads a journal. A torn last line (the process died inside a write(2)) is ignored: its write had
  * not started, because the "before" record is on disk before the cmdlet runs.
  */
 export function readJournal(path: string): JournalRecord[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read the journal ${path}: ${(error as Error).message}`, undefined, 'pass a run directory made by `exo-playbook apply`');
-  }
+  const text = readInputTextSync(path, { maxBytes: MAX_JOURNAL_BYTES, what: 'the journal', option: 'rollback <run-dir>', hint: 'pass a run directory made by `exo-playbook apply`' });
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   const records: JournalRecord[] = [];
   lines.forEach((line, index) => {

@@ -1,14 +1,18 @@
 /**
  * One run per tenant at a time. The lock is a file created with O_EXCL (so exactly one process wins),
- * keyed by organization + the real identity of the target (targetIdentity), holding who took it. A lock left by a dead process on this host is
+ * keyed by the real tenant (lockKey): against Exchange Online the organization as read after sign-in
+ * (so a playbook naming it by domain and one naming it by tenant id meet), a simulated tenant by its
+ * state file's device and inode (so symlinks and hard links meet), holding who took it. The default
+ * folder is a per-user state folder (lockDir), not TMPDIR. A lock left by a dead process on this host is
  * taken over atomically: the stale file is renamed away (only one contender's rename succeeds), and
  * the contender checks it moved the file it judged stale before creating its own.
  */
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync, realpathSync, readFileSync, renameSync, unlinkSync, linkSync, writeFileSync, openSync, writeSync, fsyncSync, closeSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { chmodSync, closeSync, fsyncSync, linkSync, lstatSync, mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { RefusedError } from '../errors.js';
+import { errnoWords, fileError, makeFolders, openOutputFileSync, readRegularFileSync, writeAllSync, type FileRole } from '../files/regular-file.js';
 import { sha256 } from './fingerprint.js';
 
 export interface LockHolder {
@@ -33,8 +37,13 @@ export interface LockOptions {
   organization: string;
   /** Normalised target, e.g. "exchange" or "sim:/abs/path/state.json". */
   target: string;
+  /**
+   * Against Exchange: the tenant as the service names it after sign-in (tenantIdentity in
+   * run-apply.ts), the same whichever way the playbook names it. Required for an `exchange` target.
+   */
+  tenant?: string;
   command: string;
-  /** Default: EXO_PLAYBOOK_LOCK_DIR or <tmpdir>/exo-playbook-locks. */
+  /** Default: lockDir(env). */
   dir?: string;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
@@ -44,33 +53,45 @@ export interface LockOptions {
   pid?: number;
 }
 
-export function lockDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.EXO_PLAYBOOK_LOCK_DIR || join(tmpdir(), 'exo-playbook-locks');
+/**
+ * Where locks live: EXO_PLAYBOOK_LOCK_DIR, else a per-user state folder that does not move with
+ * TMPDIR (two runs with different TMPDIRs must meet): %LOCALAPPDATA%\exo-playbook\locks on Windows,
+ * else $XDG_STATE_HOME/exo-playbook/locks or ~/.local/state/exo-playbook/locks. Accounts that share
+ * a jump host and must see each other's runs set EXO_PLAYBOOK_LOCK_DIR to one shared folder.
+ */
+export function lockDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  if (env.EXO_PLAYBOOK_LOCK_DIR) return env.EXO_PLAYBOOK_LOCK_DIR;
+  const home = env.HOME || env.USERPROFILE || homedir();
+  if (platform === 'win32') return join(env.LOCALAPPDATA || join(home, 'AppData', 'Local'), 'exo-playbook', 'locks');
+  // The XDG spec: a relative XDG_STATE_HOME is invalid and ignored.
+  const state = env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(home, '.local', 'state');
+  return join(state, 'exo-playbook', 'locks');
 }
 
-export function lockPath(dir: string, organization: string, target: string): string {
-  const identity = targetIdentity(target);
-  // A simulated tenant is its state file, whichever way a playbook names the organization (its
-  // .onmicrosoft.com domain or its tenant id): the file alone is the key.
-  const simulated = identity.startsWith('sim:');
-  const key = sha256(simulated ? identity : `${organization.toLowerCase()}\n${identity}`).slice(0, 24);
-  const label = simulated ? 'sim' : organization.toLowerCase().replace(/[^a-z0-9.-]/g, '_');
-  return join(dir, `${label}-${key}.lock`);
+export function lockPath(dir: string, organization: string, target: string, tenant?: string): string {
+  const identity = lockKey(organization, target, tenant);
+  const label = identity.startsWith('sim:') ? 'sim' : (tenant ?? organization).toLowerCase().replace(/[^a-z0-9.-]/g, '_').slice(0, 64);
+  return join(dir, `${label}-${sha256(identity).slice(0, 24)}.lock`);
 }
 
 /**
- * The real identity of a target: a simulated tenant is its state file as the file system resolves it
- * (symlinks, `..`, another spelling of the same path all name one tenant, so one lock); a state
- * file that does not exist yet keeps the path as given. Anything else names itself.
+ * The real tenant behind a run. A simulated tenant is its state file's device and inode (symlinks,
+ * hard links, `..` and other spellings of the path all name one tenant), whatever organization the
+ * playbook names; a state file that does not exist yet keeps its absolute path. Against Exchange,
+ * the tenant as read after sign-in (`tenant`), lower-cased; without it, organization + target.
  */
-export function targetIdentity(target: string): string {
-  if (!target.startsWith('sim:')) return target;
-  const file = target.slice('sim:'.length);
-  try {
-    return `sim:${realpathSync(file)}`;
-  } catch {
-    return `sim:${resolve(file)}`;
+export function lockKey(organization: string, target: string, tenant?: string): string {
+  if (target.startsWith('sim:')) {
+    const file = target.slice('sim:'.length);
+    try {
+      const stats = statSync(file);
+      return `sim:${stats.dev}:${stats.ino}`;
+    } catch {
+      return `sim:${resolve(file)}`;
+    }
   }
+  if (tenant) return `tenant:${tenant.toLowerCase()}`;
+  return `${organization.toLowerCase()}\n${target}`;
 }
 
 export function processAlive(pid: number): boolean {
@@ -87,41 +108,66 @@ function describe(holder: LockHolder): string {
   return `held by ${holder.command} on host ${holder.host}, pid ${holder.pid}, since ${holder.startedAt}`;
 }
 
+/**
+ * The lock file's holder; null when there is no lock file. A lock path that is not a small regular
+ * file (a FIFO or a symlink someone put there) is never opened for long nor followed: it counts as a
+ * held lock whose holder cannot be read.
+ */
 function readHolder(path: string): { text: string; holder: LockHolder | null } | null {
+  const read = readRegularFileSync(path, { maxBytes: 64 * 1024, follow: false });
+  if (!read.ok) return read.reason === 'missing' ? null : { text: `(${read.detail})`, holder: null };
+  const text = read.bytes.toString('utf8');
   try {
-    const text = readFileSync(path, 'utf8');
-    try {
-      return { text, holder: JSON.parse(text) as LockHolder };
-    } catch {
-      return { text, holder: null };
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
+    return { text, holder: JSON.parse(text) as LockHolder };
+  } catch {
+    return { text, holder: null };
   }
 }
 
-function tryCreate(path: string, holder: LockHolder): boolean {
+function tryCreate(path: string, holder: LockHolder, role: FileRole): boolean {
   let fd: number;
   try {
-    fd = openSync(path, 'wx', 0o644);
+    fd = openOutputFileSync(path, { ...role, mode: 'exclusive', follow: false, permissions: 0o644 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   }
   try {
-    writeSync(fd, JSON.stringify(holder, null, 2));
-    fsyncSync(fd);
-  } finally {
+    writeAllSync(fd, JSON.stringify(holder, null, 2), path, role);
+    try {
+      fsyncSync(fd);
+    } catch (error) {
+      throw fileError('write', path, role, errnoWords(error));
+    }
+  } catch (error) {
     closeSync(fd);
+    unlinkSafe(path);
+    throw error;
   }
+  closeSync(fd);
   return true;
 }
 
+/** Which setting named the lock folder, for messages. */
+function lockRole(env: NodeJS.ProcessEnv | undefined, explicit: boolean): FileRole {
+  const fromEnv = !explicit && Boolean((env ?? process.env).EXO_PLAYBOOK_LOCK_DIR);
+  return {
+    what: 'the lock folder',
+    option: fromEnv ? 'EXO_PLAYBOOK_LOCK_DIR' : explicit ? undefined : 'the default; EXO_PLAYBOOK_LOCK_DIR overrides it',
+    hint: 'set EXO_PLAYBOOK_LOCK_DIR to a folder this account can write to (shared by every account that runs against the same tenants)',
+  };
+}
+
 export function acquireTenantLock(options: LockOptions): TenantLock {
+  // Against Exchange the key is the tenant the session signed in to: without it, two names of one
+  // tenant would take two locks, so no lock is taken at all (and nothing is written).
+  if (!options.target.startsWith('sim:') && !options.tenant) {
+    throw new RefusedError(`the tenant behind ${options.organization} is not known yet (it is read after sign-in), so it cannot be locked`, 'lock');
+  }
   const dir = options.dir ?? lockDir(options.env);
-  ensureSharedDir(dir);
-  const path = lockPath(dir, options.organization, options.target);
+  const role = lockRole(options.env, options.dir !== undefined);
+  ensureLockDir(dir, role, options.dir !== undefined || Boolean((options.env ?? process.env).EXO_PLAYBOOK_LOCK_DIR));
+  const path = lockPath(dir, options.organization, options.target, options.tenant);
   const host = options.host ?? hostname();
   const isAlive = options.isAlive ?? processAlive;
   const holder: LockHolder = {
@@ -135,7 +181,7 @@ export function acquireTenantLock(options: LockOptions): TenantLock {
   };
 
   for (let round = 0; round < 5; round += 1) {
-    if (tryCreate(path, holder)) return { path, holder, release: () => releaseLock(path, holder.token) };
+    if (tryCreate(path, holder, { ...role, what: 'a lock file in the lock folder' })) return { path, holder, release: () => releaseLock(path, holder.token) };
     const current = readHolder(path);
     if (!current) continue; // released between our attempts: try again
     const other = current.holder;
@@ -182,18 +228,21 @@ export function acquireTenantLock(options: LockOptions): TenantLock {
 }
 
 /**
- * Runs by different users on one jump host must see each other's locks, so the default folder in
- * the shared temp dir is world-writable with the sticky bit (like /tmp: only a file's owner may
- * remove it).
+ * Makes the lock folder when missing (one level at a time: never a recursive mkdir, which loops under
+ * /proc). The per-user default is private (0700). A folder named by EXO_PLAYBOOK_LOCK_DIR is meant to
+ * be shared by the accounts of a jump host, so when this run creates it, it is world-writable with
+ * the sticky bit (like /tmp: only a file's owner may remove it). Errors name the folder and setting.
  */
-function ensureSharedDir(dir: string): void {
+function ensureLockDir(dir: string, role: FileRole, shared: boolean): void {
+  const absolute = resolve(dir);
+  makeFolders(dirname(absolute), role, 0o700, dir);
   try {
-    mkdirSync(dir, { recursive: false, mode: 0o1777 });
-    chmodSync(dir, 0o1777); // mkdir's mode is filtered by the umask
+    mkdirSync(absolute, shared ? 0o1777 : 0o700);
+    if (shared) chmodSync(absolute, 0o1777); // mkdir's mode is filtered by the umask
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') mkdirSync(dir, { recursive: true });
-    else if (code !== 'EEXIST') throw error;
+    if (code !== 'EEXIST') throw fileError('create', dir, role, errnoWords(error));
+    if (!statSync(absolute).isDirectory()) throw fileError('create', dir, role, `${absolute} is ${lstatSync(absolute).isFile() ? 'a file' : 'something else'}, not a folder`);
   }
 }
 

@@ -4,6 +4,7 @@
  * restored. Known write cmdlets map to their Get counterpart; others cannot be re-read (undefined).
  */
 import type { CmdletParameters, ExchangeSession, PsValue } from '../exchange/session.js';
+import { GRANT_READERS } from '../actions/smtp-auth/oauth-senders/readback.js';
 
 const READERS: Record<string, { cmdlet: string; byIdentity: boolean }> = {
   'set-casmailbox': { cmdlet: 'Get-CASMailbox', byIdentity: true },
@@ -17,11 +18,15 @@ export function writtenProperty(parameters: CmdletParameters): string | undefine
 }
 
 export function canReadBack(call: { cmdlet: string; parameters: CmdletParameters }): boolean {
+  if (GRANT_READERS[call.cmdlet.toLowerCase()]) return true;
   return Boolean(READERS[call.cmdlet.toLowerCase()]) && writtenProperty(call.parameters) !== undefined;
 }
 
 /** The current value of what `call` writes, or undefined when it cannot be read. */
 export async function readBack(session: ExchangeSession, call: { cmdlet: string; parameters: CmdletParameters }): Promise<PsValue | undefined> {
+  // Objects created or removed whole (service principals, scopes, grants) read back as the object or $null.
+  const grant = GRANT_READERS[call.cmdlet.toLowerCase()];
+  if (grant) return grant(session, call.parameters);
   const reader = READERS[call.cmdlet.toLowerCase()];
   const property = writtenProperty(call.parameters);
   if (!reader || property === undefined) return undefined;

@@ -11,24 +11,25 @@ import { applyPlan, summarizeResults, type StepRunner } from './apply.js';
 import { normalizeTarget, openRunSession } from './connect.js';
 import { createEmitter, type Emitter } from './events.js';
 import { Journal } from './journal.js';
-import { acquireTenantLock } from './lock.js';
+import { acquireTenantLock, type LockOptions, type TenantLock } from './lock.js';
 import { observeSteps } from './observe.js';
 import { blockingRisks } from './plan.js';
 import type { PlaybookSource } from './playbook-source.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { driftOf, onDevice, planFromObservations } from './run-plan.js';
 import type { RunOptions } from './run-options.js';
-import { createRunDir, RUN_FILES, writeRunFile } from './rundir.js';
+import { createRunDir, prepareRunsDir, RUN_FILES, writeRunFile } from './rundir.js';
 import { assertPlanStillValid, assertSameChanges, readSavedPlan } from './saved-plan.js';
 import { createSessionPool, MAX_SESSIONS, type SessionPool } from './session-pool.js';
 import { spreadingReads } from './spread-reads.js';
 import { countingSession, InterruptedRead, type CountingSession } from './session-guards.js';
-import { tenantRef } from './tenant-ref.js';
+import { signedInTenant, tenantRef } from './tenant-ref.js';
 import type { ApplyReport, PlanDocument } from './types.js';
 import { buildVerifyReport } from './verify.js';
 import { show } from './apply.js';
 import type { OpenedRun } from './connect.js';
 import type { Risk, RunContext } from '../actions/types.js';
+import { riskCount } from '../actions/smtp-auth/usage/usage-table.js';
 import type { ChangeResult, VerifyReport } from './types.js';
 import { readsAfterWrites } from './verify-after-write.js';
 import { clockOf, isWriteCmdlet, type ExchangeSession, type InvokeOptions } from '../exchange/session.js';
@@ -69,8 +70,12 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
   const target = normalizeTarget(options.target, options.cwd);
   const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: signInEnvFor(target) });
   const tenant = tenantRef(source, target);
+  prepareRunsDir(options.runsDir);
   emitter.emit('run-start', `apply ${source.playbook.name}`, { command: 'apply', playbook: source.playbook.name, change: source.playbook.change });
-  const lock = acquireTenantLock({ organization: tenant.organization, target, command: `apply ${source.playbook.name}`, env: options.env, now });
+  // A simulated tenant is locked before connecting (its key is its state file); against Exchange the
+  // key is the tenant read after sign-in (lockAfterSignIn), taken before any write.
+  const lockOptions = { organization: tenant.organization, target, command: `apply ${source.playbook.name}`, env: options.env, now };
+  let lock = target.startsWith('sim:') ? acquireTenantLock(lockOptions) : undefined;
   const counting = writeCounter();
   const run = await openRunSession(options.deps, source, target, {
     env: options.env,
@@ -81,9 +86,10 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
     // --concurrency N: the N - 1 extra hosts start once the run's own host has started, and sign in once it has signed in (connect.ts).
     extraSessions: Math.min(MAX_SESSIONS, Math.max(1, Math.floor(options.concurrency))) - 1,
   }).catch((error) => {
-    lock.release();
+    lock?.release();
     throw error;
   });
+  lock ??= await lockAfterSignIn(run, lockOptions);
   const signal = options.signal;
   // --concurrency > 1: the extra hosts start and sign in now, while the
   // observe phase reads, so they are ready at the first write. A run that then writes nothing (no
@@ -136,6 +142,20 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
 }
 
 /**
+ * Against Exchange: the lock keyed by the tenant the session signed in to (signedInTenant), so a
+ * playbook naming the tenant by its domain and another by its tenant id meet on one lock. Closes
+ * the run's sessions when it cannot be taken (held, or the tenant cannot be read).
+ */
+export async function lockAfterSignIn(run: OpenedRun, options: Omit<LockOptions, 'tenant'>): Promise<TenantLock> {
+  try {
+    return acquireTenantLock({ ...options, tenant: await signedInTenant(run.session) });
+  } catch (error) {
+    await Promise.all([run.session.close(), run.abandonExtras?.()]);
+    throw error;
+  }
+}
+
+/**
  * The sessions of the write phase (session-pool.ts): the run's own and, with --concurrency > 1, up to
  * two more, opened by `openAll()` or at the first step with several changes.
  */
@@ -168,20 +188,25 @@ export function writeCounter(): { wrap: (s: ExchangeSession) => ExchangeSession;
 export async function guardWrite(plan: PlanDocument, options: Pick<WriteRunOptions, 'yes' | 'confirm'> & { approved: boolean }, emitter: Emitter): Promise<void> {
   const blocking = blockingRisks(plan);
   if (blocking.length) {
-    const line = (r: Risk) => `${r.subject}: ${r.message}${r.messages !== undefined ? ` (${r.messages} messages)` : ''}`;
+    const line = (r: Risk) => `${r.subject}: ${r.message}${riskCount(r)}`;
     const unfinished = blocking.filter((r) => r.kind === 'unfinished-search');
-    const noEvidence = blocking.filter((r) => r.kind === 'no-usage-evidence');
+    const noEvidence = blocking.filter((r) => r.kind === 'no-usage-evidence' || r.kind === 'stale-evidence');
     const breaking = blocking.filter((r) => r.kind === 'will-break');
-    const other = blocking.filter((r) => !['unfinished-search', 'no-usage-evidence', 'will-break'].includes(r.kind));
+    const underived = blocking.filter((r) => r.kind === 'underived-effect');
+    const other = blocking.filter((r) => !['unfinished-search', 'no-usage-evidence', 'stale-evidence', 'will-break', 'underived-effect'].includes(r.kind));
     const headline = unfinished.length
       ? 'SMTP AUTH would go off before the historical search this run submits has finished; nothing was written'
       : noEvidence.length
-        ? 'no usage evidence: nothing this run read says who still submits with SMTP AUTH, and the plan takes it away; nothing was written'
+        ? noEvidence.every((r) => r.kind === 'stale-evidence')
+          ? 'usage evidence too old: a source ended more than maxAgeDays before this run, and the plan takes SMTP AUTH away; nothing was written'
+          : 'no usage evidence: nothing this run read says who still submits with SMTP AUTH, and the plan takes it away; nothing was written'
         : breaking.length
           ? `${breaking.length} sender${breaking.length === 1 ? '' : 's'} would lose SMTP AUTH (blocking risks); nothing was written`
-          : `${blocking.length} blocking risk${blocking.length === 1 ? '' : 's'}; nothing was written`;
+          : underived.length
+            ? `${underived.length} powershell write${underived.length === 1 ? '' : 's'} whose effect on SMTP AUTH cannot be derived (blocking risks); nothing was written`
+            : `${blocking.length} blocking risk${blocking.length === 1 ? '' : 's'}; nothing was written`;
     throw new RefusedError(headline, 'breakage', [
-      ...[...unfinished, ...noEvidence, ...breaking, ...other].map(line),
+      ...[...unfinished, ...noEvidence, ...breaking, ...underived, ...other].map(line),
       ...(breaking.length ? ["add them to the allowlist, or accept them with --accept-breakage <a@x,b@y|all> or the playbook's acceptBreakage"] : []),
     ]);
   }

@@ -3,7 +3,8 @@
  * confirmed like an apply, written journaled in a new run directory, then verified by re-reading.
  */
 import { signInEnvFor } from './deps.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readInputTextSync } from '../files/regular-file.js';
 import { join } from 'node:path';
 import type { Finding } from '../actions/types.js';
 import type { PsValue } from '../exchange/session.js';
@@ -12,15 +13,15 @@ import { show } from './apply.js';
 import { normalizeTarget, openRunSession } from './connect.js';
 import { createEmitter } from './events.js';
 import { fingerprintOf } from './fingerprint.js';
-import { readJournal } from './journal.js';
+import { MAX_JOURNAL_BYTES, readJournal } from './journal.js';
 import { acquireTenantLock } from './lock.js';
 import { summarize } from './plan.js';
 import type { PlaybookSource } from './playbook-source.js';
 import { readBack } from './readback.js';
 import { rollbackCandidates, rollbackSteps, sameValue } from './rollback.js';
 import { onDevice } from './run-plan.js';
-import { guardWrite, interruptedBeforeWriting, withReadSignal, writeCounter, writeJournaled, type WriteRunOptions } from './run-apply.js';
-import { RUN_FILES } from './rundir.js';
+import { guardWrite, interruptedBeforeWriting, lockAfterSignIn, withReadSignal, writeCounter, writeJournaled, type WriteRunOptions } from './run-apply.js';
+import { prepareRunsDir, RUN_FILES } from './rundir.js';
 import { readSavedPlan } from './saved-plan.js';
 import type { ApplyReport, PlanDocument } from './types.js';
 import { verifyReportFrom } from './verify.js';
@@ -36,18 +37,23 @@ export async function runRollback(options: RollbackCommandOptions): Promise<Appl
   const emitter = createEmitter(options.sinks ?? [], now);
   const planPath = join(options.runDir, RUN_FILES.plan);
   if (!existsSync(planPath)) throw new InputError(`${options.runDir} is not a run directory (no ${RUN_FILES.plan})`, undefined, 'pass a directory under --runs-dir made by `exo-playbook apply`');
-  const original = readSavedPlan(planPath);
+  const original = readSavedPlan(planPath, 'rollback <run-dir>');
   const records = readJournal(join(options.runDir, RUN_FILES.journal));
   const target = options.targetGiven ? normalizeTarget(options.target, options.cwd) : original.tenant.target;
   const source = await playbookForTarget(options, original, target);
+  prepareRunsDir(options.runsDir);
   emitter.emit('run-start', `rollback ${options.runDir}`, { command: 'rollback', playbook: original.playbook.name, change: original.playbook.change });
 
-  const lock = acquireTenantLock({ organization: original.tenant.organization, target, command: `rollback ${original.playbook.name}`, env: options.env, now });
+  // As apply: a simulated tenant is locked by its state file before connecting, Exchange by the
+  // tenant read after sign-in (run-apply.ts lockAfterSignIn), before any write.
+  const lockOptions = { organization: original.tenant.organization, target, command: `rollback ${original.playbook.name}`, env: options.env, now };
+  let lock = target.startsWith('sim:') ? acquireTenantLock(lockOptions) : undefined;
   const counting = writeCounter();
   const run = await openRunSession(options.deps, source, target, { env: options.env, readOnly: false, emitter, ...onDevice(options), wrap: counting.wrap }).catch((error) => {
-    lock.release();
+    lock?.release();
     throw error;
   });
+  lock ??= await lockAfterSignIn(run, lockOptions);
   try {
     // Which action wrote a step comes from the run's plan; the action's own builder derives the
     // inverse from the journal's values (and refuses values it would never write).
@@ -153,5 +159,5 @@ async function playbookForTarget(options: RollbackCommandOptions, original: Plan
 
 /** Exposed for tests: the journal file of a run directory. */
 export function journalText(runDir: string): string {
-  return readFileSync(join(runDir, RUN_FILES.journal), 'utf8');
+  return readInputTextSync(join(runDir, RUN_FILES.journal), { maxBytes: MAX_JOURNAL_BYTES, what: 'the journal' });
 }

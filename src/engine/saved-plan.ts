@@ -2,19 +2,25 @@
  * Reading a saved plan (`apply --plan plan.json`) and deciding whether it is still the truth: the
  * playbook must hash the same and the tenant must fingerprint the same as when the plan was made.
  */
-import { readFileSync } from 'node:fs';
+import { readInputTextSync } from '../files/regular-file.js';
 import { InputError, RefusedError } from '../errors.js';
 import type { Change } from '../actions/types.js';
 import { fingerprintObservations, stableStringify } from './fingerprint.js';
 import type { PlanDocument, TenantRef } from './types.js';
 
-export function readSavedPlan(file: string): PlanDocument {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read the plan ${file}: ${(error as Error).message}`, undefined, 'save one with `exo-playbook plan <playbook> --out plan.json`');
-  }
+/**
+ * The largest saved plan read (docs/OPERATIONS.md): a plan of 100,000 mailbox changes is about
+ * 100 MB of JSON. A bigger file is refused by its size on the opened descriptor, before a byte is read.
+ */
+export const MAX_SAVED_PLAN_BYTES = 256 * 1024 * 1024;
+
+export function readSavedPlan(file: string, option = '--plan'): PlanDocument {
+  const text = readInputTextSync(file, {
+    maxBytes: MAX_SAVED_PLAN_BYTES,
+    what: 'the saved plan',
+    option,
+    hint: 'save one with `exo-playbook plan <playbook> --out plan.json`',
+  });
   let doc: Partial<PlanDocument>;
   try {
     doc = JSON.parse(text) as Partial<PlanDocument>;

@@ -23,7 +23,7 @@ import { BULK_READ_PROPERTIES, MAILBOX_OBJECT_PROPERTIES, MAILBOXES_READ, readMa
 import type { Change } from '../actions/types.js';
 import { createRunContext, sharedReadsOf } from './context.js';
 import type { ChangeResult } from './types.js';
-import type { ExchangeSession } from '../exchange/session.js';
+import { CmdletFailure, type ExchangeSession } from '../exchange/session.js';
 
 const UNDERSTOOD_WRITES = new Set(['set-casmailbox', 'set-transportconfig']);
 
@@ -90,9 +90,16 @@ async function rereadWritten(directory: MailboxDirectory, writes: readonly Chang
   let clean = true;
   const reader = async (session: ExchangeSession) => {
     for (let identity = queue.shift(); identity !== undefined && clean; identity = queue.shift()) {
-      const { objects, errors } = await session.invoke('Get-EXOCASMailbox', { Identity: identity, Properties: [...BULK_READ_PROPERTIES] }, { select: MAILBOX_OBJECT_PROPERTIES });
+      // A write to an identity that names no mailbox (a powershell step's accepted verbatim call) fails
+      // its read-back with the service's error record: an answer, not a broken session.
+      const answer = await session
+        .invoke('Get-EXOCASMailbox', { Identity: identity, Properties: [...BULK_READ_PROPERTIES] }, { select: MAILBOX_OBJECT_PROPERTIES })
+        .catch((error: unknown) => {
+          if (error instanceof CmdletFailure) return undefined;
+          throw error;
+        });
       // Not exactly one clean object: do not guess from a partial answer; read the whole tenant again.
-      if (errors.length > 0 || objects.length !== 1 || !directory.refresh(objects[0]!)) clean = false;
+      if (!answer || answer.errors.length > 0 || answer.objects.length !== 1 || !directory.refresh(answer.objects[0]!)) clean = false;
     }
   };
   // A reader that throws (a stop, a lost session) stops the others from starting new reads too.

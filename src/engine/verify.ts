@@ -2,6 +2,7 @@
  * The verify phase, pure: a fresh observation → findings per step → VerifyReport.
  */
 import type { Finding } from '../actions/types.js';
+import { withControl } from '../report/controls.js';
 import type { Playbook } from '../playbook/schema.js';
 import { actionFor, type ActionTable } from './observe.js';
 import { playbookView } from './playbook-source.js';
@@ -33,5 +34,5 @@ export function buildVerifyReport(input: BuildVerifyInput): VerifyReport {
 export function verifyReportFrom(findings: Finding[], playbook: PlaybookRef, tenant: TenantRef, checkedAt: Date): VerifyReport {
   const summary = { pass: 0, fail: 0, warn: 0 };
   for (const f of findings) summary[f.status] += 1;
-  return { playbook, tenant, checkedAt: checkedAt.toISOString(), findings, summary, compliant: summary.fail === 0 };
+  return { playbook, tenant, checkedAt: checkedAt.toISOString(), findings: findings.map(withControl), summary, compliant: summary.fail === 0 };
 }

@@ -129,6 +129,19 @@ export const ALLOWED_CMDLETS = [
   'Get-AuthenticationPolicy',
   'Get-OrganizationConfig',
   'Get-User',
+  // OAuth senders (smtp-auth/oauth-senders): service principals, RBAC for Applications, mailbox permissions.
+  'New-ServicePrincipal',
+  'Get-ServicePrincipal',
+  'Remove-ServicePrincipal',
+  'New-ManagementScope',
+  'Get-ManagementScope',
+  'Remove-ManagementScope',
+  'New-ManagementRoleAssignment',
+  'Get-ManagementRoleAssignment',
+  'Remove-ManagementRoleAssignment',
+  'Add-MailboxPermission',
+  'Get-MailboxPermission',
+  'Remove-MailboxPermission',
 ] as const;
 export type AllowedCmdlet = (typeof ALLOWED_CMDLETS)[number];
 

@@ -128,7 +128,12 @@ async function assertStateFile(stateFile: string): Promise<void> {
 
 /** Environment variables the playbook's secrets (token, certificate password) are read from. */
 export function secretEnvNames(auth: Playbook['tenant']['auth']): string[] {
-  const references = [auth.method === 'access-token' ? auth.token : undefined, auth.method === 'access-token' ? auth.graphToken : undefined, auth.method === 'certificate' ? auth.certificatePassword : undefined];
+  const references = [
+    auth.method === 'access-token' ? auth.token : undefined,
+    auth.method === 'access-token' ? auth.graphToken : undefined,
+    auth.method === 'certificate' || auth.method === 'partner' ? auth.certificatePassword : undefined,
+    auth.method === 'partner' ? auth.clientSecret : undefined,
+  ];
   const named = references.flatMap((reference) => /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(reference ?? '')?.[1] ?? []);
   // The GitHub OIDC request token lets anyone holding it mint federated tokens: pwsh never needs it.
   return auth.method === 'workload-identity' ? [...named, ...GITHUB_OIDC_ENV] : named;

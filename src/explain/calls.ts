@@ -16,7 +16,20 @@ export interface CmdletCall {
  * ../shared/exo-cmdlet-signatures.json). Start-/Stop-HistoricalSearch have neither -Confirm nor
  * -WhatIf: a pasted `-Confirm:$false` there fails to bind.
  */
-const WITH_CONFIRM = new Set(['set-casmailbox', 'set-transportconfig', 'disconnect-exchangeonline']);
+const WITH_CONFIRM = new Set([
+  'set-casmailbox',
+  'set-transportconfig',
+  'disconnect-exchangeonline',
+  // shared/exo-migration-cmdlets.json: each takes -Confirm.
+  'new-serviceprincipal',
+  'remove-serviceprincipal',
+  'new-managementscope',
+  'remove-managementscope',
+  'new-managementroleassignment',
+  'remove-managementroleassignment',
+  'add-mailboxpermission',
+  'remove-mailboxpermission',
+]);
 
 export function hasConfirmParameter(cmdlet: string): boolean {
   return WITH_CONFIRM.has(cmdlet.toLowerCase());

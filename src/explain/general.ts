@@ -13,12 +13,15 @@ import { signInLogsPath } from '../actions/smtp-auth/usage/sign-in-logs.js';
 import { SimulatedGraphClient } from '../graph/simulated.js';
 import { submitSearchChange } from '../actions/smtp-auth/usage/historical-search.js';
 import { USERS_WITH_POLICY_FILTER } from '../actions/smtp-auth/authentication-policies.js';
+import { smtpAuthEffect } from '../actions/powershell-smtp-auth.js';
+import { psLiteral } from '../actions/smtp-auth/effective.js';
 import { createRunContext } from '../engine/context.js';
 import { readBack } from '../engine/readback.js';
 import { isWriteCmdlet, type CmdletParameters } from '../exchange/session.js';
 import type { Playbook, Step } from '../playbook/schema.js';
 import type { CmdletCall } from './calls.js';
 import { RecordingSession } from './recording-session.js';
+import { oauthSendersWrites } from './oauth-senders.js';
 
 /**
  * One printed line: a call, or a comment when there is no literal to print (`cmdlet`: the comment
@@ -65,10 +68,32 @@ function plannedWrites(step: Step, now: Date): ExplainLine[] {
       if (step.with.wait) lines.push({ cmdlet: 'Get-HistoricalSearch', comment: 'then, until the job is Done or Cancelled: Get-HistoricalSearch -JobId <JobId>' });
       return lines;
     }
+    case 'smtp-auth/oauth-senders':
+      return oauthSendersWrites(step.id, step.with);
     case 'powershell': {
       const cmdlet = step.with.cmdlet;
       if (!isWriteCmdlet(cmdlet)) return [];
-      return [{ call: { cmdlet, parameters: step.with.parameters as CmdletParameters }, comment: 'runs verbatim (allowWrite: true)' }];
+      const parameters = step.with.parameters as CmdletParameters;
+      const effect = smtpAuthEffect(cmdlet, parameters);
+      if (effect.kind === 'organization') {
+        return [{ call: { cmdlet: 'Set-TransportConfig', parameters: { [PROPERTY]: effect.after } }, comment: `when the organization's switch is not already ${psLiteral(effect.after)} (a typed change under the lockout guard; rollback restores it):` }];
+      }
+      if (effect.kind === 'mailbox') {
+        return [
+          {
+            cmdlet: 'Set-CASMailbox',
+            comment: `when ${effect.identity}'s switch is not already ${psLiteral(effect.after)} (a typed change under the lockout guard; rollback restores it): Set-CASMailbox -Identity <its Guid> -${PROPERTY} ${psLiteral(effect.after)}`,
+          },
+        ];
+      }
+      const accepted = step.with.acceptUnderivedEffect?.reason;
+      const comment =
+        effect.kind === 'none'
+          ? 'runs verbatim (allowWrite: true)'
+          : accepted !== undefined
+            ? `runs verbatim (allowWrite: true); its effect on SMTP AUTH is not derived (${effect.why}), accepted by acceptUnderivedEffect: ${accepted}`
+            : `refused by apply (exit 4): its effect on SMTP AUTH is not derived (${effect.why}); ${effect.fix}, or accept it with acceptUnderivedEffect: { reason: ... }`;
+      return [{ call: { cmdlet, parameters }, comment }];
     }
     default:
       return [];
@@ -92,6 +117,22 @@ function tenantDependentReads(step: Step): ExplainLine[] {
           : 'for each listed entry the bulk read did not find: Get-EXOMailbox -Identity <entry>',
     });
   }
+  if (step.uses === 'smtp-auth/oauth-senders') {
+    // src/actions/smtp-auth/oauth-senders/observe.ts, after the organization switch and the bulk read.
+    lines.push(
+      { comment: 'service principals, SMTP.SendAsApp grants and the scopes they use (once per run):' },
+      { call: { cmdlet: 'Get-ServicePrincipal', parameters: {} } },
+      { call: { cmdlet: 'Get-ManagementRoleAssignment', parameters: { Role: 'Application SMTP.SendAsApp' } } },
+      { call: { cmdlet: 'Get-ManagementScope', parameters: {} } },
+    );
+    if (step.with.applications.some((a) => a.credential) && !step.with.proof?.tenantId) {
+      lines.push({ comment: 'the proof, for the tenant its tokens come from (no proof.tenantId):' }, { call: { cmdlet: 'Get-OrganizationConfig', parameters: {} } });
+    }
+    if (step.with.applications.some((a) => a.grant === 'mailbox-permission')) {
+      lines.push({ cmdlet: 'Get-MailboxPermission', comment: 'mailbox-permission route, for each listed mailbox once its app has a service principal: Get-MailboxPermission -Identity <mailbox Guid> -User <object id>' });
+    }
+    return lines;
+  }
   const policies =
     step.uses === 'smtp-auth/allowlist' || (step.uses === 'smtp-auth/verify' && step.with.checkAuthenticationPolicies && (step.with.mailboxes?.length ?? 0) > 0);
   if (!policies) return lines;
@@ -113,7 +154,8 @@ async function rollbackReads(writes: ExplainLine[]): Promise<ExplainLine[]> {
       await readBack(session, line.call);
       continue;
     }
-    if (line.cmdlet === undefined || !isWriteCmdlet(line.cmdlet)) continue;
+    // An inverse printed beside its write is rollback's write, not one more write to read back.
+    if (line.cmdlet === undefined || !isWriteCmdlet(line.cmdlet) || line.comment.startsWith('undone by rollback')) continue;
     // A write whose mailbox depends on the tenant: record the read-back with a placeholder, print it as a comment.
     const from = session.calls.length;
     await readBack(session, { cmdlet: line.cmdlet, parameters: { Identity: '<mailbox>', [PROPERTY]: null } });
@@ -186,7 +228,8 @@ export async function explainGeneral(
             : `reads could not all be listed without a tenant (as in step ${first})`,
       });
     }
-    reads.unshift(...annotateLookups(session.since(from)));
+    // A powershell step's reads (its Get-* call, or the switch its write changes) are always made.
+    reads.unshift(...(step.uses === 'powershell' ? session.since(from).map((call) => ({ call })) : annotateLookups(session.since(from))));
     reads.push(...tenantDependentReads(step));
     const writes = plannedWrites(step, now);
     if (reads.length === 0 && writes.length === 0) reads.push({ comment: 'no reads of its own: it uses what earlier steps read (each read is made once per run)' });
@@ -200,6 +243,7 @@ function usageSourceLines(withValue: UsageWith): ExplainLine[] {
   const lines: ExplainLine[] = [];
   if (withValue.report) lines.push({ comment: `reads the SMTP AUTH clients report ${withValue.report}` });
   if (withValue.requestReport) lines.push({ comment: `reads the request report ${withValue.requestReport}` });
+  if (withValue.history) lines.push({ comment: `reads the saved evidence and senders of earlier runs in ${withValue.history}` });
   if (withValue.signInLogs) {
     const days = withValue.signInLogs === true ? 30 : withValue.signInLogs.days;
     lines.push({ comment: `Microsoft Graph: GET ${decodeURIComponent(signInLogsPath(new Date(0))).replace('1970-01-01T00:00:00Z', `<now - ${days} days>`)} (every @odata.nextLink page)` });

@@ -8,6 +8,7 @@
  * character, so each of them is doubled.
  */
 import type { CmdletParameters, PsValue } from '../exchange/session.js';
+import { utcDateTimeOf } from '../exchange/utc-date-time.js';
 
 const SINGLE_QUOTES = /['\u2018\u2019\u201A\u201B]/g;
 
@@ -26,6 +27,10 @@ export function psLiteral(value: PsValue): string {
   if (typeof value === 'boolean') return value ? '$true' : '$false';
   if (typeof value === 'number') return numberLiteral(value);
   if (typeof value === 'string') return quoteString(value);
+  // A DateTime of Kind Utc (exchange/utc-date-time.ts): a cast `[datetime]'...Z'` would be Kind Local.
+  // A method call on literals only, so it binds the same instant and Kind the runner sends.
+  const utc = utcDateTimeOf(value);
+  if (utc !== null) return `([datetime]::Parse(${quoteString(utc)}, [cultureinfo]::InvariantCulture, 'AdjustToUniversal'))`;
   if (Array.isArray(value)) {
     // @(x) unrolls an array x, so a one-element array holding an array needs the unary comma.
     if (value.length === 1 && Array.isArray(value[0])) return `@(,${psLiteral(value[0])})`;

@@ -4,16 +4,20 @@
  */
 import type { PlanDocument } from '../engine/types.js';
 import { formatValue } from '../report/markdown.js';
-import type { StepExplanation } from './general.js';
+import { explainLine } from './calls.js';
+import type { ExplainLine, StepExplanation } from './general.js';
+
+/** Objects created or removed whole (smtp-auth/oauth-senders): the inverse is printed beside the write. */
+const WITH_INVERSE = new Set(['ServicePrincipal', 'ManagementScope', 'ManagementRoleAssignment', 'MailboxPermission']);
 
 export function explainPlan(plan: PlanDocument): StepExplanation[] {
   return plan.steps.map((step) => ({
     stepId: step.stepId,
     uses: step.uses,
     reads: [],
-    writes: step.changes.map((change) => ({
-      call: change.call,
-      comment: `${change.target} ${change.property}: ${formatValue(change.before)} -> ${formatValue(change.after)}`,
-    })),
+    writes: step.changes.flatMap((change): ExplainLine[] => [
+      { call: change.call, comment: `${change.target} ${change.property}: ${formatValue(change.before)} -> ${formatValue(change.after)}` },
+      ...(change.undo && WITH_INVERSE.has(change.property) ? [{ cmdlet: change.undo.cmdlet, comment: `undone by rollback with: ${explainLine(change.undo)}` }] : []),
+    ]),
   }));
 }

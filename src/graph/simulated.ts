@@ -117,8 +117,14 @@ export function emailAppUsageCsv(state: TenantState, period: string): string {
   for (const m of state.mailboxes) {
     if (m.RecipientTypeDetails !== 'UserMailbox') continue;
     const smtp = lastSmtp.get(m.UserPrincipalName.toLowerCase());
+    // "Last Activity Date" is one date per user across every email app (Graph's
+    // reportroot-getemailappusageuserdetail; EXCHANGE-FACTS "Other usage sources"): here the later of
+    // the SMTP submission and the user's Outlook on the web use (a fixed day in the report's last week).
+    const webDay = createHash('md5').update(m.UserPrincipalName.toLowerCase()).digest()[0]! % 5;
+    const web = new Date(Date.parse(refresh) - webDay * 86_400_000).toISOString().slice(0, 10);
+    const lastActivity = smtp && smtp.slice(0, 10) > web ? smtp.slice(0, 10) : web;
     const apps = APP_COLUMNS.map((c) => (c === 'SMTP App' ? (smtp ? 'Yes' : '') : c === 'Outlook For Web' ? 'Yes' : ''));
-    lines.push([refresh, name(m.UserPrincipalName), conceal ? name(m.DisplayName) : `"${m.DisplayName.replaceAll('"', '""')}"`, 'False', '', smtp ? smtp.slice(0, 10) : '', ...apps, String(days)].join(','));
+    lines.push([refresh, name(m.UserPrincipalName), conceal ? name(m.DisplayName) : `"${m.DisplayName.replaceAll('"', '""')}"`, 'False', '', lastActivity, ...apps, String(days)].join(','));
   }
   return `\uFEFF${lines.join('\r\n')}\r\n`;
 }

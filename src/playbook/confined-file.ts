@@ -6,16 +6,11 @@
  * read, so /dev/zero, a FIFO or a file that grows while read cannot hang the run or fill memory.
  * Messages never quote the file's content.
  */
-import { constants } from 'node:fs';
-import { open, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { readRegularFile, type FileReadFailure } from '../files/regular-file.js';
 
-export type ConfinedReadFailure = {
-  ok: false;
-  reason: 'missing' | 'outside-root' | 'not-regular' | 'too-large' | 'not-utf8' | 'unreadable';
-  /** Says what is wrong with the file, never what is in it. */
-  detail: string;
-};
+export type ConfinedReadFailure = FileReadFailure;
 export type ConfinedRead = { ok: true; bytes: Buffer; realPath: string } | ConfinedReadFailure;
 export type ConfinedText = { ok: true; text: string; realPath: string } | ConfinedReadFailure;
 
@@ -37,20 +32,46 @@ async function realRoots(roots: readonly string[]): Promise<string[]> {
   return out;
 }
 
-function describeKind(stats: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
-  if (stats.isDirectory()) return 'a folder';
-  if (stats.isFIFO()) return 'a FIFO (named pipe)';
-  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
-  if (stats.isSocket()) return 'a socket';
-  return 'not a regular file';
+/**
+ * Where `file` resolves (symlinks followed), or why it is outside the roots. With mayBeMissing, a
+ * file that does not exist yet (one the run creates, e.g. `history:`) is judged by its folder's real path.
+ */
+export async function confinedPath(
+  file: string,
+  roots: readonly string[],
+  options: { mayBeMissing?: boolean } = {},
+): Promise<{ ok: true; realPath: string; exists: boolean } | ConfinedReadFailure> {
+  let real: string;
+  let exists = true;
+  try {
+    real = await realpath(file);
+  } catch (error) {
+    if (!options.mayBeMissing || (error as NodeJS.ErrnoException).code !== 'ENOENT') return pathFailure(error);
+    exists = false;
+    try {
+      real = path.join(await realpath(path.dirname(file)), path.basename(file));
+    } catch (parentError) {
+      return pathFailure(parentError);
+    }
+  }
+  if (roots.length > 0) {
+    const resolvedRoots = await realRoots(roots);
+    if (!resolvedRoots.some((root) => inside(root, real))) {
+      return {
+        ok: false,
+        reason: 'outside-root',
+        detail: `it resolves to ${real}, outside the playbook's folder${resolvedRoots.length > 1 ? ' and its fileRoots' : ''}`,
+      };
+    }
+  }
+  return { ok: true, realPath: real, exists };
 }
 
-function errnoDetail(error: unknown): ConfinedReadFailure {
+function pathFailure(error: unknown): ConfinedReadFailure {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: false, reason: 'missing', detail: 'no such file' };
   if (code === 'EACCES' || code === 'EPERM') return { ok: false, reason: 'unreadable', detail: 'permission denied' };
   if (code === 'ELOOP') return { ok: false, reason: 'unreadable', detail: 'too many levels of symbolic links' };
-  if (code === 'EISDIR') return { ok: false, reason: 'not-regular', detail: 'is a folder, not a file' };
   return { ok: false, reason: 'unreadable', detail: code ?? 'cannot be read' };
 }
 
@@ -58,57 +79,11 @@ function errnoDetail(error: unknown): ConfinedReadFailure {
  * Opens the file and checks it; with `read: false` only checks (validate), reading nothing.
  */
 export async function readConfinedFile(file: string, options: ConfineOptions & { read?: boolean }): Promise<ConfinedRead> {
-  let real: string;
-  try {
-    real = await realpath(file);
-  } catch (error) {
-    return errnoDetail(error);
-  }
-  if (options.roots.length > 0) {
-    const roots = await realRoots(options.roots);
-    if (!roots.some((root) => inside(root, real))) {
-      return {
-        ok: false,
-        reason: 'outside-root',
-        detail: `it resolves to ${real}, outside the playbook's folder${roots.length > 1 ? ' and its fileRoots' : ''}`,
-      };
-    }
-  }
-  let handle;
-  try {
-    // O_NONBLOCK: opening a FIFO for reading must not wait for a writer; O_NOFOLLOW: the path we
-    // checked is the one we open (a symlink swapped in since realpath is refused).
-    handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-  } catch (error) {
-    return errnoDetail(error);
-  }
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) return { ok: false, reason: 'not-regular', detail: `it is ${describeKind(stats)}, not a regular file` };
-    if (stats.size > options.maxBytes) return tooLarge(stats.size, options.maxBytes);
-    if (options.read === false) return { ok: true, bytes: Buffer.alloc(0), realPath: real };
-    // Read until end of file but never more than cap + 1 bytes, whatever fstat said (/proc files
-    // say 0): a file that grows while read is still refused, never cut short.
-    const chunks: Buffer[] = [];
-    let length = 0;
-    for (;;) {
-      const chunk = Buffer.alloc(Math.min(64 * 1024, options.maxBytes + 1 - length));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(chunk.subarray(0, bytesRead));
-      length += bytesRead;
-      if (length > options.maxBytes) return tooLarge(length, options.maxBytes, true);
-    }
-    return { ok: true, bytes: Buffer.concat(chunks, length), realPath: real };
-  } catch (error) {
-    return errnoDetail(error);
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
-}
-
-function tooLarge(size: number, max: number, atLeast = false): ConfinedReadFailure {
-  return { ok: false, reason: 'too-large', detail: `${atLeast ? 'more than ' : ''}${atLeast ? max : size} bytes is over the ${max}-byte limit` };
+  const where = await confinedPath(file, options.roots);
+  if (!where.ok) return where;
+  // O_NOFOLLOW: the path we checked is the one we open (a symlink swapped in since realpath is refused).
+  const read = await readRegularFile(where.realPath, { maxBytes: options.maxBytes, follow: false, read: options.read });
+  return read.ok ? { ok: true, bytes: read.bytes, realPath: where.realPath } : read;
 }
 
 /** readConfinedFile, decoded as strict UTF-8. */

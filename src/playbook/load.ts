@@ -16,7 +16,7 @@ import { checkTextSize, decodeSource, MAX_SOURCE_BYTES } from './source.js';
 import { readConfinedTextOrThrow } from './confined-file.js';
 import { checkReferencedFiles } from './referenced-files.js';
 import { parseYamlTree } from './yaml-tree.js';
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../files/regular-file.js';
 
 export { PlaybookInvalid, type Problem } from './problems.js';
 export { resolveSecret } from './resolve.js';
@@ -66,14 +66,14 @@ export interface LoadedPlaybook {
 }
 
 export async function loadPlaybook(file: string, options: LoadOptions = {}): Promise<LoadedPlaybook> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const message = code === 'ENOENT' ? 'no such playbook file' : code === 'EISDIR' ? 'is a folder, not a playbook file' : (error as Error).message;
-    throw new PlaybookInvalid([{ location: { file, line: 1, col: 1 }, message, path: '' }]);
+  // Opened once, O_NONBLOCK, checked to be a regular file under the cap: a FIFO, /dev/zero or a link
+  // to it is refused at once (a link to a regular playbook is followed).
+  const read = await readRegularFile(file, { maxBytes: MAX_SOURCE_BYTES });
+  if (!read.ok) {
+    const message = read.reason === 'missing' ? 'no such playbook file' : `cannot read the playbook: ${read.detail}`;
+    throw new PlaybookInvalid([{ location: { file, line: 1, col: 1 }, message, path: '', hint: sourceHint(read.reason) }]);
   }
+  const bytes = read.bytes;
   const decoded = decodeSource(bytes);
   if (!decoded.ok) throw new PlaybookInvalid([{ location: { file, line: 1, col: 1 }, message: `cannot read the playbook: ${decoded.detail}`, path: '', hint: sourceHint(decoded.reason) }]);
   return loadPlaybookFromText(decoded.text, file, options);
@@ -87,7 +87,7 @@ export async function loadPlaybookFromText(text: string, file: string, options: 
   const tree = parseYamlTree(text.replace(/^\uFEFF/, ''), file);
   if (!tree.root || tree.problems.some((p) => p.message.startsWith('YAML syntax error'))) throw new PlaybookInvalid(orderProblems(tree.problems));
 
-  const problems: Problem[] = [...tree.problems];
+  const problems: Problem[] = [...tree.problems, ...fileRootsProblems(tree.root)];
   const warnings: Problem[] = [];
   const referenced = new Map<string, string>();
   const fileRoots = [baseDir, ...declaredRoots(tree.root, baseDir)];
@@ -149,6 +149,30 @@ function sourceHint(reason: string): string | undefined {
   if (reason === 'not-utf8') return 'save the file as UTF-8';
   if (reason === 'too-large') return 'a playbook or allowlist over 1 MiB is refused; split the allowlist';
   return undefined;
+}
+
+/**
+ * fileRoots take literal paths only, checked on the text as written: the schema sees values after
+ * ${env:}/${vars.} are resolved, so a reference there (`fileRoots: ["${env:HOME}"]`) would pass it.
+ */
+function fileRootsProblems(root: Located): Problem[] {
+  const entry = root.kind === 'map' ? root.entries.get('fileRoots')?.value : undefined;
+  if (!entry) return [];
+  const problem = (node: Located, message: string, at: string): Problem => ({
+    location: node.loc,
+    message,
+    path: at,
+    hint: 'write each folder as a plain path, relative to the playbook\'s folder or absolute',
+  });
+  if (entry.kind !== 'seq') {
+    const written = entry.kind === 'scalar' && typeof entry.value === 'string' && entry.value.includes('${');
+    return written ? [problem(entry, 'fileRoots must be a list of plain folder paths (no ${...} references)', 'fileRoots')] : [];
+  }
+  return entry.items.flatMap((item, index) =>
+    item.kind === 'scalar' && typeof item.value === 'string' && item.value.includes('${')
+      ? [problem(item, 'must be a plain folder path (no ${...} references)', `fileRoots.${index}`)]
+      : [],
+  );
 }
 
 /** fileRoots as written (plain strings, relative to the playbook's folder); the schema checks their shape. */

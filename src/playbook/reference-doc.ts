@@ -115,7 +115,7 @@ ${fieldTable(tenantFields)}
 
 ## \`tenant.auth\`
 
-Secrets (\`certificatePassword\`, \`token\`, \`graphToken\`) are never written inline: the value must be exactly one
+Secrets (\`certificatePassword\`, \`token\`, \`graphToken\`, \`clientSecret\`) are never written inline: the value must be exactly one
 \`\${env:NAME}\` or \`\${file:path}\` reference. It is checked when the playbook is loaded (a missing
 variable or file is a validation error, caught before anything connects) but read only when
 signing in, so it never appears in plans, journals, reports or the playbook hash.

@@ -22,9 +22,13 @@ export const SECRET_PATHS = [
   ['tenant', 'auth', 'certificatePassword'],
   ['tenant', 'auth', 'token'],
   ['tenant', 'auth', 'graphToken'],
+  ['tenant', 'auth', 'clientSecret'],
   // smtp-auth/probe: the canary's password or token, read only at the moment of AUTH.
   ['steps', '*', 'with', 'password'],
   ['steps', '*', 'with', 'token'],
+  // smtp-auth/oauth-senders: an app's client secret or key password, read only when the proof runs.
+  ['steps', '*', 'with', 'applications', '*', 'credential', 'clientSecret'],
+  ['steps', '*', 'with', 'applications', '*', 'credential', 'certificatePassword'],
 ] as const;
 
 export interface ResolveContext {

@@ -68,6 +68,32 @@ export const authSchema = z.discriminatedUnion('method', [
       .optional()
       .describe('File holding the federated token (relative to the playbook); default $AZURE_FEDERATED_TOKEN_FILE, else the GitHub Actions OIDC endpoint of the job.'),
   }),
+  // Partners (GDAP / Secure Application Model): the partner's multi-tenant app, consented in each
+  // customer tenant, gets an app-only token from the customer's tenant and signs in with
+  // Connect-ExchangeOnline -AccessToken -DelegatedOrganization (src/exchange/connect/partner.ts).
+  z.strictObject({
+    method: z.literal('partner'),
+    appId: z.string().min(1).describe("Application (client) id of the partner's multi-tenant app, consented in every customer tenant."),
+    certificatePath: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("A PEM file with the app's certificate and its private key (relative to the playbook). Give this or clientSecret."),
+    certificatePassword: z.string().optional().describe('A reference (${env:NAME}) to the password of an encrypted private key in certificatePath.'),
+    clientSecret: z.string().optional().describe("A reference (${env:NAME} or ${file:path}) to the app's client secret. Give this or certificatePath."),
+    customerTenantId: z
+      .string()
+      .optional()
+      .describe("The customer's tenant id (GUID) the token is asked from; default the fleet tenant's tenantId, else tenant.organization."),
+  }).superRefine((value, ctx) => {
+    // One credential of the app: two would leave the reader guessing which one signs in.
+    if ((value.certificatePath === undefined) === (value.clientSecret === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['certificatePath'], message: 'a partner sign-in needs exactly one of certificatePath (a PEM) and clientSecret: "${env:NAME}"' });
+    }
+    if (value.certificatePassword !== undefined && value.certificatePath === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['certificatePassword'], message: 'certificatePassword goes with certificatePath' });
+    }
+  }),
   z.strictObject({
     method: z.literal('access-token'),
     token: z.string().describe('A reference (${env:NAME} or ${file:path}) to an app-only access token.'),
@@ -115,12 +141,45 @@ export const usageWith = z.strictObject({
     .union([z.literal(true), z.strictObject({ period: z.enum(['D7', 'D30', 'D90', 'D180']).default('D180').describe('The report period.') })])
     .optional()
     .describe('Read Graph\'s email app usage report ("SMTP App" column; no auth type, no counts). Needs Reports.Read.All.'),
+  exportedAt: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/, 'must be an ISO date (2026-11-23) or date-time with a zone (2026-11-23T09:00Z)')
+    .optional()
+    .describe("When the `report:` file was exported from the admin center (the report has no date column). Without it, the file's modification time stands in, and the plan says so."),
+  periodDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(90)
+    .optional()
+    .describe('The period chosen when exporting the `report:` file (the admin center offers 7 days by default, up to 90). Default 7.'),
+  maxAgeDays: z
+    .number()
+    .int()
+    .min(0)
+    .max(90)
+    .default(7)
+    .describe("The lockout guard counts a source only when its period ends at most this many days before the run; older evidence is refused (exit 4) unless acceptStaleEvidence names it."),
+  acceptStaleEvidence: z
+    .array(
+      z.strictObject({
+        source: z
+          .enum(['report', 'requestReport', 'signInLogs', 'emailAppUsage', 'history'])
+          .describe("The source of this step that may be older than maxAgeDays (history: the earlier run's saved readings)."),
+        reason: z.string().trim().min(10).max(500).describe('Why the older evidence is still good enough (a reviewer reads it).'),
+      }),
+    )
+    .default([])
+    .describe('Sources of this step whose period ended more than maxAgeDays before the run, accepted by name with a reason.'),
   history: z
     .string()
     .optional()
-    .describe('A file (relative to the playbook) where `verify` records the senders it saw; the next run reports senders not seen before.'),
+    .describe('A file (relative to the playbook) where `verify` records the senders it saw; the next run reports senders not seen before, and a plan warns about senders an earlier run saw that its evidence lacks.'),
   days: z.number().int().min(1).max(90).default(7).describe('How many days back the historical search covers (1-90).'),
-  reportType: z.string().default('SmtpCSReport').describe('Start-HistoricalSearch -ReportType.'),
+  reportType: z
+    .string()
+    .default('SmtpCSReport')
+    .describe("Start-HistoricalSearch -ReportType. SmtpCSReport is not in Microsoft's documented list: if the service refuses it, the step fails here with Microsoft's text."),
   reportTitle: z.string().min(1).max(128).default('SMTPBasicAuth_Audit').describe('Start-HistoricalSearch -ReportTitle.'),
   notifyAddress: z.union([smtpAddress, z.array(smtpAddress).max(10)]).optional().describe('Who receives the report by mail.'),
   wait: z.boolean().default(true).describe('Poll Get-HistoricalSearch until the job ends; false records the JobId and moves on.'),
@@ -167,7 +226,7 @@ export const probeWith = z
     auth: z
       .enum(['basic', 'basic-plain', 'oauth'])
       .default('basic')
-      .describe('basic: AUTH LOGIN with the password; basic-plain: AUTH PLAIN; oauth: AUTH XOAUTH2 with an access token.'),
+      .describe('basic: AUTH LOGIN with the password; basic-plain: AUTH PLAIN, only where the server advertises it (Exchange Online does not: refused, exit 1); oauth: AUTH XOAUTH2 with an access token.'),
     password: z.string().optional().describe('Basic: a ${env:NAME} or ${file:path} reference to the canary password (never inline).'),
     token: z
       .string()
@@ -175,7 +234,9 @@ export const probeWith = z
       .describe('OAuth: a reference to an access token (delegated SMTP.Send or app-only SMTP.SendAsApp). Absent: an app-only token for https://outlook.office365.com/.default from tenant.auth.'),
     expect: z
       .union([probeExpectation, z.array(probeExpectation).min(1)])
-      .describe('What the probe should find, e.g. accepted for an allowlisted canary, mailbox-disabled for one outside the allowlist. verify reports anything else as drift.'),
+      .describe(
+        'What the probe should find, e.g. accepted for an allowlisted canary, mailbox-disabled for one outside the allowlist. verify reports any other answer as drift; no server reached (DNS, connect, timeout, TLS) fails the step instead.',
+      ),
     host: z.string().min(1).default('smtp.office365.com').describe('Submission host: smtp.office365.com, or smtp-legacy.office365.com.'),
     port: z.number().int().min(1).max(65535).default(587).describe('Submission port (STARTTLS).'),
     caFile: z.string().optional().describe('A PEM file of extra CA certificates to trust (tests with a loopback server); relative to the playbook.'),
@@ -193,6 +254,57 @@ export const probeWith = z
     }
   });
 
+const guid = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)');
+
+export const oauthSenderApplication = z
+  .strictObject({
+    appId: guid.describe('Application (client) id of the app registration that sends.'),
+    servicePrincipalObjectId: guid.describe(
+      "Object id of the app's Enterprise application (service principal) in Microsoft Entra ID, not the app registration's object id.",
+    ),
+    displayName: z.string().min(1).max(256).describe('The name Exchange shows for the service principal (New-ServicePrincipal -DisplayName).'),
+    mailboxes: z.array(smtpAddress).min(1).describe('Mailboxes the app sends as; each must be on the playbook\'s smtp-auth/allowlist (SMTP AUTH stays on for OAuth too).'),
+    grant: z
+      .enum(['rbac', 'mailbox-permission'])
+      .default('rbac')
+      .describe('rbac: a management scope per mailbox and the role "Application SMTP.SendAsApp" (RBAC for Applications; no Entra permission); mailbox-permission: Add-MailboxPermission FullAccess (needs SMTP.SendAsApp with admin consent in Entra; the app can also read the mailbox).'),
+    credential: z
+      .strictObject({
+        clientSecret: z.string().optional().describe('A ${env:NAME} or ${file:path} reference to a client secret of the app.'),
+        certificatePath: z.string().optional().describe('A PEM file with the app\'s certificate and private key (relative to the playbook).'),
+        certificatePassword: z.string().optional().describe('A reference to the PEM key\'s password.'),
+      })
+      .optional()
+      .describe('How the proof gets a token for the app (client credentials); without it the app is provisioned but not proven.'),
+  })
+  .superRefine((value, ctx) => {
+    const c = value.credential;
+    if (c && (c.clientSecret === undefined) === (c.certificatePath === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['credential'], message: 'give exactly one of clientSecret or certificatePath' });
+    }
+  });
+
+export const oauthSendersWith = z.strictObject({
+  applications: z.array(oauthSenderApplication).min(1).describe('The apps that send with OAuth (client credentials), each with the mailboxes it sends as.'),
+  exclusive: z
+    .boolean()
+    .default(false)
+    .describe('true: every other "Application SMTP.SendAsApp" role assignment (another mailbox, another app, or organization-wide) is removed, through the grant guard.'),
+  proof: z
+    .strictObject({
+      host: z.string().min(1).default('smtp.office365.com').describe('Submission host the proof signs in to.'),
+      port: z.number().int().min(1).max(65535).default(587),
+      caFile: z.string().optional().describe('A PEM file of extra CA certificates to trust (tests with a loopback server); relative to the playbook.'),
+      authorityHost: z.string().optional().describe('Microsoft Entra authority host (default https://login.microsoftonline.com; sovereign clouds have their own).'),
+      tenantId: z.string().optional().describe('Directory (tenant) id or domain the apps live in; default tenant.organization.'),
+      timeoutSeconds: z.number().int().min(1).max(300).default(30),
+    })
+    .optional()
+    .describe('Where apply and verify prove each app with an XOAUTH2 sign-in (no mail is ever sent). Absent: the defaults.'),
+});
+
 const psParameterValue: z.ZodType<unknown> = z.lazy(() =>
   z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(psParameterValue), z.record(z.string(), psParameterValue)]),
 );
@@ -201,6 +313,14 @@ export const powershellWith = z.strictObject({
   cmdlet: z.string().regex(/^[A-Za-z]+-[A-Za-z0-9]+$/, 'must be a Verb-Noun cmdlet name'),
   parameters: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), psParameterValue).default({}),
   allowWrite: z.boolean().default(false).describe('Required for any cmdlet that is not Get-*.'),
+  acceptUnderivedEffect: z
+    .strictObject({
+      reason: z.string().trim().min(10).max(500).describe('Why running this write unguarded is safe (a reviewer reads it in plan, explain and the journal).'),
+    })
+    .optional()
+    .describe(
+      "Lets a write run whose effect on SMTP AUTH the runner cannot derive (an unmodelled cmdlet or parameter, an identity it cannot match to one observed mailbox); apply refuses it otherwise (exit 4). A write it can derive (Set-CASMailbox/Set-TransportConfig -SmtpClientAuthenticationDisabled) is planned as the typed change under the lockout guard instead, and this acceptance does not cover it.",
+    ),
 });
 
 /** `uses:` name → its `with` schema. */
@@ -210,6 +330,7 @@ export const ACTION_WITH_SCHEMAS = {
   'smtp-auth/allowlist': allowlistWith,
   'smtp-auth/verify': verifyWith,
   'smtp-auth/probe': probeWith,
+  'smtp-auth/oauth-senders': oauthSendersWith,
   powershell: powershellWith,
 } as const;
 export type ActionName = keyof typeof ACTION_WITH_SCHEMAS;
@@ -230,6 +351,7 @@ export const stepSchema = z.discriminatedUnion('uses', [
   z.strictObject({ ...stepCommon, uses: z.literal('smtp-auth/allowlist'), with: allowlistWith }),
   z.strictObject({ ...stepCommon, uses: z.literal('smtp-auth/verify'), with: verifyWith.default(verifyWith.parse({})) }),
   z.strictObject({ ...stepCommon, uses: z.literal('smtp-auth/probe'), with: probeWith }),
+  z.strictObject({ ...stepCommon, uses: z.literal('smtp-auth/oauth-senders'), with: oauthSendersWith }),
   z.strictObject({ ...stepCommon, uses: z.literal('powershell'), with: powershellWith }),
 ]);
 export type Step = z.infer<typeof stepSchema>;
@@ -262,7 +384,7 @@ export const playbookSchema = z.strictObject({
     .array(z.string().min(1).regex(/^[^$]*$/, 'must be a plain folder path (no ${...} references)'))
     .default([])
     .describe(
-      "Folders, besides the playbook's own, that ${file:} references and smtp-auth/usage report: may read from (relative to the playbook's folder, or absolute). A path that leaves them (also through a symlink) is refused.",
+      "Folders, besides the playbook's own, that ${file:} references and every path a step names (report:, requestReport:, history:, caFile:) may use: literal paths (no ${...} references), relative to the playbook's folder or absolute. A path that leaves them (also through a symlink) is refused at its line.",
     ),
   vars: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.union([z.string(), z.array(z.string()), z.number(), z.boolean()]))
@@ -278,7 +400,7 @@ export const playbookSchema = z.strictObject({
     })
     .optional()
     .describe(
-      'Lets a plan take SMTP AUTH away although no usage source this run read covers the usage window (the lockout guard refuses otherwise). Prefer `report:` on the usage step.',
+      'Lets a plan take SMTP AUTH away although no usage source this run read is complete and fresh (the lockout guard refuses otherwise). Prefer `report:` on the usage step.',
     ),
   steps: z.array(stepSchema).min(1),
 });

@@ -66,6 +66,24 @@ export function checkSemantics(root: Located): SemanticResult {
         case 'smtp-auth/verify':
           checkAddressList(child(withBlock, 'mailboxes'), [...at, 'with', 'mailboxes'], false, true);
           break;
+        case 'smtp-auth/oauth-senders': {
+          // The same app twice would grant and prove it twice, with two display names to choose from.
+          const apps = child(withBlock, 'applications');
+          const seenApps = new Map<string, SourceLocation>();
+          if (apps?.kind === 'seq') {
+            apps.items.forEach((app, i) => {
+              const appAt: PathSegment[] = [...at, 'with', 'applications', i];
+              checkAddressList(child(app, 'mailboxes'), [...appAt, 'mailboxes'], false, true);
+              const appIdNode = child(app, 'appId');
+              const appId = stringAt(appIdNode)?.toLowerCase();
+              if (appId === undefined || !appIdNode) return;
+              const first = seenApps.get(appId);
+              if (first) problem(appIdNode.loc, `app ${appId} is declared twice (first at line ${first.line}:${first.col})`, [...appAt, 'appId'], 'declare each app once and list all its mailboxes there');
+              else seenApps.set(appId, appIdNode.loc);
+            });
+          }
+          break;
+        }
         case 'smtp-auth/usage': {
           const notify = child(withBlock, 'notifyAddress');
           const notifyAt = [...at, 'with', 'notifyAddress'];

@@ -3,7 +3,7 @@
  * memory), strict UTF-8 (a mis-encoded address would silently name another mailbox), and offset →
  * line:col for messages.
  */
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../files/regular-file.js';
 import type { SourceLocation } from '../errors.js';
 
 /** Playbooks and allowlist files are small; anything above this is a mistake or an attack. */
@@ -39,13 +39,9 @@ export function checkTextSize(text: string): SourceReadResult {
 
 /** Reads a file from disk under the size cap, decoding strictly. Never throws for user-caused failures. */
 export async function readSourceFile(absolutePath: string): Promise<SourceReadResult> {
-  try {
-    return decodeSource(await readFile(absolutePath));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: false, reason: 'missing', detail: 'no such file' };
-    return { ok: false, reason: 'unreadable', detail: (error as Error).message };
-  }
+  const read = await readRegularFile(absolutePath, { maxBytes: MAX_SOURCE_BYTES });
+  if (!read.ok) return { ok: false, reason: read.reason === 'missing' || read.reason === 'too-large' ? read.reason : 'unreadable', detail: read.detail };
+  return decodeSource(read.bytes);
 }
 
 /** The default LoadOptions.readFile: throws an Error with `code` like fs does. */

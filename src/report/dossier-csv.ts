@@ -4,12 +4,16 @@
  */
 import { dossierCsv, type SenderDossier } from '../actions/smtp-auth/usage/dossier.js';
 import type { PlanDocument, VerifyReport } from '../engine/types.js';
+import { planBoardCsv, verifyBoardCsv } from './migration-board-csv.js';
 
 function isDossier(value: unknown): value is SenderDossier {
   return typeof value === 'object' && value !== null && typeof (value as SenderDossier).sender === 'string' && Array.isArray((value as SenderDossier).sources);
 }
 
 export function renderPlanCsv(plan: PlanDocument): string {
+  // A playbook that moves senders to OAuth exports its migration board instead (docs/PLAYBOOKS.md).
+  const board = planBoardCsv(plan);
+  if (board !== undefined) return board;
   const dossiers = plan.steps.flatMap((s) => {
     const list = s.data?.dossier;
     return Array.isArray(list) ? list.filter(isDossier) : [];
@@ -18,5 +22,7 @@ export function renderPlanCsv(plan: PlanDocument): string {
 }
 
 export function renderVerifyCsv(report: VerifyReport): string {
+  const board = verifyBoardCsv(report);
+  if (board !== undefined) return board;
   return dossierCsv(report.findings.flatMap((f) => (isDossier(f.data?.dossier) ? [f.data.dossier] : [])));
 }

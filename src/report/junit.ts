@@ -4,10 +4,12 @@
  * warning as its message, plus <system-out>. A warning must not turn a pipeline red, but it must not
  * pass silently either: CI screens (Jenkins, GitLab, Azure DevOps, GitHub test reporters) show skipped
  * tests apart from passes, with their message. The shape follows the common Ant/Jenkins JUnit schema
- * (test/fixtures/junit/jenkins-junit.xsd; the tests validate against it).
+ * (test/fixtures/junit/jenkins-junit.xsd; the tests validate against it). Each testcase's name starts with
+ * its control ids in brackets ([EXOPB-SMTP-001 · CIS 6.5.4 · CISA MS.EXO.5.1v1]), see src/report/controls.ts.
  */
 import type { Finding } from '../actions/types.js';
 import type { VerifyReport } from '../engine/types.js';
+import { controlLabel } from './controls.js';
 
 /** Escapes text for XML content and attributes, and drops characters XML 1.0 cannot carry at all. */
 export function escapeXml(text: string): string {
@@ -30,7 +32,7 @@ function attrs(values: Record<string, string | number>): string {
 }
 
 function testcase(finding: Finding, suite: string): string {
-  const open = `    <testcase${attrs({ classname: suite, name: `${finding.check}: ${finding.subject}`, time: 0 })}`;
+  const open = `    <testcase${attrs({ classname: suite, name: `[${controlLabel(finding)}] ${finding.check}: ${finding.subject}`, time: 0 })}`;
   if (finding.status === 'pass') return `${open}/>`;
   if (finding.status === 'fail') {
     return `${open}>\n      <failure${attrs({ message: finding.message, type: finding.check })}>${escapeXml(`${finding.subject}: ${finding.message}`)}</failure>\n    </testcase>`;

@@ -13,6 +13,8 @@
 import type { Change, Finding, Risk, StepPlan } from '../actions/types.js';
 import type { ApplyReport, ChangeResult, PlanDocument, PlaybookRef, TenantRef, VerifyReport } from '../engine/types.js';
 import type { DiffReport, PlaybookChange, PlaybookDiff } from '../diff/types.js';
+import { controlLabel } from './controls.js';
+import { countText } from '../actions/smtp-auth/usage/usage-table.js';
 
 /** Lists with more items than this are collapsed. */
 export const LONG_LIST = 10;
@@ -130,7 +132,7 @@ function risksBlock(risks: Risk[], o: MarkdownOptions): string {
   const rows = shown.map((r) => [
     r.blocking && !r.accepted ? '⛔ blocking' : r.accepted ? 'accepted' : r.kind,
     r.subject,
-    r.messages ?? '',
+    r.messages === undefined ? '' : countText(r.messages),
     r.message,
   ]);
   return collapsible(`${plural(risks.length, 'risk')}`, risks.length, table(['Risk', 'Subject', 'Messages', 'Detail'], rows) + more);
@@ -197,8 +199,8 @@ function findingsBlock(findings: Finding[], o: MarkdownOptions): string {
   const order = { fail: 0, warn: 1, pass: 2 } as const;
   const sorted = [...findings].sort((a, b) => order[a.status] - order[b.status]);
   const { shown, more } = firstRows(sorted, o);
-  const rows = shown.map((f) => [STATUS_MARK[f.status], f.stepId, f.check, f.subject, f.message]);
-  return collapsible(`${plural(findings.length, 'finding')}`, findings.length, table(['Status', 'Step', 'Check', 'Subject', 'Detail'], rows) + more);
+  const rows = shown.map((f) => [STATUS_MARK[f.status], f.stepId, f.check, controlLabel(f), f.subject, f.message]);
+  return collapsible(`${plural(findings.length, 'finding')}`, findings.length, table(['Status', 'Step', 'Check', 'Control', 'Subject', 'Detail'], rows) + more);
 }
 
 export function renderVerifyMarkdown(report: VerifyReport, options: Partial<MarkdownOptions> = {}): string {

@@ -5,6 +5,7 @@
  */
 import type { Change, Finding, ReportTable, Risk, StepPlan } from '../actions/types.js';
 import type { ApplyReport, PlanDocument, PlaybookRef, TenantRef, VerifyReport } from '../engine/types.js';
+import { riskCount } from '../actions/smtp-auth/usage/usage-table.js';
 
 export interface TextOptions {
   color: boolean;
@@ -53,7 +54,7 @@ function limited<T>(items: readonly T[], max: number, line: (item: T) => string,
 
 function riskLine(risk: Risk, paint: Paint): string {
   const tag = risk.blocking && !risk.accepted ? paint(31, 'BLOCKING') : risk.accepted ? paint(33, 'accepted') : paint(33, risk.kind);
-  return `${tag} ${clean(risk.subject)}: ${clean(risk.message)}${risk.messages !== undefined ? ` (${risk.messages} messages)` : ''}`;
+  return `${tag} ${clean(risk.subject)}: ${clean(risk.message)}${riskCount(risk)}`;
 }
 
 function changeLines(change: Change, paint: Paint): string[] {

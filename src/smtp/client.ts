@@ -4,7 +4,7 @@
  * 587: greeting, EHLO, STARTTLS with the certificate verified, EHLO again, AUTH, then QUIT. It never
  * calls send(), so no MAIL FROM is ever written.
  */
-import { readFile } from 'node:fs/promises';
+import { readInputText } from '../files/regular-file.js';
 import { rootCertificates } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { InputError } from '../errors.js';
@@ -55,6 +55,7 @@ export class NodemailerProber implements SmtpProber {
     });
     const ended = new Promise<void>((resolve) => connection.once('end', () => resolve()));
     let failure: ProbeAnswer['failure'] = null;
+    let notOffered: ProbeAnswer['notOffered'] = null;
     const onAbort = () => connection.close();
     signal?.addEventListener('abort', onAbort, { once: true });
     // A socket error, a timeout or the server hanging up can come at any point, also while AUTH waits
@@ -66,6 +67,14 @@ export class NodemailerProber implements SmtpProber {
     broken.catch(() => {});
     try {
       await Promise.race([broken, new Promise<void>((resolve) => connection.connect(() => resolve()))]);
+      // Only what the server advertised after STARTTLS is tried (RFC 4954 section 3): a PLAIN probe of
+      // smtp.office365.com (AUTH LOGIN XOAUTH2) would only earn 504 5.7.4 and test nothing.
+      const offered = conversation.offeredAfterTls ?? [];
+      if (!offered.includes(request.mechanism)) {
+        notOffered = { mechanism: request.mechanism, offered };
+        conversation.transcript.note(`AUTH ${request.mechanism} is not advertised (${offered.length ? `AUTH ${offered.join(' ')}` : 'no AUTH'}): not tried`);
+        throw Object.assign(new Error('mechanism not offered'), { code: 'NOT_OFFERED' });
+      }
       conversation.stage = 'auth';
       const method = request.mechanism === 'XOAUTH2' ? XOAUTH2_HANDLER : request.mechanism;
       await Promise.race([
@@ -74,7 +83,7 @@ export class NodemailerProber implements SmtpProber {
       ]);
       conversation.stage = 'done';
     } catch (error) {
-      failure = failureOf(error as NodeError, conversation.stage);
+      if (notOffered === null) failure = failureOf(error as NodeError, conversation.stage);
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
@@ -89,6 +98,7 @@ export class NodemailerProber implements SmtpProber {
       stage: conversation.stage,
       serverLine,
       failure: failure ? { code: failure.code, message: redactSecrets(failure.message, forms) } : null,
+      notOffered,
       transcript: transcript.toLines(),
       at: this.now().toISOString(),
     };
@@ -105,7 +115,10 @@ interface NodeError extends Error {
 class Conversation {
   stage: ProbeStage = 'connect';
   lastServerLine: string | null = null;
-  constructor(private readonly transcript: Transcript) {}
+  /** The mechanisms of the AUTH line in the EHLO reply after STARTTLS; null until that reply came. */
+  offeredAfterTls: string[] | null = null;
+  private tlsUp = false;
+  constructor(readonly transcript: Transcript) {}
 
   logger() {
     const entry = (data: unknown, message?: unknown, ...args: unknown[]) => {
@@ -129,10 +142,18 @@ class Conversation {
     this.transcript.server(text);
     if (this.stage === 'connect') this.stage = 'greeting';
     const lines = text.split(/\r?\n/).filter((l) => l !== '');
+    if (this.stage === 'starttls' && /^220[ -]/.test(lines[0] ?? '')) this.tlsUp = true;
+    else if (this.tlsUp && this.stage === 'ehlo' && /^250[ -]/.test(lines[0] ?? '')) this.offeredAfterTls = advertisedMechanisms(lines);
     // QUIT's own 221 is not the answer the probe is about.
     const last = lines.at(-1) ?? null;
     if (last !== null && !/^221[ -]/.test(last)) this.lastServerLine = last;
   }
+}
+
+/** `250-AUTH LOGIN XOAUTH2` → ['LOGIN', 'XOAUTH2']; no AUTH line → []. */
+export function advertisedMechanisms(ehloLines: readonly string[]): string[] {
+  const auth = ehloLines.map((l) => /^250[ -]AUTH[ =](.*)$/i.exec(l)).find((m) => m !== null);
+  return auth ? auth[1]!.trim().split(/\s+/).filter(Boolean).map((m) => m.toUpperCase()) : [];
 }
 
 function format(message: string, args: unknown[]): string {
@@ -152,14 +173,18 @@ function xoauth2(user: string, token: string) {
   };
 }
 
+const DNS_CODES = new Set(['EDNS', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'ENODATA', 'ESERVFAIL']);
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENETDOWN', 'EHOSTDOWN']);
+
 const TLS_ERROR = /certificate|self[- ]signed|CERT_|ERR_TLS|SSL|TLS|handshake|unable to verify|altname/i;
 
-/** The transport failure, normalised to what classify.ts knows: TLS, TIMEOUT, ECONNREFUSED, or the code as is. */
+/** The transport failure, normalised to what classify.ts knows: DNS, CONNECT, TIMEOUT, TLS, or the code as is. */
 function failureOf(error: NodeError, stage: ProbeStage): { code: string; message: string } {
   const codes = [error.code, error.originalCode].filter((c): c is string => typeof c === 'string');
   const message = error.message;
   if (codes.includes('EAUTH')) return { code: 'EAUTH', message };
-  if (codes.includes('ECONNREFUSED')) return { code: 'ECONNREFUSED', message };
+  if (codes.some((c) => DNS_CODES.has(c))) return { code: 'DNS', message };
+  if (codes.some((c) => CONNECT_CODES.has(c))) return { code: 'CONNECT', message };
   if (codes.includes('ETIMEDOUT') || /timeout|timed out/i.test(message)) return { code: 'TIMEOUT', message };
   if (codes.includes('ETLS') || (stage === 'starttls' && TLS_ERROR.test(message)) || codes.some((c) => TLS_ERROR.test(c))) {
     return { code: 'TLS', message };
@@ -169,10 +194,11 @@ function failureOf(error: NodeError, stage: ProbeStage): { code: string; message
 
 async function readCa(file: string): Promise<string> {
   try {
-    const text = await readFile(file, 'utf8');
+    const text = await readInputText(file, { maxBytes: 1024 * 1024, what: 'the CA file' });
     if (!/-----BEGIN CERTIFICATE-----/.test(text)) throw new Error('no PEM certificate in it');
     return text;
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`cannot use the CA file ${file}: ${(error as Error).message}`, undefined, 'caFile names a PEM file of CA certificates to trust (for tests)');
   }
 }

@@ -11,6 +11,8 @@ import { secretForms, Transcript } from './transcript.js';
 import type { ProbeAnswer, ProbeRequest, SmtpProber } from './types.js';
 
 const DEFAULT_SERVER = 'SIM01CA0001.namprd01.prod.outlook.com';
+/** What smtp.office365.com advertises after STARTTLS (EXCHANGE-FACTS "What a mail client sees"). */
+const OFFICE365_MECHANISMS: readonly string[] = ['LOGIN', 'XOAUTH2'];
 
 export class SimulatedProber implements SmtpProber {
   readonly kind = 'simulator' as const;
@@ -33,7 +35,7 @@ export class SimulatedProber implements SmtpProber {
     if (fault === 'connection-refused' || fault === 'timeout') {
       transcript.note(`simulated ${fault}`);
       const failure = fault === 'timeout' ? { code: 'TIMEOUT', message: 'Timeout (simulated)' } : { code: 'ECONNREFUSED', message: `connect ECONNREFUSED ${request.host}:${request.port} (simulated)` };
-      return { stage: 'connect', serverLine: null, failure, transcript: transcript.toLines(), at: at.toISOString() };
+      return { stage: 'connect', serverLine: null, failure, notOffered: null, transcript: transcript.toLines(), at: at.toISOString() };
     }
     transcript.server(`220 ${server} Microsoft ESMTP MAIL Service ready`);
     transcript.client(`EHLO ${request.clientName}`);
@@ -42,17 +44,24 @@ export class SimulatedProber implements SmtpProber {
     if (fault === 'tls-failure') {
       transcript.server('220 2.0.0 SMTP server ready');
       transcript.note('simulated TLS failure: the certificate is not trusted');
-      return { stage: 'starttls', serverLine: null, failure: { code: 'TLS', message: 'self-signed certificate (simulated)' }, transcript: transcript.toLines(), at: at.toISOString() };
+      return { stage: 'starttls', serverLine: null, failure: { code: 'TLS', message: 'self-signed certificate (simulated)' }, notOffered: null, transcript: transcript.toLines(), at: at.toISOString() };
     }
     transcript.server('220 2.0.0 SMTP server ready');
     transcript.client(`EHLO ${request.clientName}`);
-    transcript.server(`250-${server} Hello\r\n250-AUTH LOGIN XOAUTH2\r\n250 SMTPUTF8`);
+    const offered = state.smtp?.authMechanisms ?? OFFICE365_MECHANISMS;
+    transcript.server(`250-${server} Hello\r\n${offered.length ? `250-AUTH ${offered.join(' ')}\r\n` : ''}250 SMTPUTF8`);
+    if (!offered.includes(request.mechanism)) {
+      transcript.note(`AUTH ${request.mechanism} is not advertised: not tried`);
+      transcript.client('QUIT');
+      transcript.server('221 2.0.0 Service closing transmission channel');
+      return { stage: 'ehlo', serverLine: offered.length ? `250-AUTH ${offered.join(' ')}` : null, failure: null, notOffered: { mechanism: request.mechanism, offered: [...offered] }, transcript: transcript.toLines(), at: at.toISOString() };
+    }
     transcript.client(`AUTH ${request.mechanism} ${request.mechanism === 'LOGIN' ? '' : 'x'}`.trim());
     const reply = authReply(state, request, secret, `[${server} ${at.toISOString()}]`);
     transcript.server(reply);
     transcript.client('QUIT');
     transcript.server('221 2.0.0 Service closing transmission channel');
-    return { stage: /^235 /.test(reply) ? 'done' : 'auth', serverLine: reply, failure: null, transcript: transcript.toLines(), at: at.toISOString() };
+    return { stage: /^235 /.test(reply) ? 'done' : 'auth', serverLine: reply, failure: null, notOffered: null, transcript: transcript.toLines(), at: at.toISOString() };
   }
 }
 
@@ -72,20 +81,24 @@ export function authReply(state: TenantState, request: Pick<ProbeRequest, 'mailb
   if (mailbox.SmtpClientAuthenticationDisabled === null && state.transportConfig.SmtpClientAuthenticationDisabled) {
     return `535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. ${trailer}`;
   }
-  if (basic && basicBlocked(state, mailbox)) return `535 5.7.139 Authentication unsuccessful, basic authentication is disabled. ${trailer}`;
+  if (!basic) return '235 2.7.0 Authentication successful';
+  // Basic only, each with the line Exchange Online answers (EXCHANGE-FACTS "What a mail client sees";
+  // observed replies, none in Microsoft's docs). The authentication policy and the tenant-level block
+  // are Exchange's own; security defaults and Conditional Access are Entra's, at sign-in.
+  if (basicPolicyBlocks(state, mailbox) || smtp.basicAuthDefaultOff === true) return `535 5.7.139 Authentication unsuccessful, basic authentication is disabled. ${trailer}`;
+  if (smtp.securityDefaults) return `535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy. Contact your administrator. ${trailer}`;
+  const excluded = new Set((smtp.conditionalAccessExclusions ?? []).map((a) => a.toLowerCase()));
+  if (smtp.conditionalAccessBlocksLegacyAuth && !addressesOf(mailbox).some((a) => excluded.has(a))) {
+    return `535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator. ${trailer}`;
+  }
   return '235 2.7.0 Authentication successful';
 }
 
-/** Authentication policy, security defaults, Conditional Access or Microsoft's default: all govern Basic only. */
-function basicBlocked(state: TenantState, mailbox: SimMailbox): boolean {
-  const smtp = state.smtp ?? {};
+/** The canary's authentication policy (its own, else the organization's default) blocks Basic SMTP AUTH. */
+function basicPolicyBlocks(state: TenantState, mailbox: SimMailbox): boolean {
   const policyName = mailbox.AuthenticationPolicy ?? state.organizationConfig.DefaultAuthenticationPolicy;
   const policy = policyName === null ? undefined : state.authenticationPolicies.find((p) => p.Name.toLowerCase() === policyName.toLowerCase());
-  if (policy && policy.AllowBasicAuthSmtp === false) return true;
-  if (smtp.securityDefaults) return true;
-  const excluded = new Set((smtp.conditionalAccessExclusions ?? []).map((a) => a.toLowerCase()));
-  if (smtp.conditionalAccessBlocksLegacyAuth && !addressesOf(mailbox).some((a) => excluded.has(a))) return true;
-  return smtp.basicAuthDefaultOff === true;
+  return policy !== undefined && policy.AllowBasicAuthSmtp === false;
 }
 
 function findMailbox(state: TenantState, address: string): SimMailbox | undefined {

@@ -42,8 +42,13 @@ export interface ProbeAnswer {
   stage: ProbeStage;
   /** The server's last reply line, exactly as received (multi-line replies: the last line). null when none. */
   serverLine: string | null;
-  /** A transport failure: ECONNREFUSED, ETIMEDOUT, a TLS error... null when the server answered. */
+  /** A transport failure, normalised (client.ts): DNS, CONNECT, TIMEOUT, TLS, or the code as is. null when the server answered. */
   failure: { code: string; message: string } | null;
+  /**
+   * The asked mechanism was not among those EHLO advertised after STARTTLS (RFC 4954 section 3), so
+   * AUTH was never sent: the probe refuses rather than try another mechanism. null otherwise.
+   */
+  notOffered: { mechanism: ProbeMechanism; offered: string[] } | null;
   /** The conversation, AUTH lines replaced (transcript.ts). */
   transcript: string[];
   /** When the AUTH answer came (ISO-8601 UTC), from the prober's clock. */

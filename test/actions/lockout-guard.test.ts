@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ACTIONS, PLAN_CHECKS } from '../../src/actions/registry.js';
 import type { ResolvedPlaybookView, StepPlan } from '../../src/actions/types.js';
 import { context, mailbox, playbookView, tenant } from './builders.js';
@@ -25,6 +25,8 @@ async function planPlaybook(steps: ResolvedPlaybookView['steps'], state = defaul
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'exo-guard-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const HEADER = 'Sender address,Domain,TLS 1.0 %,TLS 1.1 %,TLS 1.2 %,Messages sent,Authentication protocol';
 
 function defaultTenant() {
   // scanner: $null (follows org, on); alice: $null; noreply-erp: explicit $true (already off).
@@ -40,7 +42,8 @@ describe('lockout guard', () => {
     const risks = await planPlaybook([usage, org, allow(['scanner@contoso.com'])]);
     const breaking = risks.filter((r) => r.kind === 'will-break');
     expect(breaking.map((r) => [r.subject, r.messages, r.blocking, r.accepted])).toEqual([['alice@contoso.com', 24, true, false]]);
-    expect(breaking[0]!.message).toBe('loses SMTP AUTH (Basic, last seen 2026-11-22): the organization goes off and the mailbox follows it ($null). Allowlist it, or accept it with acceptBreakage');
+    // The clients report has no dates: the last-seen date is unknown, and said so.
+    expect(breaking[0]!.message).toBe('loses SMTP AUTH (Basic, last seen unknown): the organization goes off and the mailbox follows it ($null). Allowlist it, or accept it with acceptBreakage');
     // noreply-erp was already off: a warning, not a block.
     expect(risks.find((r) => r.subject === 'noreply-erp@contoso.com')).toMatchObject({ kind: 'warning', blocking: false });
     // The CSV was read: it is evidence, so nothing is missing.
@@ -62,7 +65,7 @@ describe('lockout guard', () => {
   });
 
   it('accepts a sender by any address of its mailbox: usage names the UPN, acceptBreakage the primary', async () => {
-    writeFileSync(join(dir, 'upn.csv'), 'Sender address,Messages sent\r\nalice@contoso.onmicrosoft.com,24\r\n');
+    writeFileSync(join(dir, 'upn.csv'), `${HEADER}\r\nalice@contoso.onmicrosoft.com,contoso.onmicrosoft.com,0,0,100,24,Basic Authentication\r\n`);
     const byUpn = { id: 'usage', uses: 'smtp-auth/usage', with: { report: join(dir, 'upn.csv') } };
     const risks = await planPlaybook([byUpn, org, allow(['scanner@contoso.com'])], defaultTenant(), { acceptBreakage: ['alice@contoso.com'] });
     expect(risks.filter((r) => r.kind === 'will-break').map((r) => [r.subject, r.accepted])).toEqual([['alice@contoso.onmicrosoft.com', true]]);
@@ -117,5 +120,78 @@ describe('lockout guard', () => {
   it('needs no evidence for a plan that takes SMTP AUTH from nobody', async () => {
     const risks = await planPlaybook([{ id: 'org', uses: 'transport-config', with: { smtpClientAuthenticationDisabled: false } }]);
     expect(risks).toEqual([]);
+  });
+});
+
+describe('lockout guard: how old the evidence is (tenant clock 2026-11-23T10:00Z)', () => {
+  const report = (name: string, rows: string[] = ['alice@contoso.com,contoso.com,0,0,100,24,Basic Authentication']) => {
+    writeFileSync(join(dir, name), [HEADER, ...rows, ''].join('\r\n'));
+    return join(dir, name);
+  };
+  const step = (extra: Record<string, unknown>) => ({ id: 'usage', uses: 'smtp-auth/usage', with: extra });
+
+  it('refuses a report exported two years ago: blocking, with its age, its period and how to refresh or accept it', async () => {
+    const risks = await planPlaybook([step({ report: report('old.csv'), exportedAt: '2024-11-23', periodDays: 30 }), org, allow(['scanner@contoso.com'])]);
+    const stale = risks.filter((r) => r.kind === 'stale-evidence');
+    expect(stale).toEqual([expect.objectContaining({ subject: 'report', blocking: true, accepted: false })]);
+    expect(stale[0]!.message).toContain('is 730 day(s) old: it covers 2024-10-24..2024-11-23, from the playbook: exportedAt: 2024-11-23, periodDays: 30');
+    expect(stale[0]!.message).toContain('more than maxAgeDays (7)');
+    expect(stale[0]!.message).toContain('set exportedAt:');
+    expect(stale[0]!.message).toContain('acceptStaleEvidence: [{ source: report, reason: "..." }]');
+    // Stale evidence is no evidence: the no-usage-evidence risk says why.
+    expect(risks.find((r) => r.kind === 'no-usage-evidence')?.message).toContain('730 day(s) old (maxAgeDays 7)');
+  });
+
+  it('accepts the same report when the step names it in acceptStaleEvidence, with the reason shown', async () => {
+    const reason = 'CHG0042: no device changed since the October export';
+    const risks = await planPlaybook([step({ report: report('old.csv'), exportedAt: '2024-11-23', acceptStaleEvidence: [{ source: 'report', reason }] }), org, allow(['scanner@contoso.com'])]);
+    expect(risks.filter((r) => r.kind === 'stale-evidence')).toEqual([expect.objectContaining({ accepted: true, blocking: true })]);
+    expect(risks.find((r) => r.kind === 'stale-evidence')!.message).toContain(`Accepted by acceptStaleEvidence: ${reason}`);
+    expect(risks.filter((r) => r.kind === 'no-usage-evidence')).toEqual([]);
+  });
+
+  it('maxAgeDays per step widens the window; naming another source accepts nothing', async () => {
+    const wide = await planPlaybook([step({ report: report('old.csv'), exportedAt: '2026-11-01', maxAgeDays: 30 }), org, allow(['scanner@contoso.com'])]);
+    expect(wide.filter((r) => r.kind === 'stale-evidence')).toEqual([]);
+    const other = await planPlaybook([
+      step({ report: report('old.csv'), exportedAt: '2026-11-01', acceptStaleEvidence: [{ source: 'signInLogs', reason: 'sign-in logs were checked by hand' }] }),
+      org,
+      allow(['scanner@contoso.com']),
+    ]);
+    expect(other.filter((r) => r.kind === 'stale-evidence')).toEqual([expect.objectContaining({ subject: 'report', accepted: false })]);
+  });
+
+  it("without exportedAt the file's modification time dates the report, and the risk says so", async () => {
+    const file = report('mtime.csv');
+    utimesSync(file, new Date('2026-10-01T00:00:00Z'), new Date('2026-10-01T00:00:00Z'));
+    const risks = await planPlaybook([step({ report: file }), org, allow(['scanner@contoso.com'])]);
+    const stale = risks.find((r) => r.kind === 'stale-evidence')!;
+    expect(stale.message).toContain("is 53 day(s) old: it covers 2026-09-24..2026-10-01, from the file's modification time, the report carries no dates: set exportedAt:");
+  });
+
+  it('a fresh report with the real header and no rows is evidence of no senders, said so', async () => {
+    const risks = await planPlaybook([step({ report: report('empty.csv', []), exportedAt: '2026-11-23T09:00:00Z' }), org, allow(['scanner@contoso.com'])]);
+    expect(risks.filter((r) => r.kind === 'no-usage-evidence' || r.kind === 'stale-evidence' || r.kind === 'will-break')).toEqual([]);
+    expect(risks.find((r) => r.kind === 'no-senders')).toMatchObject({ blocking: false, subject: 'report' });
+    expect(risks.find((r) => r.kind === 'no-senders')!.message).toContain('no SMTP AUTH senders in 2026-11-16..2026-11-23');
+  });
+
+  it('an old report with no rows proves nothing: refused, and not shown as "no senders"', async () => {
+    const risks = await planPlaybook([step({ report: report('empty-old.csv', []), exportedAt: '2026-10-01' }), org, allow(['scanner@contoso.com'])]);
+    expect(risks.filter((r) => r.kind === 'no-senders')).toEqual([]);
+    expect(risks.map((r) => r.kind)).toEqual(expect.arrayContaining(['stale-evidence', 'no-usage-evidence']));
+  });
+});
+
+
+describe('maxAgeDays is exact, not whole days', () => {
+  it('a report that ended 7 days and 12 hours before the run is older than maxAgeDays 7', async () => {
+    const file = join(dir, 'seven-and-a-half.csv');
+    writeFileSync(file, `${HEADER}\r\nalice@contoso.com,contoso.com,0,0,100,24,Basic Authentication\r\n`);
+    // Tenant clock 2026-11-23T10:00Z; exported 2026-11-15T22:00Z.
+    const risks = await planPlaybook([{ id: 'usage', uses: 'smtp-auth/usage', with: { report: file, exportedAt: '2026-11-15T22:00:00Z' } }, org, allow(['scanner@contoso.com'])]);
+    expect(risks.find((r) => r.kind === 'stale-evidence')?.message).toContain('is more than 7 day(s) old');
+    const fresh = await planPlaybook([{ id: 'usage', uses: 'smtp-auth/usage', with: { report: file, exportedAt: '2026-11-16T11:00:00Z' } }, org, allow(['scanner@contoso.com'])]);
+    expect(fresh.filter((r) => r.kind === 'stale-evidence')).toEqual([]);
   });
 });

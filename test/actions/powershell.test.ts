@@ -15,23 +15,18 @@ describe('powershell escape hatch', () => {
     expect(plan.data).toMatchObject({ cmdlet: 'Get-CASMailbox', objects: [expect.objectContaining({ PrimarySmtpAddress: 'alice@contoso.com' })] });
   });
 
-  it('plans a write verbatim, with no undo, only with allowWrite: true; observe does not run it', async () => {
+  it('plans a write unrelated to SMTP AUTH verbatim, with no undo, only with allowWrite: true; observe does not run it', async () => {
     const state = tenant([mailbox('alice', null)]);
     const ctx = context(state);
-    const withValue = w({ cmdlet: 'Set-CASMailbox', parameters: { Identity: 'alice@contoso.com', SmtpClientAuthenticationDisabled: true }, allowWrite: true });
+    const parameters = { ReportTitle: 't', ReportType: 'MessageTrace', SenderAddress: ['alice@contoso.com'], StartDate: '2026-11-20T00:00:00Z', EndDate: '2026-11-21T00:00:00Z' };
+    const withValue = w({ cmdlet: 'Start-HistoricalSearch', parameters, allowWrite: true });
     const plan = powershellAction.plan(planInput('write', withValue, await powershellAction.observe(withValue, ctx, 'write')));
     expect(ctx.calls).toEqual([]);
     expect(plan.changes).toEqual([
-      expect.objectContaining({
-        target: 'Set-CASMailbox',
-        property: '(run)',
-        before: null,
-        after: '(run)',
-        undo: null,
-        call: { cmdlet: 'Set-CASMailbox', parameters: { Identity: 'alice@contoso.com', SmtpClientAuthenticationDisabled: true } },
-      }),
+      expect.objectContaining({ target: 'Start-HistoricalSearch', property: '(run)', before: null, after: '(run)', undo: null, call: { cmdlet: 'Start-HistoricalSearch', parameters } }),
     ]);
-    expect(state.mailboxes[0]!.SmtpClientAuthenticationDisabled).toBeNull();
+    expect(plan.risks).toEqual([]);
+    expect(state.historicalSearches).toEqual([]);
 
     const refused = w({ cmdlet: 'Set-CASMailbox', parameters: {} });
     expect(() => powershellAction.plan(planInput('write', refused, { kind: 'powershell', objects: null, warnings: [] }))).toThrow(/needs allowWrite: true/);

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defaultChangeExplanation, planProbe, probeAction, verifyProbe, type ProbeObservation, type ProbeWith } from '../../src/actions/smtp-auth/probe.js';
+import { InputError, SessionError } from '../../src/errors.js';
 import { fingerprintObservations } from '../../src/engine/fingerprint.js';
 import { loadPlaybookFromText, PlaybookInvalid } from '../../src/playbook/load.js';
 import { classifyAnswer } from '../../src/smtp/classify.js';
@@ -84,7 +85,13 @@ describe('plan and verify of a probe', () => {
     const blocked = (settings: ProbeObservation['settings'], mechanism: ProbeObservation['mechanism'] = 'LOGIN') =>
       observation({ outcome: 'basic-auth-blocked', settings, mechanism }, '535 5.7.139 Authentication unsuccessful, basic authentication is disabled.');
     const allowed = { organizationDisabled: true, mailboxValue: false, blockingPolicy: null };
-    expect(defaultChangeExplanation(blocked(allowed))).toMatch(/refused on 2027-01-05 .*Microsoft's default change .* most likely reached this tenant\. What to do: /);
+    const explained = defaultChangeExplanation(blocked(allowed))!;
+    expect(explained).toMatch(/refused on 2027-01-05 with "basic authentication is disabled" \(server: 535 5\.7\.139 .*\).*a likely cause is Microsoft's default change .*this probe ran on 2027-01-05\)/);
+    // A likelihood with its evidence, never stated as fact.
+    expect(explained).toContain('This is an inference, not a fact: Microsoft has published no reply text for that state (the only published one, 550 5.7.30, is for the final removal).');
+    expect(explained).not.toMatch(/has (most likely )?reached/);
+    const early = { ...blocked(allowed), volatile: { ...blocked(allowed).volatile, probedAt: '2026-11-20T08:00:00.000Z' } };
+    expect(defaultChangeExplanation(early)).toContain('before that month, which makes it less likely');
     expect(defaultChangeExplanation(blocked({ ...allowed, blockingPolicy: 'No Basic' }))).toBeNull();
     expect(defaultChangeExplanation(blocked({ ...allowed, mailboxValue: null }))).toBeNull();
     expect(defaultChangeExplanation(blocked(null))).toBeNull();
@@ -108,15 +115,39 @@ describe('observe', () => {
       kind: 'smtp',
       probe: async (request) => {
         requests.push(request);
-        return { stage: 'auth', serverLine: '535 5.7.139 Authentication unsuccessful, basic authentication is disabled.', failure: null, transcript: [], at: '2027-01-05T08:00:00.000Z' };
+        return { stage: 'auth', serverLine: '535 5.7.139 Authentication unsuccessful, basic authentication is disabled.', failure: null, notOffered: null, transcript: [], at: '2027-01-05T08:00:00.000Z' };
       },
     };
     const ctx = context(state, { smtp, baseDir: '/pb' });
     const observed = await probeAction.observe({ ...withBlock('accepted'), caFile: 'ca.pem' }, ctx, 'probe');
     expect(requests[0]).toMatchObject({ mailbox: 'canary@contoso.com', mechanism: 'LOGIN', caFile: '/pb/ca.pem', secret: { kind: 'reference', reference: '${env:PW}' } });
-    expect(observed.outcome).toBe(classifyAnswer(await smtp.probe(requests[0]!)).outcome);
+    expect(classifyAnswer(await smtp.probe(requests[0]!))).toMatchObject({ outcome: observed.outcome });
+    expect(observed.outcome).toBe('basic-auth-blocked');
     expect(observed.settings).toEqual({ organizationDisabled: true, mailboxValue: false, blockingPolicy: null });
     // Probing sends no write cmdlet.
     expect(ctx.calls.map((c) => c.cmdlet).filter((c) => !c.startsWith('Get-'))).toEqual([]);
+  });
+
+  it('no server reached is an error of the step (exit 1), never an observation verify could call drift', async () => {
+    const state = tenant([mailbox('canary', false)]);
+    const smtp: SmtpProber = {
+      kind: 'smtp',
+      probe: async () => ({ stage: 'connect', serverLine: null, failure: { code: 'DNS', message: 'getaddrinfo ENOTFOUND smtp.office365.com' }, notOffered: null, transcript: [], at: '2027-01-05T08:00:00.000Z' }),
+    };
+    const failed = await probeAction.observe(withBlock('accepted'), context(state, { smtp, baseDir: '/pb' }), 'probe').catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(SessionError);
+    expect((failed as Error).message).toContain('could not reach smtp.office365.com:587: the host name did not resolve (DNS: getaddrinfo ENOTFOUND smtp.office365.com)');
+  });
+
+  it('a mechanism the server does not offer is a user error naming what it offers', async () => {
+    const state = tenant([mailbox('canary', false)]);
+    const smtp: SmtpProber = {
+      kind: 'smtp',
+      probe: async () => ({ stage: 'ehlo', serverLine: '250-AUTH LOGIN XOAUTH2', failure: null, notOffered: { mechanism: 'PLAIN', offered: ['LOGIN', 'XOAUTH2'] }, transcript: [], at: '2027-01-05T08:00:00.000Z' }),
+    };
+    const failed = await probeAction.observe({ ...withBlock('accepted'), auth: 'basic-plain' }, context(state, { smtp, baseDir: '/pb' }), 'probe').catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(InputError);
+    expect((failed as InputError).message).toContain('does not offer AUTH PLAIN after STARTTLS (it advertises AUTH LOGIN XOAUTH2)');
+    expect((failed as InputError).hint).toContain('auth: basic (AUTH LOGIN)');
   });
 });

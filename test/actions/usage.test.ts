@@ -40,8 +40,9 @@ describe('smtp-auth/usage from a historical search', () => {
       parameters: {
         ReportTitle: 'SMTPBasicAuth_Audit',
         ReportType: 'SmtpCSReport',
-        StartDate: '2026-11-16T10:00:00.000Z',
-        EndDate: '2026-11-23T10:00:00.000Z',
+        // Kind Utc DateTime values on the wire, whatever the host's time zone.
+        StartDate: { $dateTimeUtc: '2026-11-16T10:00:00.000Z' },
+        EndDate: { $dateTimeUtc: '2026-11-23T10:00:00.000Z' },
         NotifyAddress: ['admin@contoso.com'],
       },
     });
@@ -135,8 +136,9 @@ describe('smtp-auth/usage table', () => {
     expect(plan.notes).toEqual(['r.csv: 13 sender row(s), 1135 message(s) submitted with SMTP AUTH']);
     expect(plan.tables).toHaveLength(1);
     expect(plan.tables![0]!.columns.slice(0, 6)).toEqual(['Sender', 'Mailbox', 'Protocol', 'Messages', 'First seen', 'Last seen']);
-    expect(plan.tables![0]!.rows[0]!.slice(0, 6)).toEqual(['s0@contoso.com', 'no mailbox', 'Basic', 100, null, '2026-11-20']);
-    expect(plan.tables![0]!.rows.at(-1)!.slice(0, 6)).toEqual(['never@contoso.com', 'no mailbox', 'Basic', 1, null, null]);
+    // A date no source gave is "unknown", never a blank.
+    expect(plan.tables![0]!.rows[0]!.slice(0, 6)).toEqual(['s0@contoso.com', 'no mailbox', 'Basic', 100, 'unknown', '2026-11-20']);
+    expect(plan.tables![0]!.rows.at(-1)!.slice(0, 6)).toEqual(['never@contoso.com', 'no mailbox', 'Basic', 1, 'unknown', 'unknown']);
     expect((plan.data as { usage: unknown[] }).usage).toHaveLength(13);
   });
 });
@@ -157,5 +159,28 @@ describe('smtp-auth/usage search that ends badly', () => {
       },
     };
     await expect(usageAction.apply!(change, cancelling)).rejects.toThrow(/ended Cancelled: no report will be delivered/);
+  });
+});
+
+describe('smtp-auth/usage evidence settings', () => {
+  it('acceptStaleEvidence naming a source the step does not read is a warning: it accepts nothing', async () => {
+    const state = tenant([mailbox('scanner', null), mailbox('alice', false), mailbox('noreply-erp', true)]);
+    const ctx = context(state, { baseDir: join(import.meta.dirname, 'fixtures') });
+    const withValue = w({ report: 'smtp-auth-clients-report.csv', acceptStaleEvidence: [{ source: 'signInLogs', reason: 'checked the sign-in logs by hand' }] });
+    const observed = await usageAction.observe(withValue, ctx, 'usage');
+    const plan = usageAction.plan(planInput('usage', withValue, observed));
+    expect(plan.risks).toContainEqual(expect.objectContaining({ kind: 'warning', subject: 'signInLogs', blocking: false }));
+    expect(plan.risks.find((r) => r.subject === 'signInLogs')!.message).toContain('which this step does not read');
+    // Each source says its period and where it came from; the note carries the age.
+    expect(observed.evidence[0]).toMatchObject({ key: 'report', periodFrom: expect.stringContaining("from the file's modification time") });
+    expect(plan.notes[0]).toMatch(/covers \d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2} \(from the file's modification time/);
+  });
+
+  it('history: alone is a source: the saved readings of an earlier run, none when the file does not exist yet', async () => {
+    const ctx = context(tenant([mailbox('a')]), { baseDir: join(import.meta.dirname, 'fixtures') });
+    const observed = await usageAction.observe(w({ history: 'no-such-history.json' }), ctx, 'usage');
+    expect(observed.source).toBe('report');
+    expect(observed.evidence).toEqual([]);
+    expect(ctx.calls.filter((c) => c.cmdlet === 'Get-HistoricalSearch')).toHaveLength(0);
   });
 });

@@ -6,10 +6,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIO } from '../../src/cli/io.js';
 import { run } from '../../src/cli/program.js';
+import { PROBE_OUTCOMES } from '../../src/smtp/classify.js';
 import { mailbox, tenant } from '../support/tenant.js';
+import { EXCHANGE_REPLIES, makeTestCertificate, startFakeExchangeSmtp, type Scenario, type TestCertificate } from '../fixtures/smtp/fake-exchange-smtp.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -17,9 +20,9 @@ afterEach(() => {
   dir = undefined;
 });
 
-async function probe(args: string[], env: NodeJS.ProcessEnv = {}) {
+async function probe(args: string[], env: NodeJS.ProcessEnv = {}, smtp?: NonNullable<ReturnType<typeof tenant>['smtp']>) {
   dir ??= mkdtempSync(join(tmpdir(), 'exo-probe-cli-'));
-  writeFileSync(join(dir, 'tenant.json'), JSON.stringify(tenant([mailbox('canary', false), mailbox('other', null)], { transportConfig: { SmtpClientAuthenticationDisabled: true } })));
+  writeFileSync(join(dir, 'tenant.json'), JSON.stringify(tenant([mailbox('canary', false), mailbox('other', null)], { transportConfig: { SmtpClientAuthenticationDisabled: true }, ...(smtp ? { smtp } : {}) })));
   const collect = () => {
     const stream = new PassThrough();
     const text = { value: '' };
@@ -70,5 +73,103 @@ describe('exo-playbook probe', () => {
     expect(result.evidence).toMatch(/^535 5\.7\.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant\./);
     expect(readdirSync(result.runDir).sort()).toEqual(['result.json', 'transcript.txt']);
     expect(readFileSync(join(result.runDir, 'transcript.txt'), 'utf8')).toContain('C: AUTH LOGIN <redacted>');
+  });
+});
+
+describe('exo-playbook probe against a loopback server that answers as Exchange Online', () => {
+  const PW = 'Cli-Canary-Password-5e1f0c9a7b3d';
+  let certificate: TestCertificate;
+  beforeAll(() => {
+    certificate = makeTestCertificate();
+  });
+  afterAll(() => certificate.remove());
+
+  async function against(scenario: Scenario, args: string[]) {
+    const server = await startFakeExchangeSmtp(scenario, certificate);
+    try {
+      const result = await probe(['canary@contoso.com', '--password-env', 'PW', '--target', 'exchange', '--host', '127.0.0.1', '--port', String(server.port), '--ca-file', certificate.certFile, '--timeout', '10', ...args], { PW });
+      return { ...result, server };
+    } finally {
+      await server.close();
+    }
+  }
+
+  const replies: [keyof typeof EXCHANGE_REPLIES, string, number][] = [
+    ['accepted', 'accepted', 0],
+    ['tenantDisabled', 'tenant-disabled', 2],
+    ['mailboxDisabled', 'mailbox-disabled', 2],
+    ['basicDisabled', 'basic-auth-blocked', 2],
+    ['securityDefaults', 'security-defaults', 2],
+    ['conditionalAccess', 'conditional-access', 2],
+    ['badCredentials', 'bad-credentials', 2],
+    ['retired', 'basic-retired', 2],
+    ['unrecognizedMechanism', 'mechanism-refused', 2],
+  ];
+  for (const [reply, outcome, code] of replies) {
+    it(`${reply}: found ${outcome} with the server's line, exit ${code} with --expect accepted`, async () => {
+      const result = await against({ authReply: EXCHANGE_REPLIES[reply] }, ['--expect', 'accepted']);
+      expect(result.code, result.stderr).toBe(code);
+      expect(result.stdout).toMatch(new RegExp(`^  found: +${outcome}: `, 'm'));
+      expect(result.stdout).toContain(`  evidence:   ${EXCHANGE_REPLIES[reply]}`);
+      expect(result.stdout).toContain(code === 0 ? '(as expected)' : '-> DRIFT');
+    });
+  }
+
+  it('--auth basic-plain on a server offering AUTH LOGIN XOAUTH2: told so, nothing sent, exit 1 (also with --expect)', async () => {
+    const result = await against({ authReply: EXCHANGE_REPLIES.accepted }, ['--auth', 'basic-plain', '--expect', 'accepted']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('error: probe --auth basic-plain: 127.0.0.1:');
+    expect(result.stderr).toContain('does not offer AUTH PLAIN after STARTTLS (it advertises AUTH LOGIN XOAUTH2), so the probe did not try it');
+    expect(result.stderr).toContain('hint: probe with auth: basic (AUTH LOGIN) or auth: oauth (AUTH XOAUTH2)');
+    expect(result.stdout).not.toContain('DRIFT');
+    expect(result.server.attempts).toEqual([]);
+    expect(result.server.commands.filter((c) => c.startsWith('AUTH'))).toEqual([]);
+  });
+
+  it('an unreachable host is exit 1 "could not reach", never a finding, also with --expect', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((resolve) => closed.close(resolve));
+    for (const expectArgs of [[], ['--expect', 'accepted'], ['--expect', 'mailbox-disabled']]) {
+      const result = await probe(['canary@contoso.com', '--password-env', 'PW', '--target', 'exchange', '--host', '127.0.0.1', '--port', String(port), ...expectArgs], { PW });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`error: probe: could not reach 127.0.0.1:${port}: the connection failed`);
+      expect(result.stderr).toContain('nothing about SMTP AUTH was learned');
+      expect(result.stdout).not.toMatch(/found:|DRIFT/);
+    }
+  });
+
+  it('a TLS failure (untrusted certificate) is exit 1 "could not reach", not drift', async () => {
+    const server = await startFakeExchangeSmtp({ authReply: EXCHANGE_REPLIES.accepted }, certificate);
+    try {
+      const result = await probe(['canary@contoso.com', '--password-env', 'PW', '--target', 'exchange', '--host', '127.0.0.1', '--port', String(server.port), '--expect', 'accepted'], { PW });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/could not reach 127\.0\.0\.1:\d+: the TLS handshake failed/);
+      expect(server.attempts).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('--auth basic-plain against a simulated Exchange Online (AUTH LOGIN XOAUTH2): refused, exit 1', async () => {
+    const result = await probe(['canary@contoso.com', '--auth', 'basic-plain', '--password-env', 'PW', '--expect', 'accepted', '--target', 'sim:tenant.json'], { PW });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('smtp.office365.com:587 does not offer AUTH PLAIN after STARTTLS (it advertises AUTH LOGIN XOAUTH2)');
+  });
+
+  it('a simulated network fault is exit 1 too, with --expect', async () => {
+    const result = await probe(['canary@contoso.com', '--password-env', 'PW', '--expect', 'accepted', '--target', 'sim:tenant.json'], { PW }, { fault: 'timeout' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('could not reach smtp.office365.com:587: the server did not answer in time (TIMEOUT: Timeout (simulated))');
+  });
+});
+
+describe('exo-playbook probe --help', () => {
+  it('lists every outcome --expect takes', async () => {
+    const help = await probe(['--help']);
+    const text = help.stdout.replace(/\s+/g, ' ');
+    for (const outcome of PROBE_OUTCOMES.filter((o) => o !== 'unknown')) expect(text).toContain(outcome);
+    expect(text).not.toContain('not-authenticated');
   });
 });

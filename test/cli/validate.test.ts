@@ -27,20 +27,29 @@ beforeAll(() => {
   if (!existsSync('dist/bundle/exo-playbook.mjs')) execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
 });
 
-/** Where a shipped playbook names its usage CSV (line:col of the value). */
-function csvAt(file: string): { line: number; col: number } {
+/** Where a shipped playbook names a usage file under `key` (line:col of the value); null when it does not. */
+function fileAt(file: string, key: string): { line: number; col: number } | null {
   const lines = readFileSync(file, 'utf8').split('\n');
-  const line = lines.findIndex((l) => /^\s*(with: \{ )?report: /.test(l));
-  return { line: line + 1, col: lines[line]!.indexOf('report:') + 'report: '.length + 1 };
+  const line = lines.findIndex((l) => new RegExp(`^\\s*(with: \\{ )?${key}: `).test(l));
+  return line < 0 ? null : { line: line + 1, col: lines[line]!.indexOf(`${key}:`) + `${key}: `.length + 1 };
 }
 
-/** The shipped playbooks that read the clients report warn that it is not there (it is exported on the machine that runs). */
+/**
+ * The shipped playbooks that read usage files warn that they are not there (they are exported on the
+ * machine that runs): the clients report, and the request report where a playbook names one.
+ */
 const CSV_WARNING = ['playbooks/smtp-auth-disable.yaml', 'playbooks/smtp-auth-usage.yaml']
   .map((file) => {
-    const at = csvAt(file);
+    const at = fileAt(file, 'report')!;
+    const request = fileAt(file, 'requestReport');
+    const requestFile = request ? readFileSync(file, 'utf8').split('\n')[request.line - 1]!.slice(request.col - 1).trim() : '';
     return (
       `${file}:${at.line}:${at.col}: warning: cannot read the usage report smtp-auth-clients-report.csv: no such file (needed by plan and apply) (steps.0.with.report)\n` +
-      "  hint: report: is a path relative to the playbook's folder; export Reports > Mail flow > SMTP AUTH clients report as CSV there\n"
+      "  hint: report: is a path relative to the playbook's folder; export Reports > Mail flow > SMTP AUTH clients report as CSV there\n" +
+      (request
+        ? `${file}:${request.line}:${request.col}: warning: cannot read the request report ${requestFile}: no such file (needed by plan and apply) (steps.0.with.requestReport)\n` +
+          "  hint: requestReport: is a path relative to the playbook's folder\n"
+        : '')
     );
   })
   .join('');
@@ -84,7 +93,7 @@ describe('exo-playbook validate', () => {
     expect(result.stdout).toContain('ok  playbooks/smtp-auth-disable.yaml');
     expect(result.stderr).toBe(
       'test/fixtures/bad-playbooks/unknown-action.yaml:9:11: unknown action `smtp-auth/usge`; did you mean `smtp-auth/usage`? (steps.0.uses)\n' +
-        '  hint: one of: transport-config, smtp-auth/usage, smtp-auth/allowlist, smtp-auth/verify, smtp-auth/probe, powershell\n' +
+        '  hint: one of: transport-config, smtp-auth/usage, smtp-auth/allowlist, smtp-auth/verify, smtp-auth/probe, smtp-auth/oauth-senders, powershell\n' +
         CSV_WARNING,
     );
   });
@@ -98,7 +107,7 @@ describe('exo-playbook validate', () => {
         file: 'playbooks/smtp-auth-disable.yaml',
         valid: true,
         problems: [],
-        warnings: [expect.objectContaining({ ...csvAt('playbooks/smtp-auth-disable.yaml'), path: 'steps.0.with.report', message: expect.stringContaining('no such file') })],
+        warnings: [expect.objectContaining({ ...fileAt('playbooks/smtp-auth-disable.yaml', 'report'), path: 'steps.0.with.report', message: expect.stringContaining('no such file') })],
       },
       {
         file: 'test/fixtures/bad-playbooks/duplicate-step-id.yaml',

@@ -15,13 +15,14 @@ afterEach(() => {
 
 describe('npm run demo', () => {
   it('runs plan (2), refused apply (4), accepted apply (0) and verify (0), and prints the journal and report', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'exo-demo-'));
+    const demoDir = mkdtempSync(join(tmpdir(), 'exo-demo-'));
+    dir = demoDir;
     const started = Date.now();
     const result = await new Promise<{ code: number; out: string }>((done) => {
       execFile(
         process.execPath,
         [join(ROOT, 'node_modules', 'zx', 'build', 'cli.js'), join(ROOT, 'scripts', 'demo.mjs')],
-        { cwd: ROOT, env: { ...process.env, EXO_PLAYBOOK_DEMO_DIR: dir, NO_COLOR: '1', FORCE_COLOR: '0' }, timeout: 120_000 },
+        { cwd: ROOT, env: { ...process.env, EXO_PLAYBOOK_DEMO_DIR: demoDir, EXO_PLAYBOOK_LOCK_DIR: join(demoDir, 'locks'), NO_COLOR: '1', FORCE_COLOR: '0' }, timeout: 120_000 },
         (error, stdout, stderr) => done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: stdout + stderr }),
       );
     });
@@ -33,6 +34,10 @@ describe('npm run demo', () => {
     expect(result.out).toContain('→ exit 0 (the allowlisted device still gets in');
     expect(result.out).toContain('→ exit 2 (drift: the allowlisted device is refused');
     expect(result.out).toContain('535 5.7.139 Authentication unsuccessful, basic authentication is disabled.');
+    // One sender from Basic to OAuth proven (smtp-auth-oauth-migration.yaml on the simulated tenant).
+    expect(result.out).toMatch(/Basic only\s+OAuth provisioned/);
+    expect(result.out).toMatch(/PASS oauth-proven \S+: OAuth proven: Scanner app signed in as it with XOAUTH2 \(235 2\.7\.0 Authentication successful\)/);
+    expect(result.out).toContain('→ exit 0 (written, then proven');
     const journal = /journal: (\S+)/.exec(result.out)?.[1];
     expect(journal).toBeDefined();
     expect(existsSync(join(ROOT, journal!))).toBe(true);

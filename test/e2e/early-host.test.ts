@@ -68,16 +68,18 @@ describe.skipIf(!pwsh || !linux)('apply starts PowerShell early, and only a vali
     expect(existsSync(w.calls)).toBe(false);
   }, 120_000);
 
-  it('another run holds the lock: exit 4, no PowerShell left, no call reached the tenant', async () => {
+  it('another run holds the lock: exit 4, no PowerShell left, only the sign-in and the tenant read reached the tenant', async () => {
     const w = tokenWorkspace();
-    const lock = acquireTenantLock({ organization: 'contoso.onmicrosoft.com', target: 'exchange', command: 'apply other', env: w.env });
+    // Against Exchange the lock is keyed by the tenant read after sign-in (Get-OrganizationConfig's Name).
+    const lock = acquireTenantLock({ organization: 'contoso.onmicrosoft.com', target: 'exchange', tenant: 'contoso.onmicrosoft.com', command: 'apply other', env: w.env });
     try {
       const before = readFileSync(w.state, 'utf8');
       const r = await cli(['apply', w.playbook, '--runs-dir', w.file('runs'), '--yes', '--accept-breakage', 'alice@contoso.com'], w.env, w.dir);
       expect(r.code, r.stderr).toBe(4);
       expect(r.stderr).toMatch(/another run holds the lock for contoso\.onmicrosoft\.com/);
       expect(await untilNone(() => powershellWith(w.dir))).toEqual([]);
-      expect(existsSync(w.calls)).toBe(false);
+      const cmdlets = readFileSync(w.calls, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { cmdlet: string }).cmdlet);
+      expect(cmdlets.filter((c) => c !== 'Disconnect-ExchangeOnline')).toEqual(['Connect-ExchangeOnline', 'Get-OrganizationConfig']);
       expect(readFileSync(w.state, 'utf8')).toBe(before);
     } finally {
       lock.release();

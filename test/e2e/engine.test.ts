@@ -188,7 +188,7 @@ describe('throttling and concurrency', () => {
     const w = ws();
     const r = w.run(['apply', 'playbook.yaml', ...sim(w), '--yes', '--concurrency', '4']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/--concurrency must be 1, 2 or 3/);
+    expect(r.stderr).toMatch(/--concurrency must be a whole number from 1 to 3/);
   });
 });
 
@@ -197,9 +197,9 @@ describe('blocking risks (the lockout guard)', () => {
     const w = ws();
     writeFileSync(
       join(w.dir, 'usage.csv'),
-      'Sender address,Display name,Authentication protocol,Messages sent,Last activity (UTC)\r\n' +
-        'alice@contoso.com,Alice,Basic,24,2026-11-22T10:00:00Z\r\n' +
-        'device@contoso.com,Device,Basic,99,2026-11-22T10:00:00Z\r\n',
+      'Sender address,Domain,TLS 1.0 %,TLS 1.1 %,TLS 1.2 %,Messages sent,Authentication protocol\r\n' +
+        'alice@contoso.com,contoso.com,0,0,100,24,Basic Authentication\r\n' +
+        'device@contoso.com,contoso.com,0,0,100,99,Basic Authentication\r\n',
     );
     writeFileSync(w.playbook, readFileSync(w.playbook, 'utf8').replace('steps:\n', 'steps:\n  - id: usage\n    uses: smtp-auth/usage\n    with: { report: usage.csv }\n'));
     const before = w.readState();

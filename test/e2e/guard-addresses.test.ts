@@ -4,14 +4,19 @@
  */
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, workspace, type Workspace } from './smtp-auth-support.js';
+import { CLIENTS_REPORT_HEADER, cli, workspace, type Workspace } from './smtp-auth-support.js';
 
 let ws: Workspace | undefined;
 afterEach(() => ws?.cleanup());
 
 function withUsage(csvRows: string[], options: Parameters<typeof workspace>[0] = {}): Workspace {
   const w = workspace(options);
-  writeFileSync(w.file('smtp-auth-clients-report.csv'), ['Sender address,Authentication protocol,Messages sent', ...csvRows, ''].join('\r\n'));
+  // "sender,protocol,messages" as rows of the real report's layout.
+  const rows = csvRows.map((row) => {
+    const [sender = '', protocol = '', messages = ''] = row.split(',');
+    return [sender, sender.split('@')[1], 0, 0, 100, messages, protocol === 'Basic' ? 'Basic Authentication' : protocol].join(',');
+  });
+  writeFileSync(w.file('smtp-auth-clients-report.csv'), [CLIENTS_REPORT_HEADER, ...rows, ''].join('\r\n'));
   return w;
 }
 

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findPwsh } from '../../src/exchange/find-pwsh.js';
-import { cli, driftedTenant, mailbox, ROOT, switches, workspace, type Workspace } from './smtp-auth-support.js';
+import { cli, driftedTenant, mailbox, stubEnvironment, switches, workspace, type Workspace } from './smtp-auth-support.js';
 
 const pwsh = findPwsh();
 if (!pwsh && process.env.CI === 'true') throw new Error('pwsh is required under CI: run `npm run ensure-pwsh`');
@@ -38,14 +38,7 @@ const backends: [string, (w: Workspace) => { target: string[]; env: Record<strin
     'pwsh + stub module',
     (w) => ({
       target: ['--target', 'exchange'],
-      env: {
-        EXO_TOKEN: TOKEN,
-        // Another test file may apply to the same organization through pwsh at the same time: own lock folder.
-        EXO_PLAYBOOK_LOCK_DIR: w.file('locks'),
-        EXO_PLAYBOOK_PWSH: pwsh?.path ?? 'pwsh',
-        EXO_PLAYBOOK_MODULE_PATH: join(ROOT, 'test', 'fixtures', 'modules'),
-        EXO_PLAYBOOK_STUB_STATE: w.state,
-      },
+      env: { EXO_TOKEN: TOKEN, ...stubEnvironment(w, pwsh?.path) },
     }),
   ],
 ];

@@ -46,5 +46,13 @@ describe('README walkthrough', () => {
     const csv = readFileSync(join(dir, 'walkthrough', 'senders.csv'), 'utf8');
     expect(csv).toMatch(/^\uFEFFSender,Mailbox,/);
     expect(csv).toContain('scanner@contoso.com,scanner@contoso.com,');
+    // Graph-only senders have no count: "unknown", never 0.
+    expect(csv).toMatch(/^olga\.lee@contoso\.com,olga\.lee@contoso\.com,[^,]*,Basic,unknown,/m);
+    // The usage playbook's verify saved every source's reading: the disable playbook's guard read them
+    // (history:) and the apply accepted by name the Basic senders only Graph saw.
+    const history = JSON.parse(readFileSync(join(dir, 'walkthrough', 'smtp-auth-usage.history.json'), 'utf8')) as { readings?: { source: string }[] };
+    expect(history.readings?.map((r) => r.source)).toEqual(expect.arrayContaining(['admin-center-report', 'request-report', 'entra-sign-ins', 'email-app-usage']));
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).not.toMatch(/--accept-breakage all +# exit/);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The powershell escape hatch through the built CLI: a refused cmdlet stops the plan at its line; an
- * allowed write with allowWrite is planned verbatim, applied and journaled.
+ * SMTP AUTH write is planned as the typed change under the lockout guard; an accepted underived write
+ * runs verbatim, applied and journaled (test/e2e/powershell-guard.test.ts has the hostile cases).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ afterEach(() => ws?.cleanup());
 
 
 describe('powershell steps (built CLI)', () => {
-  it('plans an allowlisted write verbatim, applies it and journals it', async () => {
+  it('plans a Set-CASMailbox write as the typed change (by Guid, with its undo), guards it, applies it and journals it', async () => {
     ws = workspace();
     const file = playbookWith(
       ws,
@@ -25,13 +26,21 @@ describe('powershell steps (built CLI)', () => {
         '      allowWrite: true',
       ].join('\n'),
     );
+    const bob = ws.readState().mailboxes.find((m) => m.Name === 'bob')!;
     const plan = await cli(['plan', file, '--target', `sim:${ws.state}`, '--format', 'json']);
     expect(plan.code, plan.stderr).toBe(2);
     const change = JSON.parse(plan.stdout).steps[0].changes[0];
-    expect(change).toMatchObject({ target: 'Set-CASMailbox', before: null, after: '(run)', undo: null });
-    expect(change.call).toEqual({ cmdlet: 'Set-CASMailbox', parameters: { Identity: 'bob@contoso.com', SmtpClientAuthenticationDisabled: true } });
+    expect(change).toMatchObject({ target: 'bob@contoso.com', targetId: bob.Guid, property: 'SmtpClientAuthenticationDisabled', before: null, after: true });
+    expect(change.call).toEqual({ cmdlet: 'Set-CASMailbox', parameters: { Identity: bob.Guid, SmtpClientAuthenticationDisabled: true } });
+    expect(change.undo).toEqual({ cmdlet: 'Set-CASMailbox', parameters: { Identity: bob.Guid, SmtpClientAuthenticationDisabled: null } });
 
-    const apply = await cli(['apply', file, '--target', `sim:${ws.state}`, '--runs-dir', ws.file('runs'), '--yes']);
+    // It takes SMTP AUTH away from bob and the playbook reads no usage: the lockout guard refuses.
+    const refused = await cli(['apply', file, '--target', `sim:${ws.state}`, '--runs-dir', ws.file('runs'), '--yes']);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(4);
+    expect(refused.stderr).toContain('no usage evidence');
+    expect(ws.readState().mailboxes.find((m) => m.Name === 'bob')!.SmtpClientAuthenticationDisabled).toBeNull();
+
+    const apply = await cli(['apply', file, '--target', `sim:${ws.state}`, '--runs-dir', ws.file('runs'), '--yes', '--accept-no-usage-evidence']);
     expect(apply.code, apply.stdout + apply.stderr).toBe(0);
     expect(ws.readState().mailboxes.find((m) => m.Name === 'bob')!.SmtpClientAuthenticationDisabled).toBe(true);
     const [run] = readdirSync(ws.file('runs'));
@@ -51,6 +60,8 @@ describe('powershell steps (built CLI)', () => {
         '      cmdlet: Set-CASMailbox',
         '      parameters: { Identity: ghost@contoso.com, SmtpClientAuthenticationDisabled: true }',
         '      allowWrite: true',
+        // ghost names no mailbox, so the write's effect cannot be derived: it runs only when accepted.
+        "      acceptUnderivedEffect: { reason: 'testing how a failed write is journaled' }",
       ].join('\n'),
     );
     const before = readFileSync(ws.state, 'utf8');

@@ -34,11 +34,22 @@ export function driftedTenant(): TenantState {
   );
 }
 
+/** The admin center's SMTP AUTH clients report header (shared/EXCHANGE-FACTS.md, "Other usage sources"). */
+export const CLIENTS_REPORT_HEADER = 'Sender address,Domain,TLS 1.0 %,TLS 1.1 %,TLS 1.2 %,Messages sent,Authentication protocol';
+
+/** As the admin center exports it: no date column (its period is the file's time unless the playbook says). */
 export const USAGE_CSV =
-  '\uFEFFSender address,Display name,Authentication protocol,Messages sent,Last activity (UTC)\r\n' +
-  'scanner@contoso.com,"Scanner, 2nd floor",Basic,"1,204",2026-11-21T08:14:00Z\r\n' +
-  'alice@contoso.com,Alice,Basic,24,2026-11-22T10:00:00Z\r\n' +
-  'erp@contoso.com,ERP,OAuth,310,2026-11-22T23:00:00Z\r\n';
+  `\uFEFF${CLIENTS_REPORT_HEADER}\r\n` +
+  'scanner@contoso.com,contoso.com,0,0,100,"1,204",Basic Authentication\r\n' +
+  'alice@contoso.com,contoso.com,0,0,100,24,Basic Authentication\r\n' +
+  'erp@contoso.com,contoso.com,0,0,100,310,OAuth\r\n';
+
+/** The shipped disable playbook's usage `with:` replaced (e.g. by a historical search's settings). */
+export function withUsageStep(playbookText: string, usageWith: string): string {
+  const shipped = '    with:\n      report: smtp-auth-clients-report.csv\n      history: smtp-auth-usage.history.json\n';
+  if (!playbookText.includes(shipped)) throw new Error("the shipped disable playbook's usage step changed: update withUsageStep");
+  return playbookText.replace(shipped, `    with: ${usageWith}\n`);
+}
 
 export interface Workspace {
   dir: string;
@@ -77,7 +88,13 @@ export interface CliResult {
 }
 
 /** Placeholders for the certificate references of the shipped playbooks (the simulator ignores sign-in). */
-export const PLAYBOOK_ENV = { EXO_APP_ID: '00000000-0000-0000-0000-000000000000', EXO_CERT_PEM: '/nonexistent/cert.pem', NO_COLOR: '1' };
+export const PLAYBOOK_ENV = {
+  EXO_APP_ID: '00000000-0000-0000-0000-000000000000',
+  EXO_CERT_PEM: '/nonexistent/cert.pem',
+  NO_COLOR: '1',
+  // The default lock folder is in HOME (lock.ts lockDir): tests keep their locks in the temp folder.
+  EXO_PLAYBOOK_LOCK_DIR: join(tmpdir(), 'exo-playbook-locks'),
+};
 
 export function cli(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<CliResult> {
   return new Promise((done) => {
@@ -110,4 +127,18 @@ export function playbookWith(w: Workspace, step: string): string {
     ].join('\n'),
   );
   return file;
+}
+
+/**
+ * The environment that points `--target exchange` at real pwsh and the stub module over the
+ * workspace's state file, with the workspace's own lock folder (another test file may apply to the
+ * same organization through pwsh at the same time).
+ */
+export function stubEnvironment(w: Workspace, pwshPath: string | undefined): Record<string, string> {
+  return {
+    EXO_PLAYBOOK_LOCK_DIR: w.file('locks'),
+    EXO_PLAYBOOK_PWSH: pwshPath ?? 'pwsh',
+    EXO_PLAYBOOK_MODULE_PATH: join(ROOT, 'test', 'fixtures', 'modules'),
+    EXO_PLAYBOOK_STUB_STATE: w.state,
+  };
 }

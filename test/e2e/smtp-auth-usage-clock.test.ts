@@ -55,6 +55,6 @@ describe('smtp-auth/usage follows the simulated tenant clock (built CLI)', () =>
     const plan = await cli(['plan', ws.file('audit.yaml'), '--target', `sim:${ws.state}`, '--format', 'json']);
     const usage = usageStep(plan.stdout);
     expect(usage.changes, plan.stderr).toHaveLength(1);
-    expect(usage.changes[0].call.parameters).toMatchObject({ StartDate: '2026-05-02T10:00:00.000Z', EndDate: '2026-06-01T10:00:00.000Z' });
+    expect(usage.changes[0].call.parameters).toMatchObject({ StartDate: { $dateTimeUtc: '2026-05-02T10:00:00.000Z' }, EndDate: { $dateTimeUtc: '2026-06-01T10:00:00.000Z' } });
   });
 });

@@ -76,7 +76,7 @@ describe('smtp-auth/usage from the admin center CSV (built CLI)', () => {
     writeFileSync(ws.file('smtp-auth-clients-report.csv'), 'Date,Subject,Recipient\r\n2026-11-01,Hello,x@contoso.com\r\n');
     const plan = await cli(['plan', ws.playbook, '--target', `sim:${ws.state}`]);
     expect(plan.code, plan.stdout + plan.stderr).toBe(1);
-    expect(plan.stderr).toMatch(/smtp-auth-clients-report\.csv:1:1: not an SMTP AUTH clients report: no "Sender address" or "Messages sent" column/);
+    expect(plan.stderr).toMatch(/smtp-auth-clients-report\.csv:1:1: not the admin center's SMTP AUTH clients report: unexpected column "Date"/);
     expect(plan.stderr).not.toMatch(/internal error/);
   });
 });

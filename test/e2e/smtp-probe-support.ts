@@ -2,7 +2,7 @@
  * A workspace for probe tests: a small tenant (canary allowlisted with $false, organization off,
  * `other` following the organization) and a playbook with two probes.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TenantState } from '../../src/exchange/simulator/state.js';
@@ -30,7 +30,9 @@ export function probeWorkspace(state: TenantState = probeTenant(), endpoint?: { 
   const stateFile = join(dir, 'tenant.json');
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
   writeFileSync(join(dir, 'other.secret'), `${OTHER_PASSWORD}\n`, { mode: 0o600 });
-  const where = endpoint ? [`      host: 127.0.0.1`, `      port: ${endpoint.port}`, `      caFile: ${JSON.stringify(endpoint.caFile)}`, '      timeoutSeconds: 10'] : [];
+  // caFile: is confined to the playbook's folder like every path a playbook names: a copy beside it.
+  if (endpoint) copyFileSync(endpoint.caFile, join(dir, 'ca.pem'));
+  const where = endpoint ? [`      host: 127.0.0.1`, `      port: ${endpoint.port}`, '      caFile: ca.pem', '      timeoutSeconds: 10'] : [];
   const playbook = join(dir, 'canary-probe.yaml');
   writeFileSync(
     playbook,

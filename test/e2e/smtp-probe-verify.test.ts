@@ -39,7 +39,7 @@ describe('verify with probes against a simulated tenant', () => {
     expect(result.code, result.stdout + result.stderr).toBe(2);
     expect(result.stdout).toMatch(/expected accepted, found basic-auth-blocked/);
     expect(result.stdout).toContain('535 5.7.139 Authentication unsuccessful, basic authentication is disabled.');
-    expect(result.stdout).toMatch(/Microsoft's default change .* has most likely reached this tenant/);
+    expect(result.stdout).toMatch(/a likely cause is Microsoft's default change .*This is an inference, not a fact: Microsoft has published no reply text for that state \(the only published one, 550 5\.7\.30, is for the final removal\)\./);
     // The date seen is the tenant's (simulated clock).
     expect(result.stdout).toContain('refused on 2026-11-23');
   });
@@ -70,22 +70,33 @@ describe('verify with probes against a loopback SMTP server (STARTTLS, test cert
     await server?.close();
   });
 
-  async function verifyInProcess(): Promise<{ code: number; stdout: string }> {
+  async function verifyInProcess(options: { serverGone?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
     server = await startFakeExchangeSmtp(
       { authReply: (attempt) => (attempt.user.startsWith('canary@') && attempt.secret === CANARY_PASSWORD ? canaryReply : attempt.secret === OTHER_PASSWORD ? EXCHANGE_REPLIES.tenantDisabled : EXCHANGE_REPLIES.badCredentials) },
       certificate,
     );
     ws = probeWorkspace(undefined, { port: server.port, caFile: certificate.certFile });
+    if (options.serverGone) await server.close();
     const base = await defaultDeps();
     // The Exchange side is the simulated tenant; the SMTP side is the real client on the loopback.
     setEngineDepsForTests({ ...base, openProber: async (_t, tenant, options) => new NodemailerProber(probeSecretSource({ ...options, tenant })) });
     const out = new PassThrough();
     let stdout = '';
     out.on('data', (c: Buffer) => (stdout += c.toString()));
-    const io: CliIO = { stdout: out, stderr: new PassThrough(), stdin: new PassThrough(), color: false, interactive: false, env: { ...process.env, ...env }, cwd: ws.dir };
+    const err = new PassThrough();
+    let stderr = '';
+    err.on('data', (c: Buffer) => (stderr += c.toString()));
+    const io: CliIO = { stdout: out, stderr: err, stdin: new PassThrough(), color: false, interactive: false, env: { ...process.env, ...env }, cwd: ws.dir };
     const code = await run(['verify', ws.playbook, '--target', `sim:${ws.state}`], io);
-    return { code, stdout };
+    return { code, stdout, stderr };
   }
+
+  it('1 with "could not reach" when no server answers: never drift', async () => {
+    const result = await verifyInProcess({ serverGone: true });
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.stdout + result.stderr).toMatch(/could not reach 127\.0\.0\.1:\d+: the connection failed/);
+    expect(result.stdout).not.toMatch(/expected accepted, found/);
+  });
 
   it('2 with the server line when the allowlisted canary is refused for the mailbox', async () => {
     canaryReply = EXCHANGE_REPLIES.mailboxDisabled;

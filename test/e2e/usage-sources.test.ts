@@ -5,7 +5,7 @@
  * senders kept on get the dated warning; `--format csv` neutralises formula cells; verify's drift
  * check names a sender not seen at the previous run.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TenantState } from '../../src/exchange/simulator/state.js';
 import { mailbox, tenant } from '../support/tenant.js';
@@ -72,7 +72,14 @@ describe('usage sources merged (built CLI, simulated tenant)', () => {
   it('sim export-usage writes the clients report in UTF-8 and the request report in UTF-16', async () => {
     ws = workspace({ tenant: sourcesTenant() });
     await exportUsage(ws);
+    // The clients report has no date column: the command states its period, and the file's time is the
+    // tenant's clock (when it was "exported"), as a real download's modification time would be.
+    const again = await cli(['sim', 'export-usage', ws.state, '--out', ws.file('clients.csv'), '--force', '--days', '7']);
+    expect(again.stdout).toContain('(clients-report, 2026-11-16T10:00:00.000Z..2026-11-23T10:00:00.000Z,');
+    expect(again.stdout).toContain('state its period beside report: with exportedAt: 2026-11-23T10:00:00.000Z and periodDays: 7');
+    expect(statSync(ws.file('clients.csv')).mtime.toISOString()).toBe(CLOCK);
     const clients = readFileSync(ws.file('clients.csv'));
+    expect(clients.toString('utf8').split('\r\n')[0]).toBe('\uFEFFSender address,Domain,TLS 1.0 %,TLS 1.1 %,TLS 1.2 %,Messages sent,Authentication protocol');
     expect([...clients.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     expect(clients.toString('utf8')).toContain('scanner@contoso.com,contoso.com,100,0,0,40,Basic Authentication');
     const request = readFileSync(ws.file('SmtpCSReport.csv'));
@@ -89,13 +96,17 @@ describe('usage sources merged (built CLI, simulated tenant)', () => {
     const plan = await cli(['plan', file, '--target', `sim:${ws.state}`]);
     expect(plan.code, plan.stderr).toBe(2);
     // dave signed in with his UPN: the dossier names him so, and names his mailbox.
-    expect(plan.stdout).toMatch(/dave@contoso\.onmicrosoft\.com +dave@contoso\.com +Basic +- +2026-11-22 +2026-11-22 +10\.0\.0\.77 +sign-in logs, app usage +on -> off +no/);
+    // No source counted his messages: "unknown", never 0 or a blank. App usage's date is its own column.
+    expect(plan.stdout).toMatch(/dave@contoso\.onmicrosoft\.com +dave@contoso\.com +Basic +unknown +2026-11-22 +2026-11-22 +2026-11-22 +10\.0\.0\.77 +sign-in logs, app usage +on -> off +no/);
+    expect(plan.stdout).toMatch(/Sender +Mailbox +Protocol +Messages +First seen +Last seen +Last activity in any email app +Client IPs/);
     // scanner was seen as its primary address and its UPN: one dossier, every source.
-    expect(plan.stdout).toMatch(/scanner@contoso\.com +yes +Basic +40 +2026-11-02 +2026-11-22 +10\.0\.0\.5 +1\.0 +clients report, request report, sign-in logs, app usage +on -> on +yes/);
+    expect(plan.stdout).toMatch(/scanner@contoso\.com +yes +Basic +40 +2026-11-02 +2026-11-22 +2026-11-22 +10\.0\.0\.5 +1\.0 +clients report, request report, sign-in logs, app usage +on -> on +yes/);
     expect(plan.stdout.match(/^ {4}\S+@/gm)).toHaveLength(3);
     expect(plan.stdout).toContain('warning scanner@contoso.com: breaks when Microsoft switches Basic SMTP AUTH off by default (end of December 2026), even though allowlisted');
     expect(plan.stdout).toContain('TLS 1.0/1.1: works only through smtp-legacy.office365.com');
     expect(plan.stdout).toContain('BLOCKING dave@contoso.onmicrosoft.com: loses SMTP AUTH (Basic, last seen 2026-11-22)');
+    expect(plan.stdout).toMatch(/BLOCKING dave@contoso\.onmicrosoft\.com: .* \(message count unknown\)\n/);
+    expect(plan.stdout).not.toContain('(0 messages)');
     // The dated warning is for Basic senders that keep SMTP AUTH; dave loses it now (the guard's business).
     expect(plan.stdout).not.toContain('warning dave@contoso.onmicrosoft.com');
     const shown = await cli(['sim', 'show', ws.state]);
@@ -118,9 +129,9 @@ describe('usage sources merged (built CLI, simulated tenant)', () => {
     const csv = await cli(['plan', file, '--target', `sim:${ws.state}`, '--format', 'csv']);
     expect(csv.code, csv.stderr).toBe(2);
     const lines = csv.stdout.replace(/^\uFEFF/, '').trim().split('\r\n');
-    expect(lines[0]).toBe('Sender,Mailbox,Addresses seen,Protocols,Messages,First seen,Last seen,Client IPs,TLS versions,Seen by,SMTP AUTH now,SMTP AUTH after plan,Allowlisted,Breaks end of December 2026,Failed sign-ins,Advice');
+    expect(lines[0]).toBe('Sender,Mailbox,Addresses seen,Protocols,Messages,First seen,Last seen,Last activity in any email app,Client IPs,TLS versions,Seen by,SMTP AUTH now,SMTP AUTH after plan,Allowlisted,Breaks end of December 2026,Failed sign-ins,Advice');
     const evil = lines.find((l) => l.includes('cmd@contoso.com'))!;
-    expect(evil.startsWith("'=cmd@contoso.com,'=cmd@contoso.com,'=cmd@contoso.com,Basic,,")).toBe(true);
+    expect(evil.startsWith("'=cmd@contoso.com,'=cmd@contoso.com,'=cmd@contoso.com,Basic,unknown,")).toBe(true);
     expect(evil).toContain(",'=1+1,");
   });
 

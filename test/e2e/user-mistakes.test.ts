@@ -39,8 +39,8 @@ tenant:
 describe('user mistakes end as user errors', () => {
   it('verify --log-file into /proc/nope: exit 1 at once (no hang), naming the flag and the fix', () => {
     const r = w.run(['verify', 'playbook.yaml', ...sim(w), '--log-file', '/proc/nope/log.jsonl']);
-    expectUserError(r, /^error: --log-file \/proc\/nope\/log\.jsonl: cannot open it for writing/m);
-    expect(r.stderr).toMatch(/hint: point --log-file at a file in a folder this account can write to/);
+    expectUserError(r, /^error: cannot create the log file \(--log-file\) \/proc\/nope\/log\.jsonl: \/proc\/nope: no such file or folder/m);
+    expect(r.stderr).toMatch(/hint: point --log-file at a regular file in a folder this account can write to/);
   });
 
   it('sim init --force never overwrites a file that is not a state file (a playbook stays as it was)', () => {
@@ -146,6 +146,13 @@ describe('user mistakes end as user errors', () => {
     it('a .pfx is valid with the default sign-in (module) and refused with signIn: token', () => {
       expect(w.run(['validate', '--require-env', withPlaybook('cert-pfx.yaml', certificatePlaybook('certs/exo.pfx'))]).code).toBe(0);
       expectUserError(w.run(['validate', withPlaybook('cert-token.yaml', certificatePlaybook('certs/exo.pfx', '    signIn: token\n'))]), /^cert-token\.yaml:9:13: signIn: token cannot sign in with certs\/exo\.pfx/m);
+    });
+
+    it('a partner sign-in takes a PEM (its token comes from @azure/identity): a .pfx is refused at its line, a missing file with --require-env', () => {
+      const partner = (path: string) => certificatePlaybook(path).replace('method: certificate', 'method: partner');
+      expect(w.run(['validate', '--require-env', withPlaybook('partner-pem.yaml', partner('certs/exo.pem'))]).code).toBe(0);
+      expectUserError(w.run(['validate', withPlaybook('partner-pfx.yaml', partner('certs/exo.pfx'))]), /^partner-pfx\.yaml:8:22: a partner sign-in cannot use certs\/exo\.pfx: it is not a PEM file/m);
+      expectUserError(w.run(['validate', '--require-env', withPlaybook('partner-missing.yaml', partner('certs/missing.pem'))]), /^partner-missing\.yaml:8:22: cannot read the certificate file certs\/missing\.pem/m);
     });
   });
 });

@@ -66,11 +66,14 @@ describe('verify after apply', () => {
     ].join('\n');
     writeFileSync(w.playbook, text.slice(0, at) + step + text.slice(at));
     const apply = w.run(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']);
-    // The escape hatch's Set-CASMailbox is a mailbox write like the others: stray01 is read again by
-    // itself, found at $false, and reported as drift (exit 2).
+    // The escape hatch's Set-CASMailbox is planned as the typed mailbox change (from the $null the
+    // allowlist leaves, written by the mailbox's Guid): stray01 is read again by itself, by that id,
+    // found at $false, and reported as drift (exit 2).
     expect(apply.code, apply.stderr).toBe(2);
     expect(apply.stdout).toMatch(/stray01@contoso\.com/);
     expect(reads(w, 'Get-EXOCASMailbox').filter((c) => c.parameters.ResultSize === 'Unlimited')).toHaveLength(1);
-    expect(reads(w, 'Get-EXOCASMailbox').filter((c) => c.parameters.Identity === 'stray01@contoso.com').length).toBeGreaterThanOrEqual(1);
+    const last = w.calls().filter((c) => c.cmdlet === 'Set-CASMailbox').at(-1)!;
+    expect(last.parameters.SmtpClientAuthenticationDisabled).toBe(false);
+    expect(reads(w, 'Get-EXOCASMailbox').filter((c) => c.parameters.Identity === last.parameters.Identity).length).toBeGreaterThanOrEqual(1);
   });
 });

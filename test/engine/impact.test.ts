@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Change, StepPlan } from '../../src/actions/types.js';
-import { confirmationQuestion } from '../../src/engine/impact.js';
+import { confirmationQuestion, describeImpact } from '../../src/engine/impact.js';
 import type { PlanDocument } from '../../src/engine/types.js';
 
 function change(stepId: string, target: string, before: boolean | null, after: boolean | null): Change {
@@ -56,5 +56,29 @@ describe('confirmationQuestion', () => {
     expect(confirmationQuestion(plan([steps[0]!], 'exchange'))).toBe(
       'Turn SMTP AUTH off for the organization (every mailbox without its own setting follows it). Target: REAL tenant contoso.onmicrosoft.com. Apply this change? [y/N] ',
     );
+  });
+
+  it('says when the usage evidence shows no SMTP AUTH senders, before asking', () => {
+    const doc = plan(steps, 'exchange');
+    doc.risks.push({ kind: 'no-senders', subject: 'report', message: 'no SMTP AUTH senders in 2026-11-16..2026-11-23 according to the admin center csv (r.csv)', blocking: false });
+    expect(confirmationQuestion(doc)).toBe(
+      'Turn SMTP AUTH off for the organization (394 mailboxes follow it), keep it for 2 allowlisted mailboxes, reset 2 stray overrides. Usage evidence: no SMTP AUTH senders in 2026-11-16..2026-11-23 according to the admin center csv (r.csv). Target: REAL tenant contoso.onmicrosoft.com. Apply these 3 changes? [y/N] ',
+    );
+  });
+});
+
+describe('the confirmation question of an OAuth-senders plan', () => {
+  it('names service principals and grants, not "other changes"', async () => {
+    const { servicePrincipalChange, scopeChange, assignmentChange, permissionChange } = await import('../../src/actions/smtp-auth/oauth-senders/grants.js');
+    const sp = { AppId: '11111111-1111-4111-8111-111111111111', ObjectId: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', DisplayName: 'Scanner' };
+    const changes = [
+      servicePrincipalChange('oauth', null, sp, ''),
+      scopeChange('oauth', null, { Name: 'n', RecipientRestrictionFilter: "PrimarySmtpAddress -eq 'a@contoso.com'" }, ''),
+      assignmentChange('oauth', 'a@contoso.com', null, { Name: 'n', Role: 'Application SMTP.SendAsApp', App: sp.ObjectId, CustomResourceScope: 'n' }, ''),
+      permissionChange('oauth', 'b@contoso.com', undefined, null, { User: sp.ObjectId, AccessRights: ['FullAccess'] }, ''),
+      assignmentChange('oauth', 'c@contoso.com', { Name: 'old', Role: 'Application SMTP.SendAsApp', App: sp.ObjectId, CustomResourceScope: 'x' }, null, ''),
+    ];
+    const plan = { steps: [{ stepId: 'oauth', uses: 'smtp-auth/oauth-senders', changes, inDesiredState: [], notes: [], risks: [] }] } as unknown as Parameters<typeof describeImpact>[0];
+    expect(describeImpact(plan)).toBe('Create 1 Exchange service principal, let apps send as 2 mailboxes with OAuth, remove 1 SMTP.SendAsApp grant');
   });
 });

@@ -1,9 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RefusedError } from '../../src/errors.js';
-import { acquireTenantLock, lockPath } from '../../src/engine/lock.js';
+import { acquireTenantLock, lockDir, lockPath } from '../../src/engine/lock.js';
 
 let dirs: string[] = [];
 const dir = () => {
@@ -63,15 +64,51 @@ describe('tenant lock', () => {
     expect(() => acquireTenantLock({ ...base, dir: d, pid: 202, isAlive: () => false })).toThrow(/host jump2, pid 101/);
   });
 
-  it('creates its folder shared between users of the host (sticky, world-writable like /tmp)', () => {
-    const folder = join(dir(), 'locks');
-    acquireTenantLock({ ...base, dir: folder }).release();
-    expect(statSync(folder).mode & 0o7777).toBe(0o1777);
-  });
-
   it('treats an unreadable lock file as held and says where it is', () => {
     const d = dir();
     writeFileSync(lockPath(d, base.organization, base.target), '{"host":');
+    expect(() => acquireTenantLock({ ...base, dir: d, isAlive: () => false })).toThrow(/unreadable lock file/);
+  });
+
+  it('a lock folder named by EXO_PLAYBOOK_LOCK_DIR is made shared between users (sticky, world-writable like /tmp)', () => {
+    const folder = join(dir(), 'shared-locks');
+    acquireTenantLock({ ...base, env: { EXO_PLAYBOOK_LOCK_DIR: folder } }).release();
+    expect(statSync(folder).mode & 0o7777).toBe(0o1777);
+  });
+
+  it('the default lock folder is a per-user state folder, whatever TMPDIR says', () => {
+    expect(lockDir({ HOME: '/home/ops', TMPDIR: '/tmp/a' }, 'linux')).toBe('/home/ops/.local/state/exo-playbook/locks');
+    expect(lockDir({ HOME: '/home/ops', TMPDIR: '/tmp/b' }, 'linux')).toBe('/home/ops/.local/state/exo-playbook/locks');
+    expect(lockDir({ HOME: '/home/ops', XDG_STATE_HOME: '/var/state/ops' }, 'linux')).toBe('/var/state/ops/exo-playbook/locks');
+    // A relative XDG_STATE_HOME is invalid (XDG base directory spec) and ignored.
+    expect(lockDir({ HOME: '/home/ops', XDG_STATE_HOME: 'state' }, 'linux')).toBe('/home/ops/.local/state/exo-playbook/locks');
+    expect(lockDir({ HOME: '/home/ops', EXO_PLAYBOOK_LOCK_DIR: '/srv/locks' }, 'linux')).toBe('/srv/locks');
+    expect(lockDir({ LOCALAPPDATA: 'C:\\Users\\ops\\AppData\\Local', HOME: 'C:\\Users\\ops' }, 'win32')).toMatch(/AppData.Local.exo-playbook.locks$/);
+  });
+
+  it('the per-user default folder is private (0700)', () => {
+    const home = dir();
+    const lock = acquireTenantLock({ ...base, env: { HOME: home } });
+    lock.release();
+    expect(statSync(join(home, '.local', 'state', 'exo-playbook', 'locks')).mode & 0o777).toBe(0o700);
+  });
+
+  it('against Exchange the key is the signed-in tenant: the same tenant named by domain or by id is one lock', () => {
+    const d = dir();
+    const byDomain = acquireTenantLock({ ...base, organization: 'contoso.onmicrosoft.com', target: 'exchange', tenant: 'contoso.onmicrosoft.com', dir: d, isAlive: () => true });
+    expect(() =>
+      acquireTenantLock({ ...base, organization: '0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0', target: 'exchange', tenant: 'CONTOSO.onmicrosoft.com', dir: d, isAlive: () => true }),
+    ).toThrow(RefusedError);
+    byDomain.release();
+  });
+
+  it('against Exchange without the signed-in tenant no lock is taken (refused, exit 4): two names would take two locks', () => {
+    expect(() => acquireTenantLock({ ...base, target: 'exchange', dir: dir() })).toThrow(/is not known yet \(it is read after sign-in\)/);
+  });
+
+  it('a lock path that is a FIFO counts as held and is never waited on', () => {
+    const d = dir();
+    execFileSync('mkfifo', [lockPath(d, base.organization, base.target)]);
     expect(() => acquireTenantLock({ ...base, dir: d, isAlive: () => false })).toThrow(/unreadable lock file/);
   });
 });

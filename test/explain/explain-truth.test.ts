@@ -15,7 +15,7 @@ import { USERS_WITH_POLICY_FILTER } from '../../src/actions/smtp-auth/authentica
 import type { CmdletParameters, ExchangeSession } from '../../src/exchange/session.js';
 import { explainGeneral } from '../../src/explain/general.js';
 import { explainJson, renderExplainText } from '../../src/explain/render.js';
-import { PLAYBOOK_ENV, workspace, type Workspace } from '../e2e/smtp-auth-support.js';
+import { PLAYBOOK_ENV, withUsageStep, workspace, type Workspace } from '../e2e/smtp-auth-support.js';
 
 const workspaces: Workspace[] = [];
 afterEach(() => workspaces.splice(0).forEach((w) => w.cleanup()));
@@ -100,7 +100,7 @@ describe('explain tells the truth', () => {
     const w = workspace();
     workspaces.push(w);
     // The usage step without the CSV: it submits a historical search.
-    writeFileSync(w.playbook, readFileSync(w.playbook, 'utf8').replace('with: { report: smtp-auth-clients-report.csv }', 'with: { days: 3, notifyAddress: [admin@contoso.com] }'));
+    writeFileSync(w.playbook, withUsageStep(readFileSync(w.playbook, 'utf8'), '{ days: 3, notifyAddress: [admin@contoso.com] }'));
     const deps = await defaultDeps();
     const { loadPlaybook } = await import('../../src/playbook/load.js');
     const source = await loadPlaybook(w.playbook, { env: PLAYBOOK_ENV });

@@ -170,8 +170,11 @@ describe('email app usage report over HTTP', () => {
     const evidence = await emailAppUsageEvidence(graph, 'D180', policy());
     expect(decodeURIComponent(fake!.requests[0]!.path)).toBe("/v1.0/reports/getEmailAppUsageUserDetail(period='D180')");
     expect(fake!.requests.map((r) => r.authorization)).toEqual(['Bearer graph-token-123', undefined]);
-    expect(evidence.senders).toEqual([{ sender: 'scanner@contoso.com', protocols: ['Unknown'], messages: null, firstSeen: null, lastSeen: '2026-11-20', clientIps: [], tlsVersions: [] }]);
+    // "Last Activity Date" is the last activity in any email app: never taken for an SMTP last-seen date.
+    expect(evidence.senders).toEqual([{ sender: 'scanner@contoso.com', protocols: ['Unknown'], messages: null, firstSeen: null, lastSeen: null, lastEmailAppActivity: '2026-11-20', clientIps: [], tlsVersions: [] }]);
     expect(evidence.complete).toBe(true);
+    // The period comes from the data: the Report Refresh Date and the period asked for.
+    expect(evidence).toMatchObject({ windowStart: '2026-05-25T00:00:00.000Z', windowEnd: '2026-11-21T00:00:00.000Z', periodFrom: 'from the data (Report Refresh Date 2026-11-21, period D180)' });
   });
 
   it('concealed user names: counted, not matched, evidence incomplete, and the setting explained', async () => {

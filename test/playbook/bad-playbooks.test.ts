@@ -68,7 +68,7 @@ describe('bad playbooks', () => {
     expect(error).toBeInstanceOf(PlaybookInvalid);
     expect((error as Error).message).toBe(
       `${path.join(corpus, 'unknown-action.yaml')}:9:11: unknown action \`smtp-auth/usge\`; did you mean \`smtp-auth/usage\`? (steps.0.uses)\n` +
-        '  hint: one of: transport-config, smtp-auth/usage, smtp-auth/allowlist, smtp-auth/verify, smtp-auth/probe, powershell',
+        '  hint: one of: transport-config, smtp-auth/usage, smtp-auth/allowlist, smtp-auth/verify, smtp-auth/probe, smtp-auth/oauth-senders, powershell',
     );
   });
 });

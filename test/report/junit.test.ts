@@ -35,7 +35,7 @@ describe('renderVerifyJunit', () => {
   it('turns fail into <failure> and warn into <skipped> with a message (not a silent pass), with the text intact after parsing', () => {
     const [fail, warn] = doc.testsuites.testsuite[1].testcase;
     expect(fail.failure['@_message']).toBe("is $null, wants $false & 'more'");
-    expect(fail['@_name']).toBe('allowlisted-on: a&b <"x">@contoso.com');
+    expect(fail['@_name']).toBe('[EXOPB-SMTP-003] allowlisted-on: a&b <"x">@contoso.com');
     expect(warn.failure).toBeUndefined();
     expect(warn.skipped['@_message']).toBe('WARN c@contoso.com: policy blocks Basic\ufffd');
     expect(warn['system-out']).toContain('WARN c@contoso.com');

@@ -10,7 +10,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { run } from '../../src/cli/program.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { generateTenant } from '../../src/exchange/simulator/generate.js';
-import { requestReportCsv } from '../../src/exchange/simulator/usage-export.js';
+import { clientsReportCsv, requestReportCsv } from '../../src/exchange/simulator/usage-export.js';
 import { writeStateFile } from '../../src/exchange/simulator/state-file.js';
 
 const PLAYBOOKS = resolve(import.meta.dirname, '..', '..', 'playbooks');
@@ -38,11 +38,8 @@ export async function reportWorkspace(mailboxes: number, seed = 'report-workspac
   const explicitFalse = new Set(state.mailboxes.filter((m) => m.SmtpClientAuthenticationDisabled === false).map((m) => m.PrimarySmtpAddress.toLowerCase()));
   const allowlisted = [...new Set(state.smtpAuthActivity.map((a) => a.sender.toLowerCase()))].filter((s) => explicitFalse.has(s)).slice(0, 25);
   writeFileSync(join(dir, 'allowlist.example.txt'), ['# devices', ...allowlisted, ''].join('\n'));
-  const csv = [
-    'Sender address,Display name,Domain,TLS 1.0,TLS 1.1,TLS 1.2,Authentication protocol,Messages sent,Last activity (UTC)',
-    ...state.smtpAuthActivity.map((a) => [a.sender, '', a.sender.split('@')[1], '0%', '0%', '100%', a.protocol, String(a.messages), a.lastSeen].join(',')),
-  ].join('\r\n');
-  writeFileSync(join(dir, 'smtp-auth-clients-report.csv'), `\uFEFF${csv}\r\n`);
+  // The clients report as `sim export-usage` writes it (the admin center's header, no date column).
+  writeFileSync(join(dir, 'smtp-auth-clients-report.csv'), clientsReportCsv(state, 30));
   // The shipped usage playbook also reads the request report, as `sim export-usage` writes it.
   writeFileSync(join(dir, 'SmtpCSReport.csv'), requestReportCsv(state, 30));
   return { dir, target: ['--target', `sim:${join(dir, 'tenant.json')}`], cleanup: () => rmSync(dir, { recursive: true, force: true }) };

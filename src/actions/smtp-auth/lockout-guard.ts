@@ -2,8 +2,9 @@
  * The lockout guard (a PlanCheck over the whole plan). It fails closed:
  * - A plan that takes SMTP AUTH away from any mailbox (the organization goes off, or a mailbox's
  *   effective switch goes from on to off) needs usage evidence: at least one source this run READ
- *   that covers the usage window (usage/evidence.ts). Without it a blocking `no-usage-evidence` risk
- *   names what is missing; the playbook's acceptNoUsageEvidence (with a reason) or
+ *   completely whose period ends within the step's maxAgeDays (default 7) of the run; older evidence
+ *   is refused unless accepted by name (evidence-guard.ts). Without it a blocking `no-usage-evidence`
+ *   risk names what is missing; the playbook's acceptNoUsageEvidence (with a reason) or
  *   --accept-no-usage-evidence accepts it.
  * - SMTP AUTH must not go off before a historical search this run submits has finished: a search
  *   with `wait: false` in such a plan is a blocking `unfinished-search` risk nothing accepts.
@@ -15,12 +16,11 @@
 import type { Change, PlanCheck, ResolvedPlaybookView, Risk, StepPlan } from '../types.js';
 import { effectiveSmtpAuthDisabled } from './effective.js';
 import type { UsageObserved } from './usage/index.js';
-import { coversWindow, describeEvidence } from './usage/evidence.js';
-import { mergeUsageRows, type UsageRow } from './usage/usage-table.js';
+import { evidenceRisks, noSenderNotes } from './evidence-guard.js';
+import { addCounts, byMessages, mergeUsageRows, type UsageRow } from './usage/usage-table.js';
 import type { TriState } from '../../exchange/simulator/state.js';
 
 const PROPERTY = 'SmtpClientAuthenticationDisabled';
-const DEFAULT_DAYS = 7;
 
 function isUsage(value: unknown): value is UsageObserved {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'smtp-auth-usage';
@@ -64,39 +64,6 @@ function takesSmtpAuthAway(plans: readonly StepPlan[], observations: ReadonlyMap
     .some((c) => !effectiveSmtpAuthDisabled(c.before as TriState, before ?? false) && effectiveSmtpAuthDisabled(c.after as TriState, after ?? true));
 }
 
-function usageDays(playbook: ResolvedPlaybookView, stepId: string): number {
-  const days = (playbook.steps.find((s) => s.id === stepId)?.with as { days?: unknown } | undefined)?.days;
-  return typeof days === 'number' ? days : DEFAULT_DAYS;
-}
-
-/** The no-usage-evidence risk when nothing the run read covers the window; undefined when evidence exists. */
-function evidenceRisk(usage: readonly [string, UsageObserved][], playbook: ResolvedPlaybookView): Risk | undefined {
-  const missing: string[] = [];
-  for (const [stepId, observed] of usage) {
-    const days = usageDays(playbook, stepId);
-    const evidence = observed.evidence ?? [];
-    if (evidence.some((e) => coversWindow(e, days, observed.observedAt))) return undefined;
-    if (evidence.length === 0) missing.push(`step '${stepId}': no source`);
-    for (const e of evidence) {
-      const why = !e.complete ? (e.missing ?? 'not read completely by this run') : `does not cover the last ${days} day(s)`;
-      missing.push(`step '${stepId}': ${describeEvidence(e).replace(/^[a-z-]+/, (name) => `the ${name.replace(/-/g, ' ')}`)}: ${why}`);
-    }
-  }
-  if (usage.length === 0) missing.push('the playbook has no smtp-auth/usage step');
-  const reason = playbook.acceptNoUsageEvidence?.reason;
-  return {
-    kind: 'no-usage-evidence',
-    subject: 'usage',
-    message:
-      `no usage evidence: this plan takes SMTP AUTH away, but no usage source this run read says who still submits with it (${missing.join('; ')}). ` +
-      (reason
-        ? `Accepted by the playbook's acceptNoUsageEvidence: ${reason}`
-        : "Export the admin center's SMTP AUTH clients report and set `report:` on the usage step, or accept it with the playbook's acceptNoUsageEvidence: { reason: ... } or --accept-no-usage-evidence"),
-    accepted: reason !== undefined,
-    blocking: true,
-  };
-}
-
 /**
  * A search the run submits would still run when SMTP AUTH goes off if apply does not wait for it
  * (wait: false), if a failed or timed-out search does not stop the later steps (continueOnError), or
@@ -133,8 +100,8 @@ export const lockoutGuard: PlanCheck = (plans, { playbook, observations }) => {
   const risks: Risk[] = [];
   if (takesSmtpAuthAway(plans, observations)) {
     risks.push(...unfinishedSearchRisks(plans, playbook));
-    const noEvidence = evidenceRisk(usage, playbook);
-    if (noEvidence) risks.push(noEvidence);
+    risks.push(...evidenceRisks(usage, playbook));
+    risks.push(...noSenderNotes(usage, playbook));
   }
   const after = valuesAfter(plans);
   const accepted = new Set(playbook.acceptBreakage.map((a) => a.toLowerCase()));
@@ -142,10 +109,12 @@ export const lockoutGuard: PlanCheck = (plans, { playbook, observations }) => {
     const bySender = new Map(observed.senders.map((s) => [s.entry.toLowerCase(), s]));
     const organizationBefore = observed.organizationDisabled;
     const organizationAfter = after.organization ?? organizationBefore;
+    const seenBy = sourcesBySender(observed);
     for (const row of perSender(observed.rows)) {
       const resolved = bySender.get(row.sender.toLowerCase());
       const mailbox = resolved?.mailbox ?? null;
-      const seen = [row.protocol === 'Unknown' ? '' : row.protocol, row.lastSeen ? `last seen ${row.lastSeen.slice(0, 10)}` : ''].filter(Boolean).join(', ');
+      // What no source gave is said to be unknown, never left out or shown as 0.
+      const seen = [row.protocol === 'Unknown' ? 'protocol unknown' : row.protocol, row.lastSeen ? `last seen ${row.lastSeen.slice(0, 10)}` : 'last seen unknown'].join(', ');
       if (mailbox === null) {
         // SMTP AUTH signs in as a mailbox: a sender that names none cannot be cut off by this plan.
         risks.push({
@@ -180,6 +149,7 @@ export const lockoutGuard: PlanCheck = (plans, { playbook, observations }) => {
         subject: row.sender,
         message: `loses SMTP AUTH${seen ? ` (${seen})` : ''}: ${why}. Allowlist it, or accept it with acceptBreakage`,
         messages: row.messages,
+        ...(seenBy.get(row.sender.toLowerCase()) ? { seenBy: seenBy.get(row.sender.toLowerCase()) } : {}),
         accepted: [row.sender.toLowerCase(), ...addresses].some((a) => accepted.has(a)),
         addresses,
         blocking: true,
@@ -198,10 +168,25 @@ function perSender(rows: readonly UsageRow[]): UsageRow[] {
     const seen = bySender.get(key);
     if (!seen) bySender.set(key, { ...row });
     else {
-      seen.messages += row.messages;
+      seen.messages = addCounts(seen.messages, row.messages);
       if (seen.protocol !== row.protocol) seen.protocol = seen.protocol === 'Basic' || row.protocol === 'Basic' ? 'Basic' : seen.protocol;
       if (row.lastSeen && (!seen.lastSeen || row.lastSeen > seen.lastSeen)) seen.lastSeen = row.lastSeen;
     }
   }
-  return [...bySender.values()].sort((a, b) => b.messages - a.messages || a.sender.localeCompare(b.sender));
+  return [...bySender.values()].sort(byMessages);
+}
+
+/** Which sources named each sender (the evidence's stable names), so a null count says where it came from. */
+function sourcesBySender(observed: UsageObserved): Map<string, string[]> {
+  const mailboxOf = new Map(observed.senders.map((s) => [s.entry.toLowerCase(), s.mailbox?.toLowerCase()]));
+  const by = new Map<string, string[]>();
+  for (const e of observed.evidence ?? []) {
+    for (const sender of e.senders) {
+      for (const key of new Set([sender, mailboxOf.get(sender) ?? sender])) {
+        const sources = by.get(key) ?? [];
+        if (!sources.includes(e.source)) by.set(key, [...sources, e.source]);
+      }
+    }
+  }
+  return by;
 }

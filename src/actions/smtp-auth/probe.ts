@@ -4,16 +4,20 @@
  * the server's exact answer with its meaning. `expect` says what it should find; verify reports
  * anything else as drift, with the evidence line.
  *
+ * A probe that reaches no server (DNS, connect, timeout, TLS) or whose mechanism the server does not
+ * offer fails the step (exit 1): it learned nothing about the tenant, so it is never drift.
+ *
  * When Basic is refused with "basic authentication is disabled" although the tenant's own switches
  * and authentication policies allow it, the step says that Microsoft's default change (Basic SMTP
  * AUTH off by default for existing tenants from the end of December 2026; Exchange Team blog, 27
- * January 2026) has most likely reached the tenant, and what to do.
+ * January 2026) is a likely cause, with its evidence: Microsoft has published no reply text for that
+ * state (EXCHANGE-FACTS), so it is an inference, never a fact.
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
-import { SessionError } from '../../errors.js';
+import { InputError, SessionError } from '../../errors.js';
 import { probeWith } from '../../playbook/schema.js';
-import { classifyAnswer, type ProbeOutcome } from '../../smtp/classify.js';
+import { classifyAnswer, notAnAnswer, type ProbeOutcome } from '../../smtp/classify.js';
 import type { ProbeMechanism, ProbeRequest } from '../../smtp/types.js';
 import type { ActionDefinition, Finding, PlanInput, RunContext, StepPlan } from '../types.js';
 import { blockingPolicy, observeAuthenticationPolicies } from './authentication-policies.js';
@@ -77,6 +81,10 @@ async function observeProbe(w: ProbeWith, ctx: RunContext): Promise<ProbeObserva
   ctx.report(`probing ${w.host}:${w.port} as ${w.mailbox} (${request.mechanism})`);
   const answer = await ctx.smtp.probe(request, ctx.signal);
   const classified = classifyAnswer(answer);
+  if (classified.kind !== 'answer') {
+    const { message, hint } = notAnAnswer(classified, `${w.host}:${w.port}`);
+    throw classified.kind === 'unreachable' ? new SessionError(`smtp-auth/probe of ${w.mailbox}: ${message}; ${hint}`) : new InputError(`smtp-auth/probe of ${w.mailbox}: ${message}`, undefined, hint);
+  }
   const basicRefusedAsDisabled = request.mechanism !== 'XOAUTH2' && classified.outcome === 'basic-auth-blocked';
   return {
     kind: 'smtp-probe',
@@ -115,15 +123,22 @@ export function defaultChangeExplanation(observed: ProbeObservation): string | n
   if (observed.outcome !== 'basic-auth-blocked' || observed.mechanism === 'XOAUTH2' || !s) return null;
   if (effectiveSmtpAuthDisabled(s.mailboxValue, s.organizationDisabled) || s.blockingPolicy !== null) return null;
   const seen = observed.volatile.probedAt.slice(0, 10);
+  const timing =
+    observed.volatile.probedAt < ANNOUNCED_MONTH
+      ? `announced for the end of December 2026, and this probe ran on ${seen}, before that month, which makes it less likely`
+      : `announced for the end of December 2026; this probe ran on ${seen}`;
   return (
-    `Basic SMTP AUTH was refused on ${seen} although the tenant allows it for ${observed.mailbox} ` +
+    `Basic SMTP AUTH was refused on ${seen} with "basic authentication is disabled" (server: ${observed.volatile.evidence}) although the tenant allows it for ${observed.mailbox} ` +
     `(organization SmtpClientAuthenticationDisabled ${psLiteral(s.organizationDisabled)}, mailbox ${psLiteral(s.mailboxValue)}, no authentication policy blocks Basic SMTP). ` +
-    `Unless Entra security defaults or a Conditional Access policy that blocks legacy authentication covers this account (check the Entra sign-in logs), ` +
-    `Microsoft's default change (Basic SMTP AUTH disabled by default for existing tenants from the end of December 2026) has most likely reached this tenant. ` +
+    `That reply means an authentication policy or the tenant-level block of Basic; with no policy blocking, a likely cause is Microsoft's default change ` +
+    `(Basic SMTP AUTH disabled by default for existing tenants; ${timing}). This is an inference, not a fact: Microsoft has published no reply text for that state (the only published one, 550 5.7.30, is for the final removal). ` +
     `What to do: move the device to OAuth (XOAUTH2), High Volume Email, Azure Communication Services Email or a relay; if it must keep Basic for now, ` +
     `re-enable Basic SMTP AUTH with the control Microsoft names for it in the Message Center (none named as of late 2026), then probe again.`
   );
 }
+
+/** The month Microsoft's default is announced for (Exchange Team blog, 27 January 2026: "End of December 2026"; no day given). */
+const ANNOUNCED_MONTH = '2026-12-01';
 
 function matches(input: PlanInput<ProbeWith, ProbeObservation>): boolean {
   return input.observed.outcome !== 'unknown' && expectedOutcomes(input.with).includes(input.observed.outcome);

@@ -10,7 +10,7 @@ import type { ExchangeSession } from '../session.js';
 import type { SignInContext } from './context.js';
 import type { CredentialAuth } from './credentials.js';
 import { moduleConnectRequest, type ModuleSignInAuth } from './module-sign-in.js';
-import { baseConnectParameters, tokenConnectRequest, type ConnectRequest } from './parameters.js';
+import { baseConnectParameters, tokenConnectRequest, type ConnectRequest, type TokenPartnerParameter } from './parameters.js';
 import { signInFailed, type SignInDescription } from './sign-in-error.js';
 import { credentialTokenSource, suppliedTokenSource, tokenPartner, type AccessTokenGrant, type AccessTokenSource } from './token-source.js';
 
@@ -74,7 +74,7 @@ export function createConnector(tenant: Tenant, options: ConnectorOptions): Conn
     };
     return new TokenConnector(describe(tenant), lazySource, options);
   }
-  if (auth.method === 'azure-cli' || auth.method === 'workload-identity') throw new Error(`unreachable: ${auth.method} signs in with a token`);
+  if (auth.method === 'azure-cli' || auth.method === 'workload-identity' || auth.method === 'partner') throw new Error(`unreachable: ${auth.method} signs in with a token`);
   return new ModuleConnector(describe(tenant), auth, context, options);
 }
 
@@ -91,7 +91,7 @@ export function simulatorConnector(organization: string, cmdlets: readonly strin
 
 /** token or module: as the playbook says, a certificate by its file when it does not say. */
 function signInOf(auth: Tenant['auth']): 'token' | 'module' {
-  if (auth.method === 'access-token' || auth.method === 'azure-cli' || auth.method === 'workload-identity') return 'token';
+  if (auth.method === 'access-token' || auth.method === 'azure-cli' || auth.method === 'workload-identity' || auth.method === 'partner') return 'token';
   if (auth.method === 'certificate') return certificateSignIn(auth);
   return auth.signIn;
 }
@@ -100,7 +100,8 @@ function describe(tenant: Tenant): SignInDescription {
   const auth = tenant.auth;
   const signIn = signInOf(auth);
   const description: SignInDescription = { organization: tenant.organization, method: auth.method, signIn };
-  if (auth.method === 'certificate' || auth.method === 'workload-identity') description.appId = auth.appId;
+  if (auth.method === 'certificate' || auth.method === 'workload-identity' || auth.method === 'partner') description.appId = auth.appId;
+  if (auth.method === 'partner') description.tokenTenant = auth.customerTenantId ?? tenant.organization;
   if ((auth.method === 'managed-identity' || auth.method === 'device-code') && auth.clientId) description.clientId = auth.clientId;
   return description;
 }
@@ -159,21 +160,35 @@ class TokenConnector implements Connector {
       this.options.log?.(`sign-in: the access token was not renewed (expires ${grant.expiresOn?.toISOString() ?? 'unknown'})`);
       return;
     }
-    // Delegated tokens (a person's: device code, Azure CLI) name their user; app-only ones the tenant.
-    const expected = this.description.method === 'device-code' || this.description.method === 'azure-cli' ? 'delegated' : 'app';
-    const partner = tokenPartner(grant.token, expected);
-    if (partner.kind === 'delegated-without-upn') {
-      throw new SessionError(
-        `Sign-in to ${this.description.organization} failed (${this.description.method}): the access token is a delegated (user) token without a upn claim, so Connect-ExchangeOnline cannot be given -UserPrincipalName. Use an app-only token, or sign in as a user with a UPN.`,
-      );
-    }
-    const upn = partner.kind === 'delegated' ? partner.userPrincipalName : undefined;
-    this.options.log?.(`sign-in: connecting to ${this.description.organization} with ${upn ? `a delegated token for ${upn}` : 'an app-only token'} (${reason})`);
-    await runConnect(session, tokenConnectRequest(this.description.organization, this.options.cmdlets, grant.token, upn), this.description, [
+    const tenantParameter = tokenTenantParameter(this.description, grant.token);
+    const how =
+      tenantParameter.kind === 'delegated-organization'
+        ? `as a partner (-DelegatedOrganization, a token from tenant ${this.description.tokenTenant ?? this.description.organization})`
+        : tenantParameter.kind === 'user'
+          ? `with a delegated token for ${tenantParameter.userPrincipalName}`
+          : 'with an app-only token';
+    this.options.log?.(`sign-in: connecting to ${this.description.organization} ${how} (${reason})`);
+    await runConnect(session, tokenConnectRequest(this.description.organization, this.options.cmdlets, grant.token, tenantParameter), this.description, [
       grant.token,
     ]);
     this.current = grant;
   }
+}
+
+/** Which parameter names the tenant or user the token is for. */
+function tokenTenantParameter(description: SignInDescription, token: string): TokenPartnerParameter {
+  // A partner's token (from the customer's tenant) names the customer with -DelegatedOrganization,
+  // whichever kind it is: the Secure Application Model's delegated token or an app-only one.
+  if (description.method === 'partner') return { kind: 'delegated-organization' };
+  // Delegated tokens (a person's: device code, Azure CLI) name their user; app-only ones the tenant.
+  const expected = description.method === 'device-code' || description.method === 'azure-cli' ? 'delegated' : 'app';
+  const partner = tokenPartner(token, expected);
+  if (partner.kind === 'delegated-without-upn') {
+    throw new SessionError(
+      `Sign-in to ${description.organization} failed (${description.method}): the access token is a delegated (user) token without a upn claim, so Connect-ExchangeOnline cannot be given -UserPrincipalName. Use an app-only token, or sign in as a user with a UPN.`,
+    );
+  }
+  return partner.kind === 'delegated' ? { kind: 'user', userPrincipalName: partner.userPrincipalName } : { kind: 'organization' };
 }
 
 class ModuleConnector implements Connector {

@@ -4,11 +4,12 @@
  * against a loopback token endpoint in the tests).
  */
 import { createPrivateKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../../files/regular-file.js';
 import { resolve } from 'node:path';
 import {
   AzureCliCredential,
   ClientCertificateCredential,
+  ClientSecretCredential,
   DeviceCodeCredential,
   ManagedIdentityCredential,
   type ClientCertificateCredentialOptions,
@@ -20,7 +21,19 @@ import type { SignInContext } from './context.js';
 import { workloadIdentityCredential } from './workload-identity.js';
 
 /** The auth methods that get a token through @azure/identity (access-token brings its own). */
-export type CredentialAuth = Extract<AuthConfig, { method: 'certificate' | 'managed-identity' | 'device-code' | 'azure-cli' | 'workload-identity' }>;
+export type CredentialAuth = Extract<AuthConfig, { method: 'certificate' | 'managed-identity' | 'device-code' | 'azure-cli' | 'workload-identity' | 'partner' }>;
+
+export type PartnerAuth = Extract<AuthConfig, { method: 'partner' }>;
+
+/**
+ * The tenant a partner token is asked from: the customer's (GDAP / Secure Application Model: the
+ * partner's app is consented there, so the customer's tenant issues the token; Partner Center,
+ * learn.microsoft.com/powershell/partnercenter/exchange-online-gdap-app). The customer's tenant id
+ * when known, else its primary domain, which Entra also takes as the authority's tenant.
+ */
+export function partnerTokenTenant(auth: PartnerAuth, organization: string): string {
+  return auth.customerTenantId ?? organization;
+}
 
 /**
  * `clientOptions` reach the credential unchanged; tests pass an in-process httpClient (no network)
@@ -29,7 +42,9 @@ export type CredentialAuth = Extract<AuthConfig, { method: 'certificate' | 'mana
 export async function credentialFor(auth: CredentialAuth, context: SignInContext, clientOptions: ClientCertificateCredentialOptions = {}): Promise<TokenCredential> {
   switch (auth.method) {
     case 'certificate':
-      return certificateCredential(auth, context, clientOptions);
+      return certificateCredential(auth, context.organization, context, clientOptions);
+    case 'partner':
+      return partnerCredential(auth, context, clientOptions);
     case 'managed-identity':
       // Reads IDENTITY_ENDPOINT & co. from the process environment itself (MSAL does, not configurable).
       return new ManagedIdentityCredential(auth.clientId ? { clientId: auth.clientId } : {});
@@ -50,8 +65,29 @@ const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----/;
 const PRIVATE_KEY_BLOCK = /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/;
 const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/;
 
+/** The app's certificate as certificate and partner sign-ins name it. */
+interface CertificateFile {
+  appId: string;
+  certificatePath: string;
+  certificatePassword?: string | undefined;
+}
+
+/** Client credentials of the partner's app (certificate or secret) against the customer's tenant. */
+async function partnerCredential(auth: PartnerAuth, context: SignInContext, clientOptions: ClientCertificateCredentialOptions): Promise<TokenCredential> {
+  const tenant = partnerTokenTenant(auth, context.organization);
+  if (auth.certificatePath !== undefined) {
+    return certificateCredential({ appId: auth.appId, certificatePath: auth.certificatePath, certificatePassword: auth.certificatePassword }, tenant, context, clientOptions);
+  }
+  if (auth.clientSecret === undefined) throw new InputError('tenant.auth (partner): neither certificatePath nor clientSecret is given', undefined, 'give one of them');
+  // Read at sign-in only, like every secret; it goes to @azure/identity and nowhere else.
+  const secret = await context.resolveSecret(auth.clientSecret);
+  if (secret.trim() === '') throw new InputError(`tenant.auth.clientSecret: the reference ${auth.clientSecret} is empty`, undefined, "put the app's client secret there");
+  return new ClientSecretCredential(tenant, auth.appId, secret, clientOptions);
+}
+
 async function certificateCredential(
-  auth: Extract<AuthConfig, { method: 'certificate' }>,
+  auth: CertificateFile,
+  tenant: string,
   context: SignInContext,
   clientOptions: ClientCertificateCredentialOptions,
 ): Promise<TokenCredential> {
@@ -69,7 +105,7 @@ async function certificateCredential(
   if (encrypted && certificatePassword !== undefined) assertPasswordOpensKey(pem, certificatePassword, file);
   // The tenant's domain name is a valid tenant id for the token authority.
   return new ClientCertificateCredential(
-    context.organization,
+    tenant,
     auth.appId,
     { certificate: pem, ...(certificatePassword !== undefined ? { certificatePassword } : {}) },
     clientOptions,
@@ -77,17 +113,16 @@ async function certificateCredential(
 }
 
 async function readCertificate(file: string): Promise<string> {
-  let pem: string;
-  try {
-    pem = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+  // A regular file under 1 MiB, opened without waiting (a FIFO or device is refused: src/files).
+  const read = await readRegularFile(file, { maxBytes: 1024 * 1024 });
+  if (!read.ok) {
     throw new InputError(
-      `tenant.auth.certificatePath: cannot read ${file} (${code})`,
+      `tenant.auth.certificatePath: cannot read ${file}: ${read.detail}`,
       undefined,
       'point certificatePath at a PEM file (relative to the playbook) that holds the certificate and its private key',
     );
   }
+  const pem = read.bytes.toString('utf8');
   if (!CERTIFICATE_BLOCK.test(pem) || !PRIVATE_KEY_BLOCK.test(pem)) {
     throw new InputError(
       `tenant.auth.certificatePath: ${file} is not a PEM file with both a certificate and a private key`,

@@ -43,20 +43,31 @@ export function baseConnectParameters(organization: string, cmdlets: readonly st
   return parameters;
 }
 
+/** Which parameter names the tenant (or user) a token sign-in goes to. */
+export type TokenPartnerParameter =
+  | { kind: 'organization' }
+  | { kind: 'user'; userPrincipalName: string }
+  /** A partner managing a customer: the customer's primary domain or tenant id. */
+  | { kind: 'delegated-organization' };
+
 /**
- * Token sign-in: the runner got a token; the module only uses it. An app-only token goes with
- * -Organization, a delegated one with -UserPrincipalName (the token's user) instead.
+ * Token sign-in: the runner got a token; the module only uses it. Microsoft's Connect-ExchangeOnline
+ * reference (learn.microsoft.com/powershell/module/exchangepowershell/connect-exchangeonline,
+ * parameter AccessToken, module 3.1+): "depending on the type of access token", it goes with
+ * Organization, DelegatedOrganization or UserPrincipalName, one of them: an app-only token with
+ * -Organization, a delegated one with -UserPrincipalName (the token's user), a partner's token for a
+ * customer with -DelegatedOrganization (the customer organization to manage: its primary
+ * .onmicrosoft.com domain or tenant id, reference parameter DelegatedOrganization).
  */
 export function tokenConnectRequest(
   organization: string,
   cmdlets: readonly string[],
   accessToken: string,
-  userPrincipalName?: string,
+  partner: TokenPartnerParameter = { kind: 'organization' },
 ): ConnectRequest {
   const parameters: CmdletParameters = { ...baseConnectParameters(organization, cmdlets), AccessToken: accessToken };
-  if (userPrincipalName !== undefined) {
-    delete parameters.Organization;
-    parameters.UserPrincipalName = userPrincipalName;
-  }
+  if (partner.kind !== 'organization') delete parameters.Organization;
+  if (partner.kind === 'user') parameters.UserPrincipalName = partner.userPrincipalName;
+  if (partner.kind === 'delegated-organization') parameters.DelegatedOrganization = organization;
   return { parameters, secretParameters: ['AccessToken'] };
 }

@@ -13,6 +13,8 @@ export interface SignInDescription {
   signIn: 'token' | 'module' | 'none';
   appId?: string;
   clientId?: string;
+  /** partner: the customer tenant the token is asked from (its tenant id, else its domain). */
+  tokenTenant?: string;
 }
 
 export function describeSignIn(d: SignInDescription): string {
@@ -34,6 +36,8 @@ const CHECKS: Record<string, (d: SignInDescription) => string> = {
   'azure-cli': (d) => `that \`az login --tenant ${d.organization}\` was run by an account with the Exchange Administrator role (see \`az account show\`)`,
   'workload-identity': (d) =>
     `that app ${d.appId ?? ''} in ${d.organization} has a federated identity credential whose issuer, subject and audience (api://AzureADTokenExchange) match this workload (in GitHub Actions: repository, branch or environment, and \`permissions: id-token: write\`), and that it has the Exchange.ManageAsApp permission and the Exchange Administrator role`,
+  partner: (d) =>
+    `that the partner app ${d.appId ?? ''} is consented in the customer tenant ${d.tokenTenant ?? d.organization} (GDAP relationship approved; in Partner Center the app consent with the Exchange grant), that ${d.tokenTenant ?? d.organization} is that customer's tenant id, and that the app's certificate or client secret is valid`,
   'access-token': (d) =>
     `that the token is an app-only token for https://outlook.office365.com issued by ${d.organization}, and not expired`,
   simulator: (d) => `that tenant.organization (${d.organization}) is the simulated tenant's organization (organization.Name in the state file)`,

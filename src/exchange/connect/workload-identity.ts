@@ -14,7 +14,7 @@
  * (Microsoft Learn, "Workload identity federation" and "Configure an app to trust an external
  * identity provider"; GitHub Docs, "About security hardening with OpenID Connect".)
  */
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../../files/regular-file.js';
 import { resolve } from 'node:path';
 import { ClientAssertionCredential, type TokenCredential } from '@azure/identity';
 import { InputError, SessionError } from '../../errors.js';
@@ -33,12 +33,10 @@ export function federatedAssertion(auth: WorkloadIdentityAuth, context: Pick<Sig
   if (fileName) {
     const file = resolve(context.baseDir, fileName);
     return async () => {
-      let token: string;
-      try {
-        token = (await readFile(file, 'utf8')).trim();
-      } catch (error) {
-        throw new SessionError(`workload identity: cannot read the federated token file ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
-      }
+      // Kubernetes mounts it through symlinks (..data/token): followed, but only to a small regular file.
+      const read = await readRegularFile(file, { maxBytes: 64 * 1024 });
+      if (!read.ok) throw new SessionError(`workload identity: cannot read the federated token file ${file}: ${read.detail}`);
+      const token = read.bytes.toString('utf8').trim();
       if (!token) throw new SessionError(`workload identity: the federated token file ${file} is empty`);
       return token;
     };

@@ -47,6 +47,8 @@ const NAMES = new Set([
   'LOCALAPPDATA',
   'ProgramData',
   'ProgramFiles',
+  // The test stub's per-organization state folder (test/fixtures/modules; `sim init-fleet`).
+  'EXO_STUB_STATE_DIR',
 ]);
 
 /**

@@ -481,7 +481,8 @@ namespace ExoPlaybook.Host
         }
 
         // JSON (System.Text.Json element) → PowerShell value, as ConvertFrom-JsonElement: dates stay strings;
-        // an all-string list is a string[]; {"$secureString": "..."} is a SecureString.
+        // an all-string list is a string[]; {"$secureString": "..."} is a SecureString; {"$dateTimeUtc": "..."}
+        // a DateTime of Kind Utc.
         private static object FromJson(JsonElement element)
         {
             switch (element.ValueKind)
@@ -509,6 +510,8 @@ namespace ExoPlaybook.Host
                     List<JsonProperty> fields = new List<JsonProperty>(element.EnumerateObject());
                     if (fields.Count == 1 && string.Equals(fields[0].Name, "$secureString", StringComparison.OrdinalIgnoreCase) && fields[0].Value.ValueKind == JsonValueKind.String)
                         return new NetworkCredential(string.Empty, fields[0].Value.GetString()).SecurePassword;
+                    if (fields.Count == 1 && string.Equals(fields[0].Name, "$dateTimeUtc", StringComparison.OrdinalIgnoreCase) && fields[0].Value.ValueKind == JsonValueKind.String)
+                        return DateTimeOffset.Parse(fields[0].Value.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal).UtcDateTime;
                     OrderedDictionary table = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
                     foreach (JsonProperty field in fields) table[field.Name] = FromJson(field.Value);
                     return table;

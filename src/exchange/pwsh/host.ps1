@@ -38,7 +38,10 @@ $script:AllowedCmdlets = [System.Collections.Generic.HashSet[string]]::new(
     'Connect-ExchangeOnline', 'Disconnect-ExchangeOnline', 'Get-TransportConfig', 'Set-TransportConfig',
     'Get-CASMailbox', 'Get-EXOCASMailbox', 'Set-CASMailbox', 'Get-Mailbox', 'Get-EXOMailbox',
     'Start-HistoricalSearch', 'Get-HistoricalSearch', 'Stop-HistoricalSearch',
-    'Get-AuthenticationPolicy', 'Get-OrganizationConfig', 'Get-User'),
+    'Get-AuthenticationPolicy', 'Get-OrganizationConfig', 'Get-User',
+    'New-ServicePrincipal', 'Get-ServicePrincipal', 'Remove-ServicePrincipal', 'New-ManagementScope', 'Get-ManagementScope',
+    'Remove-ManagementScope', 'New-ManagementRoleAssignment', 'Get-ManagementRoleAssignment', 'Remove-ManagementRoleAssignment',
+    'Add-MailboxPermission', 'Get-MailboxPermission', 'Remove-MailboxPermission'),
   [System.StringComparer]::OrdinalIgnoreCase)
 # Objects per "objects" line, and the longest an object waits for its batch while more arrive.
 $script:BatchSize = 256
@@ -174,7 +177,7 @@ function Send-Response([System.Collections.IDictionary]$Message) {
 }
 
 # JSON (System.Text.Json element) → PowerShell value. Dates stay strings (System.Text.Json never guesses
-# types); PowerShell converts an ISO string when the parameter is typed [DateTime].
+# types; PowerShell converts an ISO string to a Kind Local [DateTime]) unless sent as {"$dateTimeUtc": ...}.
 function ConvertFrom-JsonElement([System.Text.Json.JsonElement]$Element) {
   switch ($Element.ValueKind) {
     'Null' { return $null }
@@ -200,6 +203,12 @@ function ConvertFrom-JsonElement([System.Text.Json.JsonElement]$Element) {
       $fields = @($Element.EnumerateObject())
       if ($fields.Count -eq 1 -and $fields[0].Name -eq '$secureString' -and $fields[0].Value.ValueKind -eq 'String') {
         return [System.Net.NetworkCredential]::new('', $fields[0].Value.GetString()).SecurePassword
+      }
+      # {"$dateTimeUtc": "<ISO instant>"} is a DateTime of Kind Utc whatever this host's time zone (a bare
+      # string would become Kind Local; src/exchange/utc-date-time.ts).
+      if ($fields.Count -eq 1 -and $fields[0].Name -eq '$dateTimeUtc' -and $fields[0].Value.ValueKind -eq 'String') {
+        return [System.DateTimeOffset]::Parse($fields[0].Value.GetString(), [cultureinfo]::InvariantCulture,
+          [System.Globalization.DateTimeStyles]::AssumeUniversal).UtcDateTime
       }
       $table = [ordered]@{}
       foreach ($prop in $Element.EnumerateObject()) { $table[$prop.Name] = ConvertFrom-JsonElement $prop.Value }

@@ -15,15 +15,27 @@
  * replaced by someone else (`sim init --force`, the stub module) has another inode too: a log that
  * belonged to the old file is never applied to the new one.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { open, rm, stat } from 'node:fs/promises';
+import { readRegularFile, readRegularFileSync } from '../../files/regular-file.js';
 import type { SimMailbox, TenantState } from './state.js';
+
+/** As large as the state file may be (state-file.ts MAX_STATE_FILE_BYTES): folded in now and then. */
+const MAX_CHANGE_LOG_BYTES = 256 * 1024 * 1024;
 
 /** A change the simulated cmdlets report; the session logs it after the call. */
 export type TenantChange = { mailbox: SimMailbox } | { section: LoggedSection };
 
 /** Top-level parts small enough to log whole. Mailboxes are logged one at a time. */
-export type LoggedSection = 'transportConfig' | 'organizationConfig' | 'authenticationPolicies' | 'historicalSearches';
+export type LoggedSection =
+  | 'transportConfig'
+  | 'organizationConfig'
+  | 'authenticationPolicies'
+  | 'historicalSearches'
+  | 'servicePrincipals'
+  | 'managementScopes'
+  | 'managementRoleAssignments'
+  | 'mailboxPermissions';
 
 /** The mailbox fields a simulated cmdlet can change. */
 const MUTABLE_MAILBOX_FIELDS = ['SmtpClientAuthenticationDisabled', 'AuthenticationPolicy'] as const;
@@ -59,25 +71,19 @@ function sameIdentity(a: LogHeader['changeLogFor'], b: LogHeader['changeLogFor']
  * changes it applied (a test hook, and `sim show` says so).
  */
 export async function replayChangeLog(statePath: string, state: TenantState): Promise<number> {
-  let text: string;
-  try {
-    text = await readFile(changeLogPath(statePath), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw error;
-  }
+  const read = await readRegularFile(changeLogPath(statePath), { maxBytes: MAX_CHANGE_LOG_BYTES });
+  if (!read.ok && read.reason === 'missing') return 0;
+  if (!read.ok) throw new Error(read.detail);
+  const text = read.bytes.toString('utf8');
   return text === '' ? 0 : applyChangeLog(text, await fileIdentity(statePath), state);
 }
 
 /** The same, synchronously (tests and tools that read a tenant between two CLI runs). */
 export function replayChangeLogSync(statePath: string, state: TenantState): number {
-  let text: string;
-  try {
-    text = readFileSync(changeLogPath(statePath), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw error;
-  }
+  const read = readRegularFileSync(changeLogPath(statePath), { maxBytes: MAX_CHANGE_LOG_BYTES });
+  if (!read.ok && read.reason === 'missing') return 0;
+  if (!read.ok) throw new Error(read.detail);
+  const text = read.bytes.toString('utf8');
   const s = statSync(statePath);
   return text === '' ? 0 : applyChangeLog(text, { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs }, state);
 }

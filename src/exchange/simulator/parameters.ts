@@ -4,6 +4,7 @@
  * of the wrong type fail with the binder's own error records, before the "service" sees the call.
  */
 import { CmdletFailure, type CmdletParameters, type PsValue } from '../session.js';
+import { utcDateTimeOf } from '../utc-date-time.js';
 import {
   ambiguousParameter,
   argumentTransformation,
@@ -69,7 +70,17 @@ export const CLR = {
   multiValued: 'Microsoft.Exchange.Data.MultiValuedProperty`1[System.String]',
 } as const;
 
-export type BoundValue = string | string[] | boolean | null | Date | number | PsValue;
+/**
+ * A bound [DateTime]: the instant, and its Kind as PowerShell would have it. `{ "$dateTimeUtc": ... }`
+ * binds as Kind Utc (src/exchange/utc-date-time.ts); a string or a number as PowerShell converts it,
+ * Kind Local: the host's wall-clock time of that instant.
+ */
+export interface BoundDateTime {
+  instant: Date;
+  kind: 'Utc' | 'Local';
+}
+
+export type BoundValue = string | string[] | boolean | null | Date | number | BoundDateTime | PsValue;
 
 export interface BoundParameters {
   /** Canonical parameter name → converted value; a key is present only when the caller passed it. */
@@ -156,9 +167,10 @@ function convert(cmdlet: string, spec: ParameterSpec, raw: PsValue): BoundValue 
       return text.toLowerCase();
     }
     case 'date': {
-      const time = typeof raw === 'string' || typeof raw === 'number' ? new Date(raw) : null;
-      if (!time || Number.isNaN(time.getTime())) return fail(`Cannot convert value "${String(raw)}" to type "System.DateTime".`);
-      return time;
+      const utc = utcDateTimeOf(raw);
+      const time = utc !== null ? new Date(utc) : typeof raw === 'string' || typeof raw === 'number' ? new Date(raw) : null;
+      if (!time || Number.isNaN(time.getTime())) return fail(`Cannot convert value "${String(utc ?? raw)}" to type "System.DateTime".`);
+      return { instant: time, kind: utc !== null ? 'Utc' : 'Local' } satisfies BoundDateTime;
     }
     case 'result-size': {
       if (typeof raw === 'string' && raw.toLowerCase() === 'unlimited') return UNLIMITED;

@@ -22,6 +22,18 @@ const TASK_CLASS: Record<string, string> = {
   'Stop-HistoricalSearch': 'Microsoft.Exchange.Management.ReportingTask.StopHistoricalSearch',
   'Get-OrganizationConfig': 'Microsoft.Exchange.Management.SystemConfigurationTasks.GetOrganizationConfig',
   'Connect-ExchangeOnline': 'Microsoft.Exchange.Management.ExoPowershellSnapin.ConnectExchangeOnline',
+  'New-ServicePrincipal': 'Microsoft.Exchange.Management.RbacTasks.NewServicePrincipal',
+  'Get-ServicePrincipal': 'Microsoft.Exchange.Management.RbacTasks.GetServicePrincipal',
+  'Remove-ServicePrincipal': 'Microsoft.Exchange.Management.RbacTasks.RemoveServicePrincipal',
+  'New-ManagementScope': 'Microsoft.Exchange.Management.RbacTasks.NewManagementScope',
+  'Get-ManagementScope': 'Microsoft.Exchange.Management.RbacTasks.GetManagementScope',
+  'Remove-ManagementScope': 'Microsoft.Exchange.Management.RbacTasks.RemoveManagementScope',
+  'New-ManagementRoleAssignment': 'Microsoft.Exchange.Management.RbacTasks.NewManagementRoleAssignment',
+  'Get-ManagementRoleAssignment': 'Microsoft.Exchange.Management.RbacTasks.GetManagementRoleAssignment',
+  'Remove-ManagementRoleAssignment': 'Microsoft.Exchange.Management.RbacTasks.RemoveManagementRoleAssignment',
+  'Add-MailboxPermission': 'Microsoft.Exchange.Management.RecipientTasks.AddMailboxPermission',
+  'Get-MailboxPermission': 'Microsoft.Exchange.Management.RecipientTasks.GetMailboxPermission',
+  'Remove-MailboxPermission': 'Microsoft.Exchange.Management.RecipientTasks.RemoveMailboxPermission',
 };
 
 export function taskClass(cmdlet: string): string {
@@ -37,6 +49,20 @@ export function objectNotFound(cmdlet: string, identity: string, server: string)
     code: 'Ex6F9304',
     target: identity,
     category: 'NotSpecified',
+  };
+}
+
+/**
+ * A New-* whose object exists already (the directory's ADObjectAlreadyExistsException; the wording
+ * is the simulation's own: Microsoft documents no text for it).
+ */
+export function alreadyExists(cmdlet: string, message: string, target: string): CmdletErrorRecord {
+  return {
+    exceptionType: 'Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException',
+    fullyQualifiedErrorId: `ObjectAlreadyExists,${taskClass(cmdlet)}`,
+    message,
+    target,
+    category: 'ResourceExists',
   };
 }
 

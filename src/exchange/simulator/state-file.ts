@@ -4,7 +4,8 @@
  * half of one. Large lists are written one object a line: the file stays diffable, and a 100,000
  * mailbox tenant is written in chunks instead of one giant string.
  */
-import { open, readFile, realpath, rename, rm } from 'node:fs/promises';
+import { open, realpath, rename, rm } from 'node:fs/promises';
+import { readRegularFile } from '../../files/regular-file.js';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../../errors.js';
@@ -12,6 +13,8 @@ import { replayChangeLog } from './change-log.js';
 import type { SimMailbox, TenantState } from './state.js';
 
 const CHUNK_BYTES = 1 << 20;
+/** A 100,000-mailbox tenant is about 60 MB (a JavaScript string holds at most ~512 MiB); its change log is capped alike. */
+export const MAX_STATE_FILE_BYTES = 256 * 1024 * 1024;
 
 /** The tenant a state file holds: the file, plus the changes its change log adds (change-log.ts). */
 export async function readStateFile(path: string): Promise<TenantState> {
@@ -31,16 +34,13 @@ export async function loadStateFile(path: string): Promise<{ state: TenantState;
 }
 
 async function readStateFileOnly(path: string): Promise<TenantState> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new InputError(`simulated tenant state file not found: ${path} (create one with \`exo-playbook sim init ${path}\`)`);
-    }
-    throw new InputError(`cannot read simulated tenant state file ${path}: ${(error as Error).message}`);
+  // A FIFO, a device or a file over the cap is refused at once, never waited on (src/files).
+  const read = await readRegularFile(path, { maxBytes: MAX_STATE_FILE_BYTES });
+  if (!read.ok && read.reason === 'missing') {
+    throw new InputError(`simulated tenant state file not found: ${path} (create one with \`exo-playbook sim init ${path}\`)`);
   }
+  if (!read.ok) throw new InputError(`cannot read simulated tenant state file ${path}: ${read.detail}`);
+  const text = read.bytes.toString('utf8');
   return parseState(text, path);
 }
 

@@ -47,8 +47,17 @@ export interface SimHistoricalSearch {
   JobProgress: number;
   Rows: number;
   ReportStatusDescription: string;
+  /** Where a Done search's CSV is downloaded; absent or null before. */
+  FileUrl?: string | null;
   /** Simulated time: how many more Get-HistoricalSearch reads of this job until it is Done. */
   PollsRemaining: number;
+}
+
+export interface SimHistoricalSearchService {
+  /** Report types the service does not take from PowerShell (e.g. the undocumented SmtpCSReport). */
+  rejectReportTypes?: string[];
+  /** Report types refused without one of MessageID, RecipientAddress or SenderAddress. */
+  addressRequiredFor?: string[];
 }
 
 export interface SimSmtpAuthActivity {
@@ -139,6 +148,63 @@ export interface SimErrorFault {
   fromCall?: number;
 }
 
+/**
+ * An Exchange Online service principal: Exchange's reference to an Entra service principal
+ * (New-ServicePrincipal, https://learn.microsoft.com/powershell/module/exchange/new-serviceprincipal).
+ * ObjectId is the Enterprise application's object id; the simulated Identity is the ObjectId.
+ */
+export interface SimServicePrincipal {
+  AppId: string;
+  ObjectId: string;
+  DisplayName: string;
+}
+
+/** A recipient management scope (New-ManagementScope -RecipientRestrictionFilter). */
+export interface SimManagementScope {
+  Name: string;
+  RecipientRestrictionFilter: string;
+}
+
+/**
+ * A management role assignment to an app (RBAC for Applications: New-ManagementRoleAssignment -App
+ * -Role -CustomResourceScope, https://learn.microsoft.com/exchange/permissions-exo/application-rbac).
+ */
+export interface SimManagementRoleAssignment {
+  Name: string;
+  /** e.g. "Application SMTP.SendAsApp". */
+  Role: string;
+  /** The service principal's ObjectId. */
+  App: string;
+  /** The scope's Name, or null for an organization-wide assignment. */
+  CustomResourceScope: string | null;
+}
+
+/** One explicit mailbox permission (Add-MailboxPermission -User -AccessRights). */
+export interface SimMailboxPermission {
+  /** The mailbox's Guid. */
+  Mailbox: string;
+  /** The trustee: a service principal's ObjectId (the simulation models app trustees only). */
+  User: string;
+  AccessRights: string[];
+}
+
+/**
+ * Microsoft Entra's side of an app (never written by a cmdlet): what New-ServicePrincipal checks an
+ * object id against, and what the loopback token endpoint and the SMTP fake know.
+ */
+export interface SimEntraApplication {
+  appId: string;
+  /** The Enterprise application (service principal) object id: what New-ServicePrincipal -ObjectId needs. */
+  servicePrincipalObjectId: string;
+  /** The app registration's object id: the classic mistake when given to New-ServicePrincipal. */
+  applicationObjectId?: string;
+  displayName: string;
+  /** sha256 (hex) of the client secret the token endpoint accepts. */
+  clientSecretSha256?: string;
+  /** The application permission SMTP.SendAsApp with admin consent (needed by the mailbox-permission route). */
+  smtpSendAsAppConsented?: boolean;
+}
+
 export interface TenantState {
   schemaVersion: 1;
   organization: {
@@ -165,9 +231,21 @@ export interface TenantState {
   clock: string | null;
   /** How many Get-HistoricalSearch reads a new job takes to reach Done. */
   historicalSearchPolls: number;
+  /**
+   * Refusals Start-HistoricalSearch makes in this tenant (docs/STATE-FILE.md). Optional; absent: it
+   * accepts every type in its list, SmtpCSReport included, with no address.
+   */
+  historicalSearchService?: SimHistoricalSearchService;
   faults: SimFaults;
   /** How the tenant answers SMTP AUTH probes (smtp-auth/probe, `probe`); absent: defaults below. */
   smtp?: SimSmtpService;
+  /** Exchange service principals, management scopes, role assignments to apps, mailbox permissions (optional). */
+  servicePrincipals?: SimServicePrincipal[];
+  managementScopes?: SimManagementScope[];
+  managementRoleAssignments?: SimManagementRoleAssignment[];
+  mailboxPermissions?: SimMailboxPermission[];
+  /** Microsoft Entra's apps (read-only for cmdlets); optional. */
+  entra?: { applications: SimEntraApplication[] };
 }
 
 /**
@@ -176,7 +254,7 @@ export interface TenantState {
  * simulator combines them. Optional in the file; nothing in it is ever written by a cmdlet.
  */
 export interface SimSmtpService {
-  /** Entra security defaults on: Basic sign-ins are refused ("basic authentication is disabled"). */
+  /** Entra security defaults on: Basic sign-ins are refused ("user is locked by your organization's security defaults policy"). */
   securityDefaults?: boolean;
   /** A Conditional Access policy blocks legacy authentication for every user but these (addresses). */
   conditionalAccessBlocksLegacyAuth?: boolean;
@@ -187,6 +265,8 @@ export interface SimSmtpService {
   basicAuthRetired?: boolean;
   /** sha256 (hex) of a canary's password, by address (lower case). Mailboxes not listed accept any non-empty password. */
   canaryPasswordSha256?: Record<string, string>;
+  /** The mechanisms EHLO advertises after STARTTLS; absent: LOGIN and XOAUTH2, as smtp.office365.com. */
+  authMechanisms?: string[];
   /** A network fault every probe meets. */
   fault?: 'timeout' | 'connection-refused' | 'tls-failure' | null;
   /** The front-end server named in reply trailers. */

@@ -3,12 +3,17 @@
  * export-usage`), in the layouts Microsoft delivers (EXCHANGE-FACTS "Historical search", "Other
  * usage sources"):
  * - the admin center's SMTP AUTH clients report: UTF-8 with BOM, CRLF, columns Sender address,
- *   Domain, TLS 1.0 %, TLS 1.1 %, TLS 1.2 %, Messages sent, Authentication protocol; no date column;
+ *   Domain, TLS 1.0 %, TLS 1.1 %, TLS 1.2 %, Messages sent, Authentication protocol (EXCHANGE-FACTS,
+ *   "Other usage sources": the protocol column since 18 October 2024); no date column, so the CLI
+ *   states the period it covers and sets the file's modification time to the tenant's clock, the
+ *   moment of the simulated export (what a real download's time says; the usage step reads it when
+ *   the playbook has no exportedAt:);
  * - the historical search's request report (SmtpCSReport): UTF-16 LE with BOM, one row per message:
  *   date, senderName, senderDomain, authMethod, original_client_ip, tls_version, tls_cipher,
  *   message_count, message_id; at most 100,000 rows (the service's cap).
  */
 import { createHash } from 'node:crypto';
+import { csvCell } from '../../csv-cell.js';
 import type { SimSmtpAuthActivity, TenantState } from './state.js';
 
 export type UsageExportKind = 'clients-report' | 'request-report';
@@ -16,12 +21,20 @@ export type UsageExportKind = 'clients-report' | 'request-report';
 const DAY_MS = 86_400_000;
 export const REQUEST_REPORT_MAX_ROWS = 100_000;
 
+/** The period an export covers: the `days` before the tenant's clock (when the admin exported it). */
+export function exportPeriod(state: TenantState, days: number): { start: Date; end: Date } {
+  const end = state.clock ? Date.parse(state.clock) : Date.now();
+  return { start: new Date(end - days * DAY_MS), end: new Date(end) };
+}
+
 function inWindow(state: TenantState, days: number): SimSmtpAuthActivity[] {
-  const clock = state.clock ? Date.parse(state.clock) : Date.now();
+  const clock = exportPeriod(state, days).end.getTime();
   return state.smtpAuthActivity.filter((a) => Date.parse(a.lastSeen) >= clock - days * DAY_MS && Date.parse(a.lastSeen) <= clock);
 }
 
-const quote = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+// Cells are written as every CSV of the product is (src/csv-cell.ts): a value from the state file that
+// a spreadsheet would run as a formula is prefixed with ', which the usage readers then refuse.
+const quote = csvCell;
 
 export function clientsReportCsv(state: TenantState, days: number): Buffer {
   const rows = [['Sender address', 'Domain', 'TLS 1.0 %', 'TLS 1.1 %', 'TLS 1.2 %', 'Messages sent', 'Authentication protocol']];

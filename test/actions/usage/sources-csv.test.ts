@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { clientsReportEvidence } from '../../../src/actions/smtp-auth/usage/clients-report.js';
 import { decodeUsageText, readUsageFile } from '../../../src/actions/smtp-auth/usage/decode.js';
 import { requestReportEvidence } from '../../../src/actions/smtp-auth/usage/request-report.js';
-import { InputError } from '../../../src/errors.js';
+import { inputErrorOf as errorOf } from '../../support/input-error.js';
 
 type Encoding = 'utf-8' | 'utf-8-bom' | 'utf-16le' | 'utf-16be' | 'utf-16le-nobom';
 
@@ -34,15 +34,6 @@ function encode(text: string, encoding: Encoding): Buffer {
   }
 }
 
-function errorOf(run: () => unknown): InputError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError');
-}
 
 const WITH_PROTOCOL = [
   ['Sender address', 'Domain', 'TLS 1.0 %', 'TLS 1.1 %', 'TLS 1.2 %', 'Messages sent', 'Authentication protocol'],
@@ -51,6 +42,7 @@ const WITH_PROTOCOL = [
 ];
 const WITHOUT_PROTOCOL = WITH_PROTOCOL.map((row) => row.slice(0, 6));
 
+const PERIOD = { start: '2026-11-16T09:00:00.000Z', end: '2026-11-23T09:00:00.000Z', from: 'from the playbook: exportedAt: 2026-11-23T09:00Z' };
 const csv = (rows: string[][], sep: string) => rows.map((r) => r.join(sep)).join('\r\n') + '\r\n';
 
 describe('admin center SMTP AUTH clients report: every variant Microsoft exports', () => {
@@ -59,7 +51,7 @@ describe('admin center SMTP AUTH clients report: every variant Microsoft exports
     for (const sep of [',', ';']) {
       it(`reads ${encoding}, "${sep}"-separated, with the Authentication protocol column`, () => {
         const { text } = decodeUsageText(encode(csv(WITH_PROTOCOL, sep), encoding), 'r.csv');
-        const evidence = clientsReportEvidence(text, 'r.csv');
+        const evidence = clientsReportEvidence(text, 'r.csv', PERIOD);
         expect(evidence.senders.map((s) => [s.sender, s.protocols, s.messages, s.tlsVersions])).toEqual([
           ['scanner@contoso.com', ['Basic'], 1204, ['TLS 1.0', 'TLS 1.2']],
           ['erp@contoso.com', ['OAuth'], 312, ['TLS 1.2']],
@@ -68,7 +60,7 @@ describe('admin center SMTP AUTH clients report: every variant Microsoft exports
       });
       it(`reads ${encoding}, "${sep}"-separated, the older layout without it (protocol unknown, said so)`, () => {
         const { text } = decodeUsageText(encode(csv(WITHOUT_PROTOCOL, sep), encoding), 'r.csv');
-        const evidence = clientsReportEvidence(text, 'r.csv');
+        const evidence = clientsReportEvidence(text, 'r.csv', PERIOD);
         expect(evidence.senders.map((s) => [s.sender, s.protocols, s.messages])).toEqual([
           ['scanner@contoso.com', ['Unknown'], 1204],
           ['erp@contoso.com', ['Unknown'], 312],
@@ -80,33 +72,33 @@ describe('admin center SMTP AUTH clients report: every variant Microsoft exports
 
   it('a semicolon export from a decimal-comma locale keeps "1.204" style counts and "12,5" percentages', () => {
     const text = 'Sender address;Domain;TLS 1.0 %;TLS 1.1 %;TLS 1.2 %;Messages sent;Authentication protocol\nprinter@contoso.com;contoso.com;12,5;0;87,5;1.204;Basic\n';
-    const evidence = clientsReportEvidence(text, 'de.csv');
+    const evidence = clientsReportEvidence(text, 'de.csv', PERIOD);
     expect(evidence.senders[0]).toMatchObject({ sender: 'printer@contoso.com', messages: 1204, tlsVersions: ['TLS 1.0', 'TLS 1.2'] });
   });
 
   it('refuses a file that is neither layout, at file:line:col of its header', () => {
     const { text } = decodeUsageText(encode('Date;Subject;Recipient\r\n2026-11-01;hello;a@b.com\r\n', 'utf-16le'), 'other.csv');
-    const e = errorOf(() => clientsReportEvidence(text, 'other.csv'));
+    const e = errorOf(() => clientsReportEvidence(text, 'other.csv', PERIOD));
     expect(e.location).toEqual({ file: 'other.csv', line: 1, col: 1 });
-    expect(e.message).toContain('not an SMTP AUTH clients report');
+    expect(e.message).toContain("not the admin center's SMTP AUTH clients report");
   });
 
   it('a request report given as report: says which key it belongs to', () => {
-    const e = errorOf(() => clientsReportEvidence('date,senderName,senderDomain,authMethod,message_count\n', 'req.csv'));
+    const e = errorOf(() => clientsReportEvidence('date,senderName,senderDomain,authMethod,message_count\n', 'req.csv', PERIOD));
     expect(e.hint).toContain('requestReport:');
   });
 
   it('a formula cell where a sender belongs stays data: refused at its cell, never evaluated', () => {
-    const text = 'Sender address,Domain,Messages sent,Authentication protocol\n"=cmd|\' /C calc\'!A0",contoso.com,5,Basic\n';
-    const e = errorOf(() => clientsReportEvidence(text, 'evil.csv'));
+    const text = 'Sender address,Domain,TLS 1.0 %,TLS 1.1 %,TLS 1.2 %,Messages sent,Authentication protocol\n"=cmd|\' /C calc\'!A0",contoso.com,0,0,100,5,Basic\n';
+    const e = errorOf(() => clientsReportEvidence(text, 'evil.csv', PERIOD));
     expect(e.location).toEqual({ file: 'evil.csv', line: 2, col: 1 });
-    expect(e.message).toContain("'=cmd|' /C calc'!A0' is not a sender address");
+    expect(e.message).toContain("'=cmd|' /C calc'!A0' starts like a spreadsheet formula");
   });
 });
 
 describe('terminal escapes in a report', () => {
   it('an address with control characters is refused, and the message cannot drive the terminal', () => {
-    const e = errorOf(() => clientsReportEvidence('Sender address,Messages sent\n\u001b[2Jx@contoso.com,5\n', 'esc.csv'));
+    const e = errorOf(() => clientsReportEvidence('Sender address,Domain,TLS 1.0 %,TLS 1.1 %,TLS 1.2 %,Messages sent\n\u001b[2Jx@contoso.com,contoso.com,0,0,100,5\n', 'esc.csv', PERIOD));
     expect(e.location).toEqual({ file: 'esc.csv', line: 2, col: 1 });
     expect(e.message.includes('\u001b')).toBe(false);
     expect(e.message).toContain("'?[2Jx@contoso.com' is not a sender address");
@@ -185,7 +177,7 @@ describe('request report (SmtpCSReport download): one row per message, aggregate
         tlsVersions: ['TLS 1.2'],
       },
     ]);
-    expect(evidence.window).toBe('2026-11-02..2026-11-20 (the search\'s dates; 4 message row(s))');
+    expect(evidence.window).toBe('2026-11-02..2026-11-20 (from the data: first and last message; 4 message row(s))');
   });
 
   it('a report at the service\'s 100,000-row cap is read, but marked possibly cut', () => {
@@ -198,12 +190,11 @@ describe('request report (SmtpCSReport download): one row per message, aggregate
     expect(evidence.warnings[0]).toContain('100,000 rows, the service\'s cap');
   });
 
-  it('a bad date or count is refused at its cell', () => {
-    const e = errorOf(() => requestReportEvidence([REQUEST_HEADER, 'yesterday,a,contoso.com,Basic,1.2.3.4,TLS1_2,x,1,<m>'].join('\n'), 'r.csv'));
-    expect(e.location).toEqual({ file: 'r.csv', line: 2, col: 1 });
-    const c = errorOf(() => requestReportEvidence([REQUEST_HEADER, '2026-11-01T00:00:00Z,a,contoso.com,Basic,1.2.3.4,TLS1_2,x,=1+1,<m>'].join('\n'), 'r.csv'));
-    expect(c.message).toContain("'=1+1' is not a message count");
-    expect(c.location).toEqual({ file: 'r.csv', line: 2, col: expect.any(Number) });
+  it('a bad date or count skips that row, named at its cell (test/actions/usage/request-report.test.ts)', () => {
+    const e = requestReportEvidence([REQUEST_HEADER, 'yesterday,a,contoso.com,Basic,1.2.3.4,TLS1_2,x,1,<m>'].join('\n'), 'r.csv');
+    expect(e.warnings[0]).toContain("r.csv:2:1: 'yesterday' is not a date");
+    const c = requestReportEvidence([REQUEST_HEADER, '2026-11-01T00:00:00Z,a,contoso.com,Basic,1.2.3.4,TLS1_2,x,=1+1,<m>'].join('\n'), 'r.csv');
+    expect(c.warnings[0]).toMatch(/r\.csv:2:\d+: '=1\+1' is not a message count/);
   });
 
   it('the admin center report given as requestReport: is refused with the right key named', () => {

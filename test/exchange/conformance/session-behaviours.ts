@@ -11,6 +11,7 @@ import { readStateFile } from '../../../src/exchange/simulator/state-file.js';
 import type { TenantState } from '../../../src/exchange/simulator/state.js';
 import { parseServiceError } from '../../../src/exchange/service-error.js';
 import { fixtureTenant, tempDir, writeState } from '../pwsh/pwsh-for-tests.js';
+import { utcDateTimeValue } from '../../../src/exchange/utc-date-time.js';
 
 export interface Backend {
   name: string;
@@ -73,6 +74,18 @@ export function defineSessionBehaviours(backend: Backend): void {
       expect(again.warnings).toEqual([text]);
       expect(warned).toEqual([text]);
       expect((await readState(stateFile)).transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
+    });
+
+    it('signs in to the tenant named by -Organization or -DelegatedOrganization (any case), and refuses another tenant alike', async () => {
+      const s = await open();
+      const name = initial.organization.Name;
+      for (const key of ['Organization', 'DelegatedOrganization']) {
+        expect(await s.invoke('Connect-ExchangeOnline', { [key]: name.toUpperCase(), ShowBanner: false })).toEqual({ objects: [], warnings: [], errors: [] });
+        const failure = await failureOf(s.invoke('Connect-ExchangeOnline', { [key]: 'fabrikam.onmicrosoft.com', ShowBanner: false }));
+        expect(failure.record.message).toBe(
+          `Unable to connect to organization 'fabrikam.onmicrosoft.com': the signed-in tenant is '${name}'. Check tenant.organization in the playbook (or the simulated tenant's organization.Name).`,
+        );
+      }
     });
 
     it('streams every mailbox in one bulk read, with the switch only when asked for by name', async () => {
@@ -151,6 +164,9 @@ export function defineSessionBehaviours(backend: Backend): void {
       expect(seen.map((j) => j.JobProgress)).toEqual([33, 67, 100, 100]);
       const inWindow = initial.smtpAuthActivity.filter((a) => a.lastSeen >= start && a.lastSeen <= initial.clock!).length;
       expect(seen[2]!.Rows).toBe(inWindow);
+      // Where the report is: only once Done (EXCHANGE-FACTS "Historical search").
+      expect(seen.map((j) => j.FileUrl)).toEqual([null, null, expect.stringContaining(`RequestID=${String(job.JobId)}`), expect.stringContaining(String(job.JobId))]);
+      expect(seen[2]!.ReportStatusDescription).toBe('Complete');
       const notStoppable = await failureOf(s.invoke('Stop-HistoricalSearch', { JobId: String(job.JobId) }));
       expect(notStoppable.record.exceptionType).toBe('Microsoft.Exchange.Configuration.Tasks.TaskArgumentException');
       expect(notStoppable.record.message).toContain('NotStarted');
@@ -160,6 +176,19 @@ export function defineSessionBehaviours(backend: Backend): void {
       const stored = (await readState(stateFile)).historicalSearches;
       expect(stored.map((j) => j.Status)).toEqual(['Done', 'Cancelled']);
       expect((await s.invoke('Get-HistoricalSearch')).objects.map((j) => j.Status)).toEqual(['Done', 'Cancelled']);
+    });
+
+    it('binds {$dateTimeUtc} dates as the exact instants, and refuses what the tenant service is set to refuse', async () => {
+      const s = await open((state) => (state.historicalSearchService = { rejectReportTypes: ['SmtpCSReport'], addressRequiredFor: ['MessageTrace'] }));
+      const start = new Date(Date.parse(initial.clock!) - 2 * 86_400_000).toISOString();
+      const dates = { StartDate: utcDateTimeValue(start), EndDate: utcDateTimeValue(initial.clock!) };
+      const rejected = await failureOf(s.invoke('Start-HistoricalSearch', { ReportTitle: 'a', ReportType: 'SmtpCSReport', ...dates }));
+      expect(rejected.record.exceptionType).toBe('System.Management.Automation.ParameterBindingArgumentTransformationException');
+      expect(rejected.record.message).toContain('Cannot convert value "SmtpCSReport" to type "Microsoft.Exchange.Management.ReportingTask.HistoricalSearchReportType"');
+      const addressless = await failureOf(s.invoke('Start-HistoricalSearch', { ReportTitle: 'b', ReportType: 'MessageTrace', ...dates }));
+      expect(addressless.record.message).toBe('You need to use at least one of the following parameters: MessageID, RecipientAddress, or SenderAddress (ReportType MessageTrace).');
+      const job = (await s.invoke('Start-HistoricalSearch', { ReportTitle: 'c', ReportType: 'MessageTrace', SenderAddress: ['scanner@contoso.com'], ...dates })).objects[0]!;
+      expect(job).toMatchObject({ StartDate: start, EndDate: initial.clock, FileUrl: null });
     });
 
     it('refuses historical searches outside the service limits', async () => {
@@ -197,7 +226,8 @@ export function defineSessionBehaviours(backend: Backend): void {
       expect((await s.invoke('Get-AuthenticationPolicy', { Identity: 'nope' })).errors[0]?.exceptionType).toBe(
         'Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException',
       );
-      expect((await s.invoke('Get-OrganizationConfig')).objects[0]).toMatchObject({ DefaultAuthenticationPolicy: 'Block Basic SMTP' });
+      // Name is the organization's initial domain, whichever name signed in: the tenant lock's key (tenant-ref.ts).
+      expect((await s.invoke('Get-OrganizationConfig')).objects[0]).toMatchObject({ Name: initial.organization.Name, DefaultAuthenticationPolicy: 'Block Basic SMTP' });
       const user = (await s.invoke('Get-User', { Identity: initial.mailboxes[1]!.UserPrincipalName })).objects[0]!;
       expect(user).toMatchObject({ Name: initial.mailboxes[1]!.Name, AuthenticationPolicy: 'Allow SMTP' });
       const users = await s.invoke('Get-User', { ResultSize: 'Unlimited' });

@@ -21,6 +21,7 @@ import { writeStateFile } from '../../../src/exchange/simulator/state-file.js';
 import { openTarget } from '../../../src/exchange/target.js';
 import type { Playbook } from '../../../src/playbook/schema.js';
 import { makeCertificates, type TestCertificates } from '../../support/certificates.js';
+import { jsonHeaders } from '../../support/token-endpoint.js';
 import { startStubSession } from '../pwsh/pwsh-for-tests.js';
 import { smallTenant } from './tenant-state.js';
 
@@ -63,20 +64,6 @@ async function setUp(name: string) {
 
 /** Entra's token endpoint as @azure/identity's HTTP client sees it: discovery, then the token. */
 type HttpClient = NonNullable<ClientCertificateCredentialOptions['httpClient']>;
-type PipelineResponse = Awaited<ReturnType<HttpClient['sendRequest']>>;
-
-/** The few HttpHeaders members the pipeline uses, over a Map (names are case-insensitive). */
-function jsonHeaders(): PipelineResponse['headers'] {
-  const map = new Map<string, string>([['content-type', 'application/json']]);
-  return {
-    get: (name: string) => map.get(name.toLowerCase()),
-    has: (name: string) => map.has(name.toLowerCase()),
-    set: (name: string, value: string | number | boolean) => void map.set(name.toLowerCase(), String(value)),
-    delete: (name: string) => void map.delete(name.toLowerCase()),
-    toJSON: () => Object.fromEntries(map),
-    [Symbol.iterator]: () => map.entries(),
-  };
-}
 
 function fakeTokenService(requests: { url: URL; body: string }[]): HttpClient {
   return {

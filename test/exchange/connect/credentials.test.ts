@@ -72,7 +72,7 @@ describe('credentialFor: certificate', () => {
   });
 
   it('a missing file and a PFX are InputErrors naming the file and the fix', async () => {
-    await expect(credentialFor(certificate('nope.pem'), context())).rejects.toThrow(/cannot read .*nope\.pem \(ENOENT\)/);
+    await expect(credentialFor(certificate('nope.pem'), context())).rejects.toThrow(/cannot read .*nope\.pem: no such file/);
     const pfx = await credentialFor(certificate('cert.pfx'), context()).catch((e: unknown) => e);
     expect(pfx).toBeInstanceOf(InputError);
     expect((pfx as InputError).message).toMatch(/cert\.pfx is not a PEM file/);

@@ -44,6 +44,18 @@ describe('Connect-ExchangeOnline parameters', () => {
     expect(namesHolding(request.parameters, token)).toEqual(['AccessToken']);
   });
 
+  it('a partner token names the customer with -DelegatedOrganization instead of -Organization; a delegated token its user', () => {
+    const token = 'eyJhbGciOi.partner-token.sig';
+    const partner = tokenConnectRequest(ORG, CMDLETS, token, { kind: 'delegated-organization' });
+    expect(partner.parameters).toMatchObject({ AccessToken: token, DelegatedOrganization: ORG });
+    expect(partner.parameters).not.toHaveProperty('Organization');
+    expect(partner.secretParameters).toEqual(['AccessToken']);
+    const user = tokenConnectRequest(ORG, CMDLETS, token, { kind: 'user', userPrincipalName: 'admin@contoso.com' });
+    expect(user.parameters).toMatchObject({ UserPrincipalName: 'admin@contoso.com' });
+    expect(user.parameters).not.toHaveProperty('Organization');
+    expect(user.parameters).not.toHaveProperty('DelegatedOrganization');
+  });
+
   it('certificate (module) sends -AppId and an absolute -CertificateFilePath; the password only as a marked SecureString value', () => {
     const request = moduleConnectRequest(
       ORG,

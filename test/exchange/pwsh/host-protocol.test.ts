@@ -255,9 +255,10 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
   it('the compiled loop (cached host-writer.cs) and the PowerShell loop answer every request with the same lines', async () => {
     const modules = standInModule('parity', [
       'function Connect-ExchangeOnline {',
-      '  [CmdletBinding()] param([string]$Organization, [securestring]$CertificatePassword, [string[]]$Scopes, [object]$Extra, [object]$Count, [object]$Big, [object]$Ratio, [object]$Empty)',
+      '  [CmdletBinding()] param([string]$Organization, [securestring]$CertificatePassword, [string[]]$Scopes, [object]$Extra, [object]$Count, [object]$Big, [object]$Ratio, [object]$Empty, [object]$Since, [datetime]$Until)',
       "  [pscustomobject]@{ PasswordMatches = [System.Net.NetworkCredential]::new('', $CertificatePassword).Password -eq 'pa$$ w0rd'; Scopes = $Scopes.GetType().Name",
-      '    Extra = $Extra.GetType().Name; ExtraX = $Extra.x; Count = $Count.GetType().Name; Big = $Big.GetType().Name; Ratio = $Ratio.GetType().Name; Empty = $Empty.GetType().Name; When = $Organization }',
+      '    Extra = $Extra.GetType().Name; ExtraX = $Extra.x; Count = $Count.GetType().Name; Big = $Big.GetType().Name; Ratio = $Ratio.GetType().Name; Empty = $Empty.GetType().Name; When = $Organization',
+      "    Since = $Since.GetType().Name + ' ' + $Since.Kind + ' ' + $Since.ToString('o'); Until = [string]$Until.Kind + ' ' + $Until.ToString('o') }",
       '}',
       'function Get-EXOCASMailbox {',
       '  [CmdletBinding()] param([object]$ResultSize)',
@@ -278,7 +279,8 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
       '}',
     ]);
     const token = 'c0ffee00c0ffee00c0ffee00c0ffee00';
-    const env = (cache: string) => ({ XDG_CACHE_HOME: cache, PSModulePath: modulePath(modules) });
+    // A host west of UTC: a date that is not bound as Kind Utc would show it.
+    const env = (cache: string) => ({ XDG_CACHE_HOME: cache, PSModulePath: modulePath(modules), TZ: 'America/New_York' });
     const scenario = [
       { type: 'hello', token, module: 'ExchangeOnlineManagement' },
       'not json at all',
@@ -288,7 +290,18 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
         type: 'invoke',
         id: 3,
         cmdlet: 'Connect-ExchangeOnline',
-        parameters: { Organization: '2026-03-01T08:00:00Z', CertificatePassword: { $secureString: 'pa$$ w0rd' }, Scopes: ['a', 'b'], Extra: { x: 1 }, Count: 5, Big: 50000000000, Ratio: 1.5, Empty: [] },
+        parameters: {
+          Organization: '2026-03-01T08:00:00Z',
+          CertificatePassword: { $secureString: 'pa$$ w0rd' },
+          Scopes: ['a', 'b'],
+          Extra: { x: 1 },
+          Count: 5,
+          Big: 50000000000,
+          Ratio: 1.5,
+          Empty: [],
+          Since: { $dateTimeUtc: '2026-03-01T08:00:00.250Z' },
+          Until: { $dateTimeUtc: '2026-03-01T09:00:00+01:00' },
+        },
       },
       { type: 'invoke', id: 4, cmdlet: 'Get-EXOCASMailbox', parameters: { ResultSize: 'Unlimited' }, select: ['PrimarySmtpAddress', 'SmtpClientAuthenticationDisabled', 'When'] },
       { type: 'invoke', id: 5, cmdlet: 'Get-EXOCASMailbox', parameters: { ResultSize: 'Unlimited' } },
@@ -319,10 +332,29 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
     const byId = (id: number) => compiled.protocol.filter((m) => m.id === id);
     expect(byId(1)).toEqual([{ id: 1, type: 'end', ok: false, record: expect.objectContaining({ exceptionType: 'ExoPlaybook.Host.CmdletNotAllowed', fullyQualifiedErrorId: 'CmdletNotAllowed', target: null }) }]);
     expect(byId(2)).toEqual([{ id: 2, type: 'end', ok: false, record: expect.objectContaining({ exceptionType: 'ExoPlaybook.Host.CmdletNotFound' }) }]);
-    // Bound from data: a SecureString, string[], a dictionary, int / long / double, an empty list, and a
-    // date-like string that stays a string.
+    // Bound from data: a SecureString, string[], a dictionary, int / long / double, an empty list, a
+    // date-like string that stays a string, and {$dateTimeUtc} as a DateTime of Kind Utc (an offset
+    // turned into the UTC instant), into [object] and [datetime] alike.
     expect(byId(3)).toEqual([
-      { id: 3, type: 'objects', data: [{ PasswordMatches: true, Scopes: 'String[]', Extra: 'OrderedDictionary', ExtraX: 1, Count: 'Int32', Big: 'Int64', Ratio: 'Double', Empty: 'Object[]', When: '2026-03-01T08:00:00Z' }] },
+      {
+        id: 3,
+        type: 'objects',
+        data: [
+          {
+            PasswordMatches: true,
+            Scopes: 'String[]',
+            Extra: 'OrderedDictionary',
+            ExtraX: 1,
+            Count: 'Int32',
+            Big: 'Int64',
+            Ratio: 'Double',
+            Empty: 'Object[]',
+            When: '2026-03-01T08:00:00Z',
+            Since: 'DateTime Utc 2026-03-01T08:00:00.2500000Z',
+            Until: 'Utc 2026-03-01T08:00:00.0000000Z',
+          },
+        ],
+      },
       { id: 3, type: 'end', ok: true },
     ]);
     // Objects, warning and error in the order the cmdlet wrote them; select keeps only what was named.

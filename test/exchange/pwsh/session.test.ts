@@ -13,6 +13,7 @@ import { CmdletFailure, type PsValue } from '../../../src/exchange/session.js';
 import { generateTenant } from '../../../src/exchange/simulator/generate.js';
 import type { TenantState } from '../../../src/exchange/simulator/state.js';
 import { makeCertificates } from '../../support/certificates.js';
+import { utcDateTimeValue } from '../../../src/exchange/utc-date-time.js';
 import { fixtureTenant, noPwsh, pwshPath, startStubSession, tempDir, writeState } from './pwsh-for-tests.js';
 import { SharedStubHost, type Lease } from './shared-host.js';
 
@@ -106,13 +107,13 @@ describe.skipIf(noPwsh)('PwshSession', () => {
     expect(existsSync(canary)).toBe(false);
   });
 
-  it('binds from data: -Confirm:$false added to Set-*, ISO dates into [DateTime], a SecureString from {$secureString}', async () => {
+  it('binds from data: -Confirm:$false added to Set-*, {$dateTimeUtc} into a Kind Utc [DateTime], a SecureString from {$secureString}', async () => {
     const { session, state, callsFile, dir } = await shared();
     // The stub opens the certificate as the module does: a real .pfx, protected by the password sent.
     const { pfx } = makeCertificates(join(dir, 'certs'), 'pa$$ w0rd');
     const earlier = existsSync(callsFile) ? calls(callsFile).length : 0;
     await session.invoke('Set-CASMailbox', { Identity: state.mailboxes[0]!.Name, SmtpClientAuthenticationDisabled: null });
-    await session.invoke('Start-HistoricalSearch', { ReportTitle: 't', ReportType: 'MessageTrace', StartDate: '2026-11-19T10:00:00Z', EndDate: '2026-11-20T09:30:00.250Z' });
+    await session.invoke('Start-HistoricalSearch', { ReportTitle: 't', ReportType: 'MessageTrace', StartDate: utcDateTimeValue('2026-11-19T10:00:00Z'), EndDate: utcDateTimeValue('2026-11-20T09:30:00.250Z') });
     await session.invoke(
       'Connect-ExchangeOnline',
       { AppId: 'app', CertificateFilePath: pfx, CertificatePassword: { $secureString: 'pa$$ w0rd' }, Organization: state.organization.Name, ShowBanner: false },
@@ -120,7 +121,7 @@ describe.skipIf(noPwsh)('PwshSession', () => {
     );
     const [set, start, connect] = calls(callsFile).slice(earlier);
     expect(set!.parameters).toEqual({ Identity: state.mailboxes[0]!.Name, SmtpClientAuthenticationDisabled: null, Confirm: false });
-    expect(start!.parameters).toMatchObject({ StartDate: '2026-11-19T10:00:00.000Z', EndDate: '2026-11-20T09:30:00.250Z' });
+    expect(start!.parameters).toMatchObject({ StartDate: { dateTime: '2026-11-19T10:00:00.000Z', kind: 'Utc' }, EndDate: { dateTime: '2026-11-20T09:30:00.250Z', kind: 'Utc' } });
     // The stub records a SecureString only as the SHA-256 of its text: the password arrived intact.
     expect(connect!.parameters.CertificatePassword).toEqual({ secureStringSha256: createHash('sha256').update('pa$$ w0rd').digest('hex') });
     expect(connect!.parameters.ShowBanner).toBe(false);

@@ -5,6 +5,24 @@
  * errors about a row can name file:line:col.
  */
 
+import { InputError, type SourceLocation } from '../../../errors.js';
+import { looksLikeFormula } from '../../../csv-cell.js';
+import { printable } from '../../../graph/requests.js';
+
+/**
+ * Refuses a cell a spreadsheet would run as a formula (src/csv-cell.ts) where an address belongs, at
+ * its file:line:col. Such text (`=cmd|' /C calc'!A0@x.com` is a well-formed address) never names a
+ * sender in an export Microsoft made; it was put there.
+ */
+export function refuseFormulaCell(cell: string, where: SourceLocation, what: string): void {
+  if (!looksLikeFormula(cell)) return;
+  throw new InputError(
+    `'${printable(cell)}' starts like a spreadsheet formula (=, +, -, @): refused where ${what} belongs`,
+    where,
+    'export the report again from its source; a file edited in a spreadsheet or made by hand may carry formulas',
+  );
+}
+
 export interface CsvRecord {
   /** 1-based line of the record's first character. */
   line: number;

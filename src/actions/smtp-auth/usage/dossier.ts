@@ -9,6 +9,7 @@ import { effectiveSmtpAuthDisabled } from '../effective.js';
 import type { TriState } from '../../../exchange/simulator/state.js';
 import { SOURCE_LABELS, type MergedSender, type UsageSourceKind } from './evidence.js';
 import type { AuthProtocol } from './usage-table.js';
+import { csvCell } from '../../../csv-cell.js';
 
 /** Exchange Team blog, 27 January 2026: Basic SMTP AUTH disabled by default for existing tenants. */
 export const BASIC_SMTP_OFF_BY_DEFAULT = 'end of December 2026';
@@ -24,6 +25,10 @@ export interface SenderDossier {
   clientIps: string[];
   tlsVersions: string[];
   failures: number;
+  /** Email app usage's "Last Activity Date": the last activity in ANY email app, not an SMTP date. */
+  lastEmailAppActivity: string | null;
+  /** What no source gave (messages, firstSeen, lastSeen, protocol), each with the sources that saw the sender: shown as unknown, never 0. */
+  unknown: Partial<Record<'messages' | 'firstSeen' | 'lastSeen' | 'protocol', string>>;
   sources: UsageSourceKind[];
   /** Every address the sources used for it (primary, proxy addresses, UPN). */
   addresses: string[];
@@ -72,6 +77,8 @@ export function buildDossiers(
       clientIps: s.clientIps,
       tlsVersions: s.tlsVersions,
       failures: s.failures ?? 0,
+      lastEmailAppActivity: s.lastEmailAppActivity ?? null,
+      unknown: unknownOf(s),
       sources: s.sources,
       addresses: s.addresses,
       smtpAuthNow: now,
@@ -83,6 +90,17 @@ export function buildDossiers(
     dossier.advice = adviceFor(dossier);
     return dossier;
   });
+}
+
+/** The fields no source gave, each saying which sources saw the sender (and did not give it). */
+function unknownOf(s: MergedSender): SenderDossier['unknown'] {
+  const by = `not given by ${s.sources.map((source) => SOURCE_LABELS[source]).join(', ')}`;
+  const unknown: SenderDossier['unknown'] = {};
+  if (s.messages === null) unknown.messages = by;
+  if (s.firstSeen === null) unknown.firstSeen = by;
+  if (s.lastSeen === null) unknown.lastSeen = by;
+  if (!s.protocols.some((p) => p !== 'Unknown')) unknown.protocol = by;
+  return unknown;
 }
 
 export function adviceFor(d: Pick<SenderDossier, 'mailbox' | 'protocols' | 'tlsVersions' | 'failures'>): string[] {
@@ -110,19 +128,22 @@ export function basicDeadlineMessage(d: SenderDossier): string {
 
 export const DOSSIER_TITLE = 'SMTP AUTH senders (every source merged, one line per sender)';
 
-const DAY = (iso: string | null) => (iso ? iso.slice(0, 10) : null);
+/** A date no source gave is "unknown" in every format, never a blank that reads as "none". */
+const DAY = (iso: string | null) => (iso ? iso.slice(0, 10) : UNKNOWN);
+const UNKNOWN = 'unknown';
 
 export function dossierTable(dossiers: readonly SenderDossier[], withAfter: boolean): ReportTable {
   return {
     title: DOSSIER_TITLE,
-    columns: ['Sender', 'Mailbox', 'Protocol', 'Messages', 'First seen', 'Last seen', 'Client IPs', 'TLS', 'Seen by', withAfter ? 'SMTP AUTH now -> after' : 'SMTP AUTH', 'Allowlisted'],
+    columns: ['Sender', 'Mailbox', 'Protocol', 'Messages', 'First seen', 'Last seen', 'Last activity in any email app', 'Client IPs', 'TLS', 'Seen by', withAfter ? 'SMTP AUTH now -> after' : 'SMTP AUTH', 'Allowlisted'],
     rows: dossiers.map((d) => [
       d.sender,
       d.mailbox === null ? 'no mailbox' : d.mailbox.toLowerCase() === d.sender ? 'yes' : d.mailbox,
       d.protocols.join('+') || 'Unknown',
-      d.messages,
+      d.messages ?? UNKNOWN,
       DAY(d.firstSeen),
       DAY(d.lastSeen),
+      d.lastEmailAppActivity ? d.lastEmailAppActivity.slice(0, 10) : null,
       d.clientIps.slice(0, 3).join(' ') + (d.clientIps.length > 3 ? ` +${d.clientIps.length - 3}` : ''),
       d.tlsVersions.map((v) => v.replace('TLS ', '')).join(' '),
       d.sources.map(shortSource).join(', '),
@@ -144,6 +165,7 @@ export const DOSSIER_CSV_COLUMNS = [
   'Messages',
   'First seen',
   'Last seen',
+  'Last activity in any email app',
   'Client IPs',
   'TLS versions',
   'Seen by',
@@ -166,9 +188,10 @@ export function dossierCsv(dossiers: readonly SenderDossier[]): string {
     d.mailbox ?? 'no mailbox',
     d.addresses.join(' '),
     d.protocols.join('+') || 'Unknown',
-    d.messages === null ? '' : String(d.messages),
-    d.firstSeen ?? '',
-    d.lastSeen ?? '',
+    d.messages === null ? UNKNOWN : String(d.messages),
+    d.firstSeen ?? UNKNOWN,
+    d.lastSeen ?? UNKNOWN,
+    d.lastEmailAppActivity ?? '',
     d.clientIps.join(' '),
     d.tlsVersions.join(' '),
     d.sources.map((s) => SOURCE_LABELS[s]).join('; '),
@@ -182,7 +205,4 @@ export function dossierCsv(dossiers: readonly SenderDossier[]): string {
   return `\uFEFF${[DOSSIER_CSV_COLUMNS, ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n')}\r\n`;
 }
 
-export function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
+export { csvCell } from '../../../csv-cell.js';

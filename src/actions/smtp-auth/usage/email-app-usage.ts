@@ -55,6 +55,8 @@ export function parseEmailAppUsage(csv: string, label: string, period: ReportPer
   const upnAt = names.indexOf('user principal name');
   const smtpAt = names.indexOf('smtp app');
   const lastAt = names.indexOf('last activity date');
+  const refreshAt = names.indexOf('report refresh date');
+  let refreshed: string | null = null;
   if (!header || upnAt < 0 || smtpAt < 0) {
     throw new GraphError(
       `the email app usage report has no ${upnAt < 0 ? '"User Principal Name"' : '"SMTP App"'} column (line 1; found: ${(header?.fields ?? []).slice(0, 8).map((f) => `"${f}"`).join(', ')})`,
@@ -65,6 +67,9 @@ export function parseEmailAppUsage(csv: string, label: string, period: ReportPer
   const senders: SenderEvidence[] = [];
   let concealed = 0;
   for (const record of records.slice(1)) {
+    // Every row carries the date Microsoft last refreshed the report: the end of the period it covers.
+    const refresh = (record.fields[refreshAt] ?? '').trim();
+    if (refreshAt >= 0 && /^\d{4}-\d{2}-\d{2}$/.test(refresh) && (refreshed === null || refresh > refreshed)) refreshed = refresh;
     const used = (record.fields[smtpAt] ?? '').trim().toLowerCase();
     if (!['yes', 'true', '1'].includes(used)) continue;
     const upn = (record.fields[upnAt] ?? '').trim();
@@ -79,7 +84,9 @@ export function parseEmailAppUsage(csv: string, label: string, period: ReportPer
       protocols: ['Unknown'],
       messages: null,
       firstSeen: null,
-      lastSeen: /^\d{4}-\d{2}-\d{2}/.test(last) ? last.slice(0, 10) : null,
+      // "Last Activity Date" is one date per user across every email app, not when SMTP was last used.
+      lastSeen: null,
+      lastEmailAppActivity: /^\d{4}-\d{2}-\d{2}/.test(last) ? last.slice(0, 10) : null,
       clientIps: [],
       tlsVersions: [],
     });
@@ -88,8 +95,16 @@ export function parseEmailAppUsage(csv: string, label: string, period: ReportPer
   return {
     source: 'email-app-usage',
     label,
-    window: `the last ${days} days (period ${period}, as of the report's refresh date)`,
-    blindSpots: ['no authentication type (Basic or OAuth) and no message counts', 'dates are whole days (Last Activity Date), and the report lags a few days'],
+    window: refreshed
+      ? `${new Date(Date.parse(refreshed) - days * 86_400_000).toISOString().slice(0, 10)}..${refreshed} (period ${period}, from the data: Report Refresh Date ${refreshed})`
+      : `the last ${days} days (period ${period}); the report had no rows to date it`,
+    ...(refreshed
+      ? { windowStart: new Date(Date.parse(refreshed) - days * 86_400_000).toISOString(), windowEnd: new Date(Date.parse(refreshed)).toISOString(), periodFrom: `from the data (Report Refresh Date ${refreshed}, period ${period})` }
+      : {}),
+    blindSpots: [
+      'no authentication type (Basic or OAuth) and no message counts',
+      'no SMTP date: "Last Activity Date" is the last activity in any email app, and the report lags a few days',
+    ],
     complete: concealed === 0,
     senders,
     warnings: concealed ? [`email app usage: ${concealed} SMTP App user(s) have concealed names and cannot be matched to a mailbox; ${CONCEALED_ADVICE}`] : [],

@@ -22,23 +22,46 @@ export interface UsageEvidence {
   senders: string[];
   /** Why it is incomplete, in a reviewer's words. */
   missing?: string;
+  /** Where the period came from, in words ("from the data", "from the playbook", "from the file's modification time"). */
+  periodFrom?: string;
+  /** The usage step's key that named this source (report, requestReport, signInLogs, emailAppUsage): what acceptStaleEvidence names. */
+  key?: EvidenceKey;
 }
 
-/** Bounds may fall short of the usage window by this much: data is hours old, windows round to the hour. */
-const SLACK_MS = 24 * 3600_000;
+/** The usage step's keys that name a source (acceptStaleEvidence names them). */
+export type EvidenceKey = 'report' | 'requestReport' | 'signInLogs' | 'emailAppUsage' | 'history';
 
-/**
- * Whether the evidence covers the `days` before `observedAt`. A source that does not date itself (the
- * admin center export has no date column) covers the period the admin chose when exporting it.
- */
-export function coversWindow(evidence: UsageEvidence, days: number, observedAt: string | undefined): boolean {
-  if (!evidence.complete) return false;
-  if (evidence.windowStart === null && evidence.windowEnd === null) return true;
-  if (evidence.windowStart === null || evidence.windowEnd === null || observedAt === undefined) return false;
-  const end = Date.parse(observedAt);
-  const start = end - days * 24 * 3600_000;
-  return Date.parse(evidence.windowStart) <= start + SLACK_MS && Date.parse(evidence.windowEnd) >= end - SLACK_MS;
+/** The period a source covers, and where that came from (the data, the playbook, the file's time). */
+export interface EvidencePeriod {
+  start: string;
+  end: string;
+  from: string;
 }
+
+const DAY_MS = 86_400_000;
+
+/** How many whole days before `runAt` the evidence's period ended (0 when it ends at or after it); null when undated. */
+export function evidenceAgeDays(evidence: Pick<UsageEvidence, 'windowEnd'>, runAt: string | undefined): number | null {
+  if (evidence.windowEnd === null || runAt === undefined) return null;
+  const age = Date.parse(runAt) - Date.parse(evidence.windowEnd);
+  if (Number.isNaN(age)) return null;
+  return Math.max(0, Math.floor(age / DAY_MS));
+}
+
+/** Whether the evidence's period ended more than `maxAgeDays` (exactly, not in whole days) before `runAt`. */
+export function isStale(evidence: Pick<UsageEvidence, 'windowEnd'>, runAt: string | undefined, maxAgeDays: number): boolean {
+  if (evidence.windowEnd === null || runAt === undefined) return false;
+  return Date.parse(runAt) - Date.parse(evidence.windowEnd) > maxAgeDays * DAY_MS;
+}
+
+/** How to make each source fresh again. */
+export const REFRESH: Record<EvidenceKey, string> = {
+  report: 'export Reports > Mail flow > SMTP AUTH clients report again and set exportedAt: (and periodDays:) beside report:',
+  requestReport: "request the report again (admin center, SMTP AUTH clients report > Request report, or the audit playbook's historical search) and download the new file",
+  signInLogs: 'sign-in logs are read at each run: check the Graph request succeeded',
+  emailAppUsage: "Microsoft refreshes the email app usage report daily: run again once it has been refreshed",
+  history: "run the verify of the playbook that wrote the history: file (smtp-auth-usage.yaml) again, with fresh sources",
+};
 
 export function describeEvidence(evidence: UsageEvidence): string {
   const window = evidence.windowStart && evidence.windowEnd ? ` ${evidence.windowStart.slice(0, 10)}..${evidence.windowEnd.slice(0, 10)}` : '';
@@ -67,6 +90,11 @@ export interface SenderEvidence {
   tlsVersions: string[];
   /** Entra sign-ins only: failed Basic sign-ins (devices already broken). */
   failures?: number;
+  /**
+   * Email app usage only: the user's "Last Activity Date", which is the last activity in ANY email app
+   * (one date per user across Outlook, mobile, POP, IMAP, SMTP...), never the SMTP last-seen date.
+   */
+  lastEmailAppActivity?: string | null;
 }
 
 /**
@@ -85,9 +113,15 @@ export interface SourceReading {
   complete: boolean;
   senders: SenderEvidence[];
   warnings: string[];
-  /** The period as dates (ISO), where the source's period is known (Graph); absent: undated. */
+  /** The period as dates (ISO), where the source's period is known; absent: undated. */
   windowStart?: string | null;
   windowEnd?: string | null;
+  /** Where the period came from, in words. */
+  periodFrom?: string;
+  /** The usage step's key that named this source ('history' for an earlier run's saved reading). */
+  key?: EvidenceKey;
+  /** Set when the reading is an earlier run's, read back from the history: file. */
+  savedBy?: { playbook: string; at: string; file: string };
 }
 
 export interface MergedSender extends SenderEvidence {
@@ -112,9 +146,11 @@ export function mergeEvidence(evidence: readonly SourceReading[]): MergedSender[
       merged.protocols = union(merged.protocols, seen.protocols);
       // Two sources count the same submissions (the clients report and the request report of one
       // period): the larger count is the better estimate, a sum would double them.
-      merged.messages = merged.messages === null && seen.messages === null ? null : Math.max(merged.messages ?? 0, seen.messages ?? 0);
+      merged.messages = largest(merged.messages, seen.messages);
       merged.firstSeen = earliest(merged.firstSeen, seen.firstSeen);
       merged.lastSeen = latest(merged.lastSeen, seen.lastSeen);
+      const app = latest(merged.lastEmailAppActivity ?? null, seen.lastEmailAppActivity ?? null);
+      if (app !== null) merged.lastEmailAppActivity = app;
       merged.clientIps = union(merged.clientIps, seen.clientIps);
       merged.tlsVersions = union(merged.tlsVersions, seen.tlsVersions);
       if (seen.failures !== undefined) merged.failures = (merged.failures ?? 0) + seen.failures;
@@ -140,9 +176,11 @@ export function foldByMailbox(senders: readonly MergedSender[], mailboxOf: (addr
     }
     if (s.sender === key) seen.sender = key;
     seen.protocols = union(seen.protocols, s.protocols);
-    seen.messages = seen.messages === null && s.messages === null ? null : Math.max(seen.messages ?? 0, s.messages ?? 0);
+    seen.messages = largest(seen.messages, s.messages);
     seen.firstSeen = earliest(seen.firstSeen, s.firstSeen);
     seen.lastSeen = latest(seen.lastSeen, s.lastSeen);
+    const app = latest(seen.lastEmailAppActivity ?? null, s.lastEmailAppActivity ?? null);
+    if (app !== null) seen.lastEmailAppActivity = app;
     seen.clientIps = union(seen.clientIps, s.clientIps);
     seen.tlsVersions = union(seen.tlsVersions, s.tlsVersions);
     if (s.failures !== undefined) seen.failures = (seen.failures ?? 0) + s.failures;
@@ -150,6 +188,11 @@ export function foldByMailbox(senders: readonly MergedSender[], mailboxOf: (addr
     seen.addresses = union(seen.addresses, s.addresses);
   }
   return tidy([...byKey.values()]);
+}
+
+/** Two counts of the same submissions: the larger; unknown only when neither source counted. */
+function largest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
 }
 
 function tidy(senders: MergedSender[]): MergedSender[] {
@@ -173,7 +216,8 @@ export function usageRowsOf(senders: readonly MergedSender[]): UsageRow[] {
         sender: s.sender,
         protocol,
         // Counts are per sender, not per protocol, in the merged view: give them to the first protocol.
-        messages: i === 0 ? (s.messages ?? 0) : 0,
+        // No source counted (sign-in logs, app usage): unknown, never 0.
+        messages: i === 0 ? s.messages : null,
         lastSeen: s.lastSeen,
       })),
     ),
@@ -213,6 +257,8 @@ export function evidenceOf(reading: SourceReading): UsageEvidence {
     windowEnd: reading.windowEnd ?? null,
     complete: reading.complete,
     senders: [...new Set(reading.senders.map((s) => s.sender.toLowerCase()))],
+    ...(reading.periodFrom ? { periodFrom: reading.periodFrom } : {}),
+    ...(reading.key ? { key: reading.key } : {}),
     ...(reading.complete ? {} : { missing: reading.warnings.join('; ') || 'not read completely by this run' }),
   };
 }

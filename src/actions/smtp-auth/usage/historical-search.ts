@@ -3,8 +3,11 @@
  * SmtpCSReport ...), as pure planning plus the apply-time submit-and-poll loop. Observe only lists
  * jobs (Get-HistoricalSearch); submitting is a planned Change with no undo (quota spent is spent).
  */
-import { withoutErrors, type PsObject, type PsValue } from '../../../exchange/session.js';
-import type { Change, RunContext } from '../../types.js';
+import { isDocumentedReportType } from '../../../exchange/historical-search-report-types.js';
+import { describeServiceError } from '../../../exchange/service-error.js';
+import { CmdletFailure, withoutErrors, type PsObject, type PsValue } from '../../../exchange/session.js';
+import { utcDateTimeValue } from '../../../exchange/utc-date-time.js';
+import type { Change, ResolvedPlaybookView, RunContext } from '../../types.js';
 
 /** Searches per tenant per 24 hours, cancelled ones included (EXCHANGE-FACTS). */
 export const DAILY_SEARCH_QUOTA = 250;
@@ -24,6 +27,10 @@ export interface HistoricalSearchJob {
   endDate: string | null;
   rows: number | null;
   jobProgress: number | null;
+  /** Where a Done search's CSV is downloaded (about 20 downloads allowed); null until then. */
+  fileUrl: string | null;
+  /** The service's status text; it explains a Failed search. */
+  reportStatusDescription: string | null;
 }
 
 export interface SearchRequest {
@@ -47,7 +54,19 @@ export function toJob(object: PsObject): HistoricalSearchJob {
     endDate: text(object.EndDate),
     rows: num(object.Rows),
     jobProgress: num(object.JobProgress),
+    fileUrl: text(object.FileUrl) || null,
+    reportStatusDescription: text(object.ReportStatusDescription) || null,
   };
+}
+
+/** Where the finished report is and how to feed it back: shown after apply and by plan/verify of a reused search. */
+export function downloadAdvice(job: HistoricalSearchJob): string | null {
+  if (job.status !== 'Done') return null;
+  const where = job.fileUrl ? `download it from ${job.fileUrl} (the service allows about 20 downloads)` : 'download it from the admin center (Mail flow > Message trace; the search gave no FileUrl)';
+  return (
+    `Historical search ${job.jobId} is Done${job.rows !== null ? ` (${job.rows} rows)` : ''}${describes(job) ? `: ${job.reportStatusDescription}` : ''}; ` +
+    `${where}, then name the file in this step's \`requestReport:\` (with \`days:\`) so the next plan reads who submitted with SMTP AUTH`
+  );
 }
 
 /**
@@ -95,8 +114,9 @@ export function submitSearchChange(stepId: string, request: SearchRequest, obser
   const parameters: Record<string, PsValue> = {
     ReportTitle: request.reportTitle,
     ReportType: request.reportType,
-    StartDate: window.start,
-    EndDate: window.end,
+    // UTC instants of Kind Utc whatever the host's time zone (the service reads them as UTC).
+    StartDate: utcDateTimeValue(window.start),
+    EndDate: utcDateTimeValue(window.end),
   };
   if (request.notifyAddress.length) parameters.NotifyAddress = request.notifyAddress;
   return {
@@ -112,6 +132,14 @@ export function submitSearchChange(stepId: string, request: SearchRequest, obser
   };
 }
 
+/** `file:line:col` of the step's reportType (or of the step, when reportType is the default), for a refusal's message. */
+export function searchLocation(playbook: ResolvedPlaybookView, stepId: string): string | undefined {
+  const index = playbook.steps.findIndex((s) => s.id === stepId);
+  if (index < 0) return undefined;
+  const at = playbook.locate?.(['steps', index, 'with', 'reportType']) ?? playbook.locate?.(['steps', index]);
+  return at ? `${at.file}:${at.line}:${at.col}` : undefined;
+}
+
 export interface PollOptions {
   wait: boolean;
   timeoutMinutes: number;
@@ -122,7 +150,13 @@ export interface PollOptions {
 /** Submits the search and, when asked to wait, polls with backoff until it ends or the timeout passes. */
 export async function submitAndPoll(change: Change, ctx: RunContext, options: PollOptions): Promise<{ job: HistoricalSearchJob; warnings: string[] }> {
   const warnings: string[] = [];
-  const submitted = withoutErrors(change.call.cmdlet, await ctx.session.invoke(change.call.cmdlet, change.call.parameters));
+  let submitted;
+  try {
+    submitted = withoutErrors(change.call.cmdlet, await ctx.session.invoke(change.call.cmdlet, change.call.parameters));
+  } catch (error) {
+    if (error instanceof CmdletFailure) throw new HistoricalSearchRefused(error, change);
+    throw error;
+  }
   warnings.push(...submitted.warnings);
   const first = submitted.objects[0];
   let job = first ? toJob(first) : undefined;
@@ -152,12 +186,48 @@ export async function submitAndPoll(change: Change, ctx: RunContext, options: Po
     // The quota is spent and no report will come: the change failed, whatever the cmdlet said.
     throw new HistoricalSearchEnded(job);
   }
+  const advice = downloadAdvice(job);
+  if (advice) {
+    ctx.report(advice);
+    warnings.push(advice);
+  }
   return { job, warnings };
 }
 
 export class HistoricalSearchEnded extends Error {
   constructor(readonly job: HistoricalSearchJob) {
-    super(`Historical search ${job.jobId} ended ${job.status}: no report will be delivered; plan again to submit a new one`);
+    super(
+      `Historical search ${job.jobId} ended ${job.status}${describes(job) ? ` ("${job.reportStatusDescription}")` : ''}: no report will be delivered; plan again to submit a new one`,
+    );
     this.name = 'HistoricalSearchEnded';
+  }
+}
+
+/** The status description says more than the status itself ("Cancelled" for Cancelled says nothing). */
+function describes(job: HistoricalSearchJob): boolean {
+  return job.reportStatusDescription !== null && job.reportStatusDescription.toLowerCase() !== job.status.toLowerCase();
+}
+
+/**
+ * The service refused the search (Start-HistoricalSearch failed): the step's failure, located at the
+ * step's reportType in the playbook, with Microsoft's text. Still a CmdletFailure, so the engine keeps
+ * the parsed service error and retries throttling as for any write.
+ */
+export class HistoricalSearchRefused extends CmdletFailure {
+  constructor(failure: CmdletFailure, change: Change) {
+    super(failure.cmdlet, failure.record);
+    this.name = 'HistoricalSearchRefused';
+    const parameters = change.call.parameters;
+    const reportType = typeof parameters.ReportType === 'string' ? parameters.ReportType : '';
+    // Where the plan found the step's reportType (searchLocation), kept with the change.
+    const at = change.applyOptions?.at;
+    const where = typeof at === 'string' ? `${at}: ` : '';
+    const undocumented = !isDocumentedReportType(reportType);
+    const addressless = !['SenderAddress', 'RecipientAddress', 'MessageID'].some((p) => p in parameters);
+    this.message =
+      `${where}step ${change.stepId}: the service refused Start-HistoricalSearch -ReportType ${reportType}: ${describeServiceError(failure.record)}` +
+      (undocumented ? `. ${reportType} is not in Microsoft's documented ReportType list (Start-HistoricalSearch reference), so the service may refuse it from PowerShell` : '') +
+      (addressless ? ". Microsoft's reference also asks for at least one of MessageID, RecipientAddress or SenderAddress" : '') +
+      `. Instead: in the admin center, Reports > Mail flow > SMTP AUTH clients report > Request report, then name the downloaded file in \`requestReport:\``;
   }
 }

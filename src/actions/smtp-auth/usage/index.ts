@@ -13,6 +13,7 @@
  * dossier per sender (dossier.ts), and handed to the lockout guard as `rows` + `senders`.
  */
 import { withoutErrors } from '../../../exchange/session.js';
+import { stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { InputError } from '../../../errors.js';
@@ -25,16 +26,18 @@ import { resolveMailboxes, withAddresses, type ResolvedMailbox } from '../resolv
 import { clientsReportEvidence } from './clients-report.js';
 import { decodeUsageText, MAX_REQUEST_REPORT_BYTES, readUsageFile } from './decode.js';
 import { basicDeadlineMessage, DOSSIER_TITLE, dossierTable } from './dossier.js';
-import { dossierLine, dossiersOf, driftFindings, driftNotes, evidenceSummary, mailboxLookup, sourceNote, switchesAfter } from './senders.js';
+import { dossierLine, dossiersOf, driftFindings, driftNotes, evidenceSummary, mailboxLookup, missingSenderRisks, sourceNote, switchesAfter } from './senders.js';
 import { emailAppUsageEvidence } from './email-app-usage.js';
-import { evidenceOf, foldByMailbox, mergeEvidence, usageRowsOf, SOURCE_LABELS, type SourceReading, type UsageEvidence } from './evidence.js';
+import { evidenceAgeDays, evidenceOf, isStale, foldByMailbox, mergeEvidence, usageRowsOf, SOURCE_LABELS, type EvidencePeriod, type SourceReading, type UsageEvidence } from './evidence.js';
 import { readHistory, writeHistory, type UsageHistory } from './history.js';
 import { requestReportEvidence } from './request-report.js';
 import { signInLogsEvidence } from './sign-in-logs.js';
 import {
   DAILY_SEARCH_QUOTA,
   DEFAULT_POLL_SECONDS,
+  downloadAdvice,
   findReusableJob,
+  searchLocation,
   searchesInLast24Hours,
   submitAndPoll,
   submitSearchChange,
@@ -43,8 +46,11 @@ import {
   type SearchRequest,
 } from './historical-search.js';
 import type { UsageRow } from './usage-table.js';
+import { isDocumentedReportType } from '../../../exchange/historical-search-report-types.js';
 
 export type UsageWith = z.infer<typeof usageWith>;
+
+const withLocation = (at: string | undefined): { at?: string } => (at === undefined ? {} : { at });
 
 export interface UsageObserved {
   kind: 'smtp-auth-usage';
@@ -69,6 +75,11 @@ export interface UsageObserved {
   jobs?: HistoricalSearchJob[];
   /** The previous verify's senders (history:), null on the first run; absent without history:. */
   previous?: UsageHistory | null;
+  /**
+   * When this run observed (ISO): the lockout guard measures each source's age from it. Volatile:
+   * never fingerprinted, so a saved plan does not go stale by the clock alone (apply re-observes).
+   */
+  volatile?: { runAt: string };
 }
 
 export function searchRequest(withValue: UsageWith): SearchRequest {
@@ -82,15 +93,25 @@ export function searchRequest(withValue: UsageWith): SearchRequest {
   };
 }
 
+/** Any source this run reads itself; `history:` counts too: its saved readings are evidence (absent: none). */
 export function hasEvidenceSource(withValue: UsageWith): boolean {
-  return withValue.report !== undefined || withValue.requestReport !== undefined || withValue.signInLogs !== undefined || withValue.emailAppUsage !== undefined;
+  return (
+    withValue.report !== undefined ||
+    withValue.requestReport !== undefined ||
+    withValue.signInLogs !== undefined ||
+    withValue.emailAppUsage !== undefined ||
+    withValue.history !== undefined
+  );
 }
 
 export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promise<UsageObserved> {
   const organizationDisabled = await readOrganizationDisabled(ctx);
   const previous = withValue.history !== undefined ? { previous: await readHistory(pathFor(withValue.history, ctx), shown(pathFor(withValue.history, ctx)), rootsOf(ctx)) } : {};
   if (hasEvidenceSource(withValue)) {
-    const readings = await readEvidence(withValue, ctx);
+    const own = await readEvidence(withValue, ctx);
+    // A saved reading of a source this run reads itself adds nothing: this run's reading is newer.
+    const saved = savedReadingsOf(previous.previous, withValue.history).filter((s) => !own.some((o) => o.source === s.source));
+    const readings = [...own, ...saved];
     const merged = mergeEvidence(readings);
     // Every address any source used, resolved; then one record per mailbox for the guard.
     const senders = await resolveSenders(merged.map((m) => m.sender), ctx);
@@ -105,6 +126,7 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
       organizationDisabled,
       // The lockout guard's view: each source, whether this run read all of it, and whom it names.
       evidence: readings.map(evidenceOf),
+      volatile: { runAt: ctx.now().toISOString() },
       // The guard compares dated (Graph) evidence with the usage window ending now. Rounded to the hour,
       // and only when a source is dated: the observation is fingerprinted for saved plans.
       ...(withValue.signInLogs !== undefined || withValue.emailAppUsage !== undefined
@@ -135,9 +157,26 @@ export async function observeUsage(withValue: UsageWith, ctx: RunContext): Promi
     ],
     // Rounded to the minute: the plan's search window is rounded to the hour anyway.
     observedAt: new Date(Math.floor(ctx.now().getTime() / 60_000) * 60_000).toISOString(),
+    volatile: { runAt: ctx.now().toISOString() },
     jobs,
     ...previous,
   };
+}
+
+/**
+ * An earlier run's readings (history:), each with its recorded period: evidence of this run too, so a
+ * playbook naming the usage playbook's history file knows every sender its sources saw (Graph's
+ * included). The guard judges their age like any source's; acceptStaleEvidence names them `history`.
+ */
+const SAVED_BY = ', saved by ';
+
+function savedReadingsOf(previous: UsageHistory | null | undefined, file: string | undefined): SourceReading[] {
+  if (!previous?.readings || file === undefined) return [];
+  return previous.readings.map((r) => {
+    // A reading carried forward keeps the run that read it: evidence never gets fresher by being copied.
+    const savedBy = r.savedBy ?? { playbook: previous.playbook, at: previous.at, file };
+    return { ...r, label: `${r.label}${SAVED_BY}${savedBy.playbook}'s verify at ${savedBy.at} in ${savedBy.file}`, key: 'history' as const, savedBy };
+  });
 }
 
 /** Where files named in `with` may be read from: the playbook's folder and its fileRoots. */
@@ -159,12 +198,15 @@ async function readEvidence(withValue: UsageWith, ctx: RunContext): Promise<Sour
   if (withValue.report !== undefined) {
     const file = pathFor(withValue.report, ctx);
     const { text } = decodeUsageText(await readUsageFile(file, shown(file), 'SMTP AUTH clients report', { roots: rootsOf(ctx), maxBytes: MAX_USAGE_REPORT_BYTES }), shown(file));
-    evidence.push({ ...clientsReportEvidence(text, shown(file)), label: withValue.report });
+    evidence.push({ ...clientsReportEvidence(text, shown(file), await clientsReportPeriod(withValue, file)), label: withValue.report, key: 'report' });
   }
   if (withValue.requestReport !== undefined) {
     const file = pathFor(withValue.requestReport, ctx);
     const { text } = decodeUsageText(await readUsageFile(file, shown(file), 'request report', { roots: rootsOf(ctx), maxBytes: MAX_REQUEST_REPORT_BYTES }), shown(file));
-    evidence.push({ ...requestReportEvidence(text, shown(file)), label: withValue.requestReport });
+    const reading = requestReportEvidence(text, shown(file));
+    // A report with no rows has no dates: its period is the file's time (said so).
+    const dated = reading.windowEnd ? reading : { ...reading, ...periodFields(await fileTimePeriod(file, withValue.days, 'the report has no rows to date it')) };
+    evidence.push({ ...dated, label: withValue.requestReport, key: 'requestReport' });
   }
   if (withValue.signInLogs !== undefined || withValue.emailAppUsage !== undefined) {
     if (!ctx.graph) throw new InputError('the usage step reads Microsoft Graph (signInLogs / emailAppUsage), but this run has no Graph connection', undefined, 'run it through the exo-playbook CLI');
@@ -174,20 +216,48 @@ async function readEvidence(withValue: UsageWith, ctx: RunContext): Promise<Sour
       ctx.report('Reading Entra sign-in logs (Authenticated SMTP) through Microsoft Graph');
       const days = withValue.signInLogs === true ? 30 : withValue.signInLogs.days;
       const now = ctx.now();
-      evidence.push({ ...(await signInLogsEvidence(graph, days, now, policy)), ...datedWindow(now, days) });
+      evidence.push({ ...(await signInLogsEvidence(graph, days, now, policy)), ...datedWindow(now, days), key: 'signInLogs' });
     }
     if (withValue.emailAppUsage !== undefined) {
       ctx.report('Reading the email app usage report through Microsoft Graph');
       const period = withValue.emailAppUsage === true ? 'D180' : withValue.emailAppUsage.period;
-      evidence.push({ ...(await emailAppUsageEvidence(graph, period, policy)), ...datedWindow(ctx.now(), Number(period.slice(1))) });
+      // Dated by the report itself (its Report Refresh Date and Report Period), see email-app-usage.ts.
+      evidence.push({ ...(await emailAppUsageEvidence(graph, period, policy)), key: 'emailAppUsage' });
     }
   }
   return evidence;
 }
 
-/** A Graph source covers the `days` before now (the guard checks that against the usage window). */
-function datedWindow(now: Date, days: number): { windowStart: string; windowEnd: string } {
-  return { windowStart: new Date(now.getTime() - days * 86_400_000).toISOString(), windowEnd: now.toISOString() };
+const DAY_MS = 86_400_000;
+
+function periodFields(period: EvidencePeriod): Pick<SourceReading, 'windowStart' | 'windowEnd' | 'periodFrom'> {
+  return { windowStart: period.start, windowEnd: period.end, periodFrom: period.from };
+}
+
+/**
+ * The clients report has no date column (EXCHANGE-FACTS): its period is what the playbook says
+ * (exportedAt:, periodDays:), else the file's modification time, and the plan says which.
+ */
+async function clientsReportPeriod(withValue: UsageWith, file: string): Promise<EvidencePeriod> {
+  const days = withValue.periodDays ?? 7;
+  const daysFrom = withValue.periodDays === undefined ? "7 days, the admin center's default (no periodDays:)" : `periodDays: ${days}`;
+  if (withValue.exportedAt !== undefined) {
+    const end = Date.parse(withValue.exportedAt);
+    return { start: new Date(end - days * DAY_MS).toISOString(), end: new Date(end).toISOString(), from: `from the playbook: exportedAt: ${withValue.exportedAt}, ${daysFrom}` };
+  }
+  return fileTimePeriod(file, days, `the report carries no dates: set exportedAt: beside report: to state when it was exported; ${daysFrom}`);
+}
+
+async function fileTimePeriod(file: string, days: number, why: string): Promise<EvidencePeriod> {
+  const end = (await stat(file)).mtime;
+  return { start: new Date(end.getTime() - days * DAY_MS).toISOString(), end: end.toISOString(), from: `from the file's modification time, ${why}` };
+}
+
+/** A Graph source read now covers the `days` before now (from the request itself). */
+function datedWindow(now: Date, days: number): Pick<SourceReading, 'windowStart' | 'windowEnd' | 'periodFrom'> {
+  // Rounded to the hour, as observedAt is: the observation is fingerprinted for saved plans.
+  const end = Math.floor(now.getTime() / 3600_000) * 3600_000;
+  return { windowStart: new Date(end - days * DAY_MS).toISOString(), windowEnd: new Date(end).toISOString(), periodFrom: `from the request (sign-ins of the ${days} day(s) before ${now.toISOString()}, when it was read)` };
 }
 
 /**
@@ -210,22 +280,53 @@ async function resolveSenders(addresses: readonly string[], ctx: RunContext): Pr
   return withAddresses(resolved, directory, ctx);
 }
 
+/** An exportedAt after the run would make the report look fresh for ever: a typo, refused at its line. */
+function assertExportedBeforeRun(input: PlanInput<UsageWith, UsageObserved>): void {
+  const { exportedAt } = input.with;
+  const runAt = input.observed.volatile?.runAt;
+  if (exportedAt === undefined || runAt === undefined) return;
+  const end = Date.parse(exportedAt);
+  if (!Number.isNaN(end) && end <= Date.parse(runAt) + DAY_MS) return;
+  const index = input.playbook.steps.findIndex((s) => s.id === input.stepId);
+  throw new InputError(
+    `exportedAt: ${exportedAt} of step '${input.stepId}' is ${Number.isNaN(end) ? 'not a date' : `after this run (${runAt})`}`,
+    input.playbook.locate?.(['steps', index, 'with', 'exportedAt']),
+    'write the date the clients report was exported from the admin center (e.g. exportedAt: 2026-12-07)',
+  );
+}
+
 export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan {
+  assertExportedBeforeRun(input);
   const { stepId, observed } = input;
   const plan: StepPlan = { stepId, uses: 'smtp-auth/usage', changes: [], inDesiredState: [], notes: [], risks: [] };
   if (observed.source === 'report') {
-    const messages = observed.rows.reduce((sum, r) => sum + r.messages, 0);
+    const messages = countedMessages(observed.rows);
     const evidence = observed.readings ?? [];
     if (evidence.length === 0) {
       // A plan saved before sources existed: only the admin center rows.
-      plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} message(s) submitted with SMTP AUTH`);
+      plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} submitted with SMTP AUTH`);
     }
-    for (const e of evidence) plan.notes.push(sourceNote(e));
+    for (const e of evidence) plan.notes.push(sourceNote(e, observed.volatile?.runAt));
     if (evidence.length === 1 && evidence[0]!.source === 'admin-center-report') {
-      plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} message(s) submitted with SMTP AUTH`);
+      plan.notes.push(`${observed.file}: ${observed.rows.length} sender row(s), ${messages} submitted with SMTP AUTH`);
     }
     for (const warning of evidence.flatMap((e) => e.warnings)) plan.risks.push({ kind: 'warning', subject: 'usage', message: warning, blocking: false });
+    // Accepting a source the step does not read accepts nothing: most likely a typo, said so.
+    for (const accepted of input.with.acceptStaleEvidence.filter((a) => !evidence.some((e) => e.key === a.source))) {
+      plan.risks.push({ kind: 'warning', subject: accepted.source, message: `acceptStaleEvidence names ${accepted.source}, which this step does not read (or, for history, has no saved reading): it accepts nothing`, blocking: false });
+    }
     plan.notes.push(...driftNotes(observed));
+    plan.risks.push(...missingSenderRisks(observed));
+    const unread = (['requestReport', 'signInLogs', 'emailAppUsage'] as const).filter((key) => input.with[key] === undefined);
+    if (observed.previous === null && input.with.history !== undefined && unread.length > 0) {
+      // The saved evidence this step counts on for the sources it does not read is not there yet.
+      plan.risks.push({
+        kind: 'warning',
+        subject: 'usage',
+        message: `no saved evidence in ${input.with.history} yet: senders only ${unread.join(', ')} would show are unknown to this plan. Run the verify of the playbook that writes it (smtp-auth-usage.yaml) first`,
+        blocking: false,
+      });
+    }
     const dossiers = dossiersOf(input, null);
     plan.tables = [dossierTable(dossiers, false)];
     plan.data = { source: 'report', ...(observed.file ? { file: observed.file } : {}), usage: observed.rows, dossier: dossiers, sources: evidence.map(evidenceSummary), evidence: observed.evidence };
@@ -239,6 +340,8 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
     plan.inDesiredState.push(
       `Historical search ${reusable.jobId} ("${reusable.reportTitle}", ${reusable.reportType}) submitted ${reusable.submitDate} is reused: ${reusable.status}`,
     );
+    const advice = downloadAdvice(reusable);
+    if (advice) plan.notes.push(advice);
     plan.data = { source: 'historical-search', job: reusable, usage: [], evidence: observed.evidence };
     return plan;
   }
@@ -255,30 +358,48 @@ export function planUsage(input: PlanInput<UsageWith, UsageObserved>): StepPlan 
   }
   plan.changes.push({
     ...submitSearchChange(stepId, request, observedAt),
-    applyOptions: { wait: input.with.wait, timeoutMinutes: input.with.timeoutMinutes, pollSeconds: input.with.pollSeconds },
+    applyOptions: { wait: input.with.wait, timeoutMinutes: input.with.timeoutMinutes, pollSeconds: input.with.pollSeconds, ...withLocation(searchLocation(input.playbook, stepId)) },
   });
   plan.notes.push(
     `The report is delivered by mail${request.notifyAddress.length ? ` to ${request.notifyAddress.join(', ')}` : ''} and in the admin center; ` +
       `${used} of ${DAILY_SEARCH_QUOTA} searches used in the last 24 hours`,
   );
   if (input.with.wait === false) plan.notes.push('wait: false: apply records the JobId and does not poll');
+  if (!isDocumentedReportType(request.reportType)) {
+    plan.notes.push(
+      `ReportType ${request.reportType} is not among the report types Microsoft documents for Start-HistoricalSearch: the service may refuse it; apply then fails this step with the service's text`,
+    );
+  }
   plan.data = { source: 'historical-search', usage: [], searchesLast24Hours: used, evidence: observed.evidence };
   return plan;
 }
 
+/** "1204 message(s)", with the rows no source counted said to be unknown (never added as 0). */
+function countedMessages(rows: readonly UsageRow[]): string {
+  const unknown = rows.filter((r) => r.messages === null).length;
+  const total = rows.reduce((sum, r) => sum + (r.messages ?? 0), 0);
+  return `${total} message(s)${unknown ? ` counted (${unknown} sender row(s) with an unknown count)` : ''}`;
+}
+
 export function verifyUsage(input: PlanInput<UsageWith, UsageObserved>): Finding[] {
+  assertExportedBeforeRun(input);
   const { stepId, observed } = input;
   if (observed.source === 'report') {
     const findings: Finding[] = [];
     const evidence = observed.readings ?? [];
     if (evidence.length === 0) findings.push({ stepId, check: 'usage-report', status: 'pass', subject: observed.file ?? 'report', message: `${observed.rows.length} sender row(s) read` });
     for (const e of evidence) {
+      // Old evidence is a warning here (verify writes nothing); the lockout guard refuses it before a write.
+      const age = evidenceAgeDays({ windowEnd: e.windowEnd ?? null }, observed.volatile?.runAt);
+      const stale = isStale({ windowEnd: e.windowEnd ?? null }, observed.volatile?.runAt, input.with.maxAgeDays);
       findings.push({
         stepId,
         check: 'usage-source',
-        status: e.complete ? 'pass' : 'warn',
+        status: e.complete && !stale ? 'pass' : 'warn',
         subject: e.label,
-        message: `${SOURCE_LABELS[e.source]}: ${e.senders.length} sender(s); covers ${e.window}${e.complete ? '' : '; INCOMPLETE'}`,
+        message:
+          `${SOURCE_LABELS[e.source]}: ${e.senders.length} sender(s); covers ${e.window}${e.complete ? '' : '; INCOMPLETE'}` +
+          (stale ? `; ${age} day(s) old, more than maxAgeDays (${input.with.maxAgeDays})` : ''),
       });
       for (const warning of e.warnings) findings.push({ stepId, check: 'usage-source', status: 'warn', subject: e.label, message: warning });
     }
@@ -305,7 +426,7 @@ export function verifyUsage(input: PlanInput<UsageWith, UsageObserved>): Finding
       check: 'usage-search',
       status: 'pass',
       subject: job.jobId,
-      message: `historical search "${job.reportTitle}" is ${job.status}${job.rows !== null ? ` (${job.rows} rows)` : ''}`,
+      message: downloadAdvice(job) ?? `historical search "${job.reportTitle}" is ${job.status}${job.rows !== null ? ` (${job.rows} rows)` : ''}`,
     },
     ...findings,
   ];
@@ -332,12 +453,15 @@ export function completeUsagePlan(input: PlanInput<UsageWith, UsageObserved>, ow
 /** After a verify command: remember the senders this run saw, for the next run's drift check. */
 export async function recordUsage(withValue: UsageWith, observed: UsageObserved, ctx: RunContext, playbook: string): Promise<void> {
   if (withValue.history === undefined || observed.source !== 'report') return;
+  // This run's readings, and the saved ones it did not replace, carried forward with the run that read
+  // them (savedBy): a playbook sharing the file never erases what another one's sources saw.
   await writeHistory(pathFor(withValue.history, ctx), {
     kind: 'exo-playbook/usage-history',
     playbook,
     at: ctx.now().toISOString(),
     senders: [...new Set(observed.rows.map((r) => r.sender))].sort(),
-  });
+    readings: (observed.readings ?? []).map((r) => (r.savedBy ? { ...r, label: r.label.split(SAVED_BY)[0]!, key: undefined } : r)),
+  }, rootsOf(ctx));
 }
 
 export const usageAction: ActionDefinition<UsageWith, UsageObserved> = {
@@ -356,7 +480,7 @@ export const usageAction: ActionDefinition<UsageWith, UsageObserved> = {
       // A plan saved before pollSeconds existed polls as it always did.
       pollSeconds: typeof options.pollSeconds === 'number' ? options.pollSeconds : DEFAULT_POLL_SECONDS,
     });
-    return { result: { JobId: job.jobId, Status: job.status, Rows: job.rows }, warnings };
+    return { result: { JobId: job.jobId, Status: job.status, Rows: job.rows, FileUrl: job.fileUrl, ReportStatusDescription: job.reportStatusDescription }, warnings };
   },
   verify: verifyUsage,
 };

@@ -6,7 +6,7 @@
  * aggregated per sender: messages, first and last seen, client IPs, TLS versions, protocols.
  */
 import { InputError } from '../../../errors.js';
-import { CsvSyntaxError, detectSeparator, parseCsv, type CsvRecord } from './csv.js';
+import { CsvSyntaxError, detectSeparator, parseCsv, refuseFormulaCell, type CsvRecord } from './csv.js';
 import { earliest, latest, type SenderEvidence, type SourceReading } from './evidence.js';
 import { parseProtocol } from './usage-table.js';
 import { printable } from '../../../graph/requests.js';
@@ -55,23 +55,36 @@ export function requestReportEvidence(text: string, file: string): SourceReading
     tls: Set<string>;
   }
   const bySender = new Map<string, Tally>();
+  // A row that does not parse is counted and named, and the rest is still read: one bad row must not
+  // hide every other sender. The reading is then incomplete (the guard does not trust it blindly).
+  const skipped: string[] = [];
   let rows = 0;
   for (const record of records.slice(1)) {
     const field = (c: Column) => (at[c] === undefined ? '' : (record.fields[at[c]!] ?? '').trim());
     const where = (c: Column) => ({ file, line: record.line, col: record.cols[at[c]!] ?? 1 });
+    const cell = (c: Column) => `${file}:${record.line}:${where(c).col}`;
     const name = field('sendername');
     const domain = field('senderdomain');
     if (name === '' && domain === '') continue;
+    refuseFormulaCell(name, where('sendername'), 'a sender name');
+    refuseFormulaCell(domain, where('senderdomain'), 'a sender domain');
     // senderName is the whole address in some downloads and the local part in others.
     const sender = (name.includes('@') ? name : `${name}@${domain}`).toLowerCase();
     if (!/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u.test(sender)) {
-      throw new InputError(`'${printable(name)}' / '${printable(domain)}' is not a sender address`, where('sendername'), 'each row names the sender (senderName, senderDomain) of one message');
+      skipped.push(`${cell('sendername')}: '${printable(name).slice(0, 80)}' / '${printable(domain).slice(0, 80)}' is not a sender address`);
+      continue;
     }
     const dateText = field('date');
     const date = Date.parse(dateText);
-    if (Number.isNaN(date)) throw new InputError(`'${printable(dateText)}' is not a date`, where('date'), 'the date column holds when the message was submitted');
+    if (Number.isNaN(date)) {
+      skipped.push(`${cell('date')}: '${printable(dateText).slice(0, 80)}' is not a date (sender ${printable(sender).slice(0, 120)})`);
+      continue;
+    }
     const countText = field('message_count') || '1';
-    if (!/^\d+$/.test(countText)) throw new InputError(`'${printable(countText)}' is not a message count`, where('message_count'), 'message_count holds whole numbers');
+    if (!/^\d+$/.test(countText)) {
+      skipped.push(`${cell('message_count')}: '${printable(countText).slice(0, 80)}' is not a message count (sender ${printable(sender).slice(0, 120)})`);
+      continue;
+    }
     const iso = new Date(date).toISOString();
     let tally = bySender.get(sender);
     if (!tally) {
@@ -102,14 +115,31 @@ export function requestReportEvidence(text: string, file: string): SourceReading
   return {
     source: 'request-report',
     label: file,
-    window: first && last ? `${first.slice(0, 10)}..${last.slice(0, 10)} (the search's dates; ${rows} message row(s))` : 'the search\'s dates (no rows)',
+    window: first && last ? `${first.slice(0, 10)}..${last.slice(0, 10)} (from the data: first and last message; ${rows} message row(s))` : 'no rows: no dates in the data',
+    // The period from the data itself; a report with no rows is dated by the caller (the file's time).
+    ...(first && last ? { windowStart: first, windowEnd: last, periodFrom: 'from the data (the first and last message in the report)' } : {}),
     blindSpots: ['at most 100,000 rows per report: a longer period may be cut', 'only the period the search covered (at most 90 days back)'],
     // The service caps a report at 100,000 rows (EXCHANGE-FACTS): a full file may be cut.
-    complete: rows < 100_000,
+    complete: rows < 100_000 && skipped.length === 0,
     senders,
-    warnings: rows >= 100_000 ? ['the request report has 100,000 rows, the service\'s cap: it may be cut; search a shorter period'] : [],
+    warnings: [
+      ...(rows >= 100_000 ? ['the request report has 100,000 rows, the service\'s cap: it may be cut; search a shorter period'] : []),
+      ...(skipped.length > 0 ? [skippedRowsWarning(skipped, rows)] : []),
+    ],
   };
 }
+
+/** How many rows could not be read, and which (the first few, each at its line and column). */
+function skippedRowsWarning(skipped: readonly string[], read: number): string {
+  const shown = skipped.slice(0, SKIPPED_ROWS_SHOWN);
+  const more = skipped.length - shown.length;
+  return (
+    `${skipped.length} row(s) of the request report could not be read and were skipped (${read} read): ${shown.join('; ')}` +
+    `${more > 0 ? `; and ${more} more` : ''}. Senders only in those rows are unknown to this run: fix or re-download the file`
+  );
+}
+
+const SKIPPED_ROWS_SHOWN = 5;
 
 /** "TLS1_2", "TLS 1.2", "Tls12" → "TLS 1.2". */
 function normaliseTls(text: string): string | null {

@@ -8,7 +8,8 @@ export type AuthProtocol = 'Basic' | 'OAuth' | 'Unknown';
 export interface UsageRow {
   sender: string;
   protocol: AuthProtocol;
-  messages: number;
+  /** null: no source counted this sender's messages (sign-in logs and app usage count none). Never 0 for unknown. */
+  messages: number | null;
   /** ISO-8601 date or date-time as the source gave it; null when the source has no such column. */
   lastSeen: string | null;
 }
@@ -21,11 +22,32 @@ export function mergeUsageRows(rows: readonly UsageRow[]): UsageRow[] {
     const seen = merged.get(key);
     if (!seen) merged.set(key, { ...row });
     else {
-      seen.messages += row.messages;
+      seen.messages = addCounts(seen.messages, row.messages);
       if (row.lastSeen !== null && (seen.lastSeen === null || row.lastSeen > seen.lastSeen)) seen.lastSeen = row.lastSeen;
     }
   }
-  return [...merged.values()].sort((a, b) => b.messages - a.messages || a.sender.localeCompare(b.sender));
+  return [...merged.values()].sort(byMessages);
+}
+
+/** Counts of different submissions added; an unknown count adds nothing, and stays unknown only alone. */
+export function addCounts(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : a + b;
+}
+
+/** Busiest first (unknown counts last), then by address. */
+export function byMessages(a: Pick<UsageRow, 'sender' | 'messages'>, b: Pick<UsageRow, 'sender' | 'messages'>): number {
+  return (b.messages ?? -1) - (a.messages ?? -1) || a.sender.localeCompare(b.sender);
+}
+
+/** " (27 messages)" after a risk, or " (message count unknown)" when no source counted: never "(0 messages)". */
+export function riskCount(risk: { messages?: number | null }): string {
+  if (risk.messages === undefined) return '';
+  return risk.messages === null ? ' (message count unknown)' : ` (${risk.messages} messages)`;
+}
+
+/** A message count as every report shows it: the number, or "unknown" when no source counted. */
+export function countText(messages: number | null | undefined): string {
+  return typeof messages === 'number' ? String(messages) : 'unknown';
 }
 
 export function parseProtocol(text: string): AuthProtocol {

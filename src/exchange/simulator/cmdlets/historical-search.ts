@@ -6,9 +6,10 @@
  * sees the lifecycle without waiting.
  */
 import { randomUUID } from 'node:crypto';
+import { DOCUMENTED_REPORT_TYPES } from '../../historical-search-report-types.js';
 import type { PsObject } from '../../session.js';
 import type { SimHistoricalSearch, TenantState } from '../state.js';
-import { CLR } from '../parameters.js';
+import { CLR, type BoundDateTime } from '../parameters.js';
 import { argumentTransformation, objectNotFound, taskArgumentError } from '../records.js';
 import { fail, NO_OUTPUT, stringParameter, type CmdletContext, type CmdletDefinition } from './context.js';
 
@@ -20,20 +21,7 @@ export const LISTED_DAYS = 10;
 const MAX_ADDRESSES = 100;
 
 /** Microsoft's documented report types, plus SmtpCSReport from the published SMTP AUTH audit guidance (acceptance unconfirmed). */
-export const REPORT_TYPES = [
-  'ATPReport',
-  'ConnectorReport',
-  'DLP',
-  'MessageTrace',
-  'MessageTraceDetail',
-  'OutboundSecurityReport',
-  'P2SenderAttribution',
-  'SPAM',
-  'Spoof',
-  'TransportRule',
-  'UnifiedDLP',
-  'SmtpCSReport',
-];
+export const REPORT_TYPES: readonly string[] = [...DOCUMENTED_REPORT_TYPES, 'SmtpCSReport'];
 
 export const STATUS_DESCRIPTION = {
   NotStarted: 'Not started',
@@ -57,7 +45,56 @@ function jobView(job: SimHistoricalSearch): PsObject {
     JobProgress: job.JobProgress,
     Rows: job.Rows,
     ReportStatusDescription: job.ReportStatusDescription,
+    FileUrl: job.FileUrl ?? null,
   };
+}
+
+/**
+ * A Done search's download link. Its shape is the one seen in the wild for historical searches (no
+ * Microsoft page documents it); only its presence on a Done job matters here. The stub builds the same.
+ */
+export function fileUrlOf(jobId: string): string {
+  return `https://admin.protection.outlook.com/ExtendedReport/Download?Type=OnDemandReport&RequestID=${jobId}`;
+}
+
+/**
+ * Refusals the tenant's service is set to make (state.historicalSearchService), worded from Microsoft's
+ * Start-HistoricalSearch reference: a ReportType outside HistoricalSearchReportType fails its argument
+ * transformation (SmtpCSReport is not in the documented list), and "you also need to use at least one
+ * of the following parameters in the command: MessageID, RecipientAddress, or SenderAddress".
+ */
+function serviceRefusal(context: CmdletContext, reportType: string): void {
+  const service = context.tenant.state.historicalSearchService ?? {};
+  const values = context.parameters.values;
+  if ((service.rejectReportTypes ?? []).some((t) => t.toLowerCase() === reportType.toLowerCase())) {
+    const accepted = REPORT_TYPES.filter((t) => !(service.rejectReportTypes ?? []).some((r) => r.toLowerCase() === t.toLowerCase()));
+    fail(
+      context,
+      argumentTransformation(
+        context.cmdlet,
+        'ReportType',
+        `Cannot convert value "${reportType}" to type "Microsoft.Exchange.Management.ReportingTask.HistoricalSearchReportType". Valid values: ${accepted.join(', ')}.`,
+      ),
+    );
+  }
+  const needsAddress = (service.addressRequiredFor ?? []).some((t) => t.toLowerCase() === reportType.toLowerCase());
+  if (needsAddress && !['MessageID', 'RecipientAddress', 'SenderAddress'].some((name) => values.has(name))) {
+    fail(
+      context,
+      taskArgumentError(context.cmdlet, 'AddressRequired', `You need to use at least one of the following parameters: MessageID, RecipientAddress, or SenderAddress (ReportType ${reportType}).`),
+    );
+  }
+}
+
+/**
+ * The instant the service searches from a bound DateTime: it reads the value's clock time as UTC
+ * (EXCHANGE-FACTS "Historical search": "StartDate/EndDate are interpreted as UTC by the service: pass
+ * DateTime values in UTC, not strings PowerShell may read as local"). A Kind Utc value is exact; a
+ * Kind Local one (a string PowerShell converted) is off by the host's UTC offset, as it would be.
+ */
+export function serviceReading(value: BoundDateTime): Date {
+  if (value.kind === 'Utc') return value.instant;
+  return new Date(value.instant.getTime() - value.instant.getTimezoneOffset() * 60_000);
 }
 
 export const startHistoricalSearch: CmdletDefinition = {
@@ -68,6 +105,7 @@ export const startHistoricalSearch: CmdletDefinition = {
     { name: 'StartDate', type: 'date', clr: CLR.dateTime, mandatory: true },
     { name: 'EndDate', type: 'date', clr: CLR.dateTime, mandatory: true },
     { name: 'NotifyAddress', type: 'string[]', clr: CLR.multiValued },
+    { name: 'MessageID', type: 'string[]', clr: CLR.multiValued },
     { name: 'SenderAddress', type: 'string[]', clr: CLR.multiValued },
     { name: 'RecipientAddress', type: 'string[]', clr: CLR.multiValued },
   ],
@@ -85,8 +123,9 @@ export const startHistoricalSearch: CmdletDefinition = {
         ),
       );
     }
-    const startDate = values.get('StartDate') as Date;
-    const endDate = values.get('EndDate') as Date;
+    serviceRefusal(context, canonicalType!);
+    const startDate = serviceReading(values.get('StartDate') as BoundDateTime);
+    const endDate = serviceReading(values.get('EndDate') as BoundDateTime);
     const now = context.now();
     if (startDate.getTime() < now.getTime() - MAX_SEARCH_AGE_DAYS * DAY_MS) {
       fail(
@@ -154,6 +193,7 @@ function advance(context: CmdletContext, job: SimHistoricalSearch): void {
     job.JobProgress = 100;
     job.Rows = countActivity(context.tenant.state, job);
     job.ReportStatusDescription = STATUS_DESCRIPTION.Done;
+    job.FileUrl = fileUrlOf(job.JobId);
   } else {
     job.Status = 'InProgress';
     job.JobProgress = Math.min(99, Math.max(1, Math.round((100 * (total - job.PollsRemaining)) / total)));

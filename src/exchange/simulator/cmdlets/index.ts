@@ -1,6 +1,20 @@
 /** The simulated cmdlets by name (the same list as ALLOWED_CMDLETS in ../../session.ts). */
 import type { AllowedCmdlet } from '../../session.js';
 import type { CmdletDefinition } from './context.js';
+import {
+  addMailboxPermission,
+  getMailboxPermission,
+  getManagementRoleAssignment,
+  getManagementScope,
+  getServicePrincipal,
+  newManagementRoleAssignment,
+  newManagementScope,
+  newServicePrincipal,
+  removeMailboxPermission,
+  removeManagementRoleAssignment,
+  removeManagementScope,
+  removeServicePrincipal,
+} from './app-access.js';
 import { getHistoricalSearch, startHistoricalSearch, stopHistoricalSearch } from './historical-search.js';
 import {
   connectExchangeOnline,
@@ -28,6 +42,18 @@ export const SIMULATED_CMDLETS: Record<AllowedCmdlet, CmdletDefinition> = {
   'Get-AuthenticationPolicy': getAuthenticationPolicy,
   'Get-OrganizationConfig': getOrganizationConfig,
   'Get-User': getUser,
+  'New-ServicePrincipal': newServicePrincipal,
+  'Get-ServicePrincipal': getServicePrincipal,
+  'Remove-ServicePrincipal': removeServicePrincipal,
+  'New-ManagementScope': newManagementScope,
+  'Get-ManagementScope': getManagementScope,
+  'Remove-ManagementScope': removeManagementScope,
+  'New-ManagementRoleAssignment': newManagementRoleAssignment,
+  'Get-ManagementRoleAssignment': getManagementRoleAssignment,
+  'Remove-ManagementRoleAssignment': removeManagementRoleAssignment,
+  'Add-MailboxPermission': addMailboxPermission,
+  'Get-MailboxPermission': getMailboxPermission,
+  'Remove-MailboxPermission': removeMailboxPermission,
 };
 
 /** Cmdlet names are case-insensitive in PowerShell; returns the canonical name. */

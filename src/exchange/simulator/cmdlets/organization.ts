@@ -29,11 +29,14 @@ export const connectExchangeOnline: CmdletDefinition = {
     { name: 'CommandName', type: 'string[]', clr: CLR.strings },
   ],
   run(context) {
-    const organization = stringParameter(context, 'Organization');
     const actual = context.tenant.state.organization.Name;
-    // -Organization names the tenant by its initial domain or its tenant id (Connect-ExchangeOnline reference).
+    // -Organization and -DelegatedOrganization (a partner managing a customer) name the tenant by its
+    // initial domain or its tenant id (Connect-ExchangeOnline reference).
     const names = [actual, context.tenant.state.organization.TenantId].filter((n): n is string => typeof n === 'string').map((n) => n.toLowerCase());
-    if (organization !== undefined && !names.includes(organization.toLowerCase())) {
+    const organization = [stringParameter(context, 'Organization'), stringParameter(context, 'DelegatedOrganization')].find(
+      (named) => named !== undefined && !names.includes(named.toLowerCase()),
+    );
+    if (organization !== undefined) {
       fail(
         context,
         taskArgumentError(
