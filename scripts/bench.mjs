@@ -17,7 +17,10 @@
 //     `dotnet pwsh.dll` run directly (what the bridge does), alternated, median of --starts (default 7);
 //     only when pwsh is the .NET tool launcher.
 // Benchmarks report; they never fail CI. Needs `npm run build` (imports dist/) and a pwsh.
-// Usage: npm run bench [-- --quick] [--only starts,per-call,per-write,bulk,memory,apply,concurrency] [--rounds 1]
+//  5b. fleets (issue 20): fleet plan --parallel 8 vs 1 on simulated tenants, --parallel 4 vs 1 through
+//     pwsh + stub (and the most hosts alive), the CLI's peak RSS for 1,000 tenants, fleet merge of 1,000.
+// Usage: npm run bench [-- --quick] [--only starts,per-call,per-write,bulk,memory,apply,concurrency,fleet] [--rounds 1]
+//        [--fleet-tenants 200] [--fleet-memory-tenants 1000]
 //        [--starts 7] [--starts-only] [--hand-env NAME=VALUE,...] [--strays 150]
 //        [--log-dir DIR (keeps the apply and concurrency runs' --log-file)]
 import { spawn } from 'node:child_process';
@@ -449,6 +452,112 @@ if (want('concurrency')) {
       );
     }
   }
+}
+
+// --- 5b. fleets ---------------------------------------------------------------------------------
+// Issue 20's goals, each in this one run:
+//  - `fleet plan` of --fleet-tenants (200; --quick 40) simulated tenants × 500 mailboxes at 300 ms per
+//    call (the simulator's latency knob): --parallel 8 vs --parallel 1 (goal ≥ 6×);
+//  - through pwsh + the stub module (one state per organization, EXO_STUB_STATE_DIR), 12 tenants at
+//    300 ms per call: --parallel 4 vs 1 (goal ≥ 3×), and the most PowerShell hosts alive at once
+//    (polled every 100 ms; goal ≤ parallel × sessions per tenant = 4);
+//  - peak RSS of the CLI for a fleet plan of --fleet-memory-tenants (1,000; --quick 200) simulated tenants (goal ≤ 400 MB);
+//  - `fleet merge` of that plan's 1,000 tenant results, split in 10 shard files (goal ≤ 3 s), and its
+//    markdown (goal < 60,000 characters).
+async function simFleet(name, tenants, mailboxes, latencyMs) {
+  const fleetDir = path.join(dir, name);
+  await $`${process.execPath} ${cli} sim init-fleet ${fleetDir} --tenants ${tenants} --mailboxes ${mailboxes} --seed bench`;
+  if (latencyMs) {
+    for (const file of await fs.readdir(path.join(fleetDir, 'tenants'))) {
+      const state = await fs.readJson(path.join(fleetDir, 'tenants', file));
+      state.faults = { ...(state.faults ?? {}), latencyMs };
+      await fs.writeJson(path.join(fleetDir, 'tenants', file), state);
+    }
+  }
+  return fleetDir;
+}
+/** Runs the CLI, polling its peak RSS and how many pwsh processes are alive below it. */
+async function watched(args, env) {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [cli, ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', EXO_PLAYBOOK_LOCK_DIR: path.join(dir, 'locks'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((done) => child.on('close', done));
+  let running = true;
+  void exited.then(() => (running = false));
+  let rss = 0;
+  let hosts = 0;
+  while (running) {
+    rss = Math.max(rss, await peakRss(child.pid));
+    let alive = 0;
+    for (const pid of await descendants(child.pid)) {
+      const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (/pwsh/.test(cmdline)) alive += 1;
+    }
+    hosts = Math.max(hosts, alive);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const code = await exited;
+  return { code, ms: performance.now() - t0, rss, hosts, out };
+}
+if (want('fleet')) {
+  const s1 = (ms) => `${(ms / 1000).toFixed(1)} s`;
+  const planArgs = (fleetDir, parallel, extra = []) => ['fleet', 'plan', path.join(fleetDir, 'smtp-auth-fleet.yaml'), '--inventory', path.join(fleetDir, 'inventory.yaml'), '--parallel', String(parallel), '--format', 'json', ...extra];
+  const expectPlan = (r, what) => {
+    if (r.code !== 2 && r.code !== 0) say(`  (${what} exited ${r.code}: ${r.out.trim().split('\n').slice(-3).join(' | ')})`);
+    return r.code === 2 || r.code === 0;
+  };
+
+  const n = Number(argv['fleet-tenants'] ?? (quick ? 40 : 200));
+  const latency = 300;
+  const simDir = await simFleet('fleet-sim', n, 500, latency);
+  const p1 = await watched(planArgs(simDir, 1), {});
+  const p8 = await watched(planArgs(simDir, 8), {});
+  const simRatio = p1.ms / p8.ms;
+  say(`fleet plan of ${n} simulated tenants × ~500 mailboxes at ${latency} ms per call: --parallel 1 ${s1(p1.ms)}, 8 ${s1(p8.ms)}, speed-up ${simRatio.toFixed(2)}× (goal ≥ 6×); load ${os.loadavg()[0].toFixed(2)}`);
+  figure(`fleet plan of ${n} sim tenants, --parallel 8 vs 1`, `${simRatio.toFixed(2)}×`, '≥ 6×', expectPlan(p1, 'parallel 1') && expectPlan(p8, 'parallel 8') && simRatio >= 6);
+
+  // Through pwsh + stub: the inventory signs in with an access token (-AccessToken -Organization <tenant>).
+  const stubDir = await simFleet('fleet-stub', 12, 50, latency);
+  const inventory = path.join(stubDir, 'inventory.yaml');
+  const text = await fs.readFile(inventory, 'utf8');
+  await fs.writeFile(
+    inventory,
+    text
+      .replace(/^ {2}auth: .*$/m, '  auth: { method: access-token, token: "${env:EXO_TOKEN}" }')
+      .replace(/^ {4}(target|auth): .*\n/gm, ''),
+  );
+  const stubEnv = { EXO_TOKEN: TOKEN, EXO_PLAYBOOK_PWSH: pwsh, EXO_PLAYBOOK_MODULE_PATH: modules, EXO_STUB_STATE_DIR: path.join(stubDir, 'tenants') };
+  const w1 = await watched(planArgs(stubDir, 1), stubEnv);
+  const w4 = await watched(planArgs(stubDir, 4), stubEnv);
+  const stubRatio = w1.ms / w4.ms;
+  say(`fleet plan of 12 tenants through pwsh + stub at ${latency} ms per call: --parallel 1 ${s1(w1.ms)} (at most ${w1.hosts} host(s) alive), 4 ${s1(w4.ms)} (at most ${w4.hosts} alive), speed-up ${stubRatio.toFixed(2)}× (goal ≥ 3×; hosts ≤ 4); load ${os.loadavg()[0].toFixed(2)}`);
+  figure('fleet plan of 12 tenants via pwsh + stub, --parallel 4 vs 1', `${stubRatio.toFixed(2)}×`, '≥ 3×', expectPlan(w1, 'pwsh parallel 1') && expectPlan(w4, 'pwsh parallel 4') && stubRatio >= 3);
+  figure('most pwsh hosts alive, --parallel 4 (1 session per tenant)', String(w4.hosts), '≤ 4', w4.hosts <= 4 && w1.hosts <= 1);
+
+  const m = Number(argv['fleet-memory-tenants'] ?? (quick ? 200 : 1000));
+  const bigDir = await simFleet('fleet-big', m, 10, 0);
+  const resultFile = path.join(dir, 'fleet-big.json');
+  const big = await watched(planArgs(bigDir, 8, ['--result', resultFile]), {});
+  const mb = (x) => (x / 2 ** 20).toFixed(0);
+  say(`fleet plan of ${m} simulated tenants (--parallel 8): exit ${big.code}, ${s1(big.ms)}, peak RSS of the CLI ${mb(big.rss)} MB (goal ≤ 400 MB)`);
+  figure(`peak RSS of the CLI, fleet plan of ${m} sim tenants`, `${mb(big.rss)} MB`, '≤ 400 MB', expectPlan(big, 'big fleet') && big.rss <= 400 * 2 ** 20);
+
+  // The same result as 10 shard files, then one merge.
+  const whole = await fs.readJson(resultFile);
+  const shards = 10;
+  const files = [];
+  for (let k = 1; k <= shards; k++) {
+    const file = path.join(dir, `fleet-shard-${k}.json`);
+    await fs.writeJson(file, { ...whole, selection: { ...whole.selection, shard: { k, n: shards } }, tenants: whole.tenants.filter((_, i) => i % shards === k - 1) });
+    files.push(file);
+  }
+  const merged = await watched(['fleet', 'merge', ...files, '--format', 'markdown'], {});
+  const chars = merged.out.length;
+  say(`fleet merge of ${whole.tenants.length} tenant results in ${shards} files: exit ${merged.code}, ${s1(merged.ms)} (goal ≤ 3 s); markdown ${chars} characters (goal < 60,000); peak RSS ${mb(merged.rss)} MB`);
+  figure(`fleet merge of ${whole.tenants.length} tenant results`, s1(merged.ms), '≤ 3 s', expectPlan(merged, 'merge') && merged.ms <= 3000);
+  figure(`markdown of ${whole.tenants.length} tenants`, `${chars} chars`, '< 60,000', chars < 60_000);
 }
 
 // --- 6. the whole test suite --------------------------------------------------------------------

@@ -14,7 +14,9 @@
  * (exit 0) → verify (exit 0) → probes of SMTP submission (simulated): the allowlisted device accepted,
  * another refused, then refused too once Microsoft's Basic default is switched on (exit 2) → the
  * allowlisted device's app moved to OAuth (smtp-auth-oauth-migration.yaml): plan (exit 2), apply and its
- * proof, "OAuth proven" (exit 0). Any other exit code fails the demo.
+ * proof, "OAuth proven" (exit 0). Then a fleet of 25 simulated tenants: fleet plan --out (2) → fleet
+ * apply --plan (4: applied, the tenants the guard refuses named) → fleet verify (2). Any other exit code
+ * fails the demo.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -170,6 +172,18 @@ if (allowlisted[0]) {
     if (!ok) process.exit(1);
   }
 }
+// 7. A fleet: 25 simulated tenants (`sim init-fleet`), one inventory, one playbook, approval once:
+//    the plans are saved and reviewed, then exactly those plans are applied, each tenant in isolation
+//    (its own lock, run folder, journal and lockout guard); the guard refuses the tenants whose active
+//    senders are not on their allowlist, and the others are applied.
+const fleetDir = join(demo, 'fleet');
+await $({ cwd: root, quiet: true })`node ${cli} sim init-fleet ${fleetDir} --tenants 25 --mailboxes 120 --seed exo-playbook-demo`;
+const fleetCommon = [relative(root, join(fleetDir, 'smtp-auth-fleet.yaml')), '--inventory', relative(root, join(fleetDir, 'inventory.yaml')), '--parallel', '4'];
+const fleetPlans = relative(root, join(fleetDir, 'plans'));
+console.log(chalk.bold(`\nA fleet of 25 simulated tenants: ${relative(root, join(fleetDir, 'inventory.yaml'))}`));
+await step('fleet plan: changes pending in every tenant, the plans saved for review', ['fleet', 'plan', ...fleetCommon, '--out', fleetPlans], 2);
+await step('fleet apply of exactly the reviewed plans: applied, except the tenants the lockout guard refuses', ['fleet', 'apply', ...fleetCommon, '--plan', fleetPlans, '--runs-dir', relative(root, join(fleetDir, 'runs')), '--result', relative(root, join(fleetDir, 'applied.json'))], 4);
+await step('fleet verify: the applied tenants compliant, the refused ones still drift', ['fleet', 'verify', ...fleetCommon, '--format', 'markdown'], 2);
 
 const runs = (await readdir(join(demo, 'runs'))).sort();
 const applied = [];

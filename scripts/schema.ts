@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { playbookJsonSchemaText } from '../src/playbook/json-schema.js';
 import { playbookReferenceMarkdown } from '../src/playbook/reference-doc.js';
+import { inventoryJsonSchemaText } from '../src/fleet/inventory.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const existingDoc = await readFile(root + 'docs/PLAYBOOKS.md', 'utf8').catch(() => undefined);
@@ -15,3 +16,5 @@ await writeFile(root + 'playbooks/playbook.schema.json', playbookJsonSchemaText(
 console.log('wrote playbooks/playbook.schema.json');
 await writeFile(root + 'docs/PLAYBOOKS.md', playbookReferenceMarkdown(existingDoc));
 console.log('wrote docs/PLAYBOOKS.md');
+await writeFile(root + 'schemas/inventory.schema.json', inventoryJsonSchemaText());
+console.log('wrote schemas/inventory.schema.json');

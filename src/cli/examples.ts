@@ -28,7 +28,7 @@ export const EXAMPLES: Record<string, Example[]> = {
   ],
   validate: [
     { run: 'exo-playbook validate playbooks/smtp-auth-disable.yaml', exit: 0, why: 'valid (unset sign-in variables are warnings)' },
-    { run: 'exo-playbook validate playbooks/*.yaml --format json', exit: 0, why: 'every file valid' },
+    { run: 'exo-playbook validate playbooks/smtp-auth-usage.yaml playbooks/smtp-auth-drift-check.yaml --format json', exit: 0, why: 'every file valid' },
   ],
   plan: [
     { run: `exo-playbook plan playbooks/smtp-auth-disable.yaml ${SIM}`, exit: 2, why: 'changes pending (and senders that would break)' },
@@ -68,6 +68,29 @@ export const EXAMPLES: Record<string, Example[]> = {
   'sim init': [
     { run: 'exo-playbook sim init demo.json', exit: 0, why: 'a 500-mailbox tenant' },
     { run: 'exo-playbook sim init big.json --mailboxes 20000 --seed 7 --force', exit: 0, why: 'a bigger one, the same every time' },
+  ],
+  fleet: [
+    { run: 'exo-playbook sim init-fleet fleet --tenants 3 --mailboxes 50', exit: 0, why: 'a simulated fleet: inventory, tenants, allowlists, usage' },
+    { run: 'exo-playbook fleet plan fleet/smtp-auth-fleet.yaml -i fleet/inventory.yaml', exit: 2, why: 'changes pending in some tenant' },
+  ],
+  'fleet validate': [{ run: 'exo-playbook sim init-fleet fleet --tenants 3 --mailboxes 50', exit: 0, why: 'a simulated fleet: inventory, tenants, allowlists, usage' }, { run: 'exo-playbook fleet validate fleet/smtp-auth-fleet.yaml -i fleet/inventory.yaml', exit: 0, why: 'every tenant valid' }],
+  'fleet plan': [{ run: 'exo-playbook sim init-fleet fleet --tenants 3 --mailboxes 50', exit: 0, why: 'a simulated fleet: inventory, tenants, allowlists, usage' }, { run: 'exo-playbook fleet plan fleet/smtp-auth-fleet.yaml -i fleet/inventory.yaml --out plans/', exit: 2, why: 'the plans saved for approval once' }],
+  'fleet apply': [
+    { run: 'exo-playbook sim init-fleet fleet --tenants 3 --mailboxes 50', exit: 0, why: 'a simulated fleet: inventory, tenants, allowlists, usage' },
+    { run: 'exo-playbook fleet plan fleet/smtp-auth-fleet.yaml -i fleet/inventory.yaml --out plans/', exit: 2, why: 'review these plans…' },
+    { run: 'exo-playbook fleet apply fleet/smtp-auth-fleet.yaml -i fleet/inventory.yaml --plan plans/ --yes', exit: 0, why: '…then write exactly them, per tenant' },
+  ],
+  'fleet verify': [{ run: 'exo-playbook sim init-fleet fleet --tenants 3 --mailboxes 50', exit: 0, why: 'a simulated fleet: inventory, tenants, allowlists, usage' }, { run: 'exo-playbook fleet verify fleet/smtp-auth-fleet.yaml -i fleet/inventory.yaml --format junit > fleet-verify.xml', exit: 2, why: 'drift in some tenant' }],
+  'fleet rollback': [
+    { run: 'exo-playbook sim init-fleet fleet --tenants 3 --mailboxes 50', exit: 0, why: 'a simulated fleet: inventory, tenants, allowlists, usage' },
+    { run: 'exo-playbook fleet apply fleet/smtp-auth-fleet.yaml -i fleet/inventory.yaml --yes --result applied.json', exit: 0, why: 'a fleet run to undo' },
+    { run: 'exo-playbook fleet rollback applied.json -i fleet/inventory.yaml --yes', exit: 0, why: 'every tenant restored' },
+  ],
+  'fleet merge': [
+    { run: 'exo-playbook sim init-fleet fleet --tenants 3 --mailboxes 50', exit: 0, why: 'a simulated fleet: inventory, tenants, allowlists, usage' },
+    { run: 'exo-playbook fleet plan fleet/smtp-auth-fleet.yaml -i fleet/inventory.yaml --shard 1/2 --result shard-1.json', exit: 2, why: 'one shard…' },
+    { run: 'exo-playbook fleet plan fleet/smtp-auth-fleet.yaml -i fleet/inventory.yaml --shard 2/2 --result shard-2.json', exit: 2, why: '…and the other' },
+    { run: 'exo-playbook fleet merge shard-1.json shard-2.json --format markdown', exit: 2, why: 'one report, as one run' },
   ],
   'sim init-fleet': [{ run: 'exo-playbook sim init-fleet fleet --tenants 3 --mailboxes 50', exit: 0, why: 'three tenants and an inventory for fleet runs' }],
   'sim show': [{ run: 'exo-playbook sim show tenant.json --format json', exit: 0, why: 'its summary as JSON' }],

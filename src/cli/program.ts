@@ -15,6 +15,7 @@ import { registerSim } from './sim.js';
 import { registerDiff } from './diff.js';
 import { registerExplain } from './explain.js';
 import { registerProbe } from './probe.js';
+import { registerFleet } from './fleet.js';
 import { addExamples } from './examples.js';
 import { useEnvironmentProxy } from '../net/proxy.js';
 
@@ -57,6 +58,7 @@ Exit codes:
   registerDiff(program, io, wrap);
   registerExplain(program, io, wrap);
   registerProbe(program, io, wrap);
+  registerFleet(program, io, wrap);
   addExamples(program);
   return program;
 }

@@ -7,6 +7,7 @@ import type { PlanCheck } from '../actions/types.js';
 import type { ExchangeSession } from '../exchange/session.js';
 import type { GraphClient } from '../graph/client.js';
 import type { Playbook } from '../playbook/schema.js';
+import type { TenantContext } from '../playbook/tenant-context.js';
 import type { SmtpProber } from '../smtp/types.js';
 import type { ActionTable } from './observe.js';
 import type { PlaybookSource } from './playbook-source.js';
@@ -28,7 +29,8 @@ export interface OpenTargetOptions {
 
 export interface EngineDeps {
   /** runFiles 'warn': a missing usage CSV is no error (explain and rollback never read it). */
-  loadPlaybook(file: string, options: { env: NodeJS.ProcessEnv; signInEnv?: 'require' | 'warn'; runFiles?: 'require' | 'warn' }): Promise<PlaybookSource>;
+  /** `tenant`: a fleet run's tenant context (src/playbook/tenant-context.ts); the engine itself never sets it. */
+  loadPlaybook(file: string, options: { env: NodeJS.ProcessEnv; signInEnv?: 'require' | 'warn'; runFiles?: 'require' | 'warn'; tenant?: TenantContext }): Promise<PlaybookSource>;
   openTarget(target: string, tenant: Playbook['tenant'], options: OpenTargetOptions): Promise<ExchangeSession>;
   actions: ActionTable;
   planChecks: readonly PlanCheck[];

@@ -17,6 +17,7 @@ import { readConfinedTextOrThrow } from './confined-file.js';
 import { checkReferencedFiles } from './referenced-files.js';
 import { parseYamlTree } from './yaml-tree.js';
 import { readRegularFile } from '../files/regular-file.js';
+import { tenantFingerprint, withTenant, type TenantContext } from './tenant-context.js';
 
 export { PlaybookInvalid, type Problem } from './problems.js';
 export { resolveSecret } from './resolve.js';
@@ -43,6 +44,11 @@ export interface LoadOptions {
    * always an error.
    */
   runFiles?: 'require' | 'warn';
+  /**
+   * A fleet run's tenant (src/fleet): `${tenant.…}` references resolve, tenant.organization and
+   * tenant.auth come from the inventory, its folder joins fileRoots (tenant-context.ts).
+   */
+  tenant?: TenantContext;
 }
 
 export interface LoadedPlaybook {
@@ -86,11 +92,12 @@ export async function loadPlaybookFromText(text: string, file: string, options: 
   const baseDir = path.dirname(absolute);
   const tree = parseYamlTree(text.replace(/^\uFEFF/, ''), file);
   if (!tree.root || tree.problems.some((p) => p.message.startsWith('YAML syntax error'))) throw new PlaybookInvalid(orderProblems(tree.problems));
+  if (options.tenant) tree.root = withTenant(tree.root, options.tenant);
 
   const problems: Problem[] = [...tree.problems, ...fileRootsProblems(tree.root)];
   const warnings: Problem[] = [];
   const referenced = new Map<string, string>();
-  const fileRoots = [baseDir, ...declaredRoots(tree.root, baseDir)];
+  const fileRoots = [baseDir, ...declaredRoots(tree.root, baseDir), ...(options.tenant?.extraRoots ?? [])];
   const resolver = new Resolver(tree.root, {
     displayFile: file,
     baseDir,
@@ -100,6 +107,7 @@ export async function loadPlaybookFromText(text: string, file: string, options: 
     signInEnv: options.signInEnv ?? 'require',
     warnings,
     referencedFiles: referenced,
+    ...(options.tenant ? { tenant: options.tenant } : {}),
   });
   const resolved = await resolver.resolveRoot();
   if (resolved.kind !== 'map') {
@@ -129,7 +137,7 @@ export async function loadPlaybookFromText(text: string, file: string, options: 
     file: absolute,
     baseDir,
     playbook: parsed.data,
-    hash: playbookHash(text, baseDir, referencedFiles.map((f) => [f, referenced.get(f)!])),
+    hash: playbookHash(options.tenant ? `${text}\0${tenantFingerprint(options.tenant)}` : text, baseDir, referencedFiles.map((f) => [f, referenced.get(f)!])),
     referencedFiles,
     fileRoots,
     locate: (at: PathSegment[]) => locateIn(resolved as Located, at),

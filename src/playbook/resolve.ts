@@ -16,6 +16,7 @@ import { pathToString, type Problem } from './problems.js';
 import { checkTextSize, MAX_SOURCE_BYTES } from './source.js';
 import { readConfinedText } from './confined-file.js';
 import { didYouMean } from './suggest.js';
+import { substituteTenant, type TenantContext } from './tenant-context.js';
 
 /** Paths whose value is a secret reference, never resolved at load ('*': any step). */
 export const SECRET_PATHS = [
@@ -48,6 +49,8 @@ export interface ResolveContext {
    */
   signInEnv: 'require' | 'warn';
   warnings: Problem[];
+  /** A fleet run's tenant: `${tenant.…}` references resolve from it (tenant-context.ts); absent, they are errors. */
+  tenant?: TenantContext;
 }
 
 type Reference = { kind: 'env'; name: string } | { kind: 'vars'; name: string } | { kind: 'file'; path: string };
@@ -112,8 +115,15 @@ export class Resolver {
       return node;
     }
     switch (node.kind) {
-      case 'scalar':
-        return typeof node.value === 'string' && node.value.includes('${') ? this.resolveString(node, node.value, at) : node;
+      case 'scalar': {
+        if (typeof node.value !== 'string' || !node.value.includes('${')) return node;
+        // `${tenant.…}` first: it may sit inside another reference (`${file:${tenant.vars.allowlist}}`).
+        const tenant = substituteTenant(node.value, this.ctx.tenant);
+        if (!tenant.ok) return this.problem(this.columnAt(node, tenant.index), tenant.message, at, tenant.hint);
+        if (!tenant.changed) return this.resolveString(node, node.value, at);
+        const substituted: LocatedScalar = { kind: 'scalar', loc: node.loc, value: tenant.value, verbatim: false };
+        return typeof tenant.value === 'string' && tenant.value.includes('${') ? this.resolveString(substituted, tenant.value, at) : substituted;
+      }
       case 'seq': {
         const items: Located[] = [];
         for (const [index, item] of node.items.entries()) {

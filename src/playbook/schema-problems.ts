@@ -10,17 +10,18 @@ import { didYouMean } from './suggest.js';
 
 type ZodIssue = z.core.$ZodIssue;
 
-export function schemaProblems(root: Located, issues: readonly ZodIssue[]): Problem[] {
-  return issues.flatMap((issue) => describeIssue(root, issue));
+/** `schema`: the one the issues came from (the playbook's, or another file's such as the fleet inventory). */
+export function schemaProblems(root: Located, issues: readonly ZodIssue[], schema: z.ZodType = playbookSchema): Problem[] {
+  return issues.flatMap((issue) => describeIssue(root, issue, schema));
 }
 
-function describeIssue(root: Located, issue: ZodIssue): Problem[] {
+function describeIssue(root: Located, issue: ZodIssue, schema: z.ZodType): Problem[] {
   const at = issue.path as PathSegment[];
   const path = pathToString(at);
   const value = at.reduce<Located | undefined>((node, segment) => child(node, segment), root);
 
   if (issue.code === 'unrecognized_keys') {
-    const known = knownKeysAt(root, at);
+    const known = knownKeysAt(root, at, schema);
     return issue.keys.map((key) => ({
       location: locateKey(root, [...at, key]) ?? locateIn(root, at),
       message: `unknown key \`${key}\`${didYouMean(key, known)}`,
@@ -46,8 +47,8 @@ function describeIssue(root: Located, issue: ZodIssue): Problem[] {
 }
 
 /** The keys the schema allows for the object at `path` (following discriminators through the data). */
-function knownKeysAt(root: Located, path: readonly PathSegment[]): string[] {
-  let schema: unknown = playbookSchema;
+function knownKeysAt(root: Located, path: readonly PathSegment[], rootSchema: z.ZodType): string[] {
+  let schema: unknown = rootSchema;
   let node: Located | undefined = root;
   const objectAt = (s: unknown, data: Located | undefined): unknown => {
     for (let guard = 0; guard < 20; guard++) {

@@ -8,8 +8,8 @@
 import { z } from 'zod';
 import { PROBE_OUTCOMES } from '../smtp/classify.js';
 
-/** `${env:NAME}`, `${vars.name}`, `${file:relative/path}` */
-export const REFERENCE_PATTERN = /\$\{(env:[A-Za-z_][A-Za-z0-9_]*|vars\.[A-Za-z_][A-Za-z0-9_]*|file:[^}]+)\}/;
+/** `${env:NAME}`, `${vars.name}`, `${file:relative/path}`, and in a fleet run `${tenant.id}`, `${tenant.vars.NAME}`, … */
+export const REFERENCE_PATTERN = /\$\{(env:[A-Za-z_][A-Za-z0-9_]*|vars\.[A-Za-z_][A-Za-z0-9_]*|file:[^}]+|tenant\.[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_-]*)?)\}/;
 /** A value that is exactly one secret reference: secrets never appear inline. */
 export const SECRET_REFERENCE_PATTERN = /^\$\{(env:[A-Za-z_][A-Za-z0-9_]*|file:[^}]+)\}$/;
 

@@ -10,19 +10,27 @@ function isDossier(value: unknown): value is SenderDossier {
   return typeof value === 'object' && value !== null && typeof (value as SenderDossier).sender === 'string' && Array.isArray((value as SenderDossier).sources);
 }
 
+/** The usage step's per-sender dossiers a plan carries (the fleet CSV reads them per tenant). */
+export function planDossiers(plan: PlanDocument): SenderDossier[] {
+  return plan.steps.flatMap((s) => {
+    const list = s.data?.dossier;
+    return Array.isArray(list) ? list.filter(isDossier) : [];
+  });
+}
+
+export function verifyDossiers(report: VerifyReport): SenderDossier[] {
+  return report.findings.flatMap((f) => (isDossier(f.data?.dossier) ? [f.data.dossier] : []));
+}
+
 export function renderPlanCsv(plan: PlanDocument): string {
   // A playbook that moves senders to OAuth exports its migration board instead (docs/PLAYBOOKS.md).
   const board = planBoardCsv(plan);
   if (board !== undefined) return board;
-  const dossiers = plan.steps.flatMap((s) => {
-    const list = s.data?.dossier;
-    return Array.isArray(list) ? list.filter(isDossier) : [];
-  });
-  return dossierCsv(dossiers);
+  return dossierCsv(planDossiers(plan));
 }
 
 export function renderVerifyCsv(report: VerifyReport): string {
   const board = verifyBoardCsv(report);
   if (board !== undefined) return board;
-  return dossierCsv(report.findings.flatMap((f) => (isDossier(f.data?.dossier) ? [f.data.dossier] : [])));
+  return dossierCsv(verifyDossiers(report));
 }

@@ -46,5 +46,5 @@ describe('the bundled CLI (scripts/bundle.mjs)', () => {
     }
     const version = spawnSync(process.execPath, ['bin/exo-playbook.js', '--version'], { encoding: 'utf8' });
     expect(version.status).toBe(0);
-  }, 60_000);
+  });
 });

@@ -15,7 +15,7 @@ afterEach(() => {
 
 /** No EXO_* variables at all: a reviewer's machine has none. */
 function cli(args: string[], cwd: string) {
-  return execa('node', [CLI, ...args], { cwd, reject: false, env: { NO_COLOR: '1' }, extendEnv: false });
+  return execa('node', [CLI, ...args], { cwd, reject: false, env: { NO_COLOR: '1', TMPDIR: tmpdir() }, extendEnv: false });
 }
 
 function side(name: string, playbook: string, allowlist: string): string {

@@ -54,7 +54,7 @@ describe.skipIf(!pwsh || !linux)('apply starts PowerShell early, and only a vali
     expect(existsSync(w.calls)).toBe(false);
     expect(readFileSync(w.state, 'utf8')).toBe(before);
     expect(existsSync(w.file('runs'))).toBe(false);
-  }, 120_000);
+  });
 
   it('plan and verify too: a playbook that fails validation leaves no PowerShell and no call', async () => {
     const w = tokenWorkspace();
@@ -66,7 +66,7 @@ describe.skipIf(!pwsh || !linux)('apply starts PowerShell early, and only a vali
       expect(await untilNone(() => powershellWith(w.dir))).toEqual([]);
     }
     expect(existsSync(w.calls)).toBe(false);
-  }, 120_000);
+  });
 
   it('another run holds the lock: exit 4, no PowerShell left, only the sign-in and the tenant read reached the tenant', async () => {
     const w = tokenWorkspace();
@@ -84,7 +84,7 @@ describe.skipIf(!pwsh || !linux)('apply starts PowerShell early, and only a vali
     } finally {
       lock.release();
     }
-  }, 120_000);
+  });
 
   it('a valid run signs in once, on one PowerShell, writes, verifies compliant and leaves none behind', async () => {
     const w = tokenWorkspace();
@@ -98,5 +98,5 @@ describe.skipIf(!pwsh || !linux)('apply starts PowerShell early, and only a vali
     expect(cmdlets.at(-1)).toBe('Disconnect-ExchangeOnline');
     expect(w.readState().transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
     expect(await untilNone(() => powershellWith(w.dir))).toEqual([]);
-  }, 120_000);
+  });
 });

@@ -27,6 +27,13 @@ if (!pwsh) {
 const TOKEN = `eyJ0eXAiOiJKV1QifQ.concurrency-e2e-${process.pid}.c2ln`;
 const LATENCY_MS = 300;
 const SERIAL_LATENCY_MS = 30;
+/**
+ * Per call in the --concurrency 3 run: the run's own session writes while the extra hosts start, so
+ * the writes must outlast the extra hosts' start and sign-in for three to be in flight at once. At
+ * 1 s a write the run's session alone needs a minute for them, however slowly a loaded machine
+ * starts the other two hosts.
+ */
+const PARALLEL_LATENCY_MS = 1000;
 /** Enough writes that the pool's extra sign-ins (a pwsh start each, ~2-3 s here) pay for themselves. */
 const STRAYS = 60;
 
@@ -120,13 +127,13 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     // The serial run is the reference end state and proves one host, one write at a time: it needs
     // calls that take a while (so overlapping writes would show), not 300 ms each (18 s of waiting).
     const serial = slowTenant(SERIAL_LATENCY_MS);
-    const parallel = slowTenant();
+    const parallel = slowTenant(PARALLEL_LATENCY_MS);
 
     const one = await applyViaPwsh(serial, 1);
     expect(one.code, one.stdout + one.stderr).toBe(0);
     const three = await applyViaPwsh(parallel, 3);
     expect(three.code, three.stdout + three.stderr).toBe(0);
-    console.log(`apply of ${STRAYS + 1} writes: --concurrency 1 (${SERIAL_LATENCY_MS} ms per call) took ${one.ms} ms, --concurrency 3 (${LATENCY_MS} ms per call) took ${three.ms} ms`);
+    console.log(`apply of ${STRAYS + 1} writes: --concurrency 1 (${SERIAL_LATENCY_MS} ms per call) took ${one.ms} ms, --concurrency 3 (${PARALLEL_LATENCY_MS} ms per call) took ${three.ms} ms`);
 
     // Same end state: every stray $false back to $null, device $false, nothing else touched.
     expect(switches(parallel.readState())).toEqual(switches(serial.readState()));
@@ -153,7 +160,7 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     if (process.platform === 'linux') expect(powershellWith(parallel.dir)).toEqual([]);
     // How much faster is a benchmark's question (npm run bench, docs/PERFORMANCE.md), not a timed
     // assertion that fails on a loaded 2-core machine; three writes in flight at once is what this proves.
-  }, 180_000);
+  });
 
   it('--concurrency 3 with nothing to write: exit 0, no write reaches the tenant, no PowerShell left behind', async () => {
     // device is already $false and there is no stray: the plan is empty.
@@ -168,7 +175,7 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     expect(switches(w.readState())).toEqual(before);
     expect(run.stdout + run.stderr).not.toMatch(/could not open session|did not close cleanly/);
     if (process.platform === 'linux') expect(powershellWith(w.dir)).toEqual([]);
-  }, 120_000);
+  });
 
   it("a refused sign-in is tried once: the extra hosts never sign in when the run's own sign-in fails", async () => {
     const w = workspaceOf({ ...driftedTenant(4), faults: { latencyMs: LATENCY_MS } });
@@ -180,7 +187,7 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     expect(stubCalls(w).filter((c) => c === 'Connect-ExchangeOnline')).toHaveLength(1);
     expect(stubCalls(w).filter((c) => /^Set-/.test(c))).toEqual([]);
     if (process.platform === 'linux') expect(powershellWith(w.dir)).toEqual([]);
-  }, 120_000);
+  });
 
   it.skipIf(process.platform !== 'linux')('an extra session abandoned while it signs in: its PowerShell is killed, not waited for', async () => {
     // Every stub call takes ten minutes: the sign-in below never finishes by itself within the test.
@@ -204,7 +211,7 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     expect((await failure).message).toMatch(/PowerShell exited during Connect-ExchangeOnline \(killed by SIGKILL\)/);
     // Gone by the time the opening rejected: nothing to poll for.
     expect(powershellWith(w.dir)).toEqual([]);
-  }, 120_000);
+  });
 
   it('--concurrency 3 refused before writing (no --yes, no terminal): exit 4, nothing written, no PowerShell left behind', async () => {
     const w = workspaceOf({ ...driftedTenant(4), faults: { latencyMs: LATENCY_MS } });
@@ -215,7 +222,7 @@ describe.skipIf(!pwsh)('apply --concurrency through pwsh + stub module', () => {
     expect(stubCalls(w).filter((c) => /^(Set|New|Remove|Add|Enable|Disable)-/.test(c))).toEqual([]);
     expect(switches(w.readState())).toEqual(before);
     if (process.platform === 'linux') expect(powershellWith(w.dir)).toEqual([]);
-  }, 120_000);
+  });
 });
 
 describe('apply --concurrency against a simulated tenant', () => {
@@ -234,5 +241,5 @@ describe('apply --concurrency against a simulated tenant', () => {
     expect(parallel.readState()).toEqual(serial.readState());
     expect(maxWritesInFlight(parallel)).toBe(3);
     expect(three.stdout + three.stderr).toContain('opening session 3 of 3 for parallel writes');
-  }, 60_000);
+  });
 });

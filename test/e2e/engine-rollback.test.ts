@@ -4,12 +4,12 @@
  */
 import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../support/wait.js';
 import { assertBuilt, EngineWorkspace, sim, slowDriftedTenant } from './engine-support.js';
 
 let workspaces: EngineWorkspace[] = [];
 // Each test spawns the CLI several times; on a loaded 2-core machine that can take a while.
-vi.setConfig({ testTimeout: 120_000 });
 beforeAll(assertBuilt);
 afterEach(() => {
   workspaces.forEach((w) => w.cleanup());
@@ -22,13 +22,6 @@ function runDirOf(w: EngineWorkspace): string {
   return join(w.runsDir, readdirSync(w.runsDir).find((d) => d.endsWith('smtp-auth-disable'))!);
 }
 
-async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function exited(child: ReturnType<EngineWorkspace['spawn']>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   let stderr = '';
@@ -58,7 +51,7 @@ describe('rollback after a killed apply', () => {
     const child = w.spawn(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']);
     const done = exited(child);
     // run-start + 3 writes journaled (before/after each) + the 4th write's "before"
-    await until(() => w.journalLines().length >= 8);
+    await until(() => w.journalLines().length >= 8, 'the journal to hold 3 writes and the 4th write\'s "before"');
     child.kill('SIGKILL');
     const { signal } = await done;
     expect(signal).toBe('SIGKILL');
@@ -134,7 +127,7 @@ describe('Ctrl-C during apply', () => {
 
     const child = w.spawn(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']);
     const done = exited(child);
-    await until(() => w.journalLines().length >= 5);
+    await until(() => w.journalLines().length >= 5, 'the journal to hold 2 writes and the 3rd write\'s "before"');
     child.kill('SIGINT');
     const { code, stderr } = await done;
     expect(code).toBe(4);

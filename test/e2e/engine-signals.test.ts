@@ -5,11 +5,11 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../support/wait.js';
 import { assertBuilt, EngineWorkspace, sim, slowDriftedTenant } from './engine-support.js';
 
 let workspaces: EngineWorkspace[] = [];
-vi.setConfig({ testTimeout: 120_000 });
 beforeAll(assertBuilt);
 afterEach(() => {
   workspaces.forEach((w) => w.cleanup());
@@ -23,13 +23,6 @@ function slowWorkspace(latencyMs: number): EngineWorkspace {
 }
 
 
-async function until(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function watch(child: ReturnType<EngineWorkspace['spawn']>) {
   const out = { stdout: '', stderr: '' };
@@ -48,7 +41,7 @@ describe.each(['SIGTERM', 'SIGHUP'] as const)('%s during apply', (signal) => {
     const w = slowWorkspace(250);
     const child = w.spawn(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']);
     const { out, done } = watch(child);
-    await until(() => w.journalLines().length >= 5); // run-start + 2 writes + the 3rd "before"
+    await until(() => w.journalLines().length >= 5, 'the journal to hold 2 writes and the 3rd write\'s "before"');
     child.kill(signal);
     const { code, signal: killedBy } = await done;
     expect(killedBy).toBeNull();
@@ -77,7 +70,7 @@ describe('a stop while reading', () => {
     const w = slowWorkspace(1000);
     const child = w.spawn(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']);
     const { out, done } = watch(child);
-    await until(() => out.stderr.includes('observe ') && w.calls().length > 0);
+    await until(() => out.stderr.includes('observe ') && w.calls().length > 0, 'the first read ("observe" on stderr and a recorded call)');
     const callsAtSignal = w.calls().length;
     child.kill('SIGINT');
     const { code } = await done;
@@ -97,7 +90,7 @@ describe('a stop while reading', () => {
     const w = slowWorkspace(1000);
     const child = w.spawn(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']);
     const { out, done } = watch(child);
-    await until(() => out.stderr.includes('observe ') && w.calls().length > 0);
+    await until(() => out.stderr.includes('observe ') && w.calls().length > 0, 'the first read ("observe" on stderr and a recorded call)');
     child.kill('SIGTERM');
     const { code, signal } = await done;
     expect(signal).toBeNull();
@@ -113,7 +106,7 @@ describe('Ctrl-C during writes, without a terminal', () => {
     const w = slowWorkspace(250);
     const child = w.spawn(['apply', 'playbook.yaml', ...sim(w), '--runs-dir', 'runs', '--yes']);
     const { out, done } = watch(child);
-    await until(() => w.journalLines().length >= 5);
+    await until(() => w.journalLines().length >= 5, 'the journal to hold 2 writes and the 3rd write\'s "before"');
     child.kill('SIGINT');
     const { code } = await done;
     expect(code, out.stderr).toBe(4);

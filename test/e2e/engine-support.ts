@@ -25,10 +25,15 @@ export function driftedTenant(strays = 4): TenantState {
   return tenant(mailboxes);
 }
 
-/** driftedTenant(12) (14 changes: org, device, 12 strays) with every call slowed down, to stop a run in the middle. */
+/**
+ * driftedTenant(12) (14 changes: org, device, 12 strays) with every call slowed down, to stop a run in
+ * the middle. Each write takes at least 2 s: a test that stops the run once its journal shows the
+ * first writes does so with most of them still to come, however late a loaded machine lets it look.
+ */
 export function slowDriftedTenant(latencyMs: number): TenantState {
   const tenant = driftedTenant(12);
-  tenant.faults = { latencyMs };
+  const write = Math.max(latencyMs, 2000);
+  tenant.faults = { latencyMs, latencyByCmdlet: { 'Set-TransportConfig': write, 'Set-CASMailbox': write } };
   return tenant;
 }
 
@@ -64,6 +69,7 @@ export class EngineWorkspace {
   readonly callLog = join(this.dir, 'calls.jsonl');
   readonly runsDir = join(this.dir, 'runs');
   readonly lockDir = join(this.dir, 'locks');
+  private readonly children: ChildProcess[] = [];
 
   constructor(tenant: TenantState = driftedTenant()) {
     this.writeState(tenant);
@@ -90,12 +96,15 @@ export class EngineWorkspace {
 
   /** Runs the CLI with `--target sim:tenant.json` and `--runs-dir runs` where the command takes them. */
   run(args: string[]): Result {
-    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: this.dir, env: this.env(), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
+    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: this.dir, env: this.env(), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 240_000 });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /** The CLI in the background; cleanup() kills it if it is still running (a test that failed before it ended). */
   spawn(args: string[]): ChildProcess {
-    return spawn(process.execPath, [CLI, ...args], { cwd: this.dir, env: this.env(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: this.dir, env: this.env(), stdio: ['pipe', 'pipe', 'pipe'] });
+    this.children.push(child);
+    return child;
   }
 
   /** The journal of the apply run in runs/ (as far as it was written; empty before it exists). */
@@ -120,6 +129,7 @@ export class EngineWorkspace {
   }
 
   cleanup(): void {
+    for (const child of this.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

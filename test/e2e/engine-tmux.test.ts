@@ -8,13 +8,11 @@
  * Needs tmux: under CI=true a missing tmux fails.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { assertBuilt, CLI, driftedTenant, EngineWorkspace } from './engine-support.js';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { assertBuilt, CLI, driftedTenant, EngineWorkspace, slowDriftedTenant } from './engine-support.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 if (!hasTmux && process.env.CI === 'true') throw new Error('tmux is required under CI (apt-get install tmux)');
-
-vi.setConfig({ testTimeout: 120_000 });
 beforeAll(assertBuilt);
 
 // A tmux server per test: kill-server returns before the old server has gone, and a new session on the
@@ -44,7 +42,7 @@ function start(w: EngineWorkspace, args: string[]): void {
   tmux('new-session', '-d', '-s', 'run', '-x', '250', '-y', '60', 'sh', '-c', command);
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+async function until(condition: () => boolean, what: string, timeoutMs = 120_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}; screen:\n${screen()}`);
@@ -56,7 +54,8 @@ async function until(condition: () => boolean, what: string, timeoutMs = 60_000)
 describe.skipIf(!hasTmux)('apply on a real terminal (tmux)', () => {
   it('type-ahead does not answer the prompt; the prompt states impact and target and how to see the whole plan', async () => {
     const tenant = driftedTenant(25); // 26 mailbox changes: the plan's list is shortened on screen
-    tenant.faults = { latencyMs: 150 };
+    // Slow reads: the "y" typed after the first read always comes before the prompt, however late.
+    tenant.faults = { latencyMs: 4000 };
     const w = new EngineWorkspace(tenant);
     workspaces.push(w);
     const before = w.readState();
@@ -82,9 +81,7 @@ describe.skipIf(!hasTmux)('apply on a real terminal (tmux)', () => {
   });
 
   it('Ctrl-C during the writes: the interrupted step is not shown done, and the summary says how to finish or undo', async () => {
-    const tenant = driftedTenant(12);
-    tenant.faults = { latencyMs: 250 };
-    const w = new EngineWorkspace(tenant);
+    const w = new EngineWorkspace(slowDriftedTenant(250)); // 2 s writes: Ctrl-C comes with most still to do
     workspaces.push(w);
     start(w, ['apply', 'playbook.yaml', '--target', `sim:${w.state}`, '--runs-dir', 'runs']);
     await until(() => screen().includes('[y/N]'), 'the prompt');

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PlanDocument } from '../../src/engine/types.js';
 import { lockPath } from '../../src/engine/lock.js';
 import { assertBuilt, driftedTenant, EngineWorkspace, sim } from './engine-support.js';
@@ -20,7 +20,6 @@ const ws = (tenant = driftedTenant()) => {
 };
 
 // Each test spawns the CLI several times; on a loaded 2-core machine that can take a while.
-vi.setConfig({ testTimeout: 120_000 });
 beforeAll(assertBuilt);
 afterEach(() => {
   workspaces.forEach((w) => w.cleanup());

@@ -65,5 +65,5 @@ describe.each(backends)('writes by immutable id (%s)', (_name, backend) => {
     const restored = switches(ws.readState());
     expect(restored['stray1@contoso.com']).toBe(false);
     expect(restored['adele@contoso.com']).toBe(true);
-  }, 120_000);
+  });
 });

@@ -127,6 +127,15 @@ describe('special files as inputs end in exit 1 at once', () => {
       expectUserError(await cli(['rollback', name, '--yes']), /cannot read the journal \(rollback <run-dir>\) .*journal\.jsonl: it is (a FIFO|a device)/);
     }
   });
+
+  it('fleet inputs: an inventory that is a FIFO or /dev/zero, fleet merge of a FIFO, fleet rollback of /dev/zero, --result /dev/full', async () => {
+    expectUserError(await cli(['fleet', 'validate', 'playbook.yaml', '--inventory', 'pipe']), /pipe:1:1: cannot read the inventory: it is a FIFO \(named pipe\), not a regular file/);
+    expectUserError(await cli(['fleet', 'plan', 'playbook.yaml', '--inventory', 'zero-link']), /zero-link:1:1: cannot read the inventory: it is a device, not a regular file/);
+    expectUserError(await cli(['fleet', 'merge', 'pipe']), /cannot read the fleet result \(fleet merge\) .*pipe: it is a FIFO/);
+    writeFileSync(join(w.dir, 'inventory.yaml'), 'apiVersion: exo-playbook/v1\nkind: Inventory\ntenants:\n  - id: contoso.onmicrosoft.com\n    target: sim:tenant.json\n');
+    expectUserError(await cli(['fleet', 'rollback', '/dev/zero', '--inventory', 'inventory.yaml']), /cannot read the fleet result \(fleet rollback\) \/dev\/zero: it is a device/);
+    expectUserError(await cli(['fleet', 'verify', 'playbook.yaml', '--inventory', 'inventory.yaml', '--result', '/dev/full']), /cannot write the fleet result \(--result\) \/dev\/full: it is a device, not a regular file/);
+  });
 });
 
 describe('folders the run writes: a file, a device or /proc is a located error naming the option', () => {

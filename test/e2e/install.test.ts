@@ -1,6 +1,6 @@
 /**
  * Installing like a user would: `npm pack`, then `npm install -g` of the tarball into a temporary
- * prefix (from the npm cache `npm ci` filled, the registry only for what it lacks), and the installed `exo-playbook` found on
+ * prefix (from a copy of the npm cache `npm ci` filled, test/support/npm-cache.ts; the registry only for what it lacks), and the installed `exo-playbook` found on
  * PATH runs --version, validate and plan against a simulated tenant, with no dev dependency present.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededNpmCache } from '../support/npm-cache.js';
 import { assertBuilt, ROOT } from './engine-support.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
@@ -20,13 +21,13 @@ let installLog: string;
 
 /** Only PATH with the prefix's bin first, like a shell after the install; no test or CI variables. */
 function userEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: [join(prefix, 'bin'), process.env.PATH].join(delimiter), HOME: dir, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { PATH: [join(prefix, 'bin'), process.env.PATH].join(delimiter), HOME: dir, TMPDIR: tmpdir(), NO_COLOR: '1' };
   return env;
 }
 
 function exo(args: string[], cwd: string) {
   // Found through PATH, exactly as a user types it.
-  return spawnSync('exo-playbook', args, { cwd, env: userEnv(), encoding: 'utf8', timeout: 120_000 });
+  return spawnSync('exo-playbook', args, { cwd, env: userEnv(), encoding: 'utf8', timeout: 240_000 });
 }
 
 beforeAll(() => {
@@ -43,7 +44,7 @@ beforeAll(() => {
   const install = spawnSync(
     npm,
     ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', '--dangerously-allow-all-scripts', tarball],
-    { cwd: dir, encoding: 'utf8', timeout: 300_000, env: { ...process.env, npm_config_update_notifier: 'false' } },
+    { cwd: dir, encoding: 'utf8', timeout: 300_000, env: { ...process.env, npm_config_cache: seededNpmCache(join(dir, 'npm-cache')), npm_config_update_notifier: 'false' } },
   );
   installLog = `${install.stdout}\n${install.stderr}`;
   if (install.status !== 0) throw new Error(`npm install -g failed (${install.status}):\n${installLog}`);
@@ -55,11 +56,13 @@ afterAll(() => {
 
 describe('from a checkout', () => {
   it('`npx exo-playbook` runs the checkout\'s own command (no install, no download)', () => {
-    const r = spawnSync(npm, ['exec', '--no', '--offline', '--', 'exo-playbook', '--version'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    // npm's own start is slow (~10 s of CPU to read the project's tree, 30 s+ on a loaded machine):
+    // the ceiling is generous. Its cache is the run's (npm_config_cache), never the user's ~/.npm.
+    const r = spawnSync(npm, ['exec', '--no', '--offline', '--', 'exo-playbook', '--version'], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+    expect(r.error?.message, 'npm exec ended within 240 s').toBeUndefined();
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(pkg.version);
-    // npm's own start is slow on a loaded machine (it waited 30 s+ with four test files running at once).
-  }, 120_000);
+  });
 });
 
 describe('npm pack + npm install -g', () => {

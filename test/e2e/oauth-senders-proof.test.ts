@@ -128,7 +128,7 @@ for (const backend of [simulator, ...(pwsh ? [stub] : [])]) {
       const after = await run(['verify', w.playbook]);
       expect(after.code).toBe(2);
       expect(after.stdout).toContain('FAIL oauth-granted scanner@contoso.com: Scanner app has no Application SMTP.SendAsApp role assignment scoped to it');
-    }, 240_000);
+    });
   });
 }
 
@@ -146,7 +146,7 @@ describe('oauth proof: Basic stopped, or still used', () => {
     expect(apply.stdout).toContain('PASS oauth-granted billing@contoso.com: Billing app may send as it (FullAccess); migration: Basic stopped');
     expect(apply.stdout).toContain('PASS oauth-granted scanner@contoso.com: Scanner app may send as it (Application SMTP.SendAsApp); migration: OAuth proven');
     expect(apply.stdout).toMatch(/WARN oauth-basic-still-used scanner@contoso\.com: proven on OAuth, but the usage evidence still shows 1204 Basic submission\(s\) by it/);
-  }, 60_000);
+  });
 });
 
 describe('oauth proof: what a refusal means', () => {
@@ -158,7 +158,7 @@ describe('oauth proof: what a refusal means', () => {
     expect(apply.stdout).toMatch(/FAIL oauth-proven billing@contoso\.com: Billing app: the token was refused for this mailbox\. Usually: the grant has not replicated yet \(it can take minutes to an hour: run verify again in 30-60 minutes\), the SMTP\.SendAsApp application permission of "Office 365 Exchange Online" lacks admin consent in Entra, or the service principal was created with the app registration's object id/);
     expect(apply.stdout).toMatch(/server said: 535 5\.7\.3 Authentication unsuccessful/);
     expect(apply.stdout).toContain('PASS oauth-proven scanner@contoso.com');
-  }, 60_000);
+  });
 
   it('a credential that cannot be read: exit 1 at the credential, nothing written', async () => {
     const { w } = await setUp();
@@ -166,12 +166,12 @@ describe('oauth proof: what a refusal means', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/oauth\.yaml:19:\d+: step 'oauth': the credential of Scanner app cannot be read: secret environment variable SCANNER_SECRET is not set/);
     expect(w.readState().servicePrincipals).toBeUndefined();
-  }, 60_000);
+  });
 
   it('a wrong client secret: no token, with Entra\'s own words', async () => {
     const { w } = await setUp();
     const r = await w.run(['apply', w.playbook, '--yes', '--runs-dir', w.runsDir, '--target', `sim:${w.state}`], childEnv({ SCANNER_SECRET: 'not-the-secret' }));
     expect(r.stdout).toMatch(/FAIL oauth-proven scanner@contoso\.com: Scanner app: Entra issued no token for the app.*AADSTS7000215/);
     expect(r.stdout + r.stderr).not.toContain('not-the-secret');
-  }, 60_000);
+  });
 });

@@ -87,7 +87,7 @@ for (const backend of [simulator, ...(pwsh ? [stub] : [])]) {
       expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
       expect(rollback.stdout).toContain('PASS restored 11111111-1111-4111-8111-111111111111 ServicePrincipal: is $null again');
       expect(withoutEmptyGrantLists(w.readState())).toEqual(before);
-    }, 180_000);
+    });
   });
 }
 
@@ -153,5 +153,5 @@ describe('oauth senders: exclusive', () => {
     const rollback = await w.run(['rollback', runDir, '--yes', '--runs-dir', w.runsDir, ...sim]);
     expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
     expect(withoutEmptyGrantLists(w.readState())).toEqual(state);
-  }, 60_000);
+  });
 });

@@ -65,7 +65,7 @@ describe.each(backends)('a powershell Set-CASMailbox meets the lockout guard (%s
     const verify = await cli(['verify', playbook, ...target], env);
     expect(verify.code, verify.stdout + verify.stderr).toBe(2);
     expect(verify.stdout).toMatch(/FAIL powershell-smtp-auth alice@contoso\.com: SmtpClientAuthenticationDisabled is \$null, the step wants \$true/);
-  }, 120_000);
+  });
 
   it('runs once the playbook accepts the breakage, and rollback restores the exact $null', async () => {
     const { w, playbook } = withFixture('cas-bypass-accepted.yaml');
@@ -82,7 +82,7 @@ describe.each(backends)('a powershell Set-CASMailbox meets the lockout guard (%s
     expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
     // $null (follows the organization), not $false: the tri-state value comes back exactly.
     expect(switches(w.readState())['alice@contoso.com']).toBeNull();
-  }, 120_000);
+  });
 });
 
 describe('a powershell Set-TransportConfig meets the lockout guard (simulator)', () => {

@@ -36,7 +36,7 @@ describe('README walkthrough', () => {
     expect(checks).toBeGreaterThanOrEqual(8);
     writeFileSync(join(dir, 'walkthrough.sh'), script);
     const result = await new Promise<{ code: number; out: string; err: string }>((done) =>
-      execFile('bash', ['walkthrough.sh'], { cwd: dir, env: { ...process.env, ...PLAYBOOK_ENV }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
+      execFile('bash', ['walkthrough.sh'], { cwd: dir, env: { ...process.env, ...PLAYBOOK_ENV }, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
         done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: stdout, err: stderr }),
       ),
     );

@@ -8,10 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, CLI, EngineWorkspace, sim } from './engine-support.js';
-
-vi.setConfig({ testTimeout: 120_000 });
 
 const received: { text: string; summary: string }[] = [];
 let server: ReturnType<typeof createServer>;

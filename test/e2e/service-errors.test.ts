@@ -103,7 +103,7 @@ describe.each(backends)('service errors through the CLI: $name', (backend) => {
       const value = (s: TenantState) => s.mailboxes.find((m) => m.PrimarySmtpAddress === target)!.SmtpClientAuthenticationDisabled;
       expect(value(after), String(target)).toBe(value(before));
     }
-  }, 120_000);
+  });
 
   it.each([
     ['Get-TransportConfig', { cmdlet: 'Get-TransportConfig', shape: 'recipient-task', message: 'The transport configuration is being updated.' }, 'The transport configuration is being updated. (RecipientTaskException)'],
@@ -116,7 +116,7 @@ describe.each(backends)('service errors through the CLI: $name', (backend) => {
     expect(plan.stderr).toContain(`error: ${cmdlet} failed: `);
     expect(plan.stderr).toContain(text);
     expect(plan.stderr).not.toMatch(/internal error|\n\s+at /);
-  }, 120_000);
+  });
 
   it('an error inside Get-EXOMailbox is not "no such mailbox": the run ends with exit 1', async () => {
     // printer@contoso.com is in no bulk-read index, so the allowlist looks it up by identity.
@@ -130,7 +130,7 @@ describe.each(backends)('service errors through the CLI: $name', (backend) => {
     expect(plan.code, plan.stdout + plan.stderr).toBe(1);
     expect(plan.stderr).toContain('error: Get-EXOMailbox failed: Backend unavailable. (RestClientException, HTTP 500, code InternalServerError)');
     expect(plan.stderr).not.toContain('matches no mailbox');
-  }, 120_000);
+  });
 
   it('throttling in the middle of the bulk read is retried as a fresh, complete read', async () => {
     const w = faultyWorkspace({ errors: [{ cmdlet: 'Get-EXOCASMailbox', shape: 'rest', httpStatus: 429, message: 'You have reached the maximum number of concurrent requests per tenant. Please wait and try again', afterObjects: 3, times: 1 }] });
@@ -140,7 +140,7 @@ describe.each(backends)('service errors through the CLI: $name', (backend) => {
     // stray2 is the 4th mailbox: the cut-off read never saw it; the complete one did.
     expect(changes.map((c) => c.target)).toEqual(expect.arrayContaining(['scanner@contoso.com', 'stray1@contoso.com', 'stray2@contoso.com']));
     expect(calls(backend, w).filter((c) => c === 'Get-EXOCASMailbox')).toHaveLength(2);
-  }, 120_000);
+  });
 });
 
 describe('reads lost with their session (simulator crash, like a PowerShell host that died)', () => {
@@ -155,7 +155,7 @@ describe('reads lost with their session (simulator crash, like a PowerShell host
     // The lost call again, after signing in again on the fresh session.
     expect(calls(simulator, crashing).length).toBe(calls(simulator, calm).length + 2);
     expect(calls(simulator, crashing).filter((c) => c === 'Connect-ExchangeOnline')).toHaveLength(2);
-  }, 60_000);
+  });
 });
 
 describe.skipIf(!pwsh)('reads lost with their PowerShell host (pwsh + stub module)', () => {
@@ -170,5 +170,5 @@ describe.skipIf(!pwsh)('reads lost with their PowerShell host (pwsh + stub modul
     const changes = (out: string) => (JSON.parse(out) as { steps: { changes: unknown[] }[] }).steps.map((s) => s.changes);
     expect(changes(plan.stdout)).toEqual(changes(expected.stdout));
     expect(calls(pwshStub, crashing).filter((c) => c === 'Connect-ExchangeOnline').length).toBeGreaterThan(1);
-  }, 180_000);
+  });
 });

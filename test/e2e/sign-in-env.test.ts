@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT } from './smtp-auth-support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'exo-sign-in-env-'));
-const bareEnv = { PATH: process.env.PATH ?? '', NO_COLOR: '1', EXO_PLAYBOOK_LOCK_DIR: join(dir, 'locks') };
+const bareEnv = { PATH: process.env.PATH ?? '', NO_COLOR: '1', EXO_PLAYBOOK_LOCK_DIR: join(dir, 'locks'), TMPDIR: tmpdir() };
 
 function cli(args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env: bareEnv, encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env: bareEnv, encoding: 'utf8', timeout: 240_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -61,5 +61,5 @@ describe.skipIf(!pwsh)('smtp-auth-disable through pwsh + stub module', () => {
 
     const verify = await cli(['verify', real.playbook, '--target', 'exchange'], pwshEnv);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
-  }, 120_000);
+  });
 });

@@ -78,7 +78,7 @@ function searchProcesses(root: number, secret: string, includeRootEnviron: boole
 function spawnCli(args: string[], env: Record<string, string>, cwd: string): { child: ChildProcess; done: Promise<{ code: number; stdout: string; stderr: string }> } {
   let child!: ChildProcess;
   const done = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    child = execFile(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...PLAYBOOK_ENV, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+    child = execFile(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...PLAYBOOK_ENV, ...env }, timeout: 240_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
   });
@@ -109,7 +109,7 @@ describe('the canary password stays secret', () => {
     const secretArgs = viaEnv ? ['--password-env', 'CANARY_PASSWORD'] : ['--password-file', 'other.secret'];
     const env: Record<string, string> = viaEnv ? { CANARY_PASSWORD } : {};
     const spawned = spawnCli(
-      ['probe', 'canary@contoso.com', ...secretArgs, '--host', '127.0.0.1', '--port', String(server.port), '--ca-file', certificate.certFile, '--expect', 'accepted', '--runs-dir', 'runs', '--timeout', '20'],
+      ['probe', 'canary@contoso.com', ...secretArgs, '--host', '127.0.0.1', '--port', String(server.port), '--ca-file', certificate.certFile, '--expect', 'accepted', '--runs-dir', 'runs', '--timeout', '60'],
       env,
       ws.dir,
     );

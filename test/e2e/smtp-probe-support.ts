@@ -32,7 +32,7 @@ export function probeWorkspace(state: TenantState = probeTenant(), endpoint?: { 
   writeFileSync(join(dir, 'other.secret'), `${OTHER_PASSWORD}\n`, { mode: 0o600 });
   // caFile: is confined to the playbook's folder like every path a playbook names: a copy beside it.
   if (endpoint) copyFileSync(endpoint.caFile, join(dir, 'ca.pem'));
-  const where = endpoint ? [`      host: 127.0.0.1`, `      port: ${endpoint.port}`, '      caFile: ca.pem', '      timeoutSeconds: 10'] : [];
+  const where = endpoint ? [`      host: 127.0.0.1`, `      port: ${endpoint.port}`, '      caFile: ca.pem', '      timeoutSeconds: 60'] : [];
   const playbook = join(dir, 'canary-probe.yaml');
   writeFileSync(
     playbook,

@@ -8,13 +8,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TenantState } from '../../src/exchange/simulator/state.js';
 import { lockPath } from '../../src/engine/lock.js';
+import { until } from '../support/wait.js';
 import { assertBuilt, driftedTenant, EngineWorkspace } from './engine-support.js';
 
 let w: EngineWorkspace;
 beforeAll(() => {
   assertBuilt();
-  // Slow calls keep the first apply inside its lock long enough for the second to meet it.
-  const slow: TenantState = { ...driftedTenant(6), faults: { latencyMs: 400 } };
+  // A slow first write keeps the first apply inside its lock for 20 s after it took it: the second
+  // meets it however slowly a loaded machine starts the second CLI.
+  const slow: TenantState = { ...driftedTenant(6), faults: { latencyByCmdlet: { 'Set-TransportConfig': 20_000 } } };
   w = new EngineWorkspace(slow);
   mkdirSync(join(w.dir, 'sub'));
   symlinkSync(w.state, join(w.dir, 'link.json'));
@@ -22,21 +24,14 @@ beforeAll(() => {
 afterAll(() => w.cleanup());
 
 function waitForLock(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = () => {
-      let entries: string[] = [];
-      try {
-        entries = readdirSync(w.lockDir).filter((f) => f.endsWith('.lock'));
-      } catch {
-        // not created yet
-      }
-      if (entries.length > 0) resolve();
-      else if (Date.now() - started > 30_000) reject(new Error('the first apply never took the lock'));
-      else setTimeout(poll, 50);
-    };
-    poll();
-  });
+  const locks = () => {
+    try {
+      return readdirSync(w.lockDir).filter((f) => f.endsWith('.lock'));
+    } catch {
+      return []; // not created yet
+    }
+  };
+  return until(() => locks().length > 0, 'the first apply to take the lock');
 }
 
 describe('the tenant lock is keyed by the real state file', () => {

@@ -99,7 +99,7 @@ describe('one lock per real tenant', () => {
     );
     expectOneProceeded(one, two);
     expect(w.readState().transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
-  }, 120_000);
+  });
 
   it('two TMPDIRs meet in the default lock folder, a per-user state folder ($XDG_STATE_HOME/exo-playbook/locks)', async () => {
     const w = slowWorkspace(300);
@@ -111,7 +111,7 @@ describe('one lock per real tenant', () => {
     const [one, two, lock] = await race(w, join(state, 'exo-playbook', 'locks'), [args, { ...base, TMPDIR: join(w.dir, 'tmp1') }], [args, { ...base, TMPDIR: join(w.dir, 'tmp2') }]);
     expectOneProceeded(one, two);
     expect(lock.startsWith(join(state, 'exo-playbook', 'locks'))).toBe(true);
-  }, 120_000);
+  });
 
   it.skipIf(!pwsh)('against Exchange: one playbook naming the tenant by domain, another by tenant id', async () => {
     const w = slowWorkspace(400);
@@ -133,5 +133,5 @@ describe('one lock per real tenant', () => {
     expectOneProceeded(one, two);
     expect(two.stderr).toContain('contoso.onmicrosoft.com');
     expect(w.readState().transportConfig.SmtpClientAuthenticationDisabled).toBe(true);
-  }, 180_000);
+  });
 });

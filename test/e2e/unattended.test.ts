@@ -77,7 +77,7 @@ function runFromCron() {
   return execa('/bin/sh', [join(dir, 'bin', 'drift-check')], {
     reject: false,
     extendEnv: false,
-    env: { PATH: `${join(dir, 'bin')}:${process.env.PATH}`, HOME: dir },
+    env: { PATH: `${join(dir, 'bin')}:${process.env.PATH}`, HOME: dir, TMPDIR: tmpdir() },
     stdin: 'ignore',
   });
 }

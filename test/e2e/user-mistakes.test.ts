@@ -108,7 +108,7 @@ describe('user mistakes end as user errors', () => {
     git('add', '-A');
     git('commit', '-qm', 'init');
     writeFileSync(join(repo, 'allow.txt'), 'a@contoso.com\nnot an address\n');
-    const run = spawnSync(process.execPath, [CLI, 'diff', '--git', 'HEAD'], { cwd: repo, env: w.env(), encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(process.execPath, [CLI, 'diff', '--git', 'HEAD'], { cwd: repo, env: w.env(), encoding: 'utf8', timeout: 240_000 });
     const r = { code: run.status, stdout: run.stdout, stderr: run.stderr };
     expectUserError(r, /allow\.txt:2:1: invalid mailbox address or alias "not an address": it contains a space/);
   });

@@ -13,6 +13,7 @@ import type { EngineDeps } from '../../src/engine/deps.js';
 import { runApply } from '../../src/engine/run-apply.js';
 import { runRollback } from '../../src/engine/run-rollback.js';
 import { createSessionPool } from '../../src/engine/session-pool.js';
+import { until } from '../support/wait.js';
 import type { ExchangeSession } from '../../src/exchange/session.js';
 import type { PsValue } from '../../src/exchange/session.js';
 import type { EventSink, RunEvent } from '../../src/engine/types.js';
@@ -253,7 +254,9 @@ describe('apply --concurrency with a session pool', () => {
     let writesWhenSignedIn = -1;
     options.deps.openTarget = async (...args) => {
       if (++opens === 2) {
-        await new Promise((r) => setTimeout(r, 300));
+        // Signs in once the run's own session has done every write, or gives up waiting: a pool that
+        // held the writes for this sign-in would leave them undone then (and the test says so).
+        await until(() => tenant.sessions[0]!.writes === 6, 'the six writes on the run\'s own session while the second signs in', 60_000).catch(() => undefined);
         writesWhenSignedIn = tenant.sessions[0]!.writes;
       }
       return openTarget(...args);

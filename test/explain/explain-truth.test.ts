@@ -50,7 +50,7 @@ async function recordingDeps(calls: Call[]): Promise<EngineDeps> {
 }
 
 describe('explain tells the truth', () => {
-  it('lists every cmdlet that plan, apply, verify and rollback of the playbook really run', { timeout: 60_000 }, async () => {
+  it('lists every cmdlet that plan, apply, verify and rollback of the playbook really run', async () => {
     // The shipped disable playbook over a drifted tenant that has an authentication policy.
     const w = workspace();
     workspaces.push(w);
@@ -77,7 +77,7 @@ describe('explain tells the truth', () => {
     expect(text).toContain(`# cmdlets a run of this playbook may make (plan, apply, verify, rollback; sign-in aside): ${json.cmdlets.join(', ')}`);
   });
 
-  it('calls Get-User only in a form Microsoft documents: a filter on a filterable property, never -Identity with a proxy address', { timeout: 60_000 }, async () => {
+  it('calls Get-User only in a form Microsoft documents: a filter on a filterable property, never -Identity with a proxy address', async () => {
     const w = workspace();
     workspaces.push(w);
     const calls: Call[] = [];

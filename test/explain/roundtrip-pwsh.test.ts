@@ -30,7 +30,7 @@ function recorded(file: string): unknown[] {
 const HOSTILE_GUID = '00000000-0000-4000-8000-00000000beef';
 
 describe.skipIf(noPwsh)('explain --target round trip through real pwsh', () => {
-  it('the printed script and the runner make identical calls', { timeout: 120_000 }, async () => {
+  it('the printed script and the runner make identical calls', async () => {
     const dir = tempDir('explain');
     const state = fixtureTenant((s) => {
       s.transportConfig.SmtpClientAuthenticationDisabled = false;

@@ -45,9 +45,11 @@ describe('bad playbooks', () => {
   });
 
   it('refuses an alias bomb quickly instead of expanding it', async () => {
+    // Expanded, the bomb is billions of nodes (minutes and gigabytes); refused, milliseconds. The
+    // ceiling is for a loaded machine: it tells the two apart without timing the refusal.
     const started = performance.now();
     const problems = await problemsOf('alias-bomb.yaml');
-    expect(performance.now() - started).toBeLessThan(500);
+    expect(performance.now() - started, 'refused without expanding the aliases').toBeLessThan(30_000);
     expect(problems.filter((p) => p.message.includes('anchors and aliases'))).toHaveLength(1);
   });
 

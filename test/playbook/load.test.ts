@@ -1,8 +1,8 @@
 /** Loading a valid playbook: resolved values, real positions, hash, origins, secrets kept as references. */
-import { mkdtemp, readFile, writeFile, cp } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile, cp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadPlaybook, loadPlaybookFromText, PlaybookInvalid, resolveSecret } from '../../src/playbook/load.js';
 import { InputError } from '../../src/errors.js';
 
@@ -10,8 +10,10 @@ const fixtures = path.resolve('test/fixtures/good-playbooks');
 const everyFeature = path.join(fixtures, 'every-feature.yaml');
 const env = { EXO_TEST_TICKET: 'CHG0042', EXO_TEST_APP_ID: 'app-id', EXO_TEST_CERT_PASSWORD: 's3cret' };
 
+/** A copy of the fixtures in a folder of the test's own, removed when the test ends. */
 async function copyFixtures(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'exo-playbook-load-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
   await cp(fixtures, dir, { recursive: true });
   return dir;
 }
@@ -138,6 +140,7 @@ steps: [{ id: v, uses: smtp-auth/verify }]
 describe('resolveSecret', () => {
   it('reads an env var or a file relative to the playbook folder', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'exo-playbook-secret-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     await writeFile(path.join(dir, 'token.txt'), 'tok-123\n');
     await expect(resolveSecret('${env:EXO_T}', { EXO_T: 'from-env' }, dir)).resolves.toBe('from-env');
     await expect(resolveSecret('${file:token.txt}', {}, dir)).resolves.toBe('tok-123');

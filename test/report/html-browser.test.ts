@@ -44,7 +44,7 @@ beforeAll(async () => {
     viewport: { width: WIDE, height: 900 },
     offline: true,
   });
-}, 120_000);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -204,7 +204,7 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
     const pdf = await page.pdf({ format: 'A4', printBackground: true });
     expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
     await page.close();
-  }, 180_000);
+  });
 
   it('verify with drift: red, failures first, grouped by check with control ids and advice once; filter and sort work', async () => {
     const json = await runCli(['verify', 'smtp-auth-disable.yaml', ...w.target, '--format', 'json'], w.dir, env);
@@ -283,7 +283,7 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
     expect(down).toEqual([...up].sort((a, b) => b - a));
     await layoutChecks(page, 'verify');
     await page.close();
-  }, 180_000);
+  });
 
   it('apply: its own heading and result; verify after apply compliant with warnings is green with the count; since the last run lists what changed', async () => {
     const r = await runCli(['apply', 'smtp-auth-disable.yaml', ...w.target, '--yes', '--accept-breakage', 'all', '--runs-dir', 'runs', '--format', 'html', '--compare', 'verify-before.json'], w.dir, env);
@@ -318,7 +318,7 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
     expect(await sinceNow.innerText()).toMatch(/SMTP AUTH on\s+\S+, SMTP AUTH off/);
     await layoutChecks(compliant.page, 'verify-compliant');
     await compliant.page.close();
-  }, 240_000);
+  });
 
   it('usage playbook: plan and verify pages read at both widths, with the chart and tiles', async () => {
     for (const command of ['plan', 'verify']) {
@@ -333,7 +333,7 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
       await layoutChecks(page, `usage-${command}`);
       await page.close();
     }
-  }, 180_000);
+  });
 
   it('--compare with a file that is not a result: exit 1 before the tenant is read, naming the file', async () => {
     writeFileSync(join(w.dir, 'not-a-result.json'), '{"hello": 1}\n');
@@ -346,7 +346,7 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
     const text = await runCli(['verify', 'smtp-auth-disable.yaml', ...w.target, '--compare', 'verify-before.json'], w.dir, env);
     expect(text.code).toBe(1);
     expect(text.stderr).toContain('--compare is for --format html');
-  }, 60_000);
+  });
 
   it('escapes hostile values: a display name cannot inject markup', async () => {
     const { renderPlanHtml } = await import('../../src/report/html.js');
@@ -368,5 +368,5 @@ describe.runIf(hasChromium)('HTML report in headless Chromium', () => {
     expect(await page.locator('h1').innerText()).toBe('Plan: <img src=x onerror=alert(1)>');
     expect(await page.locator('.summary').getAttribute('class')).toBe('summary ok');
     await page.close();
-  }, 60_000);
+  });
 });

@@ -84,7 +84,7 @@ describe('history: in the html page', () => {
   let w: ReportWorkspace;
   beforeAll(async () => {
     w = await reportWorkspace(200, 'html-since');
-  }, 60_000);
+  });
   afterAll(() => w?.cleanup());
 
   it('a sender the previous verify did not see is listed under "Since the last run"', async () => {
@@ -99,5 +99,5 @@ describe('history: in the html page', () => {
     const since = second.stdout.slice(second.stdout.indexOf('id="since"'), second.stdout.indexOf('</details>', second.stdout.indexOf('id="since"')));
     expect(since).toContain('New senders since the previous verify (history:): 1');
     expect(since).toContain('newprinter@contoso.com');
-  }, 120_000);
+  });
 });

@@ -30,7 +30,7 @@ let validators: Record<string, ValidateFunction>;
 beforeAll(async () => {
   validators = compile();
   w = await reportWorkspace(400, 'json-schemas');
-}, 60_000);
+});
 afterAll(() => w?.cleanup());
 
 async function json(args: string[], expectedCode: number): Promise<Record<string, unknown>> {

@@ -29,7 +29,7 @@ function xmllint(xml: string): { status: number | null; stderr: string } {
 let w: ReportWorkspace;
 beforeAll(async () => {
   w = await reportWorkspace(400, 'junit-schema');
-}, 60_000);
+});
 afterAll(() => w?.cleanup());
 
 describe.runIf(hasXmllint)('JUnit output against the Ant/Jenkins JUnit schema', () => {

@@ -10,7 +10,7 @@ import { reportWorkspace, runCli, type ReportWorkspace } from '../support/report
 let w: ReportWorkspace;
 beforeAll(async () => {
   w = await reportWorkspace(50_000, 'pr-size');
-}, 120_000);
+});
 afterAll(() => w?.cleanup());
 
 describe('markdown for a pull request, 50,000 mailboxes', () => {
@@ -32,14 +32,14 @@ describe('markdown for a pull request, 50,000 mailboxes', () => {
     expect(md.stdout).toMatch(/… and \d+ more not shown here: see the full report/);
     // Every <details> the renderer opened is closed.
     expect(md.stdout.split('<details>').length).toBe(md.stdout.split('</details>').length);
-  }, 120_000);
+  });
 
   it('--max-chars sets a smaller budget (two sections in one comment)', async () => {
     const md = await runCli(['plan', 'smtp-auth-disable.yaml', ...w.target, '--format', 'markdown', '--max-chars', '20000'], w.dir);
     expect(md.code, md.stderr).toBe(2);
     expect(md.stdout.length).toBeLessThanOrEqual(20_000);
     expect(md.stdout).toContain('## Plan: smtp-auth-disable');
-  }, 120_000);
+  });
 
   it('verify is under 60,000 characters too, failures first', async () => {
     const md = await runCli(['verify', 'smtp-auth-disable.yaml', ...w.target, '--format', 'markdown'], w.dir);
@@ -47,5 +47,5 @@ describe('markdown for a pull request, 50,000 mailboxes', () => {
     expect(md.stdout.length).toBeLessThan(PR_MARKDOWN_BUDGET);
     expect(md.stdout).toContain('**Drift found**');
     expect(md.stdout).toContain('❌ fail');
-  }, 120_000);
+  });
 });

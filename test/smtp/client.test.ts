@@ -25,7 +25,8 @@ function request(port: number, overrides: Partial<ProbeRequest> = {}): ProbeRequ
     mechanism: 'LOGIN',
     secret: { kind: 'reference', reference: '${env:CANARY_PASSWORD}' },
     caFile: certificate.certFile,
-    timeoutMs: 5000,
+    // A ceiling for a loaded machine (the fake server answers at once); the timeout tests set 300 ms with a silent server.
+    timeoutMs: 60_000,
     clientName: 'exo-playbook-probe',
     ...overrides,
   };

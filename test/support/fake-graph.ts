@@ -25,7 +25,7 @@ export interface FakeGraph {
   close(): Promise<void>;
 }
 
-export async function startFakeGraph(handler: (request: FakeRequest, url: string) => FakeAnswer, lifetimeMs = 30_000): Promise<FakeGraph> {
+export async function startFakeGraph(handler: (request: FakeRequest, url: string) => FakeAnswer, lifetimeMs = 300_000): Promise<FakeGraph> {
   const requests: FakeRequest[] = [];
   const open = new Set<ServerResponse>();
   let base = '';

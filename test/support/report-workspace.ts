@@ -51,15 +51,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The CLI in-process, no TTY, no colour. */
-export async function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
+/** The CLI in-process, no colour; no TTY unless `answer` is given (then it is what the user types at the prompt). */
+export async function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env, answer?: string): Promise<CliResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (d) => (out += d));
   stderr.on('data', (d) => (err += d));
-  const io: CliIO = { stdout, stderr, stdin: Readable.from([]), color: false, interactive: false, env, cwd };
+  const io: CliIO = { stdout, stderr, stdin: Readable.from(answer === undefined ? [] : [answer]), color: false, interactive: answer !== undefined, env, cwd };
   const code = await run(args, io);
   return { code, stdout: out, stderr: err };
 }

@@ -130,5 +130,5 @@ describe('app access cmdlets', () => {
     checkBehaviours(stub.results, stub.state, initial);
     expect(stub.results).toEqual(sim.results);
     expect(stub.state).toEqual(sim.state);
-  }, 120_000);
+  });
 });

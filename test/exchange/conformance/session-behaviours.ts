@@ -333,7 +333,7 @@ export function defineSessionBehaviours(backend: Backend): void {
       // times: 1: the next read of the first session is whole.
       expect((await s.invoke('Get-EXOCASMailbox', { ResultSize: 'Unlimited' })).objects).toHaveLength(initial.mailboxes.length);
       await s.close();
-    }, 90_000);
+    });
 
     it('loses the call that crashes the session with a SessionError, and the next call works', async () => {
       const s = await open((state) => (state.faults = { crashOnCall: 2 }));

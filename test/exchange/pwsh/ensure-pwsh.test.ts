@@ -5,6 +5,7 @@
  * exactly the pinned version of the `PowerShell` .NET tool into .tools/pwsh.
  */
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -24,7 +25,7 @@ function scratchProject(): { root: string; bin: string; env: Record<string, stri
   const bin = join(root, 'bin');
   mkdirSync(bin);
   symlinkSync('/bin/bash', join(bin, 'bash'));
-  return { root, bin, env: { PATH: bin, HOME: root } };
+  return { root, bin, env: { PATH: bin, HOME: root, TMPDIR: tmpdir() } };
 }
 
 /** A fake pwsh that answers the version question with `version`, and fails loudly on anything else. */
@@ -96,7 +97,7 @@ describe.skipIf(process.platform === 'win32')('ensure-pwsh', () => {
     expect(local.stderr).toContain('tests that need pwsh will be skipped');
   });
 
-  it('installs exactly the pinned PowerShell .NET tool into .tools/pwsh, replacing another version', { timeout: 180_000 }, async () => {
+  it('installs exactly the pinned PowerShell .NET tool into .tools/pwsh, replacing another version', async () => {
     const dotnet = await execa('bash', ['-c', 'command -v dotnet'], { reject: false });
     if (dotnet.exitCode !== 0) {
       if (process.env.CI === 'true') throw new Error('dotnet is required under CI=true to install PowerShell');
@@ -115,7 +116,7 @@ describe.skipIf(process.platform === 'win32')('ensure-pwsh', () => {
     expect(result.stdout).toContain(`dotnet tool install PowerShell --version ${PINNED} --tool-path .tools/pwsh`);
     expect(readFileSync(join(tools, 'VERSION'), 'utf8')).toBe(`PowerShell ${PINNED} (dotnet tool)\n`);
     const version = await execa(join(tools, 'pwsh'), ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', '$PSVersionTable.PSVersion.ToString()'], {
-      env: { PATH: `${bin}:/usr/bin:/bin`, HOME: process.env.HOME ?? root },
+      env: { PATH: `${bin}:/usr/bin:/bin`, HOME: process.env.HOME ?? root, TMPDIR: tmpdir() },
       extendEnv: false,
     });
     expect(version.stdout.trim()).toBe(PINNED);

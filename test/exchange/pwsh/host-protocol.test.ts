@@ -9,6 +9,7 @@ import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { hostScriptPath } from '../../../src/exchange/find-pwsh.js';
+import { until, within } from '../../support/wait.js';
 import { fixtureTenant, noPwsh, pwshPath, stubModulePath, tempDir, writeState } from './pwsh-for-tests.js';
 
 /** Runs host.ps1 with these lines on stdin (objects as JSON, strings as they are); its token-prefixed lines parsed. */
@@ -241,7 +242,7 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
     const loose = await bulkRead(loaded, ['Loaded'], { XDG_CACHE_HOME: cache });
     expect(loose.stderr).toContain('may be written by other users');
     expect(loose.objects).toEqual([{ Loaded: [] }]);
-  }, 180_000); // two compiles (1.5-3 s each idle, several times that on a loaded 2-core machine) and four hosts
+  }); // two compiles (1.5-3 s each idle, several times that on a loaded 2-core machine) and four hosts
 
   function loadedWritersModule(): string {
     return standInModule('loadedmod', [
@@ -383,11 +384,11 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
     expect([compiledFatal.exitCode, plainFatal.exitCode]).toEqual([3, 3]);
     expect(compiledFatal.protocol).toEqual(plainFatal.protocol);
     expect(compiledFatal.protocol).toEqual([{ type: 'fatal', record: expect.objectContaining({ fullyQualifiedErrorId: expect.stringContaining('Modules_ModuleNotFound') }) }]);
-  }, 120_000); // one compile (1.5-3 s idle, several times that on a loaded 2-core machine) and five hosts
+  }); // one compile (1.5-3 s idle, several times that on a loaded 2-core machine) and five hosts
 
   it('the compiled loop ends its process when stdin closes without "quit", even in the middle of a cmdlet', async () => {
     const modules = standInModule('stdin', [
-      'function Get-TransportConfig { [CmdletBinding()] param() Start-Sleep -Seconds 120 }',
+      'function Get-TransportConfig { [CmdletBinding()] param() Start-Sleep -Seconds 3600 }',
       'function Get-EXOCASMailbox { [CmdletBinding()] param() [pscustomobject]@{ Name = 1 } }',
     ]);
     const token = 'dead0000dead0000dead0000dead0000';
@@ -401,18 +402,20 @@ describe.skipIf(noPwsh)('host.ps1 protocol', () => {
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stdin.write(`${JSON.stringify(hello)}\n${JSON.stringify({ type: 'invoke', id: 2, cmdlet: 'Get-TransportConfig', parameters: {} })}\n`);
-    const started = Date.now();
-    while (!stdout.includes('"type":"ready"') && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 50));
+    await until(() => stdout.includes('"type":"ready"'), 'the host\'s "ready" line');
     expect(stdout).toContain('"host":"compiled"');
-    // The cmdlet sleeps for two minutes; the process is gone long before.
+    // The cmdlet sleeps for an hour; the process ends when stdin closes, long before.
     await new Promise((r) => setTimeout(r, 500));
     child.stdin.end();
-    const ended = Date.now();
-    const code = await exited;
-    expect(Date.now() - ended).toBeLessThan(30_000);
+    let code: number | null;
+    try {
+      code = await within(exited, 'the host to end after its stdin closed (its cmdlet sleeps for an hour)', 240_000);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); // not left behind when it failed
+    }
     expect(code).not.toBe(0);
     expect(stdout).not.toContain('"id":2');
-  }, 120_000);
+  });
 
   it('sends the objects a cmdlet wrote before a terminating error, then the failed end, with select and without', async () => {
     const modules = standInModule('failmod', [

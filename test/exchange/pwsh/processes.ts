@@ -69,7 +69,7 @@ export function descendantsOf(pid: number): ProcessInfo[] {
  * Polls until `check` returns an empty list or `limitMs` passes; returns the last list. The limit is
  * a ceiling for a loaded machine, not a measured time: a leak stays forever, far past it.
  */
-export async function untilNone<T>(check: () => T[], limitMs = 20_000): Promise<T[]> {
+export async function untilNone<T>(check: () => T[], limitMs = 120_000): Promise<T[]> {
   const end = Date.now() + limitMs;
   for (;;) {
     const left = check();

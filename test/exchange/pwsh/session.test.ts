@@ -128,7 +128,8 @@ describe.skipIf(noPwsh)('PwshSession', () => {
   });
 
   it('fails a call that exceeds its timeout, names it, and the next call runs on a fresh host', async () => {
-    const { session, stateFile, state } = await setup((s) => (s.faults = { latencyMs: 5000 }));
+    // The call would take ten minutes: only the timeout can end it, however slow the machine.
+    const { session, stateFile, state } = await setup((s) => (s.faults = { latencyMs: 600_000 }));
     const firstPid = session.pid;
     const error = await errorOf(session.invoke('Get-TransportConfig', {}, { timeoutMs: 400 }));
     expect(error).toBeInstanceOf(SessionError);
@@ -141,7 +142,7 @@ describe.skipIf(noPwsh)('PwshSession', () => {
   });
 
   it('cancels a call with an AbortSignal', async () => {
-    const { session } = await setup((s) => (s.faults = { latencyMs: 5000 }));
+    const { session } = await setup((s) => (s.faults = { latencyMs: 600_000 }));
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);
     const error = await errorOf(session.invoke('Get-OrganizationConfig', {}, { signal: controller.signal }));
@@ -150,11 +151,13 @@ describe.skipIf(noPwsh)('PwshSession', () => {
   });
 
   it('reports a pwsh killed mid-call with the cmdlet and the signal, restarts it, and calls onRestart', async () => {
-    const setupResult = await setup((s) => (s.faults = { latencyMs: 1500 }));
-    const { session } = setupResult;
+    // The call would take ten minutes: the kill always comes in the middle of it.
+    const setupResult = await setup((s) => (s.faults = { latencyMs: 600_000 }));
+    const { session, stateFile, state } = setupResult;
     const pending = session.invoke('Get-User', { ResultSize: 'Unlimited' });
     await new Promise((resolve) => setTimeout(resolve, 400));
     process.kill(session.pid!, 'SIGKILL');
+    writeFileSync(stateFile, JSON.stringify({ ...state, faults: {} }));
     const error = await errorOf(pending);
     expect(error).toBeInstanceOf(SessionError);
     expect(error.message).toContain('PowerShell exited during Get-User (killed by SIGKILL)');
@@ -206,7 +209,7 @@ describe.skipIf(noPwsh)('PwshSession', () => {
       if (names.length % 500 === 0) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(names).toEqual(state.mailboxes.map((m) => m.Name));
-  }, 120_000);
+  });
 
   it('streams a bulk read object by object', async () => {
     const { session, state } = await shared();

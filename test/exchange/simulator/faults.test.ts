@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SimulatedSession } from '../../../src/exchange/simulator/session.js';
 import { CmdletFailure, SessionLost } from '../../../src/exchange/session.js';
 import { SessionError } from '../../../src/errors.js';
+import { within } from '../../support/wait.js';
 import { smallTenant } from './tenant-fixture.js';
 
 async function outcomes(s: SimulatedSession, calls: number): Promise<string[]> {
@@ -61,11 +62,11 @@ describe('fault knobs', () => {
   });
 
   it('the session option latencyMs overrides the state file', async () => {
-    const state = { ...smallTenant(), faults: { latencyMs: 5000 } };
+    // An hour in the state file: the call ends only if the option's 0 was used.
+    const state = { ...smallTenant(), faults: { latencyMs: 3_600_000 } };
     const s = SimulatedSession.fromState(state, { latencyMs: 0 });
-    const started = Date.now();
-    await s.invoke('Get-TransportConfig');
-    expect(Date.now() - started).toBeLessThan(1000);
+    const result = await within(s.invoke('Get-TransportConfig'), 'the call with latencyMs 0 (the state file says an hour)', 60_000);
+    expect(result.objects).toHaveLength(1);
   });
 
   it('an aborted signal cancels the call', async () => {
