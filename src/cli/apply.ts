@@ -7,7 +7,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode, RefusedError } from '../errors.js';
 import { runApply } from '../engine/run-apply.js';
-import { notifyAfter } from '../engine/notify.js';
+import { notifyAfter, type WebhookFormat } from '../engine/notify.js';
+import { mailSpec } from './notify-flags.js';
 import type { ApplyReport } from '../engine/types.js';
 import type { CliIO } from './io.js';
 import { loadCompare } from './compare.js';
@@ -19,6 +20,11 @@ interface ApplyFlags extends CommonFlags {
   runsDir: string;
   concurrency: number;
   notifyWebhook?: string;
+  notifyFormat?: WebhookFormat;
+  notifyMail?: string[];
+  notifySmtp?: string;
+  notifySmtpPassword?: string;
+  notifyMailFrom?: string;
   keepRuns?: number;
 }
 
@@ -27,9 +33,9 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
     .command('apply')
     .argument('<playbook>', 'the playbook YAML file')
     .description('write the changes the plan shows (after confirmation or --yes), journaled, then verify');
-  withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'acceptNoUsageEvidence', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'keepRuns', 'maxChars', 'compare'], ['text', 'markdown', 'json', 'html']).action(
+  withOptions(command, ['target', 'format', 'plan', 'yes', 'acceptBreakage', 'acceptNoUsageEvidence', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'notifyFormat', 'notifyMail', 'notifySmtp', 'notifySmtpPassword', 'notifyMailFrom', 'keepRuns', 'maxChars', 'compare', 'wide'], ['text', 'markdown', 'json', 'html']).action(
     wrap(async (file: string, flags: ApplyFlags) =>
-      notifyAfter({ spec: flags.notifyWebhook, command: 'apply', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
+      notifyAfter({ spec: flags.notifyWebhook, command: 'apply', playbookFile: file, env: io.env, warn: (l) => io.stderr.write(l), ...(flags.notifyFormat ? { format: flags.notifyFormat } : {}), ...mailSpec(flags), cwd: io.cwd }, async () => {
       const html = loadCompare(io.cwd, flags.compare, flags.format);
       const sinks = sinksFor(io, flags, { progress: true });
       const interrupt = interruptOnSigint(io);
@@ -45,7 +51,7 @@ export function registerApply(program: Command, io: CliIO, wrap: Wrap): void {
           ...writeRunOptions(io, flags, interrupt, sinks.settle),
         });
         await sinks.settle();
-        io.stdout.write(renderApply(report, flags.format, io, flags.maxChars, html));
+        io.stdout.write(renderApply(report, flags.format, io, flags.maxChars, html, flags.wide));
         if (flags.keepRuns) await keepNewestRuns(io, resolve(io.cwd, flags.runsDir), report.plan.playbook.name, report, flags.keepRuns);
         return { exitCode: applyExitCode(report), outcome: { playbook: report.plan.playbook, tenant: report.plan.tenant, apply: report } };
       } finally {

@@ -27,10 +27,7 @@ export function registerDiff(program: Command, io: CliIO, wrap: Wrap): void {
       `
 Comments, key order, quoting and spelling out a default are not changes. Tenant, sign-in and
 acceptBreakage changes are marked sensitive. No secret or environment variable is needed or read.
-
-Examples:
-  exo-playbook diff old.yaml new.yaml
-  exo-playbook diff --git origin/main...HEAD playbooks/ --format markdown`,
+In CI: exo-playbook diff --git origin/main...HEAD playbooks/ --format markdown`,
     )
     .action(
       wrap(async (files: string[], options: DiffOptions) => {

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultDeps, type EngineDeps } from '../engine/deps.js';
+import { ExitCode } from '../errors.js';
 import { openEventLog } from '../engine/event-log.js';
 import type { ApplyReport, EventSink, PlanDocument, VerifyReport } from '../engine/types.js';
 import { renderApplyJson, renderJson, renderVerifyJson } from '../report/json.js';
@@ -42,6 +43,18 @@ export interface CommonFlags {
   workloadIdentity?: string;
   /** --compare <result.json> (html): an earlier run to compare with. */
   compare?: string;
+  /** --wide: text tables whole, whatever the terminal's width. */
+  wide?: boolean;
+}
+
+/**
+ * The width text tables fit: the terminal's (stdout's columns), else COLUMNS, else 80; --wide: no limit.
+ */
+export function textWidth(io: CliIO, wide: boolean | undefined): number {
+  if (wide) return Infinity;
+  if (io.stdout.isTTY && io.stdout.columns && io.stdout.columns > 0) return io.stdout.columns;
+  const columns = Number(io.env.COLUMNS);
+  return Number.isInteger(columns) && columns > 0 ? columns : 80;
 }
 
 function markdownBudget(maxChars: number | undefined): { budget?: number } {
@@ -88,28 +101,28 @@ export function sinksFor(io: CliIO, flags: CommonFlags, { progress }: { progress
   return { sinks, settle: () => display?.settle() ?? Promise.resolve(), close: () => closers.forEach((c) => c()) };
 }
 
-export function renderPlan(plan: PlanDocument, format: string, io: CliIO, maxChars?: number, html: HtmlOptions = {}): string {
+export function renderPlan(plan: PlanDocument, format: string, io: CliIO, maxChars?: number, html: HtmlOptions = {}, wide?: boolean): string {
   if (format === 'json') return renderJson(plan);
   if (format === 'csv') return renderPlanCsv(plan);
   if (format === 'html') return renderPlanHtml(plan, html);
   if (format === 'markdown') return renderPlanMarkdown(plan, markdownBudget(maxChars));
-  return renderPlanText(plan, { color: io.color });
+  return renderPlanText(plan, { color: io.color, width: textWidth(io, wide) });
 }
 
-export function renderVerify(report: VerifyReport, format: string, io: CliIO, maxChars?: number, html: HtmlOptions = {}): string {
+export function renderVerify(report: VerifyReport, format: string, io: CliIO, maxChars?: number, html: HtmlOptions = {}, wide?: boolean): string {
   if (format === 'json') return renderVerifyJson(report);
   if (format === 'html') return renderVerifyHtml(report, html);
   if (format === 'junit') return renderVerifyJunit(report);
   if (format === 'csv') return renderVerifyCsv(report);
   if (format === 'markdown') return renderVerifyMarkdown(report, markdownBudget(maxChars));
-  return renderVerifyText(report, { color: io.color });
+  return renderVerifyText(report, { color: io.color, width: textWidth(io, wide) });
 }
 
-export function renderApply(report: ApplyReport, format: string, io: CliIO, maxChars?: number, html: HtmlOptions = {}): string {
+export function renderApply(report: ApplyReport, format: string, io: CliIO, maxChars?: number, html: HtmlOptions = {}, wide?: boolean): string {
   if (format === 'json') return renderApplyJson(report);
   if (format === 'html') return renderApplyHtml(report, html);
   if (format === 'markdown') return renderApplyMarkdown(report, markdownBudget(maxChars));
-  return renderApplyText(report, { color: io.color });
+  return renderApplyText(report, { color: io.color, width: textWidth(io, wide) });
 }
 
 /** summary.md of a run directory. */
@@ -184,6 +197,32 @@ export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export type RunPhase = 'reading' | 'writing' | 'verifying';
 
+/** Write runs (apply, rollback) that handle a stop themselves; while one runs, the handler below stands aside. */
+let writeRunsHandlingStops = 0;
+let commandStopHandler: ((name: NodeJS.Signals) => void) | undefined;
+
+/**
+ * One rule for every command (README "Exit codes"): Ctrl-C, SIGTERM or SIGHUP ends it with exit 4,
+ * like a refusal. Write runs (apply, rollback) stop cleanly themselves (interruptOnSigint: the write in
+ * flight finishes, the journal is closed); every other command writes nothing to the tenant, so it
+ * stops at once (a PowerShell host it started ends when its stdin closes). Returns the remover.
+ */
+export function stopCommandsOnSignal(stderr: NodeJS.WritableStream, exit: (code: number) => void): () => void {
+  const handler = (name: NodeJS.Signals) => {
+    if (writeRunsHandlingStops > 0) return;
+    const what = name === 'SIGINT' ? 'interrupt' : `${name} received`;
+    stderr.write(`\n${what}: stopped; nothing was written to the tenant (exit ${ExitCode.refused})\n`);
+    exit(ExitCode.refused);
+  };
+  const remove = () => {
+    for (const s of STOP_SIGNALS) process.off(s, handler);
+    if (commandStopHandler === handler) commandStopHandler = undefined;
+  };
+  commandStopHandler = handler;
+  for (const s of STOP_SIGNALS) process.on(s, handler);
+  return remove;
+}
+
 export interface Interrupt {
   signal: AbortSignal;
   /** The engine says what it is doing, so the message on a stop tells the truth. */
@@ -202,7 +241,10 @@ export function interruptOnSigint(io: CliIO): Interrupt {
   let phase: RunPhase = 'reading';
   const onSignal = (name: NodeJS.Signals) => {
     if (controller.signal.aborted) {
+      // The second signal kills: no handler of ours may catch it.
       for (const s of STOP_SIGNALS) process.off(s, onSignal);
+      const command = commandStopHandler;
+      if (command) for (const s of STOP_SIGNALS) process.off(s, command);
       process.kill(process.pid, name);
       return;
     }
@@ -218,6 +260,8 @@ export function interruptOnSigint(io: CliIO): Interrupt {
     controller.abort();
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  writeRunsHandlingStops += 1;
+  let disposed = false;
   return {
     signal: controller.signal,
     onPhase: (next) => {
@@ -225,6 +269,8 @@ export function interruptOnSigint(io: CliIO): Interrupt {
     },
     dispose: () => {
       for (const s of STOP_SIGNALS) process.off(s, onSignal);
+      if (!disposed) writeRunsHandlingStops -= 1;
+      disposed = true;
     },
   };
 }
@@ -261,7 +307,7 @@ export function writeRunOptions(
     }) as StepRunner,
     showPlan: (plan: PlanDocument) => {
       if (flags.format === 'json' || flags.format === 'html') return;
-      const text = `${renderPlan(plan, flags.format, io)}\n`;
+      const text = `${renderPlan(plan, flags.format, io, undefined, {}, flags.wide)}\n`;
       shown = settle().then(() => void io.stdout.write(text));
     },
     renderSummary,

@@ -16,6 +16,9 @@ for (const stream of [process.stdout, process.stderr]) {
 // validated (early-start.ts); it signs in only once the run claims it, and is killed if none does.
 const early = await startEarly(process.argv.slice(2), process.env, process.cwd()).catch(() => null);
 const { run } = await import('./program.js');
+// Ctrl-C, SIGTERM, SIGHUP: exit 4 in every command (apply and rollback finish their write in flight first).
+const { stopCommandsOnSignal } = await import('./engine-support.js');
+stopCommandsOnSignal(process.stderr, (code) => process.exit(code));
 try {
   process.exitCode = await run(process.argv.slice(2));
 } finally {

@@ -58,6 +58,16 @@ export const OPTION_TABLE = {
       '--notify-webhook <url|env:NAME>',
       'post a summary to this Teams/Slack incoming webhook on drift or failure; env:NAME reads the URL from the environment (keeps it off the command line)',
     ),
+  notifyMail: () =>
+    new Option('--notify-mail <addresses>', 'also mail the notification (drift or failure) to these comma-separated addresses, through --notify-smtp').argParser((v, prev: string[] = []) => [
+      ...prev,
+      ...v.split(',').map((s) => s.trim()).filter(Boolean),
+    ]),
+  notifySmtp: () => new Option('--notify-smtp <url>', 'the SMTP relay for --notify-mail: smtp://[user@]host[:port] (STARTTLS, default 587) or smtps://host[:465]'),
+  notifySmtpPassword: () => new Option('--notify-smtp-password <env:NAME|file:PATH>', "the relay user's password, from the environment or a file (never on the command line)"),
+  notifyMailFrom: () => new Option('--notify-mail-from <address>', 'the sender of --notify-mail (default exo-playbook@<relay host>)'),
+  notifyFormat: () =>
+    new Option('--notify-format <format>', 'webhook body: adaptive-card (Teams Workflows) or text ({text, summary}: Slack, Office 365 connectors); default by the URL').choices(['adaptive-card', 'text']),
   workloadIdentity: () =>
     new Option(
       '--workload-identity <appId>',
@@ -68,6 +78,12 @@ export const OPTION_TABLE = {
       wholeNumber('--max-chars', 2000, 10_000_000),
     ),
   compare: () => new Option('--compare <result.json>', 'html: add "Since the last run" (new, gone and changed senders and findings) against an earlier run\'s --format json result'),
+  only: () =>
+    new Option('--only <steps>', 'verify only these steps (comma-separated ids or actions, e.g. smtp-auth/usage): the exit code follows their findings alone').argParser((v, prev: string[] = []) => [
+      ...prev,
+      ...v.split(',').map((s) => s.trim()).filter(Boolean),
+    ]),
+  wide: () => new Option('--wide', 'text: print tables whole, whatever the terminal\'s width (default: fit the width, dropping the least important columns)'),
   keepRuns: () =>
     new Option('--keep-runs <n>', 'keep only the newest N run directories of this playbook (1-100000)').argParser(wholeNumber('--keep-runs', 1, 100_000)),
 } as const;

@@ -23,7 +23,7 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
     .command('plan')
     .argument('<playbook>', 'the playbook YAML file')
     .description('read-only: show every change the playbook would make (target, property, before -> after, reason) and what is already as desired');
-  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'acceptNoUsageEvidence', 'logFile', 'maxChars', 'workloadIdentity', 'compare'], ['text', 'markdown', 'json', 'html', 'csv']).action(
+  withOptions(command, ['target', 'format', 'out', 'acceptBreakage', 'acceptNoUsageEvidence', 'logFile', 'maxChars', 'workloadIdentity', 'compare', 'wide'], ['text', 'markdown', 'json', 'html', 'csv']).action(
     wrap(async (file: string, flags: PlanFlags) => {
       // Before connecting: a plan that cannot be saved is not worth the reads.
       if (flags.out) assertWritableOut(resolve(io.cwd, flags.out), flags.out);
@@ -47,7 +47,7 @@ export function registerPlan(program: Command, io: CliIO, wrap: Wrap): void {
           writeOutputFileSync(resolve(io.cwd, flags.out), renderJson(plan), { what: 'the plan', option: '--out', hint: OUT_HINT });
         }
         await sinks.settle();
-        io.stdout.write(renderPlan(plan, flags.format, io, flags.maxChars, html));
+        io.stdout.write(renderPlan(plan, flags.format, io, flags.maxChars, html, flags.wide));
         return plan.summary.changes > 0 ? ExitCode.changesOrDrift : ExitCode.ok;
       } finally {
         await sinks.settle();

@@ -47,11 +47,8 @@ export function registerProbe(program: Command, io: CliIO, wrap: Wrap): void {
     .addHelpText(
       'after',
       `
-Examples:
-  CANARY_PASSWORD=... exo-playbook probe smtp-canary@contoso.com --password-env CANARY_PASSWORD --expect accepted
-  exo-playbook probe smtp-canary@contoso.com --password-file /etc/exo-playbook/canary.secret --host smtp-legacy.office365.com
-  exo-playbook probe smtp-canary@contoso.com --auth oauth --token-env SMTP_TOKEN
-  exo-playbook probe scanner@contoso.com --password-env PW --target sim:tenant.json
+Against Exchange Online (network): probe smtp-canary@contoso.com --password-env CANARY_PASSWORD --expect accepted,
+--password-file /etc/exo-playbook/canary.secret --host smtp-legacy.office365.com, or --auth oauth --token-env SMTP_TOKEN.
 
 The conversation: EHLO, STARTTLS (certificate verified), EHLO, AUTH, QUIT. MAIL FROM is never sent.
 Only a mechanism the server advertises after STARTTLS is tried (smtp.office365.com: AUTH LOGIN

@@ -16,6 +16,8 @@ import { registerDiff } from './diff.js';
 import { registerExplain } from './explain.js';
 import { registerProbe } from './probe.js';
 import { registerFleet } from './fleet.js';
+import { addExamples } from './examples.js';
+import { useEnvironmentProxy } from '../net/proxy.js';
 
 /** A command handler resolves to the exit code; it never calls process.exit. */
 export type CommandResult = Promise<number>;
@@ -39,7 +41,8 @@ Exit codes:
   1  error: bad input, connection or unexpected failure
   2  plan has changes / verify found drift / diff found changes
   3  apply finished but some changes failed
-  4  refused by a safety guard (lock held, stale plan, would break active senders, no confirmation)`,
+  4  refused by a safety guard (lock held, stale plan, would break active senders, no confirmation),
+     or stopped by Ctrl-C / SIGTERM / SIGHUP (every command)`,
   );
   const wrap =
     (handler: (...args: never[]) => CommandResult) =>
@@ -56,6 +59,7 @@ Exit codes:
   registerExplain(program, io, wrap);
   registerProbe(program, io, wrap);
   registerFleet(program, io, wrap);
+  addExamples(program);
   return program;
 }
 
@@ -66,6 +70,8 @@ export async function run(argv: string[], io: CliIO = processIO(argv.includes('-
   let code: number = ExitCode.ok;
   const program = buildProgram(io, (c) => (code = c));
   try {
+    // HTTPS_PROXY / HTTP_PROXY / NO_PROXY for every HTTP call (src/net/proxy.ts).
+    await useEnvironmentProxy(io.env);
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {

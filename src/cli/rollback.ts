@@ -6,7 +6,8 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { runRollback } from '../engine/run-rollback.js';
-import { notifyAfter } from '../engine/notify.js';
+import { notifyAfter, type WebhookFormat } from '../engine/notify.js';
+import { mailSpec } from './notify-flags.js';
 import { RUN_FILES } from '../engine/rundir.js';
 import { readSavedPlan } from '../engine/saved-plan.js';
 import type { CliIO } from './io.js';
@@ -18,6 +19,11 @@ interface RollbackFlags extends CommonFlags {
   runsDir: string;
   concurrency: number;
   notifyWebhook?: string;
+  notifyFormat?: WebhookFormat;
+  notifyMail?: string[];
+  notifySmtp?: string;
+  notifySmtpPassword?: string;
+  notifyMailFrom?: string;
   keepRuns?: number;
 }
 
@@ -26,9 +32,9 @@ export function registerRollback(program: Command, io: CliIO, wrap: Wrap): void 
     .command('rollback')
     .argument('<run-dir>', 'a run directory made by apply (holds plan.json and journal.jsonl)')
     .description("restore the before-values the run's journal recorded (the target defaults to the run's own)");
-  withOptions(command, ['target', 'format', 'yes', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'keepRuns']).action(
+  withOptions(command, ['target', 'format', 'yes', 'runsDir', 'concurrency', 'logFile', 'notifyWebhook', 'notifyFormat', 'notifyMail', 'notifySmtp', 'notifySmtpPassword', 'notifyMailFrom', 'keepRuns', 'wide']).action(
     wrap(async (runDir: string, flags: RollbackFlags, cmd: Command) =>
-      notifyAfter({ spec: flags.notifyWebhook, command: 'rollback', playbookFile: runDir, ...recordedPlaybook(resolve(io.cwd, runDir)), env: io.env, warn: (l) => io.stderr.write(l) }, async () => {
+      notifyAfter({ spec: flags.notifyWebhook, command: 'rollback', playbookFile: runDir, ...recordedPlaybook(resolve(io.cwd, runDir)), env: io.env, warn: (l) => io.stderr.write(l), ...(flags.notifyFormat ? { format: flags.notifyFormat } : {}), ...mailSpec(flags), cwd: io.cwd }, async () => {
       const sinks = sinksFor(io, flags, { progress: true });
       const interrupt = interruptOnSigint(io);
       try {
@@ -41,7 +47,7 @@ export function registerRollback(program: Command, io: CliIO, wrap: Wrap): void 
           ...writeRunOptions(io, flags, interrupt, sinks.settle),
         });
         await sinks.settle();
-        io.stdout.write(renderApply(report, flags.format, io));
+        io.stdout.write(renderApply(report, flags.format, io, undefined, {}, flags.wide));
         if (flags.keepRuns) await keepNewestRuns(io, resolve(io.cwd, flags.runsDir), `${report.plan.playbook.name}-rollback`, report, flags.keepRuns);
         return { exitCode: applyExitCode(report), outcome: { playbook: report.plan.playbook, tenant: report.plan.tenant, apply: report } };
       } finally {

@@ -62,11 +62,6 @@ export function registerSim(program: Command, io: CliIO, wrap: Wrap): void {
     .addHelpText(
       'after',
       `
-Examples:
-  exo-playbook sim init tenant.json
-  exo-playbook sim init big.json --mailboxes 100000 --seed 7 --force
-  exo-playbook plan playbooks/smtp-auth-disable.yaml --target sim:tenant.json
-
 The state file format is described in docs/STATE-FILE.md. Exit 0 when written, 1 when the file
 exists (without --force) or an option is wrong.`,
     )
@@ -182,13 +177,6 @@ Exit 0 when written, 1 when the folder is not empty or an option is wrong.`,
     .requiredOption('--out <file>', 'the CSV file to write')
     .addOption(new Option('--days <n>', 'the period covered, back from the tenant clock (1-90)').default(30).argParser(parseDays))
     .addOption(new Option('--force', 'replace an existing file'))
-    .addHelpText(
-      'after',
-      `
-Examples:
-  exo-playbook sim export-usage tenant.json --out smtp-auth-clients-report.csv
-  exo-playbook sim export-usage tenant.json --kind request-report --out SmtpCSReport.csv`,
-    )
     .action(
       wrap(async (file: string, options: { kind: 'clients-report' | 'request-report'; out: string; days: number; force?: boolean }) => {
         const state = await readStateFile(path.resolve(io.cwd, file));

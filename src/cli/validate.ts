@@ -29,10 +29,6 @@ export function registerValidate(program: Command, io: CliIO, wrap: Wrap): void 
     .addHelpText(
       'after',
       `
-Examples:
-  exo-playbook validate playbooks/smtp-auth-disable.yaml
-  exo-playbook validate playbooks/*.yaml --format json
-
 Text output: one "ok  <file>" line per valid file on stdout; each problem on stderr as
 "file:line:col: message (path)" with a hint line where there is a fix. Exit 0 when every file
 is valid, 1 otherwise. Environment variables the playbooks reference must be set, except those

@@ -1,10 +1,9 @@
 /**
  * --notify-webhook: tell a chat channel when a scheduled run found drift or failed.
  *
- * One body for both Slack and Microsoft Teams incoming webhooks: `{ "text": ..., "summary": ... }`.
- * Slack incoming webhooks read `text` and ignore other fields; the Teams (Office 365 connector)
- * webhook reads it as a minimal MessageCard, where `text` is the body and `summary` the
- * notification preview. Teams "Workflows" webhooks need a flow that posts `text` (docs/OPERATIONS.md).
+ * Two shapes (webhookBody): an Adaptive Card for Teams Workflows webhooks (the default for their URLs),
+ * and `{ "text": ..., "summary": ... }` for Slack and Office 365 connector webhooks (the default for
+ * any other URL); --notify-format chooses either.
  *
  * The URL is a credential (anyone holding it can post): accept `env:NAME` so it need not be on argv,
  * and never put it in an error, a log line or an event.
@@ -16,6 +15,7 @@
 import { hostname } from 'node:os';
 import { InputError } from '../errors.js';
 import type { ApplyReport, PlaybookRef, TenantRef, VerifyReport } from './types.js';
+import { parseMailSpec, sendMail, type MailSpec } from './notify-mail.js';
 
 export const DEFAULT_NOTIFY_TIMEOUT_MS = 10_000;
 
@@ -112,6 +112,54 @@ export function buildWebhookMessage(o: RunOutcome): WebhookMessage {
   return { text: lines.join('\n'), summary };
 }
 
+/**
+ * The body's shape. `adaptive-card`: what a Teams Workflows webhook ("Send webhook alerts to a
+ * channel") posts: `{ type: "message", attachments: [{ contentType:
+ * "application/vnd.microsoft.card.adaptive", content: <AdaptiveCard> }] }` (Microsoft Learn, "Create
+ * incoming webhooks with Workflows for Microsoft Teams"). `text`: the legacy `{ text, summary }` that
+ * Slack and Office 365 connector webhooks read.
+ */
+export type WebhookFormat = 'adaptive-card' | 'text';
+export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ['adaptive-card', 'text'];
+
+/** Hosts of Teams Workflows (Power Automate) webhook URLs: they get an Adaptive Card unless told otherwise. */
+const WORKFLOWS_HOST = /(^|\.)(logic\.azure\.com|powerautomate\.com|powerplatform\.com|flow\.microsoft\.com)$/i;
+
+/** --notify-format if given; else an Adaptive Card for a Teams Workflows URL and the text shape for any other. */
+export function webhookFormatFor(url: string, given?: WebhookFormat): WebhookFormat {
+  if (given) return given;
+  return WORKFLOWS_HOST.test(new URL(url).hostname) ? 'adaptive-card' : 'text';
+}
+
+/** The message as the JSON body of the chosen shape. */
+export function webhookBody(message: WebhookMessage, format: WebhookFormat): unknown {
+  if (format === 'text') return message;
+  const [first, ...rest] = message.text.split('\n');
+  const facts = rest.filter((l) => /^[A-Z][\w ]*: /.test(l)).map((l) => ({ title: l.slice(0, l.indexOf(':')), value: l.slice(l.indexOf(':') + 2) }));
+  const items = rest.filter((l) => l.startsWith('- '));
+  return {
+    type: 'message',
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        contentUrl: null,
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          msteams: { width: 'Full' },
+          fallbackText: message.text,
+          body: [
+            { type: 'TextBlock', text: first, weight: 'Bolder', size: 'Medium', color: 'Attention', wrap: true },
+            ...(facts.length ? [{ type: 'FactSet', facts }] : []),
+            ...items.map((l) => ({ type: 'TextBlock', text: l, wrap: true, spacing: 'None' })),
+          ],
+        },
+      },
+    ],
+  };
+}
+
 export interface PostResult {
   ok: boolean;
   status?: number;
@@ -123,7 +171,7 @@ export interface PostResult {
 export async function postWebhook(
   url: string,
   message: WebhookMessage,
-  options: { timeoutMs?: number; fetchImpl?: typeof fetch } = {},
+  options: { timeoutMs?: number; fetchImpl?: typeof fetch; format?: WebhookFormat } = {},
 ): Promise<PostResult> {
   const doFetch = options.fetchImpl ?? fetch;
   const timeoutMs = options.timeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS;
@@ -131,7 +179,7 @@ export async function postWebhook(
     const response = await doFetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(message),
+      body: JSON.stringify(webhookBody(message, webhookFormatFor(url, options.format))),
       signal: AbortSignal.timeout(timeoutMs),
       redirect: 'error',
     });
@@ -171,6 +219,12 @@ export interface NotifyAfterOptions {
   warn: (line: string) => void;
   timeoutMs?: number;
   fetchImpl?: typeof fetch;
+  /** --notify-format; absent: by the URL (webhookFormatFor). */
+  format?: WebhookFormat;
+  /** --notify-mail (with --notify-smtp ...): the same message by mail through a relay. */
+  mail?: MailSpec;
+  /** Where file: references (the relay password) are read from. */
+  cwd?: string;
 }
 
 export interface RunResult {
@@ -183,14 +237,21 @@ export interface RunResult {
  * CLI to map). A bad --notify-webhook is refused before the run starts.
  */
 export async function notifyAfter(options: NotifyAfterOptions, run: () => Promise<RunResult>): Promise<number> {
-  if (!options.spec) return (await run()).exitCode;
-  const url = resolveWebhookUrl(options.spec, options.env);
+  if (!options.spec && !options.mail) return (await run()).exitCode;
+  const url = options.spec ? resolveWebhookUrl(options.spec, options.env) : undefined;
+  const mail = options.mail ? parseMailSpec(options.mail) : undefined;
   const fallback = options.playbook ?? { name: options.playbookFile.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, ''), file: options.playbookFile };
   const send = async (exitCode: number, outcome: RunResult['outcome']) => {
     if (!shouldNotify(options.command, exitCode)) return;
     const message = buildWebhookMessage({ playbook: fallback, host: hostName(), ...outcome, command: options.command, exitCode });
-    const result = await postWebhook(url, message, { ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}), ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}) });
-    if (!result.ok) options.warn(`warning: --notify-webhook: notification not sent: ${result.error}\n`);
+    if (url) {
+      const result = await postWebhook(url, message, { ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}), ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}), ...(options.format ? { format: options.format } : {}) });
+      if (!result.ok) options.warn(`warning: --notify-webhook: notification not sent: ${result.error}\n`);
+    }
+    if (mail) {
+      const sent = await sendMail(mail, message, options.env, options.cwd ?? process.cwd(), options.timeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS);
+      if (!sent.ok) options.warn(`warning: --notify-mail: notification not sent: ${sent.error}\n`);
+    }
   };
   let result: RunResult;
   try {

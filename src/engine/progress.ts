@@ -111,6 +111,8 @@ interface Segment {
   task: { title: string; output: string } | null;
   /** The title the finished task keeps: the event that closed it, fixed when it closed. */
   finalTitle: string;
+  /** Closed by an event that is not a success (a plan with blocking risks): ✖, never a green tick. */
+  failed: boolean;
   done: () => void;
   finished: Promise<unknown>;
 }
@@ -135,7 +137,7 @@ export function listrProgress(stream: NodeJS.WriteStream): ProgressDisplay {
   const open = () => {
     let done!: () => void;
     const gate = new Promise<void>((resolve) => (done = resolve));
-    const s: Segment = { task: null, finalTitle: '', done, finished: Promise.resolve() };
+    const s: Segment = { task: null, finalTitle: '', failed: false, done, finished: Promise.resolve() };
     const list = new Listr(
       [
         {
@@ -145,6 +147,7 @@ export function listrProgress(stream: NodeJS.WriteStream): ProgressDisplay {
             task.output = latest;
             await gate;
             task.title = s.finalTitle || title();
+            if (s.failed) throw new Error(task.title);
           },
         },
       ],
@@ -153,11 +156,12 @@ export function listrProgress(stream: NodeJS.WriteStream): ProgressDisplay {
     s.finished = list.run().catch(() => undefined);
     segment = s;
   };
-  const close = () => {
+  const close = (failed = false) => {
     if (!segment) return;
     const s = segment;
     segment = null;
     s.finalTitle = latest;
+    s.failed = failed;
     s.done();
     finishing = Promise.all([finishing, s.finished]);
   };
@@ -168,7 +172,8 @@ export function listrProgress(stream: NodeJS.WriteStream): ProgressDisplay {
       const next = phaseOf(event);
       if (event.type === 'run-end' || event.type === 'error' || event.type === 'plan' || event.type === 'confirm') {
         if (segment?.task) segment.task.output = latest;
-        close();
+        // A plan that apply would refuse (blocking risks) or a run that ends in drift or an error is no success.
+        close(event.type === 'error' || (event.type === 'plan' && ((event.summary as { blockingRisks?: number } | undefined)?.blockingRisks ?? 0) > 0));
         return;
       }
       // apply's writes have their own display (listrStepRunner).

@@ -16,7 +16,7 @@ import { observeSteps } from './observe.js';
 import { blockingRisks } from './plan.js';
 import type { PlaybookSource } from './playbook-source.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-import { onDevice, planFromObservations } from './run-plan.js';
+import { driftOf, onDevice, planFromObservations } from './run-plan.js';
 import type { RunOptions } from './run-options.js';
 import { createRunDir, prepareRunsDir, RUN_FILES, writeRunFile } from './rundir.js';
 import { assertPlanStillValid, assertSameChanges, readSavedPlan } from './saved-plan.js';
@@ -113,7 +113,8 @@ export async function runApply(options: ApplyCommandOptions): Promise<ApplyRepor
       assertPlanStillValid(saved, { playbookHash: source.hash, tenant, observations }, options.planFile);
       assertSameChanges(saved, plan, options.planFile);
     }
-    emitter.emit('plan', `${plan.summary.changes} change(s) to write`, { summary: plan.summary });
+    const blockingNote = plan.summary.blockingRisks ? `; ${plan.summary.blockingRisks} blocking risk(s): refused unless accepted` : '';
+    emitter.emit('plan', `${plan.summary.changes} change(s) to write${blockingNote}`, { summary: plan.summary });
     options.showPlan?.(plan);
     // A saved plan was approved when it was reviewed; a fresh one needs --yes or a TTY answer.
     await guardWrite(plan, { ...options, approved: Boolean(options.planFile) }, emitter);
@@ -212,7 +213,9 @@ export async function guardWrite(plan: PlanDocument, options: Pick<WriteRunOptio
   if (plan.summary.changes === 0 || options.approved || options.yes) return;
   if (!options.confirm) {
     throw new RefusedError('no terminal to confirm the plan, and --yes was not given; nothing was written', 'confirmation', [
-      'review the plan, then run again with --yes (or save it with `plan --out plan.json` and `apply --plan plan.json`)',
+      plan.kind === 'rollback'
+        ? 'review the rollback plan above, then run the same rollback again with --yes'
+        : 'review the plan, then run again with --yes (or save it with `plan --out plan.json` and `apply --plan plan.json`)',
     ]);
   }
   emitter.emit('confirm', 'asking for confirmation');
@@ -282,7 +285,8 @@ export async function writeJournaled(
       try {
         // The verify's reads get the stop signal (the callers wrap them): a stop ends it at once, every write has finished.
         report.verify = await verify(results, options.pool ? pool.ready().map((s) => readingSession(s, signal)) : []);
-        emitter.emit('verify', report.verify.compliant ? `compliant after ${options.kind}` : `drift after ${options.kind}: ${report.verify.summary.fail} failing check(s)`, { summary: report.verify.summary });
+        const drift = driftOf(report.verify);
+        emitter.emit('verify', report.verify.compliant ? `compliant after ${options.kind}` : `drift after ${options.kind}: ${report.verify.summary.fail} failing check(s): ${drift.text}`, { summary: report.verify.summary, ...drift.fields });
       } catch (error) {
         if (!signal.aborted) throw error;
         delete report.verify;

@@ -10,6 +10,7 @@ import { observeSteps } from './observe.js';
 import { buildPlan } from './plan.js';
 import { playbookRef, type PlaybookSource } from './playbook-source.js';
 import type { RunOptions } from './run-options.js';
+import { InputError } from '../errors.js';
 import type { PlanDocument, TenantRef, VerifyReport } from './types.js';
 import { buildVerifyReport } from './verify.js';
 
@@ -63,17 +64,27 @@ export async function runPlan(options: PlanCommandOptions): Promise<PlanDocument
   }
 }
 
-export async function runVerify(options: RunOptions & { playbookFile: string }): Promise<VerifyReport> {
+export interface VerifyCommandOptions extends RunOptions {
+  playbookFile: string;
+  /**
+   * --only: verify just these steps (by id, or by action, e.g. smtp-auth/usage), the others are not
+   * read; the exit code then follows their findings alone (the usage step's: new senders).
+   */
+  only?: readonly string[];
+}
+
+export async function runVerify(options: VerifyCommandOptions): Promise<VerifyReport> {
   const now = options.now ?? (() => new Date());
   const emitter = createEmitter(options.sinks ?? [], now);
   const target = normalizeTarget(options.target, options.cwd);
-  const source = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: options.auth ? 'warn' : signInEnvFor(target) });
+  const loaded = await options.deps.loadPlaybook(options.playbookFile, { env: options.env, signInEnv: options.auth ? 'warn' : signInEnvFor(target) });
+  const source = options.only?.length ? onlySteps(loaded, options.only) : loaded;
   emitter.emit('run-start', `verify ${source.playbook.name}`, { command: 'verify', playbook: source.playbook.name, change: source.playbook.change });
   const run = await openRunSession(options.deps, source, target, { env: options.env, readOnly: true, emitter, ...onDevice(options) });
   try {
     const ctx = run.newContext();
     const observations = await observeSteps(source.playbook, options.deps.actions, ctx, emitter);
-    const report = buildVerifyReport({
+    const built = buildVerifyReport({
       playbook: source.playbook,
       playbookRef: playbookRef(source),
       tenant: tenantRef(source, target),
@@ -81,17 +92,40 @@ export async function runVerify(options: RunOptions & { playbookFile: string }):
       actions: options.deps.actions,
       checkedAt: now(),
     });
+    const report = options.only?.length ? { ...built, only: source.playbook.steps.map((s) => s.id) } : built;
     // Steps that keep a memory between runs (the usage step's history: for the drift check) record it now.
     for (const step of source.playbook.steps) {
       const action = options.deps.actions[step.uses];
       if (action?.record) await action.record(step.with, observations.get(step.id), ctx, source.playbook.name);
     }
-    emitter.emit('verify', `${report.summary.pass} pass, ${report.summary.fail} fail, ${report.summary.warn} warn`, { summary: report.summary, compliant: report.compliant });
-    emitter.emit('run-end', report.compliant ? 'compliant' : 'drift found', { compliant: report.compliant });
+    const drift = driftOf(report);
+    emitter.emit('verify', `${report.summary.pass} pass, ${report.summary.fail} fail, ${report.summary.warn} warn`, { summary: report.summary, compliant: report.compliant, ...drift.fields });
+    emitter.emit('run-end', report.compliant ? 'compliant' : `drift found: ${drift.text}`, { compliant: report.compliant, ...drift.fields });
     return report;
   } finally {
     await run.session.close();
   }
+}
+
+/** The playbook with only the steps --only names (by id or by `uses`); a name that matches no step is an error. */
+function onlySteps(source: PlaybookSource, only: readonly string[]): PlaybookSource {
+  const steps = source.playbook.steps;
+  for (const name of only) {
+    if (!steps.some((s) => s.id === name || s.uses === name)) {
+      throw new InputError(`--only ${name}: the playbook has no step with this id or action`, undefined, `its steps: ${steps.map((s) => `${s.id} (${s.uses})`).join(', ')}`);
+    }
+  }
+  return { ...source, playbook: { ...source.playbook, steps: steps.filter((s) => only.includes(s.id) || only.includes(s.uses)) } };
+}
+
+/** Who drifted, for log lines: every failing check and its subject (the log is what a scheduled run leaves). */
+export function driftOf(report: VerifyReport): { text: string; fields: { drifted?: { step: string; check: string; subject: string }[] } } {
+  const failing = report.findings.filter((f) => f.status === 'fail');
+  if (!failing.length) return { text: '', fields: {} };
+  const SHOWN = 10;
+  const named = failing.slice(0, SHOWN).map((f) => `${f.check} ${f.subject}`);
+  const more = failing.length > SHOWN ? ` and ${failing.length - SHOWN} more (field drifted lists all)` : '';
+  return { text: `${named.join(', ')}${more}`, fields: { drifted: failing.map((f) => ({ step: f.stepId, check: f.check, subject: f.subject })) } };
 }
 
 export function onDevice(options: RunOptions): { onDeviceCode?: (message: string) => void; auth?: RunOptions['auth'] } {

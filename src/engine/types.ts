@@ -63,6 +63,8 @@ export interface VerifyReport {
   findings: Finding[];
   summary: { pass: number; fail: number; warn: number };
   compliant: boolean;
+  /** verify --only: the steps checked (the others were not read); absent when every step was. */
+  only?: string[];
 }
 
 export interface ApplyReport {

@@ -210,13 +210,23 @@ export async function explainGeneral(
   const noGraphData = new SimulatedGraphClient(async () => ({ schemaVersion: 1, organization: { Name: '', Server: '' }, transportConfig: { SmtpClientAuthenticationDisabled: false }, organizationConfig: { DefaultAuthenticationPolicy: null }, authenticationPolicies: [], mailboxes: [], historicalSearches: [], smtpAuthActivity: [], clock: null, historicalSearchPolls: 3, faults: {} }));
   const ctx = createRunContext({ session, instantSleep: true, baseDir: options.baseDir, now: () => now, openGraph: async () => noGraphData });
   const out: StepExplanation[] = [];
+  // The same stop (the organization's switch unknown without a tenant) is said in full once, then named.
+  const said = new Map<string, string>();
   for (const step of playbook.steps) {
     const from = session.calls.length;
     const reads: ExplainLine[] = [];
     try {
       await actions[step.uses]?.observe(step.with, ctx, step.id);
     } catch (error) {
-      reads.push({ comment: `reads could not all be listed without a tenant: ${(error as Error).message}` });
+      const message = (error as Error).message;
+      const first = said.get(message);
+      if (first === undefined) said.set(message, step.id);
+      reads.push({
+        comment:
+          first === undefined
+            ? `reads could not all be listed without a tenant (explain reads none; --target lists a real plan's calls): ${message}`
+            : `reads could not all be listed without a tenant (as in step ${first})`,
+      });
     }
     // A powershell step's reads (its Get-* call, or the switch its write changes) are always made.
     reads.unshift(...(step.uses === 'powershell' ? session.since(from).map((call) => ({ call })) : annotateLookups(session.since(from))));

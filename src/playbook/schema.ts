@@ -46,6 +46,20 @@ export const authSchema = z.discriminatedUnion('method', [
         'Default: token for a PEM file, module for a .pfx/.p12 file. Connect-ExchangeOnline -CertificateFilePath loads a PEM without its private key, so module sign-in needs a .pfx; token sign-in (@azure/identity) needs a PEM.',
       ),
   }),
+  // Windows only: the certificate stays in the Windows certificate store (private key not exportable),
+  // found by thumbprint and passed to Connect-ExchangeOnline -Certificate (src/exchange/connect/module-sign-in.ts).
+  z.strictObject({
+    method: z.literal('certificate-thumbprint'),
+    appId: z.string().min(1).describe('Application (client) id of the app registration.'),
+    thumbprint: z
+      .string()
+      .regex(/^[0-9A-Fa-f]{40}$/, 'a certificate thumbprint is 40 hexadecimal characters (SHA-1), without spaces')
+      .describe('Thumbprint of the certificate in the Windows certificate store (Cert:\\<store>\\My), with its private key. Windows only.'),
+    store: z
+      .enum(['CurrentUser', 'LocalMachine'])
+      .default('CurrentUser')
+      .describe('CurrentUser: the account that runs exo-playbook; LocalMachine: the computer (the account needs read access to the private key).'),
+  }),
   z.strictObject({
     method: z.literal('managed-identity'),
     clientId: z.string().optional().describe('Client id of a user-assigned managed identity.'),

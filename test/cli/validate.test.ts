@@ -165,7 +165,7 @@ describe('exo-playbook validate', () => {
   it('--help shows examples', () => {
     const result = spawnSync(process.execPath, [bin, 'validate', '--help'], { encoding: 'utf8' });
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain('exo-playbook validate playbooks/*.yaml --format json');
+    expect(result.stdout).toContain('exo-playbook validate playbooks/smtp-auth-usage.yaml playbooks/smtp-auth-drift-check.yaml --format json');
   });
 });
 

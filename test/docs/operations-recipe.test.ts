@@ -1,6 +1,6 @@
 /**
  * docs/OPERATIONS.md "Install on a bare machine" is a script, not prose: this test runs its Linux block
- * with bash. What needs root or the outside world (sudo, apt-get, useradd, pwsh's Install-Module,
+ * with bash. What needs root or the outside world (sudo, apt-get, wget, dpkg, useradd, pwsh's Install-Module,
  * systemctl) is replaced by recorders on PATH; `install` is the real one minus owner/group; npm really
  * installs the packed tarball (from the npm cache) into a temporary prefix; the absolute paths the
  * recipe creates are moved under a temporary root. The systemd units of "Scheduling the drift check"
@@ -51,7 +51,7 @@ beforeAll(() => {
   };
   const record = `printf '%s\\n' "$(basename "$0") $*" >> "${join(dir, 'recorded.log')}"`;
   shim('sudo', `${record}\nexec "$@"`);
-  for (const name of ['apt-get', 'useradd', 'pwsh', 'systemctl']) shim(name, record);
+  for (const name of ['apt-get', 'useradd', 'pwsh', 'systemctl', 'wget', 'dpkg']) shim(name, record);
   // The real install(1), without -o/-g: the test does not run as the service account's owner.
   shim('install', `${record}\norig=$#\nskip=0\nfor a in "$@"; do\n  if [ $skip = 1 ]; then skip=0; continue; fi\n  case "$a" in -o|-g) skip=1; continue;; esac\n  set -- "$@" "$a"\ndone\nshift $orig\nexec /usr/bin/install "$@"`);
   // The units from the doc, where step 6 installs them from.
@@ -106,7 +106,11 @@ describe('docs/OPERATIONS.md: install on a bare Linux machine', () => {
 
   it('installs PowerShell and ExchangeOnlineManagement for all users, then the systemd units and the timer', () => {
     const lines = recorded();
-    expect(lines).toContainEqual(expect.stringMatching(/^apt-get install -y powershell$/));
+    // PowerShell from Microsoft's repository: the repository package first, then the package.
+    const repo = lines.findIndex((l) => /^dpkg -i \/tmp\/packages-microsoft-prod\.deb$/.test(l));
+    expect(lines.some((l) => /^wget .*https:\/\/packages\.microsoft\.com\/config\/\S+\/\S+\/packages-microsoft-prod\.deb$/.test(l))).toBe(true);
+    expect(repo).toBeGreaterThan(-1);
+    expect(lines.findIndex((l) => l === 'apt-get install -y powershell')).toBeGreaterThan(repo);
     expect(lines).toContainEqual(expect.stringMatching(/^pwsh .*Install-Module ExchangeOnlineManagement .*-Scope AllUsers/));
     expect(lines).toContain('systemctl enable --now exo-playbook-drift-check.timer');
     expect(existsSync(join(root, 'etc', 'systemd', 'system', 'exo-playbook-drift-check.service'))).toBe(true);

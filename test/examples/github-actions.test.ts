@@ -15,13 +15,14 @@ import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, CLI } from '../e2e/engine-support.js';
+import { assertBuilt, ROOT } from '../e2e/engine-support.js';
 import { reportWorkspace, type ReportWorkspace } from '../support/report-workspace.js';
 
 const WORKFLOW = resolve(import.meta.dirname, '..', '..', 'examples', 'github-actions', 'playbook-review.yml');
 const text = readFileSync(WORKFLOW, 'utf8');
 const workflow = load(text) as {
   on: { pull_request: { paths: string[] } };
+  env: Record<string, string>;
   jobs: { review: { steps: { name?: string; run?: string; uses?: string; if?: string }[] } };
 };
 const steps = workflow.jobs.review.steps;
@@ -66,7 +67,13 @@ describe('the example review workflow, statically', () => {
   it('installs exo-playbook, PowerShell and ExchangeOnlineManagement, signs in by workload identity, uploads the reports', () => {
     expect(text).toContain('id-token: write');
     const all = steps.map((s) => s.run ?? '').join('\n');
-    expect(all).toMatch(/npm install -g .*exo-playbook@/);
+    // Built from the exo-playbook repository (not on the npm registry), the tarball installed.
+    expect(all).not.toMatch(/exo-playbook@/);
+    expect(all).toMatch(/npm ci .*&& npm pack --pack-destination/);
+    expect(all).toMatch(/npm install -g .*exo-playbook-pack\/exo-playbook-\*\.tgz/);
+    expect(steps.some((s) => s.uses?.startsWith('actions/checkout@') && (s as { with?: { repository?: string } }).with?.repository === '${{ env.EXO_PLAYBOOK_REPOSITORY }}')).toBe(true);
+    // PowerShell's .NET tool needs the .NET 10 runtime.
+    expect(steps.find((s) => s.uses?.startsWith('actions/setup-dotnet@'))).toMatchObject({ with: { 'dotnet-version': '10.0.x' } });
     expect(all).toMatch(/dotnet tool install --global PowerShell --version '7\.6\.\*'/);
     expect(all).toMatch(/Install-Module ExchangeOnlineManagement/);
     expect(all).toContain('--workload-identity "$EXO_APP_ID"');
@@ -78,6 +85,8 @@ let w: ReportWorkspace;
 let repo: string;
 let temp: string;
 const ran: { name: string; status: number | null; stdout: string; stderr: string }[] = [];
+let prefix: string;
+const NOT_RUN = 'Install PowerShell 7.6 and ExchangeOnlineManagement';
 
 function git(...args: string[]): string {
   return execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' } });
@@ -89,7 +98,8 @@ beforeAll(async () => {
   temp = mkdtempSync(join(tmpdir(), 'exo-workflow-'));
   repo = join(temp, 'repo');
   mkdirSync(join(repo, 'playbooks'), { recursive: true });
-  for (const f of readdirSync(w.dir).filter((f) => f !== 'tenant.json')) copyFileSync(join(w.dir, f), join(repo, 'playbooks', f));
+  // The usage export holds tenant data: not committed here, as in many repositories.
+  for (const f of readdirSync(w.dir).filter((f) => f !== 'tenant.json' && f !== 'smtp-auth-clients-report.csv')) copyFileSync(join(w.dir, f), join(repo, 'playbooks', f));
   git('init', '-q', '-b', 'main');
   git('add', '-A');
   git('commit', '-qm', 'base');
@@ -108,13 +118,31 @@ beforeAll(async () => {
     writeFileSync(join(shims, name), `#!/bin/sh\n${body}\n`);
     chmodSync(join(shims, name), 0o755);
   };
-  shim('exo-playbook', `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"`);
+  // npm: the real one, except `npm ci` in the exo-playbook checkout, which is this repository, already
+  // installed and built (what `npm ci` would leave); pack runs without scripts (dist/ is built), and the
+  // global install goes to a temporary prefix, from the npm cache.
+  const realNpm = execFileSync('bash', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim();
+  shim('npm', `if [ "$1" = ci ]; then echo "npm ci: the checkout is installed and built already (test)"; exit 0; fi\nexec ${JSON.stringify(realNpm)} "$@"`);
+  prefix = join(temp, 'prefix');
   shim('gh', `printf '%s\\n' "$*" >> ${JSON.stringify(join(temp, 'gh.log'))}\nfor a in "$@"; do last="$a"; done\ncp "$last" ${JSON.stringify(join(temp, 'posted.md'))}`);
   const runnerTemp = join(temp, 'runner');
   mkdirSync(runnerTemp);
+  // The workflow's own env: values without an expression as written; those with one (and the target,
+  // the checkout of the exo-playbook source) set below as the runner would have them.
+  const literal = Object.fromEntries(Object.entries(workflow.env).filter(([, v]) => !String(v).includes('${{')));
+  expect(Object.keys(literal)).toEqual(expect.arrayContaining(['NO_COLOR', 'EXO_TARGET', 'EXO_PLAYBOOK_SRC']));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    PATH: `${shims}:${process.env.PATH}`,
+    ...literal,
+    PATH: `${join(prefix, 'bin')}:${shims}:${process.env.PATH}`,
+    EXO_PLAYBOOK_SRC: ROOT,
+    npm_config_prefix: prefix,
+    npm_config_prefer_offline: 'true',
+    npm_config_ignore_scripts: 'true',
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+    HOME: temp,
+    npm_config_cache: execFileSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).trim(),
     BASE: base,
     RUNNER_TEMP: runnerTemp,
     GITHUB_OUTPUT: join(temp, 'github-output'),
@@ -126,14 +154,14 @@ beforeAll(async () => {
     CAN_READ_TENANT: 'true',
     PR: '7',
   };
-  const toRun = ['Changed playbooks', 'Validate', 'Semantic diff', 'Plan (read-only) against the tenant', 'Assemble the comment', 'Post the review comment'];
-  for (const name of toRun) {
-    const step = steps.find((s) => s.name === name);
-    if (!step?.run) throw new Error(`no step "${name}" with a script`);
+  // Every `run:` step in order, as written, except the one that downloads PowerShell from NuGet and the
+  // module from the PowerShell Gallery (no network here; the plan reads a simulated tenant instead).
+  for (const step of steps.filter((s) => s.run && s.name !== NOT_RUN)) {
+    const name = step.name ?? '(unnamed)';
     const file = join(temp, `step-${ran.length}.sh`);
-    writeFileSync(file, step.run);
+    writeFileSync(file, step.run!);
     // How GitHub runs `shell: bash`.
-    const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', file], { cwd: repo, env, encoding: 'utf8', timeout: 180_000 });
+    const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', file], { cwd: repo, env, encoding: 'utf8', timeout: 240_000 });
     ran.push({ name, status: r.status, stdout: r.stdout, stderr: r.stderr });
     if (r.status !== 0) break;
   }
@@ -156,7 +184,22 @@ function findInjected(dir: string): string[] {
 describe('the example review workflow, run step by step on a pull request with a crafted file name', () => {
   it('every step succeeds', () => {
     for (const r of ran) expect(r.status, `${r.name}\n${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(ran).toHaveLength(6);
+    expect(ran.map((r) => r.name)).toEqual(['Install exo-playbook', 'Changed playbooks', 'Validate', 'Semantic diff', 'Plan (read-only) against the tenant', 'Assemble the comment', 'Post the review comment']);
+    expect(steps.filter((s) => s.run).map((s) => s.name)).toContain(NOT_RUN);
+  });
+
+  it('installs exo-playbook from the packed tarball: the command on PATH is the installed one', () => {
+    const install = ran.find((r) => r.name === 'Install exo-playbook')!;
+    expect(install.stdout.trim().split('\n').at(-1)).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+    expect(existsSync(join(prefix, 'lib', 'node_modules', 'exo-playbook', 'dist', 'bundle', 'exo-playbook.mjs'))).toBe(true);
+    expect(readdirSync(join(temp, 'runner', 'exo-playbook-pack'))).toEqual([expect.stringMatching(/^exo-playbook-.*\.tgz$/)]);
+  });
+
+  it('a playbook whose usage file is not committed gets a warning, not a failed review', () => {
+    const plan = ran.find((r) => r.name === 'Plan (read-only) against the tenant')!;
+    expect(plan.stdout).toMatch(/^::warning title=plan not made::playbooks\/smtp-auth-disable\.yaml:\d+:\d+: cannot read the usage report smtp-auth-clients-report\.csv: no such file/m);
+    const posted = readFileSync(join(temp, 'posted.md'), 'utf8');
+    expect(posted).toContain('## Plan: playbooks/smtp-auth-disable.yaml\n\n_Not planned in this review: ');
   });
 
   it('runs nothing from the file name `x$(touch INJECTED).yaml`', () => {
@@ -179,12 +222,27 @@ describe('the example review workflow, run step by step on a pull request with a
     expect(posted.length).toBeLessThan(60_000);
     expect(posted).toContain('<!-- exo-playbook-review -->');
     expect(posted).toContain('## Playbook diff');
-    expect(posted).toContain('## Plan: smtp-auth-disable');
+    // The crafted playbook (a drift check, no usage file) is planned in full.
+    expect(posted).toContain('## Plan: smtp-auth-drift-check');
     expect(posted).toContain('exo-playbook-reports');
     expect(readFileSync(join(temp, 'gh.log'), 'utf8')).toMatch(/^pr comment 7 --edit-last --body-file /m);
     const reports = readdirSync(join(repo, 'reports'));
-    expect(reports).toEqual(expect.arrayContaining(['diff.json', 'plan-1.json', 'plan-1.md', 'plan-1.html', 'plan-2.json']));
-    expect(readFileSync(join(repo, 'reports', 'plan-1.html'), 'utf8')).toMatch(/^<!DOCTYPE html>/);
-    expect(JSON.parse(readFileSync(join(repo, 'reports', 'plan-1.json'), 'utf8'))).toMatchObject({ formatVersion: 1 });
+    expect(reports).toContain('diff.json');
+    // Each reviewed playbook: a full plan (markdown, JSON, HTML), or the note that its usage file is missing.
+    const planned = reports.filter((f) => /^plan-\d+\.md$/.test(f));
+    expect(planned.length).toBe(readFileSync(join(temp, 'runner', 'review', 'playbooks.list'), 'utf8').split('\0').filter(Boolean).length);
+    let full = 0;
+    for (const md of planned) {
+      const n = md.slice(0, -3);
+      if (readFileSync(join(repo, 'reports', md), 'utf8').includes('_Not planned in this review: ')) {
+        expect(reports).not.toContain(`${n}.json`);
+        continue;
+      }
+      full += 1;
+      expect(readFileSync(join(repo, 'reports', `${n}.html`), 'utf8')).toMatch(/^<!DOCTYPE html>/);
+      expect(JSON.parse(readFileSync(join(repo, 'reports', `${n}.json`), 'utf8'))).toMatchObject({ formatVersion: 1 });
+    }
+    expect(full).toBeGreaterThan(0);
+    expect(full).toBeLessThan(planned.length);
   });
 });

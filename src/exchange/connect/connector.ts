@@ -9,7 +9,7 @@ import { certificateSignIn, type Playbook } from '../../playbook/schema.js';
 import type { ExchangeSession } from '../session.js';
 import type { SignInContext } from './context.js';
 import type { CredentialAuth } from './credentials.js';
-import { moduleConnectRequest, type ModuleSignInAuth } from './module-sign-in.js';
+import { assertThumbprintPlatform, moduleConnectRequest, type ModuleSignInAuth } from './module-sign-in.js';
 import { baseConnectParameters, tokenConnectRequest, type ConnectRequest, type TokenPartnerParameter } from './parameters.js';
 import { signInFailed, type SignInDescription } from './sign-in-error.js';
 import { credentialTokenSource, suppliedTokenSource, tokenPartner, type AccessTokenGrant, type AccessTokenSource } from './token-source.js';
@@ -60,6 +60,9 @@ export function createConnector(tenant: Tenant, options: ConnectorOptions): Conn
     resolveSecret: (reference) => secretResolver(reference, options.env, options.baseDir),
   };
   const auth = tenant.auth;
+  assertThumbprintPlatform(auth);
+  // Only the module can use a certificate from the Windows store (Connect-ExchangeOnline -Certificate).
+  if (auth.method === 'certificate-thumbprint') return new ModuleConnector(describe(tenant), auth, context, options);
   if (auth.method === 'access-token') {
     return new TokenConnector(describe(tenant), suppliedTokenSource(auth.token, context), options);
   }
@@ -93,6 +96,7 @@ export function simulatorConnector(organization: string, cmdlets: readonly strin
 function signInOf(auth: Tenant['auth']): 'token' | 'module' {
   if (auth.method === 'access-token' || auth.method === 'azure-cli' || auth.method === 'workload-identity' || auth.method === 'partner') return 'token';
   if (auth.method === 'certificate') return certificateSignIn(auth);
+  if (auth.method === 'certificate-thumbprint') return 'module';
   return auth.signIn;
 }
 
@@ -100,7 +104,7 @@ function describe(tenant: Tenant): SignInDescription {
   const auth = tenant.auth;
   const signIn = signInOf(auth);
   const description: SignInDescription = { organization: tenant.organization, method: auth.method, signIn };
-  if (auth.method === 'certificate' || auth.method === 'workload-identity' || auth.method === 'partner') description.appId = auth.appId;
+  if (auth.method === 'certificate' || auth.method === 'certificate-thumbprint' || auth.method === 'workload-identity' || auth.method === 'partner') description.appId = auth.appId;
   if (auth.method === 'partner') description.tokenTenant = auth.customerTenantId ?? tenant.organization;
   if ((auth.method === 'managed-identity' || auth.method === 'device-code') && auth.clientId) description.clientId = auth.clientId;
   return description;

@@ -11,6 +11,7 @@
  * The parameter name is also listed in InvokeOptions.secretParameters, so it is redacted in logs.
  */
 import { resolve } from 'node:path';
+import { InputError } from '../../errors.js';
 import type { AuthConfig } from '../../playbook/schema.js';
 import type { PsValue } from '../session.js';
 import { baseConnectParameters, type ConnectRequest } from './parameters.js';
@@ -23,7 +24,21 @@ export function secureStringValue(text: string): PsValue {
 }
 
 /** The auth methods the module can sign in with itself. */
-export type ModuleSignInAuth = Extract<AuthConfig, { method: 'certificate' | 'managed-identity' | 'device-code' }>;
+export type ModuleSignInAuth = Extract<AuthConfig, { method: 'certificate' | 'certificate-thumbprint' | 'managed-identity' | 'device-code' }>;
+
+/** The wire shape of a certificate from the Windows store: the host loads it (Get-Item Cert:\<store>\My\<thumbprint>). */
+export const CERTIFICATE_FROM_STORE_KEY = '$certificateFromStore';
+
+/** A thumbprint sign-in on a system without the Windows certificate store is refused before PowerShell starts. */
+export function assertThumbprintPlatform(auth: Pick<AuthConfig, 'method'>, platform: NodeJS.Platform = process.platform): void {
+  if (auth.method === 'certificate-thumbprint' && platform !== 'win32') {
+    throw new InputError(
+      `tenant.auth method certificate-thumbprint reads the Windows certificate store, which ${platform} does not have; nothing was read`,
+      undefined,
+      'on Linux or macOS use method: certificate with certificatePath (a PEM file, or a .pfx with signIn: module)',
+    );
+  }
+}
 
 export interface ModuleSignInSecrets {
   /** The resolved certificate password, when the playbook names one. */
@@ -48,6 +63,11 @@ export function moduleConnectRequest(
         parameters.CertificatePassword = secureStringValue(secrets.certificatePassword);
         secretParameters.push('CertificatePassword');
       }
+      break;
+    case 'certificate-thumbprint':
+      parameters.AppId = auth.appId;
+      // Data, never script text: the host checks the shape and loads the certificate with Get-Item.
+      parameters.Certificate = { [CERTIFICATE_FROM_STORE_KEY]: `${auth.store}/${auth.thumbprint.toUpperCase()}` };
       break;
     case 'managed-identity':
       parameters.ManagedIdentity = true;

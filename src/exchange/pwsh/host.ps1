@@ -204,6 +204,17 @@ function ConvertFrom-JsonElement([System.Text.Json.JsonElement]$Element) {
       if ($fields.Count -eq 1 -and $fields[0].Name -eq '$secureString' -and $fields[0].Value.ValueKind -eq 'String') {
         return [System.Net.NetworkCredential]::new('', $fields[0].Value.GetString()).SecurePassword
       }
+      # {"$certificateFromStore": "<CurrentUser|LocalMachine>/<40 hex>"}: a certificate with its private key
+      # from the Windows store, for Connect-ExchangeOnline -Certificate (module-sign-in.ts). The value is
+      # checked against its shape and used as a literal path, never as script text.
+      if ($fields.Count -eq 1 -and $fields[0].Name -eq '$certificateFromStore' -and $fields[0].Value.ValueKind -eq 'String') {
+        $ref = $fields[0].Value.GetString()
+        if ($ref -cnotmatch '^(CurrentUser|LocalMachine)/([0-9A-F]{40})$') { throw "certificate reference is not <CurrentUser|LocalMachine>/<thumbprint>" }
+        $cert = Get-Item -LiteralPath ('Cert:\' + $Matches[1] + '\My\' + $Matches[2]) -ErrorAction SilentlyContinue
+        if (-not $cert) { throw "no certificate with thumbprint $($Matches[2]) in Cert:\$($Matches[1])\My" }
+        if (-not $cert.HasPrivateKey) { throw "the certificate $($Matches[2]) in Cert:\$($Matches[1])\My has no private key this account can use" }
+        return $cert
+      }
       # {"$dateTimeUtc": "<ISO instant>"} is a DateTime of Kind Utc whatever this host's time zone (a bare
       # string would become Kind Local; src/exchange/utc-date-time.ts).
       if ($fields.Count -eq 1 -and $fields[0].Name -eq '$dateTimeUtc' -and $fields[0].Value.ValueKind -eq 'String') {
