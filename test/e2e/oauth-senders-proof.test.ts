@@ -122,6 +122,21 @@ for (const backend of [simulator, ...(pwsh ? [stub] : [])]) {
       const runDir = join(w.runsDir, readdirSync(w.runsDir).find((d) => d.endsWith('oauth-migration'))!);
       // The run directory keeps the proof's outcome (the verify after apply, in summary.md).
       expect(readFileSync(join(runDir, 'summary.md'), 'utf8')).toMatch(/oauth-proven \| EXOPB-OAUTH-004 \| scanner@contoso\.com \| OAuth proven: Scanner app signed in as it with XOAUTH2/);
+      // ... and the journal too: one `proof` record per app × mailbox, no secret or token in it.
+      const journalText = readFileSync(join(runDir, 'journal.jsonl'), 'utf8');
+      const proofs = journalText.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.type === 'proof');
+      expect(proofs.map((p) => [p.stepId, p.app, p.appId, p.mailbox, p.outcome, p.evidence])).toEqual(
+        expect.arrayContaining([
+          ['oauth', 'Scanner app', SCANNER.appId, 'scanner@contoso.com', 'proven', '235 2.7.0 Authentication successful'],
+          ['oauth', 'Billing app', BILLING.appId, 'billing@contoso.com', 'proven', '235 2.7.0 Authentication successful'],
+        ]),
+      );
+      expect(proofs).toHaveLength(2);
+      expect(proofs[0]!.meaning).toBe('OAuth proven: the app signed in as the mailbox with XOAUTH2');
+      expect(journalText).not.toContain(SECRET);
+      expect(journalText).not.toContain(TOKEN);
+      expect(journalText).not.toMatch(/eyJ0eXAi/);
+      // Rollback reads past the proof records and undoes every write.
       const rollback = await run(['rollback', runDir, '--yes', '--runs-dir', w.runsDir]);
       expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
       expect(withoutEmptyGrantLists(w.readState())).toEqual(before);
@@ -158,6 +173,14 @@ describe('oauth proof: what a refusal means', () => {
     expect(apply.stdout).toMatch(/FAIL oauth-proven billing@contoso\.com: Billing app: the token was refused for this mailbox\. Usually: the grant has not replicated yet \(it can take minutes to an hour: run verify again in 30-60 minutes\), the SMTP\.SendAsApp application permission of "Office 365 Exchange Online" lacks admin consent in Entra, or the service principal was created with the app registration's object id/);
     expect(apply.stdout).toMatch(/server said: 535 5\.7\.3 Authentication unsuccessful/);
     expect(apply.stdout).toContain('PASS oauth-proven scanner@contoso.com');
+    // The journal keeps the refusal: the server's line and what it usually means.
+    const runDir = join(w.runsDir, readdirSync(w.runsDir).find((d) => d.endsWith('oauth-migration'))!);
+    const refused = readFileSync(join(runDir, 'journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((r) => r.type === 'proof' && r.mailbox === 'billing@contoso.com');
+    expect(refused).toMatchObject({ outcome: 'refused', appId: BILLING.appId, evidence: expect.stringMatching(/^535 5\.7\.3 Authentication unsuccessful/), meaning: expect.stringMatching(/the grant has not replicated yet/) });
   });
 
   it('a credential that cannot be read: exit 1 at the credential, nothing written', async () => {
