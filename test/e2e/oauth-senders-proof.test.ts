@@ -164,6 +164,47 @@ describe('oauth proof: Basic stopped, or still used', () => {
   });
 });
 
+describe('oauth proof: the December warning', () => {
+  it('names only the senders with no proven route, and says how many it left out and why', async () => {
+    const { w } = await setUp();
+    const fs = await import('node:fs');
+    fs.writeFileSync(
+      w.file('clients.csv'),
+      '\uFEFFSender address,Domain,TLS 1.0 %,TLS 1.1 %,TLS 1.2 %,Messages sent,Authentication protocol\r\n' +
+        'scanner@contoso.com,contoso.com,0%,0%,100%,"1,204",Basic Authentication\r\n' +
+        'alice@contoso.com,contoso.com,0%,0%,100%,17,Basic Authentication\r\n',
+    );
+    fs.writeFileSync(w.playbook, fs.readFileSync(w.playbook, 'utf8').replace('steps:\n', 'steps:\n  - id: usage\n    uses: smtp-auth/usage\n    with: { report: clients.csv }\n'));
+    const sim = ['--target', `sim:${w.state}`];
+
+    // Before apply nothing is proven: both Basic senders are in the December warning.
+    const before = await w.run(['plan', w.playbook, ...sim], childEnv());
+    expect(before.code, before.stdout + before.stderr).toBe(2);
+    expect(before.stdout).toMatch(/scanner@contoso\.com: breaks when Microsoft switches Basic SMTP AUTH off by default/);
+    expect(before.stdout).toMatch(/alice@contoso\.com: breaks when Microsoft switches Basic SMTP AUTH off by default/);
+    expect(before.stdout).not.toContain('left out of the December warning');
+
+    // After apply the scanner is proven on OAuth: only alice is warned about, and the count says why.
+    const apply = await w.run(['apply', w.playbook, '--yes', '--runs-dir', w.runsDir, ...sim], childEnv());
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    expect(apply.stdout).toContain('PASS oauth-proven scanner@contoso.com');
+    expect(apply.stdout).toMatch(/WARN basic-smtp-deadline alice@contoso\.com: .*breaks when Microsoft switches Basic SMTP AUTH off by default/);
+    expect(apply.stdout).not.toMatch(/basic-smtp-deadline scanner@contoso\.com/);
+    expect(apply.stdout).toMatch(/PASS usage-sender scanner@contoso\.com: .*OAuth proven for it by Scanner app \(step 'oauth'\): left out of the December warning/);
+    expect(apply.stdout).toContain(
+      "PASS basic-smtp-deadline OAuth-proven senders: 1 sender(s) left out of the December warning: proven on OAuth (XOAUTH2 sign-in as the mailbox) by an oauth-senders step, a route that survives Basic going off: scanner@contoso.com (Scanner app, step 'oauth')",
+    );
+    // Still sending with Basic: the oauth step keeps warning about it.
+    expect(apply.stdout).toMatch(/WARN oauth-basic-still-used scanner@contoso\.com/);
+
+    // The plan's warnings follow the same rule.
+    const after = await w.run(['plan', w.playbook, ...sim], childEnv());
+    expect(after.stdout).toMatch(/alice@contoso\.com: breaks when Microsoft switches Basic SMTP AUTH off by default/);
+    expect(after.stdout).not.toMatch(/scanner@contoso\.com: breaks when Microsoft switches Basic SMTP AUTH off by default/);
+    expect(after.stdout).toContain('1 sender(s) left out of the December warning');
+  });
+});
+
 describe('oauth proof: what a refusal means', () => {
   it('a FullAccess grant without SMTP.SendAsApp consented: 535 5.7.3, with the usual causes and the retry delay', async () => {
     const { w } = await setUp(undefined, (state) => {
