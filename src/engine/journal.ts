@@ -100,7 +100,28 @@ export interface RunEndRecord extends RecordBase {
   error?: string;
 }
 
-export type JournalRecord = RunStartRecord | BeforeWriteRecord | AfterWriteRecord | RunEndRecord;
+/**
+ * The outcome of an OAuth proof (smtp-auth/oauth-senders) in the verify after apply, one per app ×
+ * mailbox: "proven", or the server's (or Entra's) line and what it usually means. It records no write:
+ * rollback and every other reader look only at the record types they know and skip it. Never a
+ * secret or a token: the evidence is the answer's line, as the report prints it.
+ */
+export interface ProofRecord extends RecordBase {
+  type: 'proof';
+  stepId: string;
+  /** The app's display name and id. */
+  app: string;
+  appId: string;
+  mailbox: string;
+  outcome: 'proven' | 'refused' | 'no-token' | 'unreachable' | 'not-run';
+  meaning: string;
+  /** The server's exact line, the token service's error, or why no proof ran. */
+  evidence: string;
+  /** When the sign-in was tried (ISO-8601 UTC). */
+  provedAt: string;
+}
+
+export type JournalRecord = RunStartRecord | BeforeWriteRecord | AfterWriteRecord | ProofRecord | RunEndRecord;
 type Unsequenced<R> = R extends JournalRecord ? Omit<R, 'seq' | 'at'> : never;
 
 export class Journal {

@@ -32,6 +32,7 @@ import type { Risk, RunContext } from '../actions/types.js';
 import { riskCount } from '../actions/smtp-auth/usage/usage-table.js';
 import type { ChangeResult, VerifyReport } from './types.js';
 import { readsAfterWrites } from './verify-after-write.js';
+import { proofJournalRecords } from '../actions/smtp-auth/oauth-senders/verify.js';
 import { clockOf, isWriteCmdlet, type ExchangeSession, type InvokeOptions } from '../exchange/session.js';
 
 export interface WriteRunOptions extends RunOptions {
@@ -286,6 +287,8 @@ export async function writeJournaled(
         // The verify's reads get the stop signal (the callers wrap them): a stop ends it at once, every write has finished.
         report.verify = await verify(results, options.pool ? pool.ready().map((s) => readingSession(s, signal)) : []);
         const drift = driftOf(report.verify);
+        // The OAuth proofs' outcomes (smtp-auth/oauth-senders) are kept with the writes they prove.
+        for (const record of proofJournalRecords(report.verify.findings)) journal.append(record);
         emitter.emit('verify', report.verify.compliant ? `compliant after ${options.kind}` : `drift after ${options.kind}: ${report.verify.summary.fail} failing check(s): ${drift.text}`, { summary: report.verify.summary, ...drift.fields });
       } catch (error) {
         if (!signal.aborted) throw error;

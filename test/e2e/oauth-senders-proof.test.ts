@@ -122,6 +122,21 @@ for (const backend of [simulator, ...(pwsh ? [stub] : [])]) {
       const runDir = join(w.runsDir, readdirSync(w.runsDir).find((d) => d.endsWith('oauth-migration'))!);
       // The run directory keeps the proof's outcome (the verify after apply, in summary.md).
       expect(readFileSync(join(runDir, 'summary.md'), 'utf8')).toMatch(/oauth-proven \| EXOPB-OAUTH-004 \| scanner@contoso\.com \| OAuth proven: Scanner app signed in as it with XOAUTH2/);
+      // ... and the journal too: one `proof` record per app × mailbox, no secret or token in it.
+      const journalText = readFileSync(join(runDir, 'journal.jsonl'), 'utf8');
+      const proofs = journalText.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.type === 'proof');
+      expect(proofs.map((p) => [p.stepId, p.app, p.appId, p.mailbox, p.outcome, p.evidence])).toEqual(
+        expect.arrayContaining([
+          ['oauth', 'Scanner app', SCANNER.appId, 'scanner@contoso.com', 'proven', '235 2.7.0 Authentication successful'],
+          ['oauth', 'Billing app', BILLING.appId, 'billing@contoso.com', 'proven', '235 2.7.0 Authentication successful'],
+        ]),
+      );
+      expect(proofs).toHaveLength(2);
+      expect(proofs[0]!.meaning).toBe('OAuth proven: the app signed in as the mailbox with XOAUTH2');
+      expect(journalText).not.toContain(SECRET);
+      expect(journalText).not.toContain(TOKEN);
+      expect(journalText).not.toMatch(/eyJ0eXAi/);
+      // Rollback reads past the proof records and undoes every write.
       const rollback = await run(['rollback', runDir, '--yes', '--runs-dir', w.runsDir]);
       expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
       expect(withoutEmptyGrantLists(w.readState())).toEqual(before);
@@ -149,6 +164,47 @@ describe('oauth proof: Basic stopped, or still used', () => {
   });
 });
 
+describe('oauth proof: the December warning', () => {
+  it('names only the senders with no proven route, and says how many it left out and why', async () => {
+    const { w } = await setUp();
+    const fs = await import('node:fs');
+    fs.writeFileSync(
+      w.file('clients.csv'),
+      '\uFEFFSender address,Domain,TLS 1.0 %,TLS 1.1 %,TLS 1.2 %,Messages sent,Authentication protocol\r\n' +
+        'scanner@contoso.com,contoso.com,0%,0%,100%,"1,204",Basic Authentication\r\n' +
+        'alice@contoso.com,contoso.com,0%,0%,100%,17,Basic Authentication\r\n',
+    );
+    fs.writeFileSync(w.playbook, fs.readFileSync(w.playbook, 'utf8').replace('steps:\n', 'steps:\n  - id: usage\n    uses: smtp-auth/usage\n    with: { report: clients.csv }\n'));
+    const sim = ['--target', `sim:${w.state}`];
+
+    // Before apply nothing is proven: both Basic senders are in the December warning.
+    const before = await w.run(['plan', w.playbook, ...sim], childEnv());
+    expect(before.code, before.stdout + before.stderr).toBe(2);
+    expect(before.stdout).toMatch(/scanner@contoso\.com: breaks when Microsoft switches Basic SMTP AUTH off by default/);
+    expect(before.stdout).toMatch(/alice@contoso\.com: breaks when Microsoft switches Basic SMTP AUTH off by default/);
+    expect(before.stdout).not.toContain('left out of the December warning');
+
+    // After apply the scanner is proven on OAuth: only alice is warned about, and the count says why.
+    const apply = await w.run(['apply', w.playbook, '--yes', '--runs-dir', w.runsDir, ...sim], childEnv());
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    expect(apply.stdout).toContain('PASS oauth-proven scanner@contoso.com');
+    expect(apply.stdout).toMatch(/WARN basic-smtp-deadline alice@contoso\.com: .*breaks when Microsoft switches Basic SMTP AUTH off by default/);
+    expect(apply.stdout).not.toMatch(/basic-smtp-deadline scanner@contoso\.com/);
+    expect(apply.stdout).toMatch(/PASS usage-sender scanner@contoso\.com: .*OAuth proven for it by Scanner app \(step 'oauth'\): left out of the December warning/);
+    expect(apply.stdout).toContain(
+      "PASS basic-smtp-deadline OAuth-proven senders: 1 sender(s) left out of the December warning: proven on OAuth (XOAUTH2 sign-in as the mailbox) by an oauth-senders step, a route that survives Basic going off: scanner@contoso.com (Scanner app, step 'oauth')",
+    );
+    // Still sending with Basic: the oauth step keeps warning about it.
+    expect(apply.stdout).toMatch(/WARN oauth-basic-still-used scanner@contoso\.com/);
+
+    // The plan's warnings follow the same rule.
+    const after = await w.run(['plan', w.playbook, ...sim], childEnv());
+    expect(after.stdout).toMatch(/alice@contoso\.com: breaks when Microsoft switches Basic SMTP AUTH off by default/);
+    expect(after.stdout).not.toMatch(/scanner@contoso\.com: breaks when Microsoft switches Basic SMTP AUTH off by default/);
+    expect(after.stdout).toContain('1 sender(s) left out of the December warning');
+  });
+});
+
 describe('oauth proof: what a refusal means', () => {
   it('a FullAccess grant without SMTP.SendAsApp consented: 535 5.7.3, with the usual causes and the retry delay', async () => {
     const { w } = await setUp(undefined, (state) => {
@@ -158,6 +214,14 @@ describe('oauth proof: what a refusal means', () => {
     expect(apply.stdout).toMatch(/FAIL oauth-proven billing@contoso\.com: Billing app: the token was refused for this mailbox\. Usually: the grant has not replicated yet \(it can take minutes to an hour: run verify again in 30-60 minutes\), the SMTP\.SendAsApp application permission of "Office 365 Exchange Online" lacks admin consent in Entra, or the service principal was created with the app registration's object id/);
     expect(apply.stdout).toMatch(/server said: 535 5\.7\.3 Authentication unsuccessful/);
     expect(apply.stdout).toContain('PASS oauth-proven scanner@contoso.com');
+    // The journal keeps the refusal: the server's line and what it usually means.
+    const runDir = join(w.runsDir, readdirSync(w.runsDir).find((d) => d.endsWith('oauth-migration'))!);
+    const refused = readFileSync(join(runDir, 'journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((r) => r.type === 'proof' && r.mailbox === 'billing@contoso.com');
+    expect(refused).toMatchObject({ outcome: 'refused', appId: BILLING.appId, evidence: expect.stringMatching(/^535 5\.7\.3 Authentication unsuccessful/), meaning: expect.stringMatching(/the grant has not replicated yet/) });
   });
 
   it('a credential that cannot be read: exit 1 at the credential, nothing written', async () => {

@@ -1,4 +1,5 @@
 /** smtp-auth/oauth-senders, verify (pure): service principals, grants, proofs, SMTP AUTH on, strays. */
+import type { ProofRecord } from '../../../engine/journal.js';
 import type { Finding } from '../../types.js';
 import { MIGRATION_STATE_LABEL, migrationBoard, proofOf } from './board.js';
 import { SEND_AS_APP_ROLE } from './grants.js';
@@ -45,7 +46,7 @@ export function verifyOAuthSenders(input: Input): Finding[] {
             : proof.outcome === 'not-run'
               ? `${s.displayName}: ${proof.meaning}`
               : `${s.displayName}: ${proof.meaning}; ${proof.outcome === 'no-token' ? 'Entra said' : 'server said'}: ${proof.evidence}`,
-        data: { app: s.displayName, appId: s.appId, outcome: proof.outcome, evidence: proof.evidence, provedAt: proof.at, migrationState: state },
+        data: { app: s.displayName, appId: s.appId, outcome: proof.outcome, meaning: proof.meaning, evidence: proof.evidence, provedAt: proof.at, migrationState: state },
       });
     }
     if (state === 'oauth-proven' && row.basicMessages !== undefined && row.basicMessages !== 0) {
@@ -67,4 +68,17 @@ export function verifyOAuthSenders(input: Input): Finding[] {
     if (stray.length === 0) findings.push({ stepId, check: 'oauth-no-stray-grants', status: 'pass', subject: SEND_AS_APP_ROLE, message: 'no role assignment the playbook does not name' });
   }
   return findings;
+}
+
+/**
+ * The journal's `proof` records (src/engine/journal.ts) of a verify after apply: one per
+ * `oauth-proven` finding, with the outcome, its meaning and the server's line (never a token).
+ */
+export function proofJournalRecords(findings: readonly Finding[]): Omit<ProofRecord, 'seq' | 'at'>[] {
+  return findings
+    .filter((f) => f.check === 'oauth-proven' && f.data !== undefined)
+    .map((f) => {
+      const d = f.data as { app: string; appId: string; outcome: ProofRecord['outcome']; meaning: string; evidence: string; provedAt: string };
+      return { type: 'proof', stepId: f.stepId, app: d.app, appId: d.appId, mailbox: f.subject, outcome: d.outcome, meaning: d.meaning, evidence: d.evidence, provedAt: d.provedAt };
+    });
 }

@@ -26,6 +26,7 @@ import { resolveMailboxes, withAddresses, type ResolvedMailbox } from '../resolv
 import { clientsReportEvidence } from './clients-report.js';
 import { decodeUsageText, MAX_REQUEST_REPORT_BYTES, readUsageFile } from './decode.js';
 import { basicDeadlineMessage, DOSSIER_TITLE, dossierTable } from './dossier.js';
+import { leftOutNote, provenRouteOf, provenRoutes, type ProvenRoute } from '../oauth-senders/proven.js';
 import { dossierLine, dossiersOf, driftFindings, driftNotes, evidenceSummary, mailboxLookup, missingSenderRisks, sourceNote, switchesAfter } from './senders.js';
 import { emailAppUsageEvidence } from './email-app-usage.js';
 import { evidenceAgeDays, evidenceOf, isStale, foldByMailbox, mergeEvidence, usageRowsOf, SOURCE_LABELS, type EvidencePeriod, type SourceReading, type UsageEvidence } from './evidence.js';
@@ -403,17 +404,26 @@ export function verifyUsage(input: PlanInput<UsageWith, UsageObserved>): Finding
       });
       for (const warning of e.warnings) findings.push({ stepId, check: 'usage-source', status: 'warn', subject: e.label, message: warning });
     }
+    const routes = provenRoutes(input);
+    const leftOut: { sender: string; route: ProvenRoute }[] = [];
     for (const d of dossiersOf(input, null)) {
       const base = { stepId, subject: d.sender, data: { dossier: d } };
+      const route = d.breaksEndOf2026 ? provenRouteOf(routes, [d.sender, d.mailbox, ...d.addresses]) : undefined;
       if (d.smtpAuthNow === 'off') {
         // Accepted breakage, or a device nobody knew: its submissions fail now (or the data predates the change).
         findings.push({ ...base, check: 'usage-sender-off', status: 'warn', message: `${dossierLine(d)}: seen in usage data but SMTP AUTH is off for it, so its submissions fail (or the data predates the change). Advice: ${d.advice.join('; ')}` });
+      } else if (route) {
+        // Proven on OAuth by an oauth-senders step: not in the December warning (oauth-senders/proven.ts).
+        leftOut.push({ sender: d.sender, route });
+        findings.push({ ...base, check: 'usage-sender', status: 'pass', message: `${dossierLine(d)}. OAuth proven for it by ${route.app} (step '${route.stepId}'): left out of the December warning` });
       } else if (d.breaksEndOf2026) {
         findings.push({ ...base, check: 'basic-smtp-deadline', status: 'warn', message: `${dossierLine(d)}; ${basicDeadlineMessage(d)}` });
       } else {
         findings.push({ ...base, check: 'usage-sender', status: 'pass', message: `${dossierLine(d)}. Advice: ${d.advice.join('; ')}` });
       }
     }
+    const note = leftOutNote(leftOut);
+    if (note) findings.push({ stepId, check: 'basic-smtp-deadline', status: 'pass', subject: 'OAuth-proven senders', message: note });
     findings.push(...driftFindings(stepId, observed));
     return findings;
   }
@@ -439,11 +449,20 @@ export function verifyUsage(input: PlanInput<UsageWith, UsageObserved>): Finding
 export function completeUsagePlan(input: PlanInput<UsageWith, UsageObserved>, own: StepPlan, plans: readonly StepPlan[]): StepPlan {
   if (input.observed.source !== 'report') return own;
   const dossiers = dossiersOf(input, switchesAfter(plans));
-  const risks: Risk[] = dossiers
-    .filter((d) => d.breaksEndOf2026 && d.smtpAuthAfter === 'on')
+  // Senders an oauth-senders step has proven on OAuth are left out of the December warning, and counted.
+  const routes = provenRoutes(input);
+  const warned = dossiers.filter((d) => d.breaksEndOf2026 && d.smtpAuthAfter === 'on');
+  const leftOut = warned.flatMap((d) => {
+    const route = provenRouteOf(routes, [d.sender, d.mailbox, ...d.addresses]);
+    return route ? [{ sender: d.sender, route }] : [];
+  });
+  const risks: Risk[] = warned
+    .filter((d) => !leftOut.some((l) => l.sender === d.sender))
     .map((d) => ({ kind: 'warning', subject: d.sender, message: basicDeadlineMessage(d), blocking: false }));
+  const note = leftOutNote(leftOut);
   return {
     ...own,
+    ...(note ? { notes: [...own.notes, note] } : {}),
     risks: [...own.risks, ...risks],
     tables: [...(own.tables ?? []).filter((t) => !t.title.startsWith(DOSSIER_TITLE)), dossierTable(dossiers, true)],
     data: { ...(own.data ?? {}), dossier: dossiers },
