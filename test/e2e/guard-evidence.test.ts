@@ -275,7 +275,7 @@ describe('one guard for every source: the disable playbook reads the usage playb
     const csv = (await cli(['plan', ws.playbook, ...target(ws), '--format', 'csv'])).stdout;
     expect(csv).toMatch(/^alice@contoso\.com,alice@contoso\.com,[^,]*,Basic,24,unknown,unknown,/m);
     expect(csv).toMatch(/^dave@contoso\.onmicrosoft\.com,dave@contoso\.com,[^,]*,Basic,unknown,2026-11-22/m);
-    const text = (await cli(['plan', ws.playbook, ...target(ws)])).stdout;
+    const text = (await cli(['plan', ws.playbook, ...target(ws), '--wide'])).stdout;
     expect(text).toMatch(/alice@contoso\.com +yes +Basic +24 +unknown +unknown/);
   });
 });

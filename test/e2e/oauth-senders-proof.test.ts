@@ -86,7 +86,7 @@ for (const backend of [simulator, ...(pwsh ? [stub] : [])]) {
       const run = (args: string[]) => w.run([...args, ...backend.args(w)], backend.env(w));
 
       // Before apply nothing is granted: nothing to prove, every sender is "Basic only".
-      const plan = await run(['plan', w.playbook]);
+      const plan = await run(['plan', w.playbook, '--wide']);
       expect(plan.code, plan.stderr).toBe(2);
       expect(plan.stdout).toMatch(/Scanner app\s+scanner@contoso\.com\s+rbac\s+Basic only\s+OAuth provisioned/);
       expect(smtp.attempts).toEqual([]);

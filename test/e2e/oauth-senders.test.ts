@@ -49,7 +49,7 @@ for (const backend of [simulator, ...(pwsh ? [stub] : [])]) {
       const run = (args: string[]) => w.run([...args, ...backend.target(w)], backend.env(w));
       const before = w.readState();
 
-      const plan = await run(['plan', w.playbook]);
+      const plan = await run(['plan', w.playbook, '--wide']);
       expect(plan.code, plan.stderr).toBe(2);
       expect(plan.stdout).toContain('Step oauth (smtp-auth/oauth-senders): 5 changes');
       expect(plan.stdout).toMatch(/Scanner app\s+scanner@contoso\.com\s+rbac\s+Basic only\s+OAuth provisioned/);

@@ -93,7 +93,8 @@ describe('usage sources merged (built CLI, simulated tenant)', () => {
     ws = workspace({ tenant: sourcesTenant() });
     await exportUsage(ws);
     const file = playbook(ws, ALL);
-    const plan = await cli(['plan', file, '--target', `sim:${ws.state}`]);
+    // --wide: every column of the sender table (without a terminal it fits 80 columns).
+    const plan = await cli(['plan', file, '--target', `sim:${ws.state}`, '--wide']);
     expect(plan.code, plan.stderr).toBe(2);
     // dave signed in with his UPN: the dossier names him so, and names his mailbox.
     // No source counted his messages: "unknown", never 0 or a blank. App usage's date is its own column.
