@@ -55,6 +55,13 @@ export interface HostInfo {
 
 const STDERR_TAIL = 20;
 
+/**
+ * PowerShell ended on its own before it said "ready" (before any sign-in, so before anything reached
+ * a tenant): not a module that failed to import ("fatal"), not a timeout, not a stop the run asked
+ * for. The session starts a fresh host once for it (session.ts).
+ */
+export class HostExitedWhileStarting extends SessionError {}
+
 const writerKeys = new Map<string, string | null>();
 /**
  * host.ps1's -WriterKey: the first 16 hex digits of the SHA-256 of host-writer.cs beside it, the name
@@ -77,6 +84,8 @@ export function writerKeyFor(hostScript: string): string | null {
 export class HostProcess {
   readonly token = randomBytes(16).toString('hex');
   readonly stderrTail: string[] = [];
+  /** Console lines without the token (PowerShell's own crash banner goes to stdout), the last few. */
+  readonly strayTail: string[] = [];
   exited = false;
   /** Set at kill(), before the exit event: a killed host takes no more calls. */
   killed = false;
@@ -140,7 +149,9 @@ export class HostProcess {
         }
       },
       onExit: (code, signal) => {
-        settle?.(new SessionError(`PowerShell (${options.pwshPath}) exited while starting (${describeExit(code, signal)})${tail(host.stderrTail)}`));
+        const stray = host.strayTail.filter((line) => line.trim()).slice(-5);
+        const printed = stray.length ? `; it printed:\n  ${stray.join('\n  ')}` : '';
+        settle?.(new HostExitedWhileStarting(`PowerShell (${options.pwshPath}) exited while starting (${describeExit(code, signal)})${printed}${tail(host.stderrTail)}`));
         options.onExit(code, signal);
       },
     });
@@ -208,17 +219,23 @@ export class HostProcess {
   private onStdoutLine(line: string): void {
     const prefix = `${this.token} `;
     if (!line.startsWith(prefix)) {
-      this.options.onStray(line);
+      this.stray(line);
       return;
     }
     let message: HostMessage;
     try {
       message = JSON.parse(line.slice(prefix.length)) as HostMessage;
     } catch {
-      this.options.onStray(line);
+      this.stray(line);
       return;
     }
     this.options.onMessage(message);
+  }
+
+  private stray(line: string): void {
+    this.strayTail.push(line);
+    if (this.strayTail.length > STDERR_TAIL) this.strayTail.shift();
+    this.options.onStray(line);
   }
 }
 

@@ -17,7 +17,7 @@ import {
   SessionLost,
 } from '../session.js';
 import { pwshEnvironment } from './environment.js';
-import { describeExit, HostProcess, tail, type HostInfo, type HostMessage } from './host-process.js';
+import { describeExit, HostExitedWhileStarting, HostProcess, tail, type HostInfo, type HostMessage } from './host-process.js';
 import { ObjectBuffer } from './object-buffer.js';
 import { redactor, type Redact } from './redact.js';
 
@@ -175,7 +175,23 @@ export class PwshSession implements ExchangeSession {
     return result;
   }
 
+  /**
+   * A host that ended on its own before "ready" is started once more: it had not signed in or run
+   * anything, so nothing reached the tenant. Seen once in the test suite on a loaded machine
+   * (PowerShell's "An error has occurred that was not properly handled" banner at start, exit code
+   * 0, no stack); a second failure is reported as it is. The first one's output goes to stderr.
+   */
   private async startHost(startSignal?: AbortSignal): Promise<HostProcess> {
+    try {
+      return await this.startHostOnce(startSignal);
+    } catch (error) {
+      if (!(error instanceof HostExitedWhileStarting) || startSignal?.aborted || this.closed) throw error;
+      for (const line of `${error.message}; starting it once more`.split('\n')) this.options.onStderr?.(line);
+      return await this.startHostOnce(startSignal);
+    }
+  }
+
+  private async startHostOnce(startSignal?: AbortSignal): Promise<HostProcess> {
     const { options } = this;
     // Set once started; an exit before that is reported by HostProcess.start itself.
     const self: { host?: HostProcess } = {};

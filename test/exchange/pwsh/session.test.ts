@@ -8,13 +8,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SessionError } from '../../../src/errors.js';
+import { resolvePwshCommand } from '../../../src/exchange/find-pwsh.js';
 import { PwshSession } from '../../../src/exchange/pwsh/session.js';
 import { CmdletFailure, type PsValue } from '../../../src/exchange/session.js';
 import { generateTenant } from '../../../src/exchange/simulator/generate.js';
 import type { TenantState } from '../../../src/exchange/simulator/state.js';
 import { makeCertificates } from '../../support/certificates.js';
 import { utcDateTimeValue } from '../../../src/exchange/utc-date-time.js';
-import { fixtureTenant, noPwsh, pwshPath, startStubSession, tempDir, writeState } from './pwsh-for-tests.js';
+import { fixtureTenant, noPwsh, pwshPath, startStubSession, stubModulePath, tempDir, writeState } from './pwsh-for-tests.js';
 import { SharedStubHost, type Lease } from './shared-host.js';
 
 // Tests that need a host but not one of their own lease this one, each over its own state file and
@@ -23,6 +24,7 @@ import { SharedStubHost, type Lease } from './shared-host.js';
 // it dead and the next lease starts a new session. The tests that watch a host start or end start
 // their own.
 const host = new SharedStubHost();
+const BANNER = 'An error has occurred that was not properly handled. Additional information is shown below. The PowerShell process will exit.';
 afterAll(() => host.close());
 
 interface Setup {
@@ -190,6 +192,38 @@ describe.skipIf(noPwsh)('PwshSession', () => {
     expect(calls(callsFile).map((c) => c.cmdlet)).toEqual(['Connect-ExchangeOnline', 'Disconnect-ExchangeOnline']);
     expect(() => process.kill(pid, 0)).toThrow();
     await expect(session.invoke('Get-TransportConfig')).rejects.toThrow(/closed/);
+  });
+
+  it('a PowerShell that ends on its own while starting (before any sign-in) is started once more, and says so', async () => {
+    // A launcher that prints PowerShell's crash banner and exits 0 on its first start (as one host did
+    // once in a loaded test run), then runs the real pwsh.
+    const dir = tempDir('flaky-start');
+    const starts = join(dir, 'starts');
+    const real = resolvePwshCommand(pwshPath!);
+    const launcher = join(dir, 'pwsh-once-broken');
+    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    writeFileSync(
+      launcher,
+      `#!/bin/sh\necho start >> ${quote(starts)}\nif [ "$(wc -l < ${quote(starts)})" -eq 1 ]; then echo; echo '${BANNER}'; exit 0; fi\nexec ${[real.command, ...real.args].map(quote).join(' ')} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const tenant = fixtureTenant();
+    const stateFile = writeState(dir, tenant);
+    const stderr: string[] = [];
+    const session = await startStubSession(stateFile, undefined, { command: { command: launcher, args: [] }, onStderr: (line) => stderr.push(line) });
+    opened.push(session);
+    expect(readFileSync(starts, 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
+    expect(stderr.join('\n')).toMatch(/exited while starting \(exit code 0\); it printed:\n {2}An error has occurred that was not properly handled[^\n]*; starting it once more/);
+    await session.invoke('Connect-ExchangeOnline', { AccessToken: 't', Organization: tenant.organization.Name, ShowBanner: false });
+    expect((await session.invoke('Get-TransportConfig')).objects).toHaveLength(1);
+
+    // Twice in a row is reported as it is, with what it printed: never a third start.
+    const always = join(dir, 'pwsh-broken');
+    writeFileSync(always, `#!/bin/sh\necho start >> ${quote(join(dir, 'broken-starts'))}\necho '${BANNER}'\nexit 0\n`, { mode: 0o755 });
+    const error = await errorOf(PwshSession.start({ pwshPath: pwshPath!, command: { command: always, args: [] }, modulePaths: [stubModulePath] }));
+    expect(error).toBeInstanceOf(SessionError);
+    expect(error.message).toMatch(/exited while starting \(exit code 0\); it printed:\n {2}An error has occurred/);
+    expect(readFileSync(join(dir, 'broken-starts'), 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
   });
 
   it('fails to start with a message naming the module when it cannot be imported', async () => {
