@@ -10,7 +10,7 @@
 //  6. the whole `npm test` (wall time; goal: about 3 minutes on a 2-core machine), only in a full run
 //     or with --only tests.
 // At the end, one table: every figure issue 14 sets a goal for, measured in this run, and whether it met it.
-// Both sides run on the same .NET settings: the bridge's hosts get DOTNET_TieredPGO=0
+// Both sides run on the same .NET settings: the bridge's hosts get DOTNET_TieredPGO=0 and DOTNET_gcConcurrent=0
 // (src/exchange/pwsh/environment.ts), so the plain pwsh loops and the hand-written script get it too
 // (--hand-env '' gives them .NET's defaults instead: the script exactly as an admin would run it).
 //  0. host start through the .NET tool's launcher (pwsh → dotnet pwsh.dll, two processes) against
@@ -73,9 +73,9 @@ async function writeTenant(state) {
   return file;
 }
 // --hand-env NAME=VALUE[,NAME=VALUE]: the environment of the plain pwsh loops and the hand-written script
-// on top of the bench's; default DOTNET_TieredPGO=0, as the bridge's hosts get (same runtime on both sides).
+// on top of the bench's; default DOTNET_TieredPGO=0,DOTNET_gcConcurrent=0, as the bridge's hosts get (same runtime on both sides).
 const handEnv = Object.fromEntries(
-  String(argv['hand-env'] ?? `DOTNET_TieredPGO=${process.env.DOTNET_TieredPGO ?? '0'}`)
+  String(argv['hand-env'] ?? `DOTNET_TieredPGO=${process.env.DOTNET_TieredPGO ?? '0'},DOTNET_gcConcurrent=${process.env.DOTNET_gcConcurrent ?? '0'}`)
     .split(',')
     .filter(Boolean)
     .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
@@ -362,7 +362,7 @@ if (want('memory')) {
 // Rounds alternate which of the two runs first (neither always gets the warmer file cache or the
 // quieter moment), and the line gives the best round besides the median: on a machine shared with
 // other work the best of N is the closer estimate of what each costs alone.
-// The script runs with --hand-env (default DOTNET_TieredPGO=0, as the CLI's host: equal runtime settings).
+// The script runs with --hand-env (default DOTNET_TieredPGO=0,DOTNET_gcConcurrent=0, as the CLI's host: equal runtime settings).
 if (want('apply')) {
   for (const n of sizes([1000, 10000], [1000])) {
     const strays = Math.max(20, Math.round(n * 0.01));

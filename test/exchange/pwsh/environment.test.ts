@@ -39,6 +39,7 @@ describe('pwshEnvironment', () => {
       EXO_PLAYBOOK_STUB_STATE: '/tmp/state.json',
       EXO_STUB_STATE_DIR: '/tmp/fleet/tenants',
       DOTNET_TieredPGO: '0',
+      DOTNET_gcConcurrent: '0',
       NO_COLOR: '1',
       POWERSHELL_TELEMETRY_OPTOUT: '1',
       POWERSHELL_UPDATECHECK: 'Off',
@@ -49,6 +50,11 @@ describe('pwshEnvironment', () => {
   it("turns .NET's dynamic PGO off (DOTNET_TieredPGO=0) unless the CLI's environment chooses", () => {
     expect(pwshEnvironment({ base: CLI_ENV }).DOTNET_TieredPGO).toBe('0');
     expect(pwshEnvironment({ base: { ...CLI_ENV, DOTNET_TieredPGO: '1' } }).DOTNET_TieredPGO).toBe('1');
+  });
+
+  it('turns background garbage collection off (DOTNET_gcConcurrent=0) unless the CLI\'s environment chooses', () => {
+    expect(pwshEnvironment({ base: CLI_ENV }).DOTNET_gcConcurrent).toBe('0');
+    expect(pwshEnvironment({ base: { ...CLI_ENV, DOTNET_gcConcurrent: '1' } }).DOTNET_gcConcurrent).toBe('1');
   });
 
   it('never passes a withheld variable, even an allowlisted or explicit one', () => {
