@@ -6,7 +6,7 @@
  * one the help states.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -40,9 +40,21 @@ function env(folder: string): NodeJS.ProcessEnv {
   return e;
 }
 
-/** The example folder: what EXAMPLE_FOLDER describes. */
+/**
+ * The example folder: what EXAMPLE_FOLDER describes, a fresh copy for each command. It is made once
+ * per file (three CLI runs and a git commit) and copied, .git included: nothing in it names its folder.
+ */
+let template: string | undefined;
 function exampleFolder(): string {
+  template ??= makeExampleFolder();
   const folder = mkdtempSync(join(tmpdir(), 'exo-examples-'));
+  made.push(folder);
+  cpSync(template, folder, { recursive: true });
+  return folder;
+}
+
+function makeExampleFolder(): string {
+  const folder = mkdtempSync(join(tmpdir(), 'exo-examples-template-'));
   made.push(folder);
   mkdirSync(join(folder, '.bin'));
   writeFileSync(join(folder, '.bin', 'exo-playbook'), `#!/bin/sh\nexec '${process.execPath}' '${CLI}' "$@"\n`);
