@@ -60,8 +60,12 @@ describe.skipIf(noPwsh || process.platform !== 'linux')('secrets in the PowerShe
     const failure = await session.invoke('Get-CASMailbox', { Identity: SECRET, ErrorAction: 'Stop' }, { secretParameters: ['identity'] }).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(CmdletFailure);
     expect(String((failure as Error).message) + JSON.stringify((failure as CmdletFailure).record)).not.toContain(SECRET);
+    // A tenant where every call takes ten minutes: the call ends only by its timeout, whatever the
+    // machine's load (a quick failure could otherwise win the race against a 1 ms timer).
+    await session.close();
+    session = await host.lease(writeState(tempDir('secret-slow'), fixtureTenant((state) => (state.faults = { latencyMs: 600_000 }))));
     const timedOut = await session
-      .invoke('Connect-ExchangeOnline', { AccessToken: SECRET, Organization: 'x' }, { secretParameters: ['AccessToken'], timeoutMs: 1 })
+      .invoke('Connect-ExchangeOnline', { AccessToken: SECRET, Organization: 'x' }, { secretParameters: ['AccessToken'], timeoutMs: 200 })
       .catch((e: unknown) => e);
     expect(timedOut).toBeInstanceOf(SessionError);
     expect(String((timedOut as Error).message)).not.toContain(SECRET);
