@@ -177,7 +177,7 @@ export class PwshSession implements ExchangeSession {
 
   /**
    * A host that ended on its own before "ready" is started once more: it had not signed in or run
-   * anything, so nothing reached the tenant. Seen once in the test suite on a loaded machine
+   * anything, so nothing reached the tenant. Seen once in a full test run on an idle machine
    * (PowerShell's "An error has occurred that was not properly handled" banner at start, exit code
    * 0, no stack); a second failure is reported as it is. The first one's output goes to stderr.
    */
