@@ -16,11 +16,13 @@ import { ExitCode, InputError, RefusedError } from '../errors.js';
 import { applyTenant, planTenant, preparePlansFolder, type FleetWriteOptions, readPlanIndex, rollbackTenant, verifyTenant, writePlanIndex } from '../fleet/commands.js';
 import { inShard, loadInventory, parseShard, selectTenants, type Inventory, type InventoryTenant, type Shard } from '../fleet/inventory.js';
 import { blockingOf, FLEET_FORMATS, renderFleet, renderFleetJson } from '../fleet/report.js';
-import { finishResult, MAX_FLEET_RESULT_BYTES, mergeResults, parseFleetResult, type FleetCommand, type FleetResult, type FleetTenantResult } from '../fleet/result.js';
+import { exitSeverity, finishResult, MAX_FLEET_RESULT_BYTES, mergeResults, parseFleetResult, type FleetCommand, type FleetResult, type FleetTenantResult } from '../fleet/result.js';
 import { runFleet, type TenantOutcome, type TenantRun } from '../fleet/runner.js';
 import { PlaybookInvalid } from '../playbook/problems.js';
 import { MAX_SOURCE_BYTES } from '../playbook/source.js';
 import type { CliIO } from './io.js';
+import { mailSpec, type MailFlags } from './notify-flags.js';
+import { notifyAfter, type NotifyAfterOptions, type NotifyCommand, type RunResult, type WebhookFormat } from '../engine/notify.js';
 import type { Wrap } from './program.js';
 import { engineDeps, interruptOnSigint, renderSummary, sinksFor, withOptions, type CommonFlags } from './engine-support.js';
 
@@ -52,7 +54,9 @@ const FLEET_OPTIONS = {
   requireEnv: () => new Option('--require-env', 'treat unset sign-in variables as errors (on the machine that runs against the tenants)'),
 };
 
-interface FleetFlags extends CommonFlags {
+interface FleetFlags extends CommonFlags, MailFlags {
+  notifyWebhook?: string;
+  notifyFormat?: WebhookFormat;
   inventory: string;
   tenants?: string[];
   parallel?: number;
@@ -92,29 +96,29 @@ Examples:
   exo-playbook fleet merge shard-*.json --format markdown`,
     );
 
-  const common = ['logFile', 'maxChars'] as const;
+  const common = ['logFile', 'maxChars', 'notifyWebhook', 'notifyFormat', 'notifyMail', 'notifySmtp', 'notifySmtpPassword', 'notifyMailFrom'] as const;
   const validate = fleet.command('validate').argument('[playbook]', 'the playbook YAML file (omit to check only the inventory)').description('check the inventory, and the playbook as each tenant would load it, without connecting');
   addFleetOptions(withOptions(validate, ['format'], ['text', 'markdown', 'json']), ['inventory', 'tenants', 'requireEnv']).action(
-    wrap(async (file: string | undefined, flags: FleetFlags, cmd: Command) => runCommand('validate', file, flags, cmd, io)),
+    wrap(async (file: string | undefined, flags: FleetFlags, cmd: Command) => output(await runCommand('validate', file, flags, cmd, io), flags, io)),
   );
   const plan = fleet.command('plan').argument('<playbook>', 'the playbook YAML file').description('read-only: plan every tenant; --out saves the plans for approval once');
   addFleetOptions(withOptions(plan, [...common, 'format', 'acceptBreakage', 'acceptNoUsageEvidence'], FLEET_FORMATS), ['inventory', 'tenants', 'target', 'parallel', 'failFast', 'shard', 'result', 'outFolder']).action(
-    wrap(async (file: string, flags: FleetFlags, cmd: Command) => runCommand('plan', file, flags, cmd, io)),
+    wrap(async (file: string, flags: FleetFlags, cmd: Command) => notifiedCommand('plan', file, flags, cmd, io)),
   );
   const apply = fleet.command('apply').argument('<playbook>', 'the playbook YAML file').description('write each tenant\'s changes after one confirmation (or --yes, or the saved plans of --plan), journaled per tenant, then verify');
   addFleetOptions(withOptions(apply, [...common, 'format', 'yes', 'acceptBreakage', 'acceptNoUsageEvidence', 'runsDir', 'concurrency'], FLEET_FORMATS), ['inventory', 'tenants', 'target', 'parallel', 'failFast', 'shard', 'result', 'planFolder']).action(
-    wrap(async (file: string, flags: FleetFlags, cmd: Command) => runCommand('apply', file, flags, cmd, io)),
+    wrap(async (file: string, flags: FleetFlags, cmd: Command) => notifiedCommand('apply', file, flags, cmd, io)),
   );
   const verify = fleet.command('verify').argument('<playbook>', 'the playbook YAML file').description('read-only: check every tenant matches the playbook');
   addFleetOptions(withOptions(verify, [...common, 'format'], FLEET_FORMATS), ['inventory', 'tenants', 'target', 'parallel', 'failFast', 'shard', 'result']).action(
-    wrap(async (file: string, flags: FleetFlags, cmd: Command) => runCommand('verify', file, flags, cmd, io)),
+    wrap(async (file: string, flags: FleetFlags, cmd: Command) => notifiedCommand('verify', file, flags, cmd, io)),
   );
   const rollback = fleet.command('rollback').argument('<result>', 'the fleet result a `fleet apply --result <file>` wrote').description("restore the before-values each tenant's run journaled (one confirmation, or --yes)");
   addFleetOptions(withOptions(rollback, [...common, 'format', 'yes', 'runsDir', 'concurrency'], FLEET_FORMATS), ['inventory', 'tenants', 'target', 'parallel', 'failFast', 'result']).action(
-    wrap(async (file: string, flags: FleetFlags, cmd: Command) => runCommand('rollback', file, flags, cmd, io)),
+    wrap(async (file: string, flags: FleetFlags, cmd: Command) => notifiedCommand('rollback', file, flags, cmd, io)),
   );
   const merge = fleet.command('merge').argument('<results...>', 'the fleet results of the shards (--result files)').description('one report from the shards\' results, as one unsharded run would give it');
-  addFleetOptions(withOptions(merge, ['format', 'maxChars'], FLEET_FORMATS), ['result']).action(
+  addFleetOptions(withOptions(merge, ['format', 'maxChars', 'notifyWebhook', 'notifyFormat', 'notifyMail', 'notifySmtp', 'notifySmtpPassword', 'notifyMailFrom'], FLEET_FORMATS), ['result']).action(
     wrap(async (files: string[], flags: FleetFlags) => {
       const inputs = files.map((file) => {
         // A regular file, bounded (a FIFO or /dev/zero is refused at once, never waited on).
@@ -122,9 +126,50 @@ Examples:
         return { file, result: parseFleetResult(text, file) };
       });
       const merged = mergeResults(inputs);
-      return output(merged, flags, io);
+      // The sharded run's one message: on the same rule as the command the shards ran.
+      if (merged.command === 'validate') {
+        if (flags.notifyWebhook || flags.notifyMail) throw new InputError('fleet merge: --notify-webhook and --notify-mail go with the results of fleet plan, apply, verify or rollback, not validate');
+        return output(merged, flags, io);
+      }
+      return notifyAfter(notifyOptions(merged.command, merged.playbook.file, flags, io), async () => fleetNotice(merged, merged.playbook.file, flags, io));
     }),
   );
+}
+
+/**
+ * --notify-webhook / --notify-mail for a fleet run: one message for the whole fleet, sent on drift or
+ * failure as a single run's is (a plan with changes is not news), naming each tenant that did not end
+ * ok (the first ten). A failed post is a warning; it never changes the exit code.
+ */
+async function notifiedCommand(command: NotifyCommand & FleetCommand, file: string, flags: FleetFlags, cmd: Command, io: CliIO): Promise<number> {
+  return notifyAfter(notifyOptions(command, file, flags, io), async () => fleetNotice(await runCommand(command, file, flags, cmd, io), file, flags, io));
+}
+
+function notifyOptions(command: NotifyCommand, file: string, flags: FleetFlags, io: CliIO): NotifyAfterOptions {
+  return {
+    spec: flags.notifyWebhook,
+    command,
+    playbookFile: file,
+    env: io.env,
+    warn: (line: string) => io.stderr.write(line),
+    ...(flags.notifyFormat ? { format: flags.notifyFormat } : {}),
+    ...mailSpec(flags),
+    cwd: io.cwd,
+  };
+}
+
+/** Prints the report (and --result) and says what the notification needs: the fleet, its tenants not ok. */
+function fleetNotice(result: FleetResult, file: string, flags: FleetFlags, io: CliIO): RunResult {
+  const notOk = result.tenants.filter((t) => t.exitCode !== ExitCode.ok).sort((a, b) => exitSeverity(b.exitCode) - exitSeverity(a.exitCode) || a.index - b.index);
+  // The change ticket the playbook names (the same in every tenant's load of it).
+  const change = result.tenants.map((t) => t.plan?.playbook.change ?? t.apply?.plan.playbook.change ?? t.verify?.playbook.change).find(Boolean);
+  return {
+    exitCode: output(result, flags, io),
+    outcome: {
+      playbook: { name: result.playbook.name ?? file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, ''), file: result.playbook.file, ...(change ? { change } : {}) },
+      fleet: { tenants: result.tenants.length, notOk: notOk.map((t) => ({ id: t.id, status: t.status, exitCode: t.exitCode, message: t.message })) },
+    },
+  };
 }
 
 function output(result: FleetResult, flags: Pick<FleetFlags, 'result' | 'format' | 'maxChars'>, io: CliIO): number {
@@ -135,7 +180,7 @@ function output(result: FleetResult, flags: Pick<FleetFlags, 'result' | 'format'
   return result.exitCode;
 }
 
-async function runCommand(command: FleetCommand, file: string | undefined, flags: FleetFlags, cmd: Command, io: CliIO): Promise<number> {
+async function runCommand(command: FleetCommand, file: string | undefined, flags: FleetFlags, cmd: Command, io: CliIO): Promise<FleetResult> {
   const startedAt = new Date();
   const inventory = await loadInventory(flags.inventory, io.cwd);
   const shard: Shard | undefined = flags.shard ? parseShard(flags.shard) : undefined;
@@ -228,7 +273,7 @@ async function runCommand(command: FleetCommand, file: string | undefined, flags
       finishedAt: new Date().toISOString(),
       tenants: results,
     });
-    return output(result, flags, io);
+    return result;
   } finally {
     interrupt.dispose();
     await sinks.settle();

@@ -63,6 +63,8 @@ export interface RunOutcome {
   error?: string;
   /** The host the job ran on, so the reader knows where to look. */
   host?: string;
+  /** A fleet run (exo-playbook fleet …): how many tenants ran, and each one that did not end ok. */
+  fleet?: { tenants: number; notOk: { id: string; status: string; exitCode: number; message: string }[] };
 }
 
 export interface WebhookMessage {
@@ -73,16 +75,17 @@ export interface WebhookMessage {
 const MAX_LISTED = 10;
 
 function headline(o: RunOutcome): string {
-  const what = `${o.command} ${o.playbook.name}`;
+  const what = `${o.fleet ? 'fleet ' : ''}${o.command} ${o.playbook.name}`;
+  const of = o.fleet ? ` (${o.fleet.notOk.length} of ${o.fleet.tenants} tenant(s))` : '';
   switch (o.exitCode) {
     case 2:
-      return o.command === 'verify' ? `Drift found by ${what}` : `${what} finished, but the tenant still drifts`;
+      return o.command === 'verify' ? `Drift found by ${what}${of}` : `${what} finished, but ${o.fleet ? 'some tenants still drift' : 'the tenant still drifts'}${of}`;
     case 3:
-      return `${what}: some changes failed`;
+      return `${what}: some changes failed${of}`;
     case 4:
-      return `${what} was refused by a safety guard`;
+      return `${what} was refused by a safety guard${of}`;
     default:
-      return `${what} failed`;
+      return `${what} failed${of}`;
   }
 }
 
@@ -95,6 +98,11 @@ export function buildWebhookMessage(o: RunOutcome): WebhookMessage {
   lines.push(`Playbook: ${o.playbook.file}`);
   if (o.host) lines.push(`Host: ${o.host}`);
   if (o.error) lines.push(`Error: ${o.error}`);
+  if (o.fleet) {
+    lines.push(`Tenants: ${o.fleet.tenants}, ${o.fleet.notOk.length} not ok`);
+    for (const t of o.fleet.notOk.slice(0, MAX_LISTED)) lines.push(`- ${t.id}: ${t.status}, exit ${t.exitCode}: ${t.message}`);
+    if (o.fleet.notOk.length > MAX_LISTED) lines.push(`- … and ${o.fleet.notOk.length - MAX_LISTED} more`);
+  }
   if (o.apply) {
     const s = o.apply.summary;
     lines.push(`Changes: ${s.applied} applied, ${s.failed} failed, ${s.skipped} skipped; run directory ${o.apply.runDir}`);

@@ -97,6 +97,11 @@ export interface FleetSummary {
  */
 const SEVERITY: Record<number, number> = { 0: 0, 2: 1, 3: 2, 4: 3, 1: 4 };
 
+/** How bad one exit code is (higher is worse; an unknown code is worst of all). */
+export function exitSeverity(code: number): number {
+  return SEVERITY[code] ?? 5;
+}
+
 export function worstExitCode(codes: Iterable<number>): number {
   let worst: number = ExitCode.ok;
   for (const code of codes) if ((SEVERITY[code] ?? 5) > (SEVERITY[worst] ?? 5)) worst = code;
