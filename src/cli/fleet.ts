@@ -22,7 +22,7 @@ import { PlaybookInvalid } from '../playbook/problems.js';
 import { MAX_SOURCE_BYTES } from '../playbook/source.js';
 import type { CliIO } from './io.js';
 import { mailSpec, type MailFlags } from './notify-flags.js';
-import { notifyAfter, type NotifyAfterOptions, type NotifyCommand, type RunResult, type WebhookFormat } from '../engine/notify.js';
+import { notifyAfter, playbookNameOf, type NotifyAfterOptions, type NotifyCommand, type RunResult, type WebhookFormat } from '../engine/notify.js';
 import type { Wrap } from './program.js';
 import { engineDeps, interruptOnSigint, renderSummary, sinksFor, withOptions, type CommonFlags } from './engine-support.js';
 
@@ -166,7 +166,7 @@ function fleetNotice(result: FleetResult, file: string, flags: FleetFlags, io: C
   return {
     exitCode: output(result, flags, io),
     outcome: {
-      playbook: { name: result.playbook.name ?? file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, ''), file: result.playbook.file, ...(change ? { change } : {}) },
+      playbook: { name: result.playbook.name ?? playbookNameOf(file), file: result.playbook.file, ...(change ? { change } : {}) },
       fleet: { tenants: result.tenants.length, notOk: notOk.map((t) => ({ id: t.id, status: t.status, exitCode: t.exitCode, message: t.message })) },
     },
   };

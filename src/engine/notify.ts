@@ -248,7 +248,7 @@ export async function notifyAfter(options: NotifyAfterOptions, run: () => Promis
   if (!options.spec && !options.mail) return (await run()).exitCode;
   const url = options.spec ? resolveWebhookUrl(options.spec, options.env) : undefined;
   const mail = options.mail ? parseMailSpec(options.mail) : undefined;
-  const fallback = options.playbook ?? { name: options.playbookFile.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, ''), file: options.playbookFile };
+  const fallback = options.playbook ?? { name: playbookNameOf(options.playbookFile), file: options.playbookFile };
   const send = async (exitCode: number, outcome: RunResult['outcome']) => {
     if (!shouldNotify(options.command, exitCode)) return;
     const message = buildWebhookMessage({ playbook: fallback, host: hostName(), ...outcome, command: options.command, exitCode });
@@ -271,6 +271,11 @@ export async function notifyAfter(options: NotifyAfterOptions, run: () => Promis
   }
   await send(result.exitCode, result.outcome);
   return result.exitCode;
+}
+
+/** The name a message gives a playbook it could not load: the file's name without .yaml. */
+export function playbookNameOf(file: string): string {
+  return file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, '');
 }
 
 function hostName(): string | undefined {
